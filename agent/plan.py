@@ -1,0 +1,80 @@
+"""The typed plan both planners produce and the executor runs.
+
+A plan is a list of steps over the read-only tools in `tools.args.TOOL_ARGS`. Steps whose
+`depends_on` are all done run concurrently. `primary` marks the steps whose records *are* the
+answer (the reporter lists exactly those as entities); other steps gather supporting evidence.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tools.args import TOOL_ARGS
+
+Family = Literal[
+    "pipelines",
+    "pull_requests",
+    "commits",
+    "branches",
+    "deployments",
+    "code",
+    "incident",
+    "repositories",
+    "follow_up",
+    "unknown",
+]
+
+
+class Window(BaseModel):
+    """An absolute UTC interval computed once at intake; `label` is how the user said it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: datetime
+    end: datetime
+    label: str
+
+
+class Step(BaseModel):
+    """One tool call. `args` must validate against the tool's argument model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    why: str = ""
+    primary: bool = False
+    depends_on: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _known_tool_and_valid_args(self) -> Step:
+        if self.tool not in TOOL_ARGS:
+            raise ValueError(f"unknown tool {self.tool!r}; known: {', '.join(sorted(TOOL_ARGS))}")
+        self.args = TOOL_ARGS[self.tool].model_validate(self.args).model_dump(mode="json", exclude_defaults=True)
+        return self
+
+
+class Plan(BaseModel):
+    """What the planner understood and the calls that answer it.
+
+    `focus` carries family-specific reporting hints as plain data, e.g. {"results": ["FAILED","ERROR"]},
+    {"states": ["MERGED"]}, {"environment": "production"}, {"symptom": "...", "at": "..."}.
+    `clarify` is set (and `steps` empty) when the question is ambiguous; `not_understood` lists the
+    parts the planner could not map to a tool, so the answer can say so instead of guessing.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    family: Family
+    intent: str
+    steps: list[Step] = Field(default_factory=list)
+    window: Window | None = None
+    repos: list[str] | None = None
+    focus: dict[str, Any] = Field(default_factory=dict)
+    understood: list[str] = Field(default_factory=list)
+    not_understood: list[str] = Field(default_factory=list)
+    clarify: list[str] = Field(default_factory=list)

@@ -1,0 +1,205 @@
+"""Argument models of every read-only tool: the contract between planners and tools.
+
+Both planners build these (the rules planner directly, the LLM planner from tool-call JSON validated
+against `model_json_schema()`), and `tools.registry` maps each tool name to the coroutine that runs
+it. Time bounds are absolute UTC datetimes computed once at intake; tools never read the clock.
+Every model is strict-schema friendly (no free-form dicts) so OpenAI strict function calling accepts
+it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PipelineResult = Literal["SUCCESSFUL", "FAILED", "ERROR", "STOPPED"]
+PipelineProgress = Literal["PENDING", "IN_PROGRESS", "PAUSED"]
+PullRequestState = Literal["OPEN", "MERGED", "DECLINED", "SUPERSEDED"]
+Trigger = Literal["PUSH", "MANUAL", "SCHEDULED", "PARENT_STEP"]
+
+
+class ToolArgs(BaseModel):
+    """Base: forbid unknown keys so a model's typo is an error it sees, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ListRepositories(ToolArgs):
+    """List the workspace's repositories, optionally only those whose name contains `name_contains`."""
+
+    name_contains: str | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class ResolveRepository(ToolArgs):
+    """Map a phrase ("the backend service", "payments") to repository slugs, best first, with scores."""
+
+    phrase: str
+
+
+class ListPipelines(ToolArgs):
+    """Pipelines in a time window (by created_on), newest first, across `repos` (None = every repository).
+
+    `results` filters completed pipelines by outcome; `in_progress` selects running/pending ones instead.
+    "Failed" in user language means FAILED and ERROR, never STOPPED unless asked.
+    """
+
+    repos: list[str] | None = None
+    results: list[PipelineResult] | None = None
+    in_progress: bool = False
+    branch: str | None = None
+    trigger: Trigger | None = None
+    pr_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class GetPipeline(ToolArgs):
+    """One pipeline by build number, with its steps."""
+
+    repo: str
+    build_number: int
+
+
+class PipelineFailure(ToolArgs):
+    """Why a pipeline failed: its failed steps, each with the log tail and extracted error lines, and the failed test cases."""
+
+    repo: str
+    build_number: int
+    log_tail_lines: int = Field(default=40, ge=5, le=400)
+
+
+class ListPullRequests(ToolArgs):
+    """Pull requests by state, newest activity (updated_on) first, optionally within a window on updated_on.
+
+    `awaiting_review` keeps OPEN PRs that no reviewer has approved yet.
+    """
+
+    repos: list[str] | None = None
+    states: list[PullRequestState] = Field(default_factory=lambda: ["OPEN"])
+    author: str | None = None  # display name or nickname fragment
+    destination_branch: str | None = None
+    source_branch: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    awaiting_review: bool = False
+    limit: int = Field(default=30, ge=1, le=200)
+
+
+class GetPullRequest(ToolArgs):
+    """One pull request with reviewers, approvals, build statuses and its diffstat."""
+
+    repo: str
+    pr_id: int
+    include_diff: bool = False  # a bounded diff excerpt as well
+    include_comments: bool = False
+
+
+class PullRequestsForCommit(ToolArgs):
+    """The pull requests that contain a commit (falls back to scanning merged PRs if the endpoint is unavailable)."""
+
+    repo: str
+    commit: str
+
+
+class ListCommits(ToolArgs):
+    """Commits on a branch (default: the main branch) newest first, within a window on commit date.
+
+    `merges_only` keeps merge commits and PR merges ("what was merged to main yesterday").
+    """
+
+    repo: str
+    branch: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    author: str | None = None
+    path: str | None = None
+    merges_only: bool = False
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class GetCommit(ToolArgs):
+    """One commit with its diffstat (files changed) and build statuses."""
+
+    repo: str
+    commit: str
+
+
+class CommitsBetween(ToolArgs):
+    """Commits reachable from `include` but not from `exclude` (like `git log exclude..include`), with files changed."""
+
+    repo: str
+    include: str
+    exclude: str
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class ListBranches(ToolArgs):
+    """Branches by most recent commit first; `stale_before` keeps only branches with no commit since then."""
+
+    repos: list[str] | None = None
+    name_contains: str | None = None
+    since: datetime | None = None
+    stale_before: datetime | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class ListDeployments(ToolArgs):
+    """Deployments newest first, per repository, optionally one environment ("production", "staging", "test") and a window."""
+
+    repos: list[str] | None = None
+    environment: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    latest_per_environment: bool = False
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class DeploymentChanges(ToolArgs):
+    """What a deployment shipped: the commits, pull requests and files between it and the previous successful deployment to the same environment.
+
+    `deployment_uuid` None = the latest deployment to `environment`.
+    """
+
+    repo: str
+    environment: str = "production"
+    deployment_uuid: str | None = None
+
+
+class SearchCode(ToolArgs):
+    """Search code across the workspace (or `repos`) for a symbol or text; falls back to a bounded path/content scan when code search is unavailable."""
+
+    query: str
+    repos: list[str] | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class BrowseSource(ToolArgs):
+    """A file's content (bounded) or a directory listing at a ref (default: the main branch)."""
+
+    repo: str
+    path: str = ""
+    ref: str | None = None
+
+
+TOOL_ARGS: dict[str, type[ToolArgs]] = {
+    "list_repositories": ListRepositories,
+    "resolve_repository": ResolveRepository,
+    "list_pipelines": ListPipelines,
+    "get_pipeline": GetPipeline,
+    "pipeline_failure": PipelineFailure,
+    "list_pull_requests": ListPullRequests,
+    "get_pull_request": GetPullRequest,
+    "pull_requests_for_commit": PullRequestsForCommit,
+    "list_commits": ListCommits,
+    "get_commit": GetCommit,
+    "commits_between": CommitsBetween,
+    "list_branches": ListBranches,
+    "list_deployments": ListDeployments,
+    "deployment_changes": DeploymentChanges,
+    "search_code": SearchCode,
+    "browse_source": BrowseSource,
+}
