@@ -1,0 +1,1 @@
+"""Planners: turn a question into a typed Plan (rules: offline; llm: OpenAI-compatible)."""
