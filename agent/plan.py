@@ -78,3 +78,24 @@ class Plan(BaseModel):
     understood: list[str] = Field(default_factory=list)
     not_understood: list[str] = Field(default_factory=list)
     clarify: list[str] = Field(default_factory=list)
+
+
+class StepOutcome(BaseModel):
+    """What running one step produced: the records (plain JSON), a compact rendering for a model, and any error.
+
+    `rendered` is already redacted and bounded (see `tools.render`); `error` is the actionable message of
+    a `BitbucketError` (never a token). Outcomes are stored in graph state in step order.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    step_id: str
+    tool: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    records: list[dict[str, Any]] = Field(default_factory=list)
+    rendered: str = ""
+    notes: list[str] = Field(default_factory=list)
+    gaps: list[str] = Field(default_factory=list)
+    error: str | None = None
+    requests: int = 0
+    seconds: float = 0.0

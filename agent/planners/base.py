@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from agent.plan import Plan, Step
+from agent.plan import Plan, Step, StepOutcome
 from tools.evidence import RepositoryRecord
 
 
@@ -45,5 +45,5 @@ class Planner(Protocol):
     async def plan(self, request: PlanRequest) -> Plan: ...
 
     async def review(
-        self, request: PlanRequest, plan: Plan, evidence: list[dict[str, Any]], round_no: int
+        self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], round_no: int
     ) -> list[Step]: ...
