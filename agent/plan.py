@@ -97,5 +97,6 @@ class StepOutcome(BaseModel):
     notes: list[str] = Field(default_factory=list)
     gaps: list[str] = Field(default_factory=list)
     error: str | None = None
+    error_kind: str | None = None  # the BitbucketError class name (AuthError, ScopeError, ...)
     requests: int = 0
     seconds: float = 0.0

@@ -1,0 +1,161 @@
+"""The investigation graph: plan → act ⇄ review → report. The only module that wires nodes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from langgraph.config import get_stream_writer
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from agent.act import run_ready
+from agent.context import Context
+from agent.plan import Plan, Step, StepOutcome
+from agent.planners.base import PlanRequest, PriorTurn
+from agent.review import follow_ups
+from agent.state import InputState, State
+from agent.verify import verify_report
+from tools.bitbucket import BitbucketError
+from tools.registry import run_tool
+
+RECURSION_LIMIT = 64
+
+
+def _emit(event: dict[str, Any]) -> None:
+    try:
+        get_stream_writer()(event)
+    except RuntimeError:  # outside a streaming run
+        pass
+
+
+async def _repositories(context: Context) -> list[Any]:
+    """The workspace's repositories, listed once per run (the tool context caches them)."""
+    if context.tools.repositories is None:
+        result = await run_tool(context.tools, "list_repositories", {})
+        context.tools.repositories = list(result.records)
+    return context.tools.repositories
+
+
+async def plan_request(state: State, context: Context) -> PlanRequest:
+    previous = state.get("previous")
+    return PlanRequest(
+        question=state["question"],
+        now=datetime.fromisoformat(state["now"]),
+        tz=state.get("tz") or "UTC",
+        mode="investigate" if state.get("mode") == "investigate" else "ask",
+        incident_at=datetime.fromisoformat(state["incident_at"]) if state.get("incident_at") else None,
+        repo_filter=state.get("repo_filter"),
+        repositories=await _repositories(context),
+        previous=(
+            PriorTurn(
+                question=previous["question"],
+                plan=Plan.model_validate(previous["plan"]),
+                primary=previous.get("primary", []),
+            )
+            if previous
+            else None
+        ),
+    )
+
+
+async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Understand the question and make the first steps."""
+    gaps: list[str] = []
+    try:
+        request = await plan_request(state, runtime.context)
+        made = await runtime.context.planner.plan(request)
+    except BitbucketError as exc:
+        made = Plan(family="unknown", intent="could not list the workspace's repositories")
+        gaps.append(str(exc))
+    _emit({"event": "planned", "family": made.family, "intent": made.intent, "steps": len(made.steps)})
+    return {
+        "plan": made.model_dump(mode="json"),
+        "pending": [step.model_dump(mode="json") for step in made.steps],
+        "outcomes": [],
+        "round": 0,
+        "gaps": gaps,
+        "report": {},
+    }
+
+
+async def act(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Run every ready step concurrently."""
+    outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
+    pending = [Step.model_validate(s) for s in state.get("pending", [])]
+    done = {o.step_id for o in outcomes}
+    new = await run_ready(runtime.context.tools, pending, done, _emit)
+    ran = {o.step_id for o in new}
+    return {
+        "outcomes": [o.model_dump(mode="json") for o in outcomes + new],
+        "pending": [s.model_dump(mode="json") for s in pending if s.id not in ran],
+        "gaps": state.get("gaps", []) + [gap for o in new for gap in o.gaps],
+    }
+
+
+def after_act(state: State) -> Literal["act", "review"]:
+    done = {o["step_id"] for o in state.get("outcomes", [])}
+    pending = state.get("pending", [])
+    return "act" if any(all(d in done for d in s["depends_on"]) for s in pending) else "review"
+
+
+async def review(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask the planner and the generic rules for follow-ups, within rounds and budget."""
+    context = runtime.context
+    round_no = state.get("round", 0) + 1
+    if round_no > context.max_rounds:
+        return {"round": round_no, "pending": []}
+    if context.tools.client.remaining_budget is not None and context.tools.client.remaining_budget <= 0:
+        return {"round": round_no, "pending": [], "gaps": state.get("gaps", []) + ["request budget spent"]}
+    made = Plan.model_validate(state["plan"])
+    outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
+    steps = follow_ups(made, outcomes, round_no, context.max_follow_ups)
+    try:
+        request = await plan_request(state, context)
+        steps += await context.planner.review(request, made, outcomes, round_no)
+    except BitbucketError as exc:
+        return {"round": round_no, "pending": [], "gaps": state.get("gaps", []) + [str(exc)]}
+    return {"round": round_no, "pending": [s.model_dump(mode="json") for s in steps]}
+
+
+def after_review(state: State) -> Literal["act", "report"]:
+    return "act" if state.get("pending") else "report"
+
+
+async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Write the answer, then drop any ref the evidence does not hold."""
+    context = runtime.context
+    made = Plan.model_validate(state["plan"])
+    outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
+    gaps = list(dict.fromkeys(state.get("gaps", [])))
+    request = await plan_request(state, context)
+    written = await context.reporter.report(request, made, outcomes, gaps)
+    verified = verify_report(written, outcomes, request.previous)
+    by_ref = {r["ref"]: r for o in outcomes for r in o.records}
+    if request.previous:
+        by_ref = {r["ref"]: r for r in request.previous.primary} | by_ref
+    primary = [by_ref[ref] for ref in verified.entities if ref in by_ref]
+    _emit({"event": "reported", "entities": len(verified.entities)})
+    return {
+        "report": verified.model_dump(mode="json"),
+        "previous": {"question": state["question"], "plan": made.model_dump(mode="json"), "primary": primary},
+        "turns": state.get("turns", 0) + 1,
+    }
+
+
+def build_graph() -> StateGraph[State, Context, InputState, State]:
+    """The uncompiled graph (compile with or without a checkpointer)."""
+    builder = StateGraph(State, input_schema=InputState, context_schema=Context)
+    builder.add_node("plan", plan)
+    builder.add_node("act", act)
+    builder.add_node("review", review)
+    builder.add_node("report", report)
+    builder.add_edge(START, "plan")
+    builder.add_edge("plan", "act")
+    builder.add_conditional_edges("act", after_act)
+    builder.add_conditional_edges("review", after_review)
+    builder.add_edge("report", END)
+    return builder
+
+
+graph = build_graph().compile(name="bbscout")

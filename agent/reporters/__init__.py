@@ -1,0 +1,1 @@
+"""Reporters: turn evidence into a Report (rules templates or an LLM)."""

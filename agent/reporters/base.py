@@ -1,0 +1,15 @@
+"""The interface both reporters implement."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from agent.plan import Plan, StepOutcome
+from agent.planners.base import PlanRequest
+from agent.report import Report
+
+
+class Reporter(Protocol):
+    async def report(
+        self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], gaps: list[str]
+    ) -> Report: ...

@@ -1,0 +1,90 @@
+"""Follow-ups the evidence calls for, whichever planner made the plan.
+
+A failed pipeline → why it failed (failed step, log tail, failed tests). An incident → what each
+candidate service last deployed to the affected environment before T, and the change set between
+that deployment and the previous one. Bounded per round; never repeats a call already made.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from agent.plan import Plan, Step, StepOutcome
+
+FAILED_RESULTS = ("FAILED", "ERROR")
+
+
+def _call_key(tool: str, args: dict[str, Any]) -> str:
+    return tool + json.dumps(args, sort_keys=True, default=str)
+
+
+def primary_records(plan: Plan, outcomes: list[StepOutcome]) -> list[dict[str, Any]]:
+    """Records produced by the plan's primary steps, in step order."""
+    primary_ids = {step.id for step in plan.steps if step.primary}
+    return [record for outcome in outcomes if outcome.step_id in primary_ids for record in outcome.records]
+
+
+def _records(outcomes: list[StepOutcome], kind: str) -> list[dict[str, Any]]:
+    return [r for o in outcomes for r in o.records if r.get("kind") == kind]
+
+
+def _failure_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[tuple[str, dict[str, Any], str]]:
+    wanted = set(plan.focus.get("results") or FAILED_RESULTS)
+    failed = [
+        r
+        for r in primary_records(plan, outcomes)
+        if r.get("kind") == "pipeline" and r.get("result") in wanted and r.get("result") in FAILED_RESULTS
+    ]
+    if plan.family == "incident":
+        failed = [r for r in _records(outcomes, "pipeline") if r.get("result") in FAILED_RESULTS]
+    failed.sort(key=lambda r: r["created_on"], reverse=True)
+    return [
+        ("pipeline_failure", {"repo": r["repo"], "build_number": r["build_number"]}, f"why {r['ref']} failed")
+        for r in failed
+    ]
+
+
+def _incident_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[tuple[str, dict[str, Any], str]]:
+    at = datetime.fromisoformat(plan.focus["at"])
+    environment = str(plan.focus.get("environment") or "production").lower()
+    latest: dict[str, dict[str, Any]] = {}
+    for record in _records(outcomes, "deployment"):
+        if (
+            record.get("status") == "SUCCESSFUL"
+            and environment in (record.get("environment", "").lower(), record.get("environment_type", "").lower())
+            and record.get("started_on")
+            and datetime.fromisoformat(record["started_on"]) <= at
+            and datetime.fromisoformat(record["started_on"]) >= at - timedelta(hours=48)
+        ):
+            current = latest.get(record["repo"])
+            if current is None or record["started_on"] > current["started_on"]:
+                latest[record["repo"]] = record
+    service = plan.focus.get("service")
+    ordered = sorted(latest.values(), key=lambda r: (r["repo"] != service, r["started_on"]), reverse=False)
+    return [
+        (
+            "deployment_changes",
+            {"repo": r["repo"], "environment": r["environment"], "deployment_uuid": r["uuid"]},
+            f"what {r['ref']} shipped before {plan.focus['at']}",
+        )
+        for r in ordered
+    ]
+
+
+def follow_ups(plan: Plan, outcomes: list[StepOutcome], round_no: int, limit: int) -> list[Step]:
+    """New steps for this round, at most `limit`, none already run."""
+    seen = {_call_key(o.tool, o.args) for o in outcomes}
+    candidates = _failure_follow_ups(plan, outcomes)
+    if plan.family == "incident" and plan.focus.get("at"):
+        candidates = _incident_follow_ups(plan, outcomes) + candidates
+    steps: list[Step] = []
+    for tool, args, why in candidates:
+        step = Step(id=f"r{round_no}.{len(steps) + 1}", tool=tool, args=args, why=why)
+        key = _call_key(step.tool, step.args)
+        if key in seen or len(steps) >= limit:
+            continue
+        seen.add(key)
+        steps.append(step)
+    return steps

@@ -1,0 +1,31 @@
+"""Graph state: JSON-plain so it survives a checkpoint round-trip (STYLE pitfall 5).
+
+`InputState` is what a caller passes; `State` adds what the nodes write. Pydantic objects
+(Plan, StepOutcome, Report) are dumped with `model_dump(mode="json")` at node boundaries. No key is
+written by parallel branches, so none needs a reducer; each turn overwrites the previous turn's
+working keys, and `previous` carries the last answer into a chat follow-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class InputState(TypedDict, total=False):
+    question: str
+    now: str  # ISO-8601, aware
+    tz: str
+    mode: str  # "ask" | "investigate"
+    incident_at: str | None
+    repo_filter: list[str] | None
+
+
+class State(InputState, total=False):
+    plan: dict[str, Any]
+    pending: list[dict[str, Any]]  # steps not yet run
+    outcomes: list[dict[str, Any]]  # StepOutcome dumps, in run order
+    round: int
+    gaps: list[str]
+    report: dict[str, Any]
+    previous: dict[str, Any] | None  # {"question", "plan", "primary": [records]} of the last turn
+    turns: int
