@@ -73,12 +73,18 @@ def _incident_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[tuple[
     ]
 
 
+def _suspect_follow_ups(outcomes: list[StepOutcome]) -> list[tuple[str, dict[str, Any], str]]:
+    """Each PR a pre-T deployment shipped → its own files and reviewers, to attribute the change."""
+    prs = [r for o in outcomes if o.tool == "deployment_changes" for r in o.records if r.get("kind") == "pull_request"]
+    return [("get_pull_request", {"repo": r["repo"], "pr_id": r["id"]}, f"files and reviewers of {r['ref']}") for r in prs]
+
+
 def follow_ups(plan: Plan, outcomes: list[StepOutcome], round_no: int, limit: int) -> list[Step]:
     """New steps for this round, at most `limit`, none already run."""
     seen = {_call_key(o.tool, o.args) for o in outcomes}
     candidates = _failure_follow_ups(plan, outcomes)
     if plan.family == "incident" and plan.focus.get("at"):
-        candidates = _incident_follow_ups(plan, outcomes) + candidates
+        candidates = _incident_follow_ups(plan, outcomes) + _suspect_follow_ups(outcomes) + candidates
     steps: list[Step] = []
     for tool, args, why in candidates:
         step = Step(id=f"r{round_no}.{len(steps) + 1}", tool=tool, args=args, why=why)

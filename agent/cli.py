@@ -1,0 +1,366 @@
+"""`bbscout`: ask, investigate, chat, connect, sandbox serve, eval.
+
+Every failure a user can cause ends in one actionable paragraph on stderr and a documented exit code
+(0 answered, 1 answered with gaps, 2 usage/configuration, 3 Bitbucket refused, 4 rate limited),
+never a traceback. `--json` prints exactly one JSON document on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import unicodedata
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from typing import Annotated, Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from agent.runtime import (
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    PlannerChoice,
+    RunResult,
+    Session,
+    open_session,
+)
+from agent.settings import ConfigError, Settings, data_dir, load_settings
+from tools.bitbucket import BitbucketError, BudgetExhausted, RateLimited
+
+MAX_QUESTION_CHARS = 2000
+EXIT_RATE_LIMITED = 4
+
+app = typer.Typer(
+    name="bbscout",
+    help="Ask questions of a Bitbucket Cloud workspace and investigate incidents (read-only).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+sandbox_app = typer.Typer(help="The local Bitbucket Cloud sandbox.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """One paragraph on stderr, then exit with `code`."""
+    err.print(f"[bold red]Error:[/] {message}", markup=True)
+    raise typer.Exit(code)
+
+
+def notice(message: str) -> None:
+    err.print(f"[dim]{message}[/]", markup=True)
+
+
+def check_question(question: str) -> str:
+    """Refuse empty, oversized or binary questions with a message saying what to do."""
+    text = question.strip()
+    if not text:
+        fail('The question is empty. Ask something like: bbscout ask "What pipelines failed in the last 24 hours?"')
+    if len(text) > MAX_QUESTION_CHARS:
+        fail(
+            f"The question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
+            "Ask one short question at a time (paste logs into Bitbucket, not into the question)."
+        )
+    junk = sum(1 for c in text if unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") and c not in "\n\t")
+    if junk or "\ufffd" in text:
+        fail("The question contains binary or control characters. Type it as plain text.")
+    return text
+
+
+def parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--now {value!r} is not an ISO-8601 timestamp. Use e.g. --now 2026-11-29T14:05:00Z")
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def check_tz(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(f"--tz {value!r} is not a known time zone. Use an IANA name such as UTC, Europe/Berlin or America/New_York.")
+    return value
+
+
+def settings_or_fail() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+class Progress:
+    """Prints each Bitbucket tool call as it starts and finishes (stderr)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        if event.get("event") == "planned":
+            err.print(f"[dim]plan:[/] {event['intent']} ({event['steps']} call{'s' if event['steps'] != 1 else ''})")
+        elif event.get("event") == "step_started":
+            err.print(f"[dim]  → {event['tool']} {event['args']}[/]")
+        elif event.get("event") == "step_finished":
+            colour = "green" if event["status"] == "ok" else "yellow"
+            err.print(
+                f"  [{colour}]✓[/] {event['tool']} {event['args']} "
+                f"[dim]{event['seconds']:.2f}s · {event['requests']} req · {event['records']} records · {event['status']}[/]"
+            )
+
+
+def render(result: RunResult, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result.document, indent=2, ensure_ascii=False) + "\n")
+        return
+    from agent.output import markdown
+
+    out.print(Markdown(markdown(result.report)))
+    stats = result.document["stats"]
+    err.print(
+        f"[dim]{stats['http_requests']} Bitbucket requests · {stats['http_bytes']:,} bytes · "
+        f"{stats['tool_calls']} tool calls · {stats['seconds']:.2f}s · planner {result.document['planner']}[/]"
+    )
+
+
+def run_async(coro: Coroutine[Any, Any, int]) -> NoReturn:
+    """Run a command coroutine, mapping every known failure to its exit code."""
+    try:
+        code = asyncio.run(coro)
+    except KeyboardInterrupt:
+        err.print("Interrupted; nothing was changed (bbscout is read-only) and chat history so far is kept.")
+        raise typer.Exit(130) from None
+    except ConfigError as exc:
+        fail(str(exc))
+    except RateLimited as exc:
+        fail(str(exc), EXIT_RATE_LIMITED)
+    except BudgetExhausted as exc:
+        fail(f"{exc} Raise BBSCOUT_REQUEST_BUDGET or narrow the question.", EXIT_RATE_LIMITED)
+    except BitbucketError as exc:
+        fail(str(exc), EXIT_REFUSED)
+    raise typer.Exit(code)
+
+
+async def _ask(
+    question: str,
+    *,
+    as_json: bool,
+    planner: PlannerChoice,
+    now: datetime,
+    tz: str,
+    repos: list[str] | None,
+    mode: str = "ask",
+    incident_at: datetime | None = None,
+) -> int:
+    settings = settings_or_fail()
+    async with open_session(settings, planner=planner, now=now, notice=notice) as session:
+        await session.check_access(repos)
+        result = await session.ask(
+            question,
+            now=now,
+            tz=tz,
+            mode="investigate" if mode == "investigate" else "ask",
+            incident_at=incident_at,
+            repo_filter=repos,
+            on_event=Progress(enabled=True),
+        )
+    render(result, as_json)
+    return result.exit_code
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout (progress on stderr).")]
+PlannerOpt = Annotated[str, typer.Option("--planner", help="auto (LLM when configured), rules or llm.")]
+NowOpt = Annotated[str | None, typer.Option("--now", help="Pretend it is this ISO-8601 time (tests, evals).")]
+TzOpt = Annotated[str, typer.Option("--tz", help="Your time zone, for 'yesterday' and 'this morning'.")]
+RepoOpt = Annotated[list[str] | None, typer.Option("--repo", help="Limit to this repository slug (repeatable).")]
+
+
+def check_planner(value: str) -> PlannerChoice:
+    if value not in ("auto", "rules", "llm"):
+        fail(f"--planner {value!r} is not one of auto, rules, llm.")
+    return value  # type: ignore[return-value]
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in plain words.")],
+    as_json: JsonOpt = False,
+    planner: PlannerOpt = "auto",
+    now: NowOpt = None,
+    tz: TzOpt = "UTC",
+    repo: RepoOpt = None,
+) -> None:
+    """Answer a question about the workspace's pipelines, PRs, commits, branches, deployments or code."""
+    text = check_question(question)
+    run_async(_ask(text, as_json=as_json, planner=check_planner(planner), now=parse_now(now), tz=check_tz(tz), repos=repo))
+
+
+@app.command()
+def investigate(
+    symptom: Annotated[str, typer.Argument(help='What is wrong, e.g. "checkout errors since 14:05 UTC".')],
+    at: Annotated[str | None, typer.Option("--at", help="When the symptom began (ISO-8601).")] = None,
+    as_json: JsonOpt = False,
+    planner: PlannerOpt = "auto",
+    now: NowOpt = None,
+    tz: TzOpt = "UTC",
+    repo: RepoOpt = None,
+) -> None:
+    """Incident mode: what changed before the symptom began, ranked suspects, ruled-out changes."""
+    text = check_question(symptom)
+    if at is None:
+        fail('investigate needs --at, the time the symptom began, e.g. --at 2026-11-29T14:05:00Z')
+    incident_at = parse_now(at)
+    current = parse_now(now) if now else max(incident_at, datetime.now(UTC))
+    run_async(
+        _ask(
+            text,
+            as_json=as_json,
+            planner=check_planner(planner),
+            now=current,
+            tz=check_tz(tz),
+            repos=repo,
+            mode="investigate",
+            incident_at=incident_at,
+        )
+    )
+
+
+async def _chat(thread: str, planner: PlannerChoice, tz: str, now_override: datetime | None) -> int:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    settings = settings_or_fail()
+    path = data_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    start = now_override or datetime.now(UTC)
+    async with (
+        AsyncSqliteSaver.from_conn_string(str(path / "chat.sqlite")) as saver,
+        open_session(settings, planner=planner, now=start, notice=notice) as session,
+    ):
+        await session.check_access(None)
+        err.print(f"[dim]bbscout chat — thread '{thread}'. Ask a question; 'exit' or Ctrl-D to leave.[/]")
+        while True:
+            try:
+                line = input("you> ")
+            except EOFError:
+                return 0
+            if line.strip().lower() in ("exit", "quit", ":q"):
+                return 0
+            if not line.strip():
+                continue
+            try:
+                text = check_question(line)
+            except typer.Exit:
+                continue
+            await _chat_turn(session, saver, thread, text, tz, now_override)
+
+
+async def _chat_turn(session: Session, saver: Any, thread: str, text: str, tz: str, now: datetime | None) -> None:
+    try:
+        result = await session.ask(
+            text, now=now or datetime.now(UTC), tz=tz, checkpointer=saver, thread_id=thread, on_event=Progress(True)
+        )
+    except BitbucketError as exc:
+        err.print(f"[bold red]Error:[/] {exc}")
+        return
+    render(result, as_json=False)
+
+
+@app.command()
+def chat(
+    thread: Annotated[str, typer.Option("--thread", help="Conversation name; history is kept across runs.")] = "default",
+    planner: PlannerOpt = "auto",
+    tz: TzOpt = "UTC",
+    now: NowOpt = None,
+) -> None:
+    """Interactive questions with follow-ups ("which of those were on main?")."""
+    run_async(_chat(thread, check_planner(planner), check_tz(tz), parse_now(now) if now else None))
+
+
+@app.command()
+def connect() -> None:
+    """Test the connection: credentials, identity, workspace access and each read scope."""
+    from agent.connect import run_checks
+
+    settings = settings_or_fail()
+
+    async def main() -> int:
+        checks = await run_checks(settings, notice)
+        table = Table(title="Bitbucket connection")
+        for column in ("check", "result", "detail / fix"):
+            table.add_column(column)
+        for check in checks:
+            table.add_row(check.name, "[green]pass[/]" if check.ok else "[red]FAIL[/]", check.detail)
+        out.print(table)
+        return 0 if all(c.ok for c in checks) else EXIT_REFUSED
+
+    run_async(main())
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 7990,
+    world: Annotated[str, typer.Option(help="default, nosearch or quiet.")] = "default",
+    seed: Annotated[int, typer.Option(help="World seed.")] = 7,
+    anchor: Annotated[str | None, typer.Option(help="The world's 'now' (ISO-8601); default: this hour.")] = None,
+    repos: Annotated[int, typer.Option(help="Number of repositories.")] = 10,
+    days: Annotated[int, typer.Option(help="Days of history.")] = 30,
+    latency_ms: Annotated[float, typer.Option("--latency-ms", help="Added latency per request.")] = 0.0,
+    jitter_ms: Annotated[float, typer.Option("--jitter-ms", help="Random extra latency.")] = 0.0,
+    error_rate: Annotated[float, typer.Option("--error-rate", help="Fraction of requests answered 5xx.")] = 0.0,
+    rate_limit: Annotated[int, typer.Option("--rate-limit", help="Requests per hour per token.")] = 1000,
+) -> None:
+    """Serve the sandbox Bitbucket API on loopback and print credentials to point bbscout at it."""
+    from sandbox.app import SandboxSettings, create_app
+    from sandbox.faults import FaultProfile
+    from sandbox.server import serve_forever
+    from sandbox.world import build_world
+
+    from agent.runtime import sandbox_anchor
+
+    if not 0 <= error_rate <= 1:
+        fail("--error-rate is a fraction between 0 and 1.")
+    built = build_world(world, seed=seed, anchor=parse_now(anchor) if anchor else sandbox_anchor(datetime.now(UTC)), repos=repos, days=days)
+    token = built.token("demo")
+    settings = SandboxSettings(
+        rate_limit_per_hour=rate_limit,
+        faults=FaultProfile(latency_ms=latency_ms, jitter_ms=jitter_ms, error_rate=error_rate),
+    )
+    base = f"http://{host}:{port}/2.0"
+    out.print(
+        f"# bbscout sandbox: world '{world}' (seed {seed}, anchor {built.anchor.isoformat()}) at {base}\n"
+        f"export BITBUCKET_BASE_URL={base}\n"
+        f"export BITBUCKET_WORKSPACE={built.workspace['slug']}\n"
+        f"export BITBUCKET_EMAIL={token.email}\n"
+        f"export BITBUCKET_API_TOKEN={token.secret}\n"
+        "# These are the sandbox's own test credentials, not real ones.",
+        markup=False,
+    )
+    sys.stdout.flush()
+    serve_forever(create_app(built, settings), host, port)
+
+
+def _register_eval() -> None:
+    try:
+        from evals.cli import eval_command
+    except ImportError:  # evals not installed in this build
+        return
+    app.command("eval")(eval_command)
+
+
+_register_eval()
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()

@@ -1,0 +1,72 @@
+"""`bbscout connect`: the setup guide's "Test Connection", one check per permission the agent needs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from agent.runtime import make_client
+from agent.settings import Settings
+from tools.bitbucket import BitbucketClient, BitbucketError
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+async def _probe(name: str, call: Callable[[], Awaitable[str]]) -> Check:
+    try:
+        return Check(name, True, await call())
+    except BitbucketError as exc:
+        return Check(name, False, str(exc))
+
+
+async def run_checks(settings: Settings, notice: Callable[[str], None], client: BitbucketClient | None = None) -> list[Check]:
+    """Identity, workspace, then one read per scope (repository, pullrequest, pipeline)."""
+    client = client or make_client(settings, datetime.now(UTC), notice)
+    ws = client.workspace
+    state: dict[str, Any] = {}
+    async with client:
+
+        async def identity() -> str:
+            user = await client.get_json("/user", cache="none")
+            return f"authenticated as {user.get('display_name', '?')}"
+
+        async def workspace() -> str:
+            data = await client.get_json(f"/workspaces/{ws}", cache="none")
+            return f"workspace '{data.get('slug', ws)}' ({data.get('name', '')}) is visible"
+
+        async def repositories() -> str:
+            page = await client.get_json(f"/repositories/{ws}", {"pagelen": 1}, cache="none")
+            values = page.get("values") or []
+            if not values:
+                return "read:repository:bitbucket works, but the workspace has no repositories this token can see"
+            state["repo"] = values[0]["slug"]
+            return f"read:repository:bitbucket ok (e.g. {state['repo']})"
+
+        async def scoped(path: str, scope: str) -> str:
+            if "repo" not in state:
+                raise_skipped()
+            await client.get_json(f"/repositories/{ws}/{state['repo']}/{path}", {"pagelen": 1}, cache="none")
+            return f"{scope} ok"
+
+        checks = [await _probe("credentials + identity (/user)", identity)]
+        checks.append(await _probe("workspace access", workspace))
+        checks.append(await _probe("repositories", repositories))
+        checks.append(await _probe("pull requests", lambda: scoped("pullrequests", "read:pullrequest:bitbucket")))
+        checks.append(await _probe("pipelines", lambda: scoped("pipelines", "read:pipeline:bitbucket")))
+        checks.append(await _probe("deployments", lambda: scoped("environments/", "read:pipeline:bitbucket (deployments)")))
+    return checks
+
+
+def raise_skipped() -> None:
+    raise _Skipped("skipped: no repository visible to test this scope with")
+
+
+class _Skipped(BitbucketError):
+    pass

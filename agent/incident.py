@@ -1,0 +1,256 @@
+"""Incident reasoning: from deployments, change sets and failures around T to ranked suspects.
+
+The rule on-call engineers apply first: what was *deployed* to the affected environment shortly
+before the symptom began — not merely merged — is the prime suspect; a config or dependency change in
+the failing service raises suspicion, as does a failing check on the change. Changes deployed after
+T, never deployed, or in another service are ruled out with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from agent.plan import Plan, StepOutcome
+from agent.report import Finding, Report, RuledOut, Suspect, TimelineEvent
+
+CONFIG_RE = re.compile(r"(^|/)(config|conf|settings)/|\.(ya?ml|toml|ini|properties|env|json)$", re.IGNORECASE)
+DEPENDENCY_RE = re.compile(
+    r"(^|/)(requirements[^/]*\.txt|package(-lock)?\.json|yarn\.lock|go\.(mod|sum)|poetry\.lock|pyproject\.toml|"
+    r"pom\.xml|build\.gradle(\.kts)?|Gemfile(\.lock)?|Cargo\.(toml|lock))$"
+)
+STOPWORDS = {"errors", "error", "since", "utc", "the", "and", "spike", "failing", "failures", "service", "latency", "5xx"}
+
+Records = list[dict[str, Any]]
+
+
+def _at(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def minutes(delta: timedelta) -> str:
+    total = int(delta.total_seconds() // 60)
+    return f"{total} min" if total < 120 else f"{total // 60} h {total % 60} min"
+
+
+@dataclass
+class Candidate:
+    """A change that reached the environment before T, with the evidence against it."""
+
+    ref: str
+    record: dict[str, Any]
+    deployment: dict[str, Any]
+    files: Records = field(default_factory=list)
+    commit_ref: str | None = None
+    score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+
+
+class Evidence:
+    """The run's records indexed the ways the ranking needs."""
+
+    def __init__(self, outcomes: list[StepOutcome]) -> None:
+        self.outcomes = outcomes
+        records = {r["ref"]: r for o in outcomes for r in o.records}
+        self.by_kind: dict[str, Records] = {}
+        for record in records.values():
+            self.by_kind.setdefault(record["kind"], []).append(record)
+        self.commit_by_hash = {r["hash"]: r for r in self.of("commit")}
+
+    def of(self, kind: str) -> Records:
+        return self.by_kind.get(kind, [])
+
+    def pr_files(self, repo: str, pr_id: int) -> Records:
+        for outcome in self.outcomes:
+            if outcome.tool == "get_pull_request" and outcome.args.get("repo") == repo and outcome.args.get("pr_id") == pr_id:
+                return [r for r in outcome.records if r["kind"] == "file"]
+        return []
+
+
+def _in_environment(deployment: dict[str, Any], environment: str) -> bool:
+    return environment in (deployment.get("environment", "").lower(), deployment.get("environment_type", "").lower())
+
+
+def collect_candidates(evidence: Evidence, at: datetime, environment: str) -> list[Candidate]:
+    """Every PR (or PR-less commit) in a change set deployed to `environment` before `at`."""
+    candidates: dict[str, Candidate] = {}
+    for outcome in evidence.outcomes:
+        if outcome.tool != "deployment_changes" or not outcome.records:
+            continue
+        deployments = [r for r in outcome.records if r["kind"] == "deployment"]
+        target = next((d for d in deployments if d["uuid"] == outcome.args.get("deployment_uuid")), None)
+        if target is None or not _in_environment(target, environment):
+            continue
+        started = _at(target.get("started_on"))
+        if started is None or started > at:
+            continue
+        files = [r for r in outcome.records if r["kind"] == "file"]
+        prs = [r for r in outcome.records if r["kind"] == "pull_request"]
+        commits = [r for r in outcome.records if r["kind"] == "commit"]
+        for pr in prs:
+            own_files = evidence.pr_files(pr["repo"], pr["id"]) or (files if len(prs) == 1 else [])
+            merge = evidence.commit_by_hash.get(pr.get("merge_commit") or "")
+            candidates[pr["ref"]] = Candidate(pr["ref"], pr, target, own_files, merge["ref"] if merge else None)
+        pr_ids = {p["id"] for p in prs}
+        for commit in commits:
+            if not commit.get("pr_id") and commit.get("pr_id") not in pr_ids and not commit.get("is_merge"):
+                if not prs:
+                    candidates[commit["ref"]] = Candidate(commit["ref"], commit, target, files, commit["ref"])
+    return list(candidates.values())
+
+
+def score(candidate: Candidate, at: datetime, service: str | None, symptom_words: set[str], failed_commits: set[str]) -> None:
+    """Fill `score` and `reasons`; weights favour deployment proximity, then service, then change type."""
+    deployed = _at(candidate.deployment["started_on"])
+    assert deployed is not None
+    before = at - deployed
+    candidate.score = 0.4
+    candidate.reasons.append(
+        f"deployed to {candidate.deployment['environment']} {minutes(before)} before the symptom began "
+        f"({candidate.deployment['ref']})"
+    )
+    for limit, bonus in ((timedelta(hours=1), 0.3), (timedelta(hours=3), 0.2), (timedelta(hours=12), 0.1)):
+        if before <= limit:
+            candidate.score += bonus
+            break
+    repo = candidate.record["repo"]
+    if service and repo == service:
+        candidate.score += 0.2
+        candidate.reasons.append(f"in the affected service `{service}`")
+    elif service:
+        candidate.score -= 0.3
+    paths = [f["path"] for f in candidate.files]
+    config = [p for p in paths if CONFIG_RE.search(p)]
+    deps = [p for p in paths if DEPENDENCY_RE.search(p)]
+    if config:
+        candidate.score += 0.15
+        candidate.reasons.append("config change: " + ", ".join(f"`{p}`" for p in config[:3]))
+    if deps:
+        candidate.score += 0.1
+        candidate.reasons.append("dependency change: " + ", ".join(f"`{p}`" for p in deps[:3]))
+    text = " ".join([candidate.record.get("title", ""), candidate.record.get("message", ""), *paths]).lower()
+    hits = sorted(w for w in symptom_words if w in text)
+    if hits:
+        candidate.score += min(0.1, 0.05 * len(hits))
+        candidate.reasons.append("mentions " + ", ".join(f"“{w}”" for w in hits))
+    merge = candidate.record.get("merge_commit") or candidate.record.get("hash")
+    if merge and merge in failed_commits:
+        candidate.score += 0.1
+        candidate.reasons.append("a pipeline on this change failed")
+    candidate.score = round(max(candidate.score, 0.0), 2)
+
+
+def ruled_out(evidence: Evidence, candidates: list[Candidate], at: datetime, environment: str, service: str | None) -> list[RuledOut]:
+    """Changes people will ask about, and why they are not the cause."""
+    out: list[RuledOut] = []
+    for candidate in candidates:
+        if service and candidate.record["repo"] != service:
+            out.append(RuledOut(ref=candidate.ref, reason=f"other service (`{candidate.record['repo']}`), the symptom is in `{service}`"))
+    shipped = {c.ref for c in candidates}
+    last_deploy: dict[str, datetime] = {}
+    for c in candidates:
+        started = _at(c.deployment["started_on"])
+        if started and (c.record["repo"] not in last_deploy or started > last_deploy[c.record["repo"]]):
+            last_deploy[c.record["repo"]] = started
+    for pr in evidence.of("pull_request"):
+        if pr["state"] != "MERGED" or pr["ref"] in shipped:
+            continue
+        merged = _at(pr["updated_on"])
+        if merged is None or merged > at:
+            continue
+        if service and pr["repo"] != service:
+            continue
+        previous = last_deploy.get(pr["repo"])
+        if previous is None or merged > previous:
+            out.append(RuledOut(ref=pr["ref"], reason=f"merged {pr['updated_on'][:16]}Z but not deployed to {environment} before the symptom began"))
+    for deployment in evidence.of("deployment"):
+        started = _at(deployment.get("started_on"))
+        if started and started > at and _in_environment(deployment, environment) and (not service or deployment["repo"] == service):
+            out.append(RuledOut(ref=deployment["ref"], reason=f"deployed after the symptom began ({minutes(started - at)} after T)"))
+    return list({r.ref: r for r in out}.values())
+
+
+def timeline(evidence: Evidence, at: datetime) -> list[TimelineEvent]:
+    start, end = at - timedelta(hours=12), at + timedelta(hours=1)
+    events = []
+    for d in evidence.of("deployment"):
+        when = _at(d.get("started_on"))
+        if when and start <= when <= end:
+            events.append(TimelineEvent(at=when, what=f"{d['repo']}: deployed “{d.get('release', '')}” to {d['environment']} ({d.get('status') or d.get('state')})", ref=d["ref"]))
+    for pr in evidence.of("pull_request"):
+        when = _at(pr.get("updated_on"))
+        if pr["state"] == "MERGED" and when and start <= when <= end:
+            events.append(TimelineEvent(at=when, what=f"{pr['repo']}: merged PR #{pr['id']} “{pr['title'][:70]}”", ref=pr["ref"]))
+    for p in evidence.of("pipeline"):
+        when = _at(p.get("created_on"))
+        if p.get("result") in ("FAILED", "ERROR") and when and start <= when <= end:
+            events.append(TimelineEvent(at=when, what=f"{p['repo']}: pipeline #{p['build_number']} {p['result']}", ref=p["ref"]))
+    return sorted(events, key=lambda e: e.at)
+
+
+def investigate(plan: Plan, outcomes: list[StepOutcome]) -> Report:
+    """Rank suspects for the incident described by `plan.focus` (symptom, at, service)."""
+    at = datetime.fromisoformat(plan.focus["at"])
+    environment = str(plan.focus.get("environment") or "production").lower()
+    service = plan.focus.get("service")
+    symptom = str(plan.focus.get("symptom", ""))
+    words = {w for w in re.findall(r"[a-z][a-z_-]{3,}", symptom.lower()) if w not in STOPWORDS}
+    evidence = Evidence(outcomes)
+    failed_commits = {p["commit"] for p in evidence.of("pipeline") if p.get("result") in ("FAILED", "ERROR") and p.get("commit")}
+    candidates = collect_candidates(evidence, at, environment)
+    for candidate in candidates:
+        score(candidate, at, service, words, failed_commits)
+    excluded = ruled_out(evidence, candidates, at, environment, service)
+    excluded_refs = {r.ref for r in excluded}
+    ranked = sorted((c for c in candidates if c.ref not in excluded_refs), key=lambda c: (-c.score, c.ref))
+    events = timeline(evidence, at)
+    at_text = at.strftime("%Y-%m-%d %H:%M UTC")
+    if not ranked:
+        answer = (
+            f"**No change was deployed to {environment} {('in `' + service + '` ') if service else ''}in the 48 hours "
+            f"before {at_text}**, so nothing deployed explains “{symptom}”."
+        )
+        if excluded:
+            answer += "\n\nRuled out:\n" + "\n".join(f"- {r.ref}: {r.reason}" for r in excluded)
+        return Report(answer=answer, timeline=events, ruled_out=excluded, confidence="low",
+                      next_step="Check infrastructure and third-party dependencies; no code change lines up with T.")
+    top = ranked[0]
+    related = [r for r in (top.commit_ref, top.deployment["ref"]) if r]
+    suspects = [
+        Suspect(ref=c.ref, score=c.score, reasons=c.reasons, related_refs=[r for r in (c.commit_ref, c.deployment["ref"]) if r])
+        for c in ranked[:5]
+    ]
+    title = top.record.get("title") or top.record.get("message", "").splitlines()[0]
+    margin = top.score - (ranked[1].score if len(ranked) > 1 else 0.0)
+    confidence = "high" if margin >= 0.15 and top.score >= 0.8 else "medium" if top.score >= 0.6 else "low"
+    noun = f"PR #{top.record['id']}" if top.record["kind"] == "pull_request" else f"commit {top.record['hash'][:12]}"
+    previous = [d for d in evidence.of("deployment") if d["repo"] == top.record["repo"] and _in_environment(d, environment)
+                and d.get("status") == "SUCCESSFUL" and (d.get("started_on") or "") < top.deployment["started_on"]]
+    rollback = max(previous, key=lambda d: d["started_on"], default=None)
+    next_step = f"Revert {noun} (“{title[:80]}”) in `{top.record['repo']}`"
+    if rollback:
+        next_step += f", or roll {environment} back to release “{rollback.get('release', '')}” ({rollback['ref']}) while you confirm"
+    lines = [
+        f"**Most likely cause: [{top.ref}]({top.record['url']}) “{title[:100]}”** — " + "; ".join(top.reasons) + ".",
+        f"Symptom: “{symptom}” from {at_text}. Confidence: {confidence}.",
+        "### Suspects\n" + "\n".join(
+            f"{i}. [{c.ref}]({c.record['url']}) (score {c.score:.2f}) — " + "; ".join(c.reasons) for i, c in enumerate(ranked[:5], 1)
+        ),
+    ]
+    if excluded:
+        lines.append("### Ruled out\n" + "\n".join(f"- {r.ref}: {r.reason}" for r in excluded[:10]))
+    if events:
+        lines.append("### Timeline\n" + "\n".join(f"- {e.at.strftime('%H:%M')} UTC {e.what} ({e.ref})" for e in events[-15:]))
+    lines.append(f"### Next step\n{next_step}.")
+    return Report(
+        answer="\n\n".join(lines),
+        entities=[top.ref, *related],
+        findings=[Finding(title=f"Suspect: {c.ref}", detail="; ".join(c.reasons), refs=[c.ref, *(r for r in (c.commit_ref, c.deployment["ref"]) if r)]) for c in ranked[:3]],
+        timeline=events,
+        suspects=suspects,
+        ruled_out=excluded,
+        next_step=next_step,
+        confidence=confidence,
+    )

@@ -1,0 +1,79 @@
+"""The `--json` contract and the markdown a person reads, built from one finished run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.report import Report
+
+ENTITY_TYPES = {
+    "pipeline": ("pipeline", "build_number"),
+    "step": ("pipeline", "build_number"),
+    "pull_request": ("pull_request", "id"),
+    "commit": ("commit", "hash"),
+    "branch": ("branch", "name"),
+    "deployment": ("deployment", "uuid"),
+    "repository": ("repository", "slug"),
+    "file": ("file", "path"),
+    "file_content": ("file", "path"),
+    "code_match": ("file", "path"),
+}
+
+
+def entity(record: dict[str, Any]) -> dict[str, Any] | None:
+    """A record as a contract entity: {type, repo, id, ref, url}; None for kinds the contract lacks."""
+    kind = ENTITY_TYPES.get(record.get("kind", ""))
+    if kind is None:
+        return None
+    entity_type, id_field = kind
+    return {
+        "type": entity_type,
+        "repo": record["repo"],
+        "id": str(record[id_field]),
+        "ref": record["ref"],
+        "url": record["url"],
+    }
+
+
+def json_document(
+    *,
+    question: str,
+    planner: str,
+    now: str,
+    window: dict[str, Any] | None,
+    report: Report,
+    records: dict[str, dict[str, Any]],
+    stats: dict[str, Any],
+) -> dict[str, Any]:
+    """The one JSON document `--json` prints (schema in the product issue; evals read it)."""
+    entities = [e for ref in report.entities if ref in records and (e := entity(records[ref]))]
+    findings = [f.model_dump(mode="json") for f in report.findings]
+    findings += [
+        {"title": f"Suspect #{i}: {s.ref} (score {s.score:.2f})", "detail": "; ".join(s.reasons), "refs": [s.ref, *s.related_refs]}
+        for i, s in enumerate(report.suspects, 1)
+    ]
+    findings += [{"title": f"Ruled out: {r.ref}", "detail": r.reason, "refs": [r.ref]} for r in report.ruled_out]
+    return {
+        "question": question,
+        "planner": planner,
+        "now": now,
+        "window": {"start": window["start"], "end": window["end"]} if window else None,
+        "answer": report.answer,
+        "entities": entities,
+        "findings": findings,
+        "gaps": report.gaps,
+        "stats": stats,
+        "confidence": report.confidence,
+        "next_step": report.next_step,
+        "timeline": [e.model_dump(mode="json") for e in report.timeline],
+    }
+
+
+def markdown(report: Report) -> str:
+    """The whole answer as markdown: answer, findings, gaps."""
+    parts = [report.answer]
+    if report.findings and not report.suspects:
+        parts.append("### Findings\n" + "\n".join(f"- **{f.title}** — {f.detail}" for f in report.findings))
+    if report.gaps:
+        parts.append("### What I could not see\n" + "\n".join(f"- {g}" for g in report.gaps))
+    return "\n\n".join(parts)

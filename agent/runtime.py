@@ -1,0 +1,250 @@
+"""Wiring: settings → Bitbucket client (real or embedded sandbox) → tools, planner, reporter → a run.
+
+The CLI, the chat loop and the evals all go through `open_session` and `Session.ask`, so the embedded
+default, the request budget and the exit-code rules live in one place.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import httpx
+
+from agent.context import Context
+from agent.graph import RECURSION_LIMIT, build_graph
+from agent.output import json_document
+from agent.plan import StepOutcome
+from agent.planners.rules import RulesPlanner
+from agent.report import Report
+from agent.reporters.rules import RulesReporter
+from agent.settings import ConfigError, Settings
+from tools.bitbucket import (
+    AuthError,
+    BasicAuth,
+    BearerAuth,
+    BitbucketClient,
+    NotFound,
+    RateLimited,
+    ResponseCache,
+    ScopeError,
+)
+from tools.context import ToolContext
+
+PlannerChoice = Literal["auto", "rules", "llm"]
+SANDBOX_BASE_URL = "http://sandbox.local/2.0"
+Notice = Callable[[str], None]
+EventSink = Callable[[dict[str, Any]], None]
+
+EXIT_OK, EXIT_GAPS, EXIT_USAGE, EXIT_REFUSED, EXIT_RATE_LIMITED = 0, 1, 2, 3, 4
+
+
+@dataclass
+class RunResult:
+    """A finished run: the report, the `--json` document and the exit code it deserves."""
+
+    report: Report
+    document: dict[str, Any]
+    exit_code: int
+    outcomes: list[StepOutcome] = field(default_factory=list)
+
+
+def sandbox_anchor(now: datetime) -> datetime:
+    """The embedded world's "now": the top of the current hour, so repeated runs see the same world."""
+    return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def embedded_transport(now: datetime, world_name: str = "default", seed: int = 7) -> tuple[httpx.AsyncBaseTransport, Any]:
+    """An in-process sandbox: the ASGI app over httpx, and the world it serves."""
+    from sandbox.app import create_app
+    from sandbox.world import build_world
+
+    world = build_world(world_name, seed=seed, anchor=sandbox_anchor(now))
+    return httpx.ASGITransport(app=create_app(world)), world
+
+
+def make_client(settings: Settings, now: datetime, notice: Notice, cache: ResponseCache | None = None) -> BitbucketClient:
+    """A client for real Bitbucket when credentials are set, else for the embedded sandbox world."""
+    if settings.has_bitbucket_credentials:
+        auth: BasicAuth | BearerAuth
+        if settings.api_token is not None:
+            auth = BasicAuth(settings.email or "", settings.api_token)
+        else:
+            assert settings.access_token is not None
+            auth = BearerAuth(settings.access_token)
+        return BitbucketClient(
+            workspace=settings.workspace or "",
+            auth=auth,
+            base_url=settings.base_url,
+            budget=settings.request_budget,
+            cache=cache,
+        )
+    transport, world = embedded_transport(now)
+    token = world.token("demo")
+    notice(
+        "No Bitbucket credentials configured (BITBUCKET_EMAIL + BITBUCKET_API_TOKEN, or BITBUCKET_ACCESS_TOKEN): "
+        f"using the embedded sandbox workspace '{world.workspace['slug']}'."
+    )
+    from pydantic import SecretStr
+
+    return BitbucketClient(
+        workspace=str(world.workspace["slug"]),
+        auth=BasicAuth(token.email or "", SecretStr(token.secret)),
+        base_url=SANDBOX_BASE_URL,
+        transport=transport,
+        budget=settings.request_budget,
+        cache=cache,
+    )
+
+
+def make_planner(settings: Settings, choice: PlannerChoice, notice: Notice) -> tuple[Any, Any, str]:
+    """(planner, reporter, name): the LLM pair when configured (or demanded), else rules."""
+    if choice == "llm" and not settings.has_llm:
+        raise ConfigError(
+            "--planner llm needs an OpenAI-compatible endpoint: set OPENAI_API_KEY (and OPENAI_BASE_URL for a "
+            "non-OpenAI server, BBSCOUT_MODEL for the model name), or use --planner rules."
+        )
+    if choice == "rules" or not settings.has_llm:
+        if choice == "auto":
+            notice("No LLM configured (OPENAI_API_KEY): using the offline rules planner and reporter.")
+        return RulesPlanner(), RulesReporter(), "rules"
+    from agent.llm import LLMClient
+    from agent.planners.llm import LLMPlanner
+    from agent.reporters.llm import LLMReporter
+
+    assert settings.openai_api_key is not None
+    llm = LLMClient(api_key=settings.openai_api_key, base_url=settings.openai_base_url, model=settings.model)
+    return LLMPlanner(llm), LLMReporter(llm), "llm"
+
+
+def exit_code_for(report: Report, outcomes: list[StepOutcome]) -> int:
+    """0 answered, 1 with gaps, 3 refused everywhere, 4 rate limited with nothing to show."""
+    kinds = {o.error_kind for o in outcomes if o.error_kind}
+    has_records = any(o.records for o in outcomes)
+    if "AuthError" in kinds or (not has_records and kinds & {"ScopeError", "NotFound"}):
+        return EXIT_REFUSED
+    if not has_records and "RateLimited" in kinds:
+        return EXIT_RATE_LIMITED
+    return EXIT_GAPS if report.gaps else EXIT_OK
+
+
+class Session:
+    """One configured bbscout: client, tools, planner and reporter, reused across chat turns."""
+
+    def __init__(self, settings: Settings, client: BitbucketClient, planner: Any, reporter: Any, planner_name: str):
+        self.settings = settings
+        self.client = client
+        self.tools = ToolContext(client=client, workspace=client.workspace)
+        self.planner = planner
+        self.reporter = reporter
+        self.planner_name = planner_name
+
+    def context(self) -> Context:
+        return Context(tools=self.tools, planner=self.planner, reporter=self.reporter)
+
+    async def check_access(self, repo_filter: list[str] | None) -> None:
+        """List repositories once (auth check + --repo validation); raises BitbucketError or ConfigError."""
+        from tools.registry import run_tool
+
+        if self.tools.repositories is None:
+            result = await run_tool(self.tools, "list_repositories", {})
+            self.tools.repositories = list(result.records)
+        slugs = [r.slug for r in self.tools.repositories]
+        for slug in repo_filter or []:
+            if slug not in slugs:
+                from rapidfuzz import process
+
+                close = [m[0] for m in process.extract(slug, slugs, limit=3)]
+                raise ConfigError(
+                    f"No repository '{slug}' in workspace '{self.client.workspace}'. "
+                    f"Closest: {', '.join(close) or 'none'}. Pass an existing slug to --repo (see `bbscout ask \"list repositories\"`)."
+                )
+
+    async def ask(
+        self,
+        question: str,
+        *,
+        now: datetime,
+        tz: str = "UTC",
+        mode: Literal["ask", "investigate"] = "ask",
+        incident_at: datetime | None = None,
+        repo_filter: list[str] | None = None,
+        checkpointer: Any = None,
+        thread_id: str | None = None,
+        on_event: EventSink | None = None,
+    ) -> RunResult:
+        """Run the graph once; a checkpointer + thread makes it a chat turn."""
+        started = time.perf_counter()
+        before_requests, before_bytes = self.client.stats.requests, self.client.stats.bytes
+        llm_before = self._llm_tokens()
+        graph = build_graph().compile(checkpointer=checkpointer, name="bbscout")
+        config: dict[str, Any] = {"recursion_limit": RECURSION_LIMIT}
+        if thread_id:
+            config["configurable"] = {"thread_id": thread_id}
+        inputs = {
+            "question": question,
+            "now": now.isoformat(),
+            "tz": tz,
+            "mode": mode,
+            "incident_at": incident_at.isoformat() if incident_at else None,
+            "repo_filter": repo_filter,
+        }
+        final: dict[str, Any] = {}
+        async for part_mode, chunk in graph.astream(
+            inputs, config=config, context=self.context(), stream_mode=["custom", "values"]
+        ):
+            if part_mode == "custom" and on_event:
+                on_event(chunk)
+            elif part_mode == "values":
+                final = chunk
+        report = Report.model_validate(final["report"])
+        outcomes = [StepOutcome.model_validate(o) for o in final.get("outcomes", [])]
+        records = {r["ref"]: r for o in outcomes for r in o.records}
+        previous = final.get("previous") or {}
+        records = {r["ref"]: r for r in previous.get("primary", [])} | records
+        stats = {
+            "http_requests": self.client.stats.requests - before_requests,
+            "http_bytes": self.client.stats.bytes - before_bytes,
+            "tool_calls": len(outcomes),
+            "llm_tokens": self._llm_tokens() - llm_before,
+            "seconds": round(time.perf_counter() - started, 3),
+        }
+        document = json_document(
+            question=question,
+            planner=self.planner_name,
+            now=now.isoformat(),
+            window=(final.get("plan") or {}).get("window"),
+            report=report,
+            records=records,
+            stats=stats,
+        )
+        return RunResult(report=report, document=document, exit_code=exit_code_for(report, outcomes), outcomes=outcomes)
+
+    def _llm_tokens(self) -> int:
+        llm = getattr(self.planner, "llm", None)
+        usage = getattr(llm, "usage", None)
+        return int(getattr(usage, "total_tokens", 0) or 0)
+
+
+@asynccontextmanager
+async def open_session(
+    settings: Settings,
+    *,
+    planner: PlannerChoice = "auto",
+    now: datetime,
+    notice: Notice = lambda _: None,
+    client: BitbucketClient | None = None,
+) -> AsyncIterator[Session]:
+    """A ready Session; closes the HTTP client on exit."""
+    planner_obj, reporter, name = make_planner(settings, planner, notice)
+    client = client or make_client(settings, now, notice)
+    async with client:
+        yield Session(settings, client, planner_obj, reporter, name)
+
+
+REFUSED_ERRORS = (AuthError, ScopeError, NotFound)
+__all__ = ["REFUSED_ERRORS", "RateLimited", "RunResult", "Session", "open_session", "sandbox_anchor"]

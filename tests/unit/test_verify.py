@@ -1,0 +1,63 @@
+"""The citation guard removes what the evidence does not hold, and keeps what it does."""
+
+from __future__ import annotations
+
+from agent.plan import StepOutcome
+from agent.planners.base import PriorTurn
+from agent.plan import Plan
+from agent.report import Finding, Report, RuledOut, Suspect, TimelineEvent
+from agent.verify import REMOVED, verify_report
+
+HASH = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
+RECORDS = [
+    {"kind": "pipeline", "ref": "pipeline:api#41", "repo": "api", "build_number": 41, "commit": HASH},
+    {"kind": "pull_request", "ref": "pr:api#7", "repo": "api", "id": 7, "merge_commit": HASH},
+    {"kind": "commit", "ref": f"commit:api@{HASH[:12]}", "repo": "api", "hash": HASH, "parents": []},
+]
+
+
+def outcomes() -> list[StepOutcome]:
+    return [StepOutcome(step_id="s1", tool="list_pipelines", records=RECORDS)]
+
+
+def test_known_refs_and_ids_survive() -> None:
+    report = Report(
+        answer=f"[pipeline:api#41](https://x) failed on {HASH[:7]} from PR #7 (build #41).",
+        entities=["pipeline:api#41", "pr:api#7"],
+    )
+    cleaned = verify_report(report, outcomes())
+    assert cleaned.answer == report.answer
+    assert cleaned.entities == ["pipeline:api#41", "pr:api#7"]
+
+
+def test_invented_refs_hashes_and_numbers_are_removed_everywhere() -> None:
+    report = Report(
+        answer="pipeline:api#99 broke main; see commit deadbeefcafe and PR #12, build #500.",
+        entities=["pipeline:api#41", "pipeline:api#99", "pr:web#3"],
+        findings=[Finding(title="pr:api#8 is bad", detail="because", refs=["pr:api#7", "pr:api#8"])],
+        suspects=[Suspect(ref="pr:api#8", score=0.9, reasons=["x"]), Suspect(ref="pr:api#7", score=0.5, reasons=["y"], related_refs=["deployment:api:{nope}"])],
+        ruled_out=[RuledOut(ref="pr:api#9", reason="never deployed")],
+        timeline=[TimelineEvent(at="2026-11-29T10:00:00Z", what="merge", ref="pr:api#10")],
+        next_step="Revert PR #8",
+    )
+    cleaned = verify_report(report, outcomes())
+    for invented in ("pipeline:api#99", "deadbeefcafe", "PR #12", "build #500"):
+        assert invented not in cleaned.answer
+    assert cleaned.answer.count(REMOVED) == 4
+    assert cleaned.entities == ["pipeline:api#41"]
+    assert cleaned.findings[0].refs == ["pr:api#7"] and "pr:api#8" not in cleaned.findings[0].title
+    assert [s.ref for s in cleaned.suspects] == ["pr:api#7"] and cleaned.suspects[0].related_refs == []
+    assert cleaned.ruled_out == [] and cleaned.timeline == []
+    assert "#8" not in (cleaned.next_step or "")
+
+
+def test_previous_turn_records_count_as_evidence_for_follow_ups() -> None:
+    previous = PriorTurn(question="q", plan=Plan(family="pipelines", intent="x"), primary=[{"kind": "pipeline", "ref": "pipeline:web#3", "repo": "web", "build_number": 3}])
+    cleaned = verify_report(Report(answer="pipeline:web#3 again", entities=["pipeline:web#3"]), [], previous)
+    assert cleaned.entities == ["pipeline:web#3"] and REMOVED not in cleaned.answer
+
+
+def test_numbers_and_uuids_are_not_mistaken_for_hashes() -> None:
+    text = "12 pipelines, 2026-11-29, deployment {0f9e8d7c-1111-4222-8333-444455556666} and 1234567"
+    cleaned = verify_report(Report(answer=text), outcomes())
+    assert cleaned.answer == text
