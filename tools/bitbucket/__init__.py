@@ -1,0 +1,102 @@
+"""Async, read-only, frugal client for the Bitbucket Cloud REST API 2.0.
+
+    from tools.bitbucket import BitbucketClient, BasicAuth, bbql
+
+    async with BitbucketClient(workspace="acme", auth=BasicAuth("me@acme.io", token)) as bb:
+        pr = await bb.get_json(bb.repo_path("api", "pullrequests", 3))
+        q = bbql.all_of(bbql.cond("state", "=", "MERGED"), bbql.cond("title", "~", user_text))
+        async for pr in bb.paginate(bb.repo_path("api", "pullrequests"), {"q": q, "state": "MERGED"}):
+            ...
+
+Errors: see `tools.bitbucket._errors` for the exception tree (`BitbucketError` at the root).
+"""
+
+from __future__ import annotations
+
+from . import bbql
+from ._auth import BasicAuth, BearerAuth
+from ._cache import ResponseCache
+from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_REDIRECTS, BitbucketClient
+from ._errors import (
+    AuthError,
+    BadRequest,
+    BitbucketError,
+    BudgetExhausted,
+    Gone,
+    NotFound,
+    RateLimited,
+    ReadOnlyViolation,
+    ScopeError,
+    ServerError,
+    TransportFailure,
+)
+from ._models import (
+    Account,
+    Branch,
+    CodeSearchMatch,
+    Commit,
+    CommitStatus,
+    Deployment,
+    DiffStat,
+    Environment,
+    Paginated,
+    Pipeline,
+    PipelineStep,
+    PullRequest,
+    Repository,
+    TestCase,
+    TestReport,
+    Workspace,
+    WorkspaceAccess,
+)
+from ._pagination import max_pagelen
+from ._retry import DEFAULT_RETRY, RetryConfig
+from ._stats import EndpointStats, RequestEvent, RequestStats, endpoint_template
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_REDIRECTS",
+    "DEFAULT_RETRY",
+    # resource models
+    "Account",
+    "AuthError",
+    "BadRequest",
+    "BasicAuth",
+    "BearerAuth",
+    # client and configuration
+    "BitbucketClient",
+    # errors
+    "BitbucketError",
+    "Branch",
+    "BudgetExhausted",
+    "CodeSearchMatch",
+    "Commit",
+    "CommitStatus",
+    "Deployment",
+    "DiffStat",
+    "EndpointStats",
+    "Environment",
+    "Gone",
+    "NotFound",
+    "Paginated",
+    "Pipeline",
+    "PipelineStep",
+    "PullRequest",
+    "RateLimited",
+    "ReadOnlyViolation",
+    "Repository",
+    "RequestEvent",
+    "RequestStats",
+    "ResponseCache",
+    "RetryConfig",
+    "ScopeError",
+    "ServerError",
+    "TestCase",
+    "TestReport",
+    "TransportFailure",
+    "Workspace",
+    "WorkspaceAccess",
+    "bbql",
+    "endpoint_template",
+    "max_pagelen",
+]

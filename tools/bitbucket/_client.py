@@ -1,0 +1,784 @@
+"""`BitbucketClient`: async, read-only, frugal client for the Bitbucket Cloud REST API 2.0.
+
+Request path (every byte goes through `_send`):
+
+    get_json / get_text / paginate
+      → cache lookup + single flight          (`_cached`)
+      → retries, redirects, status → errors   (`_fetch`)
+      → read-only guard, budget, hourly limit, accounting, one HTTP attempt   (`_send`)
+
+The transport is injectable (`transport=httpx.MockTransport(...)` or `httpx.ASGITransport(app)` in
+tests); sleeping, the clock and jitter randomness are injectable too, so tests never wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import logging
+import random
+import time
+import typing
+import urllib.parse
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import httpx
+
+from ._auth import BasicAuth, BearerAuth
+from ._bbql import Query
+from ._cache import CachedResponse, CacheMode, ResponseCache, cache_key
+from ._errors import (
+    AuthError,
+    BadRequest,
+    BitbucketError,
+    BudgetExhausted,
+    Gone,
+    NotFound,
+    RateLimited,
+    ReadOnlyViolation,
+    ScopeError,
+    ServerError,
+    TransportFailure,
+    humanize_wait,
+)
+from ._pagination import collection_fields, join_fields, max_pagelen
+from ._retry import (
+    DEFAULT_RETRY,
+    ONCE_STATUSES,
+    RETRY_STATUSES,
+    RetryConfig,
+    backoff_delay,
+    parse_retry_after,
+)
+from ._stats import RequestEvent, RequestStats, endpoint_template
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_REDIRECTS", "TEXT_ACCEPT", "BitbucketClient", "Params"]
+
+logger = logging.getLogger("tools.bitbucket")
+
+DEFAULT_BASE_URL = "https://api.bitbucket.org/2.0"
+DEFAULT_MAX_REDIRECTS = 5
+TEXT_ACCEPT = "text/plain, application/octet-stream"
+JSON_ACCEPT = "application/json"
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_FORBIDDEN_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "host"})
+_MASK = "**********"
+
+Params = typing.Mapping[str, typing.Any] | typing.Sequence[tuple[str, typing.Any]] | None
+
+
+@dataclass
+class _Raw:
+    status: int
+    headers: httpx.Headers
+    url: httpx.URL
+    body: bytes
+    nbytes: int
+
+
+def _format_param(value: typing.Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Query):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    return str(value)
+
+
+def _normalize_params(params: Params) -> list[tuple[str, str]]:
+    if params is None:
+        return []
+    items: typing.Iterable[tuple[str, typing.Any]]
+    items = params.items() if isinstance(params, typing.Mapping) else params
+    out: list[tuple[str, str]] = []
+    for key, value in items:
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple, set, frozenset)):
+            out.extend((str(key), _format_param(v)) for v in value if v is not None)
+        else:
+            out.append((str(key), _format_param(value)))
+    return out
+
+
+def _decode(body: bytes, content_type: str) -> str:
+    charset = "utf-8"
+    for part in content_type.split(";")[1:]:
+        name, _, val = part.strip().partition("=")
+        if name.lower() == "charset" and val:
+            charset = val.strip('"')
+    try:
+        return body.decode(charset, errors="replace")
+    except LookupError:
+        return body.decode("utf-8", errors="replace")
+
+
+def _trim_partial_utf8(tail: bytes) -> bytes:
+    """Drop UTF-8 continuation bytes at the start of a byte tail (a cut-off multibyte character)."""
+    i = 0
+    while i < min(3, len(tail)) and 0x80 <= tail[i] <= 0xBF:
+        i += 1
+    return tail[i:]
+
+
+def _error_payload(body: bytes) -> tuple[str | None, typing.Any, typing.Any]:
+    """(message, detail, data) from Bitbucket's error body; tolerant of any shape."""
+    try:
+        doc = json.loads(body) if body else None
+    except ValueError:
+        text = body[:300].decode("utf-8", errors="replace").strip()
+        return (text or None), None, None
+    if not isinstance(doc, dict):
+        return None, None, None
+    err = doc.get("error")
+    if isinstance(err, dict):
+        msg = err.get("message")
+        return (str(msg) if msg is not None else None), err.get("detail"), err.get("data")
+    if isinstance(err, str):
+        return err, None, None
+    msg = doc.get("message")
+    return (str(msg) if msg is not None else None), None, None
+
+
+def _str_list(value: typing.Any) -> list[str]:
+    if isinstance(value, str):
+        return [s.strip() for s in value.replace(",", " ").split() if s.strip()]
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value if v is not None]
+    return []
+
+
+class _ReadOnlyTransport(httpx.AsyncBaseTransport):
+    """Second line of defence: even a request built around `_send` cannot leave with a write method."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method.upper() not in _SAFE_METHODS:
+            raise ReadOnlyViolation(f"refusing to send {request.method}: the Bitbucket client is read-only")
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class BitbucketClient:
+    """Async read-only Bitbucket Cloud client. Use as `async with BitbucketClient(...) as bb:`.
+
+    * `budget`: max HTTP requests (attempts and redirect hops; cache hits are free) for the
+      client's lifetime; `None` = unlimited. Exceeding it raises `BudgetExhausted` before sending.
+    * `hourly_limit`: client-side rolling-hour cap on requests to the API host; raises
+      `RateLimited` (no request sent) instead of exceeding it.
+    * `cache`: a `ResponseCache` (possibly shared between clients); `None` gives the client a
+      private one. Use `cache="none"` per call to bypass.
+    * `on_request(event)`: called after every HTTP attempt and every cache hit
+      (`event.from_cache`); exceptions it raises are logged and swallowed.
+    """
+
+    def __init__(
+        self,
+        *,
+        workspace: str,
+        auth: BasicAuth | BearerAuth | None,
+        base_url: str = DEFAULT_BASE_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float = 20.0,
+        retry: RetryConfig = DEFAULT_RETRY,
+        budget: int | None = 300,
+        cache: ResponseCache | None = None,
+        hourly_limit: int = 1000,
+        on_request: typing.Callable[[RequestEvent], None] | None = None,
+        sleep: typing.Callable[[float], typing.Awaitable[None]] = asyncio.sleep,
+        clock: typing.Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+        max_redirects: int = DEFAULT_MAX_REDIRECTS,
+    ) -> None:
+        if not isinstance(workspace, str) or not workspace.strip() or "/" in workspace:
+            raise ValueError("workspace must be a workspace slug (bitbucket.org/WORKSPACE/...) or {uuid}")
+        if auth is not None and not isinstance(auth, (BasicAuth, BearerAuth)):
+            raise TypeError("auth must be BasicAuth, BearerAuth or None")
+        if budget is not None and budget < 0:
+            raise ValueError("budget must be >= 0 or None")
+        self.workspace = workspace.strip()
+        self._auth = auth
+        self._base = httpx.URL(base_url.rstrip("/"))
+        if self._base.scheme not in ("http", "https") or not self._base.host:
+            raise ValueError("base_url must be an absolute http(s) URL")
+        self._base_str = str(self._base).rstrip("/")
+        self._base_path = self._base.path.rstrip("/")
+        self._retry = retry
+        self._budget = budget
+        self._cache = cache if cache is not None else ResponseCache()
+        self._on_request = on_request
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._max_redirects = max_redirects
+        self.stats = RequestStats()
+        from ._ratelimit import HourlyLimiter
+
+        self._limiter = HourlyLimiter(hourly_limit, clock)
+        self._secrets: tuple[str, ...] = auth.secret_values() if auth is not None else ()
+        self._http = httpx.AsyncClient(
+            transport=_ReadOnlyTransport(transport or httpx.AsyncHTTPTransport(retries=0)),
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            headers={"User-Agent": "bbscout/0.1 (+read-only)"},
+        )
+        self._closed = False
+
+    # lifecycle ---------------------------------------------------------------------------------
+    async def __aenter__(self) -> typing.Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if not self._closed:
+            self._closed = True
+            await self._http.aclose()
+
+    def __repr__(self) -> str:
+        return (
+            f"BitbucketClient(workspace={self.workspace!r}, base_url={self._base_str!r}, "
+            f"auth={self._auth!r}, requests={self.stats.requests}, budget={self._budget!r})"
+        )
+
+    # public properties -------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return self._base_str
+
+    @property
+    def cache(self) -> ResponseCache:
+        return self._cache
+
+    @property
+    def budget(self) -> int | None:
+        return self._budget
+
+    @property
+    def remaining_budget(self) -> int | None:
+        """HTTP requests left in the run budget (None = unlimited)."""
+        if self._budget is None:
+            return None
+        return max(0, self._budget - self.stats.requests)
+
+    @property
+    def hourly_remaining(self) -> int:
+        """Requests left in the client-side rolling hour."""
+        return self._limiter.remaining
+
+    # path helpers ------------------------------------------------------------------------------
+    @staticmethod
+    def segment(value: str | int) -> str:
+        """Percent-encode one path segment (`{uuid}` → `%7Buuid%7D`, `feat/x` → `feat%2Fx`)."""
+        return urllib.parse.quote(str(value), safe="")
+
+    def repo_path(self, repo: str, *parts: str | int) -> str:
+        """`/repositories/{workspace}/{repo}/part/...` with every segment percent-encoded."""
+        segs = [self.segment(self.workspace), self.segment(repo), *(self.segment(p) for p in parts)]
+        return "/repositories/" + "/".join(segs)
+
+    def workspace_path(self, *parts: str | int) -> str:
+        """`/workspaces/{workspace}/part/...` with every segment percent-encoded."""
+        return "/workspaces/" + "/".join([self.segment(self.workspace), *(self.segment(p) for p in parts)])
+
+    # public API --------------------------------------------------------------------------------
+    async def get_json(
+        self,
+        path: str,
+        params: Params = None,
+        *,
+        fields: str | typing.Sequence[str] | None = None,
+        cache: CacheMode = "listing",
+    ) -> dict[str, typing.Any]:
+        """GET a JSON resource. `fields` is joined with commas (a leading `+` goes out as `%2B`)."""
+        url = self._url(path)
+        query = _normalize_params(params)
+        joined = join_fields(fields)
+        if joined is not None:
+            if any(k == "fields" for k, _ in query):
+                raise ValueError("pass fields either in params or as fields=, not both")
+            query.append(("fields", joined))
+        headers = {"Accept": JSON_ACCEPT}
+
+        async def fetch() -> _Raw:
+            return await self._fetch(url, query, headers, expect_json=True)
+
+        value = await self._cached(url, query, "json", cache, fetch)
+        return self._parse_json(value.body)
+
+    async def get_text(
+        self,
+        path: str,
+        params: Params = None,
+        *,
+        headers: typing.Mapping[str, str] | None = None,
+        cache: CacheMode = "listing",
+        tail_bytes: int | None = None,
+    ) -> str:
+        """GET a text resource (diff, raw file, step log). Follows redirects; auth stays on the API host.
+
+        `tail_bytes=N` asks for the last N bytes with `Range: bytes=-N` and falls back to a full
+        (streamed) GET that keeps only the tail when the server answers 416/503 or ignores the range.
+        """
+        url = self._url(path)
+        query = _normalize_params(params)
+        hdrs = {"Accept": TEXT_ACCEPT}
+        for name, value in (headers or {}).items():
+            if name.lower() in _FORBIDDEN_HEADERS:
+                raise ValueError(f"header {name!r} cannot be set per call")
+            if name.lower() == "range" and tail_bytes is not None:
+                raise ValueError("pass either a Range header or tail_bytes, not both")
+            hdrs[name] = value
+        variant = "text " + " ".join(f"{k.lower()}={v}" for k, v in sorted(hdrs.items()))
+        if tail_bytes is None:
+
+            async def fetch() -> _Raw:
+                return await self._fetch(url, query, hdrs, expect_json=False)
+
+        else:
+            if tail_bytes <= 0:
+                raise ValueError("tail_bytes must be > 0")
+            variant += f" tail={tail_bytes}"
+
+            async def fetch() -> _Raw:
+                ranged = {**hdrs, "Range": f"bytes=-{tail_bytes}"}
+                raw = await self._fetch(
+                    url, query, ranged, expect_json=False, tail_limit=tail_bytes, passthrough={416, 503}
+                )
+                if raw.status in (416, 503):
+                    logger.debug("range request refused (%s); falling back to a full GET", raw.status)
+                    raw = await self._fetch(url, query, hdrs, expect_json=False, tail_limit=tail_bytes)
+                elif raw.status == 206 and len(raw.body) > tail_bytes:
+                    raw.body = raw.body[-tail_bytes:]
+                return raw
+
+        value = await self._cached(url, query, variant, cache, fetch)
+        body = value.body
+        if tail_bytes is not None and len(body) >= tail_bytes:
+            body = _trim_partial_utf8(body)
+        return _decode(body, value.content_type)
+
+    async def paginate(
+        self,
+        path: str,
+        params: Params = None,
+        *,
+        fields: str | typing.Sequence[str] | None = None,
+        pagelen: int | None = None,
+        by_page: bool = False,
+        max_items: int | None = None,
+        stop: typing.Callable[[dict[str, typing.Any]], bool] | None = None,
+        cache: CacheMode = "listing",
+    ) -> typing.AsyncIterator[dict[str, typing.Any]]:
+        """Yield the `values` of a collection, fetching only the pages needed.
+
+        Follows the opaque `next` link, or (``by_page=True``, for the pipelines list) requests
+        `page=1,2,...` with the same params, stopping on an empty/short page or `page*pagelen >= size`.
+        `stop(item)` → True ends iteration before that item; `max_items` caps the items yielded.
+        """
+        if max_items is not None and max_items <= 0:
+            return
+        normalized = _normalize_params(params)
+        if pagelen is None:  # tolerate pagelen passed in params; page is always ours
+            given = [v for k, v in normalized if k == "pagelen"]
+            pagelen = int(given[-1]) if given else None
+        query = [(k, v) for k, v in normalized if k not in ("page", "pagelen")]
+        if any(k == "fields" for k, _ in query):
+            raise ValueError("pass fields as fields=, not in params (pagination keys must be kept)")
+        size = pagelen if pagelen is not None else max_pagelen(path)
+        if pagelen is None and max_items is not None and max_items < size:
+            size = max_items
+        if size < 1:
+            raise ValueError("pagelen must be >= 1")
+        selected = collection_fields(fields)
+        if selected is not None:
+            query.append(("fields", selected))
+        yielded = 0
+
+        if by_page:
+            page = 1
+            while True:
+                data = await self.get_json(path, [*query, ("pagelen", size), ("page", page)], cache=cache)
+                values = data.get("values") or []
+                for item in values:
+                    if stop is not None and stop(item):
+                        return
+                    yield item
+                    yielded += 1
+                    if max_items is not None and yielded >= max_items:
+                        return
+                total = data.get("size")
+                if not values or len(values) < size:
+                    return
+                if isinstance(total, int) and page * size >= total:
+                    return
+                page += 1
+        else:
+            url: str = self._url(path)
+            page_params: list[tuple[str, str]] | None = [*query, ("pagelen", str(size))]
+            seen: set[str] = {cache_key("GET", url, page_params)}
+            while True:
+                data = await self.get_json(url, page_params, cache=cache)
+                for item in data.get("values") or []:
+                    if stop is not None and stop(item):
+                        return
+                    yield item
+                    yielded += 1
+                    if max_items is not None and yielded >= max_items:
+                        return
+                nxt = data.get("next")
+                if not nxt or not isinstance(nxt, str):
+                    return
+                nxt = str(httpx.URL(url).join(nxt))
+                canonical = cache_key("GET", nxt, [])
+                if canonical in seen:
+                    logger.warning("pagination loop detected at %s; stopping", self._endpoint_for(url))
+                    return
+                seen.add(canonical)
+                url, page_params = nxt, None
+
+    # internals ---------------------------------------------------------------------------------
+    def _url(self, path: str) -> str:
+        if not isinstance(path, str) or not path:
+            raise ValueError("path must be a non-empty string")
+        if path.startswith(("http://", "https://")):
+            target = httpx.URL(path)
+            if not self._is_api(target) or not target.path.startswith(self._base_path + "/"):
+                raise ValueError(
+                    "absolute URLs must point below base_url (refusing to send credentials elsewhere)"
+                )
+            return path
+        if not path.startswith("/"):
+            path = "/" + path
+        return self._base_str + path
+
+    def _is_api(self, url: httpx.URL) -> bool:
+        return (url.scheme, url.host, url.port) == (self._base.scheme, self._base.host, self._base.port)
+
+    def _endpoint_for(self, url: str | httpx.URL) -> str:
+        target = httpx.URL(url) if isinstance(url, str) else url
+        if not self._is_api(target):
+            return f"<{target.host}>"
+        raw = target.raw_path.decode("ascii", errors="replace").split("?", 1)[0]
+        if self._base_path and raw.startswith(self._base_path):
+            raw = raw[len(self._base_path) :]
+        return endpoint_template(raw or "/")
+
+    def _scrub(self, text: str | None) -> str | None:
+        if text is None:
+            return None
+        for secret in self._secrets:
+            if secret:
+                text = text.replace(secret, _MASK)
+        return text
+
+    def _emit(self, event: RequestEvent) -> None:
+        if self._on_request is None:
+            return
+        try:
+            self._on_request(event)
+        except Exception:  # a metrics hook must never break a request
+            logger.exception("on_request callback failed")
+
+    def _parse_json(self, body: bytes) -> typing.Any:
+        if not body.strip():
+            return {}
+        return json.loads(body)
+
+    async def _cached(
+        self,
+        url: str,
+        query: list[tuple[str, str]],
+        variant: str,
+        mode: CacheMode,
+        fetch: typing.Callable[[], typing.Awaitable[_Raw]],
+    ) -> CachedResponse:
+        if mode not in ("immutable", "listing", "none"):
+            raise ValueError("cache must be 'immutable', 'listing' or 'none'")
+        if mode == "none":
+            raw = await fetch()
+            return CachedResponse(raw.status, raw.body, raw.headers.get("content-type", ""), raw.url.path)
+        store = self._cache
+        key = cache_key("GET", url, query, variant)
+        endpoint = self._endpoint_for(url)
+        hit = store.get(key)
+        if hit is None:
+            fut = store.inflight(key)
+            if fut is not None:
+                try:
+                    hit = await asyncio.shield(fut)
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if not fut.cancelled() or (task is not None and task.cancelling()):
+                        raise
+                    hit = None  # the leader was cancelled: fetch ourselves
+        if hit is not None:
+            store.hits += 1
+            self.stats.cache_hits += 1
+            self.stats.endpoint(endpoint).cache_hits += 1
+            self._emit(RequestEvent("GET", endpoint, hit.url_path, hit.status, len(hit.body), 0.0, 0, True))
+            return hit
+        store.misses += 1
+        self.stats.cache_misses += 1
+        fut = store.begin(key)
+        try:
+            raw = await fetch()
+        except BaseException as exc:
+            store.finish(key, fut, error=exc)
+            raise
+        value = CachedResponse(raw.status, raw.body, raw.headers.get("content-type", ""), httpx.URL(url).path)
+        if raw.status in (200, 206):  # 206: a Range tail, keyed by its own variant
+            store.put(key, value, mode)
+        store.finish(key, fut, value)
+        return value
+
+    async def _backoff(self, delay: float, endpoint: str) -> None:
+        self.stats.retries += 1
+        self.stats.endpoint(endpoint).retries += 1
+        await self._sleep(delay)
+
+    async def _fetch(
+        self,
+        url: str,
+        query: list[tuple[str, str]] | None,
+        headers: typing.Mapping[str, str],
+        *,
+        expect_json: bool,
+        tail_limit: int | None = None,
+        passthrough: typing.Collection[int] = (),
+    ) -> _Raw:
+        """One logical GET: retries (bounded), redirects (auth only on the API origin), errors."""
+        cfg = self._retry
+        endpoint = self._endpoint_for(url)
+        current, current_query = url, query
+        attempt = 0
+        hops = 0
+        while True:
+            attempt += 1
+            try:
+                raw = await self._send(
+                    "GET",
+                    current,
+                    params=current_query,
+                    headers=headers,
+                    attempt=attempt,
+                    tail_limit=tail_limit,
+                    endpoint=endpoint,
+                )
+            except httpx.TransportError as exc:
+                kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
+                if attempt < cfg.max_attempts:
+                    await self._backoff(backoff_delay(attempt, cfg, self._rng), endpoint)
+                    continue
+                raise TransportFailure(
+                    f"request to Bitbucket {kind} ({type(exc).__name__}) after {attempt} attempt(s)",
+                    endpoint=endpoint,
+                ) from None
+            except httpx.HTTPError as exc:
+                raise TransportFailure(
+                    f"request to Bitbucket failed ({type(exc).__name__})", endpoint=endpoint
+                ) from None
+
+            status = raw.status
+            location = raw.headers.get("location")
+            if status in _REDIRECTS and location:
+                hops += 1
+                if hops > self._max_redirects:
+                    raise TransportFailure(f"more than {self._max_redirects} redirects", endpoint=endpoint)
+                current, current_query = str(raw.url.join(location)), None
+                attempt -= 1  # a hop is not a failed attempt
+                continue
+            if status in passthrough:
+                return raw
+            if 200 <= status < 300:
+                if expect_json and status != 204:
+                    try:
+                        self._parse_json(raw.body)
+                    except ValueError:
+                        if attempt < cfg.max_attempts:
+                            await self._backoff(backoff_delay(attempt, cfg, self._rng), endpoint)
+                            continue
+                        raise TransportFailure(
+                            f"invalid or truncated JSON body from Bitbucket after {attempt} attempt(s)",
+                            status=status,
+                            endpoint=endpoint,
+                        ) from None
+                return raw
+            if status == 429:
+                wait = parse_retry_after(raw.headers.get("retry-after"))
+                if (wait is not None and wait > cfg.max_delay) or attempt >= cfg.max_attempts:
+                    message, _, _ = _error_payload(raw.body)
+                    raise RateLimited(
+                        f"Bitbucket rate limit exceeded (429); {humanize_wait(wait)}",
+                        retry_after=wait,
+                        status=429,
+                        endpoint=endpoint,
+                        server_message=self._scrub(message),
+                    )
+                await self._backoff(
+                    wait if wait is not None else backoff_delay(attempt, cfg, self._rng), endpoint
+                )
+                continue
+            if status in RETRY_STATUSES or 500 <= status < 600:
+                limit = min(2 if status in ONCE_STATUSES else cfg.max_attempts, cfg.max_attempts)
+                if status in RETRY_STATUSES and attempt < limit:
+                    await self._backoff(backoff_delay(attempt, cfg, self._rng), endpoint)
+                    continue
+            raise self._error_for(raw, endpoint, attempt)
+
+    def _error_for(self, raw: _Raw, endpoint: str, attempt: int) -> BitbucketError:
+        status = raw.status
+        message, detail, _data = _error_payload(raw.body)
+        message = self._scrub(message)
+        detail_text = self._scrub(detail if isinstance(detail, str) else None)
+        server = message if not detail_text else f"{message or ''}: {detail_text}".lstrip(": ")
+        said = f": {server}" if server else ""
+        common = {"status": status, "endpoint": endpoint, "server_message": server}
+        if status == 400:
+            return BadRequest(f"Bitbucket rejected the request (400){said}", **common)  # type: ignore[arg-type]
+        if status == 401:
+            return AuthError(f"Bitbucket rejected the credentials (401){said}", **common)  # type: ignore[arg-type]
+        if status == 403:
+            granted: list[str] = []
+            required: list[str] = []
+            if isinstance(detail, dict):
+                granted = [self._scrub(s) or "" for s in _str_list(detail.get("granted"))]
+                required = [self._scrub(s) or "" for s in _str_list(detail.get("required"))]
+            if required:
+                missing = [s for s in required if s not in granted] or required
+                hint = (
+                    f"The token lacks the scope(s) {', '.join(missing)}"
+                    + (f" (it has: {', '.join(granted)})" if granted else "")
+                    + ". Create a new API token with scopes that include "
+                    + ", ".join(missing)
+                    + " (scopes cannot be added to an existing token); for access tokens use the classic "
+                    "scopes (account, repository, pullrequest, pipeline)."
+                )
+                return ScopeError(
+                    f"Bitbucket token is missing required scope(s) {', '.join(missing)} (403)",
+                    granted=granted,
+                    required=required,
+                    hint=hint,
+                    **common,  # type: ignore[arg-type]
+                )
+            lacks_scope = bool(message and "scope" in message.lower())
+            hint = (
+                "The token lacks a required scope. Create an API token with scopes read:user, "
+                "read:workspace, read:repository, read:pullrequest and read:pipeline (all :bitbucket)."
+                if lacks_scope
+                else None
+            )
+            return ScopeError(
+                f"No access to this workspace/repository (403){said}; check your permission",
+                hint=hint,
+                **common,  # type: ignore[arg-type]
+            )
+        if status == 404:
+            return NotFound(f"Not found (404){said}", **common)  # type: ignore[arg-type]
+        if status == 410:
+            return Gone(f"Endpoint retired (410){said}", **common)  # type: ignore[arg-type]
+        if status == 555:
+            return ServerError(
+                f"Bitbucket timed out computing the response (555){said}",
+                hint="The diff/listing is too large for Bitbucket; narrow it (a path filter, a smaller "
+                "range, or diffstat instead of the full diff).",
+                **common,  # type: ignore[arg-type]
+            )
+        if 500 <= status < 600:
+            return ServerError(
+                f"Bitbucket server error ({status}) after {attempt} attempt(s){said}",
+                **common,  # type: ignore[arg-type]
+            )
+        return BitbucketError(f"Unexpected Bitbucket response ({status}){said}", **common)  # type: ignore[arg-type]
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: list[tuple[str, str]] | None = None,
+        headers: typing.Mapping[str, str] | None = None,
+        attempt: int = 1,
+        tail_limit: int | None = None,
+        endpoint: str | None = None,
+    ) -> _Raw:
+        """The only place a request leaves the client: read-only guard, budget, limiter, accounting."""
+        verb = str(method).upper()
+        if verb not in _SAFE_METHODS:
+            raise ReadOnlyViolation(f"refusing to send {verb}: the Bitbucket client is read-only")
+        if self._closed:
+            raise RuntimeError("BitbucketClient is closed")
+        target = httpx.URL(url)
+        on_api = self._is_api(target)
+        endpoint = endpoint or self._endpoint_for(target)
+        if self._budget is not None and self.stats.requests >= self._budget:
+            raise BudgetExhausted(
+                f"request budget of {self._budget} spent", budget=self._budget, endpoint=endpoint
+            )
+        if on_api:
+            self._limiter.check(endpoint)
+        request = self._http.build_request(verb, target, params=params or None, headers=headers)
+        auth = self._auth if (on_api and self._auth is not None) else None
+        ep_stats = self.stats.endpoint(endpoint)
+        self.stats.requests += 1
+        ep_stats.requests += 1
+        if on_api:
+            self._limiter.record()
+        started = self._clock()
+        status: int | None = None
+        nbytes = 0
+        error: str | None = None
+        try:
+            response = await self._http.send(request, auth=auth, follow_redirects=False, stream=True)
+            try:
+                status = response.status_code
+                body, nbytes = await self._read(response, tail_limit if status == 200 else None)
+            finally:
+                await response.aclose()
+        except BaseException as exc:
+            error = type(exc).__name__
+            ep_stats.errors += 1
+            raise
+        finally:
+            elapsed = max(0.0, self._clock() - started)
+            self.stats.bytes += nbytes
+            self.stats.seconds += elapsed
+            ep_stats.bytes += nbytes
+            ep_stats.seconds += elapsed
+            logger.debug(
+                "%s %s -> %s (%d bytes, attempt %d)", verb, endpoint, status or error, nbytes, attempt
+            )
+            self._emit(
+                RequestEvent(verb, endpoint, target.path, status, nbytes, elapsed, attempt, False, error)
+            )
+        near = response.headers.get("x-ratelimit-nearlimit")
+        if near is not None:
+            self.stats.near_limit = near.strip().lower() == "true"
+        return _Raw(status, response.headers, response.url, body, nbytes)
+
+    @staticmethod
+    async def _read(response: httpx.Response, tail_limit: int | None) -> tuple[bytes, int]:
+        if tail_limit is None:
+            body = await response.aread()
+            return body, len(body)
+        buf = bytearray()
+        total = 0
+        async for chunk in response.aiter_bytes():
+            total += len(chunk)
+            buf += chunk
+            if len(buf) > 2 * tail_limit:
+                del buf[:-tail_limit]
+        return bytes(buf[-tail_limit:]), total
