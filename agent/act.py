@@ -45,7 +45,7 @@ async def run_step(tools: ToolContext, step: Step, emit: Emit) -> StepOutcome:
     try:
         result = await run_tool(tools, step.tool, step.args)
     except BitbucketError as exc:
-        message = str(exc)
+        message = exc.explain()
         outcome = StepOutcome(
             step_id=step.id,
             tool=step.tool,

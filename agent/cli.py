@@ -144,11 +144,11 @@ def run_async(coro: Coroutine[Any, Any, int]) -> NoReturn:
     except ConfigError as exc:
         fail(str(exc))
     except RateLimited as exc:
-        fail(str(exc), EXIT_RATE_LIMITED)
+        fail(exc.explain(), EXIT_RATE_LIMITED)
     except BudgetExhausted as exc:
-        fail(f"{exc} Raise BBSCOUT_REQUEST_BUDGET or narrow the question.", EXIT_RATE_LIMITED)
+        fail(f"{exc.explain()} Raise BBSCOUT_REQUEST_BUDGET or narrow the question.", EXIT_RATE_LIMITED)
     except BitbucketError as exc:
-        fail(str(exc), EXIT_REFUSED)
+        fail(exc.explain(), EXIT_REFUSED)
     raise typer.Exit(code)
 
 
@@ -271,7 +271,7 @@ async def _chat_turn(session: Session, saver: Any, thread: str, text: str, tz: s
             text, now=now or datetime.now(UTC), tz=tz, checkpointer=saver, thread_id=thread, on_event=Progress(True)
         )
     except BitbucketError as exc:
-        err.print(f"[bold red]Error:[/] {exc}")
+        err.print(f"[bold red]Error:[/] {exc.explain()}")
         return
     render(result, as_json=False)
 

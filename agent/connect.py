@@ -23,7 +23,7 @@ async def _probe(name: str, call: Callable[[], Awaitable[str]]) -> Check:
     try:
         return Check(name, True, await call())
     except BitbucketError as exc:
-        return Check(name, False, str(exc))
+        return Check(name, False, exc.explain())
 
 
 async def run_checks(settings: Settings, notice: Callable[[str], None], client: BitbucketClient | None = None) -> list[Check]:

@@ -67,7 +67,7 @@ async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         made = await runtime.context.planner.plan(request)
     except BitbucketError as exc:
         made = Plan(family="unknown", intent="could not list the workspace's repositories")
-        gaps.append(str(exc))
+        gaps.append(exc.explain())
     _emit({"event": "planned", "family": made.family, "intent": made.intent, "steps": len(made.steps)})
     return {
         "plan": made.model_dump(mode="json"),
@@ -114,7 +114,7 @@ async def review(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         request = await plan_request(state, context)
         steps += await context.planner.review(request, made, outcomes, round_no)
     except BitbucketError as exc:
-        return {"round": round_no, "pending": [], "gaps": state.get("gaps", []) + [str(exc)]}
+        return {"round": round_no, "pending": [], "gaps": state.get("gaps", []) + [exc.explain()]}
     return {"round": round_no, "pending": [s.model_dump(mode="json") for s in steps]}
 
 

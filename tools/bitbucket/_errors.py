@@ -78,6 +78,10 @@ class BitbucketError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, status={self.status!r}, endpoint={self.endpoint!r})"
 
+    def explain(self) -> str:
+        """The message and its fix in one paragraph, as users and gap lists show it."""
+        return f"{self} {self.hint}".strip() if self.hint and self.hint not in str(self) else str(self)
+
 
 class AuthError(BitbucketError):
     default_hint = (

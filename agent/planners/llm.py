@@ -1,0 +1,425 @@
+"""The LLM planner: an OpenAI-compatible model picks the read-only tool calls, round by round.
+
+`plan()` sends the planner prompt and the question with every tool as a strict function; each tool call
+in the reply becomes a `Step` whose id is the tool_call id (first-round calls are primary and
+independent). `review()` continues the same conversation: it answers every tool call with a `tool`
+message holding the outcome inside a `<bitbucket_data>` block, and asks again; new tool calls become
+new steps, plain content means done.
+
+Conversation invariants (OpenAI rejects violations with a 400):
+- every assistant tool call gets exactly one tool answer: outcomes by step id, "not run" otherwise;
+- outcomes of steps this planner did not request (the lead's generic follow-ups, or everything after a
+  process restart) are added as a synthesized assistant tool_calls message plus their tool answers;
+- an invalid tool call is never kept in the history: the model is re-asked once on a scratch copy in
+  which the invalid calls are answered with the validation error, and only valid calls are recorded.
+
+Conversations are cached per request (question, now, mode, incident time, repo filter); a missing one
+is rebuilt from the outcomes, so a checkpoint resume still works.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agent.llm import ChatResult, LLMClient
+from agent.plan import Family, Plan, Step, StepOutcome, Window
+from agent.planners.base import PlanRequest
+from agent.prompts import DATA_REMINDER, data_block, load_prompt, outcome_text
+from agent.tool_schemas import ToolCallError, openai_tools, parse_tool_call
+
+__all__ = ["LLMPlanner", "TOOL_FAMILY", "tool_message"]
+
+log = logging.getLogger(__name__)
+
+TOOL_FAMILY: dict[str, Family] = {
+    "list_repositories": "repositories",
+    "resolve_repository": "repositories",
+    "list_pipelines": "pipelines",
+    "get_pipeline": "pipelines",
+    "pipeline_failure": "pipelines",
+    "list_pull_requests": "pull_requests",
+    "get_pull_request": "pull_requests",
+    "pull_requests_for_commit": "pull_requests",
+    "list_commits": "commits",
+    "get_commit": "commits",
+    "commits_between": "commits",
+    "list_branches": "branches",
+    "list_deployments": "deployments",
+    "deployment_changes": "deployments",
+    "search_code": "code",
+    "browse_source": "code",
+}
+MAX_REPOSITORIES_SHOWN = 200
+_CACHE_SIZE = 32
+_ACCEPTED = "accepted: this call will be run and its result sent later; do not request it again."
+
+
+def tool_message(call_id: str, tool: str, body: str) -> dict[str, Any]:
+    """A `tool` message answering `call_id`, its body inside a delimited untrusted-data block."""
+    return {
+        "role": "tool",
+        "tool_call_id": call_id,
+        "content": f"Result of {tool} (step {call_id}). {DATA_REMINDER}\n"
+        + data_block(body, tool=tool, step=call_id),
+    }
+
+
+@dataclass
+class _Conversation:
+    messages: list[dict[str, Any]]
+    pending: list[dict[str, Any]] = field(default_factory=list)  # unanswered calls of the last assistant turn
+    answered: set[str] = field(default_factory=set)  # step ids whose outcome the model has seen
+    alias: dict[str, str] = field(default_factory=dict)  # duplicate call id -> the step id that answers it
+    call_ids: set[str] = field(default_factory=set)  # every tool_call id used so far
+
+
+@dataclass
+class _Parsed:
+    steps: list[Step] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)  # the valid calls, as sent by the model
+    problems: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+
+
+class LLMPlanner:
+    """Planner backed by an OpenAI-compatible chat model (see module docstring).
+
+    Args:
+        client: the LLM client (shared with the reporter, so usage adds up in one place).
+        workspace: the workspace slug, shown to the model.
+        max_rounds: act rounds in total; `review()` with `round_no >= max_rounds` proposes nothing.
+    """
+
+    name: Literal["llm"] = "llm"
+
+    def __init__(self, client: LLMClient, *, workspace: str | None = None, max_rounds: int = 3) -> None:
+        self.client = client
+        self.workspace = workspace
+        self.max_rounds = max_rounds
+        self.tools = openai_tools()
+        self._conversations: OrderedDict[str, _Conversation] = OrderedDict()
+
+    # -- public -------------------------------------------------------------------------------
+
+    async def plan(self, request: PlanRequest) -> Plan:
+        messages = [
+            {"role": "system", "content": self._system_prompt(request)},
+            {"role": "user", "content": self._user_prompt(request)},
+        ]
+        conv = _Conversation(messages=messages)
+        parsed, content, not_understood = await self._ask(conv, [], primary=lambda _step: True)
+        self._remember(request, conv)
+
+        steps = parsed.steps
+        family = self._family(request, steps)
+        focus: dict[str, Any] = {}
+        if request.mode == "investigate":
+            focus["symptom"] = request.question
+            focus["at"] = (request.incident_at or request.now).isoformat()
+        for step in steps:
+            if step.tool == "list_pipelines" and "results" in step.args:
+                focus.setdefault("results", step.args["results"])
+            if step.tool == "list_pull_requests" and "states" in step.args:
+                focus.setdefault("states", step.args["states"])
+            if step.tool in {"list_deployments", "deployment_changes"} and "environment" in step.args:
+                focus.setdefault("environment", step.args["environment"])
+        if not steps and content:
+            focus["direct_answer"] = content
+        return Plan(
+            family=family,
+            intent=request.question.strip()[:200],
+            steps=steps,
+            window=self._window(steps, request.now),
+            repos=request.repo_filter or self._repos(steps),
+            focus=focus,
+            understood=[f"{s.tool}({json.dumps(s.args, separators=(',', ':'))})" for s in steps],
+            not_understood=not_understood,
+        )
+
+    async def review(
+        self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], round_no: int
+    ) -> list[Step]:
+        conv = self._conversations.get(self._key(request))
+        if conv is None:
+            conv = _Conversation(
+                messages=[
+                    {"role": "system", "content": self._system_prompt(request)},
+                    {"role": "user", "content": self._user_prompt(request)},
+                ]
+            )
+            self._remember(request, conv)
+        self._add_outcomes(conv, outcomes, plan.steps)
+        if round_no >= self.max_rounds:
+            return []
+        replan = {
+            "role": "user",
+            "content": load_prompt("replan", round_no=round_no, max_rounds=self.max_rounds),
+        }
+        if not self.client.fits([*conv.messages, replan], tools=self.tools):
+            log.info("llm planner: context budget reached after round %s; stopping", round_no)
+            return []
+        conv.messages.append(replan)
+
+        weak_tools = {s.tool for s in plan.steps if s.primary and self._weak(s.id, outcomes)}
+        existing = list(plan.steps)
+        parsed, _content, not_understood = await self._ask(
+            conv, existing, primary=lambda step: step.tool in weak_tools
+        )
+        for note in not_understood:
+            log.info("llm planner: %s", note)
+        return parsed.steps
+
+    # -- conversation -------------------------------------------------------------------------
+
+    async def _ask(
+        self, conv: _Conversation, existing: list[Step], *, primary: Any
+    ) -> tuple[_Parsed, str | None, list[str]]:
+        """Ask the model, re-ask once on invalid calls, record the valid calls; returns new steps."""
+        result = await self._chat(conv.messages)
+        parsed = self._parse(result, conv, existing, primary)
+        content = result.content
+        not_understood: list[str] = []
+        if parsed.problems:
+            scratch = [*conv.messages, result.message]
+            valid_ids = {c["id"] for c in parsed.calls}
+            for call in result.tool_calls:
+                error = next((e for c, e in parsed.problems if c["id"] == call["id"]), None)
+                text = (
+                    f"ERROR: {error}. Fix this call (or drop it) and ask again."
+                    if error
+                    else _ACCEPTED
+                    if call["id"] in valid_ids
+                    else "not run"
+                )
+                scratch.append(tool_message(call["id"], call["function"]["name"], text))
+            retry = await self._chat(scratch)
+            again = self._parse(retry, conv, [*existing, *parsed.steps], primary)
+            parsed.steps += again.steps
+            parsed.calls += again.calls
+            fixed = {step.tool for step in again.steps} | {c["function"]["name"] for c in again.calls}
+            unfixed = [(c, e) for c, e in parsed.problems if c["function"]["name"] not in fixed]
+            for call, error in [*unfixed, *again.problems]:
+                note = f"the model's tool call {call['function']['name']} was invalid and was dropped: {error}"
+                if note not in not_understood:
+                    not_understood.append(note)
+            content = content or retry.content
+        if parsed.calls:
+            conv.messages.append({"role": "assistant", "content": result.content, "tool_calls": parsed.calls})
+            conv.pending = list(parsed.calls)
+        elif content:
+            conv.messages.append({"role": "assistant", "content": content})
+        return parsed, content, not_understood
+
+    async def _chat(self, messages: list[dict[str, Any]]) -> ChatResult:
+        return await self.client.chat(
+            messages, tools=self.tools, tool_choice="auto", parallel_tool_calls=True
+        )
+
+    def _parse(self, result: ChatResult, conv: _Conversation, existing: list[Step], primary: Any) -> _Parsed:
+        parsed = _Parsed()
+        seen = {(s.tool, json.dumps(s.args, sort_keys=True)): s.id for s in existing}
+        for call in result.tool_calls:
+            call_id, name = call["id"], call["function"]["name"]
+            if call_id in conv.call_ids:
+                parsed.problems.append((call, f"duplicate tool_call id {call_id!r}"))
+                continue
+            try:
+                step = parse_tool_call(name, call["function"]["arguments"], id=call_id)
+            except ToolCallError as exc:
+                parsed.problems.append((call, str(exc)))
+                continue
+            conv.call_ids.add(call_id)
+            key = (step.tool, json.dumps(step.args, sort_keys=True))
+            if key in seen:  # an identical call already ran (or is planned): answer it with that outcome
+                conv.alias[call_id] = seen[key]
+                parsed.calls.append(call)
+                continue
+            step.primary = bool(primary(step))
+            step.why = "requested by the model"
+            seen[key] = step.id
+            parsed.steps.append(step)
+            parsed.calls.append(call)
+        return parsed
+
+    def _add_outcomes(self, conv: _Conversation, outcomes: list[StepOutcome], steps: list[Step]) -> None:
+        by_id = {o.step_id: o for o in outcomes}
+        step_args = {s.id: s.args for s in steps}
+        for call in conv.pending:
+            step_id = conv.alias.get(call["id"], call["id"])
+            outcome = by_id.get(step_id)
+            body = outcome_text(outcome) if outcome else "not run: bbscout did not execute this call."
+            conv.messages.append(tool_message(call["id"], call["function"]["name"], body))
+            if outcome is not None:
+                conv.answered.add(step_id)
+        conv.pending = []
+        extra = [o for o in outcomes if o.step_id not in conv.answered]
+        if not extra:
+            return
+        calls = []
+        for outcome in extra:
+            call_id = _unique_id(f"bbscout_{outcome.step_id}", conv.call_ids)
+            conv.call_ids.add(call_id)
+            calls.append((call_id, outcome))
+        conv.messages.append(
+            {
+                "role": "assistant",
+                "content": "bbscout ran these additional lookups:",
+                "tool_calls": [
+                    {
+                        "id": cid,
+                        "type": "function",
+                        "function": {
+                            "name": o.tool,
+                            "arguments": json.dumps(o.args or step_args.get(o.step_id, {})),
+                        },
+                    }
+                    for cid, o in calls
+                ],
+            }
+        )
+        for cid, outcome in calls:
+            conv.messages.append(tool_message(cid, outcome.tool, outcome_text(outcome)))
+            conv.answered.add(outcome.step_id)
+
+    def _remember(self, request: PlanRequest, conv: _Conversation) -> None:
+        key = self._key(request)
+        self._conversations[key] = conv
+        self._conversations.move_to_end(key)
+        while len(self._conversations) > _CACHE_SIZE:
+            self._conversations.popitem(last=False)
+
+    @staticmethod
+    def _key(request: PlanRequest) -> str:
+        return json.dumps(
+            [
+                request.question,
+                request.now.isoformat(),
+                request.mode,
+                request.incident_at.isoformat() if request.incident_at else None,
+                request.repo_filter,
+            ]
+        )
+
+    # -- prompts ------------------------------------------------------------------------------
+
+    def _system_prompt(self, request: PlanRequest) -> str:
+        try:
+            now_local = request.now.astimezone(ZoneInfo(request.tz)).isoformat(timespec="minutes")
+        except (ZoneInfoNotFoundError, ValueError):
+            now_local = request.now.isoformat(timespec="minutes")
+        mode_rules = ""
+        if request.mode == "investigate":
+            mode_rules = load_prompt(
+                "investigate",
+                symptom=request.question.replace('"', "'"),
+                incident_at=_iso(request.incident_at or request.now),
+            )
+        repos = request.repositories
+        lines = [
+            f"{r.slug}: {' '.join((r.description or '-').split())[:120]}"
+            for r in repos[:MAX_REPOSITORIES_SHOWN]
+        ]
+        if len(repos) > MAX_REPOSITORIES_SHOWN:
+            lines.append(f"... and {len(repos) - MAX_REPOSITORIES_SHOWN} more (use list_repositories)")
+        repositories = data_block(
+            "\n".join(lines) or "(not listed; use list_repositories)",
+            tool="list_repositories",
+            step="workspace",
+        )
+        repo_scope = ""
+        if request.repo_filter:
+            scope = ", ".join(request.repo_filter)
+            repo_scope = f"Scope: only these repositories: {scope}. Pass them as repo/repos.\n"
+        previous = ""
+        if request.previous is not None:
+            refs = "\n".join(
+                f"{i + 1}. {r.get('ref', '?')} — {r.get('title', '')}"
+                for i, r in enumerate(request.previous.primary[:50])
+            )
+            previous = (
+                f"\nPrevious question in this chat: {request.previous.question!r}. Its answer listed, in "
+                f"order (data):\n{data_block(refs or '(nothing)', tool='previous_answer', step='previous')}\n"
+                'A follow-up like "the second one" refers to this list.'
+            )
+        return load_prompt(
+            "planner",
+            workspace=self.workspace or "(this workspace)",
+            now=_iso(request.now),
+            tz=request.tz,
+            now_local=now_local,
+            mode_rules=mode_rules,
+            repo_scope=repo_scope,
+            repositories=repositories,
+            previous=previous,
+        )
+
+    @staticmethod
+    def _user_prompt(request: PlanRequest) -> str:
+        text = request.question.strip()
+        if request.mode == "investigate":
+            text += (
+                f"\n\n(Incident investigation; first seen at {_iso(request.incident_at or request.now)} UTC.)"
+            )
+        return text
+
+    # -- plan fields --------------------------------------------------------------------------
+
+    @staticmethod
+    def _family(request: PlanRequest, steps: list[Step]) -> Family:
+        if request.mode == "investigate":
+            return "incident"
+        if not steps:
+            return "follow_up" if request.previous is not None else "unknown"
+        counts = Counter(TOOL_FAMILY.get(s.tool, "unknown") for s in steps)
+        best = max(counts.values())
+        return next(
+            TOOL_FAMILY.get(s.tool, "unknown")
+            for s in steps
+            if counts[TOOL_FAMILY.get(s.tool, "unknown")] == best
+        )
+
+    @staticmethod
+    def _window(steps: list[Step], now: datetime) -> Window | None:
+        for step in steps:
+            since = step.args.get("since")
+            if since:
+                start = datetime.fromisoformat(since)
+                until = step.args.get("until")
+                end = datetime.fromisoformat(until) if until else now
+                if end < start:
+                    continue
+                label = f"{_iso(start)} – {_iso(end)}"
+                if end == now and now - start in {timedelta(hours=24), timedelta(days=1)}:
+                    label = "last 24 hours"
+                return Window(start=start, end=end, label=label)
+        return None
+
+    @staticmethod
+    def _repos(steps: list[Step]) -> list[str] | None:
+        repos: list[str] = []
+        for step in steps:
+            for slug in [step.args.get("repo"), *(step.args.get("repos") or [])]:
+                if slug and slug not in repos:
+                    repos.append(slug)
+        return repos or None
+
+    @staticmethod
+    def _weak(step_id: str, outcomes: list[StepOutcome]) -> bool:
+        outcome = next((o for o in outcomes if o.step_id == step_id), None)
+        return outcome is not None and (outcome.error is not None or not outcome.records)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _unique_id(base: str, used: set[str]) -> str:
+    candidate, n = base[:60], 2
+    while candidate in used:
+        candidate, n = f"{base[:56]}_{n}", n + 1
+    return candidate
