@@ -13,6 +13,9 @@ from agent.act import run_ready
 from agent.context import Context
 from agent.plan import Plan, Step, StepOutcome
 from agent.planners.base import PlanRequest, PriorTurn
+from agent.llm import LLMError
+from agent.planners.rules import RulesPlanner
+from agent.reporters.rules import RulesReporter
 from agent.review import follow_ups
 from agent.state import InputState, State
 from agent.verify import verify_report
@@ -64,10 +67,15 @@ async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     gaps: list[str] = []
     try:
         request = await plan_request(state, runtime.context)
-        made = await runtime.context.planner.plan(request)
     except BitbucketError as exc:
         made = Plan(family="unknown", intent="could not list the workspace's repositories")
         gaps.append(exc.explain())
+    else:
+        try:
+            made = await runtime.context.planner.plan(request)
+        except LLMError as exc:
+            gaps.append(f"The LLM planner failed ({exc}); answered with the rules planner instead.")
+            made = await RulesPlanner().plan(request)
     _emit({"event": "planned", "family": made.family, "intent": made.intent, "steps": len(made.steps)})
     return {
         "plan": made.model_dump(mode="json"),
@@ -113,9 +121,17 @@ async def review(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     try:
         request = await plan_request(state, context)
         steps += await context.planner.review(request, made, outcomes, round_no)
+    except LLMError as exc:
+        return {"round": round_no, "pending": [s.model_dump(mode="json") for s in steps],
+                "gaps": state.get("gaps", []) + [f"The LLM planner could not review the evidence ({exc})."]}
     except BitbucketError as exc:
         return {"round": round_no, "pending": [], "gaps": state.get("gaps", []) + [exc.explain()]}
-    return {"round": round_no, "pending": [s.model_dump(mode="json") for s in steps]}
+    made.steps += steps
+    return {
+        "round": round_no,
+        "plan": made.model_dump(mode="json"),
+        "pending": [s.model_dump(mode="json") for s in steps],
+    }
 
 
 def after_review(state: State) -> Literal["act", "report"]:
@@ -129,7 +145,11 @@ async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
     gaps = list(dict.fromkeys(state.get("gaps", [])))
     request = await plan_request(state, context)
-    written = await context.reporter.report(request, made, outcomes, gaps)
+    try:
+        written = await context.reporter.report(request, made, outcomes, gaps)
+    except LLMError as exc:
+        gaps.append(f"The LLM reporter failed ({exc}); this answer uses the rules templates.")
+        written = await RulesReporter().report(request, made, outcomes, gaps)
     verified = verify_report(written, outcomes, request.previous)
     by_ref = {r["ref"]: r for o in outcomes for r in o.records}
     if request.previous:

@@ -79,13 +79,32 @@ def _suspect_follow_ups(outcomes: list[StepOutcome]) -> list[tuple[str, dict[str
     return [("get_pull_request", {"repo": r["repo"], "pr_id": r["id"]}, f"files and reviewers of {r['ref']}") for r in prs]
 
 
+def _picked_deployment_changes(plan: Plan, outcomes: list[StepOutcome]) -> list[Step]:
+    """'What changed in the last deployment' with no repository named: the newest one found, then its change set."""
+    hint = plan.focus.get("follow_up") or {}
+    if hint.get("tool") != "deployment_changes":
+        return []
+    found = [
+        r
+        for o in outcomes
+        if o.step_id == hint.get("from_step")
+        for r in o.records
+        if r.get("kind") == "deployment" and r.get("status") == "SUCCESSFUL" and r.get("started_on")
+    ]
+    if not found:
+        return []
+    newest = max(found, key=lambda r: r["started_on"])
+    args = {"repo": newest["repo"], "environment": newest["environment"], "deployment_uuid": newest["uuid"]}
+    return [Step(id="pick.1", tool="deployment_changes", args=args, why=f"what {newest['ref']} shipped", primary=True)]
+
+
 def follow_ups(plan: Plan, outcomes: list[StepOutcome], round_no: int, limit: int) -> list[Step]:
     """New steps for this round, at most `limit`, none already run."""
     seen = {_call_key(o.tool, o.args) for o in outcomes}
     candidates = _failure_follow_ups(plan, outcomes)
     if plan.family == "incident" and plan.focus.get("at"):
         candidates = _incident_follow_ups(plan, outcomes) + _suspect_follow_ups(outcomes) + candidates
-    steps: list[Step] = []
+    steps: list[Step] = [s for s in _picked_deployment_changes(plan, outcomes) if _call_key(s.tool, s.args) not in seen]
     for tool, args, why in candidates:
         step = Step(id=f"r{round_no}.{len(steps) + 1}", tool=tool, args=args, why=why)
         key = _call_key(step.tool, step.args)

@@ -225,7 +225,7 @@ class Session:
         return RunResult(report=report, document=document, exit_code=exit_code_for(report, outcomes), outcomes=outcomes)
 
     def _llm_tokens(self) -> int:
-        llm = getattr(self.planner, "llm", None)
+        llm = getattr(self.planner, "client", None)
         usage = getattr(llm, "usage", None)
         return int(getattr(usage, "total_tokens", 0) or 0)
 

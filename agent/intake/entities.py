@@ -1,0 +1,434 @@
+"""Entity hints: what a question names besides its time window (repos, branch, authors, states, …).
+
+Why a separate pass from planning: both planners (and the chat follow-up logic) need the same
+facts, and keeping them in a JSON-plain `Understanding` makes them testable and loggable on their
+own. Everything here is a *hint*; the planner decides what to do with it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from rapidfuzz import fuzz
+
+from agent.intake import vocab as V
+from agent.intake.normalize import basic, correct
+from agent.intake.time import parse_window
+from agent.plan import Window
+from tools.evidence import RepositoryRecord
+from tools.resolve import GENERIC, SYNONYMS, closest_names, rank_repositories, resolve
+
+__all__ = ["RepoMention", "Understanding", "normalize_question", "understand"]
+
+
+class RepoMention(BaseModel):
+    """One phrase that names a repository, and what it resolved to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phrase: str
+    status: Literal["resolved", "ambiguous", "unknown"]
+    slugs: list[str] = Field(default_factory=list)  # resolved: one slug
+    candidates: list[str] = Field(default_factory=list)  # ambiguous: the candidates; unknown: closest names
+
+
+class Understanding(BaseModel):
+    """Everything intake recognised in a question, as plain data (`matched` says which words did it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str
+    text: str  # normalised (lower-case, typos corrected)
+    window: Window | None = None
+    topics: list[str] = Field(default_factory=list)  # families named: pipelines, pull_requests, …
+    incident: Literal["strong", "weak"] | None = None
+    repo_mentions: list[RepoMention] = Field(default_factory=list)
+    repos: list[str] = Field(default_factory=list)  # every confidently resolved slug, in mention order
+    all_repos: bool = False  # "across all repos", "every service"
+    branch: str | None = None  # concrete name; a default-branch alias resolves to main_branch
+    default_branch: bool = False  # the user said main/master/trunk/"the default branch"
+    authors: list[str] = Field(default_factory=list)
+    states: list[str] = Field(default_factory=list)  # the state words as typed (canonical spelling)
+    results: list[str] = Field(default_factory=list)  # pipeline results: FAILED, ERROR, STOPPED, SUCCESSFUL
+    in_progress: bool = False
+    pr_states: list[str] = Field(default_factory=list)  # OPEN, MERGED, DECLINED, SUPERSEDED
+    awaiting_review: bool = False
+    draft: bool = False
+    trigger: str | None = None  # PUSH, MANUAL, SCHEDULED
+    nightly: bool = False
+    environment: str | None = None  # production, staging, test
+    pr_numbers: list[int] = Field(default_factory=list)
+    build_numbers: list[int] = Field(default_factory=list)
+    hash_numbers: list[int] = Field(default_factory=list)  # bare "#12": a PR or a build, by context
+    commits: list[str] = Field(default_factory=list)
+    paths: list[str] = Field(default_factory=list)
+    symbols: list[str] = Field(default_factory=list)
+    ordinal: int | None = None  # 0-based; -1 = the last one
+    deictic: bool = False  # "that one", "it", "those"
+    count: int | None = None  # "top 5", "last 10"
+    asks: list[str] = Field(default_factory=list)  # log, why, diff, who, latest, changes, stale, …
+    write_verbs: list[str] = Field(default_factory=list)  # imperatives bbscout must refuse
+    out_of_scope: list[str] = Field(default_factory=list)
+    matched: list[str] = Field(default_factory=list)
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _phrase_re(phrases: Iterable[str]) -> re.Pattern[str]:
+    alts = sorted({re.escape(p) for p in phrases}, key=len, reverse=True)
+    return re.compile(r"(?<![\w/.-])(?:" + "|".join(alts) + r")(?![\w/-])")
+
+
+def _found(text: str, phrases: Iterable[str]) -> list[str]:
+    return [m.group(0) for m in _phrase_re(phrases).finditer(text)]
+
+
+def _uniq(items: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def normalize_question(question: str) -> str:
+    """Lower-case, possessives dropped, vocabulary typos corrected ("pipleines that faild")."""
+    return correct(basic(question), V.CORRECTABLE)
+
+
+_TIME_UNITS = r"(?:minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w|months?|y|years?)\b"
+_PR_NUM = re.compile(r"(?<![\w-])(?:prs?|pull\s*-?\s*requests?|mrs?|merge\s+requests?)\s*(?:number\s*|no\.?\s*)?#?\s*(\d{1,6})\b")
+_BUILD_NUM = re.compile(
+    r"(?<![\w-])(?:builds?|pipelines?|runs?|jobs?|ci\s+runs?)\s*(?:number\s*|no\.?\s*)?#?\s*(\d{1,7})\b(?!\s*" + _TIME_UNITS + ")"
+)
+_HASH_NUM = re.compile(r"(?<![\w&])#(\d{1,7})\b")
+_COMMIT = re.compile(r"(?<![\w/#.:-])([0-9a-f]{7,40})(?![\w/.-])")
+_EXT = (
+    "py|js|jsx|ts|tsx|mjs|cjs|json|ya?ml|toml|cfg|ini|conf|env|tf|tfvars|hcl|go|java|kt|kts|rb|rs|php|cs|"
+    "swift|m|scala|sql|sh|bash|md|rst|txt|html|css|scss|xml|gradle|lock|mod|sum|properties|proto|graphql|dockerfile"
+)
+_PATH = re.compile(
+    rf"(?<![\w/.:@-])((?:[\w.-]+/)*[\w-][\w.-]*\.(?:{_EXT})|(?:src|lib|app|apps|config|configs|tests?|docs|infra|modules|"
+    r"charts|deploy|scripts|ci|\.github|pkg|cmd|internal|services|packages|terraform|migrations)/[\w./-]*"
+    r"|Dockerfile|Makefile|Jenkinsfile|Procfile)(?![\w/-])",
+)
+_BRANCH_PREFIXED = re.compile(rf"(?<![\w/.-])((?:{'|'.join(V.BRANCH_PREFIXES)})/[\w./-]*[\w-])")
+_BRANCH_CONTEXT = re.compile(
+    r"(?:\b(?:on|to|into|against|from|targeting|target|off|for|in)\s+(?:the\s+)?(?:branch\s+)?(?P<a>[\w./-]+)\s+branch\b"
+    r"|\bbranch\s+(?:named\s+|called\s+)?[`'\"]?(?P<b>[\w./-]+)[`'\"]?"
+    r"|(?P<c>[\w./-]+)\s+branch\b)"
+)
+_AUTHOR = re.compile(
+    r"(?i:\b(?:authored\s+by|written\s+by|opened\s+by|created\s+by|raised\s+by|pushed\s+by|committed\s+by|"
+    r"deployed\s+by|triggered\s+by|started\s+by|run\s+by|ran\s+by|merged\s+by|made\s+by|author|by|from))"
+    r"\s+@?(?P<name>[A-Za-z][\w.\-]*(?:\s+[A-Z][\w\-]+)?)"
+)
+_POSSESSIVE = re.compile(
+    r"(?P<name>[A-Za-z][\w.\-]*)['\u2019]s\s+(?:\w+\s+)?(?P<obj>(?i:prs?|pull\s+requests?|commits?|changes|branch(?:es)?|"
+    r"pipelines?|builds?|deploy(?:ment)?s?|work|merges?|code))\b"
+)
+_SUBJECT = re.compile(
+    r"(?i:\b(?:did|has|have|had))\s+@?(?P<name>[A-Za-z][\w.\-]*)\s+(?i:merge|merged|push|pushed|commit|committed|deploy|"
+    r"deployed|ship|shipped|open|opened|write|land|landed|break|broke|change|changed|touch|touched)\b"
+)
+_SYMBOL_PATTERNS = (
+    re.compile(r"(?i:where\s+(?:is|are|was)|where's|wheres)\s+(?:the\s+)?(?i:function\s+|class\s+|method\s+|constant\s+)?`?(?P<s>[A-Za-z_][\w.]*)`?(?:\(\))?\s+(?i:defined|declared|implemented|used|called|set|configured)"),
+    re.compile(r"(?i:usages?|uses|references?|callers|calls|definitions?|implementations?|occurrences?|instances)\s+(?i:of|to|for)\s+(?:the\s+)?(?i:function\s+|class\s+|method\s+)?[`'\"]?(?P<s>[A-Za-z_][\w.]*)"),
+    re.compile(r"(?i:who|what)\s+(?i:calls|uses|imports|references)\s+[`'\"]?(?P<s>[A-Za-z_][\w.]*)"),
+    re.compile(r"(?i:find|search(?:\s+for)?|grep(?:\s+for)?|look\s+for|locate)\s+(?:the\s+)?(?i:code\s+for\s+|function\s+|class\s+|symbol\s+|method\s+|string\s+|text\s+)?[`'\"]?(?P<s>[A-Za-z_][\w.]*(?:\(\))?)"),
+    re.compile(r"(?i:definition\s+of|defines?)\s+[`'\"]?(?P<s>[A-Za-z_][\w.]*)"),
+)
+_QUOTED = re.compile(r"[`\"]([^`\"]{2,80})[`\"]|(?<!\w)'([^']{2,80})'(?!\w)")
+_IDENTIFIER = re.compile(r"(?<![\w./-])([A-Za-z_][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+)(?:\(\))?(?![\w/-])")
+_ORDINALS = {
+    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3, "fifth": 4,
+    "5th": 4, "sixth": 5, "6th": 5, "seventh": 6, "7th": 6, "eighth": 7, "8th": 7, "ninth": 8, "9th": 8,
+    "tenth": 9, "10th": 9, "last": -1, "latest": -1, "final": -1, "bottom": -1, "top": 0,
+}
+_ORDINAL = re.compile(
+    r"\b(?:the\s+)?(?P<o>" + "|".join(_ORDINALS) + r")\s+(?:one|pipeline|build|run|pr|pull request|commit|"
+    r"deploy(?:ment)?|branch|item|entry|failure|match|result)s?\b(?!\s*\d)"
+    r"|\b(?:the\s+)(?P<o2>first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\b(?!\s*\d)"
+    r"|\b(?:number|no\.|item|#)\s*(?P<n>[1-9])\s+(?:in|on|from)\s+(?:the|that|this)\s+list\b"
+)
+_DEICTIC = re.compile(r"\b(?:that one|this one|that pipeline|that build|that pr|that commit|that deploy(?:ment)?|it|those|these|them|ones)\b")
+_COUNT = re.compile(
+    r"\b(?:top|last|latest|first|most\s+recent|recent|newest|past)\s+(?P<a>\d{1,3})\b(?!\s*(?:[.:]\d|" + _TIME_UNITS + r"))"
+    r"|\b(?P<b>\d{1,3})\s+(?:most\s+recent|latest|newest|last|recent)\b"
+)
+_ALL_REPOS = re.compile(r"\b(?:all|every|each|any|across(?:\s+all)?(?:\s+the)?)\s+(?:of\s+(?:the|our)\s+)?(?:repos?|repositories|services|projects|codebases)\b|\bworkspace[- ]wide\b|\beverywhere\b")
+_WRITE = re.compile(
+    r"^(?:(?:hey|hi|ok|okay|please|pls|bbscout|now|then|so|and)[\s,]+)*(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|go\s+ahead\s+and\s+|i\s+want\s+you\s+to\s+|i\s+need\s+you\s+to\s+)?"
+    r"(?P<v>" + "|".join(sorted((re.escape(v) for v in V.WRITE_VERBS), key=len, reverse=True)) + r")\b(?!\s+(?:by|to\s+(?:main|master)\b.*\?$))"
+)
+_REPO_GENERIC = r"(?:service|services|svc|repo|repository|app|project|codebase)"
+_SCAN_SYNONYMS: frozenset[str] = frozenset(
+    w for group in SYNONYMS for w in group if len(w) >= 4 and w not in {"site", "front", "edge", "server", "common", "phone", "pay", "util", "utility", "identity", "email", "messaging", "library", "data", "proxy", "login", "release"}
+) | {"api", "ios", "sso", "etl", "tf", "iac", "pay", "login", "email"}
+_NOT_NAMES: frozenset[str] = frozenset(
+    set(V.STOP_WORDS) | set(V.CORRECTABLE) | {"main", "master", "trunk", "develop", "ci", "cd", "scratch", "hand", "default",
+     "branch", "repo", "repository", "service", "now", "me", "us", "everyone", "anyone", "somebody", "someone",
+     "bots", "bot", "renovate", "dependabot", "production", "prod", "staging", "test", "qa", "dev"} | set(_ORDINALS)
+)
+
+
+# --- extractors ----------------------------------------------------------------------------------
+
+
+def _states(text: str, u: Understanding) -> None:
+    for phrase in _found(text, V.AWAITING_REVIEW):
+        u.awaiting_review = True
+        u.states.append(phrase)
+        text = text.replace(phrase, " ")
+    for phrase in _found(text, V.IN_PROGRESS):
+        u.in_progress = True
+        u.states.append(phrase)
+        text = text.replace(phrase, " ")
+    for phrase in _found(text, V.RESULTS):
+        u.results.extend(V.RESULTS[phrase])
+        u.states.append(phrase)
+    for phrase in _found(text, V.PR_STATES):
+        u.pr_states.extend(V.PR_STATES[phrase])
+        u.states.append(phrase)
+    if _found(text, V.DRAFT):
+        u.draft = True
+    order = ["FAILED", "ERROR", "STOPPED", "SUCCESSFUL"]
+    u.results = [r for r in order if r in u.results]
+    u.pr_states = [s for s in ["OPEN", "MERGED", "DECLINED", "SUPERSEDED"] if s in u.pr_states]
+    u.states = _uniq(u.states)
+
+
+def _environment(text: str) -> str | None:
+    for phrase in _found(text, V.ENVIRONMENTS):
+        return V.ENVIRONMENTS[phrase]
+    words = "|".join(V.ENVIRONMENTS_IN_CONTEXT)
+    m = re.search(
+        rf"\b(?:to|in|on|into|from|at|hit|hitting)\s+(?:the\s+)?(?P<a>{words})\b(?!\s+(?:branch|failures?|suites?|cases?|runs?|steps?))"
+        rf"|\b(?P<b>{words})\s+(?:env|environment|deploy(?:ment)?s?|servers?|cluster)\b",
+        text,
+    )
+    if m:
+        return V.ENVIRONMENTS_IN_CONTEXT[m.group("a") or m.group("b")]
+    return None
+
+
+def _trigger(text: str, u: Understanding) -> None:
+    for phrase in _found(text, V.TRIGGERS):
+        if phrase in ("push", "pushes") and not re.search(r"\b(?:on|by|from|via)\s+push(?:es)?\b|\bpush(?:es)?\s+(?:triggered|builds?|pipelines?)\b", text):
+            continue
+        u.trigger = V.TRIGGERS[phrase]
+        u.nightly = u.nightly or phrase in ("nightly", "nightlies")
+        u.matched.append(phrase)
+        return
+
+
+def _numbers(text: str, u: Understanding) -> str:
+    """PR, build and bare #numbers; returns the text with them blanked so nothing else reuses them."""
+    for rx, target in ((_PR_NUM, u.pr_numbers), (_BUILD_NUM, u.build_numbers), (_HASH_NUM, u.hash_numbers)):
+        for m in rx.finditer(text):
+            target.append(int(m.group(1)))
+        text = rx.sub(" ", text)
+    for m in _COMMIT.finditer(text):
+        h = m.group(1)
+        if (re.search(r"\d", h) and re.search(r"[a-f]", h)) or len(h) >= 12:
+            u.commits.append(h)
+    return text
+
+
+def _paths_and_branches(question: str, text: str, u: Understanding, repos: Sequence[RepositoryRecord]) -> str:
+    """File paths and branch names, from the original text (paths are case-sensitive)."""
+    for m in _BRANCH_PREFIXED.finditer(question):
+        u.branch = u.branch or m.group(1)
+    for m in _PATH.finditer(question):
+        path = m.group(1).rstrip(".")
+        if not re.match(rf"(?:{'|'.join(V.BRANCH_PREFIXES)})/", path) and not re.match(r"\d", path):
+            u.paths.append(path)
+    u.paths = _uniq(u.paths)
+    for p in u.paths + ([u.branch] if u.branch else []):
+        text = text.replace(p.lower(), " ")
+    if u.branch is None:
+        alias = _found(text, V.DEFAULT_BRANCH_ALIASES)
+        if alias:
+            u.default_branch = True
+            mains = {r.main_branch for r in repos if r.slug in u.repos} or {r.main_branch for r in repos}
+            said = alias[0].replace("the ", "").replace(" branch", "")
+            u.branch = mains.pop() if len(mains) == 1 else ("main" if said in ("main", "default", "mainline", "trunk") else said)
+            u.matched.append(alias[0])
+    if u.branch is None:
+        for m in _BRANCH_CONTEXT.finditer(text):
+            name = m.group("a") or m.group("b") or m.group("c")
+            if name and name not in V.STOP_WORDS and name not in {"which", "default", "stale", "feature", "new", "my", "each", "every", "per", "a"}:
+                u.branch = name
+                break
+    if u.branch is None:
+        named = _found(text, V.NAMED_BRANCHES)
+        for name in named:
+            if re.search(rf"\b(?:on|to|into|against|from|targeting|off)\s+(?:the\s+)?{re.escape(name)}\b", text):
+                u.branch = name
+                break
+    return text
+
+
+def _authors(question: str, u: Understanding, repos: Sequence[RepositoryRecord]) -> None:
+    names: list[str] = []
+    for rx in (_AUTHOR, _POSSESSIVE, _SUBJECT):
+        for m in rx.finditer(question):
+            name = m.group("name").strip()
+            first = name.split()[0].lower()
+            if first in _NOT_NAMES or first.isdigit() or re.match(r"\d", first):
+                continue
+            if rank_repositories(first, repos) and rank_repositories(first, repos)[0][1] >= 0.85:
+                continue  # "checkout's PRs" names a repository
+            if first in {s for g in SYNONYMS for s in g} or first in GENERIC:
+                continue
+            names.append(name)
+    u.authors = _uniq(names)
+
+
+def _symbols(question: str, u: Understanding) -> None:
+    quoted = [(m.group(1) or m.group(2)).strip() for m in _QUOTED.finditer(question)]
+    found: list[str] = list(quoted)
+    for rx in _SYMBOL_PATTERNS:
+        for m in rx.finditer(question):
+            s = m.group("s").rstrip("().")
+            if s.lower() not in V.STOP_WORDS and s.lower() not in {"code", "usages", "file", "files", "where", "function", "class", "all"}:
+                found.append(s)
+    for m in _IDENTIFIER.finditer(question):
+        ident = m.group(1)
+        if ident.lower() not in {p.lower() for p in u.paths} and not ident.isupper():
+            found.append(ident)
+    u.symbols = _uniq(
+        s for s in found
+        if s not in u.paths and s != u.branch and s not in u.authors and (s in quoted or not any(s in q for q in quoted))
+    )
+
+
+def _repo_mentions(text: str, u: Understanding, repos: Sequence[RepositoryRecord]) -> None:
+    """Phrases that name repositories: exact slugs, "<x> service/repo/app", slug-like words, "in <x>"."""
+    phrases: list[str] = []
+    known = {r.slug.lower() for r in repos}
+    for slug in sorted(known, key=len, reverse=True):
+        if re.search(rf"(?<![\w/-]){re.escape(slug)}(?![\w/-])", text):
+            phrases.append(slug)
+            text = re.sub(rf"(?<![\w/-]){re.escape(slug)}(?![\w/-])", " ", text)
+    slug_words = {w for r in repos for w in re.findall(r"[a-z0-9]+", f"{r.slug} {r.name}".lower())}
+    ignore = set(V.STOP_WORDS) | set(V.CORRECTABLE) | set(GENERIC) | {"ci", "cd", "main", "master"} | _all_topic_words()
+    ignore -= slug_words - _all_topic_words() - set(GENERIC) - {"pipeline"}
+    ignore |= {a.lower() for a in u.authors} | {w for a in u.authors for w in a.lower().split()}
+
+    def repo_like(word: str) -> bool:
+        if word in ignore or len(word) < 3 or word.isdigit():
+            return False
+        stem = word[:-1] if word.endswith("s") and len(word) > 4 else word
+        if word in slug_words or stem in slug_words or word in _SCAN_SYNONYMS:
+            return True
+        return len(word) >= 6 and any(
+            len(s) >= 6 and _ratio(word, s) >= 85 for s in slug_words
+        )
+
+    tokens = re.findall(r"[a-z0-9][a-z0-9-]*", text)
+    run: list[str] = []
+    for tok in tokens + [""]:
+        if tok and (repo_like(tok) or (run and tok in GENERIC | {"services"})):
+            run.append(tok)
+            continue
+        if run:
+            core = [t for t in run if t not in GENERIC and t != "services"]
+            if core:
+                phrases.append(" ".join(run))
+            run = []
+    # "the foo service", "in foo": a name we don't know must be reported, not dropped.
+    for m in re.finditer(rf"\b(?:the|in|for|on|of|from|to|at)\s+(?:the\s+)?(?P<p>[a-z][a-z0-9-]*(?:\s+[a-z][a-z0-9-]*)?)\s+{_REPO_GENERIC}\b", text):
+        p = m.group("p")
+        words = [w for w in p.split() if w not in V.STOP_WORDS and w not in _all_topic_words() and w not in V.CORRECTABLE]
+        if words and not any(any(w in ph for ph in phrases) for w in words):
+            phrases.append(" ".join(words) + " " + m.group(0).split()[-1])
+    for m in re.finditer(r"\b(?:in|for)\s+(?:the\s+)?(?P<p>[a-z][a-z0-9-]{2,})\s*(?:[?.!,]|$)", text):
+        p = m.group("p")
+        if p not in ignore and p not in V.ENVIRONMENTS and p not in V.ENVIRONMENTS_IN_CONTEXT and not any(p in ph for ph in phrases):
+            phrases.append(p)
+    bare = re.search(r"\bthe\s+(service|app)\b", text)
+    if bare and not phrases:  # "in the service": a generic name, resolved as ambiguous
+        phrases.append(bare.group(1))
+    for phrase in _uniq(phrases):
+        res = resolve(phrase, repos)
+        if res.slugs:
+            u.repo_mentions.append(RepoMention(phrase=phrase, status="resolved", slugs=res.slugs))
+        elif res.ambiguous:
+            u.repo_mentions.append(RepoMention(phrase=phrase, status="ambiguous", candidates=res.alternatives))
+        else:
+            u.repo_mentions.append(RepoMention(phrase=phrase, status="unknown", candidates=closest_names(phrase, repos)))
+    u.repos = _uniq(s for m in u.repo_mentions for s in m.slugs)
+
+
+def _ratio(a: str, b: str) -> float:
+    return float(fuzz.ratio(a, b))
+
+
+_TOPIC_WORDS: set[str] = set()
+
+
+def _all_topic_words() -> set[str]:
+    if not _TOPIC_WORDS:
+        _TOPIC_WORDS.update(w for ws in V.TOPICS.values() for p in ws for w in p.split())
+        _TOPIC_WORDS.update(w for p in V.INCIDENT_STRONG + V.INCIDENT_WEAK for w in p.split())
+        _TOPIC_WORDS.update(w for p in list(V.ENVIRONMENTS) + list(V.ENVIRONMENTS_IN_CONTEXT) for w in p.split())
+        _TOPIC_WORDS.update(w for ps in V.ASKS.values() for p in ps for w in p.split())
+        _TOPIC_WORDS.update({"log", "logs", "step", "steps", "test", "tests", "error", "errors", "happened"})
+    return _TOPIC_WORDS
+
+
+# --- public -------------------------------------------------------------------------------------
+
+
+def understand(
+    question: str, now: datetime, tz: str = "UTC", repositories: Sequence[RepositoryRecord] = ()
+) -> Understanding:
+    """Recognise the time window and every entity hint in `question` (nothing is fetched)."""
+    text = normalize_question(question)
+    u = Understanding(question=question, text=text, window=parse_window(question, now, tz))
+    work = _numbers(text, u)
+    if u.window is not None:
+        work = work.replace(u.window.label.split(" (")[0], " ")
+    for topic, phrases in V.TOPICS.items():
+        if _found(work, phrases) or (topic == "pipelines" and u.build_numbers) or (topic == "pull_requests" and u.pr_numbers):
+            u.topics.append(topic)
+    if _found(work, V.INCIDENT_STRONG):
+        u.incident = "strong"
+    elif _found(work, V.INCIDENT_WEAK):
+        u.incident = "weak"
+    _states(work, u)
+    _trigger(work, u)
+    u.environment = _environment(work)
+    _authors(question, u, repositories)
+    u.all_repos = bool(_ALL_REPOS.search(work))
+    work = _paths_and_branches(question, work, u, [])
+    _symbols(question, u)
+    scan = work
+    for token in [u.branch or ""] + u.paths + u.symbols:
+        if token:
+            scan = scan.replace(token.lower(), " ")
+    _repo_mentions(scan, u, repositories)
+    if u.default_branch:  # resolve the alias now that the repositories are known
+        mains = {r.main_branch for r in repositories if r.slug in u.repos}
+        if len(mains) == 1:
+            u.branch = mains.pop()
+    m = _ORDINAL.search(work)
+    if m:
+        word = m.group("o") or m.group("o2")
+        u.ordinal = _ORDINALS[word] if word else int(m.group("n")) - 1
+    u.deictic = bool(_DEICTIC.search(work))
+    c = _COUNT.search(work)
+    if c:
+        u.count = int(c.group("a") or c.group("b"))
+    u.asks = [ask for ask, phrases in V.ASKS.items() if _found(work, phrases)]
+    w = _WRITE.search(text.strip())
+    if w and not re.match(r"(?:show|list|find)\b", w.group("v")):
+        u.write_verbs.append(w.group("v"))
+    u.out_of_scope = _uniq(V.OUT_OF_SCOPE[p] for p in _found(text, V.OUT_OF_SCOPE))
+    return u

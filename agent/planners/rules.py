@@ -1,0 +1,568 @@
+"""The offline planner: question → typed `Plan` from intake's `Understanding`, no model involved.
+
+Why it exists: bbscout must answer the common on-call questions with no LLM configured, and be a
+predictable baseline the LLM planner is measured against. It is deliberately conservative: when a
+question doesn't map cleanly (a write action, an unknown repository, something Bitbucket has no
+data for) it says so in `not_understood`/`clarify` with no steps, instead of a confident wrong plan.
+
+Defaults (each stated in `Plan.understood` when applied):
+    pipelines without a time → last 24 hours; PRs "recent" / merged / declined → last 7 days
+    (open PRs: no window, they are open whatever their age); commits → last 7 days; branches
+    "recent" → last 7 days, "stale" → no commit for 30 days; deployment lists and rollbacks → last 7
+    days; incidents → deployments [T-48h, T+30m], merged PRs [T-72h, T+30m], failed pipelines
+    [T-24h, T+30m].
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, timedelta
+from typing import Any, Literal, TypeVar
+
+from agent.intake import Understanding, parse_instant, understand
+from agent.plan import Family, Plan, Step, StepOutcome, Window
+from agent.planners.base import PlanRequest, PriorTurn
+from tools.evidence import RepositoryRecord
+
+__all__ = ["LLM_HINT", "RulesPlanner", "build_plan"]
+
+T = TypeVar("T")
+
+LLM_HINT = (
+    "the LLM planner (set OPENAI_API_KEY / OPENAI_BASE_URL / BBSCOUT_MODEL) handles freer questions"
+)
+PIPELINE_DEFAULT = timedelta(hours=24)
+RECENT_DEFAULT = timedelta(days=7)
+STALE_DEFAULT = timedelta(days=30)
+INCIDENT_DEPLOYS, INCIDENT_PRS, INCIDENT_PIPELINES, INCIDENT_AFTER = (
+    timedelta(hours=48), timedelta(hours=72), timedelta(hours=24), timedelta(minutes=30),
+)
+_FAMILY_ORDER: tuple[str, ...] = ("code", "deployments", "pull_requests", "pipelines", "branches", "commits", "repositories")
+_RETARGET = re.compile(r"^\s*(?:and|also|ok(?:ay)?|now|then|same|what|how)\b.*|^\s*\w+(?:\s+\w+)?\s*\?\s*$")
+_FILTER = re.compile(r"\b(?:which|what|any)\s+of\s+(?:those|these|them)\b|\b(?:only|just)\s+(?:the\s+)?(?:ones?|those)\b|\bof\s+(?:those|these|them)\b|\bamong\s+(?:those|these|them)\b|\bfilter\b|\bwhich\s+ones\b")
+
+
+def _first(items: Sequence[T]) -> T | None:
+    return items[0] if items else None
+
+
+class _Ctx:
+    """Per-request working state: the request, what intake understood, and the plan being built."""
+
+    def __init__(self, request: PlanRequest, u: Understanding) -> None:
+        self.request = request
+        self.u = u
+        self.now = request.now.astimezone(UTC)
+        self.understood: list[str] = []
+        self.not_understood: list[str] = []
+        self.clarify: list[str] = []
+        self.focus: dict[str, Any] = {}
+        self.steps: list[Step] = []
+        self.window: Window | None = u.window
+
+    def step(self, tool: str, args: dict[str, Any], why: str, *, primary: bool = False, depends_on: Sequence[str] = ()) -> Step:
+        base = tool if not args.get("repo") else f"{tool}:{args['repo']}"
+        sid, n = base, 2
+        while any(s.id == sid for s in self.steps):
+            sid, n = f"{base}#{n}", n + 1
+        clean = {k: v for k, v in args.items() if v is not None and v != [] and v is not False}
+        s = Step(id=sid, tool=tool, args=clean, why=why, primary=primary, depends_on=list(depends_on))
+        self.steps.append(s)
+        return s
+
+    def default_window(self, span: timedelta, label: str) -> Window:
+        if self.window is None:
+            self.window = Window(start=self.now - span, end=self.now, label=label)
+            self.understood.append(f"no time given: using the {label}")
+        return self.window
+
+    def plan(self, family: Family, intent: str, repos: list[str] | None) -> Plan:
+        if self.window is not None and not any(x.startswith(("window", "no time given")) for x in self.understood):
+            w = self.window
+            self.understood.append(f"window: {w.label} ({w.start:%Y-%m-%d %H:%M}–{w.end:%Y-%m-%d %H:%M} UTC)")
+        if self.not_understood and family == "unknown":
+            self.not_understood.append(f"the rules planner only maps common question shapes; {LLM_HINT}")
+        return Plan(
+            family=family, intent=intent, steps=[] if self.clarify else self.steps, window=self.window,
+            repos=repos, focus=self.focus, understood=self.understood, not_understood=self.not_understood,
+            clarify=self.clarify,
+        )
+
+
+# --- repositories --------------------------------------------------------------------------------
+
+
+def _target_repos(c: _Ctx) -> tuple[list[str] | None, bool]:
+    """(repos, ok): explicit --repo flags win; ambiguous → clarify; unknown → not understood."""
+    if c.request.repo_filter:
+        c.understood.append(f"repositories (from --repo): {', '.join(c.request.repo_filter)}")
+        return list(c.request.repo_filter), True
+    ok = True
+    for m in c.u.repo_mentions:
+        if m.status == "ambiguous":
+            c.clarify.append(f"Which repository do you mean by '{m.phrase}'? Candidates: {', '.join(m.candidates)}")
+            ok = False
+        elif m.status == "unknown":
+            closest = f" (closest: {', '.join(m.candidates)})" if m.candidates else ""
+            c.not_understood.append(f"no repository matches '{m.phrase}'{closest}")
+            ok = False
+    if c.u.repos:
+        names = ", ".join(f"'{m.phrase}' → {m.slugs[0]}" for m in c.u.repo_mentions if m.status == "resolved")
+        c.understood.append(f"repositories: {names}")
+        return list(c.u.repos), ok
+    if ok:
+        c.understood.append("repositories: all in the workspace (none named)")
+    return None, ok
+
+
+def _repo_records(c: _Ctx, repos: list[str] | None) -> list[RepositoryRecord]:
+    known = {r.slug: r for r in c.request.repositories}
+    if repos is None:
+        return list(c.request.repositories)
+    return [known.get(s) or RepositoryRecord(ref=f"repo:{s}", repo=s, url="", title=s, slug=s, name=s) for s in repos]
+
+
+def _single_repo(c: _Ctx, repos: list[str] | None, what: str) -> str | None:
+    if repos and len(repos) == 1:
+        return repos[0]
+    if repos is None and len(c.request.repositories) == 1:
+        return c.request.repositories[0].slug
+    options = ", ".join(repos or [r.slug for r in c.request.repositories][:12])
+    c.clarify.append(f"Which repository is {what} in?" + (f" ({options})" if options else ""))
+    return None
+
+
+# --- families ------------------------------------------------------------------------------------
+
+
+def _family(c: _Ctx) -> Family:
+    u, topics = c.u, set(c.u.topics)
+    if re.search(r"\brelease[s]?\s+branch", u.text):
+        topics.discard("deployments")  # "release branches" are branches
+    if c.request.mode == "investigate":
+        return "incident"
+    if u.incident == "strong" and not topics & {"pipelines", "pull_requests", "branches", "code", "repositories"}:
+        return "incident"
+    if u.incident == "weak" and not topics and (u.window or u.repos) and not u.build_numbers:
+        return "incident"
+    if ("code" in topics and (u.symbols or u.paths)) or (u.paths and not topics and re.search(r"\b(?:show|open|cat|contents?|read|view|print)\b", u.text)):
+        return "code"
+    if "pipelines" in topics and "pull_requests" in topics and re.search(r"\b(?:pipelines?|builds?|ci)\b", u.text) and u.pr_numbers:
+        return "pipelines"
+    for family in _FAMILY_ORDER:
+        if family in topics and family != "code":
+            return family  # type: ignore[return-value]
+    if u.symbols and "code" in topics:
+        return "code"
+    if u.build_numbers or u.results or u.in_progress or u.trigger:
+        return "pipelines"
+    if u.pr_numbers or u.awaiting_review or u.draft:
+        return "pull_requests"
+    if u.commits or "MERGED" in u.pr_states or u.paths or ("changes" in u.asks and (u.window or u.repos or u.branch)):
+        return "commits"
+    if u.environment:
+        return "deployments"
+    if u.symbols:
+        return "code"
+    return "unknown"
+
+
+def _pipelines(c: _Ctx, repos: list[str] | None) -> str:
+    u = c.u
+    if u.build_numbers or (u.hash_numbers and not u.pr_numbers):
+        build = (u.build_numbers or u.hash_numbers)[0]
+        repo = _single_repo(c, repos, f"build {build}")
+        if repo is None:
+            return f"pipeline {build}"
+        wants_failure = bool({"log", "why"} & set(u.asks)) or bool(set(u.results) & {"FAILED", "ERROR"})
+        tool = "pipeline_failure" if wants_failure else "get_pipeline"
+        c.step(tool, {"repo": repo, "build_number": build}, f"pipeline #{build} in {repo}", primary=True)
+        c.understood.append(f"pipeline #{build} in {repo}" + (" (why it failed, with the log)" if wants_failure else ""))
+        return f"pipeline #{build} in {repo}"
+    w = c.default_window(RECENT_DEFAULT, "last 7 days") if u.pr_numbers else c.default_window(PIPELINE_DEFAULT, "last 24 hours")
+    results = list(u.results) or None
+    if results:
+        c.focus["results"] = results
+        if set(results) == {"FAILED", "ERROR"}:
+            c.understood.append("'failed' means results FAILED and ERROR (not STOPPED)")
+        else:
+            c.understood.append(f"results: {', '.join(results)}")
+    if u.in_progress:
+        c.focus["in_progress"] = True
+        c.understood.append("running/pending pipelines only")
+    singular = re.search(r"\b(?:latest|last|most recent|newest|current)\s+(?:pipeline|build|ci run|run)\b(?!s)", u.text)
+    limit = u.count or (1 if singular else None)
+    args: dict[str, Any] = {
+        "results": results, "in_progress": u.in_progress, "trigger": u.trigger, "pr_id": _first(u.pr_numbers),
+        "since": w.start, "until": w.end, "limit": limit,
+    }
+    for what, value in (("branch", u.branch), ("trigger", u.trigger), ("pull request", _first(u.pr_numbers))):
+        if value:
+            c.understood.append(f"{what}: {value}")
+    if u.nightly:
+        c.focus["nightly"] = True
+    groups = _branch_groups(c, repos) if u.default_branch else {u.branch: repos}
+    for branch, group in groups.items():
+        c.step("list_pipelines", {**args, "repos": group, "branch": branch}, "pipelines matching the question", primary=True)
+    state = "failed" if results == ["FAILED", "ERROR"] else (", ".join(results).lower() if results else "running" if u.in_progress else "recent")
+    return f"{state} pipelines, {w.label}"
+
+
+def _branch_groups(c: _Ctx, repos: list[str] | None) -> dict[str | None, list[str] | None]:
+    """"on main" across repos whose main branch differs ("main" vs "master"): one call per branch name."""
+    records = _repo_records(c, repos)
+    groups: dict[str | None, list[str]] = {}
+    for r in records:
+        groups.setdefault(r.main_branch, []).append(r.slug)
+    if len(groups) <= 1:
+        return {(next(iter(groups)) if groups else c.u.branch): repos}
+    c.understood.append("default branch per repository: " + ", ".join(f"{b} ({len(s)} repos)" for b, s in groups.items()))
+    return dict(groups.items())  # type: ignore[arg-type]
+
+
+def _pull_requests(c: _Ctx, repos: list[str] | None) -> str:
+    u = c.u
+    numbers = u.pr_numbers or u.hash_numbers
+    if numbers:
+        repo = _single_repo(c, repos, f"PR #{numbers[0]}")
+        if repo is None:
+            return f"PR #{numbers[0]}"
+        for n in numbers:
+            c.step("get_pull_request", {"repo": repo, "pr_id": n, "include_diff": "diff" in u.asks or "changes" in u.asks,
+                                        "include_comments": "comments" in u.asks}, f"PR #{n} in {repo}", primary=True)
+        c.understood.append(f"pull request(s) {', '.join('#' + str(n) for n in numbers)} in {repo}")
+        return f"PR #{numbers[0]} in {repo}"
+    states = list(u.pr_states)
+    if u.awaiting_review:
+        states = ["OPEN"]
+        c.understood.append("awaiting review: open PRs with no approval yet")
+    recentish = "recent" in u.asks or "latest" in u.asks or u.window is not None or bool(u.authors)
+    if not states:
+        states = ["OPEN", "MERGED", "DECLINED"] if recentish else ["OPEN"]
+        c.understood.append("states: " + ("any (recent activity)" if recentish else "OPEN (no state given)"))
+    else:
+        c.understood.append(f"states: {', '.join(states)}")
+    w: Window | None = c.window
+    if w is None and (states != ["OPEN"] or "recent" in u.asks):
+        w = c.default_window(RECENT_DEFAULT, "last 7 days")
+    if u.draft:
+        c.focus["draft"] = True
+    c.focus["states"] = states
+    src = u.branch if u.branch and re.search(rf"\bfrom\s+(?:the\s+)?{re.escape(u.branch.lower())}", u.text) else None
+    dest = u.branch if u.branch and not src else None
+    for what, value in (("author", ", ".join(u.authors)), ("target branch", dest), ("source branch", src)):
+        if value:
+            c.understood.append(f"{what}: {value}")
+    c.step("list_pull_requests", {
+        "repos": repos, "states": states, "author": _first(u.authors), "destination_branch": dest,
+        "source_branch": src, "since": w.start if w else None, "until": w.end if w else None,
+        "awaiting_review": u.awaiting_review, "limit": u.count,
+    }, "pull requests matching the question", primary=True)
+    return f"{'/'.join(s.lower() for s in states)} pull requests" + (f", {w.label}" if w else "")
+
+
+def _commits(c: _Ctx, repos: list[str] | None) -> str:
+    u = c.u
+    if u.commits:
+        repo = _single_repo(c, repos, f"commit {u.commits[0]}")
+        if repo is None:
+            return f"commit {u.commits[0]}"
+        for h in u.commits:
+            c.step("get_commit", {"repo": repo, "commit": h}, f"commit {h}", primary=True)
+            c.step("pull_requests_for_commit", {"repo": repo, "commit": h}, f"the PR that brought {h}")
+        return f"commit {u.commits[0]} in {repo}"
+    w = c.window if (c.window or u.count) else c.default_window(RECENT_DEFAULT, "last 7 days")
+    if w is None:
+        c.understood.append(f"the last {u.count} commits (no time given)")
+    merges = "MERGED" in u.pr_states or bool(re.search(r"\bmerges?\b|\blanded\b", u.text))
+    if merges:
+        c.understood.append("merged changes only (merge commits and merged PRs)")
+    records = _repo_records(c, repos)
+    if not records:
+        c.clarify.append("Which repository? (no repositories are known yet)")
+    for r in records:
+        branch = u.branch if (u.branch and not u.default_branch) else r.main_branch
+        c.step("list_commits", {
+            "repo": r.slug, "branch": branch, "since": w.start if w else None, "until": w.end if w else None,
+            "author": _first(u.authors),
+            "path": _first(u.paths), "merges_only": merges, "limit": u.count,
+        }, f"commits on {r.slug}:{branch}", primary=True)
+    for what, value in (("branch", u.branch or "each repository's main branch"), ("author", ", ".join(u.authors)), ("path", ", ".join(u.paths))):
+        if value:
+            c.understood.append(f"{what}: {value}")
+    return f"{'merged ' if merges else ''}commits on {u.branch or 'the main branch'}" + (f", {w.label}" if w else "")
+
+
+def _branches(c: _Ctx, repos: list[str] | None) -> str:
+    u = c.u
+    name = u.branch if u.branch and not u.default_branch else None
+    m = re.search(r"\b(feature|release|hotfix|bugfix)\s+branch(?:es)?\b", u.text)
+    name = name or (m.group(1) + "/" if m else None)
+    if "stale" in u.asks:
+        cutoff = u.window.start if u.window else c.now - STALE_DEFAULT
+        c.understood.append(f"stale: no commit since {cutoff:%Y-%m-%d}" + ("" if u.window else " (default 30 days)"))
+        c.window = Window(start=cutoff, end=c.now, label=u.window.label if u.window else "no commit in 30 days")
+        c.focus["stale"] = True
+        c.step("list_branches", {"repos": repos, "name_contains": name, "stale_before": cutoff, "limit": u.count},
+               "branches with no recent commit", primary=True)
+        return "stale branches"
+    w = c.default_window(RECENT_DEFAULT, "last 7 days") if ("recent" in u.asks or u.window) else None
+    c.step("list_branches", {"repos": repos, "name_contains": name, "since": w.start if w else None, "limit": u.count},
+           "branches by most recent commit", primary=True)
+    return "recent branches" if w else "branches"
+
+
+def _deployments(c: _Ctx, repos: list[str] | None) -> str:
+    u = c.u
+    env = u.environment
+    rollbacks = bool(re.search(r"\broll(?:ed)?[\s-]?backs?\b|\brollbacks?\b|\bredeploy", u.text))
+    wants_changes = "changes" in u.asks and not rollbacks and "who" not in u.asks
+    if env:
+        c.understood.append(f"environment: {env}")
+    if wants_changes:
+        env = env or "production"
+        if not u.environment:
+            c.understood.append("environment: production (none named)")
+        c.focus["environment"] = env
+        if repos:
+            for repo in repos:
+                c.step("deployment_changes", {"repo": repo, "environment": env},
+                       f"what the latest {env} deployment of {repo} shipped", primary=True)
+            return f"what changed in the latest {env} deployment of {', '.join(repos)}"
+        c.step("list_deployments", {"environment": env, "latest_per_environment": True},
+               f"find the latest {env} deployment across repositories", primary=True)
+        c.focus["follow_up"] = {"tool": "deployment_changes", "from_step": c.steps[-1].id, "environment": env, "pick": "newest"}
+        c.understood.append("'the last deployment': the newest one across repositories, then what it shipped")
+        return f"what changed in the latest {env} deployment"
+    if rollbacks:
+        c.focus["rollbacks"] = True
+        c.understood.append("rollbacks: deployments that redeployed an earlier commit")
+    if "who" in u.asks:
+        c.focus["who"] = True
+    latest = "latest" in u.asks and u.window is None and not rollbacks
+    if latest:
+        c.step("list_deployments", {"repos": repos, "environment": env, "latest_per_environment": True},
+               "what is deployed now", primary=True)
+        return "latest deployment per environment"
+    w = c.default_window(RECENT_DEFAULT, "last 7 days")
+    c.step("list_deployments", {"repos": repos, "environment": env, "since": w.start, "until": w.end, "limit": u.count},
+           "deployments in the window", primary=True)
+    return f"{'rollbacks' if rollbacks else 'deployments'}{' to ' + env if env else ''}, {w.label}"
+
+
+def _code(c: _Ctx, repos: list[str] | None) -> str:
+    u = c.u
+    show = bool(re.search(r"\b(?:show|open|cat|contents?|read|view|print)\b", u.text))
+    if u.paths and show and not u.symbols:
+        repo = _single_repo(c, repos, u.paths[0])
+        if repo is None:
+            return f"file {u.paths[0]}"
+        ref = u.branch if u.branch and not u.default_branch else None
+        c.step("browse_source", {"repo": repo, "path": u.paths[0], "ref": ref}, f"{u.paths[0]} in {repo}", primary=True)
+        return f"{u.paths[0]} in {repo}"
+    queries = u.symbols or [p.rsplit("/", 1)[-1] for p in u.paths]
+    for q in queries[:3]:
+        c.step("search_code", {"query": q, "repos": repos, "limit": u.count}, f"where '{q}' appears", primary=True)
+    c.understood.append(f"search code for: {', '.join(queries[:3])}")
+    return f"code search for {', '.join(queries[:3])}"
+
+
+def _repositories(c: _Ctx, repos: list[str] | None) -> str:
+    del repos
+    m = re.search(r"\b(?:named|called|containing|with)\s+['\"]?([\w-]+)", c.u.text)
+    c.step("list_repositories", {"name_contains": m.group(1) if m else None}, "the workspace's repositories", primary=True)
+    return "repositories in the workspace"
+
+
+def _incident(c: _Ctx, repos: list[str] | None) -> str:
+    req = c.request
+    at = req.incident_at.astimezone(UTC) if req.incident_at else parse_instant(req.question, req.now, req.tz)
+    if at is None:
+        at = c.now
+        c.understood.append("no incident time given: investigating the time before now")
+    end = min(at + INCIDENT_AFTER, c.now)
+    c.window = Window(start=at - INCIDENT_DEPLOYS, end=end, label=f"48h before {at:%Y-%m-%d %H:%M} UTC to 30 min after")
+    c.step("list_deployments", {"repos": repos, "since": at - INCIDENT_DEPLOYS, "until": end},
+           "deployments before the symptom (all environments)", primary=True)
+    c.step("list_pull_requests", {"repos": repos, "states": ["MERGED"], "since": at - INCIDENT_PRS, "until": end},
+           "PRs merged before the symptom", primary=True)
+    c.step("list_pipelines", {"repos": repos, "results": ["FAILED", "ERROR"], "since": at - INCIDENT_PIPELINES, "until": end},
+           "failed pipelines around the symptom")
+    service = repos[0] if repos and len(repos) == 1 else None
+    c.focus.update({"symptom": req.question.strip(), "at": at.isoformat(), "service": service})
+    c.understood.append(f"incident at {at:%Y-%m-%d %H:%M} UTC" + (f" in {service}" if service else " (all repositories)"))
+    return f"what changed before {at:%H:%M} UTC" + (f" in {service}" if service else "")
+
+
+_BUILDERS = {
+    "pipelines": _pipelines, "pull_requests": _pull_requests, "commits": _commits, "branches": _branches,
+    "deployments": _deployments, "code": _code, "repositories": _repositories, "incident": _incident,
+}
+
+
+# --- chat follow-ups -----------------------------------------------------------------------------
+
+
+def _follow_up(c: _Ctx, prev: PriorTurn) -> Plan | None:
+    """"which of those were on main?", "the log of the second one", "and in payments?", "what about yesterday?"."""
+    u = c.u
+    index = u.ordinal
+    if index is None and u.deictic and set(u.asks) & {"log", "why", "diff", "detail", "comments"} and not _FILTER.search(u.text):
+        if len(prev.primary) == 1:
+            index = 0
+        elif prev.primary and re.search(r"\b(?:that|this|it)\b", u.text):
+            c.clarify.append(f"Which one? The last answer listed {len(prev.primary)} (say 'the first', 'the second', …).")
+            return c.plan("follow_up", "pick one of the previous results", prev.plan.repos)
+    if index is not None and prev.primary and not u.topics[1:] and not u.build_numbers and not u.pr_numbers:
+        if not -len(prev.primary) <= index < len(prev.primary):
+            c.clarify.append(f"The last answer listed only {len(prev.primary)} result(s).")
+            return c.plan("follow_up", "pick one of the previous results", prev.plan.repos)
+        return _about_record(c, prev.primary[index], index)
+    if _FILTER.search(u.text) or (u.deictic and not u.topics and _has_filter(u)):
+        filt = _filter_from(c)
+        if filt:
+            c.focus["filter"] = filt
+            c.understood.append("filter the previous answer: " + ", ".join(f"{k}={v}" for k, v in filt.items()))
+            return c.plan("follow_up", "filter the previous results", prev.plan.repos)
+    new_topic = bool(set(u.topics) - {prev.plan.family})
+    if not new_topic and len(u.text.split()) <= 8 and _RETARGET.match(u.text) and (u.repo_mentions or u.window or c.request.repo_filter):
+        return _rerun(c, prev)
+    return None
+
+
+def _has_filter(u: Understanding) -> bool:
+    return bool(u.branch or u.authors or u.results or u.pr_states or u.environment or u.repos or u.trigger)
+
+
+def _filter_from(c: _Ctx) -> dict[str, Any]:
+    u = c.u
+    f: dict[str, Any] = {}
+    if u.branch:
+        f["branch"] = u.branch
+    if u.authors:
+        f["author"] = u.authors[0]
+    if u.results:
+        f["results"] = u.results
+    if u.pr_states:
+        f["states"] = u.pr_states
+    if u.environment:
+        f["environment"] = u.environment
+    if u.repos:
+        f["repos"] = u.repos
+    if u.trigger:
+        f["trigger"] = u.trigger
+    if u.window:
+        f["since"], f["until"] = u.window.start.isoformat(), u.window.end.isoformat()
+    return f
+
+
+def _about_record(c: _Ctx, rec: dict[str, Any], index: int) -> Plan:
+    u, kind, repo = c.u, rec.get("kind"), rec.get("repo", "")
+    ordinal = "the last one" if index == -1 else f"result #{index + 1}"
+    if kind in ("pipeline", "step", "test_case"):
+        failed = rec.get("result") in ("FAILED", "ERROR") or kind != "pipeline" or {"log", "why"} & set(u.asks)
+        tool = "pipeline_failure" if failed else "get_pipeline"
+        c.step(tool, {"repo": repo, "build_number": rec["build_number"]}, f"{ordinal}: pipeline #{rec['build_number']}", primary=True)
+        what = f"pipeline #{rec['build_number']} in {repo}"
+    elif kind == "pull_request":
+        c.step("get_pull_request", {"repo": repo, "pr_id": rec["id"], "include_diff": bool({"diff", "changes"} & set(u.asks)),
+                                    "include_comments": "comments" in u.asks}, f"{ordinal}: PR #{rec['id']}", primary=True)
+        what = f"PR #{rec['id']} in {repo}"
+    elif kind == "commit":
+        c.step("get_commit", {"repo": repo, "commit": rec["hash"]}, f"{ordinal}: commit", primary=True)
+        what = f"commit {rec['hash'][:12]} in {repo}"
+    elif kind == "deployment":
+        env = str(rec.get("environment") or "production").lower()
+        c.step("deployment_changes", {"repo": repo, "environment": env, "deployment_uuid": rec.get("uuid")},
+               f"{ordinal}: what that deployment shipped", primary=True)
+        what = f"deployment {rec.get('release') or rec.get('uuid')} of {repo}"
+    elif kind == "branch":
+        c.step("list_commits", {"repo": repo, "branch": rec["name"]}, f"{ordinal}: commits on {rec['name']}", primary=True)
+        what = f"branch {rec['name']} in {repo}"
+    elif kind in ("code_match", "file", "file_content"):
+        c.step("browse_source", {"repo": repo, "path": rec.get("path", ""), "ref": rec.get("rev")}, f"{ordinal}: the file", primary=True)
+        what = f"{rec.get('path')} in {repo}"
+    elif kind == "repository":
+        c.step("browse_source", {"repo": rec.get("slug") or repo}, f"{ordinal}: the repository", primary=True)
+        what = f"repository {rec.get('slug') or repo}"
+    else:
+        c.not_understood.append(f"don't know how to look closer at a '{kind}' record")
+        return c.plan("unknown", "follow-up on a previous result", None)
+    c.understood.append(f"follow-up on {ordinal} of the previous answer: {what}")
+    return c.plan("follow_up", f"details of {what}", [repo] if repo else None)
+
+
+def _rerun(c: _Ctx, prev: PriorTurn) -> Plan:
+    """The previous plan again with other repositories and/or another window."""
+    repos, ok = _target_repos(c) if (c.u.repo_mentions or c.request.repo_filter) else (None, True)
+    if not ok:
+        return c.plan(prev.plan.family, prev.plan.intent, prev.plan.repos)
+    w = c.u.window
+    for old in prev.plan.steps:
+        args = dict(old.args)
+        if w is not None and "since" in args:
+            args["since"], args["until"] = w.start, w.end
+        if repos and "repo" in args:
+            for slug in repos:
+                c.step(old.tool, {**args, "repo": slug}, old.why, primary=old.primary)
+            continue
+        if repos and old.tool in ("list_pipelines", "list_pull_requests", "list_branches", "list_deployments", "search_code"):
+            args["repos"] = repos
+        c.step(old.tool, args, old.why, primary=old.primary)
+    c.focus = dict(prev.plan.focus)
+    if w is None:
+        c.window = prev.plan.window
+    changed = [f"repositories → {', '.join(repos)}" if repos else "", f"window → {w.label}" if w else ""]
+    c.understood.append("same question as before with " + " and ".join(x for x in changed if x))
+    return c.plan(prev.plan.family, f"{prev.plan.intent} — again with " + " and ".join(x for x in changed if x),
+                  repos or prev.plan.repos)
+
+
+# --- the planner ---------------------------------------------------------------------------------
+
+
+def build_plan(request: PlanRequest) -> Plan:
+    """Plan a question offline; pure apart from `request` (no clock, no I/O)."""
+    u = understand(request.question, request.now, request.tz, request.repositories)
+    c = _Ctx(request, u)
+    if u.write_verbs:
+        c.not_understood.append(
+            f"'{u.write_verbs[0]}' is a change to Bitbucket; bbscout is read-only and can't {u.write_verbs[0]} anything"
+        )
+        return c.plan("unknown", "refused: write action", None)
+    if u.out_of_scope:
+        c.not_understood.append(f"Bitbucket has no data about {', '.join(u.out_of_scope)}")
+        return c.plan("unknown", "out of scope", None)
+    if request.previous is not None:
+        plan = _follow_up(c, request.previous)
+        if plan is not None:
+            return plan
+    family = _family(c)
+    if family == "unknown":
+        c.not_understood.append(f"couldn't map '{request.question.strip()}' to pipelines, pull requests, commits, "
+                                "branches, deployments, code, repositories or an incident")
+        return c.plan("unknown", "not understood", None)
+    c.understood.insert(0, f"family: {family}")
+    repos, ok = _target_repos(c)
+    if not ok and family != "incident":
+        return c.plan(family, "repository not resolved", repos)
+    if family == "incident" and not ok:
+        c.clarify.clear()
+        repos = repos or None
+    intent = _BUILDERS[family](c, repos)
+    return c.plan(family, intent, repos)
+
+
+class RulesPlanner:
+    """Offline planner over intake's vocabulary (no LLM). `review` adds nothing: the generic follow-up
+    logic (failed pipeline → pipeline_failure, deployment → deployment_changes) lives with the lead."""
+
+    name: Literal["rules"] = "rules"
+
+    async def plan(self, request: PlanRequest) -> Plan:
+        return build_plan(request)
+
+    async def review(self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], round_no: int) -> list[Step]:
+        del request, plan, outcomes, round_no
+        return []

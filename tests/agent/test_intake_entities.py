@@ -1,0 +1,131 @@
+"""Entity hints: repositories, branch aliases, authors, states, triggers, environments, numbers, paths, symbols."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from agent.intake import Understanding, understand
+from tests.agent.fixtures import acme_repos
+
+NOW = datetime(2026, 11, 29, 15, 30, tzinfo=UTC)
+REPOS = acme_repos()
+
+
+def u(q: str, tz: str = "UTC") -> Understanding:
+    return understand(q, NOW, tz, REPOS)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("what pipelines failed in the last 24 hours?", {"topics": ["pipelines"], "results": ["FAILED", "ERROR"]}),
+        ("pipleines that faild", {"topics": ["pipelines"], "results": ["FAILED", "ERROR"]}),
+        ("which builds are red", {"results": ["FAILED", "ERROR"]}),
+        ("errored pipelines", {"results": ["ERROR"]}),
+        ("any builds that errored?", {"results": ["ERROR"]}),
+        ("stopped or cancelled pipelines", {"results": ["STOPPED"]}),
+        ("aborted runs", {"results": ["STOPPED"]}),
+        ("green builds on main", {"results": ["SUCCESSFUL"], "branch": "main", "default_branch": True}),
+        ("what's running right now", {"in_progress": True}),
+        ("pipelines in progress", {"in_progress": True}),
+        ("open PRs", {"pr_states": ["OPEN"], "topics": ["pull_requests"]}),
+        ("merged pull requests", {"pr_states": ["MERGED"]}),
+        ("declined or rejected PRs", {"pr_states": ["DECLINED"]}),
+        ("closed PRs", {"pr_states": ["MERGED", "DECLINED"]}),
+        ("draft PRs", {"draft": True}),
+        ("PRs awaiting review", {"awaiting_review": True}),
+        ("which PRs need review", {"awaiting_review": True}),
+        ("unreviewed pull requests", {"awaiting_review": True}),
+        ("manual pipelines", {"trigger": "MANUAL"}),
+        ("nightly builds", {"trigger": "SCHEDULED", "nightly": True}),
+        ("scheduled pipelines", {"trigger": "SCHEDULED"}),
+        ("pipelines triggered on push", {"trigger": "PUSH"}),
+        ("deploys to prod", {"environment": "production"}),
+        ("what's in production", {"environment": "production"}),
+        ("deployments to staging", {"environment": "staging"}),
+        ("deploys to stage", {"environment": "staging"}),
+        ("what's on the test env", {"environment": "test"}),
+        ("qa deployments", {"environment": "test"}),
+        ("failed tests in checkout", {"environment": None, "repos": ["checkout-service"]}),
+        ("show me PR #12", {"pr_numbers": [12]}),
+        ("pull request 12 in payments", {"pr_numbers": [12], "repos": ["payments-service"]}),
+        ("build 412 in checkout", {"build_numbers": [412], "topics": ["pipelines"]}),
+        ("pipeline #412", {"build_numbers": [412]}),
+        ("logs for run 77", {"build_numbers": [77]}),
+        ("what is #31", {"hash_numbers": [31]}),
+        ("get commit 3f2a9c1 in auth", {"commits": ["3f2a9c1"], "repos": ["auth-service"]}),
+        ("commits touching src/app.py", {"paths": ["src/app.py"]}),
+        ("changes in config/production.yaml", {"paths": ["config/production.yaml"]}),
+        ("where is calculate_tax defined", {"symbols": ["calculate_tax"], "topics": ["code"]}),
+        ("find usages of PaymentGatewayClient", {"symbols": ["PaymentGatewayClient"]}),
+        ("search the code for \"retry budget exceeded\"", {"symbols": ["retry budget exceeded"]}),
+        ("show me the log of the second one", {"ordinal": 1}),
+        ("the 2nd", {"ordinal": 1}),
+        ("and the last one?", {"ordinal": -1}),
+        ("why did that one fail", {"deictic": True}),
+        ("top 5 failed builds", {"count": 5}),
+        ("last 10 commits on main", {"count": 10}),
+        ("commits on develop", {"branch": "develop"}),
+        ("PRs into release/1.4", {"branch": "release/1.4"}),
+        ("commits on feature/new-cart", {"branch": "feature/new-cart"}),
+        ("what landed on trunk", {"branch": "main", "default_branch": True}),
+        ("commits to the default branch of the mobile app", {"branch": "master", "default_branch": True}),
+        ("merges to master in mobile", {"branch": "master", "repos": ["mobile-app"]}),
+        ("PRs by Alice", {"authors": ["Alice"]}),
+        ("commits from alice", {"authors": ["alice"]}),
+        ("alice's PRs", {"authors": ["alice"]}),
+        ("Priya's commits", {"authors": ["Priya"]}),
+        ("PRs opened by Priya Raman last week", {"authors": ["Priya Raman"]}),
+        ("commits from yesterday", {"authors": []}),
+        ("checkout's PRs", {"authors": [], "repos": ["checkout-service"]}),
+        ("failed builds across all repos", {"all_repos": True}),
+        ("approve PR 4", {"write_verbs": ["approve"]}),
+        ("please delete the branch feature/x", {"write_verbs": ["delete"]}),
+        ("can you rerun build 412", {"write_verbs": ["rerun"]}),
+        ("what merged to main", {"write_verbs": []}),
+        ("how many story points did we ship", {"out_of_scope": ["story points (a tracker concept, not Bitbucket data)"]}),
+        ("checkout errors since 14:05 UTC", {"incident": "weak", "repos": ["checkout-service"]}),
+        ("latency spike on the api", {"incident": "strong", "repos": ["api-gateway"]}),
+    ],
+)
+def test_entities(question: str, expected: dict[str, Any]) -> None:
+    got = u(question)
+    for key, value in expected.items():
+        assert getattr(got, key) == value, (question, key, getattr(got, key))
+
+
+@pytest.mark.parametrize(
+    ("question", "slugs"),
+    [
+        ("show me recent pull requests for the backend service", ["api-gateway"]),
+        ("failed builds in the web app", ["web-frontend"]),
+        ("what changed in infra", ["infra-terraform"]),
+        ("auth deploys", ["auth-service"]),
+        ("and in payments?", ["payments-service"]),
+        ("PRs in checkout and payments", ["checkout-service", "payments-service"]),
+        ("merged PRs in checkout-service", ["checkout-service"]),
+        ("what pipelines failed in the last 24 hours?", []),
+        ("data pipeline failures", ["data-pipeline"]),
+    ],
+)
+def test_repositories(question: str, slugs: list[str]) -> None:
+    assert u(question).repos == slugs
+
+
+def test_ambiguous_and_unknown_repositories_are_reported() -> None:
+    amb = u("failed pipelines in the service").repo_mentions
+    assert amb[0].status == "ambiguous" and "checkout-service" in amb[0].candidates
+    unk = u("failed pipelines in the foo service").repo_mentions
+    assert unk[0].status == "unknown" and unk[0].phrase == "foo service" and unk[0].candidates
+    assert u("pipelines in zebra").repo_mentions[0].status == "unknown"
+
+
+def test_window_and_plain_json() -> None:
+    got = u("what commits were merged to main yesterday?", tz="America/Los_Angeles")
+    assert got.window is not None and got.window.label == "yesterday"
+    assert got.window.start == datetime(2026, 11, 28, 8, tzinfo=UTC)
+    dumped = got.model_dump(mode="json")
+    assert Understanding.model_validate(dumped) == got
