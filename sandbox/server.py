@@ -1,0 +1,84 @@
+"""Run the sandbox app over real loopback HTTP (uvicorn in a background thread).
+
+    with LoopbackServer(create_app(world)) as server:
+        httpx.get(server.base_url + "/user", auth=...)
+
+Works as a sync or async context manager; `serve_forever` is the blocking CLI entry point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+__all__ = ["LoopbackServer", "serve_forever"]
+
+
+class LoopbackServer:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/2.0"
+
+    def start(self) -> None:
+        # proto=IPPROTO_TCP so asyncio sets TCP_NODELAY on accepted sockets (else 40 ms delayed-ACK stalls)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        self._sock = sock
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
+                                timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._run, name=f"sandbox-{self.port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("sandbox server failed to start")
+            time.sleep(0.005)
+
+    def _run(self) -> None:
+        assert self._server is not None and self._sock is not None
+        asyncio.run(self._server.serve(sockets=[self._sock]))
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._sock is not None:
+            self._sock.close()
+        self._server = self._thread = self._sock = None
+
+    def __enter__(self) -> LoopbackServer:
+        self.start()
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> LoopbackServer:
+        await asyncio.to_thread(self.start)
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        await asyncio.to_thread(self.stop)
+
+
+def serve_forever(app: Any, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Blocking: serve until interrupted (used by `bbscout sandbox serve`)."""
+    uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="off")
