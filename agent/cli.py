@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
 from agent.runtime import (
@@ -50,12 +51,12 @@ out = Console(highlight=False)
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """One paragraph on stderr, then exit with `code`."""
-    err.print(f"[bold red]Error:[/] {message}", markup=True)
+    err.print(f"[bold red]Error:[/] {escape(message)}", markup=True)
     raise typer.Exit(code)
 
 
 def notice(message: str) -> None:
-    err.print(f"[dim]{message}[/]", markup=True)
+    err.print(f"[dim]{escape(message)}[/]", markup=True)
 
 
 def check_question(question: str) -> str:
@@ -109,13 +110,13 @@ class Progress:
         if not self.enabled:
             return
         if event.get("event") == "planned":
-            err.print(f"[dim]plan:[/] {event['intent']} ({event['steps']} call{'s' if event['steps'] != 1 else ''})")
+            err.print(f"[dim]plan:[/] {escape(event['intent'])} ({event['steps']} call{'s' if event['steps'] != 1 else ''})")
         elif event.get("event") == "step_started":
-            err.print(f"[dim]  → {event['tool']} {event['args']}[/]")
+            err.print(f"[dim]  → {event['tool']} {escape(event['args'])}[/]")
         elif event.get("event") == "step_finished":
             colour = "green" if event["status"] == "ok" else "yellow"
             err.print(
-                f"  [{colour}]✓[/] {event['tool']} {event['args']} "
+                f"  [{colour}]✓[/] {event['tool']} {escape(event['args'])} "
                 f"[dim]{event['seconds']:.2f}s · {event['requests']} req · {event['records']} records · {event['status']}[/]"
             )
 
@@ -271,7 +272,7 @@ async def _chat_turn(session: Session, saver: Any, thread: str, text: str, tz: s
             text, now=now or datetime.now(UTC), tz=tz, checkpointer=saver, thread_id=thread, on_event=Progress(True)
         )
     except BitbucketError as exc:
-        err.print(f"[bold red]Error:[/] {exc.explain()}")
+        err.print(f"[bold red]Error:[/] {escape(exc.explain())}")
         return
     render(result, as_json=False)
 
@@ -300,7 +301,7 @@ def connect() -> None:
         for column in ("check", "result", "detail / fix"):
             table.add_column(column)
         for check in checks:
-            table.add_row(check.name, "[green]pass[/]" if check.ok else "[red]FAIL[/]", check.detail)
+            table.add_row(check.name, "[green]pass[/]" if check.ok else "[red]FAIL[/]", escape(check.detail))
         out.print(table)
         return 0 if all(c.ok for c in checks) else EXIT_REFUSED
 

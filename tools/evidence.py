@@ -136,6 +136,8 @@ class PullRequestRecord(Record):
     changes_requested_by: list[str] = Field(default_factory=list)
     comment_count: int = 0
     draft: bool = False
+    statuses: list[str] = Field(default_factory=list)  # build statuses, "STATE name", e.g. "FAILED Pipeline #412"
+    comments: list[str] = Field(default_factory=list)  # "Author (path): text", redacted, bounded; untrusted
 
 
 class CommitRecord(Record):
@@ -148,6 +150,7 @@ class CommitRecord(Record):
     is_merge: bool = False
     branch: str | None = None  # the branch it was listed on, when known
     pr_id: int | None = None  # the PR that merged it, when known
+    statuses: list[str] = Field(default_factory=list)  # build statuses, "STATE name"
 
 
 class BranchRecord(Record):
@@ -183,6 +186,7 @@ class FileChangeRecord(Record):
     lines_added: int = 0
     lines_removed: int = 0
     old_path: str | None = None
+    diff_excerpt: str | None = None  # bounded, redacted hunks of this file (when a diff was asked for)
 
 
 class CodeMatchRecord(Record):

@@ -1,0 +1,48 @@
+"""Drive the installed `bbscout` console script as a subprocess, in an isolated environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+BBSCOUT = str(Path(sys.executable).parent / "bbscout")
+NOW = "2026-11-29T16:20:00+00:00"
+ANCHOR = "2026-11-29T16:00:00+00:00"
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BITBUCKET_", "OPENAI_", "BBSCOUT_"))}
+    env.update(
+        HOME=str(tmp_path),
+        BBSCOUT_CONFIG=str(tmp_path / "config.toml"),
+        BBSCOUT_DATA_DIR=str(tmp_path / "data"),
+        COLUMNS="160",
+        NO_COLOR="1",
+    )
+    return env
+
+
+@pytest.fixture
+def bbscout(clean_env: dict[str, str]) -> Run:
+    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [BBSCOUT, *args],
+            env={**clean_env, **(env or {})},
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run
+
+
+def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr[-3000:]

@@ -1,0 +1,194 @@
+"""The CLI end to end: embedded default, a loopback sandbox with real credentials, each refusal class."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from tests.cli.conftest import ANCHOR, BBSCOUT, NOW, Run, assert_no_traceback
+
+QUESTION = "What pipelines failed in the last 24 hours?"
+
+
+@pytest.fixture(scope="module")
+def world():  # type: ignore[no-untyped-def]
+    from sandbox.world import build_world
+
+    return build_world("default", seed=7, anchor=datetime.fromisoformat(ANCHOR))
+
+
+@pytest.fixture(scope="module")
+def server(world) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    from sandbox.app import SandboxSettings, create_app
+    from sandbox.server import LoopbackServer
+
+    app = create_app(world, SandboxSettings())
+    with LoopbackServer(app) as srv:
+        srv.app = app  # type: ignore[attr-defined]
+        yield srv
+
+
+def creds(world, server, label: str = "demo", **extra: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    token = world.token(label)
+    env = {"BITBUCKET_BASE_URL": server.base_url, "BITBUCKET_WORKSPACE": "acme"}
+    if token.kind == "api_token":
+        env |= {"BITBUCKET_EMAIL": token.email or "", "BITBUCKET_API_TOKEN": token.secret}
+    else:
+        env |= {"BITBUCKET_ACCESS_TOKEN": token.secret}
+    return env | extra
+
+
+def test_embedded_default_answers_and_says_so(bbscout: Run) -> None:
+    result = bbscout("ask", QUESTION, "--now", NOW)
+    assert result.returncode in (0, 1), result.stderr
+    assert "embedded sandbox" in result.stderr and "rules planner" in result.stderr
+    assert "pipeline:" in result.stdout and "failed" in result.stdout.lower()
+    assert "list_pipelines" in result.stderr  # the live progress lists each call
+    assert_no_traceback(result)
+
+
+def test_json_contract_only_json_on_stdout(bbscout: Run) -> None:
+    result = bbscout("ask", QUESTION, "--json", "--now", NOW)
+    assert result.returncode in (0, 1), result.stderr
+    doc = json.loads(result.stdout)
+    assert set(doc) >= {"question", "planner", "now", "window", "answer", "entities", "findings", "gaps", "stats"}
+    assert doc["planner"] == "rules" and doc["question"] == QUESTION
+    assert doc["window"]["end"].startswith("2026-11-29T16:20")
+    assert set(doc["stats"]) >= {"http_requests", "http_bytes", "tool_calls", "llm_tokens", "seconds"}
+    assert doc["stats"]["http_requests"] > 0
+    for entity in doc["entities"]:
+        assert entity["type"] == "pipeline" and entity["ref"] == f"pipeline:{entity['repo']}#{entity['id']}"
+        assert entity["url"].startswith("https://bitbucket.org/acme/")
+
+
+def test_real_credentials_over_loopback(bbscout: Run, world, server) -> None:  # type: ignore[no-untyped-def]
+    result = bbscout("ask", QUESTION, "--json", "--now", NOW, env=creds(world, server))
+    assert result.returncode in (0, 1), result.stderr
+    assert "embedded sandbox" not in result.stderr
+    assert json.loads(result.stdout)["entities"]
+    assert world.token("demo").secret not in result.stdout + result.stderr
+
+
+def test_401_wrong_token_exit_3_with_fix(bbscout: Run, world, server) -> None:  # type: ignore[no-untyped-def]
+    env = creds(world, server, BITBUCKET_API_TOKEN="ATATT-wrong-token-value")
+    result = bbscout("ask", QUESTION, "--now", NOW, env=env)
+    assert result.returncode == 3, result.stderr
+    assert "401" in result.stderr and "email" in result.stderr.lower() and "scopes" in result.stderr
+    assert "ATATT-wrong-token-value" not in result.stderr + result.stdout
+    assert_no_traceback(result)
+
+
+def test_403_missing_scope_names_the_scope(bbscout: Run, world, server) -> None:  # type: ignore[no-untyped-def]
+    result = bbscout("ask", QUESTION, "--now", NOW, env=creds(world, server, "no-pipeline-scope"))
+    assert result.returncode == 3, result.stderr + result.stdout
+    assert "read:pipeline:bitbucket" in result.stderr + result.stdout
+    assert_no_traceback(result)
+
+
+def test_404_wrong_workspace_exit_3(bbscout: Run, world, server) -> None:  # type: ignore[no-untyped-def]
+    result = bbscout("ask", QUESTION, "--now", NOW, env=creds(world, server, BITBUCKET_WORKSPACE="acme-typo"))
+    assert result.returncode == 3, result.stderr
+    assert "workspace" in result.stderr.lower() and "404" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_rate_limited_beyond_budget_exit_4(bbscout: Run, world) -> None:  # type: ignore[no-untyped-def]
+    from sandbox.app import SandboxSettings, create_app
+    from sandbox.server import LoopbackServer
+
+    with LoopbackServer(create_app(world, SandboxSettings(rate_limit_per_hour=1))) as srv:
+        result = bbscout("ask", QUESTION, "--now", NOW, env=creds(world, srv))
+    assert result.returncode == 4, result.stderr + result.stdout
+    assert "429" in result.stderr or "rate limit" in result.stderr.lower()
+    assert_no_traceback(result)
+
+
+def test_connect_passes_on_sandbox_and_fails_with_fix(bbscout: Run, world, server) -> None:  # type: ignore[no-untyped-def]
+    good = bbscout("connect", env=creds(world, server))
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert good.stdout.count("pass") >= 5
+    bad = bbscout("connect", env=creds(world, server, "no-pipeline-scope"))
+    assert bad.returncode == 3
+    assert "FAIL" in bad.stdout and "read:pipeline:bitbucket" in bad.stdout
+    assert_no_traceback(bad)
+
+
+def test_investigate_names_the_planted_culprit(bbscout: Run, world) -> None:  # type: ignore[no-untyped-def]
+    scenario = world.scenarios["config_change_incident"]
+    result = bbscout(
+        "investigate", scenario.symptom, "--at", scenario.at.isoformat(), "--now", NOW, "--json",
+        env={"BBSCOUT_SANDBOX_ANCHOR": ANCHOR},
+    )
+    assert result.returncode in (0, 1), result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["entities"][0]["ref"] == scenario.culprit_ref
+
+
+def test_chat_remembers_across_runs_and_follow_ups_use_earlier_evidence(bbscout: Run) -> None:
+    first = bbscout("chat", "--thread", "t1", "--now", NOW, input=f"{QUESTION}\nexit\n")
+    assert first.returncode == 0, first.stderr
+    assert "pipeline:" in first.stdout
+    second = bbscout("chat", "--thread", "t1", "--now", NOW, input="which of those were on main?\nexit\n")
+    assert second.returncode == 0, second.stderr
+    assert "previous results" in second.stdout
+    assert "list_pipelines" not in second.stderr  # answered from the earlier evidence, no refetch
+
+
+def test_ctrl_c_exits_cleanly(clean_env: dict[str, str]) -> None:
+    proc = subprocess.Popen(
+        [BBSCOUT, "chat", "--thread", "sigint", "--now", NOW],
+        env=clean_env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "Interrupted" in err
+
+
+def test_sandbox_serve_prints_working_credentials(bbscout: Run, clean_env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [BBSCOUT, "sandbox", "serve", "--port", str(port), "--anchor", ANCHOR],
+        env=clean_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        exports: dict[str, str] = {}
+        assert proc.stdout is not None
+        while len(exports) < 4:
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read() if proc.stderr else ""
+            if line.startswith("export "):
+                key, value = line.removeprefix("export ").strip().split("=", 1)
+                exports[key] = value
+        assert exports["BITBUCKET_BASE_URL"] == f"http://127.0.0.1:{port}/2.0"
+        for _ in range(50):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        result = bbscout("ask", QUESTION, "--json", "--now", NOW, env=exports)
+        assert result.returncode in (0, 1), result.stderr
+        assert json.loads(result.stdout)["stats"]["http_requests"] > 0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    assert os.environ.get("BITBUCKET_API_TOKEN") is None

@@ -1,0 +1,89 @@
+"""Branch tool: list_branches.
+
+`/refs/branches` sorts server-side on `target.date`. Recent branches come from `-target.date`
+with an early stop at `since`; stale branches from ascending `target.date` with an early stop at
+`stale_before`, so neither query reads the whole branch list.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from tools import links
+from tools.args import ListBranches
+from tools.bitbucket import bbql
+from tools.commits import _author
+from tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
+from tools.evidence import BranchRecord, ToolResult, branch_ref
+from tools.redact import redact
+
+__all__ = ["list_branches", "branch_record"]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+BRANCH_FIELDS = ",".join(
+    f"values.{f}"
+    for f in ("name", "target.hash", "target.date", "target.message", "target.author.raw",
+              "target.author.user.display_name")
+)
+
+
+def branch_record(ws: str, repo: str, raw: dict[str, Any]) -> BranchRecord:
+    name = redact(str(raw.get("name") or ""))
+    target = raw.get("target") or {}
+    date = parse_dt(target.get("date")) or EPOCH
+    author = redact(_author(target))
+    message = clip(target.get("message") or "", 300)
+    return BranchRecord(
+        ref=branch_ref(repo, name),
+        repo=repo,
+        url=links.branch_url(ws, repo, name),
+        title=f"{name} @ {str(target.get('hash') or '')[:12]} {date:%Y-%m-%d} by {author}: {one_line(message, 100)}",
+        name=name,
+        head=str(target.get("hash") or ""),
+        head_date=date,
+        head_author=author,
+        head_message=message,
+    )
+
+
+async def list_branches(ctx: ToolContext, args: ListBranches) -> ToolResult:
+    slugs = await repo_slugs(ctx, args.repos)
+    stale = args.stale_before
+    params: list[tuple[str, Any]] = [("sort", "target.date" if stale else "-target.date")]
+    if args.name_contains:
+        params.append(("q", str(bbql.cond("name", "~", args.name_contains))))
+
+    def stop(item: dict[str, Any]) -> bool:
+        date = parse_dt(dig(item, "target", "date"))
+        if date is None:
+            return False
+        if stale is not None:
+            return date >= stale
+        return args.since is not None and date < args.since
+
+    async def per_repo(slug: str, sink: list[BranchRecord]) -> None:
+        async for raw in ctx.client.paginate(ctx.client.repo_path(slug, "refs", "branches"), params,
+                                             fields=BRANCH_FIELDS, stop=stop):
+            rec = branch_record(ctx.workspace, slug, raw)
+            if args.name_contains and args.name_contains.lower() not in rec.name.lower():
+                continue
+            if stale is not None and rec.head_date >= stale:
+                continue
+            if args.since is not None and rec.head_date < args.since:
+                continue
+            sink.append(rec)
+            if len(sink) > args.limit:
+                return
+
+    out = await fan_out(ctx, slugs, per_repo)
+    records = [r for rs in out.results.values() for r in rs]
+    records.sort(key=lambda r: r.head_date, reverse=stale is None)
+    notes = [f"searched {len(slugs)} repositor{'y' if len(slugs) == 1 else 'ies'}"]
+    if stale is not None:
+        notes.append(f"stale branches (no commit since {stale:%Y-%m-%d %H:%M}Z), oldest first")
+    more = len(records) > args.limit
+    if more:
+        notes.append(f"more branches matched than the limit of {args.limit}")
+    return ToolResult(tool="list_branches", records=records[: args.limit], notes=notes, gaps=out.gaps,
+                      truncated=out.truncated or more)

@@ -1,0 +1,263 @@
+"""Source tools: search_code and browse_source.
+
+Code search (`/workspaces/{ws}/search/code`) is deprecated (removal announced for Nov 1, 2026) and
+answers 404 when search is not enabled, so `search_code` falls back to a bounded scan: list each
+likely repository's tree (`/src/{main}/?max_depth=N`), match paths, and grep the few likeliest
+files. Every line and file content that leaves here is redacted.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath
+from typing import Any
+
+from tools import links
+from tools.args import BrowseSource, SearchCode
+from tools.bitbucket._errors import BitbucketError, Gone, NotFound
+from tools.context import ToolContext, clip, dig, list_repository_records, main_branch, repo_slugs
+from tools.evidence import CodeMatchRecord, FileContentRecord, ToolResult, file_ref
+from tools.redact import redact
+
+__all__ = ["search_code", "browse_source"]
+
+SEARCH_FIELDS = (
+    "values.path_matches,values.content_matches,values.file.path,values.file.links.self.href,"
+    "+values.file.commit.repository.slug,values.file.commit.hash"
+)
+TREE_FIELDS = "values.path,values.type,values.size"
+MAX_LINES_PER_MATCH = 8
+SCAN_REPOS = 6  # repositories listed by the fallback at most
+SCAN_DEPTH = 5
+SCAN_FILES = 12  # files fetched and grepped by the fallback at most
+SCAN_MAX_SIZE = 200_000
+MAX_CONTENT_CHARS = 12_000
+MAX_ENTRIES = 300
+
+_TEXT_EXT = {
+    ".py", ".js", ".ts", ".tsx", ".jsx", ".go", ".java", ".kt", ".rb", ".rs", ".cs", ".php", ".scala", ".swift",
+    ".c", ".h", ".cpp", ".hpp", ".sql", ".sh", ".yml", ".yaml", ".json", ".toml", ".ini", ".cfg", ".conf", ".env",
+    ".tf", ".md", ".txt", ".xml", ".gradle", ".properties", ".dockerfile", ".mjs", ".cjs", ".vue", ".html", ".css",
+}
+_SRC_IN_HREF = re.compile(r"/repositories/[^/]+/([^/]+)/src/([^/]+)/")
+
+
+def _match_record(ctx: ToolContext, repo: str, rev: str, path: str, lines: list[str], method: str) -> CodeMatchRecord:
+    path = redact(path)
+    return CodeMatchRecord(
+        ref=file_ref(repo, path, rev),
+        repo=repo,
+        url=links.file_url(ctx.workspace, repo, rev, path),
+        title=f"{repo}/{path}" + (f": {lines[0]}" if lines else " (path match)"),
+        path=path,
+        rev=rev,
+        lines=lines,
+        method=method,  # type: ignore[arg-type]
+    )
+
+
+def _search_lines(value: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    for cm in value.get("content_matches") or []:
+        for line in cm.get("lines") or []:
+            text = "".join(seg.get("text", "") for seg in line.get("segments") or [])
+            if text.strip():
+                out.append(f"{line.get('line')}: {clip(text.rstrip(), 240)}")
+    return out[:MAX_LINES_PER_MATCH]
+
+
+async def _code_search(ctx: ToolContext, args: SearchCode, slugs: list[str] | None) -> tuple[list[CodeMatchRecord], bool]:
+    path = ctx.client.workspace_path("search", "code")
+    queries = [f"{args.query} repo:{s}" for s in slugs] if slugs else [args.query]
+    seen: set[tuple[str, str]] = set()
+    records: list[CodeMatchRecord] = []
+    more = False
+    for q in queries:
+        async for value in ctx.client.paginate(path, [("search_query", q)], fields=SEARCH_FIELDS, pagelen=50,
+                                               max_items=args.limit * 3):
+            href = str(dig(value, "file", "links", "self", "href", default=""))
+            m = _SRC_IN_HREF.search(href)
+            repo = dig(value, "file", "commit", "repository", "slug") or (m.group(1) if m else "?")
+            rev = dig(value, "file", "commit", "hash") or (m.group(2) if m else "HEAD")
+            fpath = str(dig(value, "file", "path", default=""))
+            if (repo, fpath) in seen:
+                continue  # code search pages can repeat results
+            seen.add((repo, fpath))
+            if len(records) >= args.limit:
+                more = True
+                break
+            records.append(_match_record(ctx, str(repo), str(rev), fpath, _search_lines(value), "code_search"))
+    return records, more
+
+
+def _terms(query: str) -> list[str]:
+    words = re.findall(r"[A-Za-z0-9_.\-/]+", query.replace('"', " "))
+    return [w for w in words if len(w) >= 2 and ":" not in w] or [query.strip()]
+
+
+def _score(path: str, terms: list[str]) -> float:
+    from rapidfuzz import fuzz
+
+    name = PurePosixPath(path).name.lower()
+    low = path.lower()
+    score = 0.0
+    for t in terms:
+        tl = t.lower()
+        if tl in low:
+            score += 100 if tl in name else 60
+        score += fuzz.partial_ratio(tl, name) / 4
+    if PurePosixPath(path).suffix.lower() in _TEXT_EXT:
+        score += 10
+    return score
+
+
+async def _fallback(ctx: ToolContext, args: SearchCode, slugs: list[str], reason: str) -> ToolResult:
+    terms = _terms(args.query)
+    records: list[CodeMatchRecord] = []
+    gaps: list[str] = []
+    if len(slugs) > SCAN_REPOS:
+        # Likeliest repositories first: name/description similarity, then recency.
+        from rapidfuzz import fuzz
+
+        repos = {r.slug: r for r in await list_repository_records(ctx)}
+        slugs = sorted(
+            slugs,
+            key=lambda s: -max(
+                fuzz.partial_ratio(args.query.lower(), f"{s} {repos[s].description if s in repos else ''}".lower()),
+                0,
+            ),
+        )[:SCAN_REPOS]
+    candidates: list[tuple[float, str, str, str]] = []  # (score, repo, rev, path)
+    scanned_entries = 0
+    for slug in slugs:
+        try:
+            ref = await main_branch(ctx, slug)
+            tree = [
+                e
+                async for e in ctx.client.paginate(ctx.client.repo_path(slug, "src", ref) + "/",
+                                                   [("max_depth", SCAN_DEPTH)], fields=TREE_FIELDS, max_items=3000)
+            ]
+        except BitbucketError as err:
+            if err.status == 401:
+                raise
+            gaps.append(f"{slug}: source tree unavailable ({err.message})")
+            continue
+        scanned_entries += len(tree)
+        for e in tree:
+            if e.get("type") != "commit_file":
+                continue
+            p = str(e.get("path") or "")
+            size = e.get("size")
+            if isinstance(size, int) and size > SCAN_MAX_SIZE:
+                continue
+            s = _score(p, terms)
+            if any(t.lower() in p.lower() for t in terms):
+                records.append(_match_record(ctx, slug, ref, p, [], "path_scan"))
+            candidates.append((s, slug, ref, p))
+    candidates.sort(key=lambda c: -c[0])
+    fetched = 0
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    path_hits = {(r.repo, r.path) for r in records}
+    for _score_value, slug, ref, p in candidates:
+        if fetched >= SCAN_FILES:
+            break
+        if PurePosixPath(p).suffix.lower() not in _TEXT_EXT and PurePosixPath(p).suffix:
+            continue
+        fetched += 1
+        try:
+            text = await ctx.client.get_text(ctx.client.repo_path(slug, "src", ref, *p.split("/")))
+        except BitbucketError as err:
+            if err.status == 401:
+                raise
+            continue
+        lines = [f"{i}: {clip(line.rstrip(), 240)}" for i, line in enumerate(text.splitlines(), 1) if pattern.search(line)]
+        if not lines:
+            continue
+        if (slug, redact(p)) in path_hits:
+            for r in records:
+                if (r.repo, r.path) == (slug, redact(p)):
+                    r.lines, r.method = lines[:MAX_LINES_PER_MATCH], "content_scan"
+        else:
+            records.append(_match_record(ctx, slug, ref, p, lines[:MAX_LINES_PER_MATCH], "content_scan"))
+    records.sort(key=lambda r: (r.method != "content_scan", r.repo, r.path))
+    more = len(records) > args.limit
+    notes = [
+        f"code search unavailable ({reason}); scanned {scanned_entries} paths in {len(slugs)} repositor"
+        f"{'y' if len(slugs) == 1 else 'ies'} and grepped {fetched} likely file(s) — matches in other files "
+        "may be missed"
+    ]
+    return ToolResult(tool="search_code", records=records[: args.limit], notes=notes, gaps=gaps,
+                      truncated=True)
+
+
+async def search_code(ctx: ToolContext, args: SearchCode) -> ToolResult:
+    slugs = await repo_slugs(ctx, args.repos) if args.repos else None
+    try:
+        records, more = await _code_search(ctx, args, slugs)
+    except (NotFound, Gone) as err:
+        reason = f"{err.status}" if err.status else "unavailable"
+        return await _fallback(ctx, args, slugs or await repo_slugs(ctx, None), reason)
+    notes = [f"code search: {len(records)} file(s)"]
+    if more:
+        notes.append(f"more files matched than the limit of {args.limit}")
+    return ToolResult(tool="search_code", records=records, notes=notes, truncated=more)
+
+
+async def browse_source(ctx: ToolContext, args: BrowseSource) -> ToolResult:
+    client = ctx.client
+    ref = args.ref or await main_branch(ctx, args.repo)
+    path = args.path.strip("/")
+    parts = [p for p in path.split("/") if p]
+    base = client.repo_path(args.repo, "src", ref, *parts)
+    mode = "immutable" if re.fullmatch(r"[0-9a-f]{40}", ref) else "listing"
+    meta: dict[str, Any] | None = None
+    if parts:
+        meta = await client.get_json(base, [("format", "meta")], cache=mode)
+    if not parts or (meta and meta.get("type") == "commit_directory"):
+        entries = []
+        async for e in client.paginate(base + "/", fields="values.path,values.type,values.size",
+                                       max_items=MAX_ENTRIES + 1, cache=mode):
+            name = str(e.get("path") or "")
+            entries.append(redact(name + ("/" if e.get("type") == "commit_directory" else "")))
+        cut = len(entries) > MAX_ENTRIES
+        rec = FileContentRecord(
+            ref=file_ref(args.repo, path or "/", ref),
+            repo=args.repo,
+            url=links.file_url(ctx.workspace, args.repo, ref, path),
+            title=f"{args.repo}:{path or '/'}@{ref} directory ({len(entries[:MAX_ENTRIES])} entries)",
+            path=path or "/",
+            rev=ref,
+            is_directory=True,
+            entries=entries[:MAX_ENTRIES],
+            truncated=cut,
+        )
+        return ToolResult(tool="browse_source", records=[rec], truncated=cut)
+    assert meta is not None
+    size = meta.get("size")
+    attrs = meta.get("attributes") or []
+    if isinstance(attrs, str):
+        attrs = [attrs]
+    notes: list[str] = []
+    content = ""
+    truncated = False
+    if "binary" in attrs or "lfs" in attrs or str(meta.get("mimetype") or "").startswith(("image/", "application/octet")):
+        notes.append(f"binary file ({size} bytes, {meta.get('mimetype') or 'unknown type'}); content not shown")
+    else:
+        big = isinstance(size, int) and size > 4 * MAX_CONTENT_CHARS
+        headers = {"Range": f"bytes=0-{4 * MAX_CONTENT_CHARS - 1}"} if big else None
+        text = await client.get_text(base, headers=headers, cache=mode)
+        truncated = big or len(text) > MAX_CONTENT_CHARS
+        content = redact(text[:MAX_CONTENT_CHARS])
+        if truncated:
+            notes.append(f"content cut at {MAX_CONTENT_CHARS} characters (file is {size or len(text)} bytes)")
+    rec = FileContentRecord(
+        ref=file_ref(args.repo, path, ref),
+        repo=args.repo,
+        url=links.file_url(ctx.workspace, args.repo, ref, path),
+        title=f"{args.repo}:{path}@{ref} ({size if size is not None else '?'} bytes)",
+        path=path,
+        rev=ref,
+        content=content,
+        truncated=truncated,
+    )
+    return ToolResult(tool="browse_source", records=[rec], notes=notes, truncated=truncated)

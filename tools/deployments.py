@@ -1,0 +1,404 @@
+"""Deployment tools: list_deployments, deployment_changes.
+
+`/deployments/` (trailing slash) has no server-side filters; we ask for `sort=-state.started_on`
+and check the first page really is newest first before relying on an early stop (otherwise a
+bounded full scan, sorted client-side). The outcome is `state.status.name` (not `state.result`),
+the commit `deployable.commit.hash` (or `release.commit.hash`), and the environment only a uuid,
+mapped through `/environments/` once per repository and run.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from collections.abc import Callable
+from typing import Any
+
+from tools import links
+from tools.args import CommitsBetween, DeploymentChanges, ListDeployments
+from tools.bitbucket._errors import BitbucketError, NotFound
+from tools.commits import commits_between
+from tools.context import ToolContext, dig, fan_out, parse_dt, repo_slugs
+from tools.evidence import (
+    CommitRecord,
+    DeploymentRecord,
+    FileChangeRecord,
+    PullRequestRecord,
+    ToolResult,
+    deployment_ref,
+)
+from tools.pullrequests import ONE_PR_FIELDS, merged_prs, pr_record
+from tools.redact import redact
+
+__all__ = ["list_deployments", "deployment_changes", "environments", "deployment_history"]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DEPLOYMENT_FIELDS = ",".join(
+    f"values.{f}"
+    for f in ("uuid", "state.name", "state.status.name", "state.started_on", "state.start_date",
+              "state.completed_on", "state.completion_date", "state.url", "state.deployer.display_name",
+              "environment.uuid", "release.name", "release.commit.hash", "deployable.commit.hash",
+              "deployable.pipeline.uuid")
+)
+ENV_FIELDS = "values.uuid,values.name,values.slug,values.environment_type.name,values.rank"
+MAX_SCAN = 500  # deployments read per repository at most
+PAGELEN = 100
+MAX_PR_DETAILS = 10
+
+_BUILD_IN_URL = re.compile(r"/(?:results|pipelines)/(\d+)(?:\D|$)")
+
+
+def _norm_uuid(u: str | None) -> str:
+    if not u:
+        return ""
+    u = u.strip().lower()
+    return u if u.startswith("{") else "{" + u + "}"
+
+
+async def environments(ctx: ToolContext, repo: str) -> dict[str, dict[str, str]]:
+    """uuid → {"name", "type"} for the repository's environments (one request per run)."""
+    if repo not in ctx.environments:
+        envs: dict[str, dict[str, str]] = {}
+        async for raw in ctx.client.paginate(ctx.client.repo_path(repo, "environments") + "/", fields=ENV_FIELDS):
+            envs[_norm_uuid(raw.get("uuid"))] = {
+                "name": str(raw.get("name") or "?"),
+                "type": str(dig(raw, "environment_type", "name", default="")),
+            }
+        ctx.environments[repo] = envs
+    return ctx.environments[repo]
+
+
+def _started(raw: dict[str, Any]) -> datetime | None:
+    return parse_dt(dig(raw, "state", "started_on") or dig(raw, "state", "start_date")
+                    or dig(raw, "deployable", "created_on"))
+
+
+def _commit(raw: dict[str, Any]) -> str | None:
+    return dig(raw, "deployable", "commit", "hash") or dig(raw, "release", "commit", "hash")
+
+
+def _build_number(ctx: ToolContext, repo: str, raw: dict[str, Any]) -> int | None:
+    for url in (dig(raw, "state", "url"), dig(raw, "deployable", "url")):
+        if isinstance(url, str):
+            m = _BUILD_IN_URL.search(url)
+            if m:
+                return int(m.group(1))
+    name = dig(raw, "deployable", "name") or dig(raw, "release", "name")
+    if isinstance(name, str):
+        m = re.fullmatch(r"#?(\d+)", name.strip())
+        if m:
+            return int(m.group(1))
+    puuid = dig(raw, "deployable", "pipeline", "uuid")
+    return ctx.pipeline_builds.get((repo, _norm_uuid(puuid))) if puuid else None
+
+
+def _env_matches(env: dict[str, str], wanted: str | None) -> bool:
+    if not wanted:
+        return True
+    w = wanted.strip().lower()
+    return w in (env.get("name", "").lower(), env.get("type", "").lower())
+
+
+def deployment_record(ctx: ToolContext, repo: str, raw: dict[str, Any], env: dict[str, str],
+                      redeploy: bool) -> DeploymentRecord:
+    uuid = str(raw.get("uuid") or "")
+    state = str(dig(raw, "state", "name", default="UNKNOWN"))
+    status = dig(raw, "state", "status", "name")
+    commit = _commit(raw)
+    started = _started(raw)
+    completed = parse_dt(dig(raw, "state", "completed_on") or dig(raw, "state", "completion_date"))
+    build = _build_number(ctx, repo, raw)
+    release = redact(str(dig(raw, "release", "name", default="") or dig(raw, "deployable", "name", default="")))
+    deployer = dig(raw, "state", "deployer", "display_name")
+    env_name = redact(env.get("name", "?"))
+    title = (
+        f"Deploy to {env_name} {status or state}"
+        + (f" commit {commit[:12]}" if commit else "")
+        + (f" (pipeline #{build})" if build else "")
+        + (f" {started:%Y-%m-%d %H:%M}Z" if started else "")
+        + (" [redeploy of an earlier commit]" if redeploy else "")
+    )
+    return DeploymentRecord(
+        ref=deployment_ref(repo, uuid),
+        repo=repo,
+        url=links.deployment_url(ctx.workspace, repo, uuid),
+        title=title,
+        uuid=uuid,
+        environment=env_name,
+        environment_type=env.get("type", ""),
+        state=state,
+        status=str(status) if status else None,
+        release=release,
+        commit=commit,
+        build_number=build,
+        deployer=redact(str(deployer)) if deployer else None,
+        started_on=started,
+        completed_on=completed,
+        is_redeploy=redeploy,
+    )
+
+
+def _descending(values: list[dict[str, Any]]) -> bool:
+    dates = [_started(v) or EPOCH for v in values]
+    return all(x >= y for x, y in zip(dates, dates[1:], strict=False))
+
+
+async def deployment_history(
+    ctx: ToolContext,
+    repo: str,
+    *,
+    since: datetime | None = None,
+    enough: Callable[[list[dict[str, Any]]], bool] | None = None,
+) -> tuple[list[dict[str, Any]], str]:
+    """Raw deployments newest first, reading only as far back as needed.
+
+    Asks for `sort=-state.started_on` and checks the first page's order. Newest first: follow pages
+    until `since`/`enough` is satisfied. Oldest first (the sort ignored, as the spec declares no
+    parameters): use the page's `size` to jump to the LAST page and walk backwards, so the recent
+    deployments cost one or two requests instead of the whole history.
+    """
+    client = ctx.client
+    path = client.repo_path(repo, "deployments") + "/"
+    fields = DEPLOYMENT_FIELDS + ",size,page,pagelen,next"
+    base = [("sort", "-state.started_on"), ("pagelen", PAGELEN)]
+    out: list[dict[str, Any]] = []
+
+    def done() -> bool:
+        ordered = sorted(out, key=lambda r: _started(r) or EPOCH, reverse=True)
+        if since is not None and ordered and (_started(ordered[-1]) or EPOCH) < since:
+            return True
+        return enough is not None and enough(ordered)
+
+    first = await client.get_json(path, [*base, ("page", 1)], fields=fields)
+    values = list(first.get("values") or [])
+    out.extend(values)
+    size = first.get("size")
+    pages = -(-size // PAGELEN) if isinstance(size, int) and size > 0 else None
+    if len(values) < 2 or _descending(values) or pages is None:
+        nxt = first.get("next")
+        page = 1
+        while nxt and not done() and len(out) < MAX_SCAN:
+            page += 1
+            data = await client.get_json(path, [*base, ("page", page)], fields=fields)
+            out.extend(data.get("values") or [])
+            nxt = data.get("next")
+        note = "" if len(out) < MAX_SCAN or not nxt else f"{repo}: read the newest {len(out)} deployments only"
+    else:
+        out.clear()  # page 1 holds the OLDEST deployments: walk back from the last page instead
+        page = pages
+        while page > 1 and not done() and len(out) < MAX_SCAN:
+            data = await client.get_json(path, [*base, ("page", page)], fields=fields)
+            out.extend(data.get("values") or [])
+            page -= 1
+        if page == 1 and not done():
+            out.extend(values)  # every later page was read: page 1 completes the history
+        note = "" if page <= 1 or done() else f"{repo}: read the newest {len(out)} deployments only"
+    out.sort(key=lambda r: _started(r) or EPOCH, reverse=True)
+    return out, note
+
+
+def _records_for(ctx: ToolContext, repo: str, raws: list[dict[str, Any]],
+                 envs: dict[str, dict[str, str]]) -> list[DeploymentRecord]:
+    """Newest-first raws → records, flagging a commit already deployed earlier to the same environment."""
+    recs: list[DeploymentRecord] = []
+    ordered = list(reversed(raws))  # oldest first
+    deployed: dict[str, set[str]] = {}
+    flags: dict[int, bool] = {}
+    for i, raw in enumerate(ordered):
+        env_uuid = _norm_uuid(dig(raw, "environment", "uuid"))
+        commit = _commit(raw)
+        ok = str(dig(raw, "state", "status", "name", default="")) == "SUCCESSFUL"
+        seen = deployed.setdefault(env_uuid, set())
+        flags[i] = bool(commit and commit in seen)
+        if commit and ok:
+            seen.add(commit)
+    for i in range(len(ordered) - 1, -1, -1):
+        raw = ordered[i]
+        env = envs.get(_norm_uuid(dig(raw, "environment", "uuid")), {"name": "?", "type": ""})
+        recs.append(deployment_record(ctx, repo, raw, env, flags[i]))
+    return recs
+
+
+async def list_deployments(ctx: ToolContext, args: ListDeployments) -> ToolResult:
+    slugs = await repo_slugs(ctx, args.repos)
+    notes: list[str] = []
+
+    async def per_repo(slug: str, sink: list[DeploymentRecord]) -> None:
+        envs = await environments(ctx, slug)
+        if args.environment and not any(_env_matches(e, args.environment) for e in envs.values()):
+            notes.append(f"{slug}: no environment named {args.environment!r} "
+                         f"(has {', '.join(sorted(e['name'] for e in envs.values())) or 'none'})")
+            return
+        wanted_envs = {u for u, e in envs.items() if _env_matches(e, args.environment)}
+
+        def enough(ordered: list[dict[str, Any]]) -> bool:
+            if args.latest_per_environment:
+                seen = {_norm_uuid(dig(r, "environment", "uuid")) for r in ordered}
+                return wanted_envs <= seen
+            return args.since is None and sum(
+                _norm_uuid(dig(r, "environment", "uuid")) in wanted_envs for r in ordered) > args.limit
+
+        raws, note = await deployment_history(ctx, slug, since=args.since, enough=enough)
+        if note:
+            notes.append(note)
+        for rec in _records_for(ctx, slug, raws, envs):
+            env = {"name": rec.environment, "type": rec.environment_type}
+            if not _env_matches(env, args.environment):
+                continue
+            when = rec.started_on or EPOCH
+            if args.since is not None and when < args.since:
+                continue
+            if args.until is not None and when > args.until:
+                continue
+            sink.append(rec)
+
+    out = await fan_out(ctx, slugs, per_repo)
+    records = [r for rs in out.results.values() for r in rs]
+    if args.latest_per_environment:
+        latest: dict[tuple[str, str], DeploymentRecord] = {}
+        for rec in sorted(records, key=lambda r: r.started_on or EPOCH, reverse=True):
+            latest.setdefault((rec.repo, rec.environment), rec)
+        records = list(latest.values())
+    records.sort(key=lambda r: r.started_on or EPOCH, reverse=True)
+    more = len(records) > args.limit
+    if more:
+        notes.append(f"more deployments matched than the limit of {args.limit}")
+    notes.append("is_redeploy is judged from the deployments read (the window's history)")
+    return ToolResult(tool="list_deployments", records=records[: args.limit], notes=sorted(set(notes), key=notes.index),
+                      gaps=out.gaps, truncated=out.truncated or more)
+
+
+async def _pipeline_build(ctx: ToolContext, repo: str, rec: DeploymentRecord, raw: dict[str, Any]) -> None:
+    """Fill `build_number` from the deploying pipeline (one cached GET) when the JSON did not say."""
+    if rec.build_number is not None:
+        return
+    puuid = _norm_uuid(dig(raw, "deployable", "pipeline", "uuid"))
+    if not puuid:
+        return
+    key = (repo, puuid)
+    if key not in ctx.pipeline_builds:
+        try:
+            data = await ctx.client.get_json(ctx.client.repo_path(repo, "pipelines", puuid), fields="build_number",
+                                             cache="immutable")
+            ctx.pipeline_builds[key] = int(data.get("build_number"))
+        except (BitbucketError, TypeError, ValueError) as err:
+            if isinstance(err, BitbucketError) and err.status == 401:
+                raise
+            return
+    rec.build_number = ctx.pipeline_builds[key]
+
+
+async def deployment_changes(ctx: ToolContext, args: DeploymentChanges) -> ToolResult:
+    repo = args.repo
+    envs = await environments(ctx, repo)
+    want = (args.deployment_uuid or "").strip().lower()
+    want = want if not want or want.startswith("{") else "{" + want + "}"
+
+    def enough(ordered: list[dict[str, Any]]) -> bool:
+        chosen_commit = None
+        for r in ordered:
+            env = envs.get(_norm_uuid(dig(r, "environment", "uuid")), {})
+            ok = str(dig(r, "state", "status", "name", default="")) == "SUCCESSFUL"
+            if chosen_commit is None:
+                if (want and str(r.get("uuid", "")).lower() == want) or (
+                        not want and ok and _env_matches(env, args.environment)):
+                    chosen_commit, chosen_env = _commit(r), env
+                continue
+            if ok and env == chosen_env and _commit(r) and _commit(r) != chosen_commit:
+                return True
+        return False
+
+    raws, note = await deployment_history(ctx, repo, enough=enough)
+    notes: list[str] = [note] if note else []
+    recs = _records_for(ctx, repo, raws, envs)
+    by_uuid = {r.uuid.lower(): (r, raw) for r, raw in zip(recs, raws, strict=True)}
+    if args.deployment_uuid:
+        chosen = by_uuid.get(_norm_uuid(args.deployment_uuid))
+        if chosen is None:
+            raise NotFound(f"deployment {args.deployment_uuid} not found in {repo}", status=404)
+    else:
+        wanted = [(r, raw) for r, raw in zip(recs, raws, strict=True)
+                  if _env_matches({"name": r.environment, "type": r.environment_type}, args.environment)]
+        if not wanted:
+            names = ", ".join(sorted({e["name"] for e in envs.values()})) or "none"
+            notes.append(f"no deployment to {args.environment!r} in {repo} (environments: {names})")
+            return ToolResult(tool="deployment_changes", notes=notes)
+        ok = [(r, raw) for r, raw in wanted if r.status == "SUCCESSFUL"]
+        chosen = ok[0] if ok else wanted[0]
+        if not ok:
+            notes.append(f"no successful deployment to {args.environment!r}; using the latest one")
+    new, new_raw = chosen
+    env_key = (new.environment, new.environment_type)
+    older = [
+        (r, raw) for r, raw in zip(recs, raws, strict=True)
+        if (r.environment, r.environment_type) == env_key and r.status == "SUCCESSFUL"
+        and (r.started_on or EPOCH) < (new.started_on or EPOCH)
+    ]
+    prev = next(((r, raw) for r, raw in older if r.commit and r.commit != new.commit), None)
+    await _pipeline_build(ctx, repo, new, new_raw)
+    records: list[Any] = [new]
+    if prev is None or not new.commit:
+        notes.append(f"no earlier successful deployment to {new.environment} with a different commit; "
+                     "cannot compute what changed")
+        return ToolResult(tool="deployment_changes", records=records, notes=notes)
+    old, old_raw = prev
+    await _pipeline_build(ctx, repo, old, old_raw)
+    records.append(old)
+    assert old.commit is not None
+    between = await commits_between(ctx, CommitsBetween(repo=repo, include=new.commit, exclude=old.commit, limit=100))
+    commits = [r for r in between.records if isinstance(r, CommitRecord)]
+    files = [r for r in between.records if isinstance(r, FileChangeRecord)]
+    rolled_back: list[CommitRecord] = []
+    if not commits:
+        back = await commits_between(ctx, CommitsBetween(repo=repo, include=old.commit, exclude=new.commit, limit=100))
+        rolled_back = [r for r in back.records if isinstance(r, CommitRecord)]
+        if rolled_back:
+            notes.append(
+                f"ROLLBACK: deployment {new.commit[:12]} is older than the previously deployed {old.commit[:12]}; "
+                f"{len(rolled_back)} commit(s) were rolled back (listed), nothing new shipped"
+            )
+            files = [r for r in back.records if isinstance(r, FileChangeRecord)]
+            commits = rolled_back
+    notes.extend(n for n in between.notes if "commit(s) in" not in n)
+    # Pull requests: merge messages first, then MERGED PRs whose merge commit is in the range.
+    pr_ids: dict[int, None] = {}
+    for c in commits:
+        if c.pr_id:
+            pr_ids[c.pr_id] = None
+    hashes = {c.hash for c in commits}
+    prs: dict[int, PullRequestRecord] = {}
+    window_start = min((c.date for c in commits), default=None)
+    try:
+        merged = await merged_prs(ctx, repo, destination=None, since=window_start, max_items=100) if commits else []
+    except BitbucketError as err:
+        if err.status == 401:
+            raise
+        merged = []
+        notes.append(f"merged pull requests unavailable: {err.message}")
+    for raw in merged:
+        h = str(dig(raw, "merge_commit", "hash", default=""))
+        if h and any(x.startswith(h) for x in hashes):
+            rec = pr_record(ctx.workspace, repo, raw)
+            prs[rec.id] = rec
+            pr_ids.setdefault(rec.id, None)
+            for c in commits:
+                if c.hash.startswith(h) and c.pr_id is None:
+                    c.pr_id = rec.id
+    fetched = 0
+    for pid in list(pr_ids):
+        if pid in prs:
+            continue
+        if fetched >= MAX_PR_DETAILS:
+            notes.append(f"{len(pr_ids) - len(prs)} more pull request(s) not fetched")
+            break
+        fetched += 1
+        try:
+            raw = await ctx.client.get_json(ctx.client.repo_path(repo, "pullrequests", pid), fields=ONE_PR_FIELDS)
+            prs[pid] = pr_record(ctx.workspace, repo, raw, description=True)
+        except NotFound:
+            notes.append(f"PR #{pid} named in a merge message was not found")
+    notes.insert(0, f"{len(commits)} commit(s), {len(prs)} pull request(s), {len(files)} file(s) between "
+                    f"{old.commit[:12]} (previous successful) and {new.commit[:12]}")
+    return ToolResult(tool="deployment_changes", records=[*records, *commits, *prs.values(), *files], notes=notes,
+                      truncated=between.truncated)
+

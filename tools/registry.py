@@ -1,0 +1,118 @@
+"""The tool registry: every read-only tool by name, and `run_tool`, the one way to call them.
+
+`run_tool` validates arguments against `tools.args.TOOL_ARGS`, runs the coroutine, accounts the
+HTTP requests it made (cache hits are free) and applies a final redaction sweep over every string
+of the result, so no repository-derived text leaves `tools/` unredacted even if a builder forgot.
+
+Error policy: fan-outs over several repositories turn per-repository `ScopeError`/`NotFound`/
+`ServerError`/`TransportFailure`/`RateLimited`/`BudgetExhausted` into `gaps` and keep the other
+repositories' records (`truncated=True` when the budget or rate limit ran out); `AuthError` always
+propagates; single-target tools let errors propagate for the agent to record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from tools import branches, code, commits, deployments, pipelines, pullrequests, repositories
+from tools.args import TOOL_ARGS, ToolArgs
+from tools.context import ToolContext
+from tools.evidence import ToolResult
+from tools.redact import redact
+
+__all__ = ["Tool", "TOOLS", "run_tool", "tool_schemas"]
+
+RunFn = Callable[[ToolContext, Any], Awaitable[ToolResult]]
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool as a planner sees it: name, argument model, description (the model's docstring) and runner."""
+
+    name: str
+    args_model: type[ToolArgs]
+    description: str
+    run: RunFn
+
+
+_RUNNERS: dict[str, RunFn] = {
+    "list_repositories": repositories.list_repositories,
+    "resolve_repository": repositories.resolve_repository,
+    "list_pipelines": pipelines.list_pipelines,
+    "get_pipeline": pipelines.get_pipeline,
+    "pipeline_failure": pipelines.pipeline_failure,
+    "list_pull_requests": pullrequests.list_pull_requests,
+    "get_pull_request": pullrequests.get_pull_request,
+    "pull_requests_for_commit": pullrequests.pull_requests_for_commit,
+    "list_commits": commits.list_commits,
+    "get_commit": commits.get_commit,
+    "commits_between": commits.commits_between,
+    "list_branches": branches.list_branches,
+    "list_deployments": deployments.list_deployments,
+    "deployment_changes": deployments.deployment_changes,
+    "search_code": code.search_code,
+    "browse_source": code.browse_source,
+}
+
+
+def _description(model: type[ToolArgs]) -> str:
+    doc = (model.__doc__ or "").strip()
+    return " ".join(line.strip() for line in doc.splitlines() if line.strip())
+
+
+TOOLS: dict[str, Tool] = {
+    name: Tool(name=name, args_model=model, description=_description(model), run=_RUNNERS[name])
+    for name, model in TOOL_ARGS.items()
+}
+
+
+def tool_schemas() -> list[dict[str, Any]]:
+    """Name, description and JSON schema of every tool (for an LLM planner's function list)."""
+    return [
+        {"name": t.name, "description": t.description, "parameters": t.args_model.model_json_schema()}
+        for t in TOOLS.values()
+    ]
+
+
+def _sweep(value: Any) -> Any:
+    """Redact every string inside a record (idempotent; innocent strings are returned unchanged)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_sweep(v) for v in value]
+    if isinstance(value, BaseModel):
+        updates = {}
+        for name in type(value).model_fields:
+            old = getattr(value, name)
+            new = _sweep(old)
+            if new is not old and new != old:
+                updates[name] = new
+        return value.model_copy(update=updates) if updates else value
+    return value
+
+
+async def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | ToolArgs) -> ToolResult:
+    """Validate `args`, run tool `name`, and return its result with `requests` and `args` filled in.
+
+    Raises:
+        KeyError: unknown tool name.
+        pydantic.ValidationError: arguments that do not fit the tool's model.
+        tools.bitbucket.BitbucketError: errors of single-target tools, and `AuthError` always.
+    """
+    tool = TOOLS[name]
+    parsed = args if isinstance(args, tool.args_model) else tool.args_model.model_validate(
+        args.model_dump() if isinstance(args, BaseModel) else args
+    )
+    before = ctx.client.stats.requests
+    result = await tool.run(ctx, parsed)
+    result.tool = name
+    result.args = parsed.model_dump(mode="json", exclude_defaults=True)
+    result.requests = ctx.client.stats.requests - before
+    result.records = [_sweep(r) for r in result.records]
+    result.notes = [redact(n) for n in result.notes]
+    result.gaps = [redact(g) for g in result.gaps]
+    return result
