@@ -21,7 +21,9 @@ DEPENDENCY_RE = re.compile(
     r"(^|/)(requirements[^/]*\.txt|package(-lock)?\.json|yarn\.lock|go\.(mod|sum)|poetry\.lock|pyproject\.toml|"
     r"pom\.xml|build\.gradle(\.kts)?|Gemfile(\.lock)?|Cargo\.(toml|lock))$"
 )
-STOPWORDS = {"errors", "error", "since", "utc", "the", "and", "spike", "failing", "failures", "service", "latency", "5xx"}
+STOPWORDS = {"errors", "error", "since", "utc", "the", "and", "spike", "failing", "failures", "failure", "service",
+             "latency", "5xx", "with", "from", "requests", "request", "http", "broken", "down", "users"}
+ENVIRONMENT_WORDS = {"production": ("prod", "production"), "staging": ("staging", "stage"), "test": ("test", "qa", "dev")}
 
 Records = list[dict[str, Any]]
 
@@ -101,7 +103,44 @@ def collect_candidates(evidence: Evidence, at: datetime, environment: str) -> li
     return list(candidates.values())
 
 
-def score(candidate: Candidate, at: datetime, service: str | None, symptom_words: set[str], failed_commits: set[str]) -> None:
+def concerns_environment(path: str, environment: str) -> bool:
+    """A config file for another environment (config/staging.yaml in a production incident) is not a suspect change."""
+    name = path.lower().rsplit("/", 1)[-1]
+    named = [env for env, words in ENVIRONMENT_WORDS.items() if any(re.search(rf"\b{w}\b", name) for w in words)]
+    return not named or environment in named
+
+
+def stem(word: str) -> str:
+    return word[:-1] if word.endswith("s") and len(word) > 4 else word
+
+
+def symptom_terms(symptom: str, service: str | None) -> set[str]:
+    """Distinctive words of the symptom, singularised, without the service's own name."""
+    service_words = set(re.split(r"[-_]", service or ""))
+    return {
+        stem(w)
+        for w in re.findall(r"[a-z][a-z_-]{3,}", symptom.lower())
+        if w not in STOPWORDS and stem(w) not in service_words and w not in service_words
+    }
+
+
+def infer_service(symptom: str, repos: set[str]) -> str | None:
+    """The repository the symptom names first ("checkout errors with payment timeouts" → checkout-service)."""
+    text = symptom.lower()
+    positions = []
+    for repo in repos:
+        core = re.sub(r"-(service|svc|app|api)$", "", repo)
+        for word in {repo, core, core.replace("-", " ")}:
+            index = text.find(word)
+            if index >= 0:
+                positions.append((index, -len(word), repo))
+    return min(positions)[2] if positions else None
+
+
+def score(
+    candidate: Candidate, at: datetime, service: str | None, symptom_words: set[str], failed_commits: set[str],
+    environment: str = "production",
+) -> None:
     """Fill `score` and `reasons`; weights favour deployment proximity, then service, then change type."""
     deployed = _at(candidate.deployment["started_on"])
     assert deployed is not None
@@ -122,7 +161,7 @@ def score(candidate: Candidate, at: datetime, service: str | None, symptom_words
     elif service:
         candidate.score -= 0.3
     paths = [f["path"] for f in candidate.files]
-    config = [p for p in paths if CONFIG_RE.search(p)]
+    config = [p for p in paths if CONFIG_RE.search(p) and concerns_environment(p, environment)]
     deps = [p for p in paths if DEPENDENCY_RE.search(p)]
     if config:
         candidate.score += 0.15
@@ -130,7 +169,7 @@ def score(candidate: Candidate, at: datetime, service: str | None, symptom_words
     if deps:
         candidate.score += 0.1
         candidate.reasons.append("dependency change: " + ", ".join(f"`{p}`" for p in deps[:3]))
-    text = " ".join([candidate.record.get("title", ""), candidate.record.get("message", ""), *paths]).lower()
+    text = " ".join([candidate.record.get("subject") or candidate.record.get("title", ""), candidate.record.get("message", ""), *paths]).lower()
     hits = sorted(w for w in symptom_words if w in text)
     if hits:
         candidate.score += min(0.1, 0.05 * len(hits))
@@ -158,9 +197,10 @@ def ruled_out(evidence: Evidence, candidates: list[Candidate], at: datetime, env
         if pr["state"] != "MERGED" or pr["ref"] in shipped:
             continue
         merged = _at(pr["updated_on"])
-        if merged is None or merged > at:
+        if merged is None or (service and pr["repo"] != service):
             continue
-        if service and pr["repo"] != service:
+        if merged > at:
+            out.append(RuledOut(ref=pr["ref"], reason=f"merged after the symptom began ({minutes(merged - at)} after T)"))
             continue
         previous = last_deploy.get(pr["repo"])
         if previous is None or merged > previous:
@@ -182,7 +222,7 @@ def timeline(evidence: Evidence, at: datetime) -> list[TimelineEvent]:
     for pr in evidence.of("pull_request"):
         when = _at(pr.get("updated_on"))
         if pr["state"] == "MERGED" and when and start <= when <= end:
-            events.append(TimelineEvent(at=when, what=f"{pr['repo']}: merged PR #{pr['id']} “{pr['title'][:70]}”", ref=pr["ref"]))
+            events.append(TimelineEvent(at=when, what=f"{pr['repo']}: merged PR #{pr['id']} “{(pr.get('subject') or pr['title'])[:70]}”", ref=pr["ref"]))
     for p in evidence.of("pipeline"):
         when = _at(p.get("created_on"))
         if p.get("result") in ("FAILED", "ERROR") and when and start <= when <= end:
@@ -196,12 +236,13 @@ def investigate(plan: Plan, outcomes: list[StepOutcome]) -> Report:
     environment = str(plan.focus.get("environment") or "production").lower()
     service = plan.focus.get("service")
     symptom = str(plan.focus.get("symptom", ""))
-    words = {w for w in re.findall(r"[a-z][a-z_-]{3,}", symptom.lower()) if w not in STOPWORDS}
     evidence = Evidence(outcomes)
     failed_commits = {p["commit"] for p in evidence.of("pipeline") if p.get("result") in ("FAILED", "ERROR") and p.get("commit")}
     candidates = collect_candidates(evidence, at, environment)
+    service = service or infer_service(symptom, {c.record["repo"] for c in candidates})
+    words = symptom_terms(symptom, service)
     for candidate in candidates:
-        score(candidate, at, service, words, failed_commits)
+        score(candidate, at, service, words, failed_commits, environment)
     excluded = ruled_out(evidence, candidates, at, environment, service)
     excluded_refs = {r.ref for r in excluded}
     ranked = sorted((c for c in candidates if c.ref not in excluded_refs), key=lambda c: (-c.score, c.ref))
@@ -222,7 +263,7 @@ def investigate(plan: Plan, outcomes: list[StepOutcome]) -> Report:
         Suspect(ref=c.ref, score=c.score, reasons=c.reasons, related_refs=[r for r in (c.commit_ref, c.deployment["ref"]) if r])
         for c in ranked[:5]
     ]
-    title = top.record.get("title") or top.record.get("message", "").splitlines()[0]
+    title = top.record.get("subject") or top.record.get("title") or top.record.get("message", "").splitlines()[0]
     margin = top.score - (ranked[1].score if len(ranked) > 1 else 0.0)
     confidence = "high" if margin >= 0.15 and top.score >= 0.8 else "medium" if top.score >= 0.6 else "low"
     noun = f"PR #{top.record['id']}" if top.record["kind"] == "pull_request" else f"commit {top.record['hash'][:12]}"

@@ -213,7 +213,8 @@ async def fan_out(
 
     `fn` appends its values to `sink` as it goes, so what a repository yielded before an error is
     kept. Per-repository errors (`PER_REPO_ERRORS`) become gaps; `AuthError` and anything else
-    propagate. A spent budget or rate limit marks the result truncated.
+    propagate, and so does the first error when every repository failed (an empty answer would
+    be a lie). A spent budget or rate limit marks the result truncated.
     """
     sem = asyncio.Semaphore(max(1, ctx.concurrency))
     results: dict[str, list[Any]] = {slug: [] for slug in slugs}
@@ -235,6 +236,8 @@ async def fan_out(
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
+    if slugs and len(errors) == len(slugs):
+        raise errors[slugs[0]]  # nothing was seen at all: that is a failed call, not an empty answer
     gaps = [gap_for(slug, errors[slug]) for slug in slugs if slug in errors]
     truncated = any(isinstance(e, (BudgetExhausted, RateLimited)) for e in errors.values())
     return FanOut(results=results, gaps=gaps, truncated=truncated)

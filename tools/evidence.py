@@ -122,6 +122,7 @@ class TestCaseRecord(Record):
 class PullRequestRecord(Record):
     kind: Literal["pull_request"] = "pull_request"
     id: int
+    subject: str = ""  # the PR's own title (redacted); `title` is the one-line summary
     state: Literal["OPEN", "MERGED", "DECLINED", "SUPERSEDED"]
     author: str
     source_branch: str

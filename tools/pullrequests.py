@@ -77,6 +77,7 @@ def pr_record(ws: str, repo: str, raw: dict[str, Any], *, description: bool = Fa
         url=links.pr_url(ws, repo, pr_id),
         title=f"PR #{pr_id} {state}: {title} ({src} → {dst}, by {author})",
         id=pr_id,
+        subject=title,
         state=state,  # type: ignore[arg-type]
         author=author,
         source_branch=src,

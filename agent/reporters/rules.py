@@ -179,7 +179,7 @@ def pr_line(pr: dict[str, Any]) -> str:
     approvals = f", approved by {', '.join(pr['approved_by'])}" if pr.get("approved_by") else ""
     draft = " (draft)" if pr.get("draft") else ""
     return (
-        f"{link(pr)} **{pr['state']}**{draft} “{first_line(pr['title'])}” by {pr['author']} — "
+        f"{link(pr)} **{pr['state']}**{draft} “{first_line(pr.get('subject') or pr['title'])}” by {pr['author']} — "
         f"`{pr['source_branch']}` → `{pr['destination_branch']}`, updated {when(pr['updated_on'])}{approvals}"
     )
 
@@ -295,7 +295,7 @@ def report_deployment_changes(plan: Plan, outcomes: list[StepOutcome]) -> Report
         findings.append(
             Finding(
                 title=f"{current['repo']}: {len(prs)} PRs / {len(commits)} commits in {current['environment']} release “{current.get('release', '')}”",
-                detail="; ".join(f"{p['ref']}: {first_line(p['title'])}" for p in prs) or "no pull requests found",
+                detail="; ".join(f"{p['ref']}: {first_line(p.get('subject') or p['title'])}" for p in prs) or "no pull requests found",
                 refs=[current["ref"], *(p["ref"] for p in prs)],
             )
         )
@@ -443,6 +443,29 @@ WRITERS: dict[str, Callable[..., Report]] = {
 }
 
 
+def qualify_partial(report: Report, plan: Plan, outcomes: list[StepOutcome]) -> Report:
+    """Never let "no failed pipelines" stand when the calls behind it failed or saw only part of the workspace."""
+    primary_ids = {s.id for s in plan.steps if s.primary}
+    primary = [o for o in outcomes if o.step_id in primary_ids]
+    if not primary:
+        return report
+    failed = [o for o in primary if o.error]
+    if failed and len(failed) == len(primary):
+        report.answer = (
+            "**I could not answer this: the Bitbucket calls it needs failed.**\n\n"
+            + "\n".join(f"- {o.error}" for o in failed)
+        )
+        report.entities, report.confidence = [], "low"
+        return report
+    partial = [g for o in primary for g in o.gaps] + [o.error for o in failed if o.error]
+    if partial:
+        report.answer = (
+            f"_Partial answer: {len(partial)} part{'s' if len(partial) != 1 else ''} of the workspace could not be "
+            "read (listed under “What I could not see”); the answer covers the rest._\n\n" + report.answer
+        )
+    return report
+
+
 class RulesReporter:
     """Templates per family; states understood/not-understood parts and gaps plainly."""
 
@@ -456,6 +479,7 @@ class RulesReporter:
             )
         else:
             report = WRITERS.get(plan.family, report_unknown)(request, plan, outcomes)
+        report = qualify_partial(report, plan, outcomes)
         if plan.not_understood and plan.family != "unknown":
             report.answer += "\n\n_Not understood (ignored): " + "; ".join(plan.not_understood) + "._ " + LLM_HINT
         report.gaps = list(dict.fromkeys([*report.gaps, *gaps]))
