@@ -37,17 +37,31 @@ def minutes(delta: timedelta) -> str:
     return f"{total} min" if total < 120 else f"{total // 60} h {total % 60} min"
 
 
+BUILD_SYMPTOM_RE = re.compile(
+    r"\b(builds?|pipelines?|ci|tests?|red|npm|pip|compil\w*|lint\w*|broken main|main is broken)\b", re.IGNORECASE
+)
+
+
 @dataclass
 class Candidate:
-    """A change that reached the environment before T, with the evidence against it."""
+    """A change suspected of causing the symptom, with the evidence against it.
+
+    `deployment` is the deployment that shipped it (runtime incidents); `pipeline` the failed run it
+    triggered (build incidents).
+    """
 
     ref: str
     record: dict[str, Any]
-    deployment: dict[str, Any]
+    deployment: dict[str, Any] | None = None
     files: Records = field(default_factory=list)
     commit_ref: str | None = None
+    pipeline: dict[str, Any] | None = None
     score: float = 0.0
     reasons: list[str] = field(default_factory=list)
+
+    @property
+    def related(self) -> list[str]:
+        return [r for r in (self.commit_ref, (self.deployment or {}).get("ref"), (self.pipeline or {}).get("ref")) if r]
 
 
 class Evidence:
@@ -99,7 +113,7 @@ def collect_candidates(evidence: Evidence, at: datetime, environment: str) -> li
         for commit in commits:
             if not commit.get("pr_id") and commit.get("pr_id") not in pr_ids and not commit.get("is_merge"):
                 if not prs:
-                    candidates[commit["ref"]] = Candidate(commit["ref"], commit, target, files, commit["ref"])
+                    candidates[commit["ref"]] = Candidate(commit["ref"], commit, target, files)
     return list(candidates.values())
 
 
@@ -142,6 +156,7 @@ def score(
     environment: str = "production",
 ) -> None:
     """Fill `score` and `reasons`; weights favour deployment proximity, then service, then change type."""
+    assert candidate.deployment is not None
     deployed = _at(candidate.deployment["started_on"])
     assert deployed is not None
     before = at - deployed
@@ -181,6 +196,64 @@ def score(
     candidate.score = round(max(candidate.score, 0.0), 2)
 
 
+def is_build_symptom(symptom: str) -> bool:
+    """"main build is red", "builds fail at npm ci": the symptom is a failing pipeline, not a runtime error."""
+    return bool(BUILD_SYMPTOM_RE.search(symptom))
+
+
+def _same_commit(a: str | None, b: str | None) -> bool:
+    return bool(a and b and (a.startswith(b) or b.startswith(a)))
+
+
+def build_candidates(evidence: Evidence, at: datetime, service: str | None) -> list[Candidate]:
+    """The change behind each failed pipeline near T: its PR (by PR target, merge commit or branch) or commit."""
+    prs = evidence.of("pull_request")
+    candidates: dict[str, Candidate] = {}
+    failed = [
+        p for p in evidence.of("pipeline")
+        if p.get("result") in ("FAILED", "ERROR") and (not service or p["repo"] == service)
+        and abs((_at(p["created_on"]) or at) - at) <= timedelta(hours=6)
+    ]
+    for pipeline in sorted(failed, key=lambda p: abs((_at(p["created_on"]) or at) - at)):
+        pr = next(
+            (r for r in prs if r["repo"] == pipeline["repo"] and (
+                r["id"] == pipeline.get("pr_id")
+                or _same_commit(r.get("merge_commit"), pipeline.get("commit"))
+                or (r["state"] == "OPEN" and r["source_branch"] == pipeline.get("branch"))
+            )),
+            None,
+        )
+        commit = next((c for c in evidence.of("commit") if _same_commit(c["hash"], pipeline.get("commit"))), None)
+        record = pr or commit or pipeline
+        if record["ref"] in candidates:
+            continue
+        candidate = Candidate(record["ref"], record, commit_ref=commit["ref"] if commit else None, pipeline=pipeline,
+                              files=evidence.pr_files(record["repo"], record["id"]) if pr else [])
+        distance = abs((_at(pipeline["created_on"]) or at) - at)
+        candidate.score = 0.5
+        candidate.reasons.append(
+            f"pipeline #{pipeline['build_number']} {pipeline['result']} on `{pipeline.get('branch') or '?'}` "
+            f"at {pipeline['created_on'][11:16]} UTC, {minutes(distance)} from T ({pipeline['ref']})"
+        )
+        for limit, bonus in ((timedelta(minutes=30), 0.3), (timedelta(hours=2), 0.2), (timedelta(hours=6), 0.1)):
+            if distance <= limit:
+                candidate.score += bonus
+                break
+        if service and record["repo"] == service:
+            candidate.score += 0.2
+            candidate.reasons.append(f"in the affected service `{service}`")
+        if pr and _same_commit(pr.get("merge_commit"), pipeline.get("commit")):
+            candidate.score += 0.1
+            candidate.reasons.append(f"its merge to `{pr['destination_branch']}` is the commit that failed")
+        deps = [f["path"] for f in candidate.files if DEPENDENCY_RE.search(f["path"])]
+        if deps:
+            candidate.score += 0.1
+            candidate.reasons.append("dependency change: " + ", ".join(f"`{p}`" for p in deps[:3]))
+        candidate.score = round(candidate.score, 2)
+        candidates[record["ref"]] = candidate
+    return list(candidates.values())
+
+
 def ruled_out(evidence: Evidence, candidates: list[Candidate], at: datetime, environment: str, service: str | None) -> list[RuledOut]:
     """Changes people will ask about, and why they are not the cause."""
     out: list[RuledOut] = []
@@ -190,7 +263,7 @@ def ruled_out(evidence: Evidence, candidates: list[Candidate], at: datetime, env
     shipped = {c.ref for c in candidates}
     last_deploy: dict[str, datetime] = {}
     for c in candidates:
-        started = _at(c.deployment["started_on"])
+        started = _at((c.deployment or {}).get("started_on"))
         if started and (c.record["repo"] not in last_deploy or started > last_deploy[c.record["repo"]]):
             last_deploy[c.record["repo"]] = started
     for pr in evidence.of("pull_request"):
@@ -238,16 +311,29 @@ def investigate(plan: Plan, outcomes: list[StepOutcome]) -> Report:
     symptom = str(plan.focus.get("symptom", ""))
     evidence = Evidence(outcomes)
     failed_commits = {p["commit"] for p in evidence.of("pipeline") if p.get("result") in ("FAILED", "ERROR") and p.get("commit")}
-    candidates = collect_candidates(evidence, at, environment)
-    service = service or infer_service(symptom, {c.record["repo"] for c in candidates})
-    words = symptom_terms(symptom, service)
-    for candidate in candidates:
-        score(candidate, at, service, words, failed_commits, environment)
-    excluded = ruled_out(evidence, candidates, at, environment, service)
+    build = is_build_symptom(symptom)
+    repos = {r["repo"] for r in evidence.of("pipeline") + evidence.of("deployment")}
+    service = service or infer_service(symptom, repos)
+    if build:
+        candidates = build_candidates(evidence, at, service)
+        excluded: list[RuledOut] = []
+    else:
+        candidates = collect_candidates(evidence, at, environment)
+        words = symptom_terms(symptom, service)
+        for candidate in candidates:
+            score(candidate, at, service, words, failed_commits, environment)
+        excluded = ruled_out(evidence, candidates, at, environment, service)
     excluded_refs = {r.ref for r in excluded}
     ranked = sorted((c for c in candidates if c.ref not in excluded_refs), key=lambda c: (-c.score, c.ref))
     events = timeline(evidence, at)
     at_text = at.strftime("%Y-%m-%d %H:%M UTC")
+    if not ranked and build:
+        return Report(
+            answer=f"**No failed pipeline {('in `' + service + '` ') if service else ''}within 6 hours of {at_text}**, "
+            f"so no change lines up with “{symptom}”.",
+            timeline=events, confidence="low",
+            next_step="Check the pipeline list for the branch named in the symptom, or widen the time.",
+        )
     if not ranked:
         answer = (
             f"**No change was deployed to {environment} {('in `' + service + '` ') if service else ''}in the 48 hours "
@@ -258,17 +344,16 @@ def investigate(plan: Plan, outcomes: list[StepOutcome]) -> Report:
         return Report(answer=answer, timeline=events, ruled_out=excluded, confidence="low",
                       next_step="Check infrastructure and third-party dependencies; no code change lines up with T.")
     top = ranked[0]
-    related = [r for r in (top.commit_ref, top.deployment["ref"]) if r]
-    suspects = [
-        Suspect(ref=c.ref, score=c.score, reasons=c.reasons, related_refs=[r for r in (c.commit_ref, c.deployment["ref"]) if r])
-        for c in ranked[:5]
-    ]
+    related = top.related
+    suspects = [Suspect(ref=c.ref, score=c.score, reasons=c.reasons, related_refs=c.related) for c in ranked[:5]]
     title = top.record.get("subject") or top.record.get("title") or top.record.get("message", "").splitlines()[0]
     margin = top.score - (ranked[1].score if len(ranked) > 1 else 0.0)
     confidence = "high" if margin >= 0.15 and top.score >= 0.8 else "medium" if top.score >= 0.6 else "low"
-    noun = f"PR #{top.record['id']}" if top.record["kind"] == "pull_request" else f"commit {top.record['hash'][:12]}"
-    previous = [d for d in evidence.of("deployment") if d["repo"] == top.record["repo"] and _in_environment(d, environment)
-                and d.get("status") == "SUCCESSFUL" and (d.get("started_on") or "") < top.deployment["started_on"]]
+    noun = {"pull_request": f"PR #{top.record.get('id')}", "commit": f"commit {str(top.record.get('hash'))[:12]}"}.get(
+        top.record["kind"], f"the change behind pipeline #{top.record.get('build_number')}")
+    shipped_at = (top.deployment or {}).get("started_on") or ""
+    previous = [d for d in evidence.of("deployment") if top.deployment and d["repo"] == top.record["repo"]
+                and _in_environment(d, environment) and d.get("status") == "SUCCESSFUL" and (d.get("started_on") or "") < shipped_at]
     rollback = max(previous, key=lambda d: d["started_on"], default=None)
     next_step = f"Revert {noun} (“{title[:80]}”) in `{top.record['repo']}`"
     if rollback:
@@ -288,7 +373,7 @@ def investigate(plan: Plan, outcomes: list[StepOutcome]) -> Report:
     return Report(
         answer="\n\n".join(lines),
         entities=[top.ref, *related],
-        findings=[Finding(title=f"Suspect: {c.ref}", detail="; ".join(c.reasons), refs=[c.ref, *(r for r in (c.commit_ref, c.deployment["ref"]) if r)]) for c in ranked[:3]],
+        findings=[Finding(title=f"Suspect: {c.ref}", detail="; ".join(c.reasons), refs=[c.ref, *c.related]) for c in ranked[:3]],
         timeline=events,
         suspects=suspects,
         ruled_out=excluded,

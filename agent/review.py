@@ -98,12 +98,32 @@ def _picked_deployment_changes(plan: Plan, outcomes: list[StepOutcome]) -> list[
     return [Step(id="pick.1", tool="deployment_changes", args=args, why=f"what {newest['ref']} shipped", primary=True)]
 
 
+def _build_incident_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[tuple[str, dict[str, Any], str]]:
+    """Failed pipelines nearest T → the commit that failed and the PR behind it."""
+    at = datetime.fromisoformat(plan.focus["at"])
+    service = plan.focus.get("service")
+    failed = [r for r in _records(outcomes, "pipeline") if r.get("result") in FAILED_RESULTS and (not service or r["repo"] == service)]
+    failed.sort(key=lambda r: abs(datetime.fromisoformat(r["created_on"]) - at))
+    calls: list[tuple[str, dict[str, Any], str]] = []
+    for record in failed[:3]:
+        if record.get("commit"):
+            calls.append(("get_commit", {"repo": record["repo"], "commit": record["commit"]}, f"the commit {record['ref']} built"))
+        if record.get("pr_id"):
+            calls.append(("get_pull_request", {"repo": record["repo"], "pr_id": record["pr_id"]}, f"the PR {record['ref']} built"))
+    return calls
+
+
 def follow_ups(plan: Plan, outcomes: list[StepOutcome], round_no: int, limit: int) -> list[Step]:
     """New steps for this round, at most `limit`, none already run."""
     seen = {_call_key(o.tool, o.args) for o in outcomes}
     candidates = _failure_follow_ups(plan, outcomes)
     if plan.family == "incident" and plan.focus.get("at"):
-        candidates = _incident_follow_ups(plan, outcomes) + _suspect_follow_ups(outcomes) + candidates
+        from agent.incident import is_build_symptom
+
+        if is_build_symptom(str(plan.focus.get("symptom", ""))):
+            candidates = _build_incident_follow_ups(plan, outcomes) + candidates
+        else:
+            candidates = _incident_follow_ups(plan, outcomes) + _suspect_follow_ups(outcomes) + candidates
     steps: list[Step] = [s for s in _picked_deployment_changes(plan, outcomes) if _call_key(s.tool, s.args) not in seen]
     for tool, args, why in candidates:
         step = Step(id=f"r{round_no}.{len(steps) + 1}", tool=tool, args=args, why=why)

@@ -52,7 +52,7 @@ class Known:
         return ref in self.refs
 
     def has_hash(self, text: str) -> bool:
-        return any(h.startswith(text) for h in self.hashes)
+        return any(h.startswith(text) or (len(h) >= 7 and text.startswith(h)) for h in self.hashes)
 
 
 def _clean_text(text: str, known: Known, removed: list[str]) -> str:
