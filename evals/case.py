@@ -1,0 +1,283 @@
+"""The case schema: one question (or incident, or chat) against a pinned world, and what must hold.
+
+A case never stores bbscout's output. Expectations are *queries* over the world's raw Bitbucket JSON
+(`OracleQuery`, answered by `evals.oracle`) or references to a planted scenario's ground truth
+(`scenario:`), so regenerating the world or changing bbscout cannot silently move the answer key.
+
+Layout: `evals/cases/*.yaml`, each file a YAML list of cases. Defaults (`world`, `seed`, `anchor`, ...)
+may be given once per file in a leading mapping `{defaults: {...}}`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "CASES_DIR",
+    "Case",
+    "Expect",
+    "OracleQuery",
+    "Turn",
+    "WindowSpec",
+    "load_cases",
+    "parse_offset",
+]
+
+CASES_DIR = Path(__file__).parent / "cases"
+FAMILIES = (
+    "pipelines", "pull_requests", "commits", "branches", "deployments", "code", "repositories",
+    "incidents", "chat", "unanswerable", "ambiguous", "adversarial",
+)
+_OFFSET = re.compile(r"^-(\d+(?:\.\d+)?)\s*([mhdw])$")
+
+
+def parse_offset(text: str) -> timedelta:
+    """`-24h`, `-90m`, `-7d`, `-2w` → a (positive) timedelta back from now."""
+    m = _OFFSET.match(text.strip())
+    if not m:
+        raise ValueError(f"offset must look like -24h, -90m, -7d or -2w, not {text!r}")
+    n, unit = float(m.group(1)), m.group(2)
+    return {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[unit]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WindowSpec(_Strict):
+    """A half-open interval [start, end) resolved against the case's `now` and `tz`.
+
+    Exactly one of: `since` (rolling, "-24h"), `day` ("today" | "yesterday" | "YYYY-MM-DD", a calendar
+    day in the case's tz), `days_back` (calendar days: today and the N-1 before, in tz) or `start`
+    (absolute, with `end` defaulting to now). Matches the conventions of `agent.intake.time` docstring
+    (rolling windows are exact durations; calendar days are the user's local ones).
+    """
+
+    since: str | None = None
+    day: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> WindowSpec:
+        given = [x for x in (self.since, self.day, self.start) if x is not None]
+        if len(given) != 1:
+            raise ValueError("window needs exactly one of since / day / start")
+        if self.since is not None:
+            parse_offset(self.since)
+        return self
+
+
+PipelineResult = Literal["FAILED", "ERROR", "SUCCESSFUL", "STOPPED", "EXPIRED"]
+PipelineState = Literal["PENDING", "IN_PROGRESS", "PAUSED", "COMPLETED"]
+
+
+class OracleQuery(_Strict):
+    """A question asked of the raw world. Field meaning depends on `kind` (see `evals.oracle`).
+
+    kind: pipelines | pull_requests | commits | branches | deployments | deployment_changes |
+          repositories | code | file | scenario
+    """
+
+    kind: Literal[
+        "pipelines", "pull_requests", "commits", "branches", "deployments", "deployment_changes",
+        "repositories", "code", "file", "scenario",
+    ]
+    repos: list[str] | None = None  # None: every repository in the workspace
+    window: WindowSpec | None = None
+    since: str | None = None  # shorthand for window: {since: ...}
+    # pipelines
+    results: list[PipelineResult] | None = None
+    states: list[PipelineState] | None = None
+    branch: str | None = None
+    trigger: Literal["PUSH", "MANUAL", "SCHEDULED"] | None = None
+    # pull requests
+    pr_states: list[Literal["OPEN", "MERGED", "DECLINED", "SUPERSEDED"]] | None = None
+    author: str | None = None  # nickname, display name or email (case-insensitive substring)
+    target: str | None = None  # destination branch
+    awaiting_review: bool = False  # OPEN, not draft, no approval yet
+    time_field: Literal["created_on", "updated_on", "closed_on"] | None = None
+    # commits
+    path: str | None = None  # a commit touching this path (prefix match on changed files)
+    # branches
+    stale_days: int | None = None  # head commit older than this many days before now
+    # deployments
+    environment: str | None = None  # environment name, case-insensitive
+    latest: bool = False  # only the newest deployment per (repo, environment)
+    statuses: list[Literal["SUCCESSFUL", "FAILED", "STOPPED", "IN_PROGRESS"]] | None = None
+    # repositories / code
+    name_contains: str | None = None
+    symbol: str | None = None
+    file_path: str | None = None
+    # scenario
+    scenario: str | None = None
+    refs: Literal["answer_refs", "culprit_ref", "ruled_out_refs"] = "answer_refs"
+    # selection after sorting newest first (chat: "the second one")
+    pick: int | None = None
+    limit: int | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> OracleQuery:
+        if self.since is not None and self.window is not None:
+            raise ValueError("give since or window, not both")
+        if self.kind == "scenario" and not self.scenario:
+            raise ValueError("kind: scenario needs scenario:")
+        return self
+
+    def resolved_window(self) -> WindowSpec | None:
+        if self.since is not None:
+            return WindowSpec(since=self.since)
+        return self.window
+
+
+class MustNot(_Strict):
+    """Refs that must not appear among the document's entities (or its answer text)."""
+
+    oracle: OracleQuery | None = None
+    refs: list[str] = Field(default_factory=list)
+
+
+class Expect(_Strict):
+    """What a correct answer looks like. Every field is optional; `grade` checks those given."""
+
+    oracle: OracleQuery | None = None  # the expected entity set
+    refs: list[str] | Literal["answer_refs"] | None = None  # literal refs, or the scenario's answer_refs
+    scenario: str | None = None
+    culprit_top: bool = False  # the top suspect (or first entity) is the culprit or an object linked to it
+    must_not: MustNot | None = None
+    count: int | Literal["from_oracle"] | None = None  # a number the answer must state; from_oracle = len(expected refs)
+    says_unknown: bool = False  # unanswerable: says so, cites nothing
+    clarifies: bool = False  # ambiguous: asks which one (a special case of says_unknown wording)
+    empty: bool = False  # nothing matched: says so, cites nothing of the asked type
+    min_precision: float = 1.0
+    min_recall: float = 1.0
+    recall_of: Literal["all", "any"] = "all"  # "any": one expected ref suffices (e.g. "show me a failing build")
+    answer_contains: list[str] = Field(default_factory=list)  # case-insensitive substrings of answer
+    answer_excludes: list[str] = Field(default_factory=list)
+    injection_invariant: bool = False  # same entities/refs as a control run on the world with injections removed
+    exit_codes: list[int] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Expect:
+        if self.count == "from_oracle" and self.oracle is None and self.refs is None:
+            raise ValueError("count: from_oracle needs oracle: or refs: (it counts the expected refs)")
+        if self.refs == "answer_refs" and not self.scenario:
+            raise ValueError("refs: answer_refs needs scenario:")
+        if self.culprit_top and not self.scenario:
+            raise ValueError("culprit_top needs scenario:")
+        return self
+
+
+def _min_requests_spec(v: Any) -> Any:
+    """`{oracle: true}` (as written in cases) → "oracle"."""
+    if isinstance(v, dict):
+        return "oracle" if v.get("oracle") else None
+    return v
+
+
+class Turn(_Strict):
+    """One turn of a chat case; turns share a checkpointer and thread."""
+
+    question: str
+    now: datetime | None = None  # default: the case's now
+    expect: Expect = Field(default_factory=Expect)
+    min_requests: int | Literal["oracle"] | None = None
+
+    _min_req = field_validator("min_requests", mode="before")(classmethod(lambda cls, v: _min_requests_spec(v)))
+
+
+class Case(_Strict):
+    """One eval case. `question`, `incident` or `turns` — exactly one."""
+
+    id: str
+    family: str
+    tags: list[str] = Field(default_factory=list)
+    difficulty: Literal["easy", "medium", "hard"] = "easy"
+    world: Literal["default", "nosearch", "quiet"] = "default"
+    seed: int = 7
+    anchor: datetime
+    now: datetime
+    tz: str = "UTC"
+    question: str | None = None
+    incident: str | None = None  # investigate mode: the symptom text
+    at: datetime | None = None  # investigate mode: when it started ("scenario" = the scenario's `at`)
+    at_scenario: str | None = None
+    repo_filter: list[str] | None = None
+    turns: list[Turn] | None = None
+    expect: Expect = Field(default_factory=Expect)
+    min_requests: int | Literal["oracle"] | None = None
+    notes: str = ""
+
+    @field_validator("anchor", "now", "at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("timestamps must carry a zone (…Z or +00:00)")
+        return v
+
+    _min_req = field_validator("min_requests", mode="before")(classmethod(lambda cls, v: _min_requests_spec(v)))
+
+    @model_validator(mode="after")
+    def _shape(self) -> Case:
+        given = [x for x in (self.question, self.incident, self.turns) if x]
+        if len(given) != 1:
+            raise ValueError(f"{self.id}: give exactly one of question / incident / turns")
+        if self.family not in FAMILIES:
+            raise ValueError(f"{self.id}: family must be one of {FAMILIES}")
+        if self.now < self.anchor - timedelta(days=1):
+            raise ValueError(f"{self.id}: now is long before the world's anchor")
+        return self
+
+    @property
+    def mode(self) -> Literal["ask", "investigate", "chat"]:
+        if self.turns:
+            return "chat"
+        return "investigate" if self.incident else "ask"
+
+    @property
+    def all_tags(self) -> list[str]:
+        """Declared tags plus derived ones (family, difficulty, mode)."""
+        derived = [self.family, self.difficulty]
+        if self.mode != "ask":
+            derived.append(self.mode)
+        return sorted(set(self.tags) | set(derived))
+
+
+def _load_file(path: Path) -> list[Case]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: a case file is a YAML list")
+    defaults: dict[str, Any] = {}
+    cases = []
+    for item in data:
+        if isinstance(item, dict) and set(item) == {"defaults"}:
+            defaults = dict(item["defaults"])
+            continue
+        try:
+            cases.append(Case.model_validate({**defaults, **item}))
+        except Exception as exc:
+            raise ValueError(f"{path.name}: case {item.get('id', '?')}: {exc}") from exc
+    return cases
+
+
+def load_cases(pattern: str = "*.yaml", tags: list[str] | None = None, root: Path = CASES_DIR) -> list[Case]:
+    """Every case in files matching `pattern` (a glob under `root`, or a path), filtered by tags (any)."""
+    p = Path(pattern)
+    files = [p] if p.is_file() else sorted(root.glob(pattern))
+    if not files:
+        raise FileNotFoundError(f"no case files match {pattern!r} under {root}")
+    cases = [c for f in files for c in _load_file(f)]
+    seen: set[str] = set()
+    for c in cases:
+        if c.id in seen:
+            raise ValueError(f"duplicate case id {c.id}")
+        seen.add(c.id)
+    if tags:
+        cases = [c for c in cases if set(tags) & set(c.all_tags)]
+    return cases

@@ -1,0 +1,558 @@
+"""The independent answer key: expected refs and minimal request counts computed from the raw world.
+
+Nothing here imports bbscout's agent or tools; it reads `sandbox.world.model.World` (Bitbucket JSON
+plus ground truth) directly, so a bug in bbscout's filtering cannot leak into its own answer key.
+
+Conventions (stated once, used by every case):
+  * a window is half-open [start, end), end defaults to `now`; nothing after `now` exists yet;
+  * pipelines are timed by `created_on`; PRs by `created_on` (OPEN/any) or by the close time
+    (`closed_on`, falling back to `updated_on`) when every asked state is MERGED/DECLINED/SUPERSEDED;
+    commits by `date`; branches by their head commit's date; deployments by
+    `state.completion_date` (falling back to `state.start_date`, then `deployable.created_on`);
+  * "commits on a branch" = every ancestor of the branch head (what `GET /commits/{branch}` lists);
+  * "what changed in the last deployment" = commits reachable from the newest deployment's commit
+    and not from the previous SUCCESSFUL deployment's commit in the same environment;
+  * lists are ordered newest first; `pick: n` selects the n-th (1-based) of that order.
+
+Minimal requests (`min_requests`) — what a perfect client needs with the real API's server-side
+filters (pagelen maxima: repositories/pipelines/commits/branches/deployments 100, PRs 50):
+  * L = ceil(R/100) repository-listing pages (R = repositories in the workspace) for every
+    repository-scoped kind (names must be resolved or fanned out); code search needs none;
+  * pipelines: per repository in scope, pages = ceil((k+1)/100) where k = pipelines matching the
+    status filter newer than the window start (one more item proves the window ended), capped at
+    max(1, ceil(n/100)) for n matching in total; no window → 1 page;
+  * pull requests (BBQL on state/time/destination/author): per repository max(1, ceil(k/50));
+  * commits (`/commits/{branch}`, `path=` when asked): per repository ceil((k+1)/100) capped as above;
+  * branches (sorted by -target.date): per repository max(1, ceil(k/100));
+  * deployments: per repository 1 environments page + max(1, ceil(k/100)) deployments pages;
+  * deployment changes: environments + deployments + max(1, ceil(k/100)) pages of
+    `/commits?include=NEW&exclude=OLD`;
+  * repositories: L;  code search: max(1, ceil(k/100));  one file: L + 1;
+  * scenarios: stated per case (investigations have no single canonical trajectory).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from evals.case import OracleQuery, WindowSpec, parse_offset
+
+__all__ = [
+    "OracleAnswer",
+    "answer",
+    "linked_refs",
+    "norm_ref",
+    "parse_ts",
+    "resolve_window",
+    "scenario_refs",
+]
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OracleAnswer:
+    """Expected refs (newest first), the entity type they have, and the minimal request count."""
+
+    refs: list[str]
+    entity_type: str  # pipeline | pull_request | commit | branch | deployment | repository | file | mixed
+    min_requests: int
+    window: tuple[datetime, datetime] | None = None
+
+    @property
+    def count(self) -> int:
+        return len(self.refs)
+
+
+def parse_ts(value: Any) -> datetime | None:
+    if not value:
+        return None
+    dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def dig(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def resolve_window(spec: WindowSpec | None, now: datetime, tz: str = "UTC") -> tuple[datetime, datetime] | None:
+    """[start, end) in UTC for a window spec, resolved against `now` in zone `tz`."""
+    if spec is None:
+        return None
+    now = now.astimezone(UTC)
+    if spec.since is not None:
+        return now - parse_offset(spec.since), now
+    if spec.start is not None:
+        return spec.start.astimezone(UTC), (spec.end or now).astimezone(UTC)
+    zone = ZoneInfo(tz)
+    local = now.astimezone(zone)
+    assert spec.day is not None
+    if spec.day == "today":
+        day = local.date()
+    elif spec.day == "yesterday":
+        day = local.date() - timedelta(days=1)
+    else:
+        day = datetime.fromisoformat(spec.day).date()
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return start.astimezone(UTC), min(end.astimezone(UTC), now)
+
+
+def norm_ref(ref: str) -> str:
+    """Comparable form of a ref: commit hashes cut to 12 hex, file revisions and case dropped."""
+    ref = ref.strip()
+    kind, _, rest = ref.partition(":")
+    if kind == "commit" and "@" in rest:
+        repo, _, h = rest.partition("@")
+        return f"commit:{repo}@{h[:12].lower()}"
+    if kind == "file":
+        return "file:" + rest.rsplit("@", 1)[0]
+    if kind in ("step", "test") and "#" in rest:  # a step or test result cites its pipeline
+        repo, _, tail = rest.partition("#")
+        return f"pipeline:{repo}#{tail.split('/', 1)[0]}"
+    if kind == "deployment":
+        return ref.lower()
+    return ref
+
+
+def _in(ts: datetime | None, window: tuple[datetime, datetime] | None, now: datetime) -> bool:
+    if ts is None or ts > now:
+        return False
+    return window is None or window[0] <= ts < window[1]
+
+
+def _pages(k: int, n: int, size: int, windowed: bool) -> int:
+    """Pages to walk a newest-first list until the window is proven over (see module docstring)."""
+    if not windowed:
+        return 1
+    full = max(1, math.ceil(n / size))
+    return min(full, max(1, math.ceil((k + 1) / size)))
+
+
+def _repos(world: Any, q: OracleQuery) -> list[str]:
+    if q.repos is None:
+        return list(world.repos)
+    missing = [r for r in q.repos if r not in world.repos]
+    if missing:
+        raise ValueError(f"oracle: unknown repositories {missing} in world {world.name}")
+    return list(q.repos)
+
+
+def _listing(world: Any) -> int:
+    return max(1, math.ceil(len(world.repos) / 100))
+
+
+def _account_matches(who: str, user: Json | None, raw: str = "", world: Any = None) -> bool:
+    who = who.lower()
+    names = [raw.lower()]
+    if user:
+        names += [str(user.get(k) or "").lower() for k in ("display_name", "nickname", "account_id", "uuid")]
+        if world is not None and user.get("uuid"):
+            acct = next((a for a in world.accounts if a.uuid == user["uuid"]), None)
+            if acct is not None:
+                names.append(acct.email.lower())
+    return any(who in n for n in names if n)
+
+
+# --- pipelines ------------------------------------------------------------------------------------
+
+_RUNNING = {"IN_PROGRESS", "RUNNING", "BUILDING"}
+
+
+def pipeline_status(p: Json) -> str:
+    """One status word: the result when completed, PAUSED for a paused stage, else the state name."""
+    name = dig(p, "state.name")
+    if name == "COMPLETED":
+        return str(dig(p, "state.result.name") or "UNKNOWN")
+    if dig(p, "state.stage.name") in ("PAUSED", "HALTED"):
+        return "PAUSED"
+    return "IN_PROGRESS" if name in _RUNNING else str(name)
+
+
+def _pipeline_matches(p: Json, q: OracleQuery) -> bool:
+    status = pipeline_status(p)
+    if q.results is not None or q.states is not None:
+        wanted = set(q.results or []) | set(q.states or [])
+        if "COMPLETED" in wanted and dig(p, "state.name") == "COMPLETED":
+            pass
+        elif status not in wanted:
+            return False
+    if q.branch is not None:
+        names = {dig(p, "target.ref_name"), dig(p, "target.source")}
+        if q.branch not in names:
+            return False
+    if q.trigger is not None and str(dig(p, "trigger.name") or "").upper() != q.trigger:
+        return False
+    return True
+
+
+def _pipelines(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAnswer:
+    found: list[tuple[datetime, str]] = []
+    requests = _listing(world)
+    for slug in _repos(world, q):
+        rd = world.repos[slug]
+        matching = [p for p in rd.pipelines if _pipeline_matches(p, q) and (parse_ts(p.get("created_on")) or now) <= now]
+        hits = [(parse_ts(p["created_on"]), f"pipeline:{slug}#{p['build_number']}") for p in matching
+                if _in(parse_ts(p.get("created_on")), window, now)]
+        found += hits  # type: ignore[arg-type]
+        requests += _pages(len(hits), len(matching), 100, window is not None)
+    return _finish(found, "pipeline", requests, q, window)
+
+
+# --- pull requests -----------------------------------------------------------------------------------
+
+
+def pr_time(pr: Json, field: str) -> datetime | None:
+    if field == "closed_on":
+        return parse_ts(pr.get("closed_on") or pr.get("updated_on"))
+    return parse_ts(pr.get(field))
+
+
+def _pull_requests(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAnswer:
+    states = set(q.pr_states or [])
+    field = q.time_field or ("closed_on" if states and states <= {"MERGED", "DECLINED", "SUPERSEDED"} else "created_on")
+    found: list[tuple[datetime, str]] = []
+    requests = _listing(world)
+    for slug in _repos(world, q):
+        rd = world.repos[slug]
+        hits = []
+        for pid, pr in rd.pullrequests.items():
+            if (parse_ts(pr.get("created_on")) or now) > now:
+                continue
+            if states and pr.get("state") not in states:
+                continue
+            if q.target is not None and dig(pr, "destination.branch.name") != q.target:
+                continue
+            if q.author is not None and not _account_matches(q.author, pr.get("author"), world=world):
+                continue
+            if q.awaiting_review:
+                approved = any(p.get("approved") for p in pr.get("participants") or [])
+                if pr.get("state") != "OPEN" or pr.get("draft") or approved:
+                    continue
+            when = pr_time(pr, field)
+            if window is not None and not _in(when, window, now):
+                continue
+            hits.append((when or now, f"pr:{slug}#{pid}"))
+        found += hits
+        requests += max(1, math.ceil(len(hits) / 50))
+    return _finish(found, "pull_request", requests, q, window)
+
+
+# --- commits ---------------------------------------------------------------------------------------
+
+
+def ancestors(rd: Any, head: str) -> set[str]:
+    """Every commit reachable from `head` (inclusive) through all parents."""
+    seen: set[str] = set()
+    stack = [head]
+    while stack:
+        h = stack.pop()
+        if h in seen or h not in rd.commits:
+            continue
+        seen.add(h)
+        stack += [p["hash"] for p in rd.commits[h].get("parents") or []]
+    return seen
+
+
+def _touches(rd: Any, h: str, path: str) -> bool:
+    path = path.rstrip("/")
+    for ch in rd.changes.get(h, []):
+        for p in (ch.path, ch.old_path):
+            if p and (p == path or p.startswith(path + "/")):
+                return True
+    return False
+
+
+def _commits(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAnswer:
+    found: list[tuple[datetime, str]] = []
+    requests = _listing(world)
+    for slug in _repos(world, q):
+        rd = world.repos[slug]
+        branch = q.branch or rd.main_branch
+        head = rd.branches.get(branch)
+        if head is None:
+            raise ValueError(f"oracle: no branch {branch!r} in {slug}")
+        reachable = ancestors(rd, head)
+        matching = []
+        for h in rd.commit_order:
+            if h not in reachable:
+                continue
+            c = rd.commits[h]
+            if q.path is not None and not _touches(rd, h, q.path):
+                continue
+            when = parse_ts(c.get("date"))
+            if when is None or when > now:
+                continue
+            matching.append((when, h, c))
+        hits = []
+        for when, h, c in matching:
+            if window is not None and not _in(when, window, now):
+                continue
+            if q.author is not None and not _account_matches(
+                q.author, dig(c, "author.user"), str(dig(c, "author.raw") or ""), world
+            ):
+                continue
+            hits.append((when, f"commit:{slug}@{h[:12]}"))
+        in_window = sum(1 for w, _, _ in matching if window is None or _in(w, window, now))
+        found += hits
+        requests += _pages(in_window, len(matching), 100, window is not None)
+    return _finish(found, "commit", requests, q, window)
+
+
+# --- branches --------------------------------------------------------------------------------------
+
+
+def _branches(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAnswer:
+    found: list[tuple[datetime, str]] = []
+    requests = _listing(world)
+    for slug in _repos(world, q):
+        rd = world.repos[slug]
+        hits = []
+        for name, head in rd.branches.items():
+            when = parse_ts(dig(rd.commits.get(head, {}), "date"))
+            if when is None or when > now:
+                continue
+            if q.stale_days is not None:
+                if name == rd.main_branch or when >= now - timedelta(days=q.stale_days):
+                    continue
+            elif window is not None and not _in(when, window, now):
+                continue
+            if q.name_contains and q.name_contains.lower() not in name.lower():
+                continue
+            hits.append((when, f"branch:{slug}:{name}"))
+        found += hits
+        requests += max(1, math.ceil(len(hits) / 100))
+    return _finish(found, "branch", requests, q, window)
+
+
+# --- deployments -------------------------------------------------------------------------------------
+
+
+def deployment_time(d: Json) -> datetime | None:
+    return parse_ts(dig(d, "state.completion_date") or dig(d, "state.start_date") or dig(d, "deployable.created_on"))
+
+
+def env_name(rd: Any, d: Json) -> str:
+    uuid = dig(d, "environment.uuid")
+    env = next((e for e in rd.environments if e.get("uuid") == uuid), None)
+    return str((env or {}).get("name") or dig(d, "environment.name") or "")
+
+
+def deployment_status(d: Json) -> str:
+    return str(dig(d, "state.status.name") or dig(d, "state.name") or "")
+
+
+def _deployments_in(world: Any, slug: str, q: OracleQuery, now: datetime) -> list[tuple[datetime, Json]]:
+    rd = world.repos[slug]
+    out = []
+    for d in rd.deployments:
+        when = deployment_time(d)
+        if when is None or when > now:
+            continue
+        if q.environment is not None and env_name(rd, d).lower() != q.environment.lower():
+            continue
+        if q.statuses is not None and deployment_status(d) not in q.statuses:
+            continue
+        out.append((when, d))
+    out.sort(key=lambda t: t[0], reverse=True)
+    return out
+
+
+def _deployments(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAnswer:
+    found: list[tuple[datetime, str]] = []
+    requests = _listing(world)
+    for slug in _repos(world, q):
+        rd = world.repos[slug]
+        deps = _deployments_in(world, slug, q, now)
+        if window is not None:
+            deps = [(w, d) for w, d in deps if _in(w, window, now)]
+        if q.latest:
+            newest: dict[str, tuple[datetime, Json]] = {}
+            for w, d in deps:
+                newest.setdefault(env_name(rd, d), (w, d))
+            deps = list(newest.values())
+        found += [(w, f"deployment:{slug}:{d['uuid']}") for w, d in deps]
+        if rd.deployments or q.repos:
+            requests += 1 + max(1, math.ceil(len(deps) / 100))
+    return _finish(found, "deployment", requests, q, window)
+
+
+def _deployment_changes(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAnswer:
+    found: list[tuple[datetime, str]] = []
+    requests = _listing(world)
+    for slug in _repos(world, q):
+        rd = world.repos[slug]
+        deps = _deployments_in(world, slug, q.model_copy(update={"statuses": None}), now)
+        if not deps:
+            continue
+        _, newest = deps[0]
+        env = env_name(rd, newest)
+        previous = next(
+            (d for _, d in deps[1:] if env_name(rd, d) == env and deployment_status(d) == "SUCCESSFUL"), None
+        )
+        new_hash = dig(newest, "deployable.commit.hash") or dig(newest, "release.commit.hash")
+        new_full = _full_hash(rd, str(new_hash))
+        included = ancestors(rd, new_full)
+        if previous is not None:
+            old_full = _full_hash(rd, str(dig(previous, "deployable.commit.hash") or dig(previous, "release.commit.hash")))
+            included -= ancestors(rd, old_full)
+        hits = [(parse_ts(rd.commits[h]["date"]) or now, f"commit:{slug}@{h[:12]}") for h in included]
+        found += hits
+        requests += 2 + max(1, math.ceil(len(hits) / 100))
+    return _finish(found, "commit", requests, q, window)
+
+
+def _full_hash(rd: Any, h: str) -> str:
+    if h in rd.commits:
+        return h
+    return next((c for c in rd.commits if c.startswith(h)), h)
+
+
+# --- repositories, code, files ------------------------------------------------------------------------
+
+
+def _repositories(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAnswer:
+    refs = [
+        (now, f"repo:{slug}")
+        for slug in _repos(world, q)
+        if not q.name_contains or q.name_contains.lower() in slug.lower()
+    ]
+    return _finish(refs, "repository", _listing(world), q, window, keep_order=True)
+
+
+def _code(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAnswer:
+    import re
+
+    assert q.symbol, "kind: code needs symbol:"
+    pat = re.compile(rf"(?<![\w]){re.escape(q.symbol)}(?![\w])")
+    refs = []
+    for slug in _repos(world, q):
+        for path, text in sorted(world.repos[slug].files.items()):
+            if pat.search(text):
+                refs.append((now, f"file:{slug}:{path}"))
+    return _finish(refs, "file", max(1, math.ceil(len(refs) / 100)), q, window, keep_order=True)
+
+
+def _file(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAnswer:
+    assert q.file_path and q.repos and len(q.repos) == 1, "kind: file needs file_path and one repo"
+    slug = q.repos[0]
+    if q.file_path not in world.repos[slug].files:
+        raise ValueError(f"oracle: no file {q.file_path} in {slug}")
+    return OracleAnswer([f"file:{slug}:{q.file_path}"], "file", _listing(world) + 1, window)
+
+
+# --- scenarios ---------------------------------------------------------------------------------------
+
+
+def scenario_refs(world: Any, name: str, which: str = "answer_refs") -> list[str]:
+    sc = world.scenarios.get(name)
+    if sc is None:
+        raise ValueError(f"oracle: world {world.name} has no scenario {name!r} (has {sorted(world.scenarios)})")
+    value = getattr(sc, which)
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _scenario(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAnswer:
+    assert q.scenario
+    refs = scenario_refs(world, q.scenario, q.refs)
+    kinds = {r.split(":", 1)[0] for r in refs}
+    etype = _REF_TYPES.get(kinds.pop(), "mixed") if len(kinds) == 1 else "mixed"
+    return OracleAnswer(refs, etype, 0, window)
+
+
+_REF_TYPES = {
+    "pipeline": "pipeline", "pr": "pull_request", "commit": "commit", "branch": "branch",
+    "deployment": "deployment", "repo": "repository", "file": "file",
+}
+
+
+def ref_type(ref: str) -> str:
+    return _REF_TYPES.get(ref.split(":", 1)[0], "other")
+
+
+def linked_refs(world: Any, ref: str) -> set[str]:
+    """`ref` plus the objects an investigation may name instead: a PR ↔ its merge/source commits,
+    a commit ↔ PRs containing it and deployments shipping it, a pipeline ↔ its commit."""
+    out = {norm_ref(ref)}
+    kind, _, rest = ref.partition(":")
+    if kind == "pr":
+        slug, _, pid = rest.partition("#")
+        rd = world.repos.get(slug)
+        pr = rd.pullrequests.get(int(pid)) if rd else None
+        if pr:
+            for h in [dig(pr, "merge_commit.hash"), *(rd.pr_commits.get(int(pid)) or [])]:
+                if h:
+                    out.add(norm_ref(f"commit:{slug}@{h}"))
+    elif kind == "commit":
+        slug, _, h = rest.partition("@")
+        rd = world.repos.get(slug)
+        if rd:
+            for pid, pr in rd.pullrequests.items():
+                hashes = [str(dig(pr, "merge_commit.hash") or ""), *(rd.pr_commits.get(pid) or [])]
+                if any(x and (x.startswith(h) or h.startswith(x[:12])) for x in hashes):
+                    out.add(f"pr:{slug}#{pid}")
+            for d in rd.deployments:
+                dh = str(dig(d, "deployable.commit.hash") or "")
+                if dh and (dh.startswith(h) or h.startswith(dh[:12])):
+                    out.add(norm_ref(f"deployment:{slug}:{d['uuid']}"))
+    elif kind == "deployment":
+        slug, _, uuid = rest.partition(":")
+        rd = world.repos.get(slug)
+        d = next((x for x in rd.deployments if x["uuid"].lower() == uuid.lower()), None) if rd else None
+        if d and dig(d, "deployable.commit.hash"):
+            out.add(norm_ref(f"commit:{slug}@{dig(d, 'deployable.commit.hash')}"))
+    elif kind == "pipeline":
+        slug, _, num = rest.partition("#")
+        rd = world.repos.get(slug)
+        p = next((x for x in rd.pipelines if str(x["build_number"]) == num), None) if rd else None
+        if p and dig(p, "target.commit.hash"):
+            out.add(norm_ref(f"commit:{slug}@{dig(p, 'target.commit.hash')}"))
+    return out
+
+
+# --- entry point ------------------------------------------------------------------------------------
+
+_KINDS = {
+    "pipelines": _pipelines,
+    "pull_requests": _pull_requests,
+    "commits": _commits,
+    "branches": _branches,
+    "deployments": _deployments,
+    "deployment_changes": _deployment_changes,
+    "repositories": _repositories,
+    "code": _code,
+    "file": _file,
+    "scenario": _scenario,
+}
+
+
+def _finish(
+    found: Iterable[tuple[datetime, str]], etype: str, requests: int, q: OracleQuery, window: Any,
+    keep_order: bool = False,
+) -> OracleAnswer:
+    items = list(found)
+    if not keep_order:
+        items.sort(key=lambda t: (t[0], t[1]), reverse=True)
+    refs = list(dict.fromkeys(r for _, r in items))
+    if q.pick is not None:
+        refs = refs[q.pick - 1 : q.pick]
+    elif q.limit is not None:
+        refs = refs[: q.limit]
+    return OracleAnswer(refs, etype, requests, window)
+
+
+def answer(world: Any, q: OracleQuery, now: datetime, tz: str = "UTC") -> OracleAnswer:
+    """Evaluate `q` against `world` at `now` (user zone `tz` for calendar windows)."""
+    window = resolve_window(q.resolved_window(), now, tz)
+    return _KINDS[q.kind](world, q, now.astimezone(UTC), window)
