@@ -113,17 +113,30 @@ def _build_incident_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[
     return calls
 
 
+def _flaky_follow_ups(plan: Plan) -> list[tuple[str, dict[str, Any], str]]:
+    """Intermittent failures show over days, not around one moment: every failed run from a day before T on."""
+    at = datetime.fromisoformat(plan.focus["at"])
+    repos = [plan.focus["service"]] if plan.focus.get("service") else None
+    args = {"repos": repos, "results": ["FAILED", "ERROR"], "since": (at - timedelta(days=1)).isoformat(), "limit": 100}
+    return [("list_pipelines", args, "failed runs from a day before T on, to compare their failing tests")]
+
+
 def follow_ups(plan: Plan, outcomes: list[StepOutcome], round_no: int, limit: int) -> list[Step]:
     """New steps for this round, at most `limit`, none already run."""
     seen = {_call_key(o.tool, o.args) for o in outcomes}
     candidates = _failure_follow_ups(plan, outcomes)
     if plan.family == "incident" and plan.focus.get("at"):
-        from agent.incident import is_build_symptom
+        from agent.incident import incident_kind
 
-        if is_build_symptom(str(plan.focus.get("symptom", ""))):
+        kind = incident_kind(plan.focus)
+        if kind == "build":
             candidates = _build_incident_follow_ups(plan, outcomes) + candidates
-        else:
+        elif kind == "runtime":
             candidates = _incident_follow_ups(plan, outcomes) + _suspect_follow_ups(outcomes) + candidates
+        elif kind == "rollback":
+            candidates = []
+        elif kind == "flaky":
+            candidates = _flaky_follow_ups(plan) + candidates
     steps: list[Step] = [s for s in _picked_deployment_changes(plan, outcomes) if _call_key(s.tool, s.args) not in seen]
     for tool, args, why in candidates:
         step = Step(id=f"r{round_no}.{len(steps) + 1}", tool=tool, args=args, why=why)

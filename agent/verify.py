@@ -18,6 +18,8 @@ from agent.planners.base import PriorTurn
 from agent.report import Report
 
 log = logging.getLogger("bbscout.verify")
+log.addHandler(logging.NullHandler())
+log.propagate = False
 
 REF_RE = re.compile(r"\b(?:repo|pipeline|step|pr|commit|branch|deployment|file|test):[\w.\-/{}@:#+~]+[\w}/]")
 HASH_RE = re.compile(r"(?<![\w/{:-])[0-9a-f]{7,40}(?![\w}-])")
@@ -47,6 +49,9 @@ class Known:
                 self.pr_ids.add(int(record["pr_id"]))
             if record.get("build_number"):
                 self.builds.add(int(record["build_number"]))
+            for key in ("message", "subject", "title", "description"):
+                if isinstance(record.get(key), str):  # numbers the evidence itself mentions are not inventions
+                    self.pr_ids.update(int(n) for n in PR_RE.findall(record[key]))
 
     def has_ref(self, ref: str) -> bool:
         return ref in self.refs

@@ -1,4 +1,4 @@
-"""Incident reasoning: from deployments, change sets and failures around T to ranked suspects.
+"""Suspect ranking: from deployments, change sets and failures around T to ranked suspects.
 
 The rule on-call engineers apply first: what was *deployed* to the affected environment shortly
 before the symptom began — not merely merged — is the prime suspect; a config or dependency change in
@@ -38,7 +38,9 @@ def minutes(delta: timedelta) -> str:
 
 
 BUILD_SYMPTOM_RE = re.compile(
-    r"\b(builds?|pipelines?|ci|tests?|red|npm|pip|compil\w*|lint\w*|broken main|main is broken)\b", re.IGNORECASE
+    r"\b(builds?|pipelines?|ci|tests?|red|npm|pip|compil\w*|lint\w*|broken main|main is broken)\b"
+    r"|\b(pr|pull request)\b.*\bfail\w*|\bfail\w*.*\b(pr|pull request)\b",
+    re.IGNORECASE,
 )
 
 
@@ -78,6 +80,14 @@ class Evidence:
     def of(self, kind: str) -> Records:
         return self.by_kind.get(kind, [])
 
+    def commit(self, hash_or_prefix: str | None) -> dict[str, Any] | None:
+        """The commit record for a full or short hash (PRs carry 12-character hashes)."""
+        if not hash_or_prefix:
+            return None
+        return self.commit_by_hash.get(hash_or_prefix) or next(
+            (c for h, c in self.commit_by_hash.items() if _same_commit(h, hash_or_prefix)), None
+        )
+
     def pr_files(self, repo: str, pr_id: int) -> Records:
         for outcome in self.outcomes:
             if outcome.tool == "get_pull_request" and outcome.args.get("repo") == repo and outcome.args.get("pr_id") == pr_id:
@@ -107,7 +117,7 @@ def collect_candidates(evidence: Evidence, at: datetime, environment: str) -> li
         commits = [r for r in outcome.records if r["kind"] == "commit"]
         for pr in prs:
             own_files = evidence.pr_files(pr["repo"], pr["id"]) or (files if len(prs) == 1 else [])
-            merge = evidence.commit_by_hash.get(pr.get("merge_commit") or "")
+            merge = evidence.commit(pr.get("merge_commit"))
             candidates[pr["ref"]] = Candidate(pr["ref"], pr, target, own_files, merge["ref"] if merge else None)
         pr_ids = {p["id"] for p in prs}
         for commit in commits:
@@ -138,16 +148,19 @@ def symptom_terms(symptom: str, service: str | None) -> set[str]:
     }
 
 
+GENERIC_REPO_WORDS = {"service", "svc", "app", "api", "frontend", "backend", "lib", "libs", "shared", "data"}
+
+
 def infer_service(symptom: str, repos: set[str]) -> str | None:
     """The repository the symptom names first ("checkout errors with payment timeouts" → checkout-service)."""
     text = symptom.lower()
     positions = []
     for repo in repos:
-        core = re.sub(r"-(service|svc|app|api)$", "", repo)
-        for word in {repo, core, core.replace("-", " ")}:
-            index = text.find(word)
-            if index >= 0:
-                positions.append((index, -len(word), repo))
+        words = {repo, repo.replace("-", " ")} | {w for w in repo.split("-") if w not in GENERIC_REPO_WORDS}
+        for word in words:
+            match = re.search(rf"\b{re.escape(word)}\b", text)
+            if match:
+                positions.append((match.start(), -len(word), repo))
     return min(positions)[2] if positions else None
 
 
@@ -196,24 +209,31 @@ def score(
     candidate.score = round(max(candidate.score, 0.0), 2)
 
 
-def is_build_symptom(symptom: str) -> bool:
-    """"main build is red", "builds fail at npm ci": the symptom is a failing pipeline, not a runtime error."""
-    return bool(BUILD_SYMPTOM_RE.search(symptom))
-
-
 def _same_commit(a: str | None, b: str | None) -> bool:
     return bool(a and b and (a.startswith(b) or b.startswith(a)))
 
 
-def build_candidates(evidence: Evidence, at: datetime, service: str | None) -> list[Candidate]:
-    """The change behind each failed pipeline near T: its PR (by PR target, merge commit or branch) or commit."""
+def build_candidates(
+    evidence: Evidence, at: datetime, service: str | None, since: datetime | None = None, main_only: bool = False
+) -> list[Candidate]:
+    """The change behind each failed pipeline near T: its PR (by PR target, merge commit or branch) or commit.
+
+    With `since` (a question like "who broke main this morning" has a window, not a moment), T becomes
+    the first failure in the window: the run that turned the build red.
+    """
     prs = evidence.of("pull_request")
     candidates: dict[str, Candidate] = {}
     failed = [
         p for p in evidence.of("pipeline")
         if p.get("result") in ("FAILED", "ERROR") and (not service or p["repo"] == service)
-        and abs((_at(p["created_on"]) or at) - at) <= timedelta(hours=6)
+        and (not main_only or p.get("branch") in ("main", "master"))
     ]
+    if since is not None:
+        in_window = [p for p in failed if since <= (_at(p["created_on"]) or since) <= at]
+        if in_window:
+            at = min(_at(p["created_on"]) or at for p in in_window)
+        failed = in_window
+    failed = [p for p in failed if abs((_at(p["created_on"]) or at) - at) <= timedelta(hours=6)]
     for pipeline in sorted(failed, key=lambda p: abs((_at(p["created_on"]) or at) - at)):
         pr = next(
             (r for r in prs if r["repo"] == pipeline["repo"] and (
@@ -223,7 +243,7 @@ def build_candidates(evidence: Evidence, at: datetime, service: str | None) -> l
             )),
             None,
         )
-        commit = next((c for c in evidence.of("commit") if _same_commit(c["hash"], pipeline.get("commit"))), None)
+        commit = evidence.commit(pipeline.get("commit"))
         record = pr or commit or pipeline
         if record["ref"] in candidates:
             continue
@@ -301,82 +321,3 @@ def timeline(evidence: Evidence, at: datetime) -> list[TimelineEvent]:
         if p.get("result") in ("FAILED", "ERROR") and when and start <= when <= end:
             events.append(TimelineEvent(at=when, what=f"{p['repo']}: pipeline #{p['build_number']} {p['result']}", ref=p["ref"]))
     return sorted(events, key=lambda e: e.at)
-
-
-def investigate(plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    """Rank suspects for the incident described by `plan.focus` (symptom, at, service)."""
-    at = datetime.fromisoformat(plan.focus["at"])
-    environment = str(plan.focus.get("environment") or "production").lower()
-    service = plan.focus.get("service")
-    symptom = str(plan.focus.get("symptom", ""))
-    evidence = Evidence(outcomes)
-    failed_commits = {p["commit"] for p in evidence.of("pipeline") if p.get("result") in ("FAILED", "ERROR") and p.get("commit")}
-    build = is_build_symptom(symptom)
-    repos = {r["repo"] for r in evidence.of("pipeline") + evidence.of("deployment")}
-    service = service or infer_service(symptom, repos)
-    if build:
-        candidates = build_candidates(evidence, at, service)
-        excluded: list[RuledOut] = []
-    else:
-        candidates = collect_candidates(evidence, at, environment)
-        words = symptom_terms(symptom, service)
-        for candidate in candidates:
-            score(candidate, at, service, words, failed_commits, environment)
-        excluded = ruled_out(evidence, candidates, at, environment, service)
-    excluded_refs = {r.ref for r in excluded}
-    ranked = sorted((c for c in candidates if c.ref not in excluded_refs), key=lambda c: (-c.score, c.ref))
-    events = timeline(evidence, at)
-    at_text = at.strftime("%Y-%m-%d %H:%M UTC")
-    if not ranked and build:
-        return Report(
-            answer=f"**No failed pipeline {('in `' + service + '` ') if service else ''}within 6 hours of {at_text}**, "
-            f"so no change lines up with “{symptom}”.",
-            timeline=events, confidence="low",
-            next_step="Check the pipeline list for the branch named in the symptom, or widen the time.",
-        )
-    if not ranked:
-        answer = (
-            f"**No change was deployed to {environment} {('in `' + service + '` ') if service else ''}in the 48 hours "
-            f"before {at_text}**, so nothing deployed explains “{symptom}”."
-        )
-        if excluded:
-            answer += "\n\nRuled out:\n" + "\n".join(f"- {r.ref}: {r.reason}" for r in excluded)
-        return Report(answer=answer, timeline=events, ruled_out=excluded, confidence="low",
-                      next_step="Check infrastructure and third-party dependencies; no code change lines up with T.")
-    top = ranked[0]
-    related = top.related
-    suspects = [Suspect(ref=c.ref, score=c.score, reasons=c.reasons, related_refs=c.related) for c in ranked[:5]]
-    title = top.record.get("subject") or top.record.get("title") or top.record.get("message", "").splitlines()[0]
-    margin = top.score - (ranked[1].score if len(ranked) > 1 else 0.0)
-    confidence = "high" if margin >= 0.15 and top.score >= 0.8 else "medium" if top.score >= 0.6 else "low"
-    noun = {"pull_request": f"PR #{top.record.get('id')}", "commit": f"commit {str(top.record.get('hash'))[:12]}"}.get(
-        top.record["kind"], f"the change behind pipeline #{top.record.get('build_number')}")
-    shipped_at = (top.deployment or {}).get("started_on") or ""
-    previous = [d for d in evidence.of("deployment") if top.deployment and d["repo"] == top.record["repo"]
-                and _in_environment(d, environment) and d.get("status") == "SUCCESSFUL" and (d.get("started_on") or "") < shipped_at]
-    rollback = max(previous, key=lambda d: d["started_on"], default=None)
-    next_step = f"Revert {noun} (“{title[:80]}”) in `{top.record['repo']}`"
-    if rollback:
-        next_step += f", or roll {environment} back to release “{rollback.get('release', '')}” ({rollback['ref']}) while you confirm"
-    lines = [
-        f"**Most likely cause: [{top.ref}]({top.record['url']}) “{title[:100]}”** — " + "; ".join(top.reasons) + ".",
-        f"Symptom: “{symptom}” from {at_text}. Confidence: {confidence}.",
-        "### Suspects\n" + "\n".join(
-            f"{i}. [{c.ref}]({c.record['url']}) (score {c.score:.2f}) — " + "; ".join(c.reasons) for i, c in enumerate(ranked[:5], 1)
-        ),
-    ]
-    if excluded:
-        lines.append("### Ruled out\n" + "\n".join(f"- {r.ref}: {r.reason}" for r in excluded[:10]))
-    if events:
-        lines.append("### Timeline\n" + "\n".join(f"- {e.at.strftime('%H:%M')} UTC {e.what} ({e.ref})" for e in events[-15:]))
-    lines.append(f"### Next step\n{next_step}.")
-    return Report(
-        answer="\n\n".join(lines),
-        entities=[top.ref, *related],
-        findings=[Finding(title=f"Suspect: {c.ref}", detail="; ".join(c.reasons), refs=[c.ref, *c.related]) for c in ranked[:3]],
-        timeline=events,
-        suspects=suspects,
-        ruled_out=excluded,
-        next_step=next_step,
-        confidence=confidence,
-    )

@@ -1,0 +1,75 @@
+"""Incident reasoning: what kind of incident this is, then the analysis that fits it.
+
+runtime  — errors or latency in an environment: what was *deployed* there shortly before T.
+build    — a red build: the change behind the first failing run.
+flaky    — a test failing on and off across branches.
+rollback — a redeploy of an earlier release, and what it replaced.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from agent.incident.patterns import flaky_report, rollback_report
+from agent.incident.suspects import (
+    BUILD_SYMPTOM_RE,
+    Evidence,
+    build_candidates,
+    collect_candidates,
+    infer_service,
+    ruled_out,
+    score,
+    symptom_terms,
+)
+from agent.incident.render import render_suspects
+from agent.plan import Plan, StepOutcome
+from agent.report import Report, RuledOut
+
+KINDS = ("runtime", "build", "flaky", "rollback")
+ROLLBACK_RE = re.compile(r"\broll(?:ed|ing)?[\s-]?backs?\b|\brollbacks?\b|\bredeploy", re.IGNORECASE)
+FLAKY_RE = re.compile(r"\bflak\w*|\bintermittent\w*|\brandom(?:ly)?\b|\bsporadic\w*|\bon and off\b", re.IGNORECASE)
+
+
+def incident_kind(focus: dict[str, object]) -> str:
+    """Rollback and flakiness are recognised from the words; otherwise the planner's kind, else build vs runtime."""
+    symptom = str(focus.get("symptom", ""))
+    if ROLLBACK_RE.search(symptom):
+        return "rollback"
+    if FLAKY_RE.search(symptom):
+        return "flaky"
+    kind = focus.get("kind")
+    if kind in KINDS:
+        return str(kind)
+    return "build" if BUILD_SYMPTOM_RE.search(symptom) else "runtime"
+
+
+def investigate(plan: Plan, outcomes: list[StepOutcome]) -> Report:
+    """Analyse the incident described by `plan.focus` (symptom, at, service, kind, since)."""
+    focus = plan.focus
+    at = datetime.fromisoformat(str(focus["at"]))
+    since = datetime.fromisoformat(str(focus["since"])) if focus.get("since") else None
+    environment = str(focus.get("environment") or "production").lower()
+    symptom = str(focus.get("symptom", ""))
+    evidence = Evidence(outcomes)
+    repos = {r["repo"] for r in evidence.of("pipeline") + evidence.of("deployment")}
+    service = focus.get("service") or infer_service(symptom, repos)
+    kind = incident_kind(focus)
+    if kind == "flaky":
+        return flaky_report(evidence, service, symptom)
+    if kind == "rollback":
+        return rollback_report(evidence, at, environment, service)
+    excluded: list[RuledOut] = []
+    if kind == "build":
+        main_only = bool(re.search(r"\b(main|master|trunk)\b", symptom, re.IGNORECASE))
+        candidates = build_candidates(evidence, at, service, since, main_only) or build_candidates(evidence, at, service, since)
+    else:
+        failed_commits = {p["commit"] for p in evidence.of("pipeline") if p.get("result") in ("FAILED", "ERROR") and p.get("commit")}
+        candidates = collect_candidates(evidence, at, environment)
+        words = symptom_terms(symptom, service)
+        for candidate in candidates:
+            score(candidate, at, service, words, failed_commits, environment)
+        excluded = ruled_out(evidence, candidates, at, environment, service)
+    return render_suspects(evidence, candidates, excluded, at, symptom, service, environment, kind)
+
+
