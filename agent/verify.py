@@ -19,7 +19,6 @@ from agent.report import Report
 
 log = logging.getLogger("bbscout.verify")
 log.addHandler(logging.NullHandler())
-log.propagate = False
 
 REF_RE = re.compile(r"\b(?:repo|pipeline|step|pr|commit|branch|deployment|file|test):[\w.\-/{}@:#+~]+[\w}/]")
 HASH_RE = re.compile(r"(?<![\w/{:-])[0-9a-f]{7,40}(?![\w}-])")
