@@ -16,7 +16,7 @@ from agent.planners.base import PlanRequest, PriorTurn
 from agent.llm import LLMError
 from agent.planners.rules import RulesPlanner
 from agent.reporters.rules import RulesReporter
-from agent.review import follow_ups
+from agent.review import call_key, follow_ups
 from agent.state import InputState, State
 from agent.verify import verify_report
 from tools.bitbucket import BitbucketError
@@ -120,7 +120,8 @@ async def review(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     steps = follow_ups(made, outcomes, round_no, context.max_follow_ups)
     try:
         request = await plan_request(state, context)
-        steps += await context.planner.review(request, made, outcomes, round_no)
+        seen = {call_key(s.tool, s.args) for s in steps} | {call_key(o.tool, o.args) for o in outcomes}
+        steps += [s for s in await context.planner.review(request, made, outcomes, round_no) if call_key(s.tool, s.args) not in seen]
     except LLMError as exc:
         return {"round": round_no, "pending": [s.model_dump(mode="json") for s in steps],
                 "gaps": state.get("gaps", []) + [f"The LLM planner could not review the evidence ({exc})."]}

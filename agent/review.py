@@ -16,7 +16,7 @@ from agent.plan import Plan, Step, StepOutcome
 FAILED_RESULTS = ("FAILED", "ERROR")
 
 
-def _call_key(tool: str, args: dict[str, Any]) -> str:
+def call_key(tool: str, args: dict[str, Any]) -> str:
     return tool + json.dumps(args, sort_keys=True, default=str)
 
 
@@ -123,7 +123,7 @@ def _flaky_follow_ups(plan: Plan) -> list[tuple[str, dict[str, Any], str]]:
 
 def follow_ups(plan: Plan, outcomes: list[StepOutcome], round_no: int, limit: int) -> list[Step]:
     """New steps for this round, at most `limit`, none already run."""
-    seen = {_call_key(o.tool, o.args) for o in outcomes}
+    seen = {call_key(o.tool, o.args) for o in outcomes}
     candidates = _failure_follow_ups(plan, outcomes)
     if plan.family == "incident" and plan.focus.get("at"):
         from agent.incident import incident_kind
@@ -137,10 +137,10 @@ def follow_ups(plan: Plan, outcomes: list[StepOutcome], round_no: int, limit: in
             candidates = []
         elif kind == "flaky":
             candidates = _flaky_follow_ups(plan) + candidates
-    steps: list[Step] = [s for s in _picked_deployment_changes(plan, outcomes) if _call_key(s.tool, s.args) not in seen]
+    steps: list[Step] = [s for s in _picked_deployment_changes(plan, outcomes) if call_key(s.tool, s.args) not in seen]
     for tool, args, why in candidates:
         step = Step(id=f"r{round_no}.{len(steps) + 1}", tool=tool, args=args, why=why)
-        key = _call_key(step.tool, step.args)
+        key = call_key(step.tool, step.args)
         if key in seen or len(steps) >= limit:
             continue
         seen.add(key)

@@ -58,12 +58,14 @@ class Candidate:
     files: Records = field(default_factory=list)
     commit_ref: str | None = None
     pipeline: dict[str, Any] | None = None
+    more_pipelines: list[str] = field(default_factory=list)  # other failed runs of the same change
     score: float = 0.0
     reasons: list[str] = field(default_factory=list)
 
     @property
     def related(self) -> list[str]:
-        return [r for r in (self.commit_ref, (self.deployment or {}).get("ref"), (self.pipeline or {}).get("ref")) if r]
+        own = (self.commit_ref, (self.deployment or {}).get("ref"), (self.pipeline or {}).get("ref"))
+        return [r for r in own if r] + self.more_pipelines
 
 
 class Evidence:
@@ -246,6 +248,7 @@ def build_candidates(
         commit = evidence.commit(pipeline.get("commit"))
         record = pr or commit or pipeline
         if record["ref"] in candidates:
+            candidates[record["ref"]].more_pipelines.append(pipeline["ref"])
             continue
         candidate = Candidate(record["ref"], record, commit_ref=commit["ref"] if commit else None, pipeline=pipeline,
                               files=evidence.pr_files(record["repo"], record["id"]) if pr else [])
