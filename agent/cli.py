@@ -177,6 +177,10 @@ async def _ask(
             on_event=Progress(enabled=True),
         )
     render(result, as_json)
+    if result.exit_code in (EXIT_REFUSED, EXIT_RATE_LIMITED):
+        first = next((o.error for o in result.outcomes if o.error), None)
+        if first:
+            err.print(f"[bold red]Error:[/] {escape(first)}")
     return result.exit_code
 
 
@@ -339,14 +343,13 @@ def sandbox_serve(
         faults=FaultProfile(latency_ms=latency_ms, jitter_ms=jitter_ms, error_rate=error_rate),
     )
     base = f"http://{host}:{port}/2.0"
-    out.print(
+    sys.stdout.write(
         f"# bbscout sandbox: world '{world}' (seed {seed}, anchor {built.anchor.isoformat()}) at {base}\n"
         f"export BITBUCKET_BASE_URL={base}\n"
         f"export BITBUCKET_WORKSPACE={built.workspace['slug']}\n"
         f"export BITBUCKET_EMAIL={token.email}\n"
         f"export BITBUCKET_API_TOKEN={token.secret}\n"
-        "# These are the sandbox's own test credentials, not real ones.",
-        markup=False,
+        "# These are the sandbox's own test credentials, not real ones.\n"
     )
     sys.stdout.flush()
     serve_forever(create_app(built, settings), host, port)

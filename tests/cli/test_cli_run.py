@@ -124,7 +124,6 @@ def test_investigate_names_the_planted_culprit(bbscout: Run, world) -> None:  # 
     scenario = world.scenarios["config_change_incident"]
     result = bbscout(
         "investigate", scenario.symptom, "--at", scenario.at.isoformat(), "--now", NOW, "--json",
-        env={"BBSCOUT_SANDBOX_ANCHOR": ANCHOR},
     )
     assert result.returncode in (0, 1), result.stderr
     doc = json.loads(result.stdout)
