@@ -97,6 +97,24 @@ class Evidence:
         return []
 
 
+RUNTIME_PROXIMITY = ((timedelta(hours=1), 0.3), (timedelta(hours=3), 0.2), (timedelta(hours=12), 0.1))
+BUILD_PROXIMITY = ((timedelta(minutes=30), 0.3), (timedelta(hours=2), 0.2), (timedelta(hours=6), 0.1))
+
+
+def proximity_bonus(distance: timedelta, steps: tuple[tuple[timedelta, float], ...]) -> float:
+    """Closer to T is more suspicious: the bonus of the first step `distance` fits in."""
+    return next((bonus for limit, bonus in steps if distance <= limit), 0.0)
+
+
+def same_service(candidate: Candidate, service: str | None) -> bool:
+    """Add the affected-service bonus and reason when the candidate is in it."""
+    if service and candidate.record["repo"] == service:
+        candidate.score += 0.2
+        candidate.reasons.append(f"in the affected service `{service}`")
+        return True
+    return False
+
+
 def _in_environment(deployment: dict[str, Any], environment: str) -> bool:
     return environment in (deployment.get("environment", "").lower(), deployment.get("environment_type", "").lower())
 
@@ -180,15 +198,8 @@ def score(
         f"deployed to {candidate.deployment['environment']} {minutes(before)} before the symptom began "
         f"({candidate.deployment['ref']})"
     )
-    for limit, bonus in ((timedelta(hours=1), 0.3), (timedelta(hours=3), 0.2), (timedelta(hours=12), 0.1)):
-        if before <= limit:
-            candidate.score += bonus
-            break
-    repo = candidate.record["repo"]
-    if service and repo == service:
-        candidate.score += 0.2
-        candidate.reasons.append(f"in the affected service `{service}`")
-    elif service:
+    candidate.score += proximity_bonus(before, RUNTIME_PROXIMITY)
+    if not same_service(candidate, service) and service:
         candidate.score -= 0.3
     paths = [f["path"] for f in candidate.files]
     config = [p for p in paths if CONFIG_RE.search(p) and concerns_environment(p, environment)]
@@ -258,13 +269,8 @@ def build_candidates(
             f"pipeline #{pipeline['build_number']} {pipeline['result']} on `{pipeline.get('branch') or '?'}` "
             f"at {pipeline['created_on'][11:16]} UTC, {minutes(distance)} from T ({pipeline['ref']})"
         )
-        for limit, bonus in ((timedelta(minutes=30), 0.3), (timedelta(hours=2), 0.2), (timedelta(hours=6), 0.1)):
-            if distance <= limit:
-                candidate.score += bonus
-                break
-        if service and record["repo"] == service:
-            candidate.score += 0.2
-            candidate.reasons.append(f"in the affected service `{service}`")
+        candidate.score += proximity_bonus(distance, BUILD_PROXIMITY)
+        same_service(candidate, service)
         if pr and _same_commit(pr.get("merge_commit"), pipeline.get("commit")):
             candidate.score += 0.1
             candidate.reasons.append(f"its merge to `{pr['destination_branch']}` is the commit that failed")
