@@ -73,7 +73,8 @@ class PipelineFailure(ToolArgs):
 
 
 class ListPullRequests(ToolArgs):
-    """Pull requests by state, newest activity (updated_on) first, optionally within a window on updated_on.
+    """Pull requests by state, newest activity (updated_on) first, optionally within a window on updated_on
+    (or on created_on with `time_field="created_on"`: "PRs opened this week").
 
     `awaiting_review` keeps OPEN PRs that no reviewer has approved yet.
     """
@@ -85,6 +86,7 @@ class ListPullRequests(ToolArgs):
     source_branch: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    time_field: Literal["updated_on", "created_on"] = "updated_on"  # which timestamp since/until bound ("opened in the last 5 days": created_on)
     awaiting_review: bool = False
     limit: int = Field(default=30, ge=1, le=200)
 
@@ -174,6 +176,7 @@ class SearchCode(ToolArgs):
 
     query: str
     repos: list[str] | None = None
+    definitions_only: bool = False  # "where is X defined": keep files whose lines define X (def/class/function/const …)
     limit: int = Field(default=20, ge=1, le=100)
 
 

@@ -16,7 +16,7 @@ from tools import links
 from tools.args import BrowseSource, SearchCode
 from tools.bitbucket._errors import BitbucketError, Gone, NotFound
 from tools.context import ToolContext, clip, dig, list_repository_records, main_branch, repo_slugs
-from tools.evidence import CodeMatchRecord, FileContentRecord, ToolResult, file_ref
+from tools.evidence import CodeMatchRecord, Evidence, FileContentRecord, ToolResult, file_ref
 from tools.redact import redact
 
 __all__ = ["search_code", "browse_source"]
@@ -40,6 +40,42 @@ _TEXT_EXT = {
     ".tf", ".md", ".txt", ".xml", ".gradle", ".properties", ".dockerfile", ".mjs", ".cjs", ".vue", ".html", ".css",
 }
 _SRC_IN_HREF = re.compile(r"/repositories/[^/]+/([^/]+)/src/([^/]+)/")
+_NOT_TYPES = "if|elif|else|while|for|return|assert|await|yield|with|not|and|or|in|is|lambda|print|new|throw|case|do|switch"
+DEFINITION_CHECKS = 6  # files fetched to confirm a definition the search excerpt did not show
+_LINE_NO = re.compile(r"^\d+:\s?")
+
+
+def definition_pattern(symbol: str) -> re.Pattern[str]:
+    """A line that defines `symbol` in the languages a workspace usually holds.
+
+    Python/Ruby `def`/`class`, JS/TS `function`/`const`/`class`/`interface`/`type`/methods, Go `func`/`type`,
+    Java/Kotlin/C#/Scala/Swift/Rust declarations, Terraform blocks, and `name =`/`name:` at the start of a
+    line (module constants, config keys). Calls, imports and longer identifiers (`test_symbol_x`) do not match.
+    """
+    name = re.escape(symbol.rstrip("()").split(".")[-1])
+    b, e = r"(?<![\w$])", r"(?![\w$])"
+    mods = r"(?:(?:export|default|public|private|protected|internal|static|final|abstract|async|override|open|pub(?:\([\w:]+\))?|inline|suspend|virtual|sealed|data|readonly|declare|unsafe|extern)\s+)*"
+    kinds = (
+        r"def|class|module|function\*?|func|fn|fun|interface|type|enum|struct|trait|record|object|protocol|impl"
+        r"|const|let|var|val|static|typedef|namespace|macro_rules!|resource|variable|output|data"
+    )
+    forms = [
+        rf"^\s*{mods}(?:{kinds})\s+(?:\([^)]*\)\s*)?(?:self\.)?{b}{name}{e}",  # def x / func (r *T) x / class X
+        rf"^\s*{mods}(?:{kinds})\s+\"[^\"]*\"\s+\"{name}\"",  # terraform: resource "aws_x" "name"
+        rf"^\s*{mods}(?:{kinds})\s+\"{name}\"",  # terraform: variable "name"
+        (  # method: `BigDecimal name(Cart c) {`, not `if name(x):`
+            rf"^\s*{mods}(?:(?!{b}(?:{_NOT_TYPES}){e})[\w<>\[\],.?*&\s])*?{b}{name}\s*(?:<[^>]*>)?\s*\([^;]*\)\s*"
+            rf"(?:->\s*[^:{{]+)?(?:throws\s+[\w.,\s]+)?\s*[{{:]\s*$"
+        ),
+        rf"^\s*{mods}[\"']?{name}[\"']?\s*(?::[^=]*)?=(?!=)",  # NAME = …, name: T = …
+        rf"^\s*[\"']?{name}[\"']?\s*:(?!:)",  # config key / object property
+        rf"{b}{name}\s*[:=]\s*(?:async\s+)?(?:function{e}|\([^)]*\)\s*(?::\s*[^=]+)?=>)",  # x = function / x = () =>
+    ]
+    return re.compile("|".join(f"(?:{f})" for f in forms))
+
+
+def _defines(pattern: re.Pattern[str], lines: list[str]) -> bool:
+    return any(pattern.search(_LINE_NO.sub("", line)) for line in lines)
 
 
 def _match_record(ctx: ToolContext, repo: str, rev: str, path: str, lines: list[str], method: str) -> CodeMatchRecord:
@@ -190,17 +226,53 @@ async def _fallback(ctx: ToolContext, args: SearchCode, slugs: list[str], reason
                       truncated=True)
 
 
+async def _only_definitions(ctx: ToolContext, query: str, result: ToolResult) -> ToolResult:
+    """Keep the matches whose lines define `query`; a match whose excerpt may be cut is confirmed from the file."""
+    pattern = definition_pattern(query)
+    kept: list[Evidence] = []
+    checked = 0
+    for rec in result.records:
+        if not isinstance(rec, CodeMatchRecord):
+            continue
+        lines = list(rec.lines)
+        if _defines(pattern, lines):
+            rec.lines = [line for line in lines if pattern.search(_LINE_NO.sub("", line))] or lines
+            kept.append(rec)
+            continue
+        if rec.method == "content_scan" or (lines and len(lines) < MAX_LINES_PER_MATCH) or checked >= DEFINITION_CHECKS:
+            continue  # the whole file was grepped, or the excerpt is complete: no definition here
+        checked += 1
+        try:
+            text = await ctx.client.get_text(ctx.client.repo_path(rec.repo, "src", rec.rev, *rec.path.split("/")))
+        except BitbucketError as err:
+            if err.status == 401:
+                raise
+            continue
+        found = [f"{i}: {clip(line.rstrip(), 240)}" for i, line in enumerate(text.splitlines(), 1) if pattern.search(line)]
+        if found:
+            rec.lines = [redact(line) for line in found[:MAX_LINES_PER_MATCH]]
+            kept.append(rec)
+    dropped = len(result.records) - len(kept)
+    notes = [*result.notes, f"definitions only: kept {len(kept)} file(s) whose lines define '{query}'"
+             + (f", dropped {dropped} that only mention it" if dropped else "")]
+    return result.model_copy(update={"records": kept, "notes": notes})
+
+
 async def search_code(ctx: ToolContext, args: SearchCode) -> ToolResult:
     slugs = await repo_slugs(ctx, args.repos) if args.repos else None
     try:
         records, more = await _code_search(ctx, args, slugs)
     except (NotFound, Gone) as err:
         reason = f"{err.status}" if err.status else "unavailable"
-        return await _fallback(ctx, args, slugs or await repo_slugs(ctx, None), reason)
-    notes = [f"code search: {len(records)} file(s)"]
-    if more:
-        notes.append(f"more files matched than the limit of {args.limit}")
-    return ToolResult(tool="search_code", records=records, notes=notes, truncated=more)
+        result = await _fallback(ctx, args, slugs or await repo_slugs(ctx, None), reason)
+    else:
+        notes = [f"code search: {len(records)} file(s)"]
+        if more:
+            notes.append(f"more files matched than the limit of {args.limit}")
+        result = ToolResult(tool="search_code", records=records, notes=notes, truncated=more)
+    if args.definitions_only:
+        result = await _only_definitions(ctx, args.query, result)
+    return result
 
 
 async def browse_source(ctx: ToolContext, args: BrowseSource) -> ToolResult:

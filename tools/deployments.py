@@ -203,19 +203,34 @@ def _records_for(ctx: ToolContext, repo: str, raws: list[dict[str, Any]],
     recs: list[DeploymentRecord] = []
     ordered = list(reversed(raws))  # oldest first
     deployed: dict[str, set[str]] = {}
+    live: dict[str, int] = {}  # environment → index of its current (last successful) deployment
     flags: dict[int, bool] = {}
+    replaced: dict[int, int] = {}  # rollback index → index of the deployment it rolled back
     for i, raw in enumerate(ordered):
         env_uuid = _norm_uuid(dig(raw, "environment", "uuid"))
         commit = _commit(raw)
         ok = str(dig(raw, "state", "status", "name", default="")) == "SUCCESSFUL"
         seen = deployed.setdefault(env_uuid, set())
         flags[i] = bool(commit and commit in seen)
+        current = live.get(env_uuid)
+        # A rollback brings back an earlier commit in place of a different one (redeploying what is
+        # already live is a plain redeploy, not a rollback).
+        if flags[i] and ok and current is not None and _commit(ordered[current]) != commit:
+            replaced[i] = current
         if commit and ok:
             seen.add(commit)
+            live[env_uuid] = i
+    refs = {i: deployment_ref(repo, str(raw.get("uuid") or "")) for i, raw in enumerate(ordered)}
+    rolled_back_by = {old: new for new, old in replaced.items()}
     for i in range(len(ordered) - 1, -1, -1):
         raw = ordered[i]
         env = envs.get(_norm_uuid(dig(raw, "environment", "uuid")), {"name": "?", "type": ""})
-        recs.append(deployment_record(ctx, repo, raw, env, flags[i]))
+        rec = deployment_record(ctx, repo, raw, env, flags[i])
+        if i in replaced:
+            rec.rolls_back = refs[replaced[i]]
+        if i in rolled_back_by:
+            rec.rolled_back_by = refs[rolled_back_by[i]]
+        recs.append(rec)
     return recs
 
 

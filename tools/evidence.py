@@ -177,6 +177,8 @@ class DeploymentRecord(Record):
     started_on: datetime | None = None
     completed_on: datetime | None = None
     is_redeploy: bool = False  # the commit was already deployed to this environment before
+    rolls_back: str | None = None  # a rollback: ref of the deployment it replaced (an earlier commit came back)
+    rolled_back_by: str | None = None  # this deployment was rolled back: ref of the rollback that replaced it
 
 
 class FileChangeRecord(Record):

@@ -120,9 +120,9 @@ def file_change_record(ws: str, repo: str, rev: str, raw: dict[str, Any]) -> Fil
 def _list_query(args: ListPullRequests) -> str | None:
     conds = []
     if args.since is not None:
-        conds.append(bbql.cond("updated_on", ">=", args.since))
+        conds.append(bbql.cond(args.time_field, ">=", args.since))
     if args.until is not None:
-        conds.append(bbql.cond("updated_on", "<=", args.until))
+        conds.append(bbql.cond(args.time_field, "<=", args.until))
     if args.destination_branch:
         conds.append(bbql.cond("destination.branch.name", "=", args.destination_branch))
     if args.source_branch:
@@ -157,6 +157,8 @@ async def list_pull_requests(ctx: ToolContext, args: ListPullRequests) -> ToolRe
     since = args.since
 
     def older(item: dict[str, Any]) -> bool:
+        # Sorted by -updated_on, and created_on <= updated_on: once activity is older than `since`,
+        # so is every later item's creation.
         updated = parse_dt(item.get("updated_on"))
         return since is not None and updated is not None and updated < since
 
@@ -165,8 +167,10 @@ async def list_pull_requests(ctx: ToolContext, args: ListPullRequests) -> ToolRe
                                              pagelen=50, stop=older):
             if str(raw.get("state")) not in states or not _author_matches(raw, args.author):
                 continue
-            updated = parse_dt(raw.get("updated_on"))
-            if args.until is not None and updated is not None and updated > args.until:
+            stamp = parse_dt(raw.get(args.time_field))
+            if args.until is not None and stamp is not None and stamp > args.until:
+                continue
+            if since is not None and stamp is not None and stamp < since:
                 continue
             if args.awaiting_review and not _awaiting_review(raw):
                 continue

@@ -34,7 +34,7 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("gateway", "gw", "proxy", "edge"),
     ("infra", "infrastructure", "terraform", "tf", "iac"),
     ("auth", "authentication", "authn", "login", "sso", "identity", "oauth", "oauth2"),
-    ("payment", "pay", "billing"),
+    ("payment", "pay"),  # not "billing": invoices/subscriptions are a different service from card payments
     ("notification", "notify", "notifier", "email", "sms", "messaging"),
     ("mobile", "ios", "android", "phone"),
     ("shared", "common", "lib", "library", "util", "utility"),
@@ -97,10 +97,29 @@ def _term_score(term: str, slug_terms: set[str], desc_terms: set[str]) -> float:
     return best
 
 
+_SLUG_SHAPED = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)+")
+
+
+def _literal_hit(phrase: str, raw_slug: set[str]) -> bool:
+    """Some core word of the phrase, as typed (no synonyms), is a word of the slug/name or a typo of one."""
+    words = [_stem(t) for t in re.findall(r"[a-z0-9]+", phrase.lower()) if t not in _STOP]
+    core = [w for w in words if w not in GENERIC]
+    return any(
+        w in raw_slug or any(len(w) >= 5 and len(s) >= 5 and fuzz.ratio(w, s) >= 85 for s in raw_slug)
+        for w in core
+    )
+
+
 def rank_repositories(phrase: str, repos: Sequence[RepositoryRecord]) -> list[tuple[str, float]]:
-    """Repositories matching `phrase`, best first, score 0..1 (only those scoring above 0)."""
+    """Repositories matching `phrase`, best first, score 0..1 (only those scoring above 0).
+
+    A slug-shaped phrase ("billing-service") is a name the user believes exists: it must share a word
+    with the repository's own slug or name (typos allowed), and every distinctive word must match; a
+    synonym/description match alone or half a name ("ledger-api" ~ api-gateway) is another repository.
+    """
     wanted = phrase.strip().lower()
     core, generic = core_terms(phrase)
+    slug_shaped = bool(_SLUG_SHAPED.fullmatch(wanted))
     ranked: list[tuple[str, float]] = []
     for repo in repos:
         if wanted in (repo.slug.lower(), repo.name.lower()):
@@ -109,9 +128,14 @@ def rank_repositories(phrase: str, repos: Sequence[RepositoryRecord]) -> list[tu
         slug_terms = set(_terms(f"{repo.slug} {repo.name}"))
         desc_terms = set(_terms(f"{repo.description} {repo.project}"))
         raw_slug = {_stem(t) for t in re.findall(r"[a-z0-9]+", f"{repo.slug} {repo.name}".lower())}
+        if slug_shaped and core and not _literal_hit(wanted, raw_slug):
+            continue
         bonus = _GENERIC_BONUS * sum(1 for g in generic if g in raw_slug)
         if core:
-            score = sum(_term_score(t, slug_terms, desc_terms) for t in core) / len(core)
+            scores = [_term_score(t, slug_terms, desc_terms) for t in core]
+            if slug_shaped and min(scores) == 0.0:
+                continue  # "ledger-api": half a name is another repository
+            score = sum(scores) / len(core)
             score = min(1.0, score + bonus) if score > 0 else 0.0
         else:
             score = MINIMUM if bonus > 0 else 0.0  # generic-only phrase: every repo with that word

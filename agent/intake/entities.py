@@ -22,7 +22,7 @@ from agent.plan import Window
 from tools.evidence import RepositoryRecord
 from tools.resolve import GENERIC, SYNONYMS, closest_names, rank_repositories, resolve
 
-__all__ = ["RepoMention", "Understanding", "normalize_question", "understand"]
+__all__ = ["RepoMention", "Understanding", "incident_kind", "normalize_question", "understand"]
 
 
 class RepoMention(BaseModel):
@@ -46,6 +46,7 @@ class Understanding(BaseModel):
     window: Window | None = None
     topics: list[str] = Field(default_factory=list)  # families named: pipelines, pull_requests, …
     incident: Literal["strong", "weak"] | None = None
+    breakage: Literal["build", "flaky"] | None = None  # an ask that is really a CI incident ("who broke main?")
     repo_mentions: list[RepoMention] = Field(default_factory=list)
     repos: list[str] = Field(default_factory=list)  # every confidently resolved slug, in mention order
     all_repos: bool = False  # "across all repos", "every service"
@@ -133,7 +134,7 @@ _POSSESSIVE = re.compile(
     r"pipelines?|builds?|deploy(?:ment)?s?|work|merges?|code))\b"
 )
 _SUBJECT = re.compile(
-    r"(?i:\b(?:did|has|have|had))\s+@?(?P<name>[A-Za-z][\w.\-]*)\s+(?i:merge|merged|push|pushed|commit|committed|deploy|"
+    r"(?i:\b(?:did|has|have|had))\s+@?(?P<name>[A-Za-z][\w.\-]*(?:\s+[A-Z][\w\-]+)?)\s+(?i:merge|merged|push|pushed|commit|committed|deploy|"
     r"deployed|ship|shipped|open|opened|write|land|landed|break|broke|change|changed|touch|touched)\b"
 )
 _SYMBOL_PATTERNS = (
@@ -167,6 +168,7 @@ _WRITE = re.compile(
     r"(?P<v>" + "|".join(sorted((re.escape(v) for v in V.WRITE_VERBS), key=len, reverse=True)) + r")\b(?!\s+(?:by|to\s+(?:main|master)\b.*\?$))"
 )
 _REPO_GENERIC = r"(?:service|services|svc|repo|repository|app|project|codebase)"
+_SLUG_SHAPE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*-(?:service|svc|app|api|repo|lib|libs|worker|server|client|frontend|backend|web|ui|gateway|pipeline|infra|terraform|sdk|bot|cli|jobs?)")
 _SCAN_SYNONYMS: frozenset[str] = frozenset(
     w for group in SYNONYMS for w in group if len(w) >= 4 and w not in {"site", "front", "edge", "server", "common", "phone", "pay", "util", "utility", "identity", "email", "messaging", "library", "data", "proxy", "login", "release"}
 ) | {"api", "ios", "sso", "etl", "tf", "iac", "pay", "login", "email"}
@@ -180,18 +182,35 @@ _NOT_NAMES: frozenset[str] = frozenset(
 # --- extractors ----------------------------------------------------------------------------------
 
 
+_AWAITING = re.compile(
+    r"\b(?:still\s+)?(?:need|needs|needing|require|requires|requiring|waiting\s+(?:for|on)|awaiting|pending|want|wants)\s+"
+    r"(?:a\s+|an\s+|any\s+|some\s+|their\s+|its\s+|first\s+)?(?:code\s+)?(?:reviews?|approvals?|reviewers?|eyes)\b"
+    r"|\b(?:not|never|nobody|no\s+one|no-one|none|haven't|hasn't|have\s+not|has\s+not|weren't|wasn't)\s+"
+    r"(?:(?:yet|has|have|been|anyone|anybody|got|gotten)\s+)*(?:reviewed|approved|looked\s+at)\b"
+    r"|\bwaiting\s+to\s+be\s+(?:reviewed|approved)\b|\bwithout\s+(?:a\s+|any\s+)?(?:reviews?|approvals?)\b"
+)
+
+
 def _states(text: str, u: Understanding) -> None:
     for phrase in _found(text, V.AWAITING_REVIEW):
         u.awaiting_review = True
         u.states.append(phrase)
         text = text.replace(phrase, " ")
+    m = _AWAITING.search(text)
+    if m:
+        u.awaiting_review = True
+        u.states.append(m.group(0))
+        text = _AWAITING.sub(" ", text)
     for phrase in _found(text, V.IN_PROGRESS):
         u.in_progress = True
         u.states.append(phrase)
         text = text.replace(phrase, " ")
+    text, negated = _negated_results(text)
     for phrase in _found(text, V.RESULTS):
         u.results.extend(V.RESULTS[phrase])
         u.states.append(phrase)
+    if negated and not u.results and "SUCCESSFUL" in negated:
+        u.results.extend(("FAILED", "ERROR"))  # "builds that aren't green"
     for phrase in _found(text, V.PR_STATES):
         u.pr_states.extend(V.PR_STATES[phrase])
         u.states.append(phrase)
@@ -201,6 +220,31 @@ def _states(text: str, u: Understanding) -> None:
     u.results = [r for r in order if r in u.results]
     u.pr_states = [s for s in ["OPEN", "MERGED", "DECLINED", "SUPERSEDED"] if s in u.pr_states]
     u.states = _uniq(u.states)
+
+
+_NEGATED_RESULT = re.compile(
+    r"(?<![\w'-])(?:" + "|".join(sorted((re.escape(n) for n in V.NEGATIONS), key=len, reverse=True)) + r")\s+"
+    r"(?:(?:the|a|an|just|only|any|simply|merely|really|actually|because\s+of|due\s+to)\s+)*"
+    r"(?P<p>" + "|".join(sorted((re.escape(r) for r in V.RESULTS), key=len, reverse=True)) + r")(?![\w/-])"
+)
+
+
+def _negated_results(text: str) -> tuple[str, set[str]]:
+    """Blank result words that follow a negation ("errored, not failed tests"); returns the results they named."""
+    negated: set[str] = set()
+
+    def blank(m: re.Match[str]) -> str:
+        negated.update(V.RESULTS[m.group("p")])
+        return " "
+
+    return _NEGATED_RESULT.sub(blank, text), negated
+
+
+_NO_ACTIVITY = re.compile(
+    r"\b(?:haven't|hasn't|have\s+not|has\s+not|not|never|nobody|no\s+one|no-one|none\s+of\s+us)\s+(?:(?:been|has|have|had|yet|ever|any)\s+)*"
+    r"(?:touched|updated|pushed(?:\s+to)?|committed(?:\s+to)?|worked\s+on|modified|changed|merged)\b"
+    r"|\bno\s+(?:new\s+|recent\s+)?(?:commits|pushes|activity|changes|updates)\b"
+)
 
 
 def _environment(text: str) -> str | None:
@@ -324,6 +368,8 @@ def _repo_mentions(text: str, u: Understanding, repos: Sequence[RepositoryRecord
     def repo_like(word: str) -> bool:
         if word in ignore or len(word) < 3 or word.isdigit():
             return False
+        if _SLUG_SHAPE.fullmatch(word):
+            return True  # "billing-service", "ledger-api": a name to resolve (or report as unknown)
         stem = word[:-1] if word.endswith("s") and len(word) > 4 else word
         if word in slug_words or stem in slug_words or word in _SCAN_SYNONYMS:
             return True
@@ -383,6 +429,86 @@ def _all_topic_words() -> set[str]:
     return _TOPIC_WORDS
 
 
+# --- incidents: build breakage, flaky tests, runtime ----------------------------------------------
+
+_NB = r"(?<![\w/-])"  # word boundaries that keep slugs whole ("data-pipeline" is not "pipeline")
+_NE = r"(?![\w/-])"
+_FLAKY = re.compile(
+    _NB + r"(?:flak(?:y|ey|iness|ily)|intermittent(?:ly)?|random(?:ly)?|sporadic(?:ally)?|non-?deterministic(?:ally)?"
+    r"|sometimes\s+(?:fail\w*|pass\w*|red|green)|on\s+and\s+off|hit[- ]and[- ]miss|now\s+and\s+then)" + _NE
+)
+_CI_SUBJECT = re.compile(
+    _NB + r"(?:builds?|pipelines?|ci|ci\s+runs?|tests?|test\s+suites?|suites?|specs?|unit\s+tests?|integration\s+tests?"
+    r"|e2e|jobs?|checks?|lint(?:ing|er)?|compil\w*|npm\s+ci|main|master|trunk|mainline|default\s+branch|branch(?:es)?"
+    r"|prs?|pull\s+requests?|merge\s+requests?|mrs?)" + _NE
+)
+_CI_FAILURE = re.compile(
+    _NB + r"(?:fail\w*|broke|broken|breaks?|breaking|red|errored|erroring|busted|flak\w*|won't\s+pass|doesn't\s+pass"
+    r"|not\s+passing|can't\s+pass|stopped\s+passing|timing\s+out|times\s+out|timed\s+out)" + _NE
+)
+_RUNTIME = re.compile(
+    _NB + r"(?:5\d\d|5\d\ds|5xx|4xx|http\s*\d{3}|outage|latency|slow(?:ness|er)?|degrad\w*|requests?|traffic|customers?"
+    r"|users?|paged|pager|alerts?|error\s+rate|crash\w*|exceptions?|production|prod|live\s+site|is\s+down|went\s+down"
+    r"|are\s+down|rolled\s+back|roll(?:ed)?[- ]?back|rollbacks?|memory|cpu|oom)" + _NE
+)
+# "who broke …" / "what broke …": the object says whether it is a build ("main", "the build") or a service
+_BROKE = re.compile(
+    r"\b(?:who|what|which\s+(?:pr|commit|change|merge)|whose\s+(?:pr|commit|change))\s+"
+    r"(?:has\s+|have\s+|just\s+|'s\s+)?(?:broke|broken|is\s+breaking|keeps\s+breaking|caused|is\s+causing)\b(?P<rest>.*)"
+)
+_NO_OBJECT = re.compile(
+    r"^\s*(?:[?.!,]|$|(?:since|in|on|at|during|over|between|from|after|before|until|yesterday|today|tonight|this|last"
+    r"|overnight|earlier|recently|lately|anything|stuff|things)\b)"
+)
+_ONGOING_WHY = re.compile(
+    r"\bwhy\s+(?:is|are|does|do|has|have|isn't|aren't|doesn't|won't|keeps?|'s|is\s+it\s+that|the\s+hell\s+(?:is|are))\b"
+    r"|\b(?:keeps?|kept|started|starts|still|been|has\s+been|have\s+been|is\s+now|are\s+now)\s+(?:failing|red|broken|erroring)\b"
+)
+
+
+def incident_kind(text: str) -> Literal["build", "flaky", "runtime"]:
+    """What an incident symptom is about: a CI build breaking, a flaky test, or the running service.
+
+    Runtime words (5xx, latency, outage, customers, production, rollback) win over CI words, so
+    "checkout requests failing with HTTP 504" stays a runtime incident; a CI subject (build, tests,
+    pipeline, main, a PR) with a failure word is a build; add a flakiness word and it is flaky.
+    """
+    t = normalize_question(text)
+    if _RUNTIME.search(t):
+        return "runtime"
+    ci = bool(_CI_SUBJECT.search(t))
+    if _FLAKY.search(t) and _CI_FAILURE.search(t):
+        return "flaky"
+    if ci and _CI_FAILURE.search(t):
+        return "build"
+    return "runtime"
+
+
+def _breakage(text: str, u: Understanding) -> None:
+    """Ask-mode questions that are CI incidents, and "what broke since …" that is a plain failure listing.
+
+    Only ongoing or blaming phrasings count ("who broke main?", "why are the builds failing?", "tests
+    keep failing randomly"); "which builds failed?" and "why did build 412 fail?" stay listings/lookups.
+    """
+    kind = incident_kind(text)
+    m = _BROKE.search(text)
+    if m is not None:
+        rest = m.group("rest")
+        if _CI_SUBJECT.search(rest) and kind != "runtime":
+            u.breakage = "flaky" if kind == "flaky" else "build"
+        elif _NO_OBJECT.match(rest) and not _RUNTIME.search(rest) and u.incident == "strong":
+            only_broke = not _found(_BROKE.sub(" ", text), V.INCIDENT_STRONG)
+            if only_broke:
+                u.incident = None  # "what broke since 1pm?": which builds failed, not an investigation
+        return
+    if u.build_numbers:
+        return
+    if kind == "flaky":
+        u.breakage = "flaky"
+    elif kind == "build" and _ONGOING_WHY.search(text):
+        u.breakage = "build"
+
+
 # --- public -------------------------------------------------------------------------------------
 
 
@@ -403,6 +529,7 @@ def understand(
     elif _found(work, V.INCIDENT_WEAK):
         u.incident = "weak"
     _states(work, u)
+    _breakage(work, u)
     _trigger(work, u)
     u.environment = _environment(work)
     _authors(question, u, repositories)
@@ -427,6 +554,8 @@ def understand(
     if c:
         u.count = int(c.group("a") or c.group("b"))
     u.asks = [ask for ask, phrases in V.ASKS.items() if _found(work, phrases)]
+    if "stale" not in u.asks and _NO_ACTIVITY.search(work):
+        u.asks.append("stale")
     w = _WRITE.search(text.strip())
     if w and not re.match(r"(?:show|list|find)\b", w.group("v")):
         u.write_verbs.append(w.group("v"))

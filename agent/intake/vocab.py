@@ -60,6 +60,12 @@ RESULTS: dict[str, tuple[str, ...]] = {
     "successful": ("SUCCESSFUL",), "succeeded": ("SUCCESSFUL",), "success": ("SUCCESSFUL",),
     "successfully": ("SUCCESSFUL",),
 }
+# Words that negate the state word right after them: "errored (not failed tests)" asks for ERROR only.
+NEGATIONS: tuple[str, ...] = (
+    "not", "never", "rather than", "instead of", "excluding", "except", "except for", "other than",
+    "but not", "without", "apart from", "ignoring", "ignore", "exclude", "minus", "isn't", "aren't", "wasn't",
+    "weren't", "didn't", "don't", "doesn't",
+)
 IN_PROGRESS: tuple[str, ...] = (
     "running", "in progress", "in-progress", "pending", "queued", "ongoing", "still running", "paused",
     "currently running", "underway",
@@ -117,9 +123,17 @@ ASKS: dict[str, tuple[str, ...]] = {
     "changes": (
         "what changed", "what's changed", "whats changed", "what has changed", "changes", "changed",
         "what went out", "what shipped", "what was shipped", "what's in", "whats in", "what is in",
-        "contents", "included", "what did", "diff",
+        "contents", "included", "what did", "diff", "what in it", "what in that", "what in this", "what in there",
+        "what went into", "what went in",
     ),
-    "stale": ("stale", "old", "abandoned", "inactive", "dead", "unused", "no commits", "no activity", "not touched", "untouched", "forgotten"),
+    "stale": (
+        "stale", "old", "abandoned", "inactive", "dead", "unused", "no commits", "no activity", "not touched",
+        "untouched", "forgotten", "idle", "no recent commits", "no new commits", "nothing pushed", "no pushes",
+        "not been touched", "haven't been touched", "hasn't been touched", "havent been touched",
+        "hasnt been touched", "not updated", "not been updated", "haven't been updated", "hasn't been updated",
+        "haven't been pushed to", "hasn't been pushed to", "not been pushed to", "haven't had", "hasn't had",
+        "not been worked on", "no longer used", "not used",
+    ),
     "recent": ("recent", "recently", "latest", "newest", "lately", "new"),
     "count": ("how many", "count", "number of"),
     "list": ("list", "show", "which", "what", "give me", "any"),

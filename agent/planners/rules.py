@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, timedelta
 from typing import Any, Literal, TypeVar
 
-from agent.intake import Understanding, parse_instant, understand
+from agent.intake import Understanding, incident_kind, parse_instant, understand
 from agent.plan import Family, Plan, Step, StepOutcome, Window
 from agent.planners.base import PlanRequest, PriorTurn
 from tools.evidence import RepositoryRecord
@@ -38,6 +38,22 @@ STALE_DEFAULT = timedelta(days=30)
 INCIDENT_DEPLOYS, INCIDENT_PRS, INCIDENT_PIPELINES, INCIDENT_AFTER = (
     timedelta(hours=48), timedelta(hours=72), timedelta(hours=24), timedelta(minutes=30),
 )
+CI_PIPELINES, CI_PRS, CI_SLACK, FLAKY_DEFAULT = timedelta(hours=24), timedelta(hours=72), timedelta(hours=1), timedelta(days=7)
+STALE_LIMIT = 500
+_MERGE_VERB = re.compile(r"\bmerg(?:e|ed|es|ing)\b(?!\s+(?:commits?|conflicts?)\b)")
+_COMMIT_NOUN = re.compile(r"\bcommit(?:s|ted)?\b|\bmerge\s+commits?\b|\bpush(?:ed|es)?\b|\bsha\b|\bhash(?:es)?\b|\blanded\b")
+_CREATED_VERB = re.compile(r"\b(?:opened|created|raised|submitted|filed|new)\b")
+_SHOW_VERB = re.compile(
+    r"\b(?:show|open|cat|contents?|read|view|print|display|fetch|pull\s+up|bring\s+up|give\s+me|see|dump)\b"
+)
+# "it", "those", "did that fail?" point at something; "anything that failed?" does not ("that" relative)
+_POINTING = re.compile(
+    r"\b(?:it|those|these|them)\b"
+    r"|(?:^|\b(?:is|was|did|does|do|has|have|had|about|with|of|on|in|at|to|fix|fixed|see|check|why|what|how)\s+)(?:that|this)\b"
+)
+_WHATS_IN = re.compile(r"\bwhat(?:'s|s|\s+is)?\s+in(?:side)?\b")
+_USAGE_WORDS = re.compile(r"\b(?:usages?|uses|used|references?|referenced|callers?|calls|called|imports?|imported|mentions?|occurrences?|grep|where\s+else)\b")
+_DEFINITION_WORDS = re.compile(r"\b(?:defined|define[sd]?|definition|declared|declaration|implemented|implementation)\b")
 _FAMILY_ORDER: tuple[str, ...] = ("code", "deployments", "pull_requests", "pipelines", "branches", "commits", "repositories")
 _RETARGET = re.compile(r"^\s*(?:and|also|ok(?:ay)?|now|then|same|what|how)\b.*|^\s*\w+(?:\s+\w+)?\s*\?\s*$")
 _FILTER = re.compile(r"\b(?:which|what|any)\s+of\s+(?:those|these|them)\b|\b(?:only|just)\s+(?:the\s+)?(?:ones?|those)\b|\bof\s+(?:those|these|them)\b|\bamong\s+(?:those|these|them)\b|\bfilter\b|\bwhich\s+ones\b")
@@ -142,11 +158,15 @@ def _family(c: _Ctx) -> Family:
         topics.discard("deployments")  # "release branches" are branches
     if c.request.mode == "investigate":
         return "incident"
+    if u.breakage and not u.build_numbers:
+        return "incident"  # "who broke main?", "why are the builds failing?", "tests keep failing randomly"
+    if _asks_merged_prs(u):
+        return "pull_requests"
     if u.incident == "strong" and not topics & {"pipelines", "pull_requests", "branches", "code", "repositories"}:
         return "incident"
     if u.incident == "weak" and not topics and (u.window or u.repos) and not u.build_numbers:
         return "incident"
-    if ("code" in topics and (u.symbols or u.paths)) or (u.paths and not topics and re.search(r"\b(?:show|open|cat|contents?|read|view|print)\b", u.text)):
+    if ("code" in topics and (u.symbols or u.paths)) or (u.paths and not topics and (_SHOW_VERB.search(u.text) or _WHATS_IN.search(u.text))):
         return "code"
     if "pipelines" in topics and "pull_requests" in topics and re.search(r"\b(?:pipelines?|builds?|ci)\b", u.text) and u.pr_numbers:
         return "pipelines"
@@ -166,6 +186,16 @@ def _family(c: _Ctx) -> Family:
     if u.symbols:
         return "code"
     return "unknown"
+
+
+def _asks_merged_prs(u: Understanding) -> bool:
+    """"what was merged to main yesterday?", "what did Priya merge?": merged pull requests.
+
+    The noun decides: with "commits" (or "pushed", "landed", a hash) it stays a commits question.
+    """
+    if set(u.topics) - {"commits", "pull_requests"} or u.commits or u.paths:
+        return False
+    return bool(_MERGE_VERB.search(u.text)) and not _COMMIT_NOUN.search(u.text)
 
 
 def _pipelines(c: _Ctx, repos: list[str] | None) -> str:
@@ -234,6 +264,9 @@ def _pull_requests(c: _Ctx, repos: list[str] | None) -> str:
         c.understood.append(f"pull request(s) {', '.join('#' + str(n) for n in numbers)} in {repo}")
         return f"PR #{numbers[0]} in {repo}"
     states = list(u.pr_states)
+    merged_verb = _asks_merged_prs(u)
+    if merged_verb and not states:
+        states = ["MERGED"]  # "what did Priya merge?"
     if u.awaiting_review:
         states = ["OPEN"]
         c.understood.append("awaiting review: open PRs with no approval yet")
@@ -254,11 +287,21 @@ def _pull_requests(c: _Ctx, repos: list[str] | None) -> str:
     for what, value in (("author", ", ".join(u.authors)), ("target branch", dest), ("source branch", src)):
         if value:
             c.understood.append(f"{what}: {value}")
-    c.step("list_pull_requests", {
-        "repos": repos, "states": states, "author": _first(u.authors), "destination_branch": dest,
-        "source_branch": src, "since": w.start if w else None, "until": w.end if w else None,
-        "awaiting_review": u.awaiting_review, "limit": u.count,
-    }, "pull requests matching the question", primary=True)
+    closed_only = set(states) <= {"MERGED", "DECLINED", "SUPERSEDED"}
+    time_field = "created_on" if w is not None and not closed_only and _CREATED_VERB.search(u.text) else None
+    if time_field:
+        c.understood.append("window on when the pull requests were opened (created_on)")
+    elif w is not None and closed_only:
+        c.understood.append("window on when they were closed (merged/declined PRs: their last update)")
+    args: dict[str, Any] = {
+        "repos": repos, "states": states, "author": _first(u.authors), "source_branch": src,
+        "since": w.start if w else None, "until": w.end if w else None, "time_field": time_field,
+        "awaiting_review": u.awaiting_review, "limit": u.count or 200,
+    }
+    groups = _branch_groups(c, repos) if (dest and u.default_branch) else {dest: repos}
+    for branch, group in groups.items():
+        c.step("list_pull_requests", {**args, "repos": group, "destination_branch": branch},
+               "pull requests matching the question", primary=True)
     return f"{'/'.join(s.lower() for s in states)} pull requests" + (f", {w.label}" if w else "")
 
 
@@ -304,7 +347,7 @@ def _branches(c: _Ctx, repos: list[str] | None) -> str:
         c.understood.append(f"stale: no commit since {cutoff:%Y-%m-%d}" + ("" if u.window else " (default 30 days)"))
         c.window = Window(start=cutoff, end=c.now, label=u.window.label if u.window else "no commit in 30 days")
         c.focus["stale"] = True
-        c.step("list_branches", {"repos": repos, "name_contains": name, "stale_before": cutoff, "limit": u.count},
+        c.step("list_branches", {"repos": repos, "name_contains": name, "stale_before": cutoff, "limit": u.count or STALE_LIMIT},
                "branches with no recent commit", primary=True)
         return "stale branches"
     w = c.default_window(RECENT_DEFAULT, "last 7 days") if ("recent" in u.asks or u.window) else None
@@ -353,30 +396,66 @@ def _deployments(c: _Ctx, repos: list[str] | None) -> str:
 
 def _code(c: _Ctx, repos: list[str] | None) -> str:
     u = c.u
-    show = bool(re.search(r"\b(?:show|open|cat|contents?|read|view|print)\b", u.text))
-    if u.paths and show and not u.symbols:
-        repo = _single_repo(c, repos, u.paths[0])
+    show = bool(_SHOW_VERB.search(u.text) or _WHATS_IN.search(u.text) or re.search(r"\bsource\s+(?:of|for)\b", u.text))
+    searching = bool(_USAGE_WORDS.search(u.text) or _DEFINITION_WORDS.search(u.text) or re.search(r"\b(?:where|find|search|which\s+files)\b", u.text))
+    if u.paths and not u.symbols and (show or not searching):
+        repo = _single_repo(c, _exact_first(c, repos), u.paths[0])
         if repo is None:
             return f"file {u.paths[0]}"
         ref = u.branch if u.branch and not u.default_branch else None
-        c.step("browse_source", {"repo": repo, "path": u.paths[0], "ref": ref}, f"{u.paths[0]} in {repo}", primary=True)
+        for path in u.paths[:3]:
+            c.step("browse_source", {"repo": repo, "path": path, "ref": ref}, f"{path} in {repo}", primary=True)
+        c.understood.append(f"show exactly {', '.join(u.paths[:3])} in {repo}")
         return f"{u.paths[0]} in {repo}"
     queries = u.symbols or [p.rsplit("/", 1)[-1] for p in u.paths]
+    definitions = bool(u.symbols) and bool(_DEFINITION_WORDS.search(u.text)) and not _USAGE_WORDS.search(u.text)
     for q in queries[:3]:
-        c.step("search_code", {"query": q, "repos": repos, "limit": u.count}, f"where '{q}' appears", primary=True)
-    c.understood.append(f"search code for: {', '.join(queries[:3])}")
-    return f"code search for {', '.join(queries[:3])}"
+        c.step("search_code", {"query": q, "repos": repos, "limit": u.count, "definitions_only": definitions},
+               f"where '{q}' is defined" if definitions else f"where '{q}' appears", primary=True)
+    c.focus["query"] = queries[0] if queries else ""
+    if definitions:
+        c.focus["definitions_only"] = True
+        c.understood.append(f"where {', '.join(queries[:3])} is defined: only lines that define it (def/class/function/const …)")
+    else:
+        c.understood.append(f"search code for: {', '.join(queries[:3])}")
+    return f"{'definition of' if definitions else 'code search for'} {', '.join(queries[:3])}"
+
+
+def _exact_first(c: _Ctx, repos: list[str] | None) -> list[str] | None:
+    """When one repository is needed and several were named, the one named by its exact slug wins
+    ("the payments client source … from checkout-service": 'payments' describes the file)."""
+    if not repos or len(repos) < 2 or c.request.repo_filter:
+        return repos
+    exact = [m.slugs[0] for m in c.u.repo_mentions if m.status == "resolved" and m.phrase == m.slugs[0]]
+    if len(exact) == 1:
+        c.understood.append(f"repository: {exact[0]} (named exactly; the other names describe the file)")
+        return exact
+    return repos
+
+
+_NAME_FILTER = re.compile(
+    r"\b(?:named|called|containing|contains|contain|matching|match|with|having|has|have|whose\s+names?\s+(?:contains?|has|have|includes?)"
+    r"|names?\s+(?:contains?|containing|including|includes?|with))\s+(?:the\s+(?:word|string|text|term)\s+|an?\s+)?"
+    r"['\"`]?(?P<n>[\w-]+)['\"`]?"
+)
 
 
 def _repositories(c: _Ctx, repos: list[str] | None) -> str:
     del repos
-    m = re.search(r"\b(?:named|called|containing|with)\s+['\"]?([\w-]+)", c.u.text)
-    c.step("list_repositories", {"name_contains": m.group(1) if m else None}, "the workspace's repositories", primary=True)
-    return "repositories in the workspace"
+    m = _NAME_FILTER.search(c.u.text)
+    name = m.group("n") if m and m.group("n") not in ("the", "a", "an", "in", "name", "names") else None
+    if name:
+        c.understood.append(f"repositories whose name contains '{name}'")
+    c.step("list_repositories", {"name_contains": name}, "the workspace's repositories", primary=True)
+    return f"repositories with '{name}' in the name" if name else "repositories in the workspace"
 
 
 def _incident(c: _Ctx, repos: list[str] | None) -> str:
     req = c.request
+    kind = incident_kind(req.question) if req.mode == "investigate" else (c.u.breakage or "runtime")
+    if kind != "runtime":
+        return _ci_incident(c, repos, kind)
+    c.focus["kind"] = "runtime"
     at = req.incident_at.astimezone(UTC) if req.incident_at else parse_instant(req.question, req.now, req.tz)
     if at is None:
         at = c.now
@@ -395,6 +474,45 @@ def _incident(c: _Ctx, repos: list[str] | None) -> str:
     return f"what changed before {at:%H:%M} UTC" + (f" in {service}" if service else "")
 
 
+def _ci_incident(c: _Ctx, repos: list[str] | None, kind: str) -> str:
+    """A build that broke ("who broke main?") or a flaky test ("tests keep failing randomly"): failed runs first.
+
+    Build: failed pipelines from an hour before the window (the run that turned it red started before anyone
+    noticed) or the 24 hours before `at`, plus the merged/open PRs of the 72 hours before (the suspects).
+    Flaky: the failed runs of the window (default 7 days); the review reads each failure to find the test
+    that fails on several branches.
+    """
+    req, u = c.request, c.u
+    at = req.incident_at.astimezone(UTC) if req.incident_at else (u.window.end if u.window else c.now)
+    since = u.window.start if u.window else None
+    if since is not None and kind == "build" and re.match(r"(?:since|after|from|starting|as of)\b", u.window.label if u.window else ""):
+        since -= CI_SLACK  # "red since 07:16": when it was noticed; the run that broke it started before
+    service = repos[0] if repos and len(repos) == 1 else None
+    c.focus.update({"symptom": req.question.strip(), "at": at.isoformat(), "service": service, "kind": kind})
+    if since is not None:
+        c.focus["since"] = since.isoformat()
+    scope = [service] if service else repos
+    where = f" in {service}" if service else (f" in {', '.join(repos)}" if repos else " (all repositories)")
+    if kind == "flaky":
+        start = since or at - FLAKY_DEFAULT
+        end = u.window.end if u.window else c.now
+        c.window = Window(start=start, end=end, label=u.window.label if u.window else "last 7 days")
+        c.step("list_pipelines", {"repos": scope, "results": ["FAILED", "ERROR"], "since": start, "until": end, "limit": 200},
+               "failed runs where the flaky test may show", primary=True)
+        c.understood.append(f"flaky tests{where}: failed runs {c.window.label}, then the test that fails on several branches")
+        return f"flaky test failures{where}, {c.window.label}"
+    pipelines_since = since or at - CI_PIPELINES
+    prs_since = min(since, at - CI_PRS) if since else at - CI_PRS
+    # No `until`: the failing runs may come after T (a PR pushed at T fails its build minutes later).
+    c.window = Window(start=pipelines_since, end=c.now, label=u.window.label if u.window else f"from 24h before {at:%Y-%m-%d %H:%M} UTC")
+    c.step("list_pipelines", {"repos": scope, "results": ["FAILED", "ERROR"], "since": pipelines_since, "limit": 200},
+           "failed builds around the breakage", primary=True)
+    c.step("list_pull_requests", {"repos": scope, "states": ["MERGED", "OPEN"], "since": prs_since, "limit": 200},
+           "pull requests merged or updated before the breakage (suspects)", primary=True)
+    c.understood.append(f"build breakage{where} at {at:%Y-%m-%d %H:%M} UTC: failed builds and the PRs before them")
+    return f"what broke the build{where}"
+
+
 _BUILDERS = {
     "pipelines": _pipelines, "pull_requests": _pull_requests, "commits": _commits, "branches": _branches,
     "deployments": _deployments, "code": _code, "repositories": _repositories, "incident": _incident,
@@ -408,7 +526,7 @@ def _follow_up(c: _Ctx, prev: PriorTurn) -> Plan | None:
     """"which of those were on main?", "the log of the second one", "and in payments?", "what about yesterday?"."""
     u = c.u
     index = u.ordinal
-    if index is None and u.deictic and set(u.asks) & {"log", "why", "diff", "detail", "comments"} and not _FILTER.search(u.text):
+    if index is None and u.deictic and set(u.asks) & {"log", "why", "diff", "detail", "comments", "changes"} and not _FILTER.search(u.text):
         if len(prev.primary) == 1:
             index = 0
         elif prev.primary and re.search(r"\b(?:that|this|it)\b", u.text):
@@ -424,6 +542,7 @@ def _follow_up(c: _Ctx, prev: PriorTurn) -> Plan | None:
         if filt:
             c.focus["filter"] = filt
             c.understood.append("filter the previous answer: " + ", ".join(f"{k}={v}" for k, v in filt.items()))
+            _refetch_for_filter(c, prev, filt)
             return c.plan("follow_up", "filter the previous results", prev.plan.repos)
     new_topic = bool(set(u.topics) - {prev.plan.family})
     if not new_topic and len(u.text.split()) <= 8 and _RETARGET.match(u.text) and (u.repo_mentions or u.window or c.request.repo_filter):
@@ -431,20 +550,47 @@ def _follow_up(c: _Ctx, prev: PriorTurn) -> Plan | None:
     return None
 
 
+def _no_subject(u: Understanding) -> bool:
+    """"is it broken?" with no earlier turn: "it" refers to nothing, so any answer would be a guess."""
+    named = (
+        u.topics or u.repo_mentions or u.window or u.build_numbers or u.pr_numbers or u.hash_numbers or u.commits
+        or u.paths or u.symbols or u.authors or u.branch or u.environment or u.all_repos or u.trigger
+        or u.awaiting_review or u.pr_states or u.in_progress or u.draft
+    )
+    return not named and _POINTING.search(u.text) is not None
+
+
 def _has_filter(u: Understanding) -> bool:
-    return bool(u.branch or u.authors or u.results or u.pr_states or u.environment or u.repos or u.trigger)
+    return bool(u.branch or u.authors or u.results or u.pr_states or u.environment or u.repos or u.trigger or u.awaiting_review)
+
+
+def _refetch_for_filter(c: _Ctx, prev: PriorTurn, filt: dict[str, Any]) -> None:
+    """A filter the previous records cannot answer (approvals are not in PR listings): re-list the same
+    repositories with the filter server-side; the reporter keeps only the previous answer's refs."""
+    if not filt.get("awaiting_review"):
+        return
+    prs = [r for r in prev.primary if r.get("kind") == "pull_request"]
+    if not prs:
+        return
+    repos = sorted({str(r["repo"]) for r in prs})
+    c.focus["within"] = [r["ref"] for r in prs]
+    c.step("list_pull_requests", {"repos": repos, "states": ["OPEN"], "awaiting_review": True, "limit": 200},
+           "approvals of the previous answer's pull requests", primary=True)
+    c.understood.append("approvals are not in the previous listing: re-listing those repositories' open PRs awaiting review")
 
 
 def _filter_from(c: _Ctx) -> dict[str, Any]:
     u = c.u
     f: dict[str, Any] = {}
+    if u.awaiting_review:
+        f["awaiting_review"] = True
     if u.branch:
         f["branch"] = u.branch
     if u.authors:
         f["author"] = u.authors[0]
     if u.results:
         f["results"] = u.results
-    if u.pr_states:
+    if u.pr_states and not u.awaiting_review:
         f["states"] = u.pr_states
     if u.environment:
         f["environment"] = u.environment
@@ -494,13 +640,49 @@ def _about_record(c: _Ctx, rec: dict[str, Any], index: int) -> Plan:
 
 
 def _rerun(c: _Ctx, prev: PriorTurn) -> Plan:
-    """The previous plan again with other repositories and/or another window."""
+    """The previous question again with other repositories and/or another window.
+
+    Re-planned from the previous question (never its steps: those may name objects of the old
+    repositories, e.g. build numbers fetched for failure details).
+    """
     repos, ok = _target_repos(c) if (c.u.repo_mentions or c.request.repo_filter) else (None, True)
     if not ok:
+        if not c.clarify:
+            return c.plan("unknown", "repository not resolved", None)
         return c.plan(prev.plan.family, prev.plan.intent, prev.plan.repos)
     w = c.u.window
+    req = c.request
+    again = PlanRequest(
+        question=prev.question, now=req.now, tz=req.tz, mode=req.mode, incident_at=req.incident_at,
+        repo_filter=repos or prev.plan.repos, repositories=req.repositories,
+    )
+    plan = build_plan(again)
+    if plan.family in ("unknown", "follow_up") or not plan.steps:
+        return _rerun_steps(c, prev, repos, w)
+    steps = []
+    for step in plan.steps:
+        args = dict(step.args)
+        if w is not None and "since" in args:
+            args["since"], args["until"] = w.start, w.end
+        steps.append(Step(id=step.id, tool=step.tool, args=args, why=step.why, primary=step.primary, depends_on=step.depends_on))
+    changed = [f"repositories → {', '.join(repos)}" if repos else "", f"window → {w.label}" if w else ""]
+    said = " and ".join(x for x in changed if x)
+    understood = [*c.understood, f"same question as before (“{prev.question.strip()}”) with {said}"]
+    understood += [x for x in plan.understood if not x.startswith(("repositories (from --repo)", "window"))]
+    window = w if w is not None else plan.window
+    if window is not None:
+        understood.append(f"window: {window.label} ({window.start:%Y-%m-%d %H:%M}–{window.end:%Y-%m-%d %H:%M} UTC)")
+    return plan.model_copy(update={
+        "steps": steps, "window": window, "intent": f"{plan.intent} — again with {said}", "understood": understood,
+    })
+
+
+def _rerun_steps(c: _Ctx, prev: PriorTurn, repos: list[str] | None, w: Window | None) -> Plan:
+    """Fallback when the previous question cannot be re-planned: its listing steps with new repositories/window."""
     for old in prev.plan.steps:
         args = dict(old.args)
+        if any(k in args for k in ("build_number", "pr_id", "commit", "deployment_uuid")) and repos:
+            continue  # an object of the old repository: it does not exist under that number elsewhere
         if w is not None and "since" in args:
             args["since"], args["until"] = w.start, w.end
         if repos and "repo" in args:
@@ -538,14 +720,24 @@ def build_plan(request: PlanRequest) -> Plan:
         plan = _follow_up(c, request.previous)
         if plan is not None:
             return plan
+    elif _no_subject(u) and request.mode == "ask" and not request.repo_filter:
+        c.not_understood.append(
+            f"'{request.question.strip()}' does not say what it is about. Which one do you mean? Please name a "
+            "repository, a build or PR number, a branch or a deployment (e.g. 'is the main build of checkout-service broken?')"
+        )
+        return c.plan("unknown", "no subject: ask which one", None)
     family = _family(c)
     if family == "unknown":
         c.not_understood.append(f"couldn't map '{request.question.strip()}' to pipelines, pull requests, commits, "
                                 "branches, deployments, code, repositories or an incident")
         return c.plan("unknown", "not understood", None)
     c.understood.insert(0, f"family: {family}")
+    if family == "repositories":
+        return c.plan(family, _repositories(c, None), None)  # a name in the question filters, it is no target
     repos, ok = _target_repos(c)
     if not ok and family != "incident":
+        if not c.clarify:  # an unknown name: say so, never answer for a look-alike repository
+            return c.plan("unknown", "repository not resolved", None)
         return c.plan(family, "repository not resolved", repos)
     if family == "incident" and not ok:
         c.clarify.clear()

@@ -189,11 +189,19 @@ def report_pull_requests(request: PlanRequest, plan: Plan, outcomes: list[StepOu
     states = plan.focus.get("states") or []
     if states:
         prs = [p for p in prs if p["state"] in states]
+    within = plan.focus.get("within")
+    if within is not None:  # a follow-up filter re-listed the repositories: keep the previous answer's PRs only
+        prs = [p for p in prs if p["ref"] in set(within)]
+    wanted = plan.focus.get("filter") or {}
+    if wanted:
+        prs = [p for p in prs if matches_filter(p, wanted)]
     prs.sort(key=lambda p: p["updated_on"], reverse=True)
     noun = "/".join(s.lower() for s in states) + " " if states else ""
-    if plan.focus.get("awaiting_review"):
+    if plan.focus.get("awaiting_review") or wanted.get("awaiting_review"):
         noun = "open, awaiting-review "
     scope = in_scope(plan)
+    if within is not None:
+        scope = f"among the {len(within)} pull requests of the previous answer"
     if not prs:
         return Report(answer=f"**No {noun}pull requests{window_text(plan)}** {scope}.", confidence="high")
     answer = (
@@ -372,21 +380,60 @@ def report_repositories(request: PlanRequest, plan: Plan, outcomes: list[StepOut
     )
 
 
+_FILTER_FIELDS = {"repos": ("repo",), "states": ("state",), "results": ("result",), "trigger": ("trigger",)}
+_TIME_FIELDS = ("created_on", "date", "started_on", "head_date", "updated_on")
+
+
+def _record_time(record: dict[str, Any]) -> datetime | None:
+    for key in _TIME_FIELDS:
+        if record.get(key):
+            return datetime.fromisoformat(str(record[key]))
+    return None
+
+
 def matches_filter(record: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """A previous answer's record against a follow-up filter ("which of those were in checkout / by Priya / on main")."""
     for key, value in wanted.items():
-        have = record.get(key)
         if key == "branch":
-            have = record.get("branch") or record.get("destination_branch") or record.get("source_branch")
-        if isinstance(value, list):
-            if have not in value:
+            names = {record.get("branch"), record.get("destination_branch"), record.get("source_branch")}
+            if str(value).lower() not in {str(n).lower() for n in names if n}:
                 return False
-        elif str(have).lower() != str(value).lower():
-            return False
+        elif key == "author":
+            people = [record.get(k) for k in ("author", "creator", "deployer", "head_author")]
+            if not any(str(value).lower() in str(p).lower() for p in people if p):
+                return False
+        elif key == "environment":
+            envs = {str(record.get("environment") or "").lower(), str(record.get("environment_type") or "").lower()}
+            if str(value).lower() not in envs:
+                return False
+        elif key == "awaiting_review":
+            awaiting = record.get("state") == "OPEN" and not record.get("draft") and not record.get("approved_by")
+            if bool(value) != awaiting:
+                return False
+        elif key in ("since", "until"):
+            at, bound = _record_time(record), datetime.fromisoformat(str(value))
+            if at is None or (at < bound if key == "since" else at > bound):
+                return False
+        elif key in _FILTER_FIELDS:
+            have = next((record.get(k) for k in _FILTER_FIELDS[key] if record.get(k) is not None), None)
+            values = value if isinstance(value, list) else [value]
+            if str(have).lower() not in {str(v).lower() for v in values}:
+                return False
+        else:
+            have = record.get(key)
+            if isinstance(value, list):
+                if have not in value:
+                    return False
+            elif str(have).lower() != str(value).lower():
+                return False
     return True
 
 
 def report_follow_up(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
     if plan.steps:
+        primary_ids = {s.id for s in plan.steps if s.primary}
+        if any(o.tool == "deployment_changes" for o in outcomes if o.step_id in primary_ids):
+            return report_deployment_changes(plan, outcomes)  # "what changed in it?" after a deployment
         kinds = {r.get("kind") for r in primary_records(plan, outcomes)}
         if "pipeline" in kinds:
             return report_pipelines(request, plan.model_copy(update={"focus": {**plan.focus, "results": []}}), outcomes)

@@ -129,3 +129,91 @@ def test_window_and_plain_json() -> None:
     assert got.window.start == datetime(2026, 11, 28, 8, tzinfo=UTC)
     dumped = got.model_dump(mode="json")
     assert Understanding.model_validate(dumped) == got
+
+
+@pytest.mark.parametrize(
+    ("question", "results"),
+    [
+        ("which pipelines errored (not failed tests, an ERROR result) in the last 7 days?", ["ERROR"]),
+        ("builds that errored rather than failed", ["ERROR"]),
+        ("errors only, excluding failed builds", ["ERROR"]),
+        ("failed builds, not the stopped ones", ["FAILED", "ERROR"]),
+        ("builds that aren't green", ["FAILED", "ERROR"]),
+        ("failed or errored pipelines", ["FAILED", "ERROR"]),
+    ],
+)
+def test_negated_result_words_do_not_count(question: str, results: list[str]) -> None:
+    assert u(question).results == results
+
+
+@pytest.mark.parametrize(
+    ("question", "breakage", "incident"),
+    [
+        ("who broke the api-gateway main build this morning?", "build", None),
+        ("what broke main in checkout?", "build", "strong"),
+        ("why is the data-pipeline PR for S3 export retries failing?", "build", None),
+        ("why are notification-service builds failing since last night?", "build", None),
+        ("tests keep failing randomly", "flaky", None),
+        ("flaky specs in web-frontend", "flaky", None),
+        ("what broke since 1pm PST yesterday?", None, None),  # a listing of failures, not an investigation
+        ("what broke the api at 2pm?", None, "strong"),  # a service broke: runtime
+        ("checkout is throwing 500s", None, "strong"),
+        ("which builds failed today?", None, None),
+        ("why did build 412 fail?", None, None),
+        ("show me a random PR", None, None),
+        ("intermittent 500s on checkout", None, "strong"),
+    ],
+)
+def test_breakage_routing_hints(question: str, breakage: str | None, incident: str | None) -> None:
+    got = u(question)
+    assert (got.breakage, got.incident) == (breakage, incident)
+
+
+@pytest.mark.parametrize(
+    ("symptom", "kind"),
+    [
+        ("api-gateway main build has been red since 07:16 UTC", "build"),
+        ("notification-service builds fail at npm ci since the dependency bot PR", "build"),
+        ("the data-pipeline PR is failing", "build"),
+        ("checkout-service integration tests keep failing randomly on feature branches", "flaky"),
+        ("intermittent test failures in payments", "flaky"),
+        ("checkout requests failing with payment timeouts (HTTP 504)", "runtime"),
+        ("latency spike in auth", "runtime"),
+        ("the web app's new checkout step was rolled back in production", "runtime"),
+        ("data-pipeline is slow", "runtime"),
+    ],
+)
+def test_incident_kind(symptom: str, kind: str) -> None:
+    from agent.intake import incident_kind
+
+    assert incident_kind(symptom) == kind
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["which of them still need a review?", "PRs that still need a review", "which ones haven't been approved yet",
+     "PRs nobody has reviewed", "anything waiting to be reviewed?", "open PRs without approvals"],
+)
+def test_awaiting_review_phrasings(question: str) -> None:
+    assert u(question).awaiting_review
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["which branches haven't been touched in 14 days?", "branches nobody has pushed to in 2 weeks",
+     "branches with no new commits this month", "branches that have not been updated since October"],
+)
+def test_stale_phrasings(question: str) -> None:
+    assert "stale" in u(question).asks
+
+
+def test_two_word_author_before_a_verb() -> None:
+    assert u("which commits did Daniel Okafor push to api-gateway?").authors == ["Daniel Okafor"]
+    assert u("what did Priya merge this week?").authors == ["Priya"]
+
+
+def test_slug_shaped_unknown_names_are_reported() -> None:
+    for question, phrase in (("what failed in billing-service yesterday?", "billing-service"),
+                             ("deploys of ledger-api this week", "ledger-api")):
+        (mention,) = u(question).repo_mentions
+        assert (mention.phrase, mention.status) == (phrase, "unknown") and mention.candidates

@@ -68,3 +68,20 @@ def test_scores_are_bounded_and_sorted() -> None:
 def test_empty_workspace() -> None:
     assert resolve("checkout", []).slugs == []
     assert rank_repositories("checkout", []) == []
+
+
+@pytest.mark.parametrize("phrase", ["billing-service", "billing", "login-service", "cart-service", "ledger-api"])
+def test_slug_shaped_or_unrelated_names_do_not_resolve_to_a_lookalike(phrase: str) -> None:
+    """A typed slug must share a word with the repository's own name: "billing-service" is not payments-service."""
+    res = resolve(phrase, REPOS)
+    assert res.slugs == [] and not res.ambiguous and res.alternatives
+
+
+@pytest.mark.parametrize(
+    ("phrase", "slug"),
+    [("payment-service", "payments-service"), ("paymnets-service", "payments-service"), ("api-gw", "api-gateway"),
+     ("web-app", "web-frontend"), ("auth-svc", "auth-service"), ("notifications-service", "notification-service"),
+     ("frontend-service", "web-frontend"), ("the cart service", "checkout-service")],
+)
+def test_slug_shaped_variants_of_real_names_resolve(phrase: str, slug: str) -> None:
+    assert resolve(phrase, REPOS).slugs == [slug]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from agent.plan import Plan
+from agent.plan import Plan, Step
 from agent.planners.base import Planner, PlanRequest, PriorTurn
 from agent.planners.rules import RulesPlanner, build_plan
 from tests.agent.fixtures import ALL_SLUGS, acme_repos
@@ -79,8 +79,12 @@ CASES: list[tuple[str, str, str, dict[str, Any], tuple[str, str] | None]] = [
      {"repo": "auth-service", "branch": "develop", "limit": 10}, None),
     ("what landed in the api ystrday?", "commits", "list_commits",
      {"repo": "api-gateway", "merges_only": True}, ("2026-11-28T00:00", "2026-11-29T00:00")),
-    ("what did priya merge this week", "commits", "list_commits",
-     {"author": "priya", "merges_only": True}, ("2026-11-23T00:00", "2026-11-29T15:30")),
+    ("what did priya merge this week", "pull_requests", "list_pull_requests",
+     {"author": "priya", "states": ["MERGED"]}, ("2026-11-23T00:00", "2026-11-29T15:30")),
+    ("which commits were merged to main in checkout yesterday?", "commits", "list_commits",
+     {"repo": "checkout-service", "branch": "main", "merges_only": True}, ("2026-11-28T00:00", "2026-11-29T00:00")),
+    ("which commits did Daniel Okafor push to api-gateway in the last 3 days?", "commits", "list_commits",
+     {"repo": "api-gateway", "author": "Daniel Okafor"}, ("2026-11-26T15:30", "2026-11-29T15:30")),
     ("get commit 3f2a9c1 in auth", "commits", "get_commit", {"repo": "auth-service", "commit": "3f2a9c1"}, None),
     # --- branches
     ("recent branches in checkout", "branches", "list_branches",
@@ -159,12 +163,56 @@ async def test_planner_protocol_and_review_adds_nothing() -> None:
     assert await planner.review(request, p, [], 1) == []
 
 
-async def test_merged_to_main_covers_every_repo_with_its_main_branch() -> None:
-    p = await plan("what was merged to main yesterday?")
+async def test_merged_commits_to_main_cover_every_repo_with_its_main_branch() -> None:
+    p = await plan("what commits were merged to main yesterday?")
     steps = {s.args["repo"]: s for s in p.steps}
     assert set(steps) == set(ALL_SLUGS)
     assert steps["mobile-app"].args["branch"] == "master" and steps["checkout-service"].args["branch"] == "main"
     assert all(s.primary and not s.depends_on and s.args["merges_only"] for s in p.steps)
+
+
+@pytest.mark.parametrize(
+    ("question", "repos", "window"),
+    [
+        ("what was merged to main yesterday?", None, ("2026-11-28T00:00", "2026-11-29T00:00")),
+        ("which PRs got merged yesterday?", None, ("2026-11-28T00:00", "2026-11-29T00:00")),
+        ("what got merged into checkout-service today?", ["checkout-service"], ("2026-11-29T00:00", "2026-11-29T15:30")),
+        ("anything merged in payments since monday?", ["payments-service"], ("2026-11-23T00:00", "2026-11-29T15:30")),
+        ("has anything been merged to the web app in the past 2 days", ["web-frontend"], ("2026-11-27T15:30", "2026-11-29T15:30")),
+    ],
+)
+async def test_what_was_merged_lists_merged_pull_requests(question: str, repos: list[str] | None, window: tuple[str, str]) -> None:
+    """No "commits" noun: "what was merged" means the merged pull requests, timed by their merge (last update)."""
+    p = await plan(question)
+    assert p.family == "pull_requests", p
+    prim = primary(p)
+    assert prim and all(s["_tool"] == "list_pull_requests" and s["states"] == ["MERGED"] for s in prim)
+    assert all(s.get("time_field") is None for s in prim)  # merged PRs: by their close (updated_on)
+    assert (p.window.start, p.window.end) == (datetime.fromisoformat(Z(window[0])), datetime.fromisoformat(Z(window[1])))
+    if repos:
+        assert [s.get("repos") for s in prim] == [repos]
+
+
+async def test_merged_to_main_splits_by_default_branch() -> None:
+    p = await plan("what was merged to main yesterday?")
+    by_branch = {s.args["destination_branch"]: s.args.get("repos") for s in p.steps}
+    assert by_branch["master"] == ["mobile-app"] and "checkout-service" in by_branch["main"]
+
+
+@pytest.mark.parametrize(
+    ("question", "field"),
+    [
+        ("show me the pull requests opened in web-frontend in the last 5 days", "created_on"),
+        ("PRs created this week", "created_on"),
+        ("new pull requests since yesterday", "created_on"),
+        ("recent pull requests in checkout", None),
+        ("declined pull requests since Monday", None),
+    ],
+)
+async def test_pr_window_on_creation_when_asked_what_was_opened(question: str, field: str | None) -> None:
+    p = await plan(question)
+    (step,) = primary(p)
+    assert step.get("time_field") == field
 
 
 async def test_failed_on_main_across_repos_splits_by_main_branch() -> None:
@@ -189,7 +237,7 @@ async def test_incident_steps_and_focus() -> None:
                                            "since": "2026-11-26T11:00:00Z", "until": "2026-11-29T11:30:00Z"}
     assert tools["list_pipelines"]["results"] == ["FAILED", "ERROR"] and tools["list_pipelines"]["since"] == "2026-11-28T11:00:00Z"
     assert all(not s.depends_on for s in p.steps)
-    assert p.focus == {"symptom": "checkout is slow", "at": at.isoformat(), "service": "checkout-service"}
+    assert p.focus == {"symptom": "checkout is slow", "at": at.isoformat(), "service": "checkout-service", "kind": "runtime"}
 
 
 async def test_repo_filter_overrides_hints() -> None:
@@ -306,3 +354,300 @@ async def test_follow_up_reruns_previous_plan(question: str, repos: list[str] | 
 async def test_new_question_after_a_turn_is_planned_fresh() -> None:
     p = await plan("show me open PRs", previous=_pipelines_turn())
     assert p.family == "pull_requests"
+
+
+# --- root causes of eval failures: each with paraphrases
+
+
+@pytest.mark.parametrize(
+    ("question", "results"),
+    [
+        ("which pipelines errored (not failed tests, an ERROR result) in the last 7 days?", ["ERROR"]),
+        ("builds that errored rather than failed this week", ["ERROR"]),
+        ("pipelines with an error result, excluding failed ones, since monday", ["ERROR"]),
+        ("failed builds but not stopped ones", ["FAILED", "ERROR"]),
+    ],
+)
+async def test_negated_results_are_dropped(question: str, results: list[str]) -> None:
+    p = await plan(question)
+    assert p.family == "pipelines" and primary(p)[0]["results"] == results
+
+
+@pytest.mark.parametrize(
+    ("question", "start"),
+    [
+        ("what broke since 1pm PST yesterday?", "2026-11-28T21:00"),
+        ("what broke in checkout today?", "2026-11-29T00:00"),
+        ("what broke overnight?", "2026-11-28T18:00"),
+    ],
+)
+async def test_what_broke_without_an_object_lists_failed_pipelines(question: str, start: str) -> None:
+    p = await plan(question)
+    assert p.family == "pipelines", p
+    step = primary(p)[0]
+    assert step["_tool"] == "list_pipelines" and step["results"] == ["FAILED", "ERROR"]
+    assert step["since"] == Z(start)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["checkout errors since 14:05 UTC", "outage on checkout started around 14:05, what changed before?",
+     "payments is throwing 500s since 10:00 Europe/Berlin", "what broke the api at 2pm?", "intermittent 500s on checkout"],
+)
+async def test_runtime_incidents_stay_runtime(question: str) -> None:
+    p = await plan(question)
+    assert p.family == "incident" and p.focus["kind"] == "runtime"
+    assert {s.tool for s in p.steps} == {"list_deployments", "list_pull_requests", "list_pipelines"}
+
+
+@pytest.mark.parametrize(
+    ("question", "service"),
+    [
+        ("who broke the api-gateway main build this morning?", "api-gateway"),
+        ("what broke main in checkout?", "checkout-service"),
+        ("why is the data-pipeline PR for S3 export retries failing?", "data-pipeline"),
+        ("why does the notification-service build fail?", "notification-service"),
+        ("why are the payments builds still red?", "payments-service"),
+        ("who broke the build?", None),
+    ],
+)
+async def test_build_breakage_is_a_build_incident(question: str, service: str | None) -> None:
+    p = await plan(question)
+    assert p.family == "incident", p
+    assert p.focus["kind"] == "build" and p.focus["service"] == service and p.focus["symptom"] == question
+    tools = {s.tool: s.args for s in p.steps}
+    assert set(tools) == {"list_pipelines", "list_pull_requests"}
+    assert all(s.primary and not s.depends_on for s in p.steps)
+    assert tools["list_pipelines"]["results"] == ["FAILED", "ERROR"]
+    assert tools["list_pull_requests"]["states"] == ["MERGED", "OPEN"]
+    assert tools["list_pipelines"].get("repos") == ([service] if service else None)
+    at = datetime.fromisoformat(p.focus["at"])
+    if "since" not in p.focus:
+        assert datetime.fromisoformat(tools["list_pipelines"]["since"]) == at - timedelta(hours=24)
+        assert datetime.fromisoformat(tools["list_pull_requests"]["since"]) == at - timedelta(hours=72)
+
+
+async def test_build_incident_window_and_time() -> None:
+    p = await plan("who broke the api-gateway main build this morning?")
+    assert p.focus["at"] == "2026-11-29T12:00:00+00:00" and p.focus["since"] == "2026-11-29T00:00:00+00:00"
+    tools = {s.tool: s.args for s in p.steps}
+    assert tools["list_pipelines"]["since"] == Z("2026-11-29T00:00")
+    assert tools["list_pull_requests"]["since"] == Z("2026-11-26T12:00")  # the 72 hours before T reach further back
+    # "red since 07:16": noticed then; the breaking run started before, so the window opens an hour earlier
+    p = await plan("why is the api-gateway main build red since 07:16 UTC?")
+    assert p.focus["kind"] == "build" and p.focus["since"] == "2026-11-29T06:16:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("question", "service", "since"),
+    [
+        ("checkout-service integration tests keep failing randomly on feature branches this week - which runs?",
+         "checkout-service", "2026-11-23T00:00"),
+        ("flaky tests in payments", "payments-service", "2026-11-22T15:30"),
+        ("tests keep failing randomly", None, "2026-11-22T15:30"),
+        ("we see intermittent failures in the auth pipeline since monday", "auth-service", "2026-11-23T00:00"),
+    ],
+)
+async def test_flaky_tests_are_a_flaky_incident(question: str, service: str | None, since: str) -> None:
+    p = await plan(question)
+    assert p.family == "incident" and p.focus["kind"] == "flaky" and p.focus["service"] == service
+    (step,) = p.steps
+    assert step.tool == "list_pipelines" and step.primary and step.args["results"] == ["FAILED", "ERROR"]
+    assert step.args["since"] == Z(since) and step.args.get("repos") == ([service] if service else None)
+
+
+@pytest.mark.parametrize(
+    ("symptom", "kind"),
+    [
+        ("api-gateway main build has been red since 07:16 UTC", "build"),
+        ("notification-service builds fail at npm ci since the dependency bot PR", "build"),
+        ("checkout-service integration tests keep failing randomly on feature branches", "flaky"),
+        ("checkout requests failing with payment timeouts (HTTP 504) since 13:05 UTC", "runtime"),
+        ("checkout is slow", "runtime"),
+    ],
+)
+async def test_investigate_sets_the_kind_from_the_symptom(symptom: str, kind: str) -> None:
+    at = datetime(2026, 11, 29, 11, 0, tzinfo=UTC)
+    p = await plan(symptom, mode="investigate", incident_at=at)
+    assert p.family == "incident" and p.focus["kind"] == kind and p.focus["at"] == at.isoformat()
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["what pipelines failed in the last 24 hours?", "what failed in the last 24 hours?", "why did build 412 fail in checkout",
+     "any red builds on main in checkout since 9am PST?", "failed builds"],
+)
+async def test_failure_listings_are_not_incidents(question: str) -> None:
+    assert (await plan(question)).family == "pipelines"
+
+
+@pytest.mark.parametrize(
+    ("question", "cutoff"),
+    [
+        ("which branches haven't been touched in 14 days?", "2026-11-15T15:30"),
+        ("branches nobody has pushed to in 2 weeks", "2026-11-15T15:30"),
+        ("branches that have not been updated in the last 30 days", "2026-10-30T15:30"),
+        ("idle branches in checkout", "2026-10-30T15:30"),
+    ],
+)
+async def test_stale_branch_phrasings(question: str, cutoff: str) -> None:
+    p = await plan(question)
+    (step,) = primary(p)
+    assert p.family == "branches" and step["stale_before"] == Z(cutoff) and "since" not in step
+    assert step["limit"] >= 200  # every stale branch, not the first 50
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("repos with service in the name", "service"),
+        ("which repositories have 'pay' in their name?", "pay"),
+        ("repositories whose name contains data", "data"),
+        ("list repos matching auth", "auth"),
+    ],
+)
+async def test_repository_name_filter(question: str, name: str) -> None:
+    p = await plan(question)
+    assert p.family == "repositories" and not p.not_understood
+    assert primary(p)[0]["name_contains"] == name
+
+
+@pytest.mark.parametrize(
+    ("question", "phrase"),
+    [
+        ("what failed in billing-service yesterday?", "billing-service"),
+        ("open pull requests in the ledger repo", "ledger repo"),
+        ("deploys of login-service this week", "login-service"),
+    ],
+)
+async def test_unknown_repository_is_not_answered_for_a_lookalike(question: str, phrase: str) -> None:
+    p = await plan(question)
+    assert p.family == "unknown" and p.steps == []
+    assert any(line.startswith(f"no repository matches '{phrase}' (closest: ") for line in p.not_understood), p.not_understood
+
+
+@pytest.mark.parametrize("question", ["is it broken?", "did that fail?", "is this one ok?", "what happened to it"])
+async def test_no_subject_asks_instead_of_guessing(question: str) -> None:
+    p = await plan(question)
+    assert p.steps == [] and p.family == "unknown"
+    assert any("Which one do you mean?" in line for line in p.not_understood)
+
+
+async def test_subject_named_is_answered() -> None:
+    assert (await plan("is the checkout build broken?")).steps
+
+
+@pytest.mark.parametrize(
+    ("question", "definitions"),
+    [
+        ("where is calculate_tax defined?", True),
+        ("where's the definition of PaymentGatewayClient", True),
+        ("find the implementation of refund_payment in payments", True),
+        ("find usages of PaymentGatewayClient in payments", False),
+        ("who calls refund_payment?", False),
+        ("which files mention client_timeout_ms?", False),
+    ],
+)
+async def test_definitions_only_for_where_defined(question: str, definitions: bool) -> None:
+    p = await plan(question)
+    step = primary(p)[0]
+    assert step["_tool"] == "search_code" and bool(step.get("definitions_only")) == definitions
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "can you pull up the payments client source (src/checkout/payments_client.py) from checkout-service for me?",
+        "display src/checkout/payments_client.py in checkout-service",
+        "what's in src/checkout/payments_client.py in checkout-service?",
+    ],
+)
+async def test_show_file_browses_exactly_that_path(question: str) -> None:
+    p = await plan(question)
+    assert [(s.tool, s.args) for s in p.steps] == [
+        ("browse_source", {"repo": "checkout-service", "path": "src/checkout/payments_client.py"})
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "tool", "args"),
+    [
+        ("show me PR #999 in checkout-service", "get_pull_request", {"repo": "checkout-service", "pr_id": 999}),
+        ("why did pipeline #5000 in payments-service fail?", "pipeline_failure", {"repo": "payments-service", "build_number": 5000}),
+        ("build 5000 in payments", "get_pipeline", {"repo": "payments-service", "build_number": 5000}),
+    ],
+)
+async def test_numbered_objects_use_the_single_object_tools(question: str, tool: str, args: dict[str, Any]) -> None:
+    (step,) = (await plan(question)).steps
+    assert step.tool == tool and step.primary and {k: step.args[k] for k in args} == args
+
+
+# --- follow-ups
+
+
+def _prs_turn(question: str = "open PRs", state: str = "OPEN") -> PriorTurn:
+    first = build_plan(PlanRequest(question=question, now=NOW, repositories=REPOS))
+    records = [
+        {"kind": "pull_request", "ref": f"pr:{repo}#{n}", "repo": repo, "url": "", "title": "", "id": n, "state": st,
+         "author": who, "destination_branch": "main", "source_branch": "feature/x", "approved_by": [],
+         "updated_on": "2026-11-29T10:00:00Z", "created_on": "2026-11-28T10:00:00Z"}
+        for repo, n, st, who in [("checkout-service", 67, state, "Raj Patel"), ("auth-service", 39, state, "Renovate Bot"),
+                                 ("data-pipeline", 35, state, "Hannah Müller")]
+    ]
+    return PriorTurn(question=question, plan=first, primary=records)
+
+
+@pytest.mark.parametrize("question", ["which of them still need a review?", "which of those are waiting for approval?",
+                                      "only the ones nobody has approved yet"])
+async def test_follow_up_awaiting_review_refetches_approvals(question: str) -> None:
+    p = await plan(question, previous=_prs_turn())
+    assert p.family == "follow_up" and p.focus["filter"] == {"awaiting_review": True}
+    assert p.focus["within"] == ["pr:checkout-service#67", "pr:auth-service#39", "pr:data-pipeline#35"]
+    (step,) = p.steps
+    assert step.tool == "list_pull_requests" and step.primary and step.args["awaiting_review"] is True
+    assert step.args["repos"] == ["auth-service", "checkout-service", "data-pipeline"]
+
+
+async def test_follow_up_repository_filter_matches_records() -> None:
+    from agent.reporters.rules import matches_filter
+
+    prev = _prs_turn("PRs merged in the last 24 hours", "MERGED")
+    p = await plan("which of those were merged into checkout-service?", previous=prev)
+    assert p.family == "follow_up" and p.steps == []
+    kept = [r["ref"] for r in prev.primary if matches_filter(r, p.focus["filter"])]
+    assert kept == ["pr:checkout-service#67"]
+    assert matches_filter(prev.primary[1], {"author": "renovate"}) and not matches_filter(prev.primary[1], {"states": ["OPEN"]})
+    assert not matches_filter(prev.primary[1], {"since": "2026-11-29T11:00:00+00:00"})
+
+
+async def test_follow_up_what_changed_in_a_deployment() -> None:
+    first = build_plan(PlanRequest(question="latest production deployment of checkout-service", now=NOW, repositories=REPOS))
+    dep = {"kind": "deployment", "ref": "deployment:checkout-service:{d1}", "repo": "checkout-service", "url": "",
+           "title": "", "uuid": "{d1}", "environment": "Production", "release": "#330"}
+    for question in ("what changed in it?", "what did it ship?", "what's in that deployment?"):
+        p = await plan(question, previous=PriorTurn(question="latest production deployment of checkout-service", plan=first, primary=[dep]))
+        (step,) = p.steps
+        assert step.tool == "deployment_changes" and step.primary, question
+        assert step.args == {"repo": "checkout-service", "deployment_uuid": "{d1}"}  # environment: production (default)
+
+
+async def test_follow_up_repo_switch_replans_the_question_not_its_objects() -> None:
+    """The previous plan may hold build numbers of the old repository (failure details): never reuse them."""
+    first = build_plan(PlanRequest(question="what failed in mobile-app in the last 2 days?", now=NOW, repositories=REPOS))
+    first = first.model_copy(update={"steps": [*first.steps, Step(id="pf", tool="pipeline_failure",
+                                                                  args={"repo": "mobile-app", "build_number": 186})]})
+    prev = PriorTurn(question="what failed in mobile-app in the last 2 days?", plan=first, primary=[])
+    p = await plan("and in notification-service?", previous=prev)
+    assert [(s.tool, s.args.get("repos"), s.args["since"]) for s in p.steps] == [
+        ("list_pipelines", ["notification-service"], Z("2026-11-27T15:30"))
+    ]
+    assert p.family == "pipelines" and p.focus["results"] == ["FAILED", "ERROR"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["is there anything sitting in the review queue that nobody has approved yet?", "anything that failed?",
+     "stuff that broke today"],
+)
+async def test_relative_that_is_not_a_missing_subject(question: str) -> None:
+    assert (await plan(question)).steps

@@ -154,3 +154,68 @@ async def test_repositories_listed_once_and_resolved(ctx: ToolContext, world: Wo
     res = await run_tool(ctx, "resolve_repository", {"phrase": slug.replace("-", " ")})
     assert res.records and res.records[0].slug == slug
     assert res.requests == 0
+
+
+async def test_rollback_names_the_deployment_it_replaced(ctx: ToolContext, world: World) -> None:
+    scen = world.scenarios["rollback"]
+    since = dt(scen.facts["rolled_back_at"]) - timedelta(days=3)
+    res = await run_tool(ctx, "list_deployments", {"repos": [scen.repo], "environment": "production", "since": since})
+    by_ref = {r.ref: r for r in res.records}
+    rollback = next(r for r in res.records if r.uuid == scen.facts["rollback_deployment"])
+    assert rollback.is_redeploy and rollback.rolls_back in by_ref
+    replaced = by_ref[rollback.rolls_back]
+    assert replaced.commit == scen.facts["from_commit"] and replaced.rolled_back_by == rollback.ref
+    assert {rollback.ref, replaced.ref} == set(scen.answer_refs)
+    # every other deployment is neither a rollback nor rolled back
+    assert all(r.rolls_back is None and r.rolled_back_by is None for r in res.records if r.ref not in scen.answer_refs)
+
+
+def _definitions_world(world: World) -> tuple[str, str, str, list[str]]:
+    """A Python function whose name is also a prefix of longer identifiers in other files (tests)."""
+    import re
+
+    for slug, rd in sorted(world.repos.items()):
+        for path, content in sorted(rd.files.items()):
+            for name in re.findall(r"^def ([a-z_]+)\(", content, re.MULTILINE):
+                others = [p for p, c in rd.files.items() if p != path and name in c]
+                if others and len(name) > 6:
+                    return slug, path, name, others
+    raise AssertionError("no symbol defined in one file and mentioned in another")
+
+
+async def test_search_code_definitions_only(ctx: ToolContext, world: World) -> None:
+    slug, path, name, others = _definitions_world(world)
+    every = await run_tool(ctx, "search_code", {"query": name, "repos": [slug]})
+    assert {r.path for r in every.records} >= {path, *others}  # usages: every file that mentions it
+    defs = await run_tool(ctx, "search_code", {"query": name, "repos": [slug], "definitions_only": True})
+    assert [r.path for r in defs.records] == [path]
+    assert all(f"def {name}" in line for r in defs.records for line in r.lines)
+    assert any("definitions only" in n for n in defs.notes)
+
+
+async def test_search_code_definitions_only_fallback(nosearch_world: World) -> None:
+    slug, path, name, _ = _definitions_world(nosearch_world)
+    app = create_app(nosearch_world, SandboxSettings())
+    async with tool_context(app, nosearch_world) as ctx:
+        res = await run_tool(ctx, "search_code", {"query": name, "repos": [slug], "definitions_only": True})
+    assert [r.path for r in res.records] == [path]
+
+
+def test_definition_pattern_per_language() -> None:
+    from tools.code import definition_pattern
+
+    pat = definition_pattern("calculate_tax")
+    defining = [
+        "def calculate_tax(cart, region):", "    async def calculate_tax(self):", "export function calculate_tax(x) {",
+        "const calculate_tax = (cart) => {", "func calculate_tax(c Cart) Decimal {", "func (s *Svc) calculate_tax() {",
+        "fn calculate_tax(cart: &Cart) -> Decimal {", "calculate_tax: 0.19", "calculate_tax = make_tax_fn()",
+        "  public static BigDecimal calculate_tax(Cart cart) {", 'variable "calculate_tax" {',
+    ]
+    using = [
+        "    total += calculate_tax(cart, region)", "from checkout.tax import calculate_tax",
+        "def test_calculate_tax_handles_empty_input():", "assert calculate_tax(None, 'DE') == 0",
+        "# calculate_tax rounds per line", "x = calculate_tax(cart)", "if calculate_tax(cart):",
+        "    return calculate_tax(cart) {",
+    ]
+    assert all(pat.search(line) for line in defining), [line for line in defining if not pat.search(line)]
+    assert not any(pat.search(line) for line in using), [line for line in using if pat.search(line)]

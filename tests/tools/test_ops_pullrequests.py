@@ -101,3 +101,16 @@ async def test_pull_requests_for_commit_modes(world: World, mode: str) -> None:
         assert refs(res, "pull_request") == expected and res.requests == 1
     else:
         assert any("fallback" in n for n in res.notes)
+
+
+async def test_window_on_created_on(ctx: ToolContext, world: World) -> None:
+    """"PRs opened in the last 5 days": the window bounds created_on, not the last activity."""
+    since = world.anchor - timedelta(days=5)
+    args = {"states": ["OPEN", "MERGED", "DECLINED"], "since": since, "until": world.anchor, "limit": 200}
+    created = await run_tool(ctx, "list_pull_requests", {**args, "time_field": "created_on"})
+    expected = {f"pr:{s}#{i}" for s, rd in world.repos.items() for i, p in rd.pullrequests.items()
+                if p["state"] in ("OPEN", "MERGED", "DECLINED") and since <= dt(p["created_on"]) <= world.anchor}
+    assert expected
+    assert refs(created, "pull_request") == expected
+    updated = await run_tool(ctx, "list_pull_requests", args)
+    assert refs(updated, "pull_request") > expected  # older PRs with recent activity are only in the default
