@@ -151,7 +151,7 @@ async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     except LLMError as exc:
         gaps.append(f"The LLM reporter failed ({exc}); this answer uses the rules templates.")
         written = await RulesReporter().report(request, made, outcomes, gaps)
-    verified = verify_report(written, outcomes, request.previous)
+    verified = verify_report(written, outcomes, request.previous, request.question)
     by_ref = {r["ref"]: r for o in outcomes for r in o.records}
     if request.previous:
         by_ref = {r["ref"]: r for r in request.previous.primary} | by_ref

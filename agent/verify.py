@@ -97,10 +97,18 @@ def _clean_text(text: str, known: Known, removed: list[str]) -> str:
     return re.sub(r"\x00(\d+)\x00", lambda m: protected[int(m.group(1))], masked)
 
 
-def verify_report(report: Report, outcomes: list[StepOutcome], previous: PriorTurn | None = None) -> Report:
-    """A copy of `report` with every unverifiable reference removed (and logged)."""
+def verify_report(
+    report: Report, outcomes: list[StepOutcome], previous: PriorTurn | None = None, question: str = ""
+) -> Report:
+    """A copy of `report` with every unverifiable reference removed (and logged).
+
+    Numbers the user typed ("is PR #999 merged?") are theirs to mention, so the answer may repeat
+    them — typically to say that no such object exists.
+    """
     records = [r for o in outcomes for r in o.records] + (previous.primary if previous else [])
     known = Known(records)
+    known.pr_ids.update(int(n) for n in re.findall(r"#?(\d+)", question))
+    known.builds.update(int(n) for n in re.findall(r"#?(\d+)", question))
     removed: list[str] = []
 
     def keep(ref: str) -> bool:

@@ -148,6 +148,7 @@ class Expect(_Strict):
 
     oracle: OracleQuery | None = None  # the expected entity set
     refs: list[str] | Literal["answer_refs"] | None = None  # literal refs, or the scenario's answer_refs
+    ref_kinds: list[str] | None = None  # keep only these kinds of the scenario's refs (e.g. [pr, pipeline])
     scenario: str | None = None
     culprit_top: bool = False  # the top suspect (or first entity) is the culprit or an object linked to it
     must_not: MustNot | None = None

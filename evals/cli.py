@@ -26,8 +26,9 @@ from evals.runner import CaseResult, RunConfig, run_cases
 __all__ = ["DEFAULT_MIN_PASS_RATE", "eval_command", "run_suite"]
 
 # Set from what the rules planner achieves on the full suite (see evals/README.md, "Threshold"):
-# 75/109 = 68.8% on 2026-11-29; 0.65 keeps 71/109 passing, so five more failing cases fail CI.
-DEFAULT_MIN_PASS_RATE = 0.65
+# 109/109 on 2026-11-29 (rules planner, clean and under the "flaky" fault profile); 0.95 lets five
+# cases regress before CI refuses the change — hallucinated refs, leaked secrets and crashes gate at zero.
+DEFAULT_MIN_PASS_RATE = 0.95
 
 
 def run_suite(

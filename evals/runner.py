@@ -261,7 +261,10 @@ def _expected(exp: Expect, world: Any, now: datetime, tz: str) -> tuple[list[str
         return ans.refs, ans
     if exp.refs == "answer_refs":
         assert exp.scenario
-        return scenario_refs(world, exp.scenario, "answer_refs"), None
+        refs = scenario_refs(world, exp.scenario, "answer_refs")
+        if exp.ref_kinds:
+            refs = [r for r in refs if r.split(":", 1)[0] in exp.ref_kinds]
+        return refs, None
     if isinstance(exp.refs, list):
         return list(exp.refs), None
     return None, None

@@ -119,8 +119,12 @@ def _head(rec: Record) -> str:
             parts.append(f"pipeline #{rec.build_number}")
         if rec.deployer:
             parts.append(f"by {rec.deployer}")
-        if rec.is_redeploy:
-            parts.append("REDEPLOY/ROLLBACK (commit deployed here before)")
+        if rec.rolls_back:
+            parts.append(f"ROLLBACK replacing {rec.rolls_back}")
+        elif rec.is_redeploy:
+            parts.append("REDEPLOY (commit deployed here before)")
+        if rec.rolled_back_by:
+            parts.append(f"ROLLED BACK by {rec.rolled_back_by}")
         return " ".join(parts)
     if isinstance(rec, FileChangeRecord):
         moved = f" (from {rec.old_path})" if rec.old_path else ""

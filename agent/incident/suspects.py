@@ -246,7 +246,10 @@ def build_candidates(
         if in_window:
             at = min(_at(p["created_on"]) or at for p in in_window)
         failed = in_window
-    failed = [p for p in failed if abs((_at(p["created_on"]) or at) - at) <= timedelta(hours=6)]
+    def within(hours: int) -> Records:
+        return [p for p in failed if abs((_at(p["created_on"]) or at) - at) <= timedelta(hours=hours)]
+
+    failed = within(6) or within(24)  # "why is X failing?" asked later in the day still finds this morning's run
     for pipeline in sorted(failed, key=lambda p: abs((_at(p["created_on"]) or at) - at)):
         pr = next(
             (r for r in prs if r["repo"] == pipeline["repo"] and (

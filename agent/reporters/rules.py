@@ -256,7 +256,13 @@ def report_branches(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome
 
 def deployment_line(d: dict[str, Any]) -> str:
     status = d.get("status") or d.get("state")
-    redeploy = " — **redeploy of an earlier release (rollback)**" if d.get("is_redeploy") else ""
+    redeploy = ""
+    if d.get("rolls_back"):
+        redeploy = f" — **rollback**: replaced {d['rolls_back']}"
+    elif d.get("rolled_back_by"):
+        redeploy = f" — **rolled back** by {d['rolled_back_by']}"
+    elif d.get("is_redeploy"):
+        redeploy = " — redeploy of an earlier release"
     commit = f" commit `{d['commit'][:12]}`" if d.get("commit") else ""
     who = f" by {d['deployer']}" if d.get("deployer") else ""
     return (
@@ -322,9 +328,9 @@ def report_deployments(request: PlanRequest, plan: Plan, outcomes: list[StepOutc
             d for d in deployments if environment.lower() in (d["environment"].lower(), d.get("environment_type", "").lower())
         ]
     if plan.focus.get("rollbacks"):
-        deployments = [d for d in deployments if d.get("is_redeploy")]
+        deployments = [d for d in deployments if d.get("rolls_back") or d.get("rolled_back_by")]
     deployments.sort(key=lambda d: d.get("started_on") or "", reverse=True)
-    noun = "rollbacks (redeploys of an earlier release)" if plan.focus.get("rollbacks") else "deployments"
+    noun = "deployments in rollbacks (each rollback and the release it replaced)" if plan.focus.get("rollbacks") else "deployments"
     env_text = f" to {environment}" if environment else ""
     if not deployments:
         return Report(answer=f"**No {noun}{env_text}{window_text(plan)}** {in_scope(plan)}.", confidence="high")
@@ -519,9 +525,9 @@ class RulesReporter:
     async def report(self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], gaps: list[str]) -> Report:
         if plan.clarify:
             report = Report(
-                answer="**Which repository did you mean?** "
+                answer="**Which one did you mean?** "
                 + ", ".join(f"`{c}`" for c in plan.clarify)
-                + " all match. Ask again naming one, or pass `--repo SLUG`.",
+                + " all match. Ask again naming one (for repositories you can also pass `--repo SLUG`).",
                 confidence="low",
             )
         else:
