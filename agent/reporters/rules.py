@@ -91,7 +91,8 @@ def failure_findings(pipelines: Records, outcomes: list[StepOutcome]) -> list[Fi
         if pipeline.get("error_message"):
             parts.append(f"Pipeline error: {pipeline['error_message']}")
         for step in failed_steps:
-            lines = step.get("error_lines") or []
+            lines = [line for line in step.get("error_lines") or [] if not pipeline.get("error_message")
+                     or pipeline["error_message"] not in line]
             parts.append(f"Step “{step['name']}” {step['result']}" + (": " + " | ".join(lines[:4]) if lines else ""))
         if tests:
             parts.append("Failed tests: " + ", ".join(t["name"] for t in tests[:6]))
