@@ -216,7 +216,6 @@ async def _fallback(ctx: ToolContext, args: SearchCode, slugs: list[str], reason
         else:
             records.append(_match_record(ctx, slug, ref, p, lines[:MAX_LINES_PER_MATCH], "content_scan"))
     records.sort(key=lambda r: (r.method != "content_scan", r.repo, r.path))
-    more = len(records) > args.limit
     notes = [
         f"code search unavailable ({reason}); scanned {scanned_entries} paths in {len(slugs)} repositor"
         f"{'y' if len(slugs) == 1 else 'ies'} and grepped {fetched} likely file(s) — matches in other files "

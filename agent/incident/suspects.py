@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from agent.plan import Plan, StepOutcome
-from agent.report import Finding, Report, RuledOut, Suspect, TimelineEvent
+from agent.plan import StepOutcome
+from agent.report import RuledOut, TimelineEvent
 
 CONFIG_RE = re.compile(r"(^|/)(config|conf|settings)/|\.(ya?ml|toml|ini|properties|env|json)$", re.IGNORECASE)
 DEPENDENCY_RE = re.compile(
