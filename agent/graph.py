@@ -118,20 +118,22 @@ async def review(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     made = Plan.model_validate(state["plan"])
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
     steps = follow_ups(made, outcomes, round_no, context.max_follow_ups)
+    gaps = state.get("gaps", [])
+    seen = {call_key(s.tool, s.args) for s in steps} | {call_key(o.tool, o.args) for o in outcomes}
     try:
         request = await plan_request(state, context)
-        seen = {call_key(s.tool, s.args) for s in steps} | {call_key(o.tool, o.args) for o in outcomes}
-        steps += [s for s in await context.planner.review(request, made, outcomes, round_no) if call_key(s.tool, s.args) not in seen]
+        proposed = await context.planner.review(request, made, outcomes, round_no)
     except LLMError as exc:
-        return {"round": round_no, "pending": [s.model_dump(mode="json") for s in steps],
-                "gaps": state.get("gaps", []) + [f"The LLM planner could not review the evidence ({exc})."]}
+        proposed, gaps = [], [*gaps, f"The LLM planner could not review the evidence ({exc})."]
     except BitbucketError as exc:
-        return {"round": round_no, "pending": [], "gaps": state.get("gaps", []) + [exc.explain()]}
+        return {"round": round_no, "pending": [], "gaps": [*gaps, exc.explain()]}
+    steps += [s for s in proposed if call_key(s.tool, s.args) not in seen]
     made.steps += steps
     return {
         "round": round_no,
         "plan": made.model_dump(mode="json"),
         "pending": [s.model_dump(mode="json") for s in steps],
+        "gaps": gaps,
     }
 
 
