@@ -191,3 +191,13 @@ def test_sandbox_serve_prints_working_credentials(bbscout: Run, clean_env: dict[
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)
     assert os.environ.get("BITBUCKET_API_TOKEN") is None
+
+
+def test_eval_command_prints_one_json_document_and_gates(bbscout: Run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = bbscout("eval", "--cases", "repositories.yaml", "--json", "--report", str(tmp_path), timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["cases"] >= 3 and summary["crashes"] == 0 and summary["hallucinated_refs"] == 0
+    assert {p.name for p in tmp_path.iterdir()} >= {"report.md", "results.json", "chart.png"}
+    bad = bbscout("eval", "--faults", "nonsense")
+    assert bad.returncode == 2 and "--faults" in bad.stderr
