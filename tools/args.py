@@ -18,6 +18,7 @@ PipelineResult = Literal["SUCCESSFUL", "FAILED", "ERROR", "STOPPED"]
 PipelineProgress = Literal["PENDING", "IN_PROGRESS", "PAUSED"]
 PullRequestState = Literal["OPEN", "MERGED", "DECLINED", "SUPERSEDED"]
 Trigger = Literal["PUSH", "MANUAL", "SCHEDULED", "PARENT_STEP"]
+DeploymentStatus = Literal["SUCCESSFUL", "FAILED", "STOPPED", "IN_PROGRESS"]
 
 
 class ToolArgs(BaseModel):
@@ -150,13 +151,15 @@ class ListBranches(ToolArgs):
 
 
 class ListDeployments(ToolArgs):
-    """Deployments newest first, per repository, optionally one environment ("production", "staging", "test") and a window."""
+    """Deployments newest first, per repository, optionally one environment ("production", "staging", "test"), a window
+    and outcomes (`statuses`: SUCCESSFUL, FAILED, STOPPED, IN_PROGRESS)."""
 
     repos: list[str] | None = None
     environment: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     latest_per_environment: bool = False
+    statuses: list[DeploymentStatus] | None = None  # outcome filter ("failed deploys": FAILED); None = any
     limit: int = Field(default=50, ge=1, le=500)
 
 

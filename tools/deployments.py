@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tools import links
@@ -234,6 +234,12 @@ def _records_for(ctx: ToolContext, repo: str, raws: list[dict[str, Any]],
     return recs
 
 
+def _status_matches(rec: DeploymentRecord, statuses: Sequence[str]) -> bool:
+    """A completed deployment's outcome is `state.status.name`; a running one has only `state.name` IN_PROGRESS."""
+    outcome = rec.status or ("IN_PROGRESS" if rec.state == "IN_PROGRESS" else rec.state)
+    return outcome in statuses
+
+
 async def list_deployments(ctx: ToolContext, args: ListDeployments) -> ToolResult:
     slugs = await repo_slugs(ctx, args.repos)
     notes: list[str] = []
@@ -264,6 +270,8 @@ async def list_deployments(ctx: ToolContext, args: ListDeployments) -> ToolResul
             if args.since is not None and when < args.since:
                 continue
             if args.until is not None and when > args.until:
+                continue
+            if args.statuses and not _status_matches(rec, args.statuses):
                 continue
             sink.append(rec)
 

@@ -127,7 +127,7 @@ _BRANCH_CONTEXT = re.compile(
 _AUTHOR = re.compile(
     r"(?i:\b(?:authored\s+by|written\s+by|opened\s+by|created\s+by|raised\s+by|pushed\s+by|committed\s+by|"
     r"deployed\s+by|triggered\s+by|started\s+by|run\s+by|ran\s+by|merged\s+by|made\s+by|author|by|from))"
-    r"\s+@?(?P<name>[A-Za-z][\w.\-]*(?:\s+[A-Z][\w\-]+)?)"
+    r"\s+@?(?P<name>[A-Za-z][\w.\-]*(?:\s+[A-Z][\w\-]+)?)(?![\w.\-]*/)"
 )
 _POSSESSIVE = re.compile(
     r"(?P<name>[A-Za-z][\w.\-]*)['\u2019]s\s+(?:\w+\s+)?(?P<obj>(?i:prs?|pull\s+requests?|commits?|changes|branch(?:es)?|"
@@ -164,7 +164,9 @@ _COUNT = re.compile(
 )
 _ALL_REPOS = re.compile(r"\b(?:all|every|each|any|across(?:\s+all)?(?:\s+the)?)\s+(?:of\s+(?:the|our)\s+)?(?:repos?|repositories|services|projects|codebases)\b|\bworkspace[- ]wide\b|\beverywhere\b")
 _WRITE = re.compile(
-    r"^(?:(?:hey|hi|ok|okay|please|pls|bbscout|now|then|so|and)[\s,]+)*(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?|go\s+ahead\s+and\s+|i\s+want\s+you\s+to\s+|i\s+need\s+you\s+to\s+)?"
+    r"^(?:(?:hey|hi|yo|ok|okay|please|pls|plz|kindly|bbscout|now|then|so|and)[\s,]+)*"
+    r"(?:(?:can|could|would|will)\s+(?:you|u|ya|ye)\s+(?:(?:please|pls|plz|kindly|just|quickly)\s+)*"
+    r"|(?:go\s+ahead\s+and|i\s+(?:want|need)\s+(?:you|u)\s+to|i'?d\s+like\s+(?:you|u)\s+to|(?:please|pls|plz|kindly)\s+(?:just\s+)?)\s+)?"
     r"(?P<v>" + "|".join(sorted((re.escape(v) for v in V.WRITE_VERBS), key=len, reverse=True)) + r")\b(?!\s+(?:by|to\s+(?:main|master)\b.*\?$))"
 )
 _REPO_GENERIC = r"(?:service|services|svc|repo|repository|app|project|codebase)"
@@ -175,7 +177,7 @@ _SCAN_SYNONYMS: frozenset[str] = frozenset(
 _NOT_NAMES: frozenset[str] = frozenset(
     set(V.STOP_WORDS) | set(V.CORRECTABLE) | {"main", "master", "trunk", "develop", "ci", "cd", "scratch", "hand", "default",
      "branch", "repo", "repository", "service", "now", "me", "us", "everyone", "anyone", "somebody", "someone",
-     "bots", "bot", "renovate", "dependabot", "production", "prod", "staging", "test", "qa", "dev"} | set(_ORDINALS)
+     "bots", "bot", "production", "prod", "staging", "test", "qa", "dev"} | set(_ORDINALS)
 )
 
 
@@ -224,7 +226,8 @@ def _states(text: str, u: Understanding) -> None:
 
 _NEGATED_RESULT = re.compile(
     r"(?<![\w'-])(?:" + "|".join(sorted((re.escape(n) for n in V.NEGATIONS), key=len, reverse=True)) + r")\s+"
-    r"(?:(?:the|a|an|just|only|any|simply|merely|really|actually|because\s+of|due\s+to)\s+)*"
+    r"(?:(?:the|a|an|just|only|any|simply|merely|really|actually|because\s+of|due\s+to|real|genuine|plain|regular|normal"
+    r"|test|tests|unit|integration|e2e|build|ci|lint|compile|code|step)\s+)*"
     r"(?P<p>" + "|".join(sorted((re.escape(r) for r in V.RESULTS), key=len, reverse=True)) + r")(?![\w/-])"
 )
 
@@ -370,6 +373,8 @@ def _repo_mentions(text: str, u: Understanding, repos: Sequence[RepositoryRecord
             return False
         if _SLUG_SHAPE.fullmatch(word):
             return True  # "billing-service", "ledger-api": a name to resolve (or report as unknown)
+        if "-" in word and (any(fuzz.ratio(word, slug) >= 85 for slug in known) or _slug_typo(word)):
+            return True  # "payments-servce": a misspelt slug, resolved fuzzily or reported as unknown
         stem = word[:-1] if word.endswith("s") and len(word) > 4 else word
         if word in slug_words or stem in slug_words or word in _SCAN_SYNONYMS:
             return True
@@ -377,15 +382,16 @@ def _repo_mentions(text: str, u: Understanding, repos: Sequence[RepositoryRecord
             len(s) >= 6 and _ratio(word, s) >= 85 for s in slug_words
         )
 
-    tokens = re.findall(r"[a-z0-9][a-z0-9-]*", text)
+    # punctuation is kept as tokens: a clause break ("… 3 days - infra issue") ends a name's context
+    tokens = re.findall(r"[a-z0-9][a-z0-9-]*|[(),.;:!?]|(?<=\s)[-–](?=\s)", text)
     run: list[str] = []
-    for tok in tokens + [""]:
+    for i, tok in enumerate(tokens + [""]):
         if tok and (repo_like(tok) or (run and tok in GENERIC | {"services"})):
             run.append(tok)
             continue
         if run:
             core = [t for t in run if t not in GENERIC and t != "services"]
-            if core:
+            if core and _names_a_repo(run, tokens[: i - len(run)], tok, known):
                 phrases.append(" ".join(run))
             run = []
     # "the foo service", "in foo": a name we don't know must be reported, not dropped.
@@ -412,6 +418,39 @@ def _repo_mentions(text: str, u: Understanding, repos: Sequence[RepositoryRecord
     u.repos = _uniq(s for m in u.repo_mentions for s in m.slugs)
 
 
+_SLUG_SUFFIXES = ("service", "svc", "app", "api", "repo", "lib", "libs", "worker", "server", "client", "frontend",
+                  "backend", "gateway", "pipeline", "infra", "terraform", "sdk")
+_PREPOSITIONS = frozenset({"in", "for", "on", "of", "from", "to", "at", "against", "about", "into", "within", "inside", "across"})
+_DETERMINERS = frozenset({"the", "a", "an", "our", "my", "your", "this", "that", "their"})
+
+
+def _slug_typo(word: str) -> bool:
+    """A hyphenated word whose last part is a misspelt slug suffix ("billing-servce"): meant as a repository name."""
+    last = word.rsplit("-", 1)[-1]
+    return len(last) >= 4 and any(fuzz.ratio(last, s) >= 80 for s in _SLUG_SUFFIXES if len(s) >= 4)
+
+
+def _names_a_repo(run: list[str], before: list[str], after: str, known: set[str]) -> bool:
+    """Whether a run of repository-like words is used as a repository name, not as an ordinary word.
+
+    A slug (exact, slug-shaped or hyphenated) or a run with a generic word ("checkout service") always is.
+    A bare word ("infra", "data", "checkout") needs the position of a name: after a preposition ("in
+    payments", "for the api"), or followed by a topic/verb/function word or the end ("checkout builds",
+    "checkout is throwing", "payments prs", "failed in auth?"); a bare word modifying some other noun ("an
+    infra problem", "with a data issue") is an ordinary word.
+    """
+    if any("-" in t or t in known for t in run) or any(t in GENERIC or t == "services" for t in run):
+        return True
+    prev = next((t for t in reversed(before) if t not in _DETERMINERS), None)
+    indefinite = bool(before) and before[-1] in ("a", "an")  # "with a data issue": a common noun phrase
+    if prev in _PREPOSITIONS and not indefinite:
+        return True  # "in payments", "for the api"
+    if not after or not after.isalpha():
+        return True
+    allowed = set(V.STOP_WORDS) | set(V.CORRECTABLE) | _all_topic_words() | set(GENERIC) | set(V.ENVIRONMENTS_IN_CONTEXT)
+    return after in allowed or after.endswith(("ing", "ed", "'s"))
+
+
 def _ratio(a: str, b: str) -> float:
     return float(fuzz.ratio(a, b))
 
@@ -434,7 +473,7 @@ def _all_topic_words() -> set[str]:
 _NB = r"(?<![\w/-])"  # word boundaries that keep slugs whole ("data-pipeline" is not "pipeline")
 _NE = r"(?![\w/-])"
 _FLAKY = re.compile(
-    _NB + r"(?:flak(?:y|ey|iness|ily)|intermittent(?:ly)?|random(?:ly)?|sporadic(?:ally)?|non-?deterministic(?:ally)?"
+    _NB + r"(?:flak(?:y|ey|iness|ily|e|es|ed|ing)|intermittent(?:ly)?|random(?:ly)?|sporadic(?:ally)?|non-?deterministic(?:ally)?"
     r"|sometimes\s+(?:fail\w*|pass\w*|red|green)|on\s+and\s+off|hit[- ]and[- ]miss|now\s+and\s+then)" + _NE
 )
 _CI_SUBJECT = re.compile(
@@ -443,7 +482,7 @@ _CI_SUBJECT = re.compile(
     r"|prs?|pull\s+requests?|merge\s+requests?|mrs?)" + _NE
 )
 _CI_FAILURE = re.compile(
-    _NB + r"(?:fail\w*|broke|broken|breaks?|breaking|red|errored|erroring|busted|flak\w*|won't\s+pass|doesn't\s+pass"
+    _NB + r"(?:fail\w*|broke|broken|breaks?|breaking|red|errored|erroring|busted|borked|hosed|flak\w*|won't\s+pass|doesn't\s+pass"
     r"|not\s+passing|can't\s+pass|stopped\s+passing|timing\s+out|times\s+out|timed\s+out)" + _NE
 )
 _RUNTIME = re.compile(
@@ -462,8 +501,33 @@ _NO_OBJECT = re.compile(
 )
 _ONGOING_WHY = re.compile(
     r"\bwhy\s+(?:is|are|does|do|has|have|isn't|aren't|doesn't|won't|keeps?|'s|is\s+it\s+that|the\s+hell\s+(?:is|are))\b"
-    r"|\b(?:keeps?|kept|started|starts|still|been|has\s+been|have\s+been|is\s+now|are\s+now)\s+(?:failing|red|broken|erroring)\b"
+    r"|\b(?:keeps?|kept|started|starts|still|been|has\s+been|have\s+been|is\s+now|are\s+now)\s+"
+    r"(?:failing|red|broken|erroring|busted|borked|hosed)\b|\b(?:is|are|got|went|get|gets)\s+(?:busted|borked|hosed)\b"
+    r"|" + r"\b(?:any\s+(?:idea|clue|ideas|clues)|no\s+idea|not\s+sure|wonder(?:ing)?|figure\s+out|find\s+out|tell\s+me)\s+(?:why|what)\b"
+    r"|\bwhat(?:'s|s|\s+is|\s+was|\s+went)\s+wrong\b|\b(?:broken|failing|red|busted)\s+because\b"
 )
+# "who turned the build red?", "what made main go red?": blame for a build turning red
+_TURNED = re.compile(
+    r"\b(?:who|what|which\s+(?:pr|commit|change|merge)|whose\s+(?:pr|commit|change))\s+(?:has\s+|have\s+|just\s+)?"
+    r"(?:turned|made|turn|make|got|sent)\s+(?P<rest>.+?)\s+(?:(?:go|turn|went|to)\s+)?(?:red|fail|break|broken)\b"
+)
+# "roll anything back", "rolled the release back": a rollback with its object in between
+_SPLIT_ROLLBACK = re.compile(r"\broll(?:ed|ing|s)?\s+(?:\S+\s+){1,3}?back\b")
+# yes/no questions about repositories: "do we have a terraform repo?", "is there a repo for payments?"
+_REPO_EXISTS = re.compile(
+    r"\b(?:do|does|did)\s+(?:we|you|they|the\s+workspace)\s+(?:still\s+)?(?:have|own|keep|got)\b"
+    r"(?:\s+(?:a|an|any|the|some))?\s+(?:[\w-]+\s+)?(?:repos?|repositories|repository|projects?|codebases?)\b"
+    r"|\b(?:is|are)\s+there\s+(?:a|an|any|some)\s+(?:[\w-]+\s+)?(?:repos?|repositories|repository|codebases?)\b"
+    r"|\b(?:have|got)\s+(?:we|you)\s+(?:got\s+)?(?:a|an|any)\s+(?:[\w-]+\s+)?(?:repos?|repository|repositories)\b"
+)
+# "what's running in prod", "what's live on staging": what is deployed in an environment
+_RUNNING_IN_ENV = re.compile(
+    r"\b(?P<v>running|live|sitting|out)\s+(?:in|on)\s+(?:the\s+)?(?:prod|production|prd|staging|stg|pre-?prod|uat|qa|live)\b"
+)
+# HTTP 5xx symptoms in any spelling: "504s", "503 errors", "http 502", "5xxs"
+_HTTP_5XX = re.compile(r"(?<![\w#.-])(?:5\d\d(?:s|\s+(?:errors?|responses?|codes?|status(?:es)?))|http\s*5\d\d|5xxs?)(?![\w-])")
+# "started around 5am", "began at 14:05", "since about 9": a symptom with an onset time
+_ONSET = re.compile(r"\b(?:started|starting|began|begun|kicked\s+off|since)\s+(?:around|about|at|near|roughly|~)\s*(?:\d|noon|midnight)")
 
 
 def incident_kind(text: str) -> Literal["build", "flaky", "runtime"]:
@@ -491,7 +555,7 @@ def _breakage(text: str, u: Understanding) -> None:
     keep failing randomly"); "which builds failed?" and "why did build 412 fail?" stay listings/lookups.
     """
     kind = incident_kind(text)
-    m = _BROKE.search(text)
+    m = _BROKE.search(text) or _TURNED.search(text)
     if m is not None:
         rest = m.group("rest")
         if _CI_SUBJECT.search(rest) and kind != "runtime":
@@ -502,6 +566,9 @@ def _breakage(text: str, u: Understanding) -> None:
                 u.incident = None  # "what broke since 1pm?": which builds failed, not an investigation
         return
     if u.build_numbers:
+        return
+    if kind == "runtime" and _ONGOING_WHY.search(text) and _RUNTIME.search(text) and not u.pr_numbers:
+        u.incident = "strong"  # "what's wrong with checkout in prod?", "any idea why prod is throwing errors?"
         return
     if kind == "flaky":
         u.breakage = "flaky"
@@ -521,13 +588,22 @@ def understand(
     work = _numbers(text, u)
     if u.window is not None:
         work = work.replace(u.window.label.split(" (")[0], " ")
+    running_env = _RUNNING_IN_ENV.search(work)
+    if running_env:  # "what's running in prod": what is deployed there, not running pipelines
+        work = work[: running_env.start()] + " deployed in " + work[running_env.end("v"):]
     for topic, phrases in V.TOPICS.items():
         if _found(work, phrases) or (topic == "pipelines" and u.build_numbers) or (topic == "pull_requests" and u.pr_numbers):
             u.topics.append(topic)
-    if _found(work, V.INCIDENT_STRONG):
+    if "deployments" not in u.topics and _SPLIT_ROLLBACK.search(work):
+        u.topics.append("deployments")  # "did we roll anything back?"
+    if "repositories" not in u.topics and _REPO_EXISTS.search(work):
+        u.topics.append("repositories")  # "do we have a terraform repo?"
+    if _found(work, V.INCIDENT_STRONG) or _HTTP_5XX.search(work):
         u.incident = "strong"
     elif _found(work, V.INCIDENT_WEAK):
         u.incident = "weak"
+    if u.incident != "strong" and _ONSET.search(text) and (u.incident or _found(work, V.ASKS["changes"])):
+        u.incident = "strong"  # "… started around 5am, what changed?": a symptom with an onset time
     _states(work, u)
     _breakage(work, u)
     _trigger(work, u)
@@ -554,6 +630,8 @@ def understand(
     if c:
         u.count = int(c.group("a") or c.group("b"))
     u.asks = [ask for ask, phrases in V.ASKS.items() if _found(work, phrases)]
+    if running_env and "latest" not in u.asks and u.window is None:
+        u.asks.append("latest")
     if "stale" not in u.asks and _NO_ACTIVITY.search(work):
         u.asks.append("stale")
     w = _WRITE.search(text.strip())

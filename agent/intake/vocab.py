@@ -21,7 +21,8 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "pr", "prs", "pull request", "pull requests", "pullrequest", "pullrequests", "pull-request",
         "pull-requests", "merge request", "merge requests", "mr", "mrs", "code review", "code reviews",
     ),
-    "commits": ("commit", "commits", "committed", "merged to", "merged into", "landed on", "landed in", "pushed to", "merges"),
+    "commits": ("commit", "commits", "committed", "merged to", "merged into", "landed on", "landed in", "land on", "land in",
+                "lands on", "lands in", "pushed to", "merges"),
     "branches": ("branch", "branches"),
     "deployments": (
         "deploy", "deploys", "deployment", "deployments", "deployed", "release", "releases", "released",
@@ -38,7 +39,8 @@ TOPICS: dict[str, tuple[str, ...]] = {
 
 # Words that point at an incident rather than a listing. "strong" ones alone make it an incident.
 INCIDENT_STRONG: tuple[str, ...] = (
-    "outage", "incident", "500s", "5xx", "500 errors", "502s", "503s", "latency", "spike", "spiking",
+    "outage", "incident", "500s", "5xx", "500 errors", "502s", "503s", "504s", "5xxs", "latency",
+    "throwing", "timed out", "spike", "spiking",
     "degraded", "degradation", "is down", "went down", "are down", "paged", "pager", "alerts firing",
     "alert fired", "error rate", "timeouts", "timing out", "sev1", "sev2", "customers reporting",
     "users reporting", "what broke", "what caused", "root cause", "regression", "crashing", "crashes",
@@ -51,7 +53,9 @@ RESULTS: dict[str, tuple[str, ...]] = {
     "failed": ("FAILED", "ERROR"), "failing": ("FAILED", "ERROR"), "fail": ("FAILED", "ERROR"),
     "fails": ("FAILED", "ERROR"), "failure": ("FAILED", "ERROR"), "failures": ("FAILED", "ERROR"),
     "broken": ("FAILED", "ERROR"), "broke": ("FAILED", "ERROR"), "red": ("FAILED", "ERROR"),
-    "busted": ("FAILED", "ERROR"), "unsuccessful": ("FAILED", "ERROR"), "didn't pass": ("FAILED", "ERROR"),
+    "break": ("FAILED", "ERROR"), "breaks": ("FAILED", "ERROR"), "went red": ("FAILED", "ERROR"),
+    "busted": ("FAILED", "ERROR"),
+    "blew up": ("FAILED", "ERROR"), "blow up": ("FAILED", "ERROR"), "unsuccessful": ("FAILED", "ERROR"), "didn't pass": ("FAILED", "ERROR"),
     "did not pass": ("FAILED", "ERROR"),
     "errored": ("ERROR",), "error": ("ERROR",), "errors": ("ERROR",), "erroring": ("ERROR",),
     "stopped": ("STOPPED",), "cancelled": ("STOPPED",), "canceled": ("STOPPED",), "aborted": ("STOPPED",),

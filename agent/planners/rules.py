@@ -6,8 +6,9 @@ question doesn't map cleanly (a write action, an unknown repository, something B
 data for) it says so in `not_understood`/`clarify` with no steps, instead of a confident wrong plan.
 
 Defaults (each stated in `Plan.understood` when applied):
-    pipelines without a time → last 24 hours; PRs "recent" / merged / declined → last 7 days
-    (open PRs: no window, they are open whatever their age); commits → last 7 days; branches
+    pipelines without a time → last 24 hours (a work branch such as feature/x: its whole history, bounded
+    by the limit); PRs "recent" / merged / declined → last 7 days, except an explicit state in a named
+    repository (every such PR, bounded by the limit) (open PRs: no window, they are open whatever their age); commits → last 7 days; branches
     "recent" → last 7 days, "stale" → no commit for 30 days; deployment lists and rollbacks → last 7
     days; incidents → deployments [T-48h, T+30m], merged PRs [T-72h, T+30m], failed pipelines
     [T-24h, T+30m].
@@ -24,6 +25,7 @@ from agent.intake import Understanding, incident_kind, parse_instant, understand
 from agent.plan import Family, Plan, Step, StepOutcome, Window
 from agent.planners.base import PlanRequest, PriorTurn
 from tools.evidence import RepositoryRecord
+from tools.resolve import GENERIC
 
 __all__ = ["LLM_HINT", "RulesPlanner", "build_plan"]
 
@@ -54,6 +56,11 @@ _POINTING = re.compile(
 _WHATS_IN = re.compile(r"\bwhat(?:'s|s|\s+is)?\s+in(?:side)?\b")
 _USAGE_WORDS = re.compile(r"\b(?:usages?|uses|used|references?|referenced|callers?|calls|called|imports?|imported|mentions?|occurrences?|grep|where\s+else)\b")
 _DEFINITION_WORDS = re.compile(r"\b(?:defined|define[sd]?|definition|declared|declaration|implemented|implementation)\b")
+# "rolled back", "rollback", "roll anything back", "rolled the release back", "redeploy"
+_ROLLBACK = re.compile(r"\broll(?:ed|ing|s)?(?:[\s-]+(?:\S+\s+){0,3}?)?back(?:s)?\b|\brollbacks?\b|\bredeploy|\breverted\s+(?:the\s+)?(?:deploy|release)")
+# pipeline-result words → deployment outcomes ("any deploys fail?": FAILED)
+_DEPLOY_STATUS = {"FAILED": "FAILED", "ERROR": "FAILED", "STOPPED": "STOPPED", "SUCCESSFUL": "SUCCESSFUL"}
+_LONG_LIVED = frozenset({"main", "master", "trunk", "develop", "development", "dev", "staging", "next", "production", "prod"})
 _FAMILY_ORDER: tuple[str, ...] = ("code", "deployments", "pull_requests", "pipelines", "branches", "commits", "repositories")
 _RETARGET = re.compile(r"^\s*(?:and|also|ok(?:ay)?|now|then|same|what|how)\b.*|^\s*\w+(?:\s+\w+)?\s*\?\s*$")
 _FILTER = re.compile(r"\b(?:which|what|any)\s+of\s+(?:those|these|them)\b|\b(?:only|just)\s+(?:the\s+)?(?:ones?|those)\b|\bof\s+(?:those|these|them)\b|\bamong\s+(?:those|these|them)\b|\bfilter\b|\bwhich\s+ones\b")
@@ -168,6 +175,8 @@ def _family(c: _Ctx) -> Family:
         return "incident"
     if ("code" in topics and (u.symbols or u.paths)) or (u.paths and not topics and (_SHOW_VERB.search(u.text) or _WHATS_IN.search(u.text))):
         return "code"
+    if "branches" in topics and (u.results or u.in_progress) and not topics & {"pull_requests", "deployments", "code"} and "stale" not in u.asks:
+        topics = (topics - {"branches"}) | {"pipelines"}  # "did the feature/x branch fail?": its pipelines
     if "pipelines" in topics and "pull_requests" in topics and re.search(r"\b(?:pipelines?|builds?|ci)\b", u.text) and u.pr_numbers:
         return "pipelines"
     for family in _FAMILY_ORDER:
@@ -210,7 +219,13 @@ def _pipelines(c: _Ctx, repos: list[str] | None) -> str:
         c.step(tool, {"repo": repo, "build_number": build}, f"pipeline #{build} in {repo}", primary=True)
         c.understood.append(f"pipeline #{build} in {repo}" + (" (why it failed, with the log)" if wants_failure else ""))
         return f"pipeline #{build} in {repo}"
-    w = c.default_window(RECENT_DEFAULT, "last 7 days") if u.pr_numbers else c.default_window(PIPELINE_DEFAULT, "last 24 hours")
+    work_branch = u.branch is not None and not u.default_branch and u.branch.lower() not in _LONG_LIVED
+    w: Window | None
+    if work_branch and c.window is None and not u.pr_numbers:
+        w = None  # a work branch ("did feature/x fail?") is short-lived: its whole history, bounded by the limit
+        c.understood.append(f"no time given: every run of {u.branch} (a work branch), newest first")
+    else:
+        w = c.default_window(RECENT_DEFAULT, "last 7 days") if u.pr_numbers else c.default_window(PIPELINE_DEFAULT, "last 24 hours")
     results = list(u.results) or None
     if results:
         c.focus["results"] = results
@@ -225,7 +240,7 @@ def _pipelines(c: _Ctx, repos: list[str] | None) -> str:
     limit = u.count or (1 if singular else None)
     args: dict[str, Any] = {
         "results": results, "in_progress": u.in_progress, "trigger": u.trigger, "pr_id": _first(u.pr_numbers),
-        "since": w.start, "until": w.end, "limit": limit,
+        "since": w.start if w else None, "until": w.end if w else None, "limit": limit,
     }
     for what, value in (("branch", u.branch), ("trigger", u.trigger), ("pull request", _first(u.pr_numbers))):
         if value:
@@ -236,7 +251,7 @@ def _pipelines(c: _Ctx, repos: list[str] | None) -> str:
     for branch, group in groups.items():
         c.step("list_pipelines", {**args, "repos": group, "branch": branch}, "pipelines matching the question", primary=True)
     state = "failed" if results == ["FAILED", "ERROR"] else (", ".join(results).lower() if results else "running" if u.in_progress else "recent")
-    return f"{state} pipelines, {w.label}"
+    return f"{state} pipelines" + (f", {w.label}" if w else f" on {u.branch}")
 
 
 def _branch_groups(c: _Ctx, repos: list[str] | None) -> dict[str | None, list[str] | None]:
@@ -277,7 +292,11 @@ def _pull_requests(c: _Ctx, repos: list[str] | None) -> str:
     else:
         c.understood.append(f"states: {', '.join(states)}")
     w: Window | None = c.window
-    if w is None and (states != ["OPEN"] or "recent" in u.asks):
+    explicit = bool(u.pr_states) or merged_verb
+    named_repo = bool(repos) and bool(u.repos or c.request.repo_filter)
+    if w is None and explicit and named_repo and not {"recent", "latest"} & set(u.asks) and states != ["OPEN"]:
+        c.understood.append(f"no time given: every {'/'.join(s.lower() for s in states)} pull request in {', '.join(repos or [])}, newest first")
+    elif w is None and (states != ["OPEN"] or "recent" in u.asks):
         w = c.default_window(RECENT_DEFAULT, "last 7 days")
     if u.draft:
         c.focus["draft"] = True
@@ -318,7 +337,8 @@ def _commits(c: _Ctx, repos: list[str] | None) -> str:
     w = c.window if (c.window or u.count) else c.default_window(RECENT_DEFAULT, "last 7 days")
     if w is None:
         c.understood.append(f"the last {u.count} commits (no time given)")
-    merges = "MERGED" in u.pr_states or bool(re.search(r"\bmerges?\b|\blanded\b", u.text))
+    # Only the merge words mean merges; "what landed on main" / "what went in" is every commit on the branch.
+    merges = bool(re.search(r"\bmerg(?:e|ed|es)\b", u.text))
     if merges:
         c.understood.append("merged changes only (merge commits and merged PRs)")
     records = _repo_records(c, repos)
@@ -359,7 +379,7 @@ def _branches(c: _Ctx, repos: list[str] | None) -> str:
 def _deployments(c: _Ctx, repos: list[str] | None) -> str:
     u = c.u
     env = u.environment
-    rollbacks = bool(re.search(r"\broll(?:ed)?[\s-]?backs?\b|\brollbacks?\b|\bredeploy", u.text))
+    rollbacks = bool(_ROLLBACK.search(u.text))
     wants_changes = "changes" in u.asks and not rollbacks and "who" not in u.asks
     if env:
         c.understood.append(f"environment: {env}")
@@ -381,17 +401,23 @@ def _deployments(c: _Ctx, repos: list[str] | None) -> str:
     if rollbacks:
         c.focus["rollbacks"] = True
         c.understood.append("rollbacks: deployments that redeployed an earlier commit")
+    statuses = None if rollbacks else (
+        list(dict.fromkeys(_DEPLOY_STATUS[r] for r in u.results)) + (["IN_PROGRESS"] if u.in_progress else [])
+    ) or None
+    if statuses:
+        c.focus["statuses"] = statuses
+        c.understood.append(f"deployment outcome: {', '.join(statuses)}")
     if "who" in u.asks:
         c.focus["who"] = True
     latest = "latest" in u.asks and u.window is None and not rollbacks
     if latest:
-        c.step("list_deployments", {"repos": repos, "environment": env, "latest_per_environment": True},
+        c.step("list_deployments", {"repos": repos, "environment": env, "latest_per_environment": True, "statuses": statuses},
                "what is deployed now", primary=True)
         return "latest deployment per environment"
     w = c.default_window(RECENT_DEFAULT, "last 7 days")
-    c.step("list_deployments", {"repos": repos, "environment": env, "since": w.start, "until": w.end, "limit": u.count},
-           "deployments in the window", primary=True)
-    return f"{'rollbacks' if rollbacks else 'deployments'}{' to ' + env if env else ''}, {w.label}"
+    c.step("list_deployments", {"repos": repos, "environment": env, "since": w.start, "until": w.end, "limit": u.count,
+                                "statuses": statuses}, "deployments in the window", primary=True)
+    return f"{'/'.join(x.lower() for x in statuses or []) + ' ' if statuses else ''}{'rollbacks' if rollbacks else 'deployments'}{' to ' + env if env else ''}, {w.label}"
 
 
 def _code(c: _Ctx, repos: list[str] | None) -> str:
@@ -440,10 +466,26 @@ _NAME_FILTER = re.compile(
 )
 
 
+# "a terraform repo", "any payments repos", "a repo for billing": the word that names the repository
+_REPO_WORD = re.compile(
+    r"\b(?:a|an|any|the|some|our)\s+(?P<a>[\w-]+)\s+(?:repos?|repositories|repository|projects?|codebases?)\b"
+    r"|\b(?:repos?|repositories|repository|projects?|codebases?)\s+(?:for|about|of|with|named|called)\s+(?:the\s+)?(?P<b>[\w-]+)"
+)
+_NOT_A_NAME = frozenset({"the", "a", "an", "in", "name", "names", "all", "any", "every", "our", "other", "new", "old", "git",
+                          "bitbucket", "many", "more", "which", "some", "code", "source", "separate", "single", "dedicated",
+                          "own", "list", "workspace", "we", "you", "they", "i", "us", "it", "got"})
+
+
 def _repositories(c: _Ctx, repos: list[str] | None) -> str:
     del repos
     m = _NAME_FILTER.search(c.u.text)
-    name = m.group("n") if m and m.group("n") not in ("the", "a", "an", "in", "name", "names") else None
+    name = m.group("n") if m and m.group("n") not in _NOT_A_NAME else None
+    if name is None:
+        w = _REPO_WORD.search(c.u.text)
+        word = (w.group("a") or w.group("b")) if w else None
+        name = word if word and word not in _NOT_A_NAME and word not in GENERIC else None
+        if name and len(name) > 4 and name.endswith("s") and not name.endswith("ss"):
+            name = name[:-1]  # "a repo for notifications" → notification-service
     if name:
         c.understood.append(f"repositories whose name contains '{name}'")
     c.step("list_repositories", {"name_contains": name}, "the workspace's repositories", primary=True)
@@ -494,6 +536,10 @@ def _ci_incident(c: _Ctx, repos: list[str] | None, kind: str) -> str:
     scope = [service] if service else repos
     where = f" in {service}" if service else (f" in {', '.join(repos)}" if repos else " (all repositories)")
     if kind == "flaky":
+        test = next((t for t in u.symbols if re.search(r"(?i)test|spec", t)), None)
+        if test:
+            c.focus["test"] = test
+            c.understood.append(f"the flaky test: {test}")
         start = since or at - FLAKY_DEFAULT
         end = u.window.end if u.window else c.now
         c.window = Window(start=start, end=end, label=u.window.label if u.window else "last 7 days")
@@ -548,6 +594,38 @@ def _follow_up(c: _Ctx, prev: PriorTurn) -> Plan | None:
     if not new_topic and len(u.text.split()) <= 8 and _RETARGET.match(u.text) and (u.repo_mentions or u.window or c.request.repo_filter):
         return _rerun(c, prev)
     return None
+
+
+# "the deploy", "the build", "the PR": one definite thing, named by nothing but its kind
+_DEFINITE_SINGLE = re.compile(
+    r"\bthe\s+(?P<n>deploy|deployment|release|rollout|build|pipeline|ci\s+run|pipeline\s+run|pr|pull\s+request|merge\s+request)\b(?!\s*[-#]?\d)(?!s\b)"
+)
+_KIND_NOUN = {"deploy": "deployment", "deployment": "deployment", "release": "deployment", "rollout": "deployment",
+              "pr": "pull request", "pull request": "pull request", "merge request": "pull request"}
+
+
+def _ambiguous_single(c: _Ctx, family: str) -> bool:
+    """"when did the deploy go out?", "why did the build fail?": one definite thing with nothing saying which.
+
+    With several repositories in the workspace (and no --repo, repository, number, branch, commit or
+    author naming it) any pick would be a guess: ask which one instead, listing the candidates.
+    """
+    u, req = c.u, c.request
+    if req.mode != "ask" or req.repo_filter or req.previous is not None or family not in ("pipelines", "deployments", "pull_requests"):
+        return False
+    m = _DEFINITE_SINGLE.search(u.text)
+    if m is None or u.repo_mentions or u.build_numbers or u.pr_numbers or u.hash_numbers or u.commits or u.authors:
+        return False
+    if u.branch or u.all_repos or len(req.repositories) < 2:
+        return False
+    noun = re.sub(r"\s+", " ", m.group("n"))
+    kind = _KIND_NOUN.get(noun, "build")
+    options = ", ".join(r.slug for r in req.repositories[:12])
+    c.clarify.append(f"Which {kind} do you mean — of which service? Name a repository"
+                     + (" (and an environment)" if kind == "deployment" else " or a build number" if kind == "build" else " or a PR number")
+                     + f". Candidates: {options}")
+    c.understood.append(f"'the {noun}' names one {kind} but not which repository's")
+    return True
 
 
 def _no_subject(u: Understanding) -> bool:
@@ -734,6 +812,8 @@ def build_plan(request: PlanRequest) -> Plan:
     c.understood.insert(0, f"family: {family}")
     if family == "repositories":
         return c.plan(family, _repositories(c, None), None)  # a name in the question filters, it is no target
+    if _ambiguous_single(c, family):
+        return c.plan(family, "ambiguous: which one?", None)
     repos, ok = _target_repos(c)
     if not ok and family != "incident":
         if not c.clarify:  # an unknown name: say so, never answer for a look-alike repository

@@ -330,8 +330,13 @@ def report_deployments(request: PlanRequest, plan: Plan, outcomes: list[StepOutc
         ]
     if plan.focus.get("rollbacks"):
         deployments = [d for d in deployments if d.get("rolls_back") or d.get("rolled_back_by")]
+    statuses = [str(x).upper() for x in plan.focus.get("statuses") or []]
+    if statuses:
+        deployments = [d for d in deployments if (d.get("status") or d.get("state") or "").upper() in statuses]
     deployments.sort(key=lambda d: d.get("started_on") or "", reverse=True)
     noun = "deployments in rollbacks (each rollback and the release it replaced)" if plan.focus.get("rollbacks") else "deployments"
+    if statuses:
+        noun = f"{'/'.join(x.lower().replace('_', ' ') for x in statuses)} {noun}"
     env_text = f" to {environment}" if environment else ""
     if not deployments:
         return Report(answer=f"**No {noun}{env_text}{window_text(plan)}** {in_scope(plan)}.", confidence="high")

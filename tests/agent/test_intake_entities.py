@@ -217,3 +217,79 @@ def test_slug_shaped_unknown_names_are_reported() -> None:
                              ("deploys of ledger-api this week", "ledger-api")):
         (mention,) = u(question).repo_mentions
         assert (mention.phrase, mention.status) == (phrase, "unknown") and mention.candidates
+
+
+# --- generalisation: paraphrases of how engineers type -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("did the nightly break?", {"results": ["FAILED", "ERROR"]}),
+        ("anything blow up in CI today", {"results": ["FAILED", "ERROR"]}),
+        ("errored runs, not just a test failure", {"results": ["ERROR"]}),
+        ("ERROR builds (not real failures)", {"results": ["ERROR"]}),
+        ("prs waiting on a reviewer", {"awaiting_review": True}),
+        ("anything still needing reviewers", {"awaiting_review": True}),
+        ("open PRs from renovate", {"authors": ["renovate"]}),
+        ("PRs from dependabot", {"authors": ["dependabot"]}),
+        ("what's running in staging", {"in_progress": False, "topics": ["deployments"], "environment": "staging"}),
+        ("what is live on prod", {"topics": ["deployments"], "environment": "production"}),
+        ("did we roll that back?", {"topics": ["deployments"]}),
+        ("do we have a terraform repo?", {"topics": ["repositories"]}),
+        ("is there any repo for billing", {"topics": ["repositories"]}),
+        ("checkout throwing 504s", {"incident": "strong"}),
+        ("http 503 on the gateway", {"incident": "strong"}),
+        ("payments slow, started around 5am, what changed", {"incident": "strong"}),
+        ("the data-pipeline CI is borked, any idea why?", {"breakage": "build"}),
+        ("who turned main red", {"breakage": "build"}),
+        ("test_x keeps flaking on main", {"breakage": "flaky"}),
+        ("which pipelines are failing", {"breakage": None}),
+    ],
+)
+def test_generalised_vocabulary(question: str, expected: dict[str, Any]) -> None:
+    got = u(question)
+    for key, value in expected.items():
+        actual = getattr(got, key)
+        if key == "topics":
+            assert set(value) <= set(actual), (question, actual)
+        else:
+            assert actual == value, (question, key, actual)
+
+
+@pytest.mark.parametrize(
+    ("question", "repos"),
+    [
+        ("an infra problem broke the build", []),
+        ("pipelines with a data issue", []),
+        ("show errored pipelines (infra problem) this week", []),
+        ("failed builds in infra", ["infra-terraform"]),
+        ("infra builds that failed", ["infra-terraform"]),
+        ("checkout is down", ["checkout-service"]),
+        ("commits on payments-servce main", ["payments-service"]),
+        ("builds for the notifcation-service", ["notification-service"]),
+    ],
+)
+def test_repository_mentions_need_evidence(question: str, repos: list[str]) -> None:
+    assert u(question).repos == repos
+
+
+@pytest.mark.parametrize("question", ["commits on billing-servce main", "builds in ledger-svc"])
+def test_unknown_misspelt_slug_is_reported(question: str) -> None:
+    got = u(question)
+    assert got.repos == [] and any(m.status == "unknown" for m in got.repo_mentions), got.repo_mentions
+
+
+@pytest.mark.parametrize(
+    ("question", "verb"),
+    [("can u deploy auth-service to prod pls", "deploy"), ("pls rerun build 12 in checkout", "rerun"),
+     ("plz merge PR 4", "merge"), ("kindly approve PR 9", "approve"), ("could ya revert that commit", "revert"),
+     ("i'd like you to delete the branch", "delete")],
+)
+def test_write_requests_in_request_form(question: str, verb: str) -> None:
+    assert u(question).write_verbs == [verb]
+
+
+@pytest.mark.parametrize("question", ["who deployed auth-service?", "what was merged today", "which builds were rerun?"])
+def test_questions_about_writes_are_not_write_requests(question: str) -> None:
+    assert u(question).write_verbs == []

@@ -77,8 +77,8 @@ CASES: list[tuple[str, str, str, dict[str, Any], tuple[str, str] | None]] = [
      {"repo": "payments-service", "path": "src/app.py"}, ("2026-11-20T00:00", "2026-11-29T15:30")),
     ("last 10 commits on develop for auth", "commits", "list_commits",
      {"repo": "auth-service", "branch": "develop", "limit": 10}, None),
-    ("what landed in the api ystrday?", "commits", "list_commits",
-     {"repo": "api-gateway", "merges_only": True}, ("2026-11-28T00:00", "2026-11-29T00:00")),
+    ("what landed in the api ystrday?", "commits", "list_commits",  # "landed" = every commit on the branch
+     {"repo": "api-gateway", "merges_only": None}, ("2026-11-28T00:00", "2026-11-29T00:00")),
     ("what did priya merge this week", "pull_requests", "list_pull_requests",
      {"author": "priya", "states": ["MERGED"]}, ("2026-11-23T00:00", "2026-11-29T15:30")),
     ("which commits were merged to main in checkout yesterday?", "commits", "list_commits",
@@ -651,3 +651,294 @@ async def test_follow_up_repo_switch_replans_the_question_not_its_objects() -> N
 )
 async def test_relative_that_is_not_a_missing_subject(question: str) -> None:
     assert (await plan(question)).steps
+
+
+# --- generalisation: how engineers actually type (paraphrases, not the held-out sentences) -------------
+
+
+def _first_primary(p: Plan) -> dict[str, Any]:
+    prim = primary(p)
+    assert prim, p
+    return prim[0]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["did anything break overnight?", "which builds broke on main today", "did the ci break in payments yesterday?",
+     "has anything gone red since 9am?"],
+)
+async def test_break_and_red_mean_failed_pipelines(question: str) -> None:
+    p = await plan(question)
+    assert p.family == "pipelines", p
+    assert _first_primary(p)["results"] == ["FAILED", "ERROR"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["pipelines with an ERROR result (an infra hiccup, not a real failure) this week",
+     "builds that errored out this week, not the test failures",
+     "list errored pipelines from the last 3 days - infra issue not a unit test failure"],
+)
+async def test_error_not_failure_and_common_words_are_not_repositories(question: str) -> None:
+    p = await plan(question)
+    assert p.family == "pipelines", p
+    step = _first_primary(p)
+    assert step["results"] == ["ERROR"]
+    assert "repos" not in step, step  # "infra issue" is an ordinary word, not infra-terraform
+
+
+@pytest.mark.parametrize(
+    ("question", "repo"),
+    [("failed builds in infra", "infra-terraform"), ("infra builds that failed", "infra-terraform"),
+     ("is checkout throwing errors in prod?", "checkout-service"), ("payments prs merged this week", "payments-service")],
+)
+async def test_bare_repository_words_in_a_name_position_still_resolve(question: str, repo: str) -> None:
+    p = await plan(question)
+    assert p.repos == [repo], p
+
+
+@pytest.mark.parametrize(
+    ("question", "repo", "branch"),
+    [("did the fix/retry-logic branch go red in payments?", "payments-service", "fix/retry-logic"),
+     ("has hotfix/login-timeout failed in auth-service", "auth-service", "hotfix/login-timeout"),
+     ("any failures on the bugfix/cart-total branch of checkout?", "checkout-service", "bugfix/cart-total")],
+)
+async def test_failing_on_a_branch_is_a_pipelines_question(question: str, repo: str, branch: str) -> None:
+    p = await plan(question)
+    assert p.family == "pipelines", p
+    step = _first_primary(p)
+    assert step["_tool"] == "list_pipelines" and step["branch"] == branch and step["repos"] == [repo]
+    assert step["results"] == ["FAILED", "ERROR"]
+    assert "since" not in step  # a work branch: its whole history, bounded by the limit
+
+
+@pytest.mark.parametrize(
+    ("question", "author"),
+    [("PRs from dependabot that are still open", "dependabot"), ("open pull requests from renovate-bot", "renovate-bot"),
+     ("any open prs from Priya?", "Priya")],
+)
+async def test_from_name_is_an_author_filter(question: str, author: str) -> None:
+    p = await plan(question)
+    assert p.family == "pull_requests", p
+    assert _first_primary(p)["author"] == author
+
+
+async def test_from_a_branch_is_not_an_author() -> None:
+    p = await plan("open PRs from renovate/lodash-4.x")
+    assert "author" not in _first_primary(p)
+
+
+@pytest.mark.parametrize(
+    ("question", "repo"),
+    [("is anything in payments waiting for review?", "payments-service"),
+     ("what in api-gateway still needs a reviewer", "api-gateway"),
+     ("stuff in auth-service waiting on reviewers", "auth-service")],
+)
+async def test_awaiting_review_without_the_word_pr(question: str, repo: str) -> None:
+    p = await plan(question)
+    assert p.family == "pull_requests", p
+    step = _first_primary(p)
+    assert step["awaiting_review"] is True and step["repos"] == [repo]
+
+
+@pytest.mark.parametrize(
+    ("question", "repo", "states"),
+    [("merged pull requests in checkout-service", "checkout-service", ["MERGED"]),
+     ("list the declined PRs for payments", "payments-service", ["DECLINED"]),
+     ("rejected merge requests in auth-service", "auth-service", ["DECLINED"])],
+)
+async def test_explicit_state_in_a_named_repository_invents_no_window(question: str, repo: str, states: list[str]) -> None:
+    p = await plan(question)
+    step = _first_primary(p)
+    assert step["states"] == states and step["repos"] == [repo]
+    assert "since" not in step and p.window is None
+
+
+async def test_explicit_state_across_all_repositories_keeps_the_default_window() -> None:
+    p = await plan("declined pull requests")
+    assert p.window is not None and "since" in _first_primary(p)
+
+
+@pytest.mark.parametrize(
+    ("question", "repo"),
+    [("commits on chekout-service main today", "checkout-service"), ("what went into auth-servce main yesterday", "auth-service"),
+     ("comits on notifcation-service main today", "notification-service")],
+)
+async def test_misspelt_slug_is_fuzzy_matched(question: str, repo: str) -> None:
+    p = await plan(question)
+    assert p.family == "commits", p
+    assert [s.args["repo"] for s in p.steps] == [repo]
+
+
+@pytest.mark.parametrize("question", ["commits on billing-servce main yesterday", "failed builds in ledger-svc today"])
+async def test_unknown_slug_is_reported_never_widened(question: str) -> None:
+    p = await plan(question)
+    assert not p.steps
+    assert any("no repository matches" in x for x in p.not_understood), p
+
+
+@pytest.mark.parametrize(
+    ("question", "repo", "branch"),
+    [("what landed on main in shared-libs today?", "shared-libs", "main"),
+     ("anything land on checkout-service main since yesterday?", "checkout-service", "main"),
+     ("what's been pushed to mobile-app master this week", "mobile-app", "master")],
+)
+async def test_landed_on_a_branch_is_every_commit(question: str, repo: str, branch: str) -> None:
+    p = await plan(question)
+    assert p.family == "commits", p
+    step = _first_primary(p)
+    assert step["repo"] == repo and step["branch"] == branch and "merges_only" not in step
+
+
+async def test_merge_commits_still_mean_merges_only() -> None:
+    p = await plan("which merge commits went into checkout main today?")
+    assert _first_primary(p)["merges_only"] is True
+
+
+@pytest.mark.parametrize(
+    ("question", "repo", "env"),
+    [("what's live on staging for checkout?", "checkout-service", "staging"),
+     ("which version is running in production for payments", "payments-service", "production"),
+     ("what is running on prod in api-gateway", "api-gateway", "production")],
+)
+async def test_running_in_an_environment_is_the_latest_deployment(question: str, repo: str, env: str) -> None:
+    p = await plan(question)
+    assert p.family == "deployments", p
+    step = _first_primary(p)
+    assert step["_tool"] == "list_deployments" and step["latest_per_environment"] is True
+    assert step["repos"] == [repo] and step["environment"] == env
+
+
+@pytest.mark.parametrize(
+    ("question", "statuses"),
+    [("did any deployments fail yesterday?", ["FAILED"]), ("failed prod deploys this week", ["FAILED"]),
+     ("successful releases to staging since monday", ["SUCCESSFUL"]), ("which deploys were cancelled today", ["STOPPED"])],
+)
+async def test_deployment_outcome_filter(question: str, statuses: list[str]) -> None:
+    p = await plan(question)
+    assert p.family == "deployments", p
+    assert _first_primary(p)["statuses"] == statuses and p.focus["statuses"] == statuses
+
+
+async def test_deployments_without_an_outcome_word_are_not_filtered() -> None:
+    p = await plan("prod deploys this week")
+    assert "statuses" not in _first_primary(p) and "statuses" not in p.focus
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["have we rolled anything back lately?", "did anyone roll the payments release back?", "any rollbacks in staging this week?"],
+)
+async def test_rollbacks_with_or_without_a_repository(question: str) -> None:
+    p = await plan(question)
+    assert p.family == "deployments", p
+    assert p.focus.get("rollbacks") is True
+    assert "statuses" not in _first_primary(p)
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [("is there a repo for notifications?", "notification"), ("do we have any mobile repos?", "mobile"),
+     ("do we have a payments repository?", "payments"), ("have we got a terraform repo", "terraform")],
+)
+async def test_yes_no_repository_questions_list_matching_repositories(question: str, name: str) -> None:
+    p = await plan(question)
+    assert p.family == "repositories", p
+    assert _first_primary(p) == {"_tool": "list_repositories", "name_contains": name}
+
+
+@pytest.mark.parametrize(
+    ("question", "service", "at"),
+    [("api-gateway returning 502s since about 9am, what changed?", "api-gateway", "2026-11-29T09:00:00+00:00"),
+     ("payments is throwing 503 errors, started around 14:00 UTC", "payments-service", "2026-11-29T14:00:00+00:00"),
+     ("auth in prod has been timing out since 11am", "auth-service", "2026-11-29T11:00:00+00:00")],
+)
+async def test_symptoms_with_a_service_are_runtime_incidents(question: str, service: str, at: str) -> None:
+    p = await plan(question)
+    assert p.family == "incident", p
+    assert p.focus["kind"] == "runtime" and p.focus["service"] == service and p.focus["at"] == at
+    assert {s.tool for s in p.steps} == {"list_deployments", "list_pull_requests", "list_pipelines"}
+
+
+async def test_symptom_onset_in_another_zone() -> None:
+    p = await plan("web-frontend is throwing 500s - started around 6am eastern")
+    assert p.family == "incident" and p.focus["at"] == "2026-11-29T11:00:00+00:00", p
+
+
+@pytest.mark.parametrize(
+    ("question", "service"),
+    [("who made the checkout build red?", "checkout-service"), ("what turned main red in payments?", "payments-service"),
+     ("which commit turned the auth-service pipeline red", "auth-service")],
+)
+async def test_turned_red_is_a_build_incident(question: str, service: str) -> None:
+    p = await plan(question)
+    assert p.family == "incident" and p.focus["kind"] == "build" and p.focus["service"] == service, p
+    tools = [s.tool for s in p.steps]
+    assert tools == ["list_pipelines", "list_pull_requests"]
+    assert "until" not in p.steps[0].args
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [("any idea why the payments pipeline is borked?", "build"),
+     ("checkout-service builds are busted, what's wrong with them?", "build"),
+     ("what's wrong with checkout in prod? customers see errors", "runtime")],
+)
+async def test_root_cause_phrasings_are_incidents(question: str, kind: str) -> None:
+    p = await plan(question)
+    assert p.family == "incident" and p.focus["kind"] == kind, p
+
+
+@pytest.mark.parametrize(
+    ("question", "service", "test"),
+    [("test_refund_flow is flaky in payments-service", "payments-service", "test_refund_flow"),
+     ("TestLoginRedirect keeps flaking on auth-service", "auth-service", "TestLoginRedirect"),
+     ("checkout builds intermittently fail", "checkout-service", None)],
+)
+async def test_flaky_phrasings_are_flaky_incidents_with_a_week(question: str, service: str, test: str | None) -> None:
+    p = await plan(question)
+    assert p.family == "incident" and p.focus["kind"] == "flaky" and p.focus["service"] == service, p
+    assert p.focus.get("test") == test
+    step = _first_primary(p)
+    assert step["_tool"] == "list_pipelines" and step["repos"] == [service]
+    assert step["since"] == "2026-11-22T15:30:00Z"
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["could you please merge PR 12 in checkout", "pls rerun the last build", "plz approve PR 5 in auth",
+     "can u revert PR 3 in payments", "please delete the stale branches", "i'd like you to create a branch off main"],
+)
+async def test_write_requests_are_refused(question: str) -> None:
+    p = await plan(question)
+    assert p.family == "unknown" and not p.steps, p
+    assert any("read-only" in x for x in p.not_understood)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["who deployed auth-service to prod?", "what was merged into main in checkout today?", "which builds were rerun today?"],
+)
+async def test_questions_about_writes_are_answered(question: str) -> None:
+    p = await plan(question)
+    assert p.family != "unknown" and p.steps, p
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["when did the release go out?", "why did the pipeline fail?", "who approved the PR?", "what did the deployment ship?"],
+)
+async def test_definite_single_thing_without_a_repository_asks_which(question: str) -> None:
+    p = await plan(question)
+    assert p.clarify and not p.steps, p
+    assert "checkout-service" in p.clarify[0]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["why did the checkout build fail?", "when did the deploy to prod of payments go out?", "why did build 412 fail in checkout",
+     "who broke the build?"],
+)
+async def test_definite_single_thing_that_is_named_is_answered(question: str) -> None:
+    p = await plan(question)
+    assert not p.clarify and p.steps, p

@@ -219,3 +219,19 @@ def test_definition_pattern_per_language() -> None:
     ]
     assert all(pat.search(line) for line in defining), [line for line in defining if not pat.search(line)]
     assert not any(pat.search(line) for line in using), [line for line in using if pat.search(line)]
+
+
+async def test_list_deployments_status_filter(ctx: ToolContext, world: World) -> None:
+    failed_raw = [(slug, d) for slug, rd in world.repos.items() for d in rd.deployments
+                  if ((d.get("state") or {}).get("status") or {}).get("name") == "FAILED" and _started(d)]
+    assert failed_raw, "the world has failed deployments"
+    slug, d = max(failed_raw, key=lambda sd: _started(sd[1]))
+    since = dt(_started(d)) - timedelta(days=3)
+    every = await run_tool(ctx, "list_deployments", {"repos": [slug], "since": since, "limit": 500})
+    assert not every.truncated
+    failed = await run_tool(ctx, "list_deployments", {"repos": [slug], "since": since, "statuses": ["FAILED"], "limit": 500})
+    expected = {r.ref for r in every.records if r.status == "FAILED"}
+    assert f"deployment:{slug}:{d['uuid']}" in expected
+    assert refs(failed, "deployment") == expected
+    ok = await run_tool(ctx, "list_deployments", {"repos": [slug], "since": since, "statuses": ["SUCCESSFUL", "STOPPED"], "limit": 500})
+    assert refs(ok, "deployment") == {r.ref for r in every.records if r.status in ("SUCCESSFUL", "STOPPED")}
