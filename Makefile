@@ -24,8 +24,12 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+# The main suite gates at its default (95%); the held-out sets, written without reading the planner,
+# gate at what they honestly achieve (see evals/README.md).
+HELDOUT_MIN ?= 0.95
 evals: install
 	$(BIN)/bbscout eval --planner rules --report evals/reports/latest
+	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout.yaml --min-pass-rate $(HELDOUT_MIN) --report evals/reports/heldout
 
 bench: install
 	$(BIN)/python benchmarks/bench_tools.py
