@@ -406,49 +406,53 @@ class BitbucketClient:
         selected = collection_fields(fields)
         if selected is not None:
             query.append(("fields", selected))
+        pages = (
+            self._numbered_pages(path, query, size, cache) if by_page else self._linked_pages(path, query, size, cache)
+        )
         yielded = 0
+        async for values in pages:
+            for item in values:
+                if stop is not None and stop(item):
+                    return
+                yield item
+                yielded += 1
+                if max_items is not None and yielded >= max_items:
+                    return
 
-        if by_page:
-            page = 1
-            while True:
-                data = await self.get_json(path, [*query, ("pagelen", size), ("page", page)], cache=cache)
-                values = data.get("values") or []
-                for item in values:
-                    if stop is not None and stop(item):
-                        return
-                    yield item
-                    yielded += 1
-                    if max_items is not None and yielded >= max_items:
-                        return
-                total = data.get("size")
-                if not values or len(values) < size:
-                    return
-                if isinstance(total, int) and page * size >= total:
-                    return
-                page += 1
-        else:
-            url: str = self._url(path)
-            page_params: list[tuple[str, str]] | None = [*query, ("pagelen", str(size))]
-            seen: set[str] = {cache_key("GET", url, page_params)}
-            while True:
-                data = await self.get_json(url, page_params, cache=cache)
-                for item in data.get("values") or []:
-                    if stop is not None and stop(item):
-                        return
-                    yield item
-                    yielded += 1
-                    if max_items is not None and yielded >= max_items:
-                        return
-                nxt = data.get("next")
-                if not nxt or not isinstance(nxt, str):
-                    return
-                nxt = str(httpx.URL(url).join(nxt))
-                canonical = cache_key("GET", nxt, [])
-                if canonical in seen:
-                    logger.warning("pagination loop detected at %s; stopping", self._endpoint_for(url))
-                    return
-                seen.add(canonical)
-                url, page_params = nxt, None
+    async def _numbered_pages(
+        self, path: str, query: list[tuple[str, str]], size: int, cache: CacheMode
+    ) -> typing.AsyncIterator[list[dict[str, typing.Any]]]:
+        """page=1,2,... (the pipelines list has no reliable `next`): stop on a short page or at `size`."""
+        page = 1
+        while True:
+            data = await self.get_json(path, [*query, ("pagelen", size), ("page", page)], cache=cache)
+            values = data.get("values") or []
+            yield values
+            total = data.get("size")
+            if not values or len(values) < size or (isinstance(total, int) and page * size >= total):
+                return
+            page += 1
+
+    async def _linked_pages(
+        self, path: str, query: list[tuple[str, str]], size: int, cache: CacheMode
+    ) -> typing.AsyncIterator[list[dict[str, typing.Any]]]:
+        """Follow the opaque `next` link; stop when it is missing or loops."""
+        url: str = self._url(path)
+        page_params: list[tuple[str, str]] | None = [*query, ("pagelen", str(size))]
+        seen: set[str] = {cache_key("GET", url, page_params)}
+        while True:
+            data = await self.get_json(url, page_params, cache=cache)
+            yield data.get("values") or []
+            nxt = data.get("next")
+            if not nxt or not isinstance(nxt, str):
+                return
+            nxt = str(httpx.URL(url).join(nxt))
+            canonical = cache_key("GET", nxt, [])
+            if canonical in seen:
+                logger.warning("pagination loop detected at %s; stopping", self._endpoint_for(url))
+                return
+            seen.add(canonical)
+            url, page_params = nxt, None
 
     # internals ---------------------------------------------------------------------------------
     def _url(self, path: str) -> str:
