@@ -171,9 +171,17 @@ def symptom_terms(symptom: str, service: str | None) -> set[str]:
 GENERIC_REPO_WORDS = {"service", "svc", "app", "api", "frontend", "backend", "lib", "libs", "shared", "data"}
 
 
+HTTP_PHRASES_RE = re.compile(
+    r"\b(gateway time-?outs?|bad gateway|service unavailable|internal server errors?|too many requests)\b"
+)
+
+
 def infer_service(symptom: str, repos: set[str]) -> str | None:
-    """The repository the symptom names first ("checkout errors with payment timeouts" → checkout-service)."""
-    text = symptom.lower()
+    """The repository the symptom names first ("checkout errors with payment timeouts" → checkout-service).
+
+    HTTP status phrases ("gateway timeouts", "service unavailable") describe the error, not a repository.
+    """
+    text = HTTP_PHRASES_RE.sub(" ", symptom.lower())
     positions = []
     for repo in repos:
         words = {repo, repo.replace("-", " ")} | {w for w in repo.split("-") if w not in GENERIC_REPO_WORDS}
