@@ -257,6 +257,37 @@ async def _only_definitions(ctx: ToolContext, query: str, result: ToolResult) ->
     return result.model_copy(update={"records": kept, "notes": notes})
 
 
+_IDENT = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*(?:\(\))?")
+
+
+def whole_identifier_pattern(symbol: str) -> re.Pattern[str]:
+    """`symbol` as a whole identifier: `reserve_stock(` and `svc.reserve_stock` match, `test_reserve_stock_x` does not
+    (identifier characters, `_` included, may not touch either side)."""
+    return re.compile(rf"(?<![\w$]){re.escape(symbol.rstrip('()'))}(?![\w$])")
+
+
+def _only_whole_identifier(query: str, result: ToolResult) -> ToolResult:
+    """Drop matches whose lines mention the symbol only inside a longer identifier (substring hits of code search).
+
+    Only complete excerpts are judged (fewer lines than the cap, or a full-file scan); a path-only match is kept.
+    """
+    if not _IDENT.fullmatch(query.strip()):
+        return result
+    pattern = whole_identifier_pattern(query.strip())
+    kept: list[Evidence] = []
+    for rec in result.records:
+        lines = list(rec.lines) if isinstance(rec, CodeMatchRecord) else []
+        complete = isinstance(rec, CodeMatchRecord) and (rec.method == "content_scan" or len(lines) < MAX_LINES_PER_MATCH)
+        if lines and complete and not _defines(pattern, lines):
+            continue
+        kept.append(rec)
+    dropped = len(result.records) - len(kept)
+    if not dropped:
+        return result
+    notes = [*result.notes, f"dropped {dropped} file(s) that only contain '{query}' inside a longer identifier"]
+    return result.model_copy(update={"records": kept, "notes": notes})
+
+
 async def search_code(ctx: ToolContext, args: SearchCode) -> ToolResult:
     slugs = await repo_slugs(ctx, args.repos) if args.repos else None
     try:
@@ -269,6 +300,7 @@ async def search_code(ctx: ToolContext, args: SearchCode) -> ToolResult:
         if more:
             notes.append(f"more files matched than the limit of {args.limit}")
         result = ToolResult(tool="search_code", records=records, notes=notes, truncated=more)
+    result = _only_whole_identifier(args.query, result)
     if args.definitions_only:
         result = await _only_definitions(ctx, args.query, result)
     return result

@@ -74,6 +74,7 @@ class Understanding(BaseModel):
     asks: list[str] = Field(default_factory=list)  # log, why, diff, who, latest, changes, stale, …
     write_verbs: list[str] = Field(default_factory=list)  # imperatives bbscout must refuse
     out_of_scope: list[str] = Field(default_factory=list)
+    metric_ask: str | None = None  # "what's the p99 latency …?": a metric's value (no monitoring data in Bitbucket)
     matched: list[str] = Field(default_factory=list)
 
 
@@ -133,6 +134,8 @@ _POSSESSIVE = re.compile(
     r"(?P<name>[A-Za-z][\w.\-]*)['\u2019]s\s+(?:\w+\s+)?(?P<obj>(?i:prs?|pull\s+requests?|commits?|changes|branch(?:es)?|"
     r"pipelines?|builds?|deploy(?:ment)?s?|work|merges?|code))\b"
 )
+# "anything of Daniel's", "any of Priya's get merged?": the possessive with its object left out
+_OF_POSSESSIVE = re.compile(r"(?i:\b(?:of|by))\s+@?(?P<name>[A-Z][\w.\-]*)['\u2019]s?(?=[\s?.,!]|$)")
 _SUBJECT = re.compile(
     r"(?i:\b(?:did|has|have|had))\s+@?(?P<name>[A-Za-z][\w.\-]*(?:\s+[A-Z][\w\-]+)?)\s+(?i:merge|merged|push|pushed|commit|committed|deploy|"
     r"deployed|ship|shipped|open|opened|write|land|landed|break|broke|change|changed|touch|touched)\b"
@@ -323,7 +326,7 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
 
 def _authors(question: str, u: Understanding, repos: Sequence[RepositoryRecord]) -> None:
     names: list[str] = []
-    for rx in (_AUTHOR, _POSSESSIVE, _SUBJECT):
+    for rx in (_AUTHOR, _POSSESSIVE, _SUBJECT, _OF_POSSESSIVE):
         for m in rx.finditer(question):
             name = m.group("name").strip()
             first = name.split()[0].lower()
@@ -612,7 +615,7 @@ def understand(
     u.all_repos = bool(_ALL_REPOS.search(work))
     work = _paths_and_branches(question, work, u, [])
     _symbols(question, u)
-    scan = work
+    scan = _found_removed(work, V.HTTP_PHRASES)  # "gateway timeouts" names an HTTP error, not api-gateway
     for token in [u.branch or ""] + u.paths + u.symbols:
         if token:
             scan = scan.replace(token.lower(), " ")
@@ -635,7 +638,39 @@ def understand(
     if "stale" not in u.asks and _NO_ACTIVITY.search(work):
         u.asks.append("stale")
     w = _WRITE.search(text.strip())
-    if w and not re.match(r"(?:show|list|find)\b", w.group("v")):
+    if w and not re.match(r"(?:show|list|find)\b", w.group("v")) and not _noun_use(text.strip(), w):
         u.write_verbs.append(w.group("v"))
     u.out_of_scope = _uniq(V.OUT_OF_SCOPE[p] for p in _found(text, V.OUT_OF_SCOPE))
+    metrics = _found(_found_removed(text, V.HTTP_PHRASES), V.METRICS)
+    if metrics:
+        # either way the metric words are no out-of-scope topic: a symptom is an incident, a value ask gets the metrics answer
+        u.out_of_scope = [x for x in u.out_of_scope if not x.startswith(("host metrics", "dashboards"))]
+        if not (_found(text, V.METRIC_SYMPTOM) or _ONSET.search(text)):
+            u.metric_ask = metrics[0]
     return u
+
+
+_REQUEST = re.compile(r"\b(?:can|could|would|will|please|pls|plz|kindly|go\s+ahead|want|need|like)\b")
+
+
+def _noun_use(text: str, w: re.Match[str]) -> bool:
+    """"deploy failures since wednesday?", "merge history?": the write verb is a noun of a question, not a request.
+
+    A polite/request prefix ("can you deploy …", "please merge …") always makes it a request.
+    """
+    if _REQUEST.search(text[: w.start("v")]):
+        return False
+    rest = text[w.end("v"):].strip()
+    if not rest or rest[0] in "?.!":
+        return True
+    nxt = re.match(r"[\w#'-]+", rest)
+    word = nxt.group(0) if nxt else ""
+    return bool(word) and (word in V.WRITE_NOUN_FOLLOWERS or word[0].isdigit() or word[0] == "#")
+
+
+def _found_removed(text: str, phrases: Iterable[str]) -> str:
+    """`text` with every phrase of `phrases` (word-bounded) blanked out."""
+    found = _found(text, phrases)
+    for phrase in sorted(found, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", " ", text)
+    return text

