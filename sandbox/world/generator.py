@@ -647,7 +647,7 @@ class _Builder:
         if inline:
             c["inline"] = inline
         if parent:
-            c["parent"] = {"id": parent, "links": {"self": {"href": f"{self.api}/pullrequests/{pr.id}/comments/{parent}"}}}
+            c["parent"] = {"type": "pullrequest_comment", "id": parent, "links": {"self": {"href": f"{self.api}/pullrequests/{pr.id}/comments/{parent}"}}}
         return c
 
     # -------------------------------------------------------------- deployments

@@ -13,6 +13,8 @@ Runs over the tiny world and, once `sandbox.world.generator` exists, the default
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import copy
 import json
 from functools import cache
@@ -87,7 +89,8 @@ def worlds() -> list[tuple[str, Any]]:
         from sandbox.world.generator import build_world  # type: ignore[import-not-found]
     except ImportError:
         return out
-    out.append(("default", lambda: build_world("default")))
+    anchor = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)  # pinned: tests never depend on the wall clock
+    out.append(("default", lambda: build_world("default", anchor=anchor)))
     return out
 
 

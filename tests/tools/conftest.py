@@ -10,7 +10,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -27,6 +27,7 @@ from tools.context import ToolContext, parse_dt
 
 BASE_URL = "http://sandbox.local/2.0"
 WS = "acme"
+ANCHOR = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)  # pinned: tests never depend on the wall clock
 
 
 async def _no_sleep(_: float) -> None:
@@ -35,12 +36,12 @@ async def _no_sleep(_: float) -> None:
 
 @pytest.fixture(scope="session")
 def world() -> World:
-    return build_world("default")
+    return build_world("default", anchor=ANCHOR)
 
 
 @pytest.fixture(scope="session")
 def nosearch_world() -> World:
-    return build_world("nosearch")
+    return build_world("nosearch", anchor=ANCHOR)
 
 
 @pytest.fixture
