@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -26,12 +25,6 @@ EMPTY_TOOL = {
         },
     },
 }
-
-
-@pytest.fixture
-def double() -> Iterator[LLMDoubleServer]:
-    with LLMDoubleServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,12 +40,6 @@ REPORT = {
     "confidence": None,
     "gaps": ["logs older than 30 days are gone"],
 }
-
-
-@pytest.fixture
-def double() -> Iterator[LLMDoubleServer]:
-    with LLMDoubleServer() as server:
-        yield server
 
 
 @pytest.fixture

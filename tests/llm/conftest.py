@@ -1,0 +1,15 @@
+"""Shared fixture: the OpenAI-compatible test double on a loopback port, one per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from sandbox.llm_double import LLMDoubleServer
+
+
+@pytest.fixture
+def double() -> Iterator[LLMDoubleServer]:
+    with LLMDoubleServer() as server:
+        yield server
