@@ -23,18 +23,19 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent.runtime import (
+    EXIT_RATE_LIMITED,
     EXIT_REFUSED,
     EXIT_USAGE,
     PlannerChoice,
     RunResult,
     Session,
     open_session,
+    sandbox_anchor,
 )
 from agent.settings import ConfigError, Settings, data_dir, load_settings
 from tools.bitbucket import BitbucketError, BudgetExhausted, RateLimited
 
 MAX_QUESTION_CHARS = 2000
-EXIT_RATE_LIMITED = 4
 
 app = typer.Typer(
     name="bbscout",
@@ -331,8 +332,6 @@ def sandbox_serve(
     from sandbox.faults import FaultProfile
     from sandbox.server import serve_forever
     from sandbox.world import build_world
-
-    from agent.runtime import sandbox_anchor
 
     if not 0 <= error_rate <= 1:
         fail("--error-rate is a fraction between 0 and 1.")

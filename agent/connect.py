@@ -12,6 +12,10 @@ from agent.settings import Settings
 from tools.bitbucket import BitbucketClient, BitbucketError
 
 
+class _Skipped(BitbucketError):
+    """A scope check that could not run: no repository is visible to run it against."""
+
+
 @dataclass
 class Check:
     name: str
@@ -51,7 +55,7 @@ async def run_checks(settings: Settings, notice: Callable[[str], None], client: 
 
         async def scoped(path: str, scope: str) -> str:
             if "repo" not in state:
-                raise_skipped()
+                raise _Skipped("skipped: no repository visible to test this scope with")
             await client.get_json(f"/repositories/{ws}/{state['repo']}/{path}", {"pagelen": 1}, cache="none")
             return f"{scope} ok"
 
@@ -63,10 +67,3 @@ async def run_checks(settings: Settings, notice: Callable[[str], None], client: 
         checks.append(await _probe("deployments", lambda: scoped("environments/", "read:pipeline:bitbucket (deployments)")))
     return checks
 
-
-def raise_skipped() -> None:
-    raise _Skipped("skipped: no repository visible to test this scope with")
-
-
-class _Skipped(BitbucketError):
-    pass

@@ -20,7 +20,7 @@ from agent.review import call_key, follow_ups
 from agent.state import InputState, State
 from agent.verify import verify_report
 from tools.bitbucket import BitbucketError
-from tools.registry import run_tool
+from tools.context import list_repository_records
 
 RECURSION_LIMIT = 64
 
@@ -32,14 +32,6 @@ def _emit(event: dict[str, Any]) -> None:
         pass
 
 
-async def _repositories(context: Context) -> list[Any]:
-    """The workspace's repositories, listed once per run (the tool context caches them)."""
-    if context.tools.repositories is None:
-        result = await run_tool(context.tools, "list_repositories", {})
-        context.tools.repositories = list(result.records)
-    return context.tools.repositories
-
-
 async def plan_request(state: State, context: Context) -> PlanRequest:
     previous = state.get("previous")
     return PlanRequest(
@@ -49,7 +41,7 @@ async def plan_request(state: State, context: Context) -> PlanRequest:
         mode="investigate" if state.get("mode") == "investigate" else "ask",
         incident_at=datetime.fromisoformat(state["incident_at"]) if state.get("incident_at") else None,
         repo_filter=state.get("repo_filter"),
-        repositories=await _repositories(context),
+        repositories=await list_repository_records(context.tools),
         previous=(
             PriorTurn(
                 question=previous["question"],

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
+from pydantic import SecretStr
 
 from agent.context import Context
 from agent.graph import RECURSION_LIMIT, build_graph
@@ -23,17 +24,9 @@ from agent.planners.rules import RulesPlanner
 from agent.report import Report
 from agent.reporters.rules import RulesReporter
 from agent.settings import ConfigError, Settings
-from tools.bitbucket import (
-    AuthError,
-    BasicAuth,
-    BearerAuth,
-    BitbucketClient,
-    NotFound,
-    RateLimited,
-    ResponseCache,
-    ScopeError,
-)
-from tools.context import ToolContext
+from tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache
+from tools.context import ToolContext, list_repository_records
+from tools.resolve import closest_names
 
 PlannerChoice = Literal["auto", "rules", "llm"]
 SANDBOX_BASE_URL = "http://sandbox.local/2.0"
@@ -89,8 +82,6 @@ def make_client(settings: Settings, now: datetime, notice: Notice, cache: Respon
         "No Bitbucket credentials configured (BITBUCKET_EMAIL + BITBUCKET_API_TOKEN, or BITBUCKET_ACCESS_TOKEN): "
         f"using the embedded sandbox workspace '{world.workspace['slug']}'."
     )
-    from pydantic import SecretStr
-
     return BitbucketClient(
         workspace=str(world.workspace["slug"]),
         auth=BasicAuth(token.email or "", SecretStr(token.secret)),
@@ -148,17 +139,11 @@ class Session:
 
     async def check_access(self, repo_filter: list[str] | None) -> None:
         """List repositories once (auth check + --repo validation); raises BitbucketError or ConfigError."""
-        from tools.registry import run_tool
-
-        if self.tools.repositories is None:
-            result = await run_tool(self.tools, "list_repositories", {})
-            self.tools.repositories = list(result.records)
-        slugs = [r.slug for r in self.tools.repositories]
+        repositories = await list_repository_records(self.tools)
+        slugs = {r.slug for r in repositories}
         for slug in repo_filter or []:
             if slug not in slugs:
-                from rapidfuzz import process
-
-                close = [m[0] for m in process.extract(slug, slugs, limit=3)]
+                close = closest_names(slug, repositories)
                 raise ConfigError(
                     f"No repository '{slug}' in workspace '{self.client.workspace}'. "
                     f"Closest: {', '.join(close) or 'none'}. Pass an existing slug to --repo (see `bbscout ask \"list repositories\"`)."
@@ -245,6 +230,3 @@ async def open_session(
     async with client:
         yield Session(settings, client, planner_obj, reporter, name)
 
-
-REFUSED_ERRORS = (AuthError, ScopeError, NotFound)
-__all__ = ["REFUSED_ERRORS", "RateLimited", "RunResult", "Session", "open_session", "sandbox_anchor"]
