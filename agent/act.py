@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from agent.plan import Step, StepOutcome
-from tools.bitbucket import BitbucketError
-from tools.context import ToolContext
-from tools.registry import run_tool
-from tools.render import render_result
+from bbscout.agent.plan import Step, StepOutcome
+from bbscout.tools.bitbucket import BitbucketError
+from bbscout.tools.context import ToolContext
+from bbscout.tools.registry import run_tool
+from bbscout.tools.render import render_result
 
 Emit = Callable[[dict[str, Any]], None]
 

@@ -22,7 +22,7 @@ from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
 
-from agent.runtime import (
+from bbscout.agent.runtime import (
     EXIT_RATE_LIMITED,
     EXIT_REFUSED,
     EXIT_USAGE,
@@ -32,8 +32,8 @@ from agent.runtime import (
     open_session,
     sandbox_anchor,
 )
-from agent.settings import ConfigError, Settings, data_dir, load_settings
-from tools.bitbucket import BitbucketError, BudgetExhausted, RateLimited
+from bbscout.agent.settings import ConfigError, Settings, data_dir, load_settings
+from bbscout.tools.bitbucket import BitbucketError, BudgetExhausted, RateLimited
 
 MAX_QUESTION_CHARS = 2000
 
@@ -64,7 +64,9 @@ def check_question(question: str) -> str:
     """Refuse empty, oversized or binary questions with a message saying what to do."""
     text = question.strip()
     if not text:
-        fail('The question is empty. Ask something like: bbscout ask "What pipelines failed in the last 24 hours?"')
+        fail(
+            'The question is empty. Ask something like: bbscout ask "What pipelines failed in the last 24 hours?"'
+        )
     if len(text) > MAX_QUESTION_CHARS:
         fail(
             f"The question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
@@ -90,7 +92,9 @@ def check_tz(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        fail(f"--tz {value!r} is not a known time zone. Use an IANA name such as UTC, Europe/Berlin or America/New_York.")
+        fail(
+            f"--tz {value!r} is not a known time zone. Use an IANA name such as UTC, Europe/Berlin or America/New_York."
+        )
     return value
 
 
@@ -111,7 +115,9 @@ class Progress:
         if not self.enabled:
             return
         if event.get("event") == "planned":
-            err.print(f"[dim]plan:[/] {escape(event['intent'])} ({event['steps']} call{'s' if event['steps'] != 1 else ''})")
+            err.print(
+                f"[dim]plan:[/] {escape(event['intent'])} ({event['steps']} call{'s' if event['steps'] != 1 else ''})"
+            )
         elif event.get("event") == "step_started":
             err.print(f"[dim]  → {event['tool']} {escape(event['args'])}[/]")
         elif event.get("event") == "step_finished":
@@ -126,7 +132,7 @@ def render(result: RunResult, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(result.document, indent=2, ensure_ascii=False) + "\n")
         return
-    from agent.output import markdown
+    from bbscout.agent.output import markdown
 
     out.print(Markdown(markdown(result.report)))
     stats = result.document["stats"]
@@ -185,11 +191,15 @@ async def _ask(
     return result.exit_code
 
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout (progress on stderr).")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout (progress on stderr).")
+]
 PlannerOpt = Annotated[str, typer.Option("--planner", help="auto (LLM when configured), rules or llm.")]
 NowOpt = Annotated[str | None, typer.Option("--now", help="Pretend it is this ISO-8601 time (tests, evals).")]
 TzOpt = Annotated[str, typer.Option("--tz", help="Your time zone, for 'yesterday' and 'this morning'.")]
-RepoOpt = Annotated[list[str] | None, typer.Option("--repo", help="Limit to this repository slug (repeatable).")]
+RepoOpt = Annotated[
+    list[str] | None, typer.Option("--repo", help="Limit to this repository slug (repeatable).")
+]
 
 
 def check_planner(value: str) -> PlannerChoice:
@@ -209,7 +219,16 @@ def ask(
 ) -> None:
     """Answer a question about the workspace's pipelines, PRs, commits, branches, deployments or code."""
     text = check_question(question)
-    run_async(_ask(text, as_json=as_json, planner=check_planner(planner), now=parse_now(now), tz=check_tz(tz), repos=repo))
+    run_async(
+        _ask(
+            text,
+            as_json=as_json,
+            planner=check_planner(planner),
+            now=parse_now(now),
+            tz=check_tz(tz),
+            repos=repo,
+        )
+    )
 
 
 @app.command()
@@ -225,7 +244,7 @@ def investigate(
     """Incident mode: what changed before the symptom began, ranked suspects, ruled-out changes."""
     text = check_question(symptom)
     if at is None:
-        fail('investigate needs --at, the time the symptom began, e.g. --at 2026-11-29T14:05:00Z')
+        fail("investigate needs --at, the time the symptom began, e.g. --at 2026-11-29T14:05:00Z")
     incident_at = parse_now(at)
     current = parse_now(now) if now else max(incident_at, datetime.now(UTC))
     run_async(
@@ -271,10 +290,17 @@ async def _chat(thread: str, planner: PlannerChoice, tz: str, now_override: date
             await _chat_turn(session, saver, thread, text, tz, now_override)
 
 
-async def _chat_turn(session: Session, saver: Any, thread: str, text: str, tz: str, now: datetime | None) -> None:
+async def _chat_turn(
+    session: Session, saver: Any, thread: str, text: str, tz: str, now: datetime | None
+) -> None:
     try:
         result = await session.ask(
-            text, now=now or datetime.now(UTC), tz=tz, checkpointer=saver, thread_id=thread, on_event=Progress(True)
+            text,
+            now=now or datetime.now(UTC),
+            tz=tz,
+            checkpointer=saver,
+            thread_id=thread,
+            on_event=Progress(True),
         )
     except BitbucketError as exc:
         err.print(f"[bold red]Error:[/] {escape(exc.explain())}")
@@ -284,7 +310,9 @@ async def _chat_turn(session: Session, saver: Any, thread: str, text: str, tz: s
 
 @app.command()
 def chat(
-    thread: Annotated[str, typer.Option("--thread", help="Conversation name; history is kept across runs.")] = "default",
+    thread: Annotated[
+        str, typer.Option("--thread", help="Conversation name; history is kept across runs.")
+    ] = "default",
     planner: PlannerOpt = "auto",
     tz: TzOpt = "UTC",
     now: NowOpt = None,
@@ -296,7 +324,7 @@ def chat(
 @app.command()
 def connect() -> None:
     """Test the connection: credentials, identity, workspace access and each read scope."""
-    from agent.connect import run_checks
+    from bbscout.agent.connect import run_checks
 
     settings = settings_or_fail()
 
@@ -319,23 +347,33 @@ def sandbox_serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 7990,
     world: Annotated[str, typer.Option(help="default, nosearch or quiet.")] = "default",
     seed: Annotated[int, typer.Option(help="World seed.")] = 7,
-    anchor: Annotated[str | None, typer.Option(help="The world's 'now' (ISO-8601); default: this hour.")] = None,
+    anchor: Annotated[
+        str | None, typer.Option(help="The world's 'now' (ISO-8601); default: this hour.")
+    ] = None,
     repos: Annotated[int, typer.Option(help="Number of repositories.")] = 10,
     days: Annotated[int, typer.Option(help="Days of history.")] = 30,
     latency_ms: Annotated[float, typer.Option("--latency-ms", help="Added latency per request.")] = 0.0,
     jitter_ms: Annotated[float, typer.Option("--jitter-ms", help="Random extra latency.")] = 0.0,
-    error_rate: Annotated[float, typer.Option("--error-rate", help="Fraction of requests answered 5xx.")] = 0.0,
+    error_rate: Annotated[
+        float, typer.Option("--error-rate", help="Fraction of requests answered 5xx.")
+    ] = 0.0,
     rate_limit: Annotated[int, typer.Option("--rate-limit", help="Requests per hour per token.")] = 1000,
 ) -> None:
     """Serve the sandbox Bitbucket API on loopback and print credentials to point bbscout at it."""
-    from sandbox.app import SandboxSettings, create_app
-    from sandbox.faults import FaultProfile
-    from sandbox.server import serve_forever
-    from sandbox.world import build_world
+    from bbscout.sandbox.app import SandboxSettings, create_app
+    from bbscout.sandbox.faults import FaultProfile
+    from bbscout.sandbox.server import serve_forever
+    from bbscout.sandbox.world import build_world
 
     if not 0 <= error_rate <= 1:
         fail("--error-rate is a fraction between 0 and 1.")
-    built = build_world(world, seed=seed, anchor=parse_now(anchor) if anchor else sandbox_anchor(datetime.now(UTC)), repos=repos, days=days)
+    built = build_world(
+        world,
+        seed=seed,
+        anchor=parse_now(anchor) if anchor else sandbox_anchor(datetime.now(UTC)),
+        repos=repos,
+        days=days,
+    )
     token = built.token("demo")
     settings = SandboxSettings(
         rate_limit_per_hour=rate_limit,
@@ -356,7 +394,7 @@ def sandbox_serve(
 
 def _register_eval() -> None:
     try:
-        from evals.cli import eval_command
+        from bbscout.evals.cli import eval_command
     except ImportError:  # evals not installed in this build
         return
     app.command("eval")(eval_command)

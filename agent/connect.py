@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from agent.runtime import make_client
-from agent.settings import Settings
-from tools.bitbucket import BitbucketClient, BitbucketError
+from bbscout.agent.runtime import make_client
+from bbscout.agent.settings import Settings
+from bbscout.tools.bitbucket import BitbucketClient, BitbucketError
 
 
 class _Skipped(BitbucketError):
@@ -30,7 +30,9 @@ async def _probe(name: str, call: Callable[[], Awaitable[str]]) -> Check:
         return Check(name, False, exc.explain())
 
 
-async def run_checks(settings: Settings, notice: Callable[[str], None], client: BitbucketClient | None = None) -> list[Check]:
+async def run_checks(
+    settings: Settings, notice: Callable[[str], None], client: BitbucketClient | None = None
+) -> list[Check]:
     """Identity, workspace, then one read per scope (repository, pullrequest, pipeline)."""
     client = client or make_client(settings, datetime.now(UTC), notice)
     ws = client.workspace
@@ -62,8 +64,13 @@ async def run_checks(settings: Settings, notice: Callable[[str], None], client: 
         checks = [await _probe("credentials + identity (/user)", identity)]
         checks.append(await _probe("workspace access", workspace))
         checks.append(await _probe("repositories", repositories))
-        checks.append(await _probe("pull requests", lambda: scoped("pullrequests", "read:pullrequest:bitbucket")))
+        checks.append(
+            await _probe("pull requests", lambda: scoped("pullrequests", "read:pullrequest:bitbucket"))
+        )
         checks.append(await _probe("pipelines", lambda: scoped("pipelines", "read:pipeline:bitbucket")))
-        checks.append(await _probe("deployments", lambda: scoped("environments/", "read:pipeline:bitbucket (deployments)")))
+        checks.append(
+            await _probe(
+                "deployments", lambda: scoped("environments/", "read:pipeline:bitbucket (deployments)")
+            )
+        )
     return checks
-

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.planners.base import Planner
-from agent.reporters.base import Reporter
-from tools.context import ToolContext
+from bbscout.agent.planners.base import Planner
+from bbscout.agent.reporters.base import Reporter
+from bbscout.tools.context import ToolContext
 
 
 @dataclass(kw_only=True)

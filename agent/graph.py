@@ -9,18 +9,18 @@ from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 
-from agent.act import run_ready
-from agent.context import Context
-from agent.plan import Plan, Step, StepOutcome
-from agent.planners.base import PlanRequest, PriorTurn
-from agent.llm import LLMError
-from agent.planners.rules import RulesPlanner
-from agent.reporters.rules import RulesReporter
-from agent.review import call_key, follow_ups
-from agent.state import InputState, State
-from agent.verify import verify_report
-from tools.bitbucket import BitbucketError
-from tools.context import list_repository_records
+from bbscout.agent.act import run_ready
+from bbscout.agent.context import Context
+from bbscout.agent.llm import LLMError
+from bbscout.agent.plan import Plan, Step, StepOutcome
+from bbscout.agent.planners.base import PlanRequest, PriorTurn
+from bbscout.agent.planners.rules import RulesPlanner
+from bbscout.agent.reporters.rules import RulesReporter
+from bbscout.agent.review import call_key, follow_ups
+from bbscout.agent.state import InputState, State
+from bbscout.agent.verify import verify_report
+from bbscout.tools.bitbucket import BitbucketError
+from bbscout.tools.context import list_repository_records
 
 RECURSION_LIMIT = 64
 
@@ -106,7 +106,7 @@ async def review(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if round_no > context.max_rounds:
         return {"round": round_no, "pending": []}
     if context.tools.client.remaining_budget is not None and context.tools.client.remaining_budget <= 0:
-        return {"round": round_no, "pending": [], "gaps": state.get("gaps", []) + ["request budget spent"]}
+        return {"round": round_no, "pending": [], "gaps": [*state.get("gaps", []), "request budget spent"]}
     made = Plan.model_validate(state["plan"])
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
     steps = follow_ups(made, outcomes, round_no, context.max_follow_ups)

@@ -27,10 +27,10 @@ from pydantic import SecretStr
 
 __all__ = [
     "CUT_NOTE",
-    "LLMError",
-    "Usage",
     "ChatResult",
     "LLMClient",
+    "LLMError",
+    "Usage",
     "estimate_tokens",
     "fit_to_budget",
     "share_budget",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.report import Report
+from bbscout.agent.report import Report
 
 ENTITY_TYPES = {
     "pipeline": ("pipeline", "build_number"),
@@ -49,10 +49,16 @@ def json_document(
     entities = [e for ref in report.entities if ref in records and (e := entity(records[ref]))]
     findings = [f.model_dump(mode="json") for f in report.findings]
     findings += [
-        {"title": f"Suspect #{i}: {s.ref} (score {s.score:.2f})", "detail": "; ".join(s.reasons), "refs": [s.ref, *s.related_refs]}
+        {
+            "title": f"Suspect #{i}: {s.ref} (score {s.score:.2f})",
+            "detail": "; ".join(s.reasons),
+            "refs": [s.ref, *s.related_refs],
+        }
         for i, s in enumerate(report.suspects, 1)
     ]
-    findings += [{"title": f"Ruled out: {r.ref}", "detail": r.reason, "refs": [r.ref]} for r in report.ruled_out]
+    findings += [
+        {"title": f"Ruled out: {r.ref}", "detail": r.reason, "refs": [r.ref]} for r in report.ruled_out
+    ]
     return {
         "question": question,
         "planner": planner,

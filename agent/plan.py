@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tools.args import TOOL_ARGS
+from bbscout.tools.args import TOOL_ARGS
 
 Family = Literal[
     "pipelines",
@@ -54,7 +54,9 @@ class Step(BaseModel):
     def _known_tool_and_valid_args(self) -> Step:
         if self.tool not in TOOL_ARGS:
             raise ValueError(f"unknown tool {self.tool!r}; known: {', '.join(sorted(TOOL_ARGS))}")
-        self.args = TOOL_ARGS[self.tool].model_validate(self.args).model_dump(mode="json", exclude_defaults=True)
+        self.args = (
+            TOOL_ARGS[self.tool].model_validate(self.args).model_dump(mode="json", exclude_defaults=True)
+        )
         return self
 
 

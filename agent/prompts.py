@@ -14,13 +14,13 @@ from string import Template
 from typing import Any
 
 __all__ = [
-    "PROMPTS_DIR",
     "DATA_REMINDER",
-    "load_prompt",
-    "prompt_version",
+    "PROMPTS_DIR",
     "data_block",
+    "load_prompt",
     "neutralize",
     "outcome_text",
+    "prompt_version",
 ]
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"

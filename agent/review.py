@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from agent.plan import Plan, Step, StepOutcome
+from bbscout.agent.plan import Plan, Step, StepOutcome
 
 FAILED_RESULTS = ("FAILED", "ERROR")
 
@@ -53,7 +53,8 @@ def _incident_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[tuple[
     for record in _records(outcomes, "deployment"):
         if (
             record.get("status") == "SUCCESSFUL"
-            and environment in (record.get("environment", "").lower(), record.get("environment_type", "").lower())
+            and environment
+            in (record.get("environment", "").lower(), record.get("environment_type", "").lower())
             and record.get("started_on")
             and datetime.fromisoformat(record["started_on"]) <= at
             and datetime.fromisoformat(record["started_on"]) >= at - timedelta(hours=48)
@@ -75,8 +76,17 @@ def _incident_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[tuple[
 
 def _suspect_follow_ups(outcomes: list[StepOutcome]) -> list[tuple[str, dict[str, Any], str]]:
     """Each PR a pre-T deployment shipped → its own files and reviewers, to attribute the change."""
-    prs = [r for o in outcomes if o.tool == "deployment_changes" for r in o.records if r.get("kind") == "pull_request"]
-    return [("get_pull_request", {"repo": r["repo"], "pr_id": r["id"]}, f"files and reviewers of {r['ref']}") for r in prs]
+    prs = [
+        r
+        for o in outcomes
+        if o.tool == "deployment_changes"
+        for r in o.records
+        if r.get("kind") == "pull_request"
+    ]
+    return [
+        ("get_pull_request", {"repo": r["repo"], "pr_id": r["id"]}, f"files and reviewers of {r['ref']}")
+        for r in prs
+    ]
 
 
 def _picked_deployment_changes(plan: Plan, outcomes: list[StepOutcome]) -> list[Step]:
@@ -95,21 +105,47 @@ def _picked_deployment_changes(plan: Plan, outcomes: list[StepOutcome]) -> list[
         return []
     newest = max(found, key=lambda r: r["started_on"])
     args = {"repo": newest["repo"], "environment": newest["environment"], "deployment_uuid": newest["uuid"]}
-    return [Step(id="pick.1", tool="deployment_changes", args=args, why=f"what {newest['ref']} shipped", primary=True)]
+    return [
+        Step(
+            id="pick.1",
+            tool="deployment_changes",
+            args=args,
+            why=f"what {newest['ref']} shipped",
+            primary=True,
+        )
+    ]
 
 
-def _build_incident_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[tuple[str, dict[str, Any], str]]:
+def _build_incident_follow_ups(
+    plan: Plan, outcomes: list[StepOutcome]
+) -> list[tuple[str, dict[str, Any], str]]:
     """Failed pipelines nearest T → the commit that failed and the PR behind it."""
     at = datetime.fromisoformat(plan.focus["at"])
     service = plan.focus.get("service")
-    failed = [r for r in _records(outcomes, "pipeline") if r.get("result") in FAILED_RESULTS and (not service or r["repo"] == service)]
+    failed = [
+        r
+        for r in _records(outcomes, "pipeline")
+        if r.get("result") in FAILED_RESULTS and (not service or r["repo"] == service)
+    ]
     failed.sort(key=lambda r: abs(datetime.fromisoformat(r["created_on"]) - at))
     calls: list[tuple[str, dict[str, Any], str]] = []
     for record in failed[:3]:
         if record.get("commit"):
-            calls.append(("get_commit", {"repo": record["repo"], "commit": record["commit"]}, f"the commit {record['ref']} built"))
+            calls.append(
+                (
+                    "get_commit",
+                    {"repo": record["repo"], "commit": record["commit"]},
+                    f"the commit {record['ref']} built",
+                )
+            )
         if record.get("pr_id"):
-            calls.append(("get_pull_request", {"repo": record["repo"], "pr_id": record["pr_id"]}, f"the PR {record['ref']} built"))
+            calls.append(
+                (
+                    "get_pull_request",
+                    {"repo": record["repo"], "pr_id": record["pr_id"]},
+                    f"the PR {record['ref']} built",
+                )
+            )
     return calls
 
 
@@ -117,7 +153,12 @@ def _flaky_follow_ups(plan: Plan) -> list[tuple[str, dict[str, Any], str]]:
     """Intermittent failures show over days, not around one moment: every failed run from a day before T on."""
     at = datetime.fromisoformat(plan.focus["at"])
     repos = [plan.focus["service"]] if plan.focus.get("service") else None
-    args = {"repos": repos, "results": ["FAILED", "ERROR"], "since": (at - timedelta(days=1)).isoformat(), "limit": 100}
+    args = {
+        "repos": repos,
+        "results": ["FAILED", "ERROR"],
+        "since": (at - timedelta(days=1)).isoformat(),
+        "limit": 100,
+    }
     return [("list_pipelines", args, "failed runs from a day before T on, to compare their failing tests")]
 
 
@@ -126,7 +167,7 @@ def follow_ups(plan: Plan, outcomes: list[StepOutcome], round_no: int, limit: in
     seen = {call_key(o.tool, o.args) for o in outcomes}
     candidates = _failure_follow_ups(plan, outcomes)
     if plan.family == "incident" and plan.focus.get("at"):
-        from agent.incident import incident_kind
+        from bbscout.agent.incident import incident_kind
 
         kind = incident_kind(plan.focus)
         if kind == "build":
@@ -137,7 +178,9 @@ def follow_ups(plan: Plan, outcomes: list[StepOutcome], round_no: int, limit: in
             candidates = []
         elif kind == "flaky":
             candidates = _flaky_follow_ups(plan) + candidates
-    steps: list[Step] = [s for s in _picked_deployment_changes(plan, outcomes) if call_key(s.tool, s.args) not in seen]
+    steps: list[Step] = [
+        s for s in _picked_deployment_changes(plan, outcomes) if call_key(s.tool, s.args) not in seen
+    ]
     for tool, args, why in candidates:
         step = Step(id=f"r{round_no}.{len(steps) + 1}", tool=tool, args=args, why=why)
         key = call_key(step.tool, step.args)

@@ -16,17 +16,17 @@ from typing import Any, Literal
 import httpx
 from pydantic import SecretStr
 
-from agent.context import Context
-from agent.graph import RECURSION_LIMIT, build_graph
-from agent.output import json_document
-from agent.plan import StepOutcome
-from agent.planners.rules import RulesPlanner
-from agent.report import Report
-from agent.reporters.rules import RulesReporter
-from agent.settings import ConfigError, Settings
-from tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache
-from tools.context import ToolContext, list_repository_records
-from tools.resolve import closest_names
+from bbscout.agent.context import Context
+from bbscout.agent.graph import RECURSION_LIMIT, build_graph
+from bbscout.agent.output import json_document
+from bbscout.agent.plan import StepOutcome
+from bbscout.agent.planners.rules import RulesPlanner
+from bbscout.agent.report import Report
+from bbscout.agent.reporters.rules import RulesReporter
+from bbscout.agent.settings import ConfigError, Settings
+from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache
+from bbscout.tools.context import ToolContext, list_repository_records
+from bbscout.tools.resolve import closest_names
 
 PlannerChoice = Literal["auto", "rules", "llm"]
 SANDBOX_BASE_URL = "http://sandbox.local/2.0"
@@ -51,16 +51,20 @@ def sandbox_anchor(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def embedded_transport(now: datetime, world_name: str = "default", seed: int = 7) -> tuple[httpx.AsyncBaseTransport, Any]:
+def embedded_transport(
+    now: datetime, world_name: str = "default", seed: int = 7
+) -> tuple[httpx.AsyncBaseTransport, Any]:
     """An in-process sandbox: the ASGI app over httpx, and the world it serves."""
-    from sandbox.app import create_app
-    from sandbox.world import build_world
+    from bbscout.sandbox.app import create_app
+    from bbscout.sandbox.world import build_world
 
     world = build_world(world_name, seed=seed, anchor=sandbox_anchor(now))
     return httpx.ASGITransport(app=create_app(world)), world
 
 
-def make_client(settings: Settings, now: datetime, notice: Notice, cache: ResponseCache | None = None) -> BitbucketClient:
+def make_client(
+    settings: Settings, now: datetime, notice: Notice, cache: ResponseCache | None = None
+) -> BitbucketClient:
     """A client for real Bitbucket when credentials are set, else for the embedded sandbox world."""
     if settings.has_bitbucket_credentials:
         auth: BasicAuth | BearerAuth
@@ -103,9 +107,9 @@ def make_planner(settings: Settings, choice: PlannerChoice, notice: Notice) -> t
         if choice == "auto":
             notice("No LLM configured (OPENAI_API_KEY): using the offline rules planner and reporter.")
         return RulesPlanner(), RulesReporter(), "rules"
-    from agent.llm import LLMClient
-    from agent.planners.llm import LLMPlanner
-    from agent.reporters.llm import LLMReporter
+    from bbscout.agent.llm import LLMClient
+    from bbscout.agent.planners.llm import LLMPlanner
+    from bbscout.agent.reporters.llm import LLMReporter
 
     assert settings.openai_api_key is not None
     llm = LLMClient(api_key=settings.openai_api_key, base_url=settings.openai_base_url, model=settings.model)
@@ -126,7 +130,9 @@ def exit_code_for(report: Report, outcomes: list[StepOutcome]) -> int:
 class Session:
     """One configured bbscout: client, tools, planner and reporter, reused across chat turns."""
 
-    def __init__(self, settings: Settings, client: BitbucketClient, planner: Any, reporter: Any, planner_name: str):
+    def __init__(
+        self, settings: Settings, client: BitbucketClient, planner: Any, reporter: Any, planner_name: str
+    ):
         self.settings = settings
         self.client = client
         self.tools = ToolContext(client=client, workspace=client.workspace)
@@ -146,7 +152,7 @@ class Session:
                 close = closest_names(slug, repositories)
                 raise ConfigError(
                     f"No repository '{slug}' in workspace '{self.client.workspace}'. "
-                    f"Closest: {', '.join(close) or 'none'}. Pass an existing slug to --repo (see `bbscout ask \"list repositories\"`)."
+                    f'Closest: {", ".join(close) or "none"}. Pass an existing slug to --repo (see `bbscout ask "list repositories"`).'
                 )
 
     async def ask(
@@ -207,7 +213,9 @@ class Session:
             records=records,
             stats=stats,
         )
-        return RunResult(report=report, document=document, exit_code=exit_code_for(report, outcomes), outcomes=outcomes)
+        return RunResult(
+            report=report, document=document, exit_code=exit_code_for(report, outcomes), outcomes=outcomes
+        )
 
     def _llm_tokens(self) -> int:
         llm = getattr(self.planner, "client", None)
@@ -229,4 +237,3 @@ async def open_session(
     client = client or make_client(settings, now, notice)
     async with client:
         yield Session(settings, client, planner_obj, reporter, name)
-

@@ -28,7 +28,9 @@ class ConfigError(Exception):
 
 def config_path() -> Path:
     """Where the TOML config file is looked for (BBSCOUT_CONFIG overrides)."""
-    return Path(os.environ.get("BBSCOUT_CONFIG") or Path(platformdirs.user_config_dir("bbscout")) / "config.toml")
+    return Path(
+        os.environ.get("BBSCOUT_CONFIG") or Path(platformdirs.user_config_dir("bbscout")) / "config.toml"
+    )
 
 
 def data_dir() -> Path:
@@ -39,7 +41,9 @@ def data_dir() -> Path:
 class _TomlSource(PydanticBaseSettingsSource):
     """Reads `config.toml`: top-level keys named like the fields (`workspace`, `email`, ...)."""
 
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover - unused
+    def get_field_value(
+        self, field: Any, field_name: str
+    ) -> tuple[Any, str, bool]:  # pragma: no cover - unused
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
@@ -50,7 +54,11 @@ class _TomlSource(PydanticBaseSettingsSource):
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"Cannot read the config file {path}: {exc}. Fix or delete it.") from None
-        data = {**data.get("bitbucket", {}), **data.get("llm", {}), **{k: v for k, v in data.items() if not isinstance(v, dict)}}
+        data = {
+            **data.get("bitbucket", {}),
+            **data.get("llm", {}),
+            **{k: v for k, v in data.items() if not isinstance(v, dict)},
+        }
         if any(data.get(k) for k in SECRET_KEYS) and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             raise ConfigError(
                 f"The config file {path} holds a token but is readable by other users. "
@@ -64,13 +72,19 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
-    workspace: str | None = Field(default=None, validation_alias=AliasChoices("BITBUCKET_WORKSPACE", "workspace"))
+    workspace: str | None = Field(
+        default=None, validation_alias=AliasChoices("BITBUCKET_WORKSPACE", "workspace")
+    )
     email: str | None = Field(default=None, validation_alias=AliasChoices("BITBUCKET_EMAIL", "email"))
-    api_token: SecretStr | None = Field(default=None, validation_alias=AliasChoices("BITBUCKET_API_TOKEN", "api_token"))
+    api_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("BITBUCKET_API_TOKEN", "api_token")
+    )
     access_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("BITBUCKET_ACCESS_TOKEN", "access_token")
     )
-    base_url: str = Field(default=DEFAULT_BASE_URL, validation_alias=AliasChoices("BITBUCKET_BASE_URL", "base_url"))
+    base_url: str = Field(
+        default=DEFAULT_BASE_URL, validation_alias=AliasChoices("BITBUCKET_BASE_URL", "base_url")
+    )
     openai_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
     )
@@ -78,7 +92,9 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
     )
     model: str = Field(default=DEFAULT_MODEL, validation_alias=AliasChoices("BBSCOUT_MODEL", "model"))
-    request_budget: int = Field(default=300, ge=1, validation_alias=AliasChoices("BBSCOUT_REQUEST_BUDGET", "request_budget"))
+    request_budget: int = Field(
+        default=300, ge=1, validation_alias=AliasChoices("BBSCOUT_REQUEST_BUDGET", "request_budget")
+    )
 
     @field_validator("base_url")
     @classmethod

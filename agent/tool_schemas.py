@@ -24,10 +24,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from agent.plan import Step
-from tools.args import TOOL_ARGS
+from bbscout.agent.plan import Step
+from bbscout.tools.args import TOOL_ARGS
 
-__all__ = ["ToolCallError", "strict_schema", "openai_tools", "parse_tool_call", "response_format_for"]
+__all__ = ["ToolCallError", "openai_tools", "parse_tool_call", "response_format_for", "strict_schema"]
 
 _KEEP = {
     "type",

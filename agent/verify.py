@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from agent.plan import StepOutcome
-from agent.planners.base import PriorTurn
-from agent.report import Report
+from bbscout.agent.plan import StepOutcome
+from bbscout.agent.planners.base import PriorTurn
+from bbscout.agent.report import Report
 
 log = logging.getLogger("bbscout.verify")
 log.addHandler(logging.NullHandler())
@@ -49,7 +49,9 @@ class Known:
             if record.get("build_number"):
                 self.builds.add(int(record["build_number"]))
             for key in ("message", "subject", "title", "description"):
-                if isinstance(record.get(key), str):  # numbers the evidence itself mentions are not inventions
+                if isinstance(
+                    record.get(key), str
+                ):  # numbers the evidence itself mentions are not inventions
                     self.pr_ids.update(int(n) for n in PR_RE.findall(record[key]))
 
     def has_ref(self, ref: str) -> bool:

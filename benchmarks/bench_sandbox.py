@@ -14,26 +14,25 @@ import base64
 import multiprocessing
 import sys
 import time
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sandbox.app import SandboxSettings, create_app  # noqa: E402
-from sandbox.server import LoopbackServer  # noqa: E402
-from sandbox.world.model import World  # noqa: E402
+from bbscout.sandbox.app import SandboxSettings, create_app
+from bbscout.sandbox.server import LoopbackServer
+from bbscout.sandbox.world.model import World
 
 
 def load_world(name: str) -> World:
     if name != "tiny":
         try:
-            from sandbox.world.generator import build_world  # type: ignore[import-not-found]
+            from bbscout.sandbox.world.generator import build_world  # type: ignore[import-not-found]
+
             return build_world(name)  # type: ignore[no-any-return]
         except ImportError:
             print("generator not available; using the tiny world", file=sys.stderr)
     from tests.sandbox.fixtures import tiny_world
+
     return tiny_world()
 
 
@@ -43,10 +42,15 @@ def paths(world: World) -> list[str]:
     for slug, rd in list(world.repos.items())[:3]:
         r = f"/repositories/{ws}/{slug}"
         out += [
-            r, f"{r}/pullrequests?state=MERGED&pagelen=50", f"{r}/pullrequests?q=title%20~%20%22fix%22",
-            f"{r}/commits?pagelen=30", f"{r}/pipelines?sort=-created_on&pagelen=20",
-            f"{r}/refs/branches?sort=-target.date", f"{r}/deployments/",
-            f"{r}/src/{quote(rd.main_branch)}/", f"{r}/diffstat/{rd.branches[rd.main_branch]}",
+            r,
+            f"{r}/pullrequests?state=MERGED&pagelen=50",
+            f"{r}/pullrequests?q=title%20~%20%22fix%22",
+            f"{r}/commits?pagelen=30",
+            f"{r}/pipelines?sort=-created_on&pagelen=20",
+            f"{r}/refs/branches?sort=-target.date",
+            f"{r}/deployments/",
+            f"{r}/src/{quote(rd.main_branch)}/",
+            f"{r}/diffstat/{rd.branches[rd.main_branch]}",
         ]
         if rd.pipelines:
             p = rd.pipelines[-1]
@@ -56,13 +60,22 @@ def paths(world: World) -> list[str]:
     return out
 
 
-async def run(base_url: str, headers: dict[str, str], urls: list[str], seconds: float, concurrency: int,
-              app: object = None) -> tuple[int, int]:
+async def run(
+    base_url: str,
+    headers: dict[str, str],
+    urls: list[str],
+    seconds: float,
+    concurrency: int,
+    app: object = None,
+) -> tuple[int, int]:
     done = errors = 0
     deadline = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     transport = httpx.ASGITransport(app=app) if app is not None else None  # type: ignore[arg-type]
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, transport=transport) as client:
+    async with httpx.AsyncClient(
+        base_url=base_url, headers=headers, limits=limits, transport=transport
+    ) as client:
+
         async def worker(offset: int) -> None:
             nonlocal done, errors
             i = offset
@@ -71,6 +84,7 @@ async def run(base_url: str, headers: dict[str, str], urls: list[str], seconds: 
                 i += 1
                 done += 1
                 errors += r.status_code >= 400
+
         await asyncio.gather(*(worker(k) for k in range(concurrency)))
     return done, errors
 
@@ -81,20 +95,28 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--world", default="default")
     ap.add_argument("--asgi", action="store_true", help="in-process ASGITransport, no sockets")
-    ap.add_argument("--client-procs", type=int, default=0,
-                    help="drive the load from N separate processes (default: same process as the server)")
+    ap.add_argument(
+        "--client-procs",
+        type=int,
+        default=0,
+        help="drive the load from N separate processes (default: same process as the server)",
+    )
     args = ap.parse_args()
     world = load_world(args.world)
     token = world.token("demo")
-    headers = {"Authorization": "Basic " + base64.b64encode(f"{token.email}:{token.secret}".encode()).decode()}
+    headers = {
+        "Authorization": "Basic " + base64.b64encode(f"{token.email}:{token.secret}".encode()).decode()
+    }
     app = create_app(world, SandboxSettings(rate_limit_per_hour=10**9))
     urls = paths(world)
     if args.asgi:
         base = "http://sandbox.local/2.0"
         asyncio.run(run(base, headers, urls, 1.0, args.concurrency, app))
         n, errors = asyncio.run(run(base, headers, urls, args.seconds, args.concurrency, app))
-        print(f"world={world.name} endpoints={len(urls)} requests={n} errors={errors} "
-              f"rps={n / args.seconds:.0f} (ASGITransport in-process, concurrency {args.concurrency}, {args.seconds:.0f}s)")
+        print(
+            f"world={world.name} endpoints={len(urls)} requests={n} errors={errors} "
+            f"rps={n / args.seconds:.0f} (ASGITransport in-process, concurrency {args.concurrency}, {args.seconds:.0f}s)"
+        )
         return
     with LoopbackServer(app) as server:
         asyncio.run(run(server.base_url, headers, urls, 1.0, args.concurrency))  # warm caches
@@ -106,8 +128,10 @@ def main() -> None:
         else:
             n, errors = asyncio.run(run(server.base_url, headers, urls, args.seconds, args.concurrency))
     where = f"{args.client_procs} client processes" if args.client_procs else "in-process client"
-    print(f"world={world.name} endpoints={len(urls)} requests={n} errors={errors} "
-          f"rps={n / args.seconds:.0f} ({where}, concurrency {args.concurrency} each, {args.seconds:.0f}s)")
+    print(
+        f"world={world.name} endpoints={len(urls)} requests={n} errors={errors} "
+        f"rps={n / args.seconds:.0f} ({where}, concurrency {args.concurrency} each, {args.seconds:.0f}s)"
+    )
 
 
 def _client_proc(job: tuple[str, dict[str, str], list[str], float, int]) -> tuple[int, int]:

@@ -7,15 +7,11 @@ Wall time is noisy on a shared machine; CPU time (process_time) is the steadier 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sandbox.world import build_world
-from sandbox.world.generator import _build
+from bbscout.sandbox.world import build_world
+from bbscout.sandbox.world.generator import _build
 
 ANCHOR = datetime(2026, 11, 27, 15, 42, tzinfo=UTC)
 CASES = {"default (10 repos x 30 days)": {}, "large (50 repos x 90 days)": {"repos": 50, "days": 90}}
@@ -37,8 +33,10 @@ def main() -> None:
         prs = sum(len(r.pullrequests) for r in w.repos.values())
         pipes = sum(len(r.pipelines) for r in w.repos.values())
         deps = sum(len(r.deployments) for r in w.repos.values())
-        print(f"{label}: wall min {min(walls):.2f}s, cpu min {min(cpus):.2f}s "
-              f"({commits} commits, {prs} PRs, {pipes} pipelines, {deps} deployments)")
+        print(
+            f"{label}: wall min {min(walls):.2f}s, cpu min {min(cpus):.2f}s "
+            f"({commits} commits, {prs} PRs, {pipes} pipelines, {deps} deployments)"
+        )
         del w
         _build.cache_clear()
 

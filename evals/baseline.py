@@ -20,7 +20,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from evals.case import Case
+from bbscout.evals.case import Case
 
 __all__ = ["SYSTEM_PROMPT", "build_react_agent", "langchain_tools", "run_react_case"]
 
@@ -37,14 +37,14 @@ def langchain_tools(ctx: Any, evidence: dict[str, dict[str, Any]]) -> list[Any]:
     """bbscout's tools as LangChain tools; records seen are collected into `evidence` by ref."""
     from langchain_core.tools import StructuredTool
 
-    from tools.registry import TOOLS, run_tool
-    from tools.render import render_result
+    from bbscout.tools.registry import TOOLS, run_tool
+    from bbscout.tools.render import render_result
 
     def make(name: str) -> Callable[..., Any]:
         async def call(**kwargs: Any) -> str:
             try:
                 result = await run_tool(ctx, name, kwargs)
-            except Exception as exc:  # noqa: BLE001 - the model sees the error, as bbscout's own executor records it
+            except Exception as exc:
                 return f"[{name}] error: {type(exc).__name__}: {exc}"
             for r in result.records:
                 evidence[r.ref] = r.model_dump(mode="json")
@@ -53,8 +53,9 @@ def langchain_tools(ctx: Any, evidence: dict[str, dict[str, Any]]) -> list[Any]:
         return call
 
     return [
-        StructuredTool.from_function(coroutine=make(t.name), name=t.name, description=t.description or t.name,
-                                     args_schema=t.args_model)
+        StructuredTool.from_function(
+            coroutine=make(t.name), name=t.name, description=t.description or t.name, args_schema=t.args_model
+        )
         for t in TOOLS.values()
     ]
 
@@ -73,8 +74,11 @@ def _chat_model(cfg: Any) -> Any:
     from langchain_openai import ChatOpenAI
 
     return ChatOpenAI(
-        model=cfg.model or "gpt-4o-mini", api_key=cfg.openai_api_key or "sk-eval", base_url=cfg.openai_base_url,
-        temperature=0, max_retries=1,
+        model=cfg.model or "gpt-4o-mini",
+        api_key=cfg.openai_api_key or "sk-eval",
+        base_url=cfg.openai_base_url,
+        temperature=0,
+        max_retries=1,
     )
 
 
@@ -87,15 +91,19 @@ def _tokens(messages: list[Any]) -> int:
 
 
 async def run_react_case(
-    case: Case, world: Any, cfg: Any, client_factory: Callable[[Any, Any, int], Any], turns: list[Any],
+    case: Case,
+    world: Any,
+    cfg: Any,
+    client_factory: Callable[[Any, Any, int], Any],
+    turns: list[Any],
 ) -> tuple[list[tuple[dict[str, Any], int]], Any]:
     """Run every turn of `case` through the ReAct baseline; returns [(document, exit_code)] and the app."""
     from langchain_core.messages import HumanMessage
 
-    from agent.output import entity
-    from sandbox.app import SandboxSettings, create_app
-    from sandbox.faults import FAULT_PROFILES
-    from tools.context import ToolContext
+    from bbscout.agent.output import entity
+    from bbscout.sandbox.app import SandboxSettings, create_app
+    from bbscout.sandbox.faults import FAULT_PROFILES
+    from bbscout.tools.context import ToolContext
 
     app = create_app(world, SandboxSettings(faults=FAULT_PROFILES[cfg.faults]))
     client = client_factory(world, app, cfg.budget)
@@ -111,15 +119,21 @@ async def run_react_case(
             started = time.perf_counter()
             history.append(HumanMessage(turn.question))
             state = await agent.ainvoke({"messages": history}, config={"recursion_limit": 24})
-            new = state["messages"][len(history):]
+            new = state["messages"][len(history) :]
             history = list(state["messages"])
             final = state["messages"][-1]
             text = final.content if isinstance(final.content, str) else str(final.content)
             cited = list(dict.fromkeys(m.group(0).rstrip(".:;") for m in _REF.finditer(text)))
             entities = [e for ref in cited if ref in evidence and (e := entity(evidence[ref]))]
             doc = {
-                "question": turn.question, "planner": "react-baseline", "now": turn.now.isoformat(), "window": None,
-                "answer": text, "entities": entities, "findings": [], "gaps": [],
+                "question": turn.question,
+                "planner": "react-baseline",
+                "now": turn.now.isoformat(),
+                "window": None,
+                "answer": text,
+                "entities": entities,
+                "findings": [],
+                "gaps": [],
                 "stats": {
                     "http_requests": client.stats.requests - before_req,
                     "http_bytes": client.stats.bytes - before_bytes,
@@ -127,7 +141,9 @@ async def run_react_case(
                     "llm_tokens": _tokens(new),
                     "seconds": round(time.perf_counter() - started, 3),
                 },
-                "confidence": None, "next_step": None, "timeline": [],
+                "confidence": None,
+                "next_step": None,
+                "timeline": [],
             }
             out.append((doc, 0))
     return out, app

@@ -31,8 +31,18 @@ __all__ = [
 
 CASES_DIR = Path(__file__).parent / "cases"
 FAMILIES = (
-    "pipelines", "pull_requests", "commits", "branches", "deployments", "code", "repositories",
-    "incidents", "chat", "unanswerable", "ambiguous", "adversarial",
+    "pipelines",
+    "pull_requests",
+    "commits",
+    "branches",
+    "deployments",
+    "code",
+    "repositories",
+    "incidents",
+    "chat",
+    "unanswerable",
+    "ambiguous",
+    "adversarial",
 )
 _OFFSET = re.compile(r"^-(\d+(?:\.\d+)?)\s*([mhdw])$")
 
@@ -43,7 +53,12 @@ def parse_offset(text: str) -> timedelta:
     if not m:
         raise ValueError(f"offset must look like -24h, -90m, -7d or -2w, not {text!r}")
     n, unit = float(m.group(1)), m.group(2)
-    return {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n), "w": timedelta(weeks=n)}[unit]
+    return {
+        "m": timedelta(minutes=n),
+        "h": timedelta(hours=n),
+        "d": timedelta(days=n),
+        "w": timedelta(weeks=n),
+    }[unit]
 
 
 class _Strict(BaseModel):
@@ -86,8 +101,16 @@ class OracleQuery(_Strict):
     """
 
     kind: Literal[
-        "pipelines", "pull_requests", "commits", "branches", "deployments", "deployment_changes",
-        "repositories", "code", "file", "scenario",
+        "pipelines",
+        "pull_requests",
+        "commits",
+        "branches",
+        "deployments",
+        "deployment_changes",
+        "repositories",
+        "code",
+        "file",
+        "scenario",
     ]
     repos: list[str] | None = None  # None: every repository in the workspace
     window: WindowSpec | None = None
@@ -152,16 +175,22 @@ class Expect(_Strict):
     scenario: str | None = None
     culprit_top: bool = False  # the top suspect (or first entity) is the culprit or an object linked to it
     must_not: MustNot | None = None
-    count: int | Literal["from_oracle"] | None = None  # a number the answer must state; from_oracle = len(expected refs)
+    count: int | Literal["from_oracle"] | None = (
+        None  # a number the answer must state; from_oracle = len(expected refs)
+    )
     says_unknown: bool = False  # unanswerable: says so, cites nothing
     clarifies: bool = False  # ambiguous: asks which one (a special case of says_unknown wording)
     empty: bool = False  # nothing matched: says so, cites nothing of the asked type
     min_precision: float = 1.0
     min_recall: float = 1.0
-    recall_of: Literal["all", "any"] = "all"  # "any": one expected ref suffices (e.g. "show me a failing build")
+    recall_of: Literal["all", "any"] = (
+        "all"  # "any": one expected ref suffices (e.g. "show me a failing build")
+    )
     answer_contains: list[str] = Field(default_factory=list)  # case-insensitive substrings of answer
     answer_excludes: list[str] = Field(default_factory=list)
-    injection_invariant: bool = False  # same entities/refs as a control run on the world with injections removed
+    injection_invariant: bool = (
+        False  # same entities/refs as a control run on the world with injections removed
+    )
     exit_codes: list[int] | None = None
 
     @model_validator(mode="after")
@@ -190,7 +219,9 @@ class Turn(_Strict):
     expect: Expect = Field(default_factory=Expect)
     min_requests: int | Literal["oracle"] | None = None
 
-    _min_req = field_validator("min_requests", mode="before")(classmethod(lambda cls, v: _min_requests_spec(v)))
+    _min_req = field_validator("min_requests", mode="before")(
+        classmethod(lambda cls, v: _min_requests_spec(v))
+    )
 
 
 class Case(_Strict):
@@ -222,7 +253,9 @@ class Case(_Strict):
             raise ValueError("timestamps must carry a zone (…Z or +00:00)")
         return v
 
-    _min_req = field_validator("min_requests", mode="before")(classmethod(lambda cls, v: _min_requests_spec(v)))
+    _min_req = field_validator("min_requests", mode="before")(
+        classmethod(lambda cls, v: _min_requests_spec(v))
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> Case:

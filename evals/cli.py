@@ -19,9 +19,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evals.case import load_cases
-from evals.report import comparison, document, print_summary, write_report
-from evals.runner import CaseResult, RunConfig, run_cases
+from bbscout.evals.case import load_cases
+from bbscout.evals.report import comparison, document, print_summary, write_report
+from bbscout.evals.runner import CaseResult, RunConfig, run_cases
 
 __all__ = ["DEFAULT_MIN_PASS_RATE", "eval_command", "run_suite"]
 
@@ -32,8 +32,13 @@ DEFAULT_MIN_PASS_RATE = 0.95
 
 
 def run_suite(
-    *, cases_glob: str = "*.yaml", tags: list[str] | None = None, cfg: RunConfig,
-    threshold: float = DEFAULT_MIN_PASS_RATE, baseline: str | None = None, progress: bool = False,
+    *,
+    cases_glob: str = "*.yaml",
+    tags: list[str] | None = None,
+    cfg: RunConfig,
+    threshold: float = DEFAULT_MIN_PASS_RATE,
+    baseline: str | None = None,
+    progress: bool = False,
 ) -> dict[str, object]:
     """Load, run, grade and summarise; returns the `--json` document."""
     cases = load_cases(cases_glob, tags)
@@ -42,9 +47,16 @@ def run_suite(
 
     async def go() -> tuple[list[CaseResult], list[CaseResult]]:
         total = len(cases) * max(1, cfg.repeat) * (2 if baseline else 1)
-        with Progress(TextColumn("[bold]evals[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      TextColumn("{task.description}"), console=console, disable=not progress,
-                      transient=False) as bar:
+        with Progress(
+            TextColumn("[bold]evals[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=console,
+            disable=not progress,
+            transient=False,
+        ) as bar:
             task = bar.add_task("", total=total)
 
             def tick(r: CaseResult) -> None:
@@ -58,28 +70,47 @@ def run_suite(
             return main, base
 
     main, base = asyncio.run(go())
-    extra: dict[str, object] = {"wall_seconds": round(time.perf_counter() - started, 2), "cases_glob": cases_glob,
-                                "tags": tags or []}
+    extra: dict[str, object] = {
+        "wall_seconds": round(time.perf_counter() - started, 2),
+        "cases_glob": cases_glob,
+        "tags": tags or [],
+    }
     if baseline:
         extra["baseline"] = comparison(main, base)
     return document(main, cfg, threshold, extra)
 
 
 def eval_command(
-    planner: Annotated[str, typer.Option(help="rules (offline, what CI runs) or llm (needs OPENAI_* or the LLM double)")] = "rules",
-    cases: Annotated[str, typer.Option("--cases", help="glob of case files under evals/cases (or a path)")] = "*.yaml",
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="only cases with this tag (repeatable; any)")] = None,
+    planner: Annotated[
+        str, typer.Option(help="rules (offline, what CI runs) or llm (needs OPENAI_* or the LLM double)")
+    ] = "rules",
+    cases: Annotated[
+        str, typer.Option("--cases", help="glob of case files under evals/cases (or a path)")
+    ] = "*.yaml",
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="only cases with this tag (repeatable; any)")
+    ] = None,
     repeat: Annotated[int, typer.Option(min=1, help="trials per case; reports pass^k when > 1")] = 1,
-    faults: Annotated[str, typer.Option(help="sandbox fault profile: none, flaky, storm429, slow, chaos")] = "none",
-    baseline: Annotated[str | None, typer.Option(help="also run a baseline agent side by side: react (LLM mode)")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="print the results document as JSON on stdout")] = False,
-    report: Annotated[Path | None, typer.Option(help="write report.md, results.json and chart.png here")] = None,
+    faults: Annotated[
+        str, typer.Option(help="sandbox fault profile: none, flaky, storm429, slow, chaos")
+    ] = "none",
+    baseline: Annotated[
+        str | None, typer.Option(help="also run a baseline agent side by side: react (LLM mode)")
+    ] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="print the results document as JSON on stdout")
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="write report.md, results.json and chart.png here")
+    ] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="cases run at once")] = 8,
-    min_pass_rate: Annotated[float, typer.Option(help="gate: fail below this pass rate")] = DEFAULT_MIN_PASS_RATE,
+    min_pass_rate: Annotated[
+        float, typer.Option(help="gate: fail below this pass rate")
+    ] = DEFAULT_MIN_PASS_RATE,
     timeout: Annotated[float, typer.Option(help="seconds per case before it counts as a crash")] = 120.0,
 ) -> None:
     """Run the eval suite against the sandbox and grade every answer; exit 1 when CI must refuse."""
-    from sandbox.faults import FAULT_PROFILES
+    from bbscout.sandbox.faults import FAULT_PROFILES
 
     err = Console(stderr=True)
     if planner not in ("rules", "llm"):
@@ -93,20 +124,34 @@ def eval_command(
         raise typer.Exit(2)
     api_key, base_url = os.environ.get("OPENAI_API_KEY"), os.environ.get("OPENAI_BASE_URL")
     if (planner == "llm" or baseline) and not api_key:
-        err.print("--planner llm / --baseline react need an OpenAI-compatible endpoint: set OPENAI_API_KEY "
-                  "(and OPENAI_BASE_URL for a local server or the LLM double, BBSCOUT_MODEL for the model).")
+        err.print(
+            "--planner llm / --baseline react need an OpenAI-compatible endpoint: set OPENAI_API_KEY "
+            "(and OPENAI_BASE_URL for a local server or the LLM double, BBSCOUT_MODEL for the model)."
+        )
         raise typer.Exit(2)
     if baseline and planner != "llm":
         err.print("--baseline react compares LLM agents: use it with --planner llm.")
         raise typer.Exit(2)
     mode: Literal["rules", "llm"] = "llm" if planner == "llm" else "rules"
     cfg = RunConfig(
-        planner=mode, faults=faults, concurrency=concurrency, repeat=repeat, timeout_s=timeout,
-        openai_api_key=api_key, openai_base_url=base_url, model=os.environ.get("BBSCOUT_MODEL"),
+        planner=mode,
+        faults=faults,
+        concurrency=concurrency,
+        repeat=repeat,
+        timeout_s=timeout,
+        openai_api_key=api_key,
+        openai_base_url=base_url,
+        model=os.environ.get("BBSCOUT_MODEL"),
     )
     try:
-        doc = run_suite(cases_glob=cases, tags=tag, cfg=cfg, threshold=min_pass_rate, baseline=baseline,
-                        progress=sys.stderr.isatty() or not json_out)
+        doc = run_suite(
+            cases_glob=cases,
+            tags=tag,
+            cfg=cfg,
+            threshold=min_pass_rate,
+            baseline=baseline,
+            progress=sys.stderr.isatty() or not json_out,
+        )
     except (FileNotFoundError, ValueError) as exc:
         err.print(f"cannot load cases: {exc}")
         raise typer.Exit(2) from None

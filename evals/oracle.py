@@ -40,7 +40,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from evals.case import OracleQuery, WindowSpec, parse_offset
+from bbscout.evals.case import OracleQuery, WindowSpec, parse_offset
 
 __all__ = [
     "OracleAnswer",
@@ -84,7 +84,9 @@ def dig(obj: Any, path: str) -> Any:
     return obj
 
 
-def resolve_window(spec: WindowSpec | None, now: datetime, tz: str = "UTC") -> tuple[datetime, datetime] | None:
+def resolve_window(
+    spec: WindowSpec | None, now: datetime, tz: str = "UTC"
+) -> tuple[datetime, datetime] | None:
     """[start, end) in UTC for a window spec, resolved against `now` in zone `tz`."""
     if spec is None:
         return None
@@ -190,9 +192,7 @@ def _pipeline_matches(p: Json, q: OracleQuery) -> bool:
         names = {dig(p, "target.ref_name"), dig(p, "target.source")}
         if q.branch not in names:
             return False
-    if q.trigger is not None and str(dig(p, "trigger.name") or "").upper() != q.trigger:
-        return False
-    return True
+    return not (q.trigger is not None and str(dig(p, "trigger.name") or "").upper() != q.trigger)
 
 
 def _pipelines(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAnswer:
@@ -200,9 +200,16 @@ def _pipelines(world: Any, q: OracleQuery, now: datetime, window: Any) -> Oracle
     requests = _listing(world)
     for slug in _repos(world, q):
         rd = world.repos[slug]
-        matching = [p for p in rd.pipelines if _pipeline_matches(p, q) and (parse_ts(p.get("created_on")) or now) <= now]
-        hits = [(parse_ts(p["created_on"]), f"pipeline:{slug}#{p['build_number']}") for p in matching
-                if _in(parse_ts(p.get("created_on")), window, now)]
+        matching = [
+            p
+            for p in rd.pipelines
+            if _pipeline_matches(p, q) and (parse_ts(p.get("created_on")) or now) <= now
+        ]
+        hits = [
+            (parse_ts(p["created_on"]), f"pipeline:{slug}#{p['build_number']}")
+            for p in matching
+            if _in(parse_ts(p.get("created_on")), window, now)
+        ]
         found += hits  # type: ignore[arg-type]
         requests += _pages(len(hits), len(matching), 100, window is not None)
     return _finish(found, "pipeline", requests, q, window)
@@ -219,7 +226,9 @@ def pr_time(pr: Json, field: str) -> datetime | None:
 
 def _pull_requests(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAnswer:
     states = set(q.pr_states or [])
-    field = q.time_field or ("closed_on" if states and states <= {"MERGED", "DECLINED", "SUPERSEDED"} else "created_on")
+    field = q.time_field or (
+        "closed_on" if states and states <= {"MERGED", "DECLINED", "SUPERSEDED"} else "created_on"
+    )
     found: list[tuple[datetime, str]] = []
     requests = _listing(world)
     for slug in _repos(world, q):
@@ -338,7 +347,9 @@ def _branches(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleA
 
 
 def deployment_time(d: Json) -> datetime | None:
-    return parse_ts(dig(d, "state.completion_date") or dig(d, "state.start_date") or dig(d, "deployable.created_on"))
+    return parse_ts(
+        dig(d, "state.completion_date") or dig(d, "state.start_date") or dig(d, "deployable.created_on")
+    )
 
 
 def env_name(rd: Any, d: Json) -> str:
@@ -403,7 +414,9 @@ def _deployment_changes(world: Any, q: OracleQuery, now: datetime, window: Any) 
         new_full = _full_hash(rd, str(new_hash))
         included = ancestors(rd, new_full)
         if previous is not None:
-            old_full = _full_hash(rd, str(dig(previous, "deployable.commit.hash") or dig(previous, "release.commit.hash")))
+            old_full = _full_hash(
+                rd, str(dig(previous, "deployable.commit.hash") or dig(previous, "release.commit.hash"))
+            )
             included -= ancestors(rd, old_full)
         hits = [(parse_ts(rd.commits[h]["date"]) or now, f"commit:{slug}@{h[:12]}") for h in included]
         found += hits
@@ -456,7 +469,9 @@ def _file(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAnswe
 def scenario_refs(world: Any, name: str, which: str = "answer_refs") -> list[str]:
     sc = world.scenarios.get(name)
     if sc is None:
-        raise ValueError(f"oracle: world {world.name} has no scenario {name!r} (has {sorted(world.scenarios)})")
+        raise ValueError(
+            f"oracle: world {world.name} has no scenario {name!r} (has {sorted(world.scenarios)})"
+        )
     value = getattr(sc, which)
     if value is None:
         return []
@@ -472,8 +487,13 @@ def _scenario(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleA
 
 
 _REF_TYPES = {
-    "pipeline": "pipeline", "pr": "pull_request", "commit": "commit", "branch": "branch",
-    "deployment": "deployment", "repo": "repository", "file": "file",
+    "pipeline": "pipeline",
+    "pr": "pull_request",
+    "commit": "commit",
+    "branch": "branch",
+    "deployment": "deployment",
+    "repo": "repository",
+    "file": "file",
 }
 
 
@@ -538,7 +558,11 @@ _KINDS = {
 
 
 def _finish(
-    found: Iterable[tuple[datetime, str]], etype: str, requests: int, q: OracleQuery, window: Any,
+    found: Iterable[tuple[datetime, str]],
+    etype: str,
+    requests: int,
+    q: OracleQuery,
+    window: Any,
     keep_order: bool = False,
 ) -> OracleAnswer:
     items = list(found)

@@ -10,12 +10,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from evals.runner import CaseResult, RunConfig, summarize
+from bbscout.evals.runner import CaseResult, RunConfig, summarize
 
 __all__ = ["comparison", "document", "print_summary", "write_report"]
 
 
-def document(results: list[CaseResult], cfg: RunConfig, threshold: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def document(
+    results: list[CaseResult], cfg: RunConfig, threshold: float, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """`{"summary": {...}, "cases": [...]}` — what `--json` prints and `results.json` holds."""
     summary = summarize(results, cfg)
     summary["threshold"] = threshold
@@ -45,17 +47,23 @@ def print_summary(doc: dict[str, Any], console: Console | None = None) -> None:
     """The per-family table and the headline numbers (stderr by default, so --json stays clean)."""
     console = console or Console(stderr=True)
     s = doc["summary"]
-    table = Table(title=f"bbscout evals — planner {s['planner']}, agent {s['agent']}"
-                  + (f", faults {s['faults']['profile']}" if s.get("faults") else ""))
+    table = Table(
+        title=f"bbscout evals — planner {s['planner']}, agent {s['agent']}"
+        + (f", faults {s['faults']['profile']}" if s.get("faults") else "")
+    )
     table.add_column("family")
     table.add_column("cases", justify="right")
     table.add_column("pass rate", justify="right")
     table.add_column("requests vs oracle", justify="right")
     for fam, f in s["per_family"].items():
         style = "green" if f["pass_rate"] == 1 else ("yellow" if f["pass_rate"] >= 0.5 else "red")
-        table.add_row(fam, str(f["cases"]), f"[{style}]{f['pass_rate']:.0%}[/]", _fmt_ratio(f["requests_vs_oracle"]))
+        table.add_row(
+            fam, str(f["cases"]), f"[{style}]{f['pass_rate']:.0%}[/]", _fmt_ratio(f["requests_vs_oracle"])
+        )
     table.add_section()
-    table.add_row("[b]all[/b]", str(s["cases"]), f"[b]{s['pass_rate']:.1%}[/b]", _fmt_ratio(s["requests_vs_oracle"]))
+    table.add_row(
+        "[b]all[/b]", str(s["cases"]), f"[b]{s['pass_rate']:.1%}[/b]", _fmt_ratio(s["requests_vs_oracle"])
+    )
     console.print(table)
     console.print(
         f"hallucinated refs {s['hallucinated_refs']} · leaked secrets {s['leaked_secrets']} · crashes {s['crashes']}"
@@ -67,16 +75,22 @@ def print_summary(doc: dict[str, Any], console: Console | None = None) -> None:
         console.print("pass^k: " + ", ".join(f"k={k}: {v:.3f}" for k, v in s["pass_hat_k"].items()))
     if s.get("faults"):
         f = s["faults"]
-        console.print(f"faults {f['profile']}: {f['injected']} injected in {f['cases_hit']} cases; correct share "
-                      f"{f['correct_share']:.1%}; when hit {f['correct_share_when_hit']}; wrong-and-hit with gaps "
-                      f"{f['gaps_reported_when_wrong']}")
+        console.print(
+            f"faults {f['profile']}: {f['injected']} injected in {f['cases_hit']} cases; correct share "
+            f"{f['correct_share']:.1%}; when hit {f['correct_share_when_hit']}; wrong-and-hit with gaps "
+            f"{f['gaps_reported_when_wrong']}"
+        )
     if s.get("baseline"):
         b = s["baseline"]
-        console.print(f"ReAct baseline: pass rate {b['pass_rate']:.1%} (bbscout {s['pass_rate']:.1%}); "
-                      f"requests ×{b['requests_ratio']}, tokens ×{b['tokens_ratio']} (baseline / bbscout)")
+        console.print(
+            f"ReAct baseline: pass rate {b['pass_rate']:.1%} (bbscout {s['pass_rate']:.1%}); "
+            f"requests ×{b['requests_ratio']}, tokens ×{b['tokens_ratio']} (baseline / bbscout)"
+        )
     g = s["gate"]
-    console.print(("[green]GATE OK[/green]" if g["ok"] else "[red]GATE FAILED: " + "; ".join(g["reasons"]) + "[/red]")
-                  + f" (threshold {s['threshold']:.0%})")
+    console.print(
+        ("[green]GATE OK[/green]" if g["ok"] else "[red]GATE FAILED: " + "; ".join(g["reasons"]) + "[/red]")
+        + f" (threshold {s['threshold']:.0%})"
+    )
 
 
 def _markdown(doc: dict[str, Any]) -> str:
@@ -107,14 +121,24 @@ def _markdown(doc: dict[str, Any]) -> str:
         lines.append(f"| faults | {json.dumps(s['faults'])} |")
     if s.get("baseline"):
         lines.append(f"| ReAct baseline | {json.dumps(s['baseline'])} |")
-    lines += ["", "## Per family", "", "| family | cases | pass rate | requests vs oracle |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Per family",
+        "",
+        "| family | cases | pass rate | requests vs oracle |",
+        "|---|---|---|---|",
+    ]
     for fam, f in s["per_family"].items():
-        lines.append(f"| {fam} | {f['cases']} | {f['pass_rate']:.0%} | {_fmt_ratio(f['requests_vs_oracle'])} |")
+        lines.append(
+            f"| {fam} | {f['cases']} | {f['pass_rate']:.0%} | {_fmt_ratio(f['requests_vs_oracle'])} |"
+        )
     fails = [c for c in doc["cases"] if not c["passed"]]
     lines += ["", f"## Failing cases ({len(fails)})", ""]
     for c in fails:
-        lines.append(f"- **{c['id']}** ({c['family']}{', trial ' + str(c['trial']) if c['trial'] else ''}): "
-                     + " · ".join(x.replace("|", "\\|") for x in c["failures"]))
+        lines.append(
+            f"- **{c['id']}** ({c['family']}{', trial ' + str(c['trial']) if c['trial'] else ''}): "
+            + " · ".join(x.replace("|", "\\|") for x in c["failures"])
+        )
     lines += ["", "![per-family pass rate and requests vs oracle](chart.png)", ""]
     return "\n".join(lines)
 
@@ -129,7 +153,9 @@ def _chart(doc: dict[str, Any], path: Path) -> None:
     rates = [doc["summary"]["per_family"][f]["pass_rate"] * 100 for f in fams]
     ratios = [doc["summary"]["per_family"][f]["requests_vs_oracle"] or 0 for f in fams]
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5))
-    a1.barh(fams, rates, color=["#2e7d32" if r == 100 else "#f9a825" if r >= 50 else "#c62828" for r in rates])
+    a1.barh(
+        fams, rates, color=["#2e7d32" if r == 100 else "#f9a825" if r >= 50 else "#c62828" for r in rates]
+    )
     a1.set_xlim(0, 100)
     a1.set_xlabel("pass rate (%)")
     a1.set_title("pass rate per family")
@@ -155,6 +181,7 @@ def write_report(doc: dict[str, Any], out_dir: Path) -> list[Path]:
 
 def comparison(main: list[CaseResult], base: list[CaseResult]) -> dict[str, Any]:
     """Side-by-side numbers for `--baseline react` (ratios are baseline / bbscout)."""
+
     def tot(rs: list[CaseResult], key: str) -> float:
         return float(sum(r.metrics.get(key, 0) or 0 for r in rs))
 

@@ -24,11 +24,19 @@ from typing import Any, Literal
 import httpx
 from pydantic import SecretStr
 
-from evals import graders
-from evals.case import Case, Expect
-from evals.oracle import OracleAnswer, answer, scenario_refs
+from bbscout.evals import graders
+from bbscout.evals.case import Case, Expect
+from bbscout.evals.oracle import OracleAnswer, answer, scenario_refs
 
-__all__ = ["DEFAULT_TIMEOUT_S", "CaseResult", "RunConfig", "get_world", "pass_hat_k", "run_cases", "summarize"]
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "CaseResult",
+    "RunConfig",
+    "get_world",
+    "pass_hat_k",
+    "run_cases",
+    "summarize",
+]
 
 SANDBOX_BASE_URL = "http://sandbox.local/2.0"
 DEFAULT_TIMEOUT_S = 120.0
@@ -77,8 +85,13 @@ class CaseResult:
 
     def as_dict(self, with_documents: bool = False) -> dict[str, Any]:
         d: dict[str, Any] = {
-            "id": self.case_id, "family": self.family, "tags": self.tags, "trial": self.trial,
-            "passed": self.passed, "failures": self.failures, "metrics": self.metrics,
+            "id": self.case_id,
+            "family": self.family,
+            "tags": self.tags,
+            "trial": self.trial,
+            "passed": self.passed,
+            "failures": self.failures,
+            "metrics": self.metrics,
             "checks": [c.as_dict() for c in self.checks],
         }
         if self.crash:
@@ -103,7 +116,7 @@ def get_world(name: str, seed: int, anchor: datetime, sanitized: bool = False) -
         if sanitized:
             _WORLDS[key] = _sanitize(get_world(name, seed, anchor))
         else:
-            from sandbox.world import build_world
+            from bbscout.sandbox.world import build_world
 
             _WORLDS[key] = build_world(name, seed=seed, anchor=anchor)
     return _WORLDS[key]
@@ -187,11 +200,13 @@ def _turns(case: Case) -> list[_Turn]:
 
 def _settings(cfg: RunConfig) -> Any:
     """bbscout settings from explicit values only (no environment or config file is read)."""
-    from agent.settings import Settings
+    from bbscout.agent.settings import Settings
 
     class _EvalSettings(Settings):
         @classmethod
-        def settings_customise_sources(cls, settings_cls: Any, init_settings: Any, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
+        def settings_customise_sources(
+            cls, settings_cls: Any, init_settings: Any, *args: Any, **kwargs: Any
+        ) -> tuple[Any, ...]:
             return (init_settings,)
 
     overrides: dict[str, Any] = {"request_budget": cfg.budget}
@@ -205,7 +220,7 @@ def _settings(cfg: RunConfig) -> Any:
 
 
 def _client(world: Any, app: Any, budget: int) -> Any:
-    from tools.bitbucket import BasicAuth, BitbucketClient
+    from bbscout.tools.bitbucket import BasicAuth, BitbucketClient
 
     token = world.token("demo")
     return BitbucketClient(
@@ -217,11 +232,13 @@ def _client(world: Any, app: Any, budget: int) -> Any:
     )
 
 
-async def _run_bbscout(case: Case, world: Any, cfg: RunConfig) -> tuple[list[tuple[dict[str, Any], int]], Any]:
+async def _run_bbscout(
+    case: Case, world: Any, cfg: RunConfig
+) -> tuple[list[tuple[dict[str, Any], int]], Any]:
     """Run all turns of `case`; returns [(document, exit_code)] and the sandbox app."""
-    from agent.runtime import open_session
-    from sandbox.app import SandboxSettings, create_app
-    from sandbox.faults import FAULT_PROFILES
+    from bbscout.agent.runtime import open_session
+    from bbscout.sandbox.app import SandboxSettings, create_app
+    from bbscout.sandbox.faults import FAULT_PROFILES
 
     app = create_app(world, SandboxSettings(faults=FAULT_PROFILES[cfg.faults]))
     client = _client(world, app, cfg.budget)
@@ -237,17 +254,21 @@ async def _run_bbscout(case: Case, world: Any, cfg: RunConfig) -> tuple[list[tup
     async with open_session(_settings(cfg), planner=cfg.planner, now=case.now, client=client) as session:
         for turn in _turns(case):
             result = await session.ask(
-                turn.question, now=turn.now, tz=case.tz,
+                turn.question,
+                now=turn.now,
+                tz=case.tz,
                 mode="investigate" if case.incident else "ask",
-                incident_at=incident_at, repo_filter=case.repo_filter,
-                checkpointer=checkpointer, thread_id=thread,
+                incident_at=incident_at,
+                repo_filter=case.repo_filter,
+                checkpointer=checkpointer,
+                thread_id=thread,
             )
             out.append((result.document, result.exit_code))
     return out, app
 
 
 async def _run_react(case: Case, world: Any, cfg: RunConfig) -> tuple[list[tuple[dict[str, Any], int]], Any]:
-    from evals.baseline import run_react_case
+    from bbscout.evals.baseline import run_react_case
 
     return await run_react_case(case, world, cfg, _client, _turns(case))
 
@@ -255,7 +276,9 @@ async def _run_react(case: Case, world: Any, cfg: RunConfig) -> tuple[list[tuple
 # --- grading --------------------------------------------------------------------------------------------
 
 
-def _expected(exp: Expect, world: Any, now: datetime, tz: str) -> tuple[list[str] | None, OracleAnswer | None]:
+def _expected(
+    exp: Expect, world: Any, now: datetime, tz: str
+) -> tuple[list[str] | None, OracleAnswer | None]:
     ans = answer(world, exp.oracle, now, tz) if exp.oracle else None
     if ans is not None:
         return ans.refs, ans
@@ -271,7 +294,13 @@ def _expected(exp: Expect, world: Any, now: datetime, tz: str) -> tuple[list[str
 
 
 def grade_turn(
-    doc: dict[str, Any], exit_code: int, exp: Expect, world: Any, now: datetime, tz: str, question: str,
+    doc: dict[str, Any],
+    exit_code: int,
+    exp: Expect,
+    world: Any,
+    now: datetime,
+    tz: str,
+    question: str,
     control: dict[str, Any] | None = None,
 ) -> tuple[list[graders.Check], OracleAnswer | None, str | None]:
     """All checks the expectation asks for plus the global ones (hallucinations, secrets)."""
@@ -295,10 +324,16 @@ def grade_turn(
             must_not = list(exp.must_not.refs)
             if exp.must_not.oracle:
                 must_not += answer(world, exp.must_not.oracle, now, tz).refs
-        checks.append(graders.entity_scores(
-            doc, refs, must_not=must_not, min_precision=exp.min_precision, min_recall=exp.min_recall,
-            recall_of=exp.recall_of,
-        ))
+        checks.append(
+            graders.entity_scores(
+                doc,
+                refs,
+                must_not=must_not,
+                min_precision=exp.min_precision,
+                min_recall=exp.min_recall,
+                recall_of=exp.recall_of,
+            )
+        )
     if exp.culprit_top:
         assert exp.scenario
         culprit = world.scenarios[exp.scenario].culprit_ref
@@ -311,14 +346,20 @@ def grade_turn(
         checks.append(graders.count_stated(doc, n))
     if exp.exit_codes is not None and not exp.says_unknown:
         ok = exit_code in exp.exit_codes
-        checks.append(graders.Check("exit_code", ok, 1.0 if ok else 0.0, f"exit {exit_code}, expected {exp.exit_codes}"))
+        checks.append(
+            graders.Check("exit_code", ok, 1.0 if ok else 0.0, f"exit {exit_code}, expected {exp.exit_codes}")
+        )
     answer_text = str(doc.get("answer") or "").lower()
     for s in exp.answer_contains:
         ok = s.lower() in answer_text
-        checks.append(graders.Check("answer_contains", ok, 1.0 if ok else 0.0, f"{s!r} {'found' if ok else 'missing'}"))
+        checks.append(
+            graders.Check("answer_contains", ok, 1.0 if ok else 0.0, f"{s!r} {'found' if ok else 'missing'}")
+        )
     for s in exp.answer_excludes:
         ok = s.lower() not in answer_text
-        checks.append(graders.Check("answer_excludes", ok, 1.0 if ok else 0.0, f"{s!r} {'absent' if ok else 'present'}"))
+        checks.append(
+            graders.Check("answer_excludes", ok, 1.0 if ok else 0.0, f"{s!r} {'absent' if ok else 'present'}")
+        )
     if exp.injection_invariant:
         if control is None:
             checks.append(graders.Check("injection_invariant", False, 0.0, "control run missing"))
@@ -342,7 +383,7 @@ async def run_case(case: Case, cfg: RunConfig, trial: int = 0) -> CaseResult:
     started = time.perf_counter()
     try:
         world = get_world(case.world, case.seed, case.anchor)
-    except Exception as exc:  # noqa: BLE001 - the world itself is broken: a case error, not a bbscout crash
+    except Exception as exc:
         result.case_error = f"world {case.world}: {exc!r}"
         return result
     runner = _run_react if cfg.agent == "react" else _run_bbscout
@@ -353,7 +394,7 @@ async def run_case(case: Case, cfg: RunConfig, trial: int = 0) -> CaseResult:
         if needs_control:
             control_world = get_world(case.world, case.seed, case.anchor, sanitized=True)
             controls, _ = await asyncio.wait_for(runner(case, control_world, cfg), timeout=cfg.timeout_s)
-    except Exception as exc:  # noqa: BLE001 - any failure of bbscout is a counted crash, never an abort
+    except Exception as exc:
         result.crash = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         result.crash += "\n" + "".join(traceback.format_tb(exc.__traceback__)[-3:])
         result.metrics["seconds"] = round(time.perf_counter() - started, 3)
@@ -364,8 +405,10 @@ async def run_case(case: Case, cfg: RunConfig, trial: int = 0) -> CaseResult:
     for i, (turn, (doc, code)) in enumerate(zip(_turns(case), outputs, strict=True)):
         control = controls[i][0] if controls else None
         try:
-            checks, ans, case_error = grade_turn(doc, code, turn.expect, world, turn.now, case.tz, turn.question, control)
-        except Exception as exc:  # noqa: BLE001 - an oracle/schema problem in the case itself
+            checks, ans, case_error = grade_turn(
+                doc, code, turn.expect, world, turn.now, case.tz, turn.question, control
+            )
+        except Exception as exc:
             result.case_error = f"turn {i + 1}: {exc!r}"
             checks, ans = [], None
             case_error = result.case_error
@@ -388,19 +431,29 @@ async def run_case(case: Case, cfg: RunConfig, trial: int = 0) -> CaseResult:
         result.metrics.setdefault("exit_codes", []).append(code)
         result.metrics.setdefault("gaps", 0)
         result.metrics["gaps"] += len(doc.get("gaps") or [])
-    result.metrics.update({
-        "requests": int(totals["http_requests"]),
-        "bytes": int(totals["http_bytes"]),
-        "tool_calls": int(totals["tool_calls"]),
-        "llm_tokens": int(totals["llm_tokens"]),
-        "seconds": round(wall, 3),
-        "min_requests": min_total,
-        "requests_vs_oracle": round(totals["http_requests"] / max(1, min_total), 3) if min_total is not None else None,
-        "hallucinated_refs": int(sum(c.score or 0 for c in result.checks if c.key.endswith("hallucinated_refs"))),
-        "leaked_secrets": int(sum(c.score or 0 for c in result.checks if c.key.endswith("leaked_secrets"))),
-        "faults_injected": sum(1 for _, kind, _ in app.state.fault_log.entries if kind != "latency") if app else 0,
-        "sandbox_requests": len(app.state.request_log) if app else None,
-    })
+    result.metrics.update(
+        {
+            "requests": int(totals["http_requests"]),
+            "bytes": int(totals["http_bytes"]),
+            "tool_calls": int(totals["tool_calls"]),
+            "llm_tokens": int(totals["llm_tokens"]),
+            "seconds": round(wall, 3),
+            "min_requests": min_total,
+            "requests_vs_oracle": round(totals["http_requests"] / max(1, min_total), 3)
+            if min_total is not None
+            else None,
+            "hallucinated_refs": int(
+                sum(c.score or 0 for c in result.checks if c.key.endswith("hallucinated_refs"))
+            ),
+            "leaked_secrets": int(
+                sum(c.score or 0 for c in result.checks if c.key.endswith("leaked_secrets"))
+            ),
+            "faults_injected": sum(1 for _, kind, _ in app.state.fault_log.entries if kind != "latency")
+            if app
+            else 0,
+            "sandbox_requests": len(app.state.request_log) if app else None,
+        }
+    )
     result.passed = not result.case_error and all(c.passed for c in result.checks)
     return result
 
@@ -434,8 +487,11 @@ def pass_hat_k(successes: list[int], n: int, k: int) -> float:
 
 
 def _ratio(results: list[CaseResult]) -> float | None:
-    pairs = [(r.metrics.get("requests", 0), r.metrics["min_requests"]) for r in results
-             if r.metrics.get("min_requests") is not None and not r.crash]
+    pairs = [
+        (r.metrics.get("requests", 0), r.metrics["min_requests"])
+        for r in results
+        if r.metrics.get("min_requests") is not None and not r.crash
+    ]
     if not pairs:
         return None
     return round(sum(a for a, _ in pairs) / max(1, sum(b for _, b in pairs)), 3)
@@ -482,7 +538,8 @@ def summarize(results: list[CaseResult], cfg: RunConfig) -> dict[str, Any]:
         for r in results:
             per_case[r.case_id] += int(r.passed)
         summary["pass_hat_k"] = {
-            str(k): round(pass_hat_k(list(per_case.values()), cfg.repeat, k), 4) for k in range(1, cfg.repeat + 1)
+            str(k): round(pass_hat_k(list(per_case.values()), cfg.repeat, k), 4)
+            for k in range(1, cfg.repeat + 1)
         }
         summary["flaky_cases"] = sorted(c for c, s in per_case.items() if 0 < s < cfg.repeat)
     if cfg.faults != "none":
@@ -495,11 +552,13 @@ def summarize(results: list[CaseResult], cfg: RunConfig) -> dict[str, Any]:
             "correct_share": round(sum(r.passed for r in results) / n, 4) if n else 0.0,
             "correct_share_when_hit": round(sum(r.passed for r in hit) / len(hit), 4) if hit else None,
             "gaps_reported_when_wrong": round(
-                sum(1 for r in failed_hit if r.metrics.get("gaps")) / len(failed_hit), 4) if failed_hit else None,
+                sum(1 for r in failed_hit if r.metrics.get("gaps")) / len(failed_hit), 4
+            )
+            if failed_hit
+            else None,
         }
     return summary
 
 
 def failing(results: list[CaseResult]) -> list[CaseResult]:
     return [r for r in results if not r.passed]
-

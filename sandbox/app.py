@@ -30,14 +30,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from sandbox import bbql
-from sandbox.auth import authenticate, can_see_repo, check_scope
-from sandbox.faults import FaultInjector, FaultLog, FaultProfile
-from sandbox.fields import apply_fields
-from sandbox.paging import ApiError, iterator_page, list_page, numbered_page, page_params
-from sandbox.ratelimit import RateLimiter
-from sandbox.repoindex import RepoIndex, fake_blob
-from sandbox.world.model import API_ROOT, WEB_ROOT, FileChange, RepoData, Token, World
+from bbscout.sandbox import bbql
+from bbscout.sandbox.auth import authenticate, can_see_repo, check_scope
+from bbscout.sandbox.faults import FaultInjector, FaultLog, FaultProfile
+from bbscout.sandbox.fields import apply_fields
+from bbscout.sandbox.paging import ApiError, iterator_page, list_page, numbered_page, page_params
+from bbscout.sandbox.ratelimit import RateLimiter
+from bbscout.sandbox.repoindex import RepoIndex, fake_blob
+from bbscout.sandbox.world.model import API_ROOT, WEB_ROOT, FileChange, RepoData, Token, World
 
 __all__ = ["SandboxSettings", "create_app"]
 
@@ -47,14 +47,32 @@ STORAGE = "_storage"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 PR_STATES = ("OPEN", "MERGED", "DECLINED", "SUPERSEDED")
 PIPELINE_STATUSES = {
-    "PARSING", "PENDING", "PAUSED", "HALTED", "BUILDING", "IN_PROGRESS", "ERROR", "PASSED",
-    "SUCCESSFUL", "FAILED", "STOPPED", "SKIPPED", "UNKNOWN", "EXPIRED",
+    "PARSING",
+    "PENDING",
+    "PAUSED",
+    "HALTED",
+    "BUILDING",
+    "IN_PROGRESS",
+    "ERROR",
+    "PASSED",
+    "SUCCESSFUL",
+    "FAILED",
+    "STOPPED",
+    "SKIPPED",
+    "UNKNOWN",
+    "EXPIRED",
 }
 CACHE_ENTRIES = 4096
 CACHE_MAX_BODY = 1 << 20
 PIPELINE_SORTS = {"created_on", "run_creation_date", "creator.uuid"}
-SELECTOR_TYPES = {"BRANCH": "branches", "TAG": "tags", "CUSTOM": "custom",
-                  "PULLREQUESTS": "pull-requests", "DEFAULT": "default", "BOOKMARK": "bookmarks"}
+SELECTOR_TYPES = {
+    "BRANCH": "branches",
+    "TAG": "tags",
+    "CUSTOM": "custom",
+    "PULLREQUESTS": "pull-requests",
+    "DEFAULT": "default",
+    "BOOKMARK": "bookmarks",
+}
 
 
 @dataclass
@@ -94,7 +112,9 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(", ", ": ")).encode("utf-8")
 
 
-def json_response(ctx: Ctx, obj: Any, hidden: tuple[tuple[str, ...], ...] = (), status: int = 200) -> Response:
+def json_response(
+    ctx: Ctx, obj: Any, hidden: tuple[tuple[str, ...], ...] = (), status: int = 200
+) -> Response:
     fields = ctx.q1("fields")
     body = apply_fields(obj, fields, hidden) if (fields is not None or hidden) else obj
     return Response(dumps(body), status_code=status, media_type="application/json", headers=ctx.headers)
@@ -169,7 +189,9 @@ def sort_items(items: list[Json], sort: str | None, natural: set[str] = frozense
     return sorted(present, key=key, reverse=desc) + missing
 
 
-def filter_q(items: list[Json], q: str | None, reject: Callable[[bbql.Expr], str | None] | None = None) -> list[Json]:
+def filter_q(
+    items: list[Json], q: str | None, reject: Callable[[bbql.Expr], str | None] | None = None
+) -> list[Json]:
     if q is None or q.strip() == "":
         return items
     try:
@@ -183,9 +205,18 @@ def filter_q(items: list[Json], q: str | None, reject: Callable[[bbql.Expr], str
     return [o for o in items if bbql.evaluate(expr, o)]
 
 
-def paged(ctx: Ctx, items: list[Json], *, default: int = 10, maximum: int = 100,
-          sortable: bool = True, natural: set[str] = frozenset(),  # type: ignore[assignment]
-          hidden: tuple[tuple[str, ...], ...] = (), status: int = 200, q: bool = True) -> Response:
+def paged(
+    ctx: Ctx,
+    items: list[Json],
+    *,
+    default: int = 10,
+    maximum: int = 100,
+    sortable: bool = True,
+    natural: set[str] = frozenset(),  # type: ignore[assignment]
+    hidden: tuple[tuple[str, ...], ...] = (),
+    status: int = 200,
+    q: bool = True,
+) -> Response:
     if q:
         items = filter_q(items, ctx.q1("q"))
     if sortable:
@@ -256,10 +287,20 @@ def dir_entry(rd: RepoData, h: str, path: str) -> Json:
 
 
 def guess_mime(path: str) -> str:
-    special = {".md": "text/markdown", ".yml": "text/x-yaml", ".yaml": "text/x-yaml",
-               ".py": "text/x-python", ".ts": "text/x-typescript", ".go": "text/x-go",
-               ".toml": "text/x-toml", ".lock": "text/plain", ".cfg": "text/plain",
-               ".ini": "text/plain", ".env": "text/plain", ".tf": "text/plain"}
+    special = {
+        ".md": "text/markdown",
+        ".yml": "text/x-yaml",
+        ".yaml": "text/x-yaml",
+        ".py": "text/x-python",
+        ".ts": "text/x-typescript",
+        ".go": "text/x-go",
+        ".toml": "text/x-toml",
+        ".lock": "text/plain",
+        ".cfg": "text/plain",
+        ".ini": "text/plain",
+        ".env": "text/plain",
+        ".tf": "text/plain",
+    }
     for ext, mt in special.items():
         if path.endswith(ext):
             return mt
@@ -329,13 +370,16 @@ class Sandbox:
         return self._index[slug]
 
     def storage_token(self, slug: str, step_uuid: str) -> str:
-        return hashlib.sha256(f"{self.world.name}:{self.world.seed}:{slug}:{step_uuid}".encode()).hexdigest()[:40]
+        return hashlib.sha256(f"{self.world.name}:{self.world.seed}:{slug}:{step_uuid}".encode()).hexdigest()[
+            :40
+        ]
 
     def storage_map(self) -> dict[str, tuple[str, str]]:
         if self._storage is None:
             self._storage = {
                 self.storage_token(slug, step): (slug, step)
-                for slug, rd in self.world.repos.items() for step in rd.logs
+                for slug, rd in self.world.repos.items()
+                for step in rd.logs
             }
         return self._storage
 
@@ -354,7 +398,9 @@ class Sandbox:
         self.request_log.append((method, path_q, response.status_code))
         return response
 
-    async def _respond(self, request: Request, raw_path: str, raw_query: str, path_q: str, method: str) -> Response:
+    async def _respond(
+        self, request: Request, raw_path: str, raw_query: str, path_q: str, method: str
+    ) -> Response:
         if method not in ("GET", "HEAD"):
             return error_response(ApiError(405, f"Method {method} not allowed"), {"Allow": "GET, HEAD"})
         decision = self.injector.decide(self.settings.faults, path_q, self.fault_log)
@@ -368,22 +414,36 @@ class Sandbox:
             response = error_response(err)
         if decision.truncate and response.media_type == "application/json" and response.body:
             body = bytes(response.body)
-            response = Response(body[: len(body) // 2], status_code=response.status_code,
-                                media_type="application/json",
-                                headers={k: v for k, v in response.headers.items()
-                                         if k.lower() not in ("content-length", "content-type")})
+            response = Response(
+                body[: len(body) // 2],
+                status_code=response.status_code,
+                media_type="application/json",
+                headers={
+                    k: v
+                    for k, v in response.headers.items()
+                    if k.lower() not in ("content-length", "content-type")
+                },
+            )
             self.fault_log.record(path_q, "truncate", response.status_code)
         return response
 
     async def _handle(self, request: Request, raw_path: str, raw_query: str, method: str) -> Response:
         if not (raw_path == PREFIX or raw_path.startswith(PREFIX + "/")):
             raise not_found()
-        rest = raw_path[len(PREFIX):]
+        rest = raw_path[len(PREFIX) :]
         trailing = rest.endswith("/") and rest != "/"
         segs = [unquote(s) for s in rest.strip("/").split("/")] if rest.strip("/") else []
         base = str(request.base_url).rstrip("/")
-        ctx = Ctx(request, self.world, segs, trailing, parse_qs(raw_query, keep_blank_values=True),
-                  raw_query, base + raw_path, base + PREFIX)
+        ctx = Ctx(
+            request,
+            self.world,
+            segs,
+            trailing,
+            parse_qs(raw_query, keep_blank_values=True),
+            raw_query,
+            base + raw_path,
+            base + PREFIX,
+        )
         if segs[:2] == [STORAGE, "logs"] and len(segs) == 3:
             return self.storage_log(ctx, segs[2], method)
         token = authenticate(request.headers.get("authorization"), self.world)
@@ -391,11 +451,13 @@ class Sandbox:
         limit = token.rate_limit_per_hour or self.settings.rate_limit_per_hour
         rate = self.limiter.check(token.label, limit)
         if token.kind == "access_token":
-            ctx.headers.update({
-                "X-RateLimit-Limit": str(limit),
-                "X-RateLimit-Resource": "api",
-                "X-RateLimit-NearLimit": "true" if rate.near_limit else "false",
-            })
+            ctx.headers.update(
+                {
+                    "X-RateLimit-Limit": str(limit),
+                    "X-RateLimit-Resource": "api",
+                    "X-RateLimit-NearLimit": "true" if rate.near_limit else "false",
+                }
+            )
         try:
             if not rate.allowed:
                 err = ApiError(429, "Rate limit for this resource has been exceeded.")
@@ -409,8 +471,12 @@ class Sandbox:
                 self._cache.move_to_end(key)
                 return Response(hit[1], hit[0], media_type="application/json", headers=ctx.headers)
             response = handler(ctx, *args)
-            if key and response.media_type == "application/json" and response.status_code in (200, 202) \
-                    and len(response.body) <= CACHE_MAX_BODY:
+            if (
+                key
+                and response.media_type == "application/json"
+                and response.status_code in (200, 202)
+                and len(response.body) <= CACHE_MAX_BODY
+            ):
                 self._cache[key] = (response.status_code, bytes(response.body))
                 if len(self._cache) > CACHE_ENTRIES:
                     self._cache.popitem(last=False)
@@ -423,11 +489,20 @@ class Sandbox:
         """JSON bodies depend only on the URL, the caller's visibility and two settings (worlds are
         immutable), so they are memoised; requests with conditional/range headers are not."""
         h = ctx.request.headers
-        if "range" in h or "if-none-match" in h or "accept" in h and "json" in h["accept"] and ctx.segs[-1:] == ["log"]:
+        if (
+            "range" in h
+            or "if-none-match" in h
+            or ("accept" in h and "json" in h["accept"] and ctx.segs[-1:] == ["log"])
+        ):
             return None
         assert ctx.token is not None
-        return (ctx.url_base, raw_query, ctx.token.label, self.settings.code_search_enabled,
-                self.settings.commit_pullrequests_mode)
+        return (
+            ctx.url_base,
+            raw_query,
+            ctx.token.label,
+            self.settings.code_search_enabled,
+            self.settings.commit_pullrequests_mode,
+        )
 
     # ---- routing ---------------------------------------------------------------------------
     def route(self, ctx: Ctx) -> tuple[str, Callable[..., Response], tuple[Any, ...]]:
@@ -438,8 +513,11 @@ class Sandbox:
             case ["user", "workspaces"]:
                 return "user_workspaces", self.user_workspaces, ()
             case ["user", "permissions", "workspaces"] | ["workspaces"] | ["repositories"]:
-                raise ApiError(410, "This API is no longer available.",
-                               "Cross-workspace APIs were removed (CHANGE-2770); use /2.0/user/workspaces.")
+                raise ApiError(
+                    410,
+                    "This API is no longer available.",
+                    "Cross-workspace APIs were removed (CHANGE-2770); use /2.0/user/workspaces.",
+                )
             case ["workspaces", ws]:
                 self.workspace(ws)
                 return "workspace", self.get_workspace, ()
@@ -463,15 +541,20 @@ class Sandbox:
         rd = None
         if ws in (w["slug"], w["uuid"]):
             rd = self.world.repos.get(repo) or next(
-                (r for r in self.world.repos.values() if r.repository.get("uuid") == repo), None)
+                (r for r in self.world.repos.values() if r.repository.get("uuid") == repo), None
+            )
         if rd is None or (ctx.token is not None and not can_see_repo(ctx.token, rd.slug)):
             raise not_found(f"Repository {ws}/{repo} not found")
         return rd
 
-    def repo_route(self, ctx: Ctx, ws: str, repo: str, rest: list[str]) -> tuple[str, Callable[..., Response], tuple[Any, ...]]:
+    def repo_route(
+        self, ctx: Ctx, ws: str, repo: str, rest: list[str]
+    ) -> tuple[str, Callable[..., Response], tuple[Any, ...]]:
         # resolve the group first so a missing scope answers 403 before repository visibility
         group = "repository"
-        if rest[:1] == ["pullrequests"] or (len(rest) == 3 and rest[0] == "commit" and rest[2] == "pullrequests"):
+        if rest[:1] == ["pullrequests"] or (
+            len(rest) == 3 and rest[0] == "commit" and rest[2] == "pullrequests"
+        ):
             group = "pullrequest"
         elif rest[:1] in (["pipelines"], ["deployments"], ["environments"]):
             group = "pipeline"
@@ -573,11 +656,16 @@ class Sandbox:
         uid = hashlib.sha1(f"{self.world.seed}:{token.label}".encode()).hexdigest()
         uuid = f"{{{uid[:8]}-{uid[8:12]}-{uid[12:16]}-{uid[16:20]}-{uid[20:32]}}}"
         return {
-            "type": "app_user", "uuid": uuid, "account_id": f"bot:{uid[:24]}",
-            "display_name": f"{token.label} (access token)", "nickname": token.label,
-            "links": {"self": {"href": f"{API_ROOT}/users/{quote(uuid)}"},
-                      "html": {"href": f"{WEB_ROOT}/{quote(uuid)}/"},
-                      "avatar": {"href": f"{WEB_ROOT}/account/{token.label}/avatar/"}},
+            "type": "app_user",
+            "uuid": uuid,
+            "account_id": f"bot:{uid[:24]}",
+            "display_name": f"{token.label} (access token)",
+            "nickname": token.label,
+            "links": {
+                "self": {"href": f"{API_ROOT}/users/{quote(uuid)}"},
+                "html": {"href": f"{WEB_ROOT}/{quote(uuid)}/"},
+                "avatar": {"href": f"{WEB_ROOT}/account/{token.label}/avatar/"},
+            },
         }
 
     def user(self, ctx: Ctx) -> Response:
@@ -587,11 +675,20 @@ class Sandbox:
     def user_workspaces(self, ctx: Ctx) -> Response:
         w = self.world.workspace
         assert ctx.token is not None
-        admin = ctx.token.account_uuid is not None and bool(self.world.accounts) and \
-            self.world.accounts[0].uuid == ctx.token.account_uuid
+        admin = (
+            ctx.token.account_uuid is not None
+            and bool(self.world.accounts)
+            and self.world.accounts[0].uuid == ctx.token.account_uuid
+        )
         ws = {k: w[k] for k in ("type", "uuid", "name", "slug", "links") if k in w}
-        items = [{"type": "workspace_access", "administrator": admin, "workspace": ws,
-                  "links": {"self": {"href": f"{API_ROOT}/user/workspaces/{w['slug']}"}}}]
+        items = [
+            {
+                "type": "workspace_access",
+                "administrator": admin,
+                "workspace": ws,
+                "links": {"self": {"href": f"{API_ROOT}/user/workspaces/{w['slug']}"}},
+            }
+        ]
         adm = ctx.q1("administrator")
         if adm is not None:
             items = [i for i in items if str(i["administrator"]).lower() == adm.lower()]
@@ -637,8 +734,12 @@ class Sandbox:
             content = tree[path]
             if fmt == "meta":
                 return json_response(ctx, file_entry(rd, h, path, content, meta=True))
-            return self.text_response(ctx, content, guess_mime(path), {
-                "Content-Disposition": f'attachment; filename="{path.rsplit("/", 1)[-1]}"'})
+            return self.text_response(
+                ctx,
+                content,
+                guess_mime(path),
+                {"Content-Disposition": f'attachment; filename="{path.rsplit("/", 1)[-1]}"'},
+            )
         prefix = path + "/" if path else ""
         if not any(p.startswith(prefix) for p in tree):
             raise not_found("No such file or directory: " + path)
@@ -662,7 +763,7 @@ class Sandbox:
                 for p in tree:
                     if not p.startswith(d):
                         continue
-                    rest = p[len(d):]
+                    rest = p[len(d) :]
                     if "/" in rest:
                         sub = d + rest.split("/", 1)[0]
                         if sub not in dirs:
@@ -679,7 +780,9 @@ class Sandbox:
                 break
         return paged(ctx, entries)
 
-    def text_response(self, ctx: Ctx, text: str, media_type: str, extra: dict[str, str] | None = None) -> Response:
+    def text_response(
+        self, ctx: Ctx, text: str, media_type: str, extra: dict[str, str] | None = None
+    ) -> Response:
         etag = etag_of(text)
         headers = {**ctx.headers, **(extra or {}), "ETag": etag}
         if ctx.request.headers.get("if-none-match") == etag:
@@ -696,10 +799,15 @@ class Sandbox:
             for ch in rd.changes.get(c, []):
                 if ch.path == current:
                     entry = {
-                        "type": "commit_file", "path": current, "commit": commit_condensed(rd, c),
-                        "attributes": [], "escaped_path": current,
-                        "links": {"self": {"href": f"{repo_api(rd)}/src/{c}/{quote(current)}"},
-                                  "meta": {"href": f"{repo_api(rd)}/src/{c}/{quote(current)}?format=meta"}},
+                        "type": "commit_file",
+                        "path": current,
+                        "commit": commit_condensed(rd, c),
+                        "attributes": [],
+                        "escaped_path": current,
+                        "links": {
+                            "self": {"href": f"{repo_api(rd)}/src/{c}/{quote(current)}"},
+                            "meta": {"href": f"{repo_api(rd)}/src/{c}/{quote(current)}?format=meta"},
+                        },
                     }
                     items.append(entry)
                     if follow and ch.status == "renamed" and ch.old_path:
@@ -757,11 +865,15 @@ class Sandbox:
     def commit_pullrequests(self, ctx: Ctx, rd: RepoData, ix: RepoIndex, h: str) -> Response:
         mode = self.settings.commit_pullrequests_mode
         if mode == "not_installed":
-            raise not_found("Not Found", "The Pull Request Commit Links app is not installed for this repository.")
+            raise not_found(
+                "Not Found", "The Pull Request Commit Links app is not installed for this repository."
+            )
         full = self.resolve(ix, h)
         params = page_params(ctx.query, default=30, maximum=100)
         if mode == "indexing":
-            return json_response(ctx, list_page([], params, ctx.url_base, ctx.raw_query), PR_HIDDEN, status=202)
+            return json_response(
+                ctx, list_page([], params, ctx.url_base, ctx.raw_query), PR_HIDDEN, status=202
+            )
         items = []
         for pid in sorted(rd.pullrequests, reverse=True):
             pr = rd.pullrequests[pid]
@@ -794,7 +906,9 @@ class Sandbox:
             if ch.status == "added":
                 out.append(f"new file mode 100644\nindex 0000000..{blob_b}\n--- /dev/null\n+++ b/{ch.path}\n")
             elif ch.status == "removed":
-                out.append(f"deleted file mode 100644\nindex {blob_a}..0000000\n--- a/{ch.path}\n+++ /dev/null\n")
+                out.append(
+                    f"deleted file mode 100644\nindex {blob_a}..0000000\n--- a/{ch.path}\n+++ /dev/null\n"
+                )
             elif ch.status == "renamed":
                 out.append(f"similarity index 90%\nrename from {a}\nrename to {ch.path}\n")
                 if ch.patch.strip():
@@ -808,8 +922,10 @@ class Sandbox:
 
     def diff(self, ctx: Ctx, rd: RepoData, ix: RepoIndex, spec: str) -> Response:
         new, old, changes = self.spec_pair(ix, spec)
-        return Response(self.diff_text(ctx, changes, new, old).encode("utf-8"),
-                        headers={**ctx.headers, "Content-Type": "text/plain"})
+        return Response(
+            self.diff_text(ctx, changes, new, old).encode("utf-8"),
+            headers={**ctx.headers, "Content-Type": "text/plain"},
+        )
 
     def patch(self, ctx: Ctx, rd: RepoData, ix: RepoIndex, spec: str) -> Response:
         if ".." in spec:
@@ -824,9 +940,13 @@ class Sandbox:
             ps = ix.parents(c)
             msg = str(cj.get("message", "")).rstrip("\n")
             subject, _, body = msg.partition("\n")
-            out.append(f"From {c} Mon Sep 17 00:00:00 2001\nFrom: {cj.get('author', {}).get('raw', '')}\n"
-                       f"Date: {cj.get('date', '')}\nSubject: [PATCH] {subject}\n{body}\n---\n\n")
-            out.append(self.diff_text(ctx, ix.changes_between(c, ps[0] if ps else None), c, ps[0] if ps else None))
+            out.append(
+                f"From {c} Mon Sep 17 00:00:00 2001\nFrom: {cj.get('author', {}).get('raw', '')}\n"
+                f"Date: {cj.get('date', '')}\nSubject: [PATCH] {subject}\n{body}\n---\n\n"
+            )
+            out.append(
+                self.diff_text(ctx, ix.changes_between(c, ps[0] if ps else None), c, ps[0] if ps else None)
+            )
             out.append("\n")
         return Response("".join(out).encode("utf-8"), headers={**ctx.headers, "Content-Type": "text/plain"})
 
@@ -838,20 +958,26 @@ class Sandbox:
             if paths and ch.path not in paths and ch.old_path not in paths:
                 continue
             old_path = ch.old_path or ch.path
-            items.append({
-                "type": "diffstat",
-                "lines_added": ch.lines_added,
-                "lines_removed": ch.lines_removed,
-                "status": ch.status,
-                "old": None if ch.status == "added" or old is None else self.diff_file(rd, old, old_path),
-                "new": None if ch.status == "removed" else self.diff_file(rd, new, ch.path),
-            })
+            items.append(
+                {
+                    "type": "diffstat",
+                    "lines_added": ch.lines_added,
+                    "lines_removed": ch.lines_removed,
+                    "status": ch.status,
+                    "old": None if ch.status == "added" or old is None else self.diff_file(rd, old, old_path),
+                    "new": None if ch.status == "removed" else self.diff_file(rd, new, ch.path),
+                }
+            )
         params = page_params(ctx.query, default=500, maximum=5000)
         return json_response(ctx, list_page(items, params, ctx.url_base, ctx.raw_query))
 
     def diff_file(self, rd: RepoData, h: str, path: str) -> Json:
-        return {"path": path, "escaped_path": path, "type": "commit_file",
-                "links": {"self": {"href": f"{repo_api(rd)}/src/{h}/{quote(path)}"}}}
+        return {
+            "path": path,
+            "escaped_path": path,
+            "type": "commit_file",
+            "links": {"self": {"href": f"{repo_api(rd)}/src/{h}/{quote(path)}"}},
+        }
 
     def merge_base(self, ctx: Ctx, rd: RepoData, ix: RepoIndex, spec: str) -> Response:
         if ".." not in spec:
@@ -874,12 +1000,12 @@ class Sandbox:
 
     def get_branch(self, ctx: Ctx, rd: RepoData, name: str) -> Response:
         if name not in rd.branches:
-            raise not_found(f"Branch \"{name}\" does not exist.")
+            raise not_found(f'Branch "{name}" does not exist.')
         return json_response(ctx, branch_json(rd, name))
 
     def get_tag(self, ctx: Ctx, rd: RepoData, name: str) -> Response:
         if name not in rd.tags:
-            raise not_found(f"Tag \"{name}\" does not exist.")
+            raise not_found(f'Tag "{name}" does not exist.')
         return json_response(ctx, tag_json(rd, name))
 
     # ---- pull requests ---------------------------------------------------------------------
@@ -897,8 +1023,11 @@ class Sandbox:
         for s in states:
             if s not in PR_STATES:
                 raise ApiError(400, f"Invalid state: {s}", f"Valid states: {', '.join(PR_STATES)}")
-        items = [rd.pullrequests[i] for i in sorted(rd.pullrequests, reverse=True)
-                 if rd.pullrequests[i].get("state") in states]
+        items = [
+            rd.pullrequests[i]
+            for i in sorted(rd.pullrequests, reverse=True)
+            if rd.pullrequests[i].get("state") in states
+        ]
         return paged(ctx, items, maximum=50, hidden=PR_HIDDEN)
 
     def get_pr(self, ctx: Ctx, rd: RepoData, pid: str) -> Response:
@@ -908,8 +1037,10 @@ class Sandbox:
         pr = self.pr(rd, pid)
         src = ix.resolve(pr["source"]["commit"]["hash"]) or pr["source"]["commit"]["hash"]
         dest = ix.resolve(pr["destination"]["commit"]["hash"]) or pr["destination"]["commit"]["hash"]
-        loc = (f"{ctx.root}/repositories/{rd.repository['full_name']}/{kind}/{src}..{dest}"
-               f"?from_pullrequest_id={pr['id']}&topic=true")
+        loc = (
+            f"{ctx.root}/repositories/{rd.repository['full_name']}/{kind}/{src}..{dest}"
+            f"?from_pullrequest_id={pr['id']}&topic=true"
+        )
         return redirect(loc, headers=ctx.headers)
 
     def pr_commits(self, ctx: Ctx, rd: RepoData, pid: str) -> Response:
@@ -965,11 +1096,21 @@ class Sandbox:
             for v in q.get(name, [])[-1:]:
                 items = [p for p in items if eq(getter(p), v)]
         for v in q.get("target.branch", [])[-1:]:
-            items = [p for p in items if (
-                (_first(p, "target.ref_type") in ("branch", "named_branch") and _first(p, "target.ref_name") == v)
-                or _first(p, "target.source") == v)]
+            items = [
+                p
+                for p in items
+                if (
+                    (
+                        _first(p, "target.ref_type") in ("branch", "named_branch")
+                        and _first(p, "target.ref_name") == v
+                    )
+                    or _first(p, "target.source") == v
+                )
+            ]
         for v in q.get("target.commit.hash", [])[-1:]:
-            items = [p for p in items if str(_first(p, "target.commit.hash") or "").startswith(v) and len(v) >= 7]
+            items = [
+                p for p in items if str(_first(p, "target.commit.hash") or "").startswith(v) and len(v) >= 7
+            ]
         for v in q.get("target.selector.type", [])[-1:]:
             want = SELECTOR_TYPES.get(v.upper(), v.lower())
             items = [p for p in items if eq(_first(p, "target.selector.type"), want)]
@@ -983,8 +1124,9 @@ class Sandbox:
         if statuses:
             for s in statuses:
                 if s.upper() not in PIPELINE_STATUSES:
-                    raise ApiError(400, f"Invalid status: {s}",
-                                   "Valid values: " + ", ".join(sorted(PIPELINE_STATUSES)))
+                    raise ApiError(
+                        400, f"Invalid status: {s}", "Valid values: " + ", ".join(sorted(PIPELINE_STATUSES))
+                    )
             items = [p for p in items if any(_status_matches(p, s.upper()) for s in statuses)]
         sort = ctx.q1("sort")
         if sort:
@@ -1029,7 +1171,8 @@ class Sandbox:
         step = self.step(rd, ix, pid, sid)
         accept = ctx.request.headers.get("accept", "")
         if "application/json" in accept and not any(
-                a in accept for a in ("*/*", "application/octet-stream", "text/plain")):
+            a in accept for a in ("*/*", "application/octet-stream", "text/plain")
+        ):
             raise ApiError(406, "Not Acceptable", "This endpoint produces application/octet-stream.")
         log = rd.logs.get(sid)
         if log is None:
@@ -1062,7 +1205,9 @@ class Sandbox:
             return self.unsatisfiable(n, headers)
         if m.group(1) == "":
             if inline:
-                raise ApiError(503, "Service Unavailable", "Suffix byte ranges are not supported for live logs.")
+                raise ApiError(
+                    503, "Service Unavailable", "Suffix byte ranges are not supported for live logs."
+                )
             length = int(m.group(2))
             if length == 0:
                 return self.unsatisfiable(n, headers)
@@ -1074,12 +1219,14 @@ class Sandbox:
             if start >= n or start > end:
                 return self.unsatisfiable(n, headers)
         headers["Content-Range"] = f"bytes {start}-{end}/{n}"
-        return Response(data[start:end + 1], 206, media_type="application/octet-stream", headers=headers)
+        return Response(data[start : end + 1], 206, media_type="application/octet-stream", headers=headers)
 
     @staticmethod
     def unsatisfiable(n: int, headers: dict[str, str]) -> Response:
         body = dumps({"type": "error", "error": {"message": "Requested range not satisfiable"}})
-        return Response(body, 416, media_type="application/json", headers={**headers, "Content-Range": f"bytes */{n}"})
+        return Response(
+            body, 416, media_type="application/json", headers={**headers, "Content-Range": f"bytes */{n}"}
+        )
 
     def test_reports(self, ctx: Ctx, rd: RepoData, ix: RepoIndex, pid: str, sid: str) -> Response:
         self.step(rd, ix, pid, sid)
@@ -1119,18 +1266,26 @@ class Sandbox:
         if enabled is None:
             enabled = self.world.code_search_enabled
         if not enabled:
-            raise ApiError(404, "Search is not enabled for this workspace",
-                           "Code search has not been enabled for this workspace. "
-                           "An administrator can enable it at https://bitbucket.org/search.",
-                           data={"key": "search.not.enabled"})
+            raise ApiError(
+                404,
+                "Search is not enabled for this workspace",
+                "Code search has not been enabled for this workspace. "
+                "An administrator can enable it at https://bitbucket.org/search.",
+                data={"key": "search.not.enabled"},
+            )
         query = ctx.q1("search_query")
         if not query or not query.strip():
-            raise ApiError(400, "Invalid search query", "search_query is required",
-                           data={"key": "search.query.empty"})
+            raise ApiError(
+                400, "Invalid search query", "search_query is required", data={"key": "search.query.empty"}
+            )
         repo_filter, path_filters, terms = _parse_search(query)
         if not terms and not path_filters:
-            raise ApiError(400, "Invalid search query", "The query has no search terms",
-                           data={"key": "search.query.invalid"})
+            raise ApiError(
+                400,
+                "Invalid search query",
+                "The query has no search terms",
+                data={"key": "search.query.invalid"},
+            )
         assert ctx.token is not None
         results: list[Json] = []
         for slug, rd in self.world.repos.items():
@@ -1148,9 +1303,14 @@ class Sandbox:
                     results.append(r)
         params = page_params(ctx.query, default=10, maximum=100)
         page = list_page(results, params, ctx.url_base, ctx.raw_query)
-        page = {"size": page["size"], "page": page["page"], "pagelen": page["pagelen"],
-                "query_substituted": False, **{k: page[k] for k in ("next", "previous") if k in page},
-                "values": page["values"]}
+        page = {
+            "size": page["size"],
+            "page": page["page"],
+            "pagelen": page["pagelen"],
+            "query_substituted": False,
+            **{k: page[k] for k in ("next", "previous") if k in page},
+            "values": page["values"],
+        }
         # asking for anything under values.file.commit reveals the whole (typed) commit object
         wants_commit = "values.file.commit" in (ctx.q1("fields") or "")
         return json_response(ctx, page, () if wants_commit else SEARCH_HIDDEN)
@@ -1165,6 +1325,7 @@ def _reject_resolution_null(expr: bbql.Expr) -> str | None:
         if isinstance(e, bbql.Comparison):
             return e.field.startswith("resolution") and e.value is None
         return any(walk(x) for x in e.items)
+
     return "Invalid query: 'resolution' cannot be compared with null" if walk(expr) else None
 
 
@@ -1179,13 +1340,22 @@ def _status_matches(p: Json, status: str) -> bool:
     if status in ("BUILDING", "IN_PROGRESS"):
         return name in ("IN_PROGRESS", "RUNNING", "BUILDING") and stage not in ("PAUSED", "HALTED")
     if status in ("PAUSED", "HALTED"):
-        return name in ("IN_PROGRESS", "PAUSED", "HALTED") and stage in ("PAUSED", "HALTED") or name in ("PAUSED", "HALTED")
+        return (name in ("IN_PROGRESS", "PAUSED", "HALTED") and stage in ("PAUSED", "HALTED")) or name in (
+            "PAUSED",
+            "HALTED",
+        )
     if name != "COMPLETED":
         return False
     if status in ("PASSED", "SUCCESSFUL"):
         return result == "SUCCESSFUL"
-    return result == {"FAILED": "FAILED", "ERROR": "ERROR", "STOPPED": "STOPPED", "SKIPPED": "SKIPPED",
-                      "EXPIRED": "EXPIRED", "UNKNOWN": "UNKNOWN"}.get(status)
+    return result == {
+        "FAILED": "FAILED",
+        "ERROR": "ERROR",
+        "STOPPED": "STOPPED",
+        "SKIPPED": "SKIPPED",
+        "EXPIRED": "EXPIRED",
+        "UNKNOWN": "UNKNOWN",
+    }.get(status)
 
 
 def _parse_search(query: str) -> tuple[set[str], list[str], list[str]]:
@@ -1226,7 +1396,7 @@ def _segments(text: str, terms: list[str]) -> list[Json]:
     pos = 0
     for m in pat.finditer(text):
         if m.start() > pos:
-            out.append({"text": text[pos:m.start()]})
+            out.append({"text": text[pos : m.start()]})
         out.append({"text": m.group(0), "match": True})
         pos = m.end()
     if pos < len(text):
@@ -1267,10 +1437,15 @@ def _search_file(rd: RepoData, head: str, path: str, content: str, terms: list[s
             "commit": {
                 "type": "commit",
                 "hash": head,
-                "links": {"self": {"href": f"{repo_api(rd)}/commit/{head}"},
-                          "html": {"href": f"{repo_web(rd)}/commits/{head}"}},
-                "repository": {k: rd.repository[k] for k in ("type", "full_name", "name", "uuid", "links")
-                               if k in rd.repository},
+                "links": {
+                    "self": {"href": f"{repo_api(rd)}/commit/{head}"},
+                    "html": {"href": f"{repo_web(rd)}/commits/{head}"},
+                },
+                "repository": {
+                    k: rd.repository[k]
+                    for k in ("type", "full_name", "name", "uuid", "links")
+                    if k in rd.repository
+                },
             },
         },
     }
@@ -1280,14 +1455,24 @@ def fault_response(status: int, retry_after_s: float | None) -> Response:
     if status == 429:
         ra = retry_after_s if retry_after_s is not None else 1
         ra_text = str(int(ra)) if float(ra).is_integer() else repr(float(ra))
-        return Response(dumps({"type": "error", "error": {"message": "Rate limit for this resource has been exceeded."}}),
-                        429, media_type="application/json", headers={"Retry-After": ra_text})
+        return Response(
+            dumps({"type": "error", "error": {"message": "Rate limit for this resource has been exceeded."}}),
+            429,
+            media_type="application/json",
+            headers={"Retry-After": ra_text},
+        )
     if status in (502, 503, 504):
         reason = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}[status]
-        return Response(f"<html><body><h1>{status} {reason}</h1></body></html>".encode(), status, media_type="text/html")
-    return Response(dumps({"type": "error", "error": {"message": "Something went wrong",
-                                                        "id": f"sandbox-fault-{status}"}}),
-                    status, media_type="application/json")
+        return Response(
+            f"<html><body><h1>{status} {reason}</h1></body></html>".encode(), status, media_type="text/html"
+        )
+    return Response(
+        dumps(
+            {"type": "error", "error": {"message": "Something went wrong", "id": f"sandbox-fault-{status}"}}
+        ),
+        status,
+        media_type="application/json",
+    )
 
 
 def create_app(world: World, settings: SandboxSettings | None = None) -> Starlette:

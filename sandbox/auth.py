@@ -11,10 +11,10 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-from sandbox.paging import ApiError
-from sandbox.world.model import Token, World
+from bbscout.sandbox.paging import ApiError
+from bbscout.sandbox.world.model import Token, World
 
-__all__ = ["SCOPES", "authenticate", "check_scope", "INVALID_TOKEN"]
+__all__ = ["INVALID_TOKEN", "SCOPES", "authenticate", "check_scope"]
 
 INVALID_TOKEN = "Token is invalid, expired, or not supported for this endpoint."
 MISSING_SCOPE = "Your credentials lack one or more required privilege scopes."
@@ -57,9 +57,14 @@ def authenticate(authorization: str | None, world: World) -> Token:
         if not sep:
             raise _unauthorized()
         token = next(
-            (t for t in world.tokens
-             if t.kind == "api_token" and t.secret == secret and t.email is not None
-             and t.email.lower() == user.lower()),
+            (
+                t
+                for t in world.tokens
+                if t.kind == "api_token"
+                and t.secret == secret
+                and t.email is not None
+                and t.email.lower() == user.lower()
+            ),
             None,
         )
     elif scheme.lower() == "bearer":

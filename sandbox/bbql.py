@@ -304,7 +304,7 @@ def _compare(actual: Any, op: str, expected: object) -> bool:
 
 def _eq(a: Any, expected: object) -> bool:
     if isinstance(expected, bool) or isinstance(a, bool):
-        return a is expected or a == expected and type(a) is type(expected)
+        return a is expected or (a == expected and type(a) is type(expected))
     if isinstance(expected, (int, float)) and isinstance(a, (int, float)):
         return a == expected
     if isinstance(expected, (int, float)) and isinstance(a, str):

@@ -33,8 +33,14 @@ FAULT_PROFILES: dict[str, FaultProfile] = {
     "storm429": FaultProfile(burst_429=5, burst_every=20, retry_after_s=1),
     "slow": FaultProfile(latency_ms=100),
     "chaos": FaultProfile(
-        latency_ms=20, jitter_ms=20, error_rate=0.05, burst_429=3, burst_every=40,
-        truncate_rate=0.02, stall_rate=0.01, stall_s=5,
+        latency_ms=20,
+        jitter_ms=20,
+        error_rate=0.05,
+        burst_429=3,
+        burst_every=40,
+        truncate_rate=0.02,
+        stall_rate=0.01,
+        stall_s=5,
     ),
 }
 

@@ -35,16 +35,14 @@ def parse_fields(text: str) -> list[FieldRule]:
 
 
 def _match(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
-    return len(pattern) == len(path) and all(p == "*" or p == k for p, k in zip(pattern, path))
+    return len(pattern) == len(path) and all(p == "*" or p == k for p, k in zip(pattern, path, strict=False))
 
 
 def _prefix(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
-    return len(pattern) > len(path) and all(p == "*" or p == k for p, k in zip(pattern, path))
+    return len(pattern) > len(path) and all(p == "*" or p == k for p, k in zip(pattern, path, strict=False))
 
 
-def apply_fields(
-    obj: Any, fields: str | None, hidden: tuple[tuple[str, ...], ...] = ()
-) -> Any:
+def apply_fields(obj: Any, fields: str | None, hidden: tuple[tuple[str, ...], ...] = ()) -> Any:
     """Project `obj` (the full object, hidden fields included) through a `fields=` value.
 
     `hidden` lists paths (lists transparent, `*` allowed) absent unless a rule names them or a
@@ -102,7 +100,7 @@ def _project(
         return node
     out: dict[str, Any] = {}
     for key, value in node.items():
-        p = path + (key,)
+        p = (*path, key)
         exact = [r for r in rules if _match(r.parts, p)]
         through = any(r.op != "-" and _prefix(r.parts, p) for r in rules)
         deeper = through or any(_prefix(r.parts, p) for r in rules)
@@ -119,9 +117,9 @@ def _project(
             child_mode = "none"
         else:
             continue
-        if child_mode == "all" and not deeper:
-            out[key] = value
-        elif child_mode == "default" and not deeper and not any(_prefix(h, p) for h in hidden):
+        if (child_mode == "all" and not deeper) or (
+            child_mode == "default" and not deeper and not any(_prefix(h, p) for h in hidden)
+        ):
             out[key] = value
         else:
             out[key] = _project(value, p, child_mode, rules, hidden)

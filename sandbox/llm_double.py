@@ -35,19 +35,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from sandbox.server import LoopbackServer
+from bbscout.sandbox.server import LoopbackServer
 
 __all__ = [
-    "MODEL_ID",
     "EXHAUSTED_TEXT",
+    "MODEL_ID",
+    "LLMDoubleServer",
+    "Script",
     "ToolCall",
     "Turn",
-    "Script",
     "create_llm_app",
-    "LLMDoubleServer",
+    "estimate_tokens",
     "strict_schema_violations",
     "tool_messages",
-    "estimate_tokens",
 ]
 
 MODEL_ID = "bbscout-test-double (not a real model)"
@@ -186,7 +186,7 @@ def _check_node(
         if len(node) > 1:
             problems.append(f"{where}, '$ref' cannot have sibling keywords.")
         if not isinstance(ref, str) or not (
-            ref == "#" or ref.startswith("#/$defs/") or ref.startswith("#/definitions/")
+            ref == "#" or ref.startswith(("#/$defs/", "#/definitions/"))
         ):
             problems.append(f"{where}, invalid $ref {ref!r}.")
         elif ref != "#" and ref.split("/", 2)[2] not in defs:
@@ -218,9 +218,8 @@ def _check_node(
             problems.append(f"{where}, type {t!r} is not supported.")
     if "format" in node and node["format"] not in _FORMATS:
         problems.append(f"{where}, format {node['format']!r} is not supported.")
-    if "enum" in node:
-        if not isinstance(node["enum"], list) or not node["enum"]:
-            problems.append(f"{where}, 'enum' must be a non-empty array.")
+    if "enum" in node and (not isinstance(node["enum"], list) or not node["enum"]):
+        problems.append(f"{where}, 'enum' must be a non-empty array.")
     if "object" in types:
         props = node.get("properties", {})
         if not isinstance(props, dict):

@@ -64,9 +64,7 @@ def with_page(url_base: str, raw_query: str, page: str) -> str:
     return f"{url_base}?{urlencode(pairs, quote_via=quote, safe='')}"
 
 
-def list_page(
-    items: Sequence[Any], params: PageParams, url_base: str, raw_query: str
-) -> dict[str, Any]:
+def list_page(items: Sequence[Any], params: PageParams, url_base: str, raw_query: str) -> dict[str, Any]:
     start = (params.page - 1) * params.pagelen
     values = list(items[start : start + params.pagelen])
     env: dict[str, Any] = {"pagelen": params.pagelen, "size": len(items), "page": params.page}
@@ -105,8 +103,13 @@ def decode_token(token: str, salt: str) -> int:
 
 
 def iterator_page(
-    items: Sequence[Any], query: dict[str, list[str]], url_base: str, raw_query: str, salt: str,
-    default: int = 30, maximum: int = 100,
+    items: Sequence[Any],
+    query: dict[str, list[str]],
+    url_base: str,
+    raw_query: str,
+    salt: str,
+    default: int = 30,
+    maximum: int = 100,
 ) -> dict[str, Any]:
     """Commits-style: only `values`, `pagelen` and an opaque `next`."""
     pagelen = _int(query.get("pagelen", [None])[-1], default)

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["RateDecision", "RateLimiter", "WINDOW_S"]
+__all__ = ["WINDOW_S", "RateDecision", "RateLimiter"]
 
 WINDOW_S = 3600.0
 NEAR_LIMIT_FRACTION = 0.8  # X-RateLimit-NearLimit turns true once 80% of the allowance is used

@@ -10,7 +10,7 @@ from collections import OrderedDict
 from functools import cached_property
 from typing import Any
 
-from sandbox.world.model import FileChange, RepoData
+from bbscout.sandbox.world.model import FileChange, RepoData
 
 __all__ = ["RepoIndex", "apply_patch"]
 
@@ -213,8 +213,9 @@ class RepoIndex:
             if a == b:
                 continue
             status = "added" if a is None else "removed" if b is None else "modified"
-            patch_lines = list(difflib.unified_diff(
-                (a or "").splitlines(), (b or "").splitlines(), lineterm="", n=3))[2:]
+            patch_lines = list(
+                difflib.unified_diff((a or "").splitlines(), (b or "").splitlines(), lineterm="", n=3)
+            )[2:]
             added = sum(1 for x in patch_lines if x.startswith("+"))
             removed = sum(1 for x in patch_lines if x.startswith("-"))
             out.append(FileChange(path, status, added, removed, "\n".join(patch_lines) + "\n"))  # type: ignore[arg-type]

@@ -87,7 +87,9 @@ class ListPullRequests(ToolArgs):
     source_branch: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-    time_field: Literal["updated_on", "created_on"] = "updated_on"  # which timestamp since/until bound ("opened in the last 5 days": created_on)
+    time_field: Literal["updated_on", "created_on"] = (
+        "updated_on"  # which timestamp since/until bound ("opened in the last 5 days": created_on)
+    )
     awaiting_review: bool = False
     limit: int = Field(default=30, ge=1, le=200)
 
@@ -179,7 +181,9 @@ class SearchCode(ToolArgs):
 
     query: str
     repos: list[str] | None = None
-    definitions_only: bool = False  # "where is X defined": keep files whose lines define X (def/class/function/const …)
+    definitions_only: bool = (
+        False  # "where is X defined": keep files whose lines define X (def/class/function/const …)
+    )
     limit: int = Field(default=20, ge=1, le=100)
 
 

@@ -10,21 +10,27 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from tools import links
-from tools.args import ListBranches
-from tools.bitbucket import bbql
-from tools.commits import _author
-from tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
-from tools.evidence import BranchRecord, ToolResult, branch_ref
-from tools.redact import redact
+from bbscout.tools import links
+from bbscout.tools.args import ListBranches
+from bbscout.tools.bitbucket import bbql
+from bbscout.tools.commits import _author
+from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
+from bbscout.tools.evidence import BranchRecord, ToolResult, branch_ref
+from bbscout.tools.redact import redact
 
-__all__ = ["list_branches", "branch_record"]
+__all__ = ["branch_record", "list_branches"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BRANCH_FIELDS = ",".join(
     f"values.{f}"
-    for f in ("name", "target.hash", "target.date", "target.message", "target.author.raw",
-              "target.author.user.display_name")
+    for f in (
+        "name",
+        "target.hash",
+        "target.date",
+        "target.message",
+        "target.author.raw",
+        "target.author.user.display_name",
+    )
 )
 
 
@@ -63,8 +69,9 @@ async def list_branches(ctx: ToolContext, args: ListBranches) -> ToolResult:
         return args.since is not None and date < args.since
 
     async def per_repo(slug: str, sink: list[BranchRecord]) -> None:
-        async for raw in ctx.client.paginate(ctx.client.repo_path(slug, "refs", "branches"), params,
-                                             fields=BRANCH_FIELDS, stop=stop):
+        async for raw in ctx.client.paginate(
+            ctx.client.repo_path(slug, "refs", "branches"), params, fields=BRANCH_FIELDS, stop=stop
+        ):
             rec = branch_record(ctx.workspace, slug, raw)
             if args.name_contains and args.name_contains.lower() not in rec.name.lower():
                 continue
@@ -85,5 +92,10 @@ async def list_branches(ctx: ToolContext, args: ListBranches) -> ToolResult:
     more = len(records) > args.limit
     if more:
         notes.append(f"more branches matched than the limit of {args.limit}")
-    return ToolResult(tool="list_branches", records=records[: args.limit], notes=notes, gaps=out.gaps,
-                      truncated=out.truncated or more)
+    return ToolResult(
+        tool="list_branches",
+        records=records[: args.limit],
+        notes=notes,
+        gaps=out.gaps,
+        truncated=out.truncated or more,
+    )

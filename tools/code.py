@@ -12,14 +12,14 @@ import re
 from pathlib import PurePosixPath
 from typing import Any
 
-from tools import links
-from tools.args import BrowseSource, SearchCode
-from tools.bitbucket._errors import BitbucketError, Gone, NotFound
-from tools.context import ToolContext, clip, dig, list_repository_records, main_branch, repo_slugs
-from tools.evidence import CodeMatchRecord, Evidence, FileContentRecord, ToolResult, file_ref
-from tools.redact import redact
+from bbscout.tools import links
+from bbscout.tools.args import BrowseSource, SearchCode
+from bbscout.tools.bitbucket import BitbucketError, Gone, NotFound
+from bbscout.tools.context import ToolContext, clip, dig, list_repository_records, main_branch, repo_slugs
+from bbscout.tools.evidence import CodeMatchRecord, Evidence, FileContentRecord, ToolResult, file_ref
+from bbscout.tools.redact import redact
 
-__all__ = ["search_code", "browse_source"]
+__all__ = ["browse_source", "search_code"]
 
 SEARCH_FIELDS = (
     "values.path_matches,values.content_matches,values.file.path,values.file.links.self.href,"
@@ -35,9 +35,46 @@ MAX_CONTENT_CHARS = 12_000
 MAX_ENTRIES = 300
 
 _TEXT_EXT = {
-    ".py", ".js", ".ts", ".tsx", ".jsx", ".go", ".java", ".kt", ".rb", ".rs", ".cs", ".php", ".scala", ".swift",
-    ".c", ".h", ".cpp", ".hpp", ".sql", ".sh", ".yml", ".yaml", ".json", ".toml", ".ini", ".cfg", ".conf", ".env",
-    ".tf", ".md", ".txt", ".xml", ".gradle", ".properties", ".dockerfile", ".mjs", ".cjs", ".vue", ".html", ".css",
+    ".py",
+    ".js",
+    ".ts",
+    ".tsx",
+    ".jsx",
+    ".go",
+    ".java",
+    ".kt",
+    ".rb",
+    ".rs",
+    ".cs",
+    ".php",
+    ".scala",
+    ".swift",
+    ".c",
+    ".h",
+    ".cpp",
+    ".hpp",
+    ".sql",
+    ".sh",
+    ".yml",
+    ".yaml",
+    ".json",
+    ".toml",
+    ".ini",
+    ".cfg",
+    ".conf",
+    ".env",
+    ".tf",
+    ".md",
+    ".txt",
+    ".xml",
+    ".gradle",
+    ".properties",
+    ".dockerfile",
+    ".mjs",
+    ".cjs",
+    ".vue",
+    ".html",
+    ".css",
 }
 _SRC_IN_HREF = re.compile(r"/repositories/[^/]+/([^/]+)/src/([^/]+)/")
 _NOT_TYPES = "if|elif|else|while|for|return|assert|await|yield|with|not|and|or|in|is|lambda|print|new|throw|case|do|switch"
@@ -78,7 +115,9 @@ def _defines(pattern: re.Pattern[str], lines: list[str]) -> bool:
     return any(pattern.search(_LINE_NO.sub("", line)) for line in lines)
 
 
-def _match_record(ctx: ToolContext, repo: str, rev: str, path: str, lines: list[str], method: str) -> CodeMatchRecord:
+def _match_record(
+    ctx: ToolContext, repo: str, rev: str, path: str, lines: list[str], method: str
+) -> CodeMatchRecord:
     path = redact(path)
     return CodeMatchRecord(
         ref=file_ref(repo, path, rev),
@@ -102,15 +141,18 @@ def _search_lines(value: dict[str, Any]) -> list[str]:
     return out[:MAX_LINES_PER_MATCH]
 
 
-async def _code_search(ctx: ToolContext, args: SearchCode, slugs: list[str] | None) -> tuple[list[CodeMatchRecord], bool]:
+async def _code_search(
+    ctx: ToolContext, args: SearchCode, slugs: list[str] | None
+) -> tuple[list[CodeMatchRecord], bool]:
     path = ctx.client.workspace_path("search", "code")
     queries = [f"{args.query} repo:{s}" for s in slugs] if slugs else [args.query]
     seen: set[tuple[str, str]] = set()
     records: list[CodeMatchRecord] = []
     more = False
     for q in queries:
-        async for value in ctx.client.paginate(path, [("search_query", q)], fields=SEARCH_FIELDS, pagelen=50,
-                                               max_items=args.limit * 3):
+        async for value in ctx.client.paginate(
+            path, [("search_query", q)], fields=SEARCH_FIELDS, pagelen=50, max_items=args.limit * 3
+        ):
             href = str(dig(value, "file", "links", "self", "href", default=""))
             m = _SRC_IN_HREF.search(href)
             repo = dig(value, "file", "commit", "repository", "slug") or (m.group(1) if m else "?")
@@ -122,7 +164,9 @@ async def _code_search(ctx: ToolContext, args: SearchCode, slugs: list[str] | No
             if len(records) >= args.limit:
                 more = True
                 break
-            records.append(_match_record(ctx, str(repo), str(rev), fpath, _search_lines(value), "code_search"))
+            records.append(
+                _match_record(ctx, str(repo), str(rev), fpath, _search_lines(value), "code_search")
+            )
     return records, more
 
 
@@ -158,9 +202,13 @@ async def _fallback(ctx: ToolContext, args: SearchCode, slugs: list[str], reason
         repos = {r.slug: r for r in await list_repository_records(ctx)}
         slugs = sorted(
             slugs,
-            key=lambda s: -max(
-                fuzz.partial_ratio(args.query.lower(), f"{s} {repos[s].description if s in repos else ''}".lower()),
-                0,
+            key=lambda s: (
+                -max(
+                    fuzz.partial_ratio(
+                        args.query.lower(), f"{s} {repos[s].description if s in repos else ''}".lower()
+                    ),
+                    0,
+                )
             ),
         )[:SCAN_REPOS]
     candidates: list[tuple[float, str, str, str]] = []  # (score, repo, rev, path)
@@ -170,8 +218,12 @@ async def _fallback(ctx: ToolContext, args: SearchCode, slugs: list[str], reason
             ref = await main_branch(ctx, slug)
             tree = [
                 e
-                async for e in ctx.client.paginate(ctx.client.repo_path(slug, "src", ref) + "/",
-                                                   [("max_depth", SCAN_DEPTH)], fields=TREE_FIELDS, max_items=3000)
+                async for e in ctx.client.paginate(
+                    ctx.client.repo_path(slug, "src", ref) + "/",
+                    [("max_depth", SCAN_DEPTH)],
+                    fields=TREE_FIELDS,
+                    max_items=3000,
+                )
             ]
         except BitbucketError as err:
             if err.status == 401:
@@ -206,7 +258,11 @@ async def _fallback(ctx: ToolContext, args: SearchCode, slugs: list[str], reason
             if err.status == 401:
                 raise
             continue
-        lines = [f"{i}: {clip(line.rstrip(), 240)}" for i, line in enumerate(text.splitlines(), 1) if pattern.search(line)]
+        lines = [
+            f"{i}: {clip(line.rstrip(), 240)}"
+            for i, line in enumerate(text.splitlines(), 1)
+            if pattern.search(line)
+        ]
         if not lines:
             continue
         if (slug, redact(p)) in path_hits:
@@ -221,8 +277,9 @@ async def _fallback(ctx: ToolContext, args: SearchCode, slugs: list[str], reason
         f"{'y' if len(slugs) == 1 else 'ies'} and grepped {fetched} likely file(s) — matches in other files "
         "may be missed"
     ]
-    return ToolResult(tool="search_code", records=records[: args.limit], notes=notes, gaps=gaps,
-                      truncated=True)
+    return ToolResult(
+        tool="search_code", records=records[: args.limit], notes=notes, gaps=gaps, truncated=True
+    )
 
 
 async def _only_definitions(ctx: ToolContext, query: str, result: ToolResult) -> ToolResult:
@@ -238,22 +295,35 @@ async def _only_definitions(ctx: ToolContext, query: str, result: ToolResult) ->
             rec.lines = [line for line in lines if pattern.search(_LINE_NO.sub("", line))] or lines
             kept.append(rec)
             continue
-        if rec.method == "content_scan" or (lines and len(lines) < MAX_LINES_PER_MATCH) or checked >= DEFINITION_CHECKS:
+        if (
+            rec.method == "content_scan"
+            or (lines and len(lines) < MAX_LINES_PER_MATCH)
+            or checked >= DEFINITION_CHECKS
+        ):
             continue  # the whole file was grepped, or the excerpt is complete: no definition here
         checked += 1
         try:
-            text = await ctx.client.get_text(ctx.client.repo_path(rec.repo, "src", rec.rev, *rec.path.split("/")))
+            text = await ctx.client.get_text(
+                ctx.client.repo_path(rec.repo, "src", rec.rev, *rec.path.split("/"))
+            )
         except BitbucketError as err:
             if err.status == 401:
                 raise
             continue
-        found = [f"{i}: {clip(line.rstrip(), 240)}" for i, line in enumerate(text.splitlines(), 1) if pattern.search(line)]
+        found = [
+            f"{i}: {clip(line.rstrip(), 240)}"
+            for i, line in enumerate(text.splitlines(), 1)
+            if pattern.search(line)
+        ]
         if found:
             rec.lines = [redact(line) for line in found[:MAX_LINES_PER_MATCH]]
             kept.append(rec)
     dropped = len(result.records) - len(kept)
-    notes = [*result.notes, f"definitions only: kept {len(kept)} file(s) whose lines define '{query}'"
-             + (f", dropped {dropped} that only mention it" if dropped else "")]
+    notes = [
+        *result.notes,
+        f"definitions only: kept {len(kept)} file(s) whose lines define '{query}'"
+        + (f", dropped {dropped} that only mention it" if dropped else ""),
+    ]
     return result.model_copy(update={"records": kept, "notes": notes})
 
 
@@ -277,14 +347,19 @@ def _only_whole_identifier(query: str, result: ToolResult) -> ToolResult:
     kept: list[Evidence] = []
     for rec in result.records:
         lines = list(rec.lines) if isinstance(rec, CodeMatchRecord) else []
-        complete = isinstance(rec, CodeMatchRecord) and (rec.method == "content_scan" or len(lines) < MAX_LINES_PER_MATCH)
+        complete = isinstance(rec, CodeMatchRecord) and (
+            rec.method == "content_scan" or len(lines) < MAX_LINES_PER_MATCH
+        )
         if lines and complete and not _defines(pattern, lines):
             continue
         kept.append(rec)
     dropped = len(result.records) - len(kept)
     if not dropped:
         return result
-    notes = [*result.notes, f"dropped {dropped} file(s) that only contain '{query}' inside a longer identifier"]
+    notes = [
+        *result.notes,
+        f"dropped {dropped} file(s) that only contain '{query}' inside a longer identifier",
+    ]
     return result.model_copy(update={"records": kept, "notes": notes})
 
 
@@ -318,8 +393,9 @@ async def browse_source(ctx: ToolContext, args: BrowseSource) -> ToolResult:
         meta = await client.get_json(base, [("format", "meta")], cache=mode)
     if not parts or (meta and meta.get("type") == "commit_directory"):
         entries = []
-        async for e in client.paginate(base + "/", fields="values.path,values.type,values.size",
-                                       max_items=MAX_ENTRIES + 1, cache=mode):
+        async for e in client.paginate(
+            base + "/", fields="values.path,values.type,values.size", max_items=MAX_ENTRIES + 1, cache=mode
+        ):
             name = str(e.get("path") or "")
             entries.append(redact(name + ("/" if e.get("type") == "commit_directory" else "")))
         cut = len(entries) > MAX_ENTRIES
@@ -343,8 +419,14 @@ async def browse_source(ctx: ToolContext, args: BrowseSource) -> ToolResult:
     notes: list[str] = []
     content = ""
     truncated = False
-    if "binary" in attrs or "lfs" in attrs or str(meta.get("mimetype") or "").startswith(("image/", "application/octet")):
-        notes.append(f"binary file ({size} bytes, {meta.get('mimetype') or 'unknown type'}); content not shown")
+    if (
+        "binary" in attrs
+        or "lfs" in attrs
+        or str(meta.get("mimetype") or "").startswith(("image/", "application/octet"))
+    ):
+        notes.append(
+            f"binary file ({size} bytes, {meta.get('mimetype') or 'unknown type'}); content not shown"
+        )
     else:
         big = isinstance(size, int) and size > 4 * MAX_CONTENT_CHARS
         headers = {"Range": f"bytes=0-{4 * MAX_CONTENT_CHARS - 1}"} if big else None

@@ -13,15 +13,22 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from tools import links
-from tools.args import CommitsBetween, GetCommit, ListCommits
-from tools.bitbucket._errors import BitbucketError
-from tools.context import ToolContext, clip, dig, main_branch, one_line, parse_dt
-from tools.evidence import CommitRecord, FileChangeRecord, ToolResult, commit_ref
-from tools.pullrequests import DIFFSTAT_FIELDS, file_change_record, merged_prs
-from tools.redact import redact
+from bbscout.tools import links
+from bbscout.tools.args import CommitsBetween, GetCommit, ListCommits
+from bbscout.tools.bitbucket import BitbucketError
+from bbscout.tools.context import ToolContext, clip, dig, main_branch, one_line, parse_dt
+from bbscout.tools.evidence import CommitRecord, FileChangeRecord, ToolResult, commit_ref
+from bbscout.tools.pullrequests import DIFFSTAT_FIELDS, file_change_record, merged_prs
+from bbscout.tools.redact import redact
 
-__all__ = ["list_commits", "get_commit", "commits_between", "commit_record", "pr_id_from_message", "COMMIT_FIELDS"]
+__all__ = [
+    "COMMIT_FIELDS",
+    "commit_record",
+    "commits_between",
+    "get_commit",
+    "list_commits",
+    "pr_id_from_message",
+]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FIELDS = ("hash", "date", "message", "author.raw", "author.user.display_name", "parents.hash")
@@ -30,7 +37,9 @@ ONE_COMMIT_FIELDS = ",".join(_FIELDS)
 MAX_FILES = 200
 MAX_MISSING_MERGES = 10
 
-_PR_IN_MESSAGE = re.compile(r"(?i)(?:merged in .*?\(pull request #(\d+)\)|\bpull request #(\d+)|\(#(\d+)\)\s*$)")
+_PR_IN_MESSAGE = re.compile(
+    r"(?i)(?:merged in .*?\(pull request #(\d+)\)|\bpull request #(\d+)|\(#(\d+)\)\s*$)"
+)
 
 
 def pr_id_from_message(message: str) -> int | None:
@@ -56,7 +65,9 @@ def commit_record(ws: str, repo: str, raw: dict[str, Any], *, branch: str | None
     sha = str(raw.get("hash") or "")
     message = str(raw.get("message") or "")
     parents = [str(p.get("hash")) for p in raw.get("parents") or [] if p.get("hash")]
-    pr_id = pr_id_from_message(message) if (len(parents) > 1 or re.search(r"(?i)^merged in ", message)) else None
+    pr_id = (
+        pr_id_from_message(message) if (len(parents) > 1 or re.search(r"(?i)^merged in ", message)) else None
+    )
     author = redact(_author(raw))
     return CommitRecord(
         ref=commit_ref(repo, sha),
@@ -78,8 +89,13 @@ def _author_matches(raw: dict[str, Any], fragment: str | None) -> bool:
     if not fragment:
         return True
     needle = fragment.strip().lower()
-    return any(needle in str(v).lower() for v in (dig(raw, "author", "raw", default=""),
-                                                   dig(raw, "author", "user", "display_name", default="")))
+    return any(
+        needle in str(v).lower()
+        for v in (
+            dig(raw, "author", "raw", default=""),
+            dig(raw, "author", "user", "display_name", default=""),
+        )
+    )
 
 
 async def list_commits(ctx: ToolContext, args: ListCommits) -> ToolResult:
@@ -101,8 +117,13 @@ async def list_commits(ctx: ToolContext, args: ListCommits) -> ToolResult:
     truncated = False
     # For merges_only we must see every commit in the window (squash merges look like plain
     # commits); otherwise stop as soon as `limit` matches are in.
-    async for raw in client.paginate(client.repo_path(args.repo, "commits", branch), params, fields=COMMIT_FIELDS,
-                                     stop=older, max_items=None if since else 2000):
+    async for raw in client.paginate(
+        client.repo_path(args.repo, "commits", branch),
+        params,
+        fields=COMMIT_FIELDS,
+        stop=older,
+        max_items=None if since else 2000,
+    ):
         date = parse_dt(raw.get("date"))
         if args.until is not None and date is not None and date > args.until:
             continue
@@ -121,11 +142,15 @@ async def list_commits(ctx: ToolContext, args: ListCommits) -> ToolResult:
             break
     if args.merges_only:
         prs = await merged_prs(ctx, args.repo, destination=branch, since=since, until=None, max_items=100)
-        by_merge = {str(dig(p, "merge_commit", "hash", default="")): p for p in prs if dig(p, "merge_commit", "hash")}
+        by_merge = {
+            str(dig(p, "merge_commit", "hash", default="")): p for p in prs if dig(p, "merge_commit", "hash")
+        }
         methods = {"parents": 0, "message": 0, "merged_pr": 0}
         for raw in listed:
             rec = commit_record(ctx.workspace, args.repo, raw, branch=branch)
-            pr = by_merge.get(rec.hash) or next((p for h, p in by_merge.items() if h and rec.hash.startswith(h)), None)
+            pr = by_merge.get(rec.hash) or next(
+                (p for h, p in by_merge.items() if h and rec.hash.startswith(h)), None
+            )
             if rec.is_merge:
                 methods["parents"] += 1
             elif rec.pr_id is not None:
@@ -141,8 +166,10 @@ async def list_commits(ctx: ToolContext, args: ListCommits) -> ToolResult:
         # keeps the original, older commit date): fetch those commits, bounded.
         found = {r.hash for r in records}
         missing = [
-            p for p in prs
-            if (h := str(dig(p, "merge_commit", "hash", default=""))) and not any(x.startswith(h) for x in found)
+            p
+            for p in prs
+            if (h := str(dig(p, "merge_commit", "hash", default="")))
+            and not any(x.startswith(h) for x in found)
             and (args.until is None or (parse_dt(p.get("updated_on")) or EPOCH) <= args.until)
         ]
         if args.author:
@@ -150,8 +177,9 @@ async def list_commits(ctx: ToolContext, args: ListCommits) -> ToolResult:
         for p in missing[:MAX_MISSING_MERGES]:
             h = str(dig(p, "merge_commit", "hash"))
             try:
-                raw = await client.get_json(client.repo_path(args.repo, "commit", h), fields=ONE_COMMIT_FIELDS,
-                                            cache="immutable")
+                raw = await client.get_json(
+                    client.repo_path(args.repo, "commit", h), fields=ONE_COMMIT_FIELDS, cache="immutable"
+                )
             except BitbucketError as err:
                 if err.status == 401:
                     raise
@@ -178,24 +206,32 @@ async def list_commits(ctx: ToolContext, args: ListCommits) -> ToolResult:
 async def _statuses(ctx: ToolContext, repo: str, sha: str) -> list[str]:
     return [
         f"{s.get('state')} {redact(str(s.get('name') or s.get('key') or ''))}".strip()
-        async for s in ctx.client.paginate(ctx.client.repo_path(repo, "commit", sha, "statuses"),
-                                           fields="values.key,values.name,values.state", max_items=20)
+        async for s in ctx.client.paginate(
+            ctx.client.repo_path(repo, "commit", sha, "statuses"),
+            fields="values.key,values.name,values.state",
+            max_items=20,
+        )
     ]
 
 
 async def _diffstat(ctx: ToolContext, repo: str, spec: str, rev: str) -> tuple[list[FileChangeRecord], bool]:
     files = [
         file_change_record(ctx.workspace, repo, rev, d)
-        async for d in ctx.client.paginate(ctx.client.repo_path(repo, "diffstat", spec), fields=DIFFSTAT_FIELDS,
-                                           cache="immutable", max_items=MAX_FILES + 1)
+        async for d in ctx.client.paginate(
+            ctx.client.repo_path(repo, "diffstat", spec),
+            fields=DIFFSTAT_FIELDS,
+            cache="immutable",
+            max_items=MAX_FILES + 1,
+        )
     ]
     return files[:MAX_FILES], len(files) > MAX_FILES
 
 
 async def get_commit(ctx: ToolContext, args: GetCommit) -> ToolResult:
     client = ctx.client
-    raw = await client.get_json(client.repo_path(args.repo, "commit", args.commit), fields=ONE_COMMIT_FIELDS,
-                                cache="immutable")
+    raw = await client.get_json(
+        client.repo_path(args.repo, "commit", args.commit), fields=ONE_COMMIT_FIELDS, cache="immutable"
+    )
     rec = commit_record(ctx.workspace, args.repo, raw)
     rec.statuses = await _statuses(ctx, args.repo, rec.hash)
     files, cut = await _diffstat(ctx, args.repo, rec.hash, rec.hash)
@@ -208,8 +244,9 @@ async def commits_between(ctx: ToolContext, args: CommitsBetween) -> ToolResult:
     params = [("include", args.include), ("exclude", args.exclude)]
     raws = [
         raw
-        async for raw in client.paginate(client.repo_path(args.repo, "commits"), params, fields=COMMIT_FIELDS,
-                                         max_items=args.limit + 1)
+        async for raw in client.paginate(
+            client.repo_path(args.repo, "commits"), params, fields=COMMIT_FIELDS, max_items=args.limit + 1
+        )
     ]
     commits = [commit_record(ctx.workspace, args.repo, raw) for raw in raws[: args.limit]]
     # Bitbucket's A..B puts the side with the changes first (the reverse of git).

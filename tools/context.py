@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tools.bitbucket._errors import (
+from bbscout.tools.bitbucket import (
     AuthError,
     BitbucketError,
     BudgetExhausted,
@@ -24,11 +24,21 @@ from tools.bitbucket._errors import (
     ServerError,
     TransportFailure,
 )
-from tools.evidence import RepositoryRecord
-from tools.redact import redact
+from bbscout.tools.evidence import RepositoryRecord
+from bbscout.tools.redact import redact
 
-__all__ = ["ToolContext", "FanOut", "repo_slugs", "list_repository_records", "main_branch", "fan_out",
-           "parse_dt", "gap_for", "clip", "dig"]
+__all__ = [
+    "FanOut",
+    "ToolContext",
+    "clip",
+    "dig",
+    "fan_out",
+    "gap_for",
+    "list_repository_records",
+    "main_branch",
+    "parse_dt",
+    "repo_slugs",
+]
 
 # Errors that cost one repository's results in a fan-out, not the whole call.
 PER_REPO_ERRORS: tuple[type[BitbucketError], ...] = (
@@ -143,8 +153,8 @@ def gap_for(repo: str, err: BitbucketError) -> str:
 
 
 def _repo_record(ctx: ToolContext, raw: dict[str, Any]) -> RepositoryRecord:
-    from tools import links
-    from tools.evidence import repo_ref
+    from bbscout.tools import links
+    from bbscout.tools.evidence import repo_ref
 
     slug = str(raw.get("slug") or "")
     name = str(raw.get("name") or slug)

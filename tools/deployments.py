@@ -10,16 +10,16 @@ mapped through `/environments/` once per repository and run.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from tools import links
-from tools.args import CommitsBetween, DeploymentChanges, ListDeployments
-from tools.bitbucket._errors import BitbucketError, NotFound
-from tools.commits import commits_between
-from tools.context import ToolContext, dig, fan_out, parse_dt, repo_slugs
-from tools.evidence import (
+from bbscout.tools import links
+from bbscout.tools.args import CommitsBetween, DeploymentChanges, ListDeployments
+from bbscout.tools.bitbucket import BitbucketError, NotFound
+from bbscout.tools.commits import commits_between
+from bbscout.tools.context import ToolContext, dig, fan_out, parse_dt, repo_slugs
+from bbscout.tools.evidence import (
     CommitRecord,
     DeploymentRecord,
     FileChangeRecord,
@@ -27,18 +27,31 @@ from tools.evidence import (
     ToolResult,
     deployment_ref,
 )
-from tools.pullrequests import ONE_PR_FIELDS, merged_prs, pr_record
-from tools.redact import redact
+from bbscout.tools.pullrequests import ONE_PR_FIELDS, merged_prs, pr_record
+from bbscout.tools.redact import redact
+import itertools
 
-__all__ = ["list_deployments", "deployment_changes", "environments", "deployment_history"]
+__all__ = ["deployment_changes", "deployment_history", "environments", "list_deployments"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEPLOYMENT_FIELDS = ",".join(
     f"values.{f}"
-    for f in ("uuid", "state.name", "state.status.name", "state.started_on", "state.start_date",
-              "state.completed_on", "state.completion_date", "state.url", "state.deployer.display_name",
-              "environment.uuid", "release.name", "release.commit.hash", "deployable.commit.hash",
-              "deployable.pipeline.uuid")
+    for f in (
+        "uuid",
+        "state.name",
+        "state.status.name",
+        "state.started_on",
+        "state.start_date",
+        "state.completed_on",
+        "state.completion_date",
+        "state.url",
+        "state.deployer.display_name",
+        "environment.uuid",
+        "release.name",
+        "release.commit.hash",
+        "deployable.commit.hash",
+        "deployable.pipeline.uuid",
+    )
 )
 ENV_FIELDS = "values.uuid,values.name,values.slug,values.environment_type.name,values.rank"
 MAX_SCAN = 500  # deployments read per repository at most
@@ -59,7 +72,9 @@ async def environments(ctx: ToolContext, repo: str) -> dict[str, dict[str, str]]
     """uuid → {"name", "type"} for the repository's environments (one request per run)."""
     if repo not in ctx.environments:
         envs: dict[str, dict[str, str]] = {}
-        async for raw in ctx.client.paginate(ctx.client.repo_path(repo, "environments") + "/", fields=ENV_FIELDS):
+        async for raw in ctx.client.paginate(
+            ctx.client.repo_path(repo, "environments") + "/", fields=ENV_FIELDS
+        ):
             envs[_norm_uuid(raw.get("uuid"))] = {
                 "name": str(raw.get("name") or "?"),
                 "type": str(dig(raw, "environment_type", "name", default="")),
@@ -69,8 +84,11 @@ async def environments(ctx: ToolContext, repo: str) -> dict[str, dict[str, str]]
 
 
 def _started(raw: dict[str, Any]) -> datetime | None:
-    return parse_dt(dig(raw, "state", "started_on") or dig(raw, "state", "start_date")
-                    or dig(raw, "deployable", "created_on"))
+    return parse_dt(
+        dig(raw, "state", "started_on")
+        or dig(raw, "state", "start_date")
+        or dig(raw, "deployable", "created_on")
+    )
 
 
 def _commit(raw: dict[str, Any]) -> str | None:
@@ -99,8 +117,9 @@ def _env_matches(env: dict[str, str], wanted: str | None) -> bool:
     return w in (env.get("name", "").lower(), env.get("type", "").lower())
 
 
-def deployment_record(ctx: ToolContext, repo: str, raw: dict[str, Any], env: dict[str, str],
-                      redeploy: bool) -> DeploymentRecord:
+def deployment_record(
+    ctx: ToolContext, repo: str, raw: dict[str, Any], env: dict[str, str], redeploy: bool
+) -> DeploymentRecord:
     uuid = str(raw.get("uuid") or "")
     state = str(dig(raw, "state", "name", default="UNKNOWN"))
     status = dig(raw, "state", "status", "name")
@@ -108,7 +127,9 @@ def deployment_record(ctx: ToolContext, repo: str, raw: dict[str, Any], env: dic
     started = _started(raw)
     completed = parse_dt(dig(raw, "state", "completed_on") or dig(raw, "state", "completion_date"))
     build = _build_number(ctx, repo, raw)
-    release = redact(str(dig(raw, "release", "name", default="") or dig(raw, "deployable", "name", default="")))
+    release = redact(
+        str(dig(raw, "release", "name", default="") or dig(raw, "deployable", "name", default=""))
+    )
     deployer = dig(raw, "state", "deployer", "display_name")
     env_name = redact(env.get("name", "?"))
     title = (
@@ -140,7 +161,7 @@ def deployment_record(ctx: ToolContext, repo: str, raw: dict[str, Any], env: dic
 
 def _descending(values: list[dict[str, Any]]) -> bool:
     dates = [_started(v) or EPOCH for v in values]
-    return all(x >= y for x, y in zip(dates, dates[1:], strict=False))
+    return all(x >= y for x, y in itertools.pairwise(dates))
 
 
 async def deployment_history(
@@ -182,7 +203,9 @@ async def deployment_history(
             data = await client.get_json(path, [*base, ("page", page)], fields=fields)
             out.extend(data.get("values") or [])
             nxt = data.get("next")
-        note = "" if len(out) < MAX_SCAN or not nxt else f"{repo}: read the newest {len(out)} deployments only"
+        note = (
+            "" if len(out) < MAX_SCAN or not nxt else f"{repo}: read the newest {len(out)} deployments only"
+        )
     else:
         out.clear()  # page 1 holds the OLDEST deployments: walk back from the last page instead
         page = pages
@@ -197,8 +220,9 @@ async def deployment_history(
     return out, note
 
 
-def _records_for(ctx: ToolContext, repo: str, raws: list[dict[str, Any]],
-                 envs: dict[str, dict[str, str]]) -> list[DeploymentRecord]:
+def _records_for(
+    ctx: ToolContext, repo: str, raws: list[dict[str, Any]], envs: dict[str, dict[str, str]]
+) -> list[DeploymentRecord]:
     """Newest-first raws → records, flagging a commit already deployed earlier to the same environment."""
     recs: list[DeploymentRecord] = []
     ordered = list(reversed(raws))  # oldest first
@@ -247,8 +271,10 @@ async def list_deployments(ctx: ToolContext, args: ListDeployments) -> ToolResul
     async def per_repo(slug: str, sink: list[DeploymentRecord]) -> None:
         envs = await environments(ctx, slug)
         if args.environment and not any(_env_matches(e, args.environment) for e in envs.values()):
-            notes.append(f"{slug}: no environment named {args.environment!r} "
-                         f"(has {', '.join(sorted(e['name'] for e in envs.values())) or 'none'})")
+            notes.append(
+                f"{slug}: no environment named {args.environment!r} "
+                f"(has {', '.join(sorted(e['name'] for e in envs.values())) or 'none'})"
+            )
             return
         wanted_envs = {u for u, e in envs.items() if _env_matches(e, args.environment)}
 
@@ -256,8 +282,11 @@ async def list_deployments(ctx: ToolContext, args: ListDeployments) -> ToolResul
             if args.latest_per_environment:
                 seen = {_norm_uuid(dig(r, "environment", "uuid")) for r in ordered}
                 return wanted_envs <= seen
-            return args.since is None and sum(
-                _norm_uuid(dig(r, "environment", "uuid")) in wanted_envs for r in ordered) > args.limit
+            return (
+                args.since is None
+                and sum(_norm_uuid(dig(r, "environment", "uuid")) in wanted_envs for r in ordered)
+                > args.limit
+            )
 
         raws, note = await deployment_history(ctx, slug, since=args.since, enough=enough)
         if note:
@@ -287,8 +316,13 @@ async def list_deployments(ctx: ToolContext, args: ListDeployments) -> ToolResul
     if more:
         notes.append(f"more deployments matched than the limit of {args.limit}")
     notes.append("is_redeploy is judged from the deployments read (the window's history)")
-    return ToolResult(tool="list_deployments", records=records[: args.limit], notes=sorted(set(notes), key=notes.index),
-                      gaps=out.gaps, truncated=out.truncated or more)
+    return ToolResult(
+        tool="list_deployments",
+        records=records[: args.limit],
+        notes=sorted(set(notes), key=notes.index),
+        gaps=out.gaps,
+        truncated=out.truncated or more,
+    )
 
 
 async def _pipeline_build(ctx: ToolContext, repo: str, rec: DeploymentRecord, raw: dict[str, Any]) -> None:
@@ -301,8 +335,9 @@ async def _pipeline_build(ctx: ToolContext, repo: str, rec: DeploymentRecord, ra
     key = (repo, puuid)
     if key not in ctx.pipeline_builds:
         try:
-            data = await ctx.client.get_json(ctx.client.repo_path(repo, "pipelines", puuid), fields="build_number",
-                                             cache="immutable")
+            data = await ctx.client.get_json(
+                ctx.client.repo_path(repo, "pipelines", puuid), fields="build_number", cache="immutable"
+            )
             ctx.pipeline_builds[key] = int(data.get("build_number"))
         except (BitbucketError, TypeError, ValueError) as err:
             if isinstance(err, BitbucketError) and err.status == 401:
@@ -324,7 +359,8 @@ async def deployment_changes(ctx: ToolContext, args: DeploymentChanges) -> ToolR
             ok = str(dig(r, "state", "status", "name", default="")) == "SUCCESSFUL"
             if chosen_commit is None:
                 if (want and str(r.get("uuid", "")).lower() == want) or (
-                        not want and ok and _env_matches(env, args.environment)):
+                    not want and ok and _env_matches(env, args.environment)
+                ):
                     chosen_commit, chosen_env = _commit(r), env
                 continue
             if ok and env == chosen_env and _commit(r) and _commit(r) != chosen_commit:
@@ -340,8 +376,11 @@ async def deployment_changes(ctx: ToolContext, args: DeploymentChanges) -> ToolR
         if chosen is None:
             raise NotFound(f"deployment {args.deployment_uuid} not found in {repo}", status=404)
     else:
-        wanted = [(r, raw) for r, raw in zip(recs, raws, strict=True)
-                  if _env_matches({"name": r.environment, "type": r.environment_type}, args.environment)]
+        wanted = [
+            (r, raw)
+            for r, raw in zip(recs, raws, strict=True)
+            if _env_matches({"name": r.environment, "type": r.environment_type}, args.environment)
+        ]
         if not wanted:
             names = ", ".join(sorted({e["name"] for e in envs.values()})) or "none"
             notes.append(f"no deployment to {args.environment!r} in {repo} (environments: {names})")
@@ -353,27 +392,35 @@ async def deployment_changes(ctx: ToolContext, args: DeploymentChanges) -> ToolR
     new, new_raw = chosen
     env_key = (new.environment, new.environment_type)
     older = [
-        (r, raw) for r, raw in zip(recs, raws, strict=True)
-        if (r.environment, r.environment_type) == env_key and r.status == "SUCCESSFUL"
+        (r, raw)
+        for r, raw in zip(recs, raws, strict=True)
+        if (r.environment, r.environment_type) == env_key
+        and r.status == "SUCCESSFUL"
         and (r.started_on or EPOCH) < (new.started_on or EPOCH)
     ]
     prev = next(((r, raw) for r, raw in older if r.commit and r.commit != new.commit), None)
     await _pipeline_build(ctx, repo, new, new_raw)
     records: list[Any] = [new]
     if prev is None or not new.commit:
-        notes.append(f"no earlier successful deployment to {new.environment} with a different commit; "
-                     "cannot compute what changed")
+        notes.append(
+            f"no earlier successful deployment to {new.environment} with a different commit; "
+            "cannot compute what changed"
+        )
         return ToolResult(tool="deployment_changes", records=records, notes=notes)
     old, old_raw = prev
     await _pipeline_build(ctx, repo, old, old_raw)
     records.append(old)
     assert old.commit is not None
-    between = await commits_between(ctx, CommitsBetween(repo=repo, include=new.commit, exclude=old.commit, limit=100))
+    between = await commits_between(
+        ctx, CommitsBetween(repo=repo, include=new.commit, exclude=old.commit, limit=100)
+    )
     commits = [r for r in between.records if isinstance(r, CommitRecord)]
     files = [r for r in between.records if isinstance(r, FileChangeRecord)]
     rolled_back: list[CommitRecord] = []
     if not commits:
-        back = await commits_between(ctx, CommitsBetween(repo=repo, include=old.commit, exclude=new.commit, limit=100))
+        back = await commits_between(
+            ctx, CommitsBetween(repo=repo, include=old.commit, exclude=new.commit, limit=100)
+        )
         rolled_back = [r for r in back.records if isinstance(r, CommitRecord)]
         if rolled_back:
             notes.append(
@@ -392,7 +439,11 @@ async def deployment_changes(ctx: ToolContext, args: DeploymentChanges) -> ToolR
     prs: dict[int, PullRequestRecord] = {}
     window_start = min((c.date for c in commits), default=None)
     try:
-        merged = await merged_prs(ctx, repo, destination=None, since=window_start, max_items=100) if commits else []
+        merged = (
+            await merged_prs(ctx, repo, destination=None, since=window_start, max_items=100)
+            if commits
+            else []
+        )
     except BitbucketError as err:
         if err.status == 401:
             raise
@@ -416,12 +467,20 @@ async def deployment_changes(ctx: ToolContext, args: DeploymentChanges) -> ToolR
             break
         fetched += 1
         try:
-            raw = await ctx.client.get_json(ctx.client.repo_path(repo, "pullrequests", pid), fields=ONE_PR_FIELDS)
+            raw = await ctx.client.get_json(
+                ctx.client.repo_path(repo, "pullrequests", pid), fields=ONE_PR_FIELDS
+            )
             prs[pid] = pr_record(ctx.workspace, repo, raw, description=True)
         except NotFound:
             notes.append(f"PR #{pid} named in a merge message was not found")
-    notes.insert(0, f"{len(commits)} commit(s), {len(prs)} pull request(s), {len(files)} file(s) between "
-                    f"{old.commit[:12]} (previous successful) and {new.commit[:12]}")
-    return ToolResult(tool="deployment_changes", records=[*records, *commits, *prs.values(), *files], notes=notes,
-                      truncated=between.truncated)
-
+    notes.insert(
+        0,
+        f"{len(commits)} commit(s), {len(prs)} pull request(s), {len(files)} file(s) between "
+        f"{old.commit[:12]} (previous successful) and {new.commit[:12]}",
+    )
+    return ToolResult(
+        tool="deployment_changes",
+        records=[*records, *commits, *prs.values(), *files],
+        notes=notes,
+        truncated=between.truncated,
+    )

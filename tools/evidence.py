@@ -137,7 +137,9 @@ class PullRequestRecord(Record):
     changes_requested_by: list[str] = Field(default_factory=list)
     comment_count: int = 0
     draft: bool = False
-    statuses: list[str] = Field(default_factory=list)  # build statuses, "STATE name", e.g. "FAILED Pipeline #412"
+    statuses: list[str] = Field(
+        default_factory=list
+    )  # build statuses, "STATE name", e.g. "FAILED Pipeline #412"
     comments: list[str] = Field(default_factory=list)  # "Author (path): text", redacted, bounded; untrusted
 
 
@@ -177,7 +179,9 @@ class DeploymentRecord(Record):
     started_on: datetime | None = None
     completed_on: datetime | None = None
     is_redeploy: bool = False  # the commit was already deployed to this environment before
-    rolls_back: str | None = None  # a rollback: ref of the deployment it replaced (an earlier commit came back)
+    rolls_back: str | None = (
+        None  # a rollback: ref of the deployment it replaced (an earlier commit came back)
+    )
     rolled_back_by: str | None = None  # this deployment was rolled back: ref of the rollback that replaced it
 
 

@@ -11,15 +11,15 @@ from urllib.parse import quote
 
 __all__ = [
     "WEB_ROOT",
-    "html_href",
-    "repo_url",
-    "pipeline_url",
-    "step_url",
-    "pr_url",
-    "commit_url",
     "branch_url",
+    "commit_url",
     "deployment_url",
     "file_url",
+    "html_href",
+    "pipeline_url",
+    "pr_url",
+    "repo_url",
+    "step_url",
 ]
 
 WEB_ROOT = "https://bitbucket.org"

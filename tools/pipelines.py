@@ -12,11 +12,11 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from tools import links
-from tools.args import GetPipeline, ListPipelines, PipelineFailure
-from tools.bitbucket._errors import NotFound
-from tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
-from tools.evidence import (
+from bbscout.tools import links
+from bbscout.tools.args import GetPipeline, ListPipelines, PipelineFailure
+from bbscout.tools.bitbucket import NotFound
+from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
+from bbscout.tools.evidence import (
     PipelineRecord,
     StepRecord,
     TestCaseRecord,
@@ -25,9 +25,9 @@ from tools.evidence import (
     step_ref,
     test_ref,
 )
-from tools.redact import redact
+from bbscout.tools.redact import redact
 
-__all__ = ["list_pipelines", "get_pipeline", "pipeline_failure", "pipeline_record", "STATUS_FILTER"]
+__all__ = ["STATUS_FILTER", "get_pipeline", "list_pipelines", "pipeline_failure", "pipeline_record"]
 
 # Our result vocabulary → the list filter's `status` vocabulary (repeat the param to OR).
 STATUS_FILTER: dict[str, tuple[str, ...]] = {
@@ -39,22 +39,55 @@ STATUS_FILTER: dict[str, tuple[str, ...]] = {
 RUNNING_FILTER: tuple[str, ...] = ("PENDING", "BUILDING", "IN_PROGRESS")
 
 PIPELINE_FIELDS = (
-    "uuid", "build_number", "state.name", "state.stage.name", "state.result.name",
-    "state.result.error.message", "target.type", "target.ref_name", "target.source",
-    "target.destination", "target.pullrequest.id", "target.commit.hash", "trigger.name",
-    "creator.display_name", "created_on", "completed_on", "duration_in_seconds",
+    "uuid",
+    "build_number",
+    "state.name",
+    "state.stage.name",
+    "state.result.name",
+    "state.result.error.message",
+    "target.type",
+    "target.ref_name",
+    "target.source",
+    "target.destination",
+    "target.pullrequest.id",
+    "target.commit.hash",
+    "trigger.name",
+    "creator.display_name",
+    "created_on",
+    "completed_on",
+    "duration_in_seconds",
 )
 LIST_FIELDS = ",".join(f"values.{f}" for f in PIPELINE_FIELDS)
 ONE_FIELDS = ",".join(PIPELINE_FIELDS)
 STEP_FIELDS = ",".join(
     f"values.{f}"
-    for f in ("uuid", "name", "state.name", "state.result.name", "state.result.error.message", "started_on",
-              "completed_on", "duration_in_seconds")
+    for f in (
+        "uuid",
+        "name",
+        "state.name",
+        "state.result.name",
+        "state.result.error.message",
+        "started_on",
+        "completed_on",
+        "duration_in_seconds",
+    )
 )
 TEST_CASE_FIELDS = ",".join(
     f"values.{f}"
-    for f in ("uuid", "name", "fully_qualified_name", "class_name", "package_name", "status", "result",
-              "duration", "message", "failure_message", "reason", "test_case_reasons")
+    for f in (
+        "uuid",
+        "name",
+        "fully_qualified_name",
+        "class_name",
+        "package_name",
+        "status",
+        "result",
+        "duration",
+        "message",
+        "failure_message",
+        "reason",
+        "test_case_reasons",
+    )
 )
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LOG_TAIL_BYTES = 16 * 1024
@@ -85,7 +118,9 @@ def pipeline_record(ws: str, repo: str, raw: dict[str, Any]) -> PipelineRecord:
     state, result = _pipeline_state(raw)
     target = raw.get("target") or {}
     pr_id = dig(target, "pullrequest", "id")
-    branch = target.get("ref_name") or (target.get("source") if isinstance(target.get("source"), str) else None)
+    branch = target.get("ref_name") or (
+        target.get("source") if isinstance(target.get("source"), str) else None
+    )
     if branch is None and isinstance(target.get("source"), dict):
         branch = dig(target, "source", "branch", "name")
     created = parse_dt(raw.get("created_on"))
@@ -117,7 +152,9 @@ def pipeline_record(ws: str, repo: str, raw: dict[str, Any]) -> PipelineRecord:
         pr_id=int(pr_id) if pr_id else None,
         commit=dig(target, "commit", "hash"),
         trigger=str(trigger) if trigger else None,
-        creator=redact(str(dig(raw, "creator", "display_name"))) if dig(raw, "creator", "display_name") else None,
+        creator=redact(str(dig(raw, "creator", "display_name")))
+        if dig(raw, "creator", "display_name")
+        else None,
         created_on=created or EPOCH,
         completed_on=completed,
         duration_seconds=duration,
@@ -139,9 +176,7 @@ def _wanted(rec: PipelineRecord, args: ListPipelines) -> bool:
         return False
     if args.since is not None and rec.created_on < args.since:
         return False
-    if args.until is not None and rec.created_on > args.until:
-        return False
-    return True
+    return not (args.until is not None and rec.created_on > args.until)
 
 
 def _list_params(args: ListPipelines) -> list[tuple[str, str]]:
@@ -170,8 +205,9 @@ async def list_pipelines(ctx: ToolContext, args: ListPipelines) -> ToolResult:
     async def per_repo(slug: str, sink: list[PipelineRecord]) -> None:
         path = ctx.client.repo_path(slug, "pipelines")
         pagelen = 100 if (since is not None or args.limit > 50) else min(100, args.limit + 1)
-        async for raw in ctx.client.paginate(path, params, fields=LIST_FIELDS, by_page=True, pagelen=pagelen,
-                                             stop=older):
+        async for raw in ctx.client.paginate(
+            path, params, fields=LIST_FIELDS, by_page=True, pagelen=pagelen, stop=older
+        ):
             rec = pipeline_record(ctx.workspace, slug, raw)
             if _wanted(rec, args):
                 sink.append(rec)
@@ -185,22 +221,30 @@ async def list_pipelines(ctx: ToolContext, args: ListPipelines) -> ToolResult:
     if len(records) > args.limit:
         notes.append(f"{len(records) - args.limit}+ more pipelines matched than the limit of {args.limit}")
     notes.append(f"searched {len(slugs)} repositor{'y' if len(slugs) == 1 else 'ies'}")
-    return ToolResult(tool="list_pipelines", records=records[: args.limit], notes=notes, gaps=out.gaps,
-                      truncated=truncated)
+    return ToolResult(
+        tool="list_pipelines", records=records[: args.limit], notes=notes, gaps=out.gaps, truncated=truncated
+    )
 
 
 async def _fetch_pipeline(ctx: ToolContext, repo: str, build_number: int) -> tuple[dict[str, Any], str]:
     """The pipeline by build number (undocumented but works), else a scan of the list."""
     try:
-        raw = await ctx.client.get_json(ctx.client.repo_path(repo, "pipelines", build_number), fields=ONE_FIELDS)
+        raw = await ctx.client.get_json(
+            ctx.client.repo_path(repo, "pipelines", build_number), fields=ONE_FIELDS
+        )
         if int(raw.get("build_number") or -1) == build_number:
             return raw, "get by build number"
     except NotFound:
         pass
     path = ctx.client.repo_path(repo, "pipelines")
-    async for raw in ctx.client.paginate(path, [("sort", "-created_on")], fields=LIST_FIELDS, by_page=True,
-                                         stop=lambda it: int(it.get("build_number") or 0) < build_number,
-                                         max_items=1000):
+    async for raw in ctx.client.paginate(
+        path,
+        [("sort", "-created_on")],
+        fields=LIST_FIELDS,
+        by_page=True,
+        stop=lambda it: int(it.get("build_number") or 0) < build_number,
+        max_items=1000,
+    ):
         if int(raw.get("build_number") or 0) == build_number:
             return raw, "scan of the pipelines list"
     raise NotFound(f"pipeline #{build_number} not found in {repo}", status=404)
@@ -215,7 +259,7 @@ def _step_record(ws: str, repo: str, build: int, pipeline_uuid: str, raw: dict[s
     if not isinstance(duration, int):
         duration = int((completed - started).total_seconds()) if started and completed else None
     err = dig(raw, "state", "result", "error", "message")
-    title = f"Step \"{name}\" {result or state}" + (f": {one_line(err, 120)}" if err else "")
+    title = f'Step "{name}" {result or state}' + (f": {one_line(err, 120)}" if err else "")
     return StepRecord(
         ref=step_ref(repo, build, name),
         repo=repo,
@@ -286,7 +330,9 @@ def _tail_lines(text: str, n: int, from_partial: bool) -> list[str]:
     return lines[-n:] if n else lines
 
 
-def _test_case_record(ws: str, repo: str, build: int, step: StepRecord, raw: dict[str, Any]) -> TestCaseRecord:
+def _test_case_record(
+    ws: str, repo: str, build: int, step: StepRecord, raw: dict[str, Any]
+) -> TestCaseRecord:
     name = raw.get("fully_qualified_name") or raw.get("name") or "test"
     if not raw.get("fully_qualified_name") and raw.get("class_name"):
         name = f"{raw['class_name']}.{name}"
@@ -333,25 +379,28 @@ async def pipeline_failure(ctx: ToolContext, args: PipelineFailure) -> ToolResul
             text = await ctx.client.get_text(log_path, cache="immutable", tail_bytes=LOG_TAIL_BYTES)
         except NotFound:
             text = None
-            gaps.append(f"step \"{step.name}\": no log available (404)")
+            gaps.append(f'step "{step.name}": no log available (404)')
         if text is not None:
             lines = _tail_lines(text, 0, from_partial=len(text.encode()) >= LOG_TAIL_BYTES)
             step.error_lines = [*step.error_lines, *extract_error_lines(lines)][-MAX_ERROR_LINES:]
-            step.log_tail = redact("\n".join(lines[-args.log_tail_lines:]))
+            step.log_tail = redact("\n".join(lines[-args.log_tail_lines :]))
         cases_path = ctx.client.repo_path(
             args.repo, "pipelines", pipe.uuid, "steps", step.uuid, "test_reports", "test_cases"
         )
         try:
             total = 0
             failed_cases = 0
-            async for case in ctx.client.paginate(cases_path, fields=TEST_CASE_FIELDS, cache="immutable",
-                                                  max_items=2000):
+            async for case in ctx.client.paginate(
+                cases_path, fields=TEST_CASE_FIELDS, cache="immutable", max_items=2000
+            ):
                 total += 1
                 status = str(case.get("status") or case.get("result") or "").upper()
                 if status in ("FAILED", "ERROR"):
                     failed_cases += 1
                     if len(tests) < MAX_TEST_CASES:
-                        tests.append(_test_case_record(ctx.workspace, args.repo, pipe.build_number, step, case))
+                        tests.append(
+                            _test_case_record(ctx.workspace, args.repo, pipe.build_number, step, case)
+                        )
             step.tests_total, step.tests_failed = total, failed_cases
         except NotFound:
             pass  # the step produced no test report
@@ -361,4 +410,6 @@ async def pipeline_failure(ctx: ToolContext, args: PipelineFailure) -> ToolResul
     if not failed and pipe.result in ("FAILED", "ERROR"):
         notes.append("no step failed; the pipeline itself errored (configuration, YAML or quota)")
     other_steps = [s for s in steps if s not in failed[:MAX_FAILED_STEPS]]
-    return ToolResult(tool="pipeline_failure", records=[*records, *tests, *other_steps], notes=notes, gaps=gaps)
+    return ToolResult(
+        tool="pipeline_failure", records=[*records, *tests, *other_steps], notes=notes, gaps=gaps
+    )

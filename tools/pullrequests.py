@@ -12,38 +12,55 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from tools import links
-from tools.args import GetPullRequest, ListPullRequests, PullRequestsForCommit
-from tools.bitbucket import bbql
-from tools.bitbucket._errors import BitbucketError, NotFound
-from tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
-from tools.evidence import FileChangeRecord, PullRequestRecord, ToolResult, file_ref, pr_ref
-from tools.redact import redact
+from bbscout.tools import links
+from bbscout.tools.args import GetPullRequest, ListPullRequests, PullRequestsForCommit
+from bbscout.tools.bitbucket import BitbucketError, NotFound, bbql
+from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
+from bbscout.tools.evidence import FileChangeRecord, PullRequestRecord, ToolResult, file_ref, pr_ref
+from bbscout.tools.redact import redact
 
 __all__ = [
-    "list_pull_requests",
-    "get_pull_request",
-    "pull_requests_for_commit",
-    "pr_record",
-    "file_change_record",
-    "merged_prs",
     "PR_FIELDS",
+    "file_change_record",
+    "get_pull_request",
+    "list_pull_requests",
+    "merged_prs",
+    "pr_record",
+    "pull_requests_for_commit",
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _BASE = (
-    "id", "title", "state", "draft", "author.display_name", "author.nickname", "source.branch.name",
-    "source.commit.hash", "destination.branch.name", "created_on", "updated_on", "merge_commit.hash",
-    "closed_by.display_name", "comment_count",
+    "id",
+    "title",
+    "state",
+    "draft",
+    "author.display_name",
+    "author.nickname",
+    "source.branch.name",
+    "source.commit.hash",
+    "destination.branch.name",
+    "created_on",
+    "updated_on",
+    "merge_commit.hash",
+    "closed_by.display_name",
+    "comment_count",
 )
-_PEOPLE = ("reviewers.display_name", "participants.user.display_name", "participants.role",
-           "participants.approved", "participants.state")
+_PEOPLE = (
+    "reviewers.display_name",
+    "participants.user.display_name",
+    "participants.role",
+    "participants.approved",
+    "participants.state",
+)
 PR_FIELDS = ",".join(f"values.{f}" for f in _BASE)
 PR_FIELDS_PEOPLE = PR_FIELDS + "," + ",".join(f"+values.{f}" for f in _PEOPLE)
 ONE_PR_FIELDS = ",".join((*_BASE, "description", *_PEOPLE))
 DIFFSTAT_FIELDS = "values.status,values.lines_added,values.lines_removed,values.old.path,values.new.path"
 STATUS_FIELDS = "values.key,values.name,values.state,values.refname"
-COMMENT_FIELDS = "values.content.raw,values.user.display_name,values.inline.path,values.deleted,values.created_on"
+COMMENT_FIELDS = (
+    "values.content.raw,values.user.display_name,values.inline.path,values.deleted,values.created_on"
+)
 MAX_DIFF_CHARS = 6000
 MAX_FILES = 200
 MAX_COMMENTS = 30
@@ -57,7 +74,9 @@ def pr_record(ws: str, repo: str, raw: dict[str, Any], *, description: bool = Fa
     """A `pullrequest` JSON object (possibly trimmed) → PullRequestRecord (text redacted)."""
     pr_id = int(raw.get("id") or 0)
     participants = raw.get("participants") or []
-    approved = [redact(str(dig(p, "user", "display_name", default="?"))) for p in participants if p.get("approved")]
+    approved = [
+        redact(str(dig(p, "user", "display_name", default="?"))) for p in participants if p.get("approved")
+    ]
     changes = [
         redact(str(dig(p, "user", "display_name", default="?")))
         for p in participants
@@ -67,7 +86,9 @@ def pr_record(ws: str, repo: str, raw: dict[str, Any], *, description: bool = Fa
     state = str(raw.get("state") or "OPEN").upper()
     if state not in ("OPEN", "MERGED", "DECLINED", "SUPERSEDED"):
         state = "OPEN"
-    author = redact(str(dig(raw, "author", "display_name", default="") or dig(raw, "author", "nickname", default="?")))
+    author = redact(
+        str(dig(raw, "author", "display_name", default="") or dig(raw, "author", "nickname", default="?"))
+    )
     src = redact(str(dig(raw, "source", "branch", "name", default="")))
     dst = redact(str(dig(raw, "destination", "branch", "name", default="")))
     title = one_line(raw.get("title") or "", 160)
@@ -85,7 +106,9 @@ def pr_record(ws: str, repo: str, raw: dict[str, Any], *, description: bool = Fa
         created_on=parse_dt(raw.get("created_on")) or EPOCH,
         updated_on=parse_dt(raw.get("updated_on")) or EPOCH,
         merge_commit=dig(raw, "merge_commit", "hash"),
-        closed_by=redact(str(dig(raw, "closed_by", "display_name"))) if dig(raw, "closed_by", "display_name") else None,
+        closed_by=redact(str(dig(raw, "closed_by", "display_name")))
+        if dig(raw, "closed_by", "display_name")
+        else None,
         description=clip(raw.get("description") or "", 1500) if description else "",
         reviewers=reviewers,
         approved_by=approved,
@@ -102,7 +125,11 @@ def file_change_record(ws: str, repo: str, rev: str, raw: dict[str, Any]) -> Fil
     path = redact(str(new_path or old_path or "?"))
     status = str(raw.get("status") or "modified")
     added, removed = int(raw.get("lines_added") or 0), int(raw.get("lines_removed") or 0)
-    renamed = redact(str(old_path)) if (status == "renamed" or (old_path and new_path and old_path != new_path)) else None
+    renamed = (
+        redact(str(old_path))
+        if (status == "renamed" or (old_path and new_path and old_path != new_path))
+        else None
+    )
     return FileChangeRecord(
         ref=file_ref(repo, path, rev),
         repo=repo,
@@ -163,8 +190,9 @@ async def list_pull_requests(ctx: ToolContext, args: ListPullRequests) -> ToolRe
         return since is not None and updated is not None and updated < since
 
     async def per_repo(slug: str, sink: list[PullRequestRecord]) -> None:
-        async for raw in ctx.client.paginate(ctx.client.repo_path(slug, "pullrequests"), params, fields=fields,
-                                             pagelen=50, stop=older):
+        async for raw in ctx.client.paginate(
+            ctx.client.repo_path(slug, "pullrequests"), params, fields=fields, pagelen=50, stop=older
+        ):
             if str(raw.get("state")) not in states or not _author_matches(raw, args.author):
                 continue
             stamp = parse_dt(raw.get(args.time_field))
@@ -180,11 +208,18 @@ async def list_pull_requests(ctx: ToolContext, args: ListPullRequests) -> ToolRe
 
     out = await fan_out(ctx, slugs, per_repo)
     records = sorted((r for rs in out.results.values() for r in rs), key=lambda r: r.updated_on, reverse=True)
-    notes = [f"searched {len(slugs)} repositor{'y' if len(slugs) == 1 else 'ies'}; states {', '.join(states)}"]
+    notes = [
+        f"searched {len(slugs)} repositor{'y' if len(slugs) == 1 else 'ies'}; states {', '.join(states)}"
+    ]
     if len(records) > args.limit:
         notes.append(f"more pull requests matched than the limit of {args.limit}")
-    return ToolResult(tool="list_pull_requests", records=records[: args.limit], notes=notes, gaps=out.gaps,
-                      truncated=out.truncated or len(records) > args.limit)
+    return ToolResult(
+        tool="list_pull_requests",
+        records=records[: args.limit],
+        notes=notes,
+        gaps=out.gaps,
+        truncated=out.truncated or len(records) > args.limit,
+    )
 
 
 def _split_diff(diff: str) -> dict[str, str]:
@@ -215,15 +250,22 @@ async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult
     mode = "immutable" if rec.state in ("MERGED", "DECLINED", "SUPERSEDED") else "listing"
     statuses = [
         f"{s.get('state')} {redact(str(s.get('name') or s.get('key') or ''))}".strip()
-        async for s in client.paginate(client.repo_path(args.repo, "pullrequests", args.pr_id, "statuses"),
-                                       fields=STATUS_FIELDS, max_items=20)
+        async for s in client.paginate(
+            client.repo_path(args.repo, "pullrequests", args.pr_id, "statuses"),
+            fields=STATUS_FIELDS,
+            max_items=20,
+        )
     ]
     rec.statuses = statuses
     rev = rec.merge_commit or dig(raw, "source", "commit", "hash", default="") or f"pr{args.pr_id}"
     files: list[FileChangeRecord] = []
     try:
-        async for d in client.paginate(client.repo_path(args.repo, "pullrequests", args.pr_id, "diffstat"),
-                                       fields=DIFFSTAT_FIELDS, cache=mode, max_items=MAX_FILES + 1):
+        async for d in client.paginate(
+            client.repo_path(args.repo, "pullrequests", args.pr_id, "diffstat"),
+            fields=DIFFSTAT_FIELDS,
+            cache=mode,
+            max_items=MAX_FILES + 1,
+        ):
             files.append(file_change_record(ctx.workspace, args.repo, rev, d))
     except BitbucketError as err:
         if err.status in (401,):
@@ -234,7 +276,9 @@ async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult
         notes.append(f"more than {MAX_FILES} files changed; list cut")
     if args.include_diff:
         try:
-            diff = await client.get_text(client.repo_path(args.repo, "pullrequests", args.pr_id, "diff"), cache=mode)
+            diff = await client.get_text(
+                client.repo_path(args.repo, "pullrequests", args.pr_id, "diff"), cache=mode
+            )
             per_file = _split_diff(diff)
             budget = MAX_DIFF_CHARS
             for f in files:
@@ -251,13 +295,18 @@ async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult
             gaps.append(f"diff unavailable: {err.message}")
     if args.include_comments:
         comments: list[str] = []
-        async for c in client.paginate(client.repo_path(args.repo, "pullrequests", args.pr_id, "comments"),
-                                       fields=COMMENT_FIELDS, max_items=MAX_COMMENTS):
+        async for c in client.paginate(
+            client.repo_path(args.repo, "pullrequests", args.pr_id, "comments"),
+            fields=COMMENT_FIELDS,
+            max_items=MAX_COMMENTS,
+        ):
             if c.get("deleted"):
                 continue
             who = redact(str(dig(c, "user", "display_name", default="?")))
             where = dig(c, "inline", "path")
-            comments.append(f"{who}{f' ({redact(str(where))})' if where else ''}: {clip(dig(c, 'content', 'raw', default=''), 400)}")
+            comments.append(
+                f"{who}{f' ({redact(str(where))})' if where else ''}: {clip(dig(c, 'content', 'raw', default=''), 400)}"
+            )
         rec.comments = comments
     return ToolResult(tool="get_pull_request", records=[rec, *files], notes=notes, gaps=gaps)
 
@@ -285,8 +334,13 @@ async def merged_prs(
         params.append(("q", str(bbql.all_of(*conds))))
     return [
         raw
-        async for raw in ctx.client.paginate(ctx.client.repo_path(repo, "pullrequests"), params, fields=PR_FIELDS,
-                                             pagelen=50, max_items=max_items)
+        async for raw in ctx.client.paginate(
+            ctx.client.repo_path(repo, "pullrequests"),
+            params,
+            fields=PR_FIELDS,
+            pagelen=50,
+            max_items=max_items,
+        )
     ]
 
 
@@ -296,7 +350,9 @@ async def pull_requests_for_commit(ctx: ToolContext, args: PullRequestsForCommit
     notes: list[str] = []
     try:
         data = await client.get_json(
-            client.repo_path(args.repo, "commit", commit, "pullrequests"), [("pagelen", 50)], fields=PR_FIELDS + ",next"
+            client.repo_path(args.repo, "commit", commit, "pullrequests"),
+            [("pagelen", 50)],
+            fields=PR_FIELDS + ",next",
         )
         if data.get("values"):
             recs = [pr_record(ctx.workspace, args.repo, raw) for raw in data["values"]]
@@ -310,18 +366,23 @@ async def pull_requests_for_commit(ctx: ToolContext, args: PullRequestsForCommit
     # most recent candidates' commit lists (bounded).
     since = None
     try:
-        meta = await client.get_json(client.repo_path(args.repo, "commit", commit), fields="hash,date",
-                                     cache="immutable")
+        meta = await client.get_json(
+            client.repo_path(args.repo, "commit", commit), fields="hash,date", cache="immutable"
+        )
         commit = str(meta.get("hash") or commit)
         since = parse_dt(meta.get("date"))
     except NotFound:
         notes.append(f"commit {commit[:12]} not found in {args.repo}")
         return ToolResult(tool="pull_requests_for_commit", notes=notes)
-    candidates = await merged_prs(ctx, args.repo, destination=None, since=since, max_items=FALLBACK_PR_SCAN,
-                                  states=("MERGED", "OPEN"))
+    candidates = await merged_prs(
+        ctx, args.repo, destination=None, since=since, max_items=FALLBACK_PR_SCAN, states=("MERGED", "OPEN")
+    )
     found: dict[int, dict[str, Any]] = {}
     for raw in candidates:
-        heads = (dig(raw, "merge_commit", "hash", default=""), dig(raw, "source", "commit", "hash", default=""))
+        heads = (
+            dig(raw, "merge_commit", "hash", default=""),
+            dig(raw, "source", "commit", "hash", default=""),
+        )
         if any(h and (h.startswith(commit) or commit.startswith(h)) for h in heads):
             found[int(raw["id"])] = raw
     checked = 0
@@ -330,8 +391,11 @@ async def pull_requests_for_commit(ctx: ToolContext, args: PullRequestsForCommit
             continue
         checked += 1
         try:
-            async for c in client.paginate(client.repo_path(args.repo, "pullrequests", raw["id"], "commits"),
-                                           fields="values.hash", max_items=500):
+            async for c in client.paginate(
+                client.repo_path(args.repo, "pullrequests", raw["id"], "commits"),
+                fields="values.hash",
+                max_items=500,
+            ):
                 if str(c.get("hash", "")).startswith(commit):
                     found[int(raw["id"])] = raw
                     break
@@ -343,4 +407,6 @@ async def pull_requests_for_commit(ctx: ToolContext, args: PullRequestsForCommit
     )
     truncated = len(candidates) >= FALLBACK_PR_SCAN or checked >= FALLBACK_COMMIT_CHECKS
     recs = [pr_record(ctx.workspace, args.repo, raw) for raw in found.values()]
-    return ToolResult(tool="pull_requests_for_commit", records=recs, notes=notes, truncated=truncated and not recs)
+    return ToolResult(
+        tool="pull_requests_for_commit", records=recs, notes=notes, truncated=truncated and not recs
+    )

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["redact", "find_secrets", "MARKER_RE"]
+__all__ = ["MARKER_RE", "find_secrets", "redact"]
 
 MARKER_RE = re.compile(r"\[REDACTED:[a-z_]+\]")
 
@@ -37,9 +37,34 @@ def _marker(kind: str) -> str:
 
 
 _TRIVIAL_VALUES = {
-    "null", "none", "nil", "true", "false", "yes", "no", "undefined", "empty", "redacted", "masked",
-    "secret", "password", "token", "changeit_placeholder", "example", "placeholder", "required",
-    "optional", "string", "str", "int", "bool", "hidden", "unset", "default", "env", "value",
+    "null",
+    "none",
+    "nil",
+    "true",
+    "false",
+    "yes",
+    "no",
+    "undefined",
+    "empty",
+    "redacted",
+    "masked",
+    "secret",
+    "password",
+    "token",
+    "changeit_placeholder",
+    "example",
+    "placeholder",
+    "required",
+    "optional",
+    "string",
+    "str",
+    "int",
+    "bool",
+    "hidden",
+    "unset",
+    "default",
+    "env",
+    "value",
 }
 
 
@@ -62,9 +87,7 @@ def _credential_like(value: str) -> bool:
         return False  # a URL value (password_reset_url = https://...), handled by the URL rule
     if re.fullmatch(r"[A-Za-z]+", v) and len(v) < 12:
         return False  # a short plain word ("expired", "invalid") is prose, not a secret
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][\d:.]+)?(Z|[+-]\d{2}:?\d{2})?", v):
-        return False
-    return True
+    return not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][\d:.]+)?(Z|[+-]\d{2}:?\d{2})?", v)
 
 
 _SECRET_WORDS = (
@@ -84,7 +107,10 @@ _RULES: list[_Rule] = [
             r"(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[\s\S]*?(?=\n\s*\n)|[\s\S]*\Z)"
         ),
     ),
-    _Rule("aws_access_key", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Z0-9])")),
+    _Rule(
+        "aws_access_key",
+        re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Z0-9])"),
+    ),
     _Rule(
         "aws_secret_key",
         re.compile(
@@ -98,7 +124,10 @@ _RULES: list[_Rule] = [
     _Rule("atlassian_token", re.compile(r"\b(?:ATATT|ATCTT|ATOAT)[A-Za-z0-9_\-=]{20,}")),
     _Rule("bitbucket_app_password", re.compile(r"\bATBB[A-Za-z0-9]{24,}\b")),
     _Rule("slack_token", re.compile(r"\bxox[abposre]-[A-Za-z0-9\-]{10,}")),
-    _Rule("slack_webhook", re.compile(r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{16,}")),
+    _Rule(
+        "slack_webhook",
+        re.compile(r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{16,}"),
+    ),
     _Rule("stripe_key", re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b")),
     _Rule("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_\-]{35}(?![0-9A-Za-z_\-])")),
     _Rule("npm_token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
@@ -109,7 +138,9 @@ _RULES: list[_Rule] = [
     # scheme://user:password@host -> keep the user.
     _Rule(
         "url_password",
-        re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s:/@\[\]]{1,100}:([^\s@/\[\]]{1,200})@[A-Za-z0-9\[]"),
+        re.compile(
+            r"\b[a-zA-Z][a-zA-Z0-9+.\-]{1,20}://[^\s:/@\[\]]{1,100}:([^\s@/\[\]]{1,200})@[A-Za-z0-9\[]"
+        ),
         group=1,
         accept=lambda v: not v.startswith(("$", "{{", "%", "<")),
     ),
@@ -121,7 +152,9 @@ _RULES: list[_Rule] = [
     ),
     _Rule(
         "authorization",
-        re.compile(r"(?i)\bauthorization[\"']?\s*[:=]\s*[\"']?(?!bearer\b|basic\b|token\b)([A-Za-z0-9._~+/\-]{16,}=*)"),
+        re.compile(
+            r"(?i)\bauthorization[\"']?\s*[:=]\s*[\"']?(?!bearer\b|basic\b|token\b)([A-Za-z0-9._~+/\-]{16,}=*)"
+        ),
         group=1,
     ),
     # Command-line flags: --password=xyz / --token xyz

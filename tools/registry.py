@@ -18,13 +18,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tools import branches, code, commits, deployments, pipelines, pullrequests, repositories
-from tools.args import TOOL_ARGS, ToolArgs
-from tools.context import ToolContext
-from tools.evidence import ToolResult
-from tools.redact import redact
+from bbscout.tools import branches, code, commits, deployments, pipelines, pullrequests, repositories
+from bbscout.tools.args import TOOL_ARGS, ToolArgs
+from bbscout.tools.context import ToolContext
+from bbscout.tools.evidence import ToolResult
+from bbscout.tools.redact import redact
 
-__all__ = ["Tool", "TOOLS", "run_tool", "tool_schemas"]
+__all__ = ["TOOLS", "Tool", "run_tool", "tool_schemas"]
 
 RunFn = Callable[[ToolContext, Any], Awaitable[ToolResult]]
 
@@ -104,8 +104,10 @@ async def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | ToolArgs)
         tools.bitbucket.BitbucketError: errors of single-target tools, and `AuthError` always.
     """
     tool = TOOLS[name]
-    parsed = args if isinstance(args, tool.args_model) else tool.args_model.model_validate(
-        args.model_dump() if isinstance(args, BaseModel) else args
+    parsed = (
+        args
+        if isinstance(args, tool.args_model)
+        else tool.args_model.model_validate(args.model_dump() if isinstance(args, BaseModel) else args)
     )
     before = ctx.client.stats.requests
     result = await tool.run(ctx, parsed)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from tools.evidence import (
+from bbscout.tools.evidence import (
     BranchRecord,
     CodeMatchRecord,
     CommitRecord,
@@ -28,12 +28,20 @@ from tools.evidence import (
     ToolResult,
 )
 
-__all__ = ["render_result", "render_record"]
+__all__ = ["render_record", "render_result"]
 
 _PLURAL = {
-    "repository": "repositories", "pipeline": "pipelines", "step": "steps", "test_case": "test cases",
-    "pull_request": "pull requests", "commit": "commits", "branch": "branches", "deployment": "deployments",
-    "file": "files", "code_match": "code matches", "file_content": "files",
+    "repository": "repositories",
+    "pipeline": "pipelines",
+    "step": "steps",
+    "test_case": "test cases",
+    "pull_request": "pull requests",
+    "commit": "commits",
+    "branch": "branches",
+    "deployment": "deployments",
+    "file": "files",
+    "code_match": "code matches",
+    "file_content": "files",
 }
 _NARROW = {
     "list_pipelines": "narrow the window, filter by result/branch or name a repository",
@@ -88,8 +96,14 @@ def _head(rec: Record) -> str:
     if isinstance(rec, TestCaseRecord):
         return f"{rec.ref} {rec.status}" + (f" {_q(rec.message, 200)}" if rec.message else "")
     if isinstance(rec, PullRequestRecord):
-        parts = [rec.ref, rec.state + (" DRAFT" if rec.draft else ""), _q(rec.title.split(": ", 1)[-1].rsplit(" (", 1)[0]),
-                 f"{rec.source_branch}→{rec.destination_branch}", f"by {rec.author}", f"updated {_ts(rec.updated_on)}"]
+        parts = [
+            rec.ref,
+            rec.state + (" DRAFT" if rec.draft else ""),
+            _q(rec.title.split(": ", 1)[-1].rsplit(" (", 1)[0]),
+            f"{rec.source_branch}→{rec.destination_branch}",
+            f"by {rec.author}",
+            f"updated {_ts(rec.updated_on)}",
+        ]
         if rec.merge_commit:
             parts.append(f"merge {rec.merge_commit[:12]}")
         if rec.approved_by:
@@ -187,7 +201,9 @@ def _fit(line: str, room: int) -> str:
 def render_result(result: ToolResult, max_chars: int = 6000) -> str:
     """Deterministic, bounded text of `result` (never longer than `max_chars`)."""
     counts = Counter(r.kind for r in result.records)
-    summary = ", ".join(f"{n} {_PLURAL.get(k, k) if n != 1 else k.replace('_', ' ')}" for k, n in counts.items())
+    summary = ", ".join(
+        f"{n} {_PLURAL.get(k, k) if n != 1 else k.replace('_', ' ')}" for k, n in counts.items()
+    )
     header = f"[{result.tool}] {summary or 'no records'}" + (" (truncated)" if result.truncated else "")
     lines = [header]
     lines += [f"gap: {g}" for g in result.gaps]
@@ -226,7 +242,9 @@ def render_result(result: ToolResult, max_chars: int = 6000) -> str:
         shown += 1
     if shown < total:
         rest = Counter(r.kind for r in result.records[shown:])
-        what = ", ".join(f"{n} more {_PLURAL.get(k, k) if n != 1 else k.replace('_', ' ')}" for k, n in rest.items())
+        what = ", ".join(
+            f"{n} more {_PLURAL.get(k, k) if n != 1 else k.replace('_', ' ')}" for k, n in rest.items()
+        )
         hint = _NARROW.get(result.tool, "narrow the question")
         tail = f"… {what} not shown; {hint}"
         room = max_chars - len(text) - 1

@@ -6,9 +6,9 @@ paginated, fields-trimmed request per ~100 repositories per run, then free.
 
 from __future__ import annotations
 
-from tools.args import ListRepositories, ResolveRepository
-from tools.context import ToolContext, list_repository_records
-from tools.evidence import RepositoryRecord, ToolResult
+from bbscout.tools.args import ListRepositories, ResolveRepository
+from bbscout.tools.context import ToolContext, list_repository_records
+from bbscout.tools.evidence import RepositoryRecord, ToolResult
 
 __all__ = ["list_repositories", "resolve_repository"]
 
@@ -25,7 +25,9 @@ async def list_repositories(ctx: ToolContext, args: ListRepositories) -> ToolRes
     notes = [f"{len(repos)} repositor{'y' if len(repos) == 1 else 'ies'} in {ctx.workspace}"]
     if more:
         notes.append(f"showing {args.limit}; pass name_contains to narrow")
-    return ToolResult(tool="list_repositories", records=list(repos[: args.limit]), notes=notes, truncated=more)
+    return ToolResult(
+        tool="list_repositories", records=list(repos[: args.limit]), notes=notes, truncated=more
+    )
 
 
 def _fallback_rank(phrase: str, repos: list[RepositoryRecord]) -> list[tuple[str, float]]:
@@ -45,16 +47,19 @@ def _fallback_rank(phrase: str, repos: list[RepositoryRecord]) -> list[tuple[str
 async def resolve_repository(ctx: ToolContext, args: ResolveRepository) -> ToolResult:
     repos = await list_repository_records(ctx)
     try:
-        from tools.resolve import rank_repositories  # owned by the intake; optional at import time
+        from bbscout.tools.resolve import rank_repositories  # owned by the intake; optional at import time
     except ImportError:
         ranked = [(s, sc) for s, sc in _fallback_rank(args.phrase, repos) if sc >= MIN_SCORE]
         method = "fuzzy name match"
     else:
         ranked = list(rank_repositories(args.phrase, repos))
-        method = "tools.resolve.rank_repositories"
+        method = "bbscout.tools.resolve.rank_repositories"
     by_slug = {r.slug: r for r in repos}
     keep = [(slug, score) for slug, score in ranked if slug in by_slug and score > 0][:MAX_CANDIDATES]
     records = [by_slug[slug] for slug, _ in keep]
-    notes = [f"{args.phrase!r} → " + (", ".join(f"{s} ({sc:.2f})" for s, sc in keep) or "no repository matched")
-             + f" [{method}]"]
+    notes = [
+        f"{args.phrase!r} → "
+        + (", ".join(f"{s} ({sc:.2f})" for s, sc in keep) or "no repository matched")
+        + f" [{method}]"
+    ]
     return ToolResult(tool="resolve_repository", records=records, notes=notes)

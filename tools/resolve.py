@@ -17,15 +17,54 @@ from collections.abc import Sequence
 from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz, process
 
-from tools.evidence import RepositoryRecord
+from bbscout.tools.evidence import RepositoryRecord
 
 __all__ = ["GENERIC", "SYNONYMS", "Resolution", "closest_names", "core_terms", "rank_repositories", "resolve"]
 
 GENERIC: frozenset[str] = frozenset(
-    ["service", "svc", "app", "application", "repo", "repository", "project", "codebase", "code", "module", "component", "system"]
+    [
+        "service",
+        "svc",
+        "app",
+        "application",
+        "repo",
+        "repository",
+        "project",
+        "codebase",
+        "code",
+        "module",
+        "component",
+        "system",
+    ]
 )
 _STOP: frozenset[str] = frozenset(
-    ["the", "a", "an", "our", "my", "your", "their", "its", "this", "that", "for", "of", "in", "on", "to", "and", "or", "at", "with", "from", "by", "is", "are", "was", "our's"]
+    [
+        "the",
+        "a",
+        "an",
+        "our",
+        "my",
+        "your",
+        "their",
+        "its",
+        "this",
+        "that",
+        "for",
+        "of",
+        "in",
+        "on",
+        "to",
+        "and",
+        "or",
+        "at",
+        "with",
+        "from",
+        "by",
+        "is",
+        "are",
+        "was",
+        "our's",
+    ]
 )
 # Groups of words people use interchangeably for the same kind of repository; the first is canonical.
 SYNONYMS: tuple[tuple[str, ...], ...] = (

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from agent.incident.patterns import flaky_report, rollback_report
-from agent.incident.suspects import (
+from bbscout.agent.incident.patterns import flaky_report, rollback_report
+from bbscout.agent.incident.render import render_suspects
+from bbscout.agent.incident.suspects import (
     BUILD_SYMPTOM_RE,
     Evidence,
     build_candidates,
@@ -22,13 +23,14 @@ from agent.incident.suspects import (
     score,
     symptom_terms,
 )
-from agent.incident.render import render_suspects
-from agent.plan import Plan, StepOutcome
-from agent.report import Report, RuledOut
+from bbscout.agent.plan import Plan, StepOutcome
+from bbscout.agent.report import Report, RuledOut
 
 KINDS = ("runtime", "build", "flaky", "rollback")
 ROLLBACK_RE = re.compile(r"\broll(?:ed|ing)?[\s-]?backs?\b|\brollbacks?\b|\bredeploy", re.IGNORECASE)
-FLAKY_RE = re.compile(r"\bflak\w*|\bintermittent\w*|\brandom(?:ly)?\b|\bsporadic\w*|\bon and off\b", re.IGNORECASE)
+FLAKY_RE = re.compile(
+    r"\bflak\w*|\bintermittent\w*|\brandom(?:ly)?\b|\bsporadic\w*|\bon and off\b", re.IGNORECASE
+)
 
 
 def incident_kind(focus: dict[str, object]) -> str:
@@ -62,14 +64,18 @@ def investigate(plan: Plan, outcomes: list[StepOutcome]) -> Report:
     excluded: list[RuledOut] = []
     if kind == "build":
         main_only = bool(re.search(r"\b(main|master|trunk)\b", symptom, re.IGNORECASE))
-        candidates = build_candidates(evidence, at, service, since, main_only) or build_candidates(evidence, at, service, since)
+        candidates = build_candidates(evidence, at, service, since, main_only) or build_candidates(
+            evidence, at, service, since
+        )
     else:
-        failed_commits = {p["commit"] for p in evidence.of("pipeline") if p.get("result") in ("FAILED", "ERROR") and p.get("commit")}
+        failed_commits = {
+            p["commit"]
+            for p in evidence.of("pipeline")
+            if p.get("result") in ("FAILED", "ERROR") and p.get("commit")
+        }
         candidates = collect_candidates(evidence, at, environment)
         words = symptom_terms(symptom, service)
         for candidate in candidates:
             score(candidate, at, service, words, failed_commits, environment)
         excluded = ruled_out(evidence, candidates, at, environment, service)
     return render_suspects(evidence, candidates, excluded, at, symptom, service, environment, kind)
-
-

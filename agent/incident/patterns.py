@@ -10,8 +10,8 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from agent.incident.suspects import Evidence, _at, _in_environment
-from agent.report import Finding, Report, TimelineEvent
+from bbscout.agent.incident.suspects import Evidence, _at, _in_environment
+from bbscout.agent.report import Finding, Report, TimelineEvent
 
 
 def flaky_report(evidence: Evidence, service: str | None, symptom: str) -> Report:
@@ -20,7 +20,11 @@ def flaky_report(evidence: Evidence, service: str | None, symptom: str) -> Repor
     runs: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for test in evidence.of("test_case"):
         pipeline = pipelines.get((test["repo"], test["build_number"]))
-        if test.get("status") in ("FAILED", "ERROR") and pipeline and (not service or test["repo"] == service):
+        if (
+            test.get("status") in ("FAILED", "ERROR")
+            and pipeline
+            and (not service or test["repo"] == service)
+        ):
             runs[(test["repo"], test["name"])].append(pipeline)
     scored = sorted(
         ((len({p.get("branch") for p in ps}), len(ps), key) for key, ps in runs.items() if len(ps) >= 2),
@@ -47,8 +51,13 @@ def flaky_report(evidence: Evidence, service: str | None, symptom: str) -> Repor
     return Report(
         answer=answer,
         entities=[p["ref"] for p in failing],
-        findings=[Finding(title=f"{name} fails intermittently", detail=f"{count} failing runs on {branches} branches",
-                          refs=[p["ref"] for p in failing])],
+        findings=[
+            Finding(
+                title=f"{name} fails intermittently",
+                detail=f"{count} failing runs on {branches} branches",
+                refs=[p["ref"] for p in failing],
+            )
+        ],
         next_step=f"Quarantine or fix `{name}`; rerun the affected pipelines to confirm they pass.",
         confidence="high" if branches >= 2 and count >= 3 else "medium",
     )
@@ -57,9 +66,14 @@ def flaky_report(evidence: Evidence, service: str | None, symptom: str) -> Repor
 def rollback_report(evidence: Evidence, at: datetime, environment: str, service: str | None) -> Report:
     """The redeploy of an earlier release nearest T, and the deployment it replaced."""
     deployments = sorted(
-        (d for d in evidence.of("deployment")
-         if _in_environment(d, environment) and d.get("status") == "SUCCESSFUL" and d.get("started_on")
-         and (not service or d["repo"] == service)),
+        (
+            d
+            for d in evidence.of("deployment")
+            if _in_environment(d, environment)
+            and d.get("status") == "SUCCESSFUL"
+            and d.get("started_on")
+            and (not service or d["repo"] == service)
+        ),
         key=lambda d: d["started_on"],
     )
     rollbacks: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -69,15 +83,23 @@ def rollback_report(evidence: Evidence, at: datetime, environment: str, service:
             continue
         replaced = earlier[-1]
         same_release = any(
-            (d.get("commit") and d.get("commit") == deployment.get("commit")) or (d.get("release") and d.get("release") == deployment.get("release"))
+            (d.get("commit") and d.get("commit") == deployment.get("commit"))
+            or (d.get("release") and d.get("release") == deployment.get("release"))
             for d in earlier[:-1]
         )
-        if (deployment.get("is_redeploy") or same_release) and replaced.get("commit") != deployment.get("commit"):
+        if (deployment.get("is_redeploy") or same_release) and replaced.get("commit") != deployment.get(
+            "commit"
+        ):
             rollbacks.append((deployment, replaced))
-    near = [pair for pair in rollbacks if abs((_at(pair[0]["started_on"]) or at) - at) <= timedelta(hours=24)] or rollbacks
+    near = [
+        pair for pair in rollbacks if abs((_at(pair[0]["started_on"]) or at) - at) <= timedelta(hours=24)
+    ] or rollbacks
     if not near:
-        return Report(answer=f"**No rollback to {environment} found** {('in `' + service + '` ') if service else ''}near "
-                      f"{at.strftime('%Y-%m-%d %H:%M UTC')}.", confidence="low")
+        return Report(
+            answer=f"**No rollback to {environment} found** {('in `' + service + '` ') if service else ''}near "
+            f"{at.strftime('%Y-%m-%d %H:%M UTC')}.",
+            confidence="low",
+        )
     rollback, replaced = min(near, key=lambda pair: abs((_at(pair[0]["started_on"]) or at) - at))
     answer = (
         f"**[{rollback['ref']}]({rollback['url']}) rolled {rollback['environment']} of `{rollback['repo']}` back** to "
@@ -89,8 +111,14 @@ def rollback_report(evidence: Evidence, at: datetime, environment: str, service:
     return Report(
         answer=answer,
         entities=[rollback["ref"], replaced["ref"]],
-        timeline=[TimelineEvent(at=d["started_on"], what=f"{d['repo']}: deployed “{d.get('release', '')}” to {d['environment']}", ref=d["ref"])
-                  for d in (replaced, rollback)],
+        timeline=[
+            TimelineEvent(
+                at=d["started_on"],
+                what=f"{d['repo']}: deployed “{d.get('release', '')}” to {d['environment']}",
+                ref=d["ref"],
+            )
+            for d in (replaced, rollback)
+        ],
         next_step="Compare the rolled-back release's change set (`what changed in the last production deployment`) to find the faulty change.",
         confidence="high",
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from agent.incident.suspects import Candidate, Evidence, _in_environment, timeline
-from agent.report import Finding, Report, RuledOut, Suspect
+from bbscout.agent.incident.suspects import Candidate, Evidence, _in_environment, timeline
+from bbscout.agent.report import Finding, Report, RuledOut, Suspect
 
 
 def render_suspects(
@@ -28,7 +28,8 @@ def render_suspects(
         return Report(
             answer=f"**No failed pipeline {('in `' + service + '` ') if service else ''}within 6 hours of {at_text}**, "
             f"so no change lines up with “{symptom}”.",
-            timeline=events, confidence="low",
+            timeline=events,
+            confidence="low",
             next_step="Check the pipeline list for the branch named in the symptom, or widen the time.",
         )
     if not ranked:
@@ -38,39 +39,67 @@ def render_suspects(
         )
         if excluded:
             answer += "\n\nRuled out:\n" + "\n".join(f"- {r.ref}: {r.reason}" for r in excluded)
-        return Report(answer=answer, timeline=events, ruled_out=excluded, confidence="low",
-                      next_step="Check infrastructure and third-party dependencies; no code change lines up with T.")
+        return Report(
+            answer=answer,
+            timeline=events,
+            ruled_out=excluded,
+            confidence="low",
+            next_step="Check infrastructure and third-party dependencies; no code change lines up with T.",
+        )
     top = ranked[0]
     related = top.related
-    suspects = [Suspect(ref=c.ref, score=c.score, reasons=c.reasons, related_refs=c.related) for c in ranked[:5]]
-    title = top.record.get("subject") or top.record.get("title") or top.record.get("message", "").splitlines()[0]
+    suspects = [
+        Suspect(ref=c.ref, score=c.score, reasons=c.reasons, related_refs=c.related) for c in ranked[:5]
+    ]
+    title = (
+        top.record.get("subject") or top.record.get("title") or top.record.get("message", "").splitlines()[0]
+    )
     margin = top.score - (ranked[1].score if len(ranked) > 1 else 0.0)
     confidence = "high" if margin >= 0.15 and top.score >= 0.8 else "medium" if top.score >= 0.6 else "low"
-    noun = {"pull_request": f"PR #{top.record.get('id')}", "commit": f"commit {str(top.record.get('hash'))[:12]}"}.get(
-        top.record["kind"], f"the change behind pipeline #{top.record.get('build_number')}")
+    noun = {
+        "pull_request": f"PR #{top.record.get('id')}",
+        "commit": f"commit {str(top.record.get('hash'))[:12]}",
+    }.get(top.record["kind"], f"the change behind pipeline #{top.record.get('build_number')}")
     shipped_at = (top.deployment or {}).get("started_on") or ""
-    previous = [d for d in evidence.of("deployment") if top.deployment and d["repo"] == top.record["repo"]
-                and _in_environment(d, environment) and d.get("status") == "SUCCESSFUL" and (d.get("started_on") or "") < shipped_at]
+    previous = [
+        d
+        for d in evidence.of("deployment")
+        if top.deployment
+        and d["repo"] == top.record["repo"]
+        and _in_environment(d, environment)
+        and d.get("status") == "SUCCESSFUL"
+        and (d.get("started_on") or "") < shipped_at
+    ]
     rollback = max(previous, key=lambda d: d["started_on"], default=None)
     next_step = f"Revert {noun} (“{title[:80]}”) in `{top.record['repo']}`"
     if rollback:
         next_step += f", or roll {environment} back to release “{rollback.get('release', '')}” ({rollback['ref']}) while you confirm"
     lines = [
-        f"**Most likely cause: [{top.ref}]({top.record['url']}) “{title[:100]}”** — " + "; ".join(top.reasons) + ".",
+        f"**Most likely cause: [{top.ref}]({top.record['url']}) “{title[:100]}”** — "
+        + "; ".join(top.reasons)
+        + ".",
         f"Symptom: “{symptom}” from {at_text}. Confidence: {confidence}.",
-        "### Suspects\n" + "\n".join(
-            f"{i}. [{c.ref}]({c.record['url']}) (score {c.score:.2f}) — " + "; ".join(c.reasons) for i, c in enumerate(ranked[:5], 1)
+        "### Suspects\n"
+        + "\n".join(
+            f"{i}. [{c.ref}]({c.record['url']}) (score {c.score:.2f}) — " + "; ".join(c.reasons)
+            for i, c in enumerate(ranked[:5], 1)
         ),
     ]
     if excluded:
         lines.append("### Ruled out\n" + "\n".join(f"- {r.ref}: {r.reason}" for r in excluded[:10]))
     if events:
-        lines.append("### Timeline\n" + "\n".join(f"- {e.at.strftime('%H:%M')} UTC {e.what} ({e.ref})" for e in events[-15:]))
+        lines.append(
+            "### Timeline\n"
+            + "\n".join(f"- {e.at.strftime('%H:%M')} UTC {e.what} ({e.ref})" for e in events[-15:])
+        )
     lines.append(f"### Next step\n{next_step}.")
     return Report(
         answer="\n\n".join(lines),
         entities=[top.ref, *related],
-        findings=[Finding(title=f"Suspect: {c.ref}", detail="; ".join(c.reasons), refs=[c.ref, *c.related]) for c in ranked[:3]],
+        findings=[
+            Finding(title=f"Suspect: {c.ref}", detail="; ".join(c.reasons), refs=[c.ref, *c.related])
+            for c in ranked[:3]
+        ],
         timeline=events,
         suspects=suspects,
         ruled_out=excluded,

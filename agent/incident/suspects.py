@@ -13,17 +13,42 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from agent.plan import StepOutcome
-from agent.report import RuledOut, TimelineEvent
+from bbscout.agent.plan import StepOutcome
+from bbscout.agent.report import RuledOut, TimelineEvent
 
 CONFIG_RE = re.compile(r"(^|/)(config|conf|settings)/|\.(ya?ml|toml|ini|properties|env|json)$", re.IGNORECASE)
 DEPENDENCY_RE = re.compile(
     r"(^|/)(requirements[^/]*\.txt|package(-lock)?\.json|yarn\.lock|go\.(mod|sum)|poetry\.lock|pyproject\.toml|"
     r"pom\.xml|build\.gradle(\.kts)?|Gemfile(\.lock)?|Cargo\.(toml|lock))$"
 )
-STOPWORDS = {"errors", "error", "since", "utc", "the", "and", "spike", "failing", "failures", "failure", "service",
-             "latency", "5xx", "with", "from", "requests", "request", "http", "broken", "down", "users"}
-ENVIRONMENT_WORDS = {"production": ("prod", "production"), "staging": ("staging", "stage"), "test": ("test", "qa", "dev")}
+STOPWORDS = {
+    "errors",
+    "error",
+    "since",
+    "utc",
+    "the",
+    "and",
+    "spike",
+    "failing",
+    "failures",
+    "failure",
+    "service",
+    "latency",
+    "5xx",
+    "with",
+    "from",
+    "requests",
+    "request",
+    "http",
+    "broken",
+    "down",
+    "users",
+}
+ENVIRONMENT_WORDS = {
+    "production": ("prod", "production"),
+    "staging": ("staging", "stage"),
+    "test": ("test", "qa", "dev"),
+}
 
 Records = list[dict[str, Any]]
 
@@ -92,7 +117,11 @@ class Evidence:
 
     def pr_files(self, repo: str, pr_id: int) -> Records:
         for outcome in self.outcomes:
-            if outcome.tool == "get_pull_request" and outcome.args.get("repo") == repo and outcome.args.get("pr_id") == pr_id:
+            if (
+                outcome.tool == "get_pull_request"
+                and outcome.args.get("repo") == repo
+                and outcome.args.get("pr_id") == pr_id
+            ):
                 return [r for r in outcome.records if r["kind"] == "file"]
         return []
 
@@ -116,7 +145,10 @@ def same_service(candidate: Candidate, service: str | None) -> bool:
 
 
 def _in_environment(deployment: dict[str, Any], environment: str) -> bool:
-    return environment in (deployment.get("environment", "").lower(), deployment.get("environment_type", "").lower())
+    return environment in (
+        deployment.get("environment", "").lower(),
+        deployment.get("environment_type", "").lower(),
+    )
 
 
 def collect_candidates(evidence: Evidence, at: datetime, environment: str) -> list[Candidate]:
@@ -138,7 +170,9 @@ def collect_candidates(evidence: Evidence, at: datetime, environment: str) -> li
         for pr in prs:
             own_files = evidence.pr_files(pr["repo"], pr["id"]) or (files if len(prs) == 1 else [])
             merge = evidence.commit(pr.get("merge_commit"))
-            candidates[pr["ref"]] = Candidate(pr["ref"], pr, target, own_files, merge["ref"] if merge else None)
+            candidates[pr["ref"]] = Candidate(
+                pr["ref"], pr, target, own_files, merge["ref"] if merge else None
+            )
         pr_ids = {p["id"] for p in prs}
         for commit in commits:
             if not commit.get("pr_id") and commit.get("pr_id") not in pr_ids and not commit.get("is_merge"):
@@ -150,7 +184,9 @@ def collect_candidates(evidence: Evidence, at: datetime, environment: str) -> li
 def concerns_environment(path: str, environment: str) -> bool:
     """A config file for another environment (config/staging.yaml in a production incident) is not a suspect change."""
     name = path.lower().rsplit("/", 1)[-1]
-    named = [env for env, words in ENVIRONMENT_WORDS.items() if any(re.search(rf"\b{w}\b", name) for w in words)]
+    named = [
+        env for env, words in ENVIRONMENT_WORDS.items() if any(re.search(rf"\b{w}\b", name) for w in words)
+    ]
     return not named or environment in named
 
 
@@ -193,7 +229,11 @@ def infer_service(symptom: str, repos: set[str]) -> str | None:
 
 
 def score(
-    candidate: Candidate, at: datetime, service: str | None, symptom_words: set[str], failed_commits: set[str],
+    candidate: Candidate,
+    at: datetime,
+    service: str | None,
+    symptom_words: set[str],
+    failed_commits: set[str],
     environment: str = "production",
 ) -> None:
     """Fill `score` and `reasons`; weights favour deployment proximity, then service, then change type."""
@@ -218,7 +258,13 @@ def score(
     if deps:
         candidate.score += 0.1
         candidate.reasons.append("dependency change: " + ", ".join(f"`{p}`" for p in deps[:3]))
-    text = " ".join([candidate.record.get("subject") or candidate.record.get("title", ""), candidate.record.get("message", ""), *paths]).lower()
+    text = " ".join(
+        [
+            candidate.record.get("subject") or candidate.record.get("title", ""),
+            candidate.record.get("message", ""),
+            *paths,
+        ]
+    ).lower()
     hits = sorted(w for w in symptom_words if w in text)
     if hits:
         candidate.score += min(0.1, 0.05 * len(hits))
@@ -235,7 +281,11 @@ def _same_commit(a: str | None, b: str | None) -> bool:
 
 
 def build_candidates(
-    evidence: Evidence, at: datetime, service: str | None, since: datetime | None = None, main_only: bool = False
+    evidence: Evidence,
+    at: datetime,
+    service: str | None,
+    since: datetime | None = None,
+    main_only: bool = False,
 ) -> list[Candidate]:
     """The change behind each failed pipeline near T: its PR (by PR target, merge commit or branch) or commit.
 
@@ -245,8 +295,10 @@ def build_candidates(
     prs = evidence.of("pull_request")
     candidates: dict[str, Candidate] = {}
     failed = [
-        p for p in evidence.of("pipeline")
-        if p.get("result") in ("FAILED", "ERROR") and (not service or p["repo"] == service)
+        p
+        for p in evidence.of("pipeline")
+        if p.get("result") in ("FAILED", "ERROR")
+        and (not service or p["repo"] == service)
         and (not main_only or p.get("branch") in ("main", "master"))
     ]
     if since is not None:
@@ -254,17 +306,25 @@ def build_candidates(
         if in_window:
             at = min(_at(p["created_on"]) or at for p in in_window)
         failed = in_window
+
     def within(hours: int) -> Records:
         return [p for p in failed if abs((_at(p["created_on"]) or at) - at) <= timedelta(hours=hours)]
 
-    failed = within(6) or within(24)  # "why is X failing?" asked later in the day still finds this morning's run
+    failed = within(6) or within(
+        24
+    )  # "why is X failing?" asked later in the day still finds this morning's run
     for pipeline in sorted(failed, key=lambda p: abs((_at(p["created_on"]) or at) - at)):
         pr = next(
-            (r for r in prs if r["repo"] == pipeline["repo"] and (
-                r["id"] == pipeline.get("pr_id")
-                or _same_commit(r.get("merge_commit"), pipeline.get("commit"))
-                or (r["state"] == "OPEN" and r["source_branch"] == pipeline.get("branch"))
-            )),
+            (
+                r
+                for r in prs
+                if r["repo"] == pipeline["repo"]
+                and (
+                    r["id"] == pipeline.get("pr_id")
+                    or _same_commit(r.get("merge_commit"), pipeline.get("commit"))
+                    or (r["state"] == "OPEN" and r["source_branch"] == pipeline.get("branch"))
+                )
+            ),
             None,
         )
         commit = evidence.commit(pipeline.get("commit"))
@@ -272,8 +332,13 @@ def build_candidates(
         if record["ref"] in candidates:
             candidates[record["ref"]].more_pipelines.append(pipeline["ref"])
             continue
-        candidate = Candidate(record["ref"], record, commit_ref=commit["ref"] if commit else None, pipeline=pipeline,
-                              files=evidence.pr_files(record["repo"], record["id"]) if pr else [])
+        candidate = Candidate(
+            record["ref"],
+            record,
+            commit_ref=commit["ref"] if commit else None,
+            pipeline=pipeline,
+            files=evidence.pr_files(record["repo"], record["id"]) if pr else [],
+        )
         distance = abs((_at(pipeline["created_on"]) or at) - at)
         candidate.score = 0.5
         candidate.reasons.append(
@@ -294,12 +359,19 @@ def build_candidates(
     return list(candidates.values())
 
 
-def ruled_out(evidence: Evidence, candidates: list[Candidate], at: datetime, environment: str, service: str | None) -> list[RuledOut]:
+def ruled_out(
+    evidence: Evidence, candidates: list[Candidate], at: datetime, environment: str, service: str | None
+) -> list[RuledOut]:
     """Changes people will ask about, and why they are not the cause."""
     out: list[RuledOut] = []
     for candidate in candidates:
         if service and candidate.record["repo"] != service:
-            out.append(RuledOut(ref=candidate.ref, reason=f"other service (`{candidate.record['repo']}`), the symptom is in `{service}`"))
+            out.append(
+                RuledOut(
+                    ref=candidate.ref,
+                    reason=f"other service (`{candidate.record['repo']}`), the symptom is in `{service}`",
+                )
+            )
     shipped = {c.ref for c in candidates}
     last_deploy: dict[str, datetime] = {}
     for c in candidates:
@@ -313,15 +385,34 @@ def ruled_out(evidence: Evidence, candidates: list[Candidate], at: datetime, env
         if merged is None or (service and pr["repo"] != service):
             continue
         if merged > at:
-            out.append(RuledOut(ref=pr["ref"], reason=f"merged after the symptom began ({minutes(merged - at)} after T)"))
+            out.append(
+                RuledOut(
+                    ref=pr["ref"], reason=f"merged after the symptom began ({minutes(merged - at)} after T)"
+                )
+            )
             continue
         previous = last_deploy.get(pr["repo"])
         if previous is None or merged > previous:
-            out.append(RuledOut(ref=pr["ref"], reason=f"merged {pr['updated_on'][:16]}Z but not deployed to {environment} before the symptom began"))
+            out.append(
+                RuledOut(
+                    ref=pr["ref"],
+                    reason=f"merged {pr['updated_on'][:16]}Z but not deployed to {environment} before the symptom began",
+                )
+            )
     for deployment in evidence.of("deployment"):
         started = _at(deployment.get("started_on"))
-        if started and started > at and _in_environment(deployment, environment) and (not service or deployment["repo"] == service):
-            out.append(RuledOut(ref=deployment["ref"], reason=f"deployed after the symptom began ({minutes(started - at)} after T)"))
+        if (
+            started
+            and started > at
+            and _in_environment(deployment, environment)
+            and (not service or deployment["repo"] == service)
+        ):
+            out.append(
+                RuledOut(
+                    ref=deployment["ref"],
+                    reason=f"deployed after the symptom began ({minutes(started - at)} after T)",
+                )
+            )
     return list({r.ref: r for r in out}.values())
 
 
@@ -331,13 +422,29 @@ def timeline(evidence: Evidence, at: datetime) -> list[TimelineEvent]:
     for d in evidence.of("deployment"):
         when = _at(d.get("started_on"))
         if when and start <= when <= end:
-            events.append(TimelineEvent(at=when, what=f"{d['repo']}: deployed “{d.get('release', '')}” to {d['environment']} ({d.get('status') or d.get('state')})", ref=d["ref"]))
+            events.append(
+                TimelineEvent(
+                    at=when,
+                    what=f"{d['repo']}: deployed “{d.get('release', '')}” to {d['environment']} ({d.get('status') or d.get('state')})",
+                    ref=d["ref"],
+                )
+            )
     for pr in evidence.of("pull_request"):
         when = _at(pr.get("updated_on"))
         if pr["state"] == "MERGED" and when and start <= when <= end:
-            events.append(TimelineEvent(at=when, what=f"{pr['repo']}: merged PR #{pr['id']} “{(pr.get('subject') or pr['title'])[:70]}”", ref=pr["ref"]))
+            events.append(
+                TimelineEvent(
+                    at=when,
+                    what=f"{pr['repo']}: merged PR #{pr['id']} “{(pr.get('subject') or pr['title'])[:70]}”",
+                    ref=pr["ref"],
+                )
+            )
     for p in evidence.of("pipeline"):
         when = _at(p.get("created_on"))
         if p.get("result") in ("FAILED", "ERROR") and when and start <= when <= end:
-            events.append(TimelineEvent(at=when, what=f"{p['repo']}: pipeline #{p['build_number']} {p['result']}", ref=p["ref"]))
+            events.append(
+                TimelineEvent(
+                    at=when, what=f"{p['repo']}: pipeline #{p['build_number']} {p['result']}", ref=p["ref"]
+                )
+            )
     return sorted(events, key=lambda e: e.at)

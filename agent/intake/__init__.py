@@ -4,7 +4,7 @@
 branch, authors, states and the rest as a JSON-plain `Understanding`.
 """
 
-from agent.intake.entities import RepoMention, Understanding, incident_kind, understand
-from agent.intake.time import parse_instant, parse_window
+from bbscout.agent.intake.entities import RepoMention, Understanding, incident_kind, understand
+from bbscout.agent.intake.time import parse_instant, parse_window
 
 __all__ = ["RepoMention", "Understanding", "incident_kind", "parse_instant", "parse_window", "understand"]

@@ -15,12 +15,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz
 
-from agent.intake import vocab as V
-from agent.intake.normalize import basic, correct
-from agent.intake.time import parse_window
-from agent.plan import Window
-from tools.evidence import RepositoryRecord
-from tools.resolve import GENERIC, SYNONYMS, closest_names, rank_repositories, resolve
+from bbscout.agent.intake import vocab as V
+from bbscout.agent.intake.normalize import basic, correct
+from bbscout.agent.intake.time import parse_window
+from bbscout.agent.plan import Window
+from bbscout.tools.evidence import RepositoryRecord
+from bbscout.tools.resolve import GENERIC, SYNONYMS, closest_names, rank_repositories, resolve
 
 __all__ = ["RepoMention", "Understanding", "incident_kind", "normalize_question", "understand"]
 
@@ -46,7 +46,9 @@ class Understanding(BaseModel):
     window: Window | None = None
     topics: list[str] = Field(default_factory=list)  # families named: pipelines, pull_requests, …
     incident: Literal["strong", "weak"] | None = None
-    breakage: Literal["build", "flaky"] | None = None  # an ask that is really a CI incident ("who broke main?")
+    breakage: Literal["build", "flaky"] | None = (
+        None  # an ask that is really a CI incident ("who broke main?")
+    )
     repo_mentions: list[RepoMention] = Field(default_factory=list)
     repos: list[str] = Field(default_factory=list)  # every confidently resolved slug, in mention order
     all_repos: bool = False  # "across all repos", "every service"
@@ -74,7 +76,9 @@ class Understanding(BaseModel):
     asks: list[str] = Field(default_factory=list)  # log, why, diff, who, latest, changes, stale, …
     write_verbs: list[str] = Field(default_factory=list)  # imperatives bbscout must refuse
     out_of_scope: list[str] = Field(default_factory=list)
-    metric_ask: str | None = None  # "what's the p99 latency …?": a metric's value (no monitoring data in Bitbucket)
+    metric_ask: str | None = (
+        None  # "what's the p99 latency …?": a metric's value (no monitoring data in Bitbucket)
+    )
     matched: list[str] = Field(default_factory=list)
 
 
@@ -104,9 +108,13 @@ def normalize_question(question: str) -> str:
 
 
 _TIME_UNITS = r"(?:minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w|months?|y|years?)\b"
-_PR_NUM = re.compile(r"(?<![\w-])(?:prs?|pull\s*-?\s*requests?|mrs?|merge\s+requests?)\s*(?:number\s*|no\.?\s*)?#?\s*(\d{1,6})\b")
+_PR_NUM = re.compile(
+    r"(?<![\w-])(?:prs?|pull\s*-?\s*requests?|mrs?|merge\s+requests?)\s*(?:number\s*|no\.?\s*)?#?\s*(\d{1,6})\b"
+)
 _BUILD_NUM = re.compile(
-    r"(?<![\w-])(?:builds?|pipelines?|runs?|jobs?|ci\s+runs?)\s*(?:number\s*|no\.?\s*)?#?\s*(\d{1,7})\b(?!\s*" + _TIME_UNITS + ")"
+    r"(?<![\w-])(?:builds?|pipelines?|runs?|jobs?|ci\s+runs?)\s*(?:number\s*|no\.?\s*)?#?\s*(\d{1,7})\b(?!\s*"
+    + _TIME_UNITS
+    + ")"
 )
 _HASH_NUM = re.compile(r"(?<![\w&])#(\d{1,7})\b")
 _COMMIT = re.compile(r"(?<![\w/#.:-])([0-9a-f]{7,40})(?![\w/.-])")
@@ -141,18 +149,48 @@ _SUBJECT = re.compile(
     r"deployed|ship|shipped|open|opened|write|land|landed|break|broke|change|changed|touch|touched)\b"
 )
 _SYMBOL_PATTERNS = (
-    re.compile(r"(?i:where\s+(?:is|are|was)|where's|wheres)\s+(?:the\s+)?(?i:function\s+|class\s+|method\s+|constant\s+)?`?(?P<s>[A-Za-z_][\w.]*)`?(?:\(\))?\s+(?i:defined|declared|implemented|used|called|set|configured)"),
-    re.compile(r"(?i:usages?|uses|references?|callers|calls|definitions?|implementations?|occurrences?|instances)\s+(?i:of|to|for)\s+(?:the\s+)?(?i:function\s+|class\s+|method\s+)?[`'\"]?(?P<s>[A-Za-z_][\w.]*)"),
+    re.compile(
+        r"(?i:where\s+(?:is|are|was)|where's|wheres)\s+(?:the\s+)?(?i:function\s+|class\s+|method\s+|constant\s+)?`?(?P<s>[A-Za-z_][\w.]*)`?(?:\(\))?\s+(?i:defined|declared|implemented|used|called|set|configured)"
+    ),
+    re.compile(
+        r"(?i:usages?|uses|references?|callers|calls|definitions?|implementations?|occurrences?|instances)\s+(?i:of|to|for)\s+(?:the\s+)?(?i:function\s+|class\s+|method\s+)?[`'\"]?(?P<s>[A-Za-z_][\w.]*)"
+    ),
     re.compile(r"(?i:who|what)\s+(?i:calls|uses|imports|references)\s+[`'\"]?(?P<s>[A-Za-z_][\w.]*)"),
-    re.compile(r"(?i:find|search(?:\s+for)?|grep(?:\s+for)?|look\s+for|locate)\s+(?:the\s+)?(?i:code\s+for\s+|function\s+|class\s+|symbol\s+|method\s+|string\s+|text\s+)?[`'\"]?(?P<s>[A-Za-z_][\w.]*(?:\(\))?)"),
+    re.compile(
+        r"(?i:find|search(?:\s+for)?|grep(?:\s+for)?|look\s+for|locate)\s+(?:the\s+)?(?i:code\s+for\s+|function\s+|class\s+|symbol\s+|method\s+|string\s+|text\s+)?[`'\"]?(?P<s>[A-Za-z_][\w.]*(?:\(\))?)"
+    ),
     re.compile(r"(?i:definition\s+of|defines?)\s+[`'\"]?(?P<s>[A-Za-z_][\w.]*)"),
 )
 _QUOTED = re.compile(r"[`\"]([^`\"]{2,80})[`\"]|(?<!\w)'([^']{2,80})'(?!\w)")
-_IDENTIFIER = re.compile(r"(?<![\w./-])([A-Za-z_][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+)(?:\(\))?(?![\w/-])")
+_IDENTIFIER = re.compile(
+    r"(?<![\w./-])([A-Za-z_][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]*|[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+)(?:\(\))?(?![\w/-])"
+)
 _ORDINALS = {
-    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3, "fifth": 4,
-    "5th": 4, "sixth": 5, "6th": 5, "seventh": 6, "7th": 6, "eighth": 7, "8th": 7, "ninth": 8, "9th": 8,
-    "tenth": 9, "10th": 9, "last": -1, "latest": -1, "final": -1, "bottom": -1, "top": 0,
+    "first": 0,
+    "1st": 0,
+    "second": 1,
+    "2nd": 1,
+    "third": 2,
+    "3rd": 2,
+    "fourth": 3,
+    "4th": 3,
+    "fifth": 4,
+    "5th": 4,
+    "sixth": 5,
+    "6th": 5,
+    "seventh": 6,
+    "7th": 6,
+    "eighth": 7,
+    "8th": 7,
+    "ninth": 8,
+    "9th": 8,
+    "tenth": 9,
+    "10th": 9,
+    "last": -1,
+    "latest": -1,
+    "final": -1,
+    "bottom": -1,
+    "top": 0,
 }
 _ORDINAL = re.compile(
     r"\b(?:the\s+)?(?P<o>" + "|".join(_ORDINALS) + r")\s+(?:one|pipeline|build|run|pr|pull request|commit|"
@@ -160,27 +198,90 @@ _ORDINAL = re.compile(
     r"|\b(?:the\s+)(?P<o2>first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\b(?!\s*\d)"
     r"|\b(?:number|no\.|item|#)\s*(?P<n>[1-9])\s+(?:in|on|from)\s+(?:the|that|this)\s+list\b"
 )
-_DEICTIC = re.compile(r"\b(?:that one|this one|that pipeline|that build|that pr|that commit|that deploy(?:ment)?|it|those|these|them|ones)\b")
+_DEICTIC = re.compile(
+    r"\b(?:that one|this one|that pipeline|that build|that pr|that commit|that deploy(?:ment)?|it|those|these|them|ones)\b"
+)
 _COUNT = re.compile(
-    r"\b(?:top|last|latest|first|most\s+recent|recent|newest|past)\s+(?P<a>\d{1,3})\b(?!\s*(?:[.:]\d|" + _TIME_UNITS + r"))"
+    r"\b(?:top|last|latest|first|most\s+recent|recent|newest|past)\s+(?P<a>\d{1,3})\b(?!\s*(?:[.:]\d|"
+    + _TIME_UNITS
+    + r"))"
     r"|\b(?P<b>\d{1,3})\s+(?:most\s+recent|latest|newest|last|recent)\b"
 )
-_ALL_REPOS = re.compile(r"\b(?:all|every|each|any|across(?:\s+all)?(?:\s+the)?)\s+(?:of\s+(?:the|our)\s+)?(?:repos?|repositories|services|projects|codebases)\b|\bworkspace[- ]wide\b|\beverywhere\b")
+_ALL_REPOS = re.compile(
+    r"\b(?:all|every|each|any|across(?:\s+all)?(?:\s+the)?)\s+(?:of\s+(?:the|our)\s+)?(?:repos?|repositories|services|projects|codebases)\b|\bworkspace[- ]wide\b|\beverywhere\b"
+)
 _WRITE = re.compile(
     r"^(?:(?:hey|hi|yo|ok|okay|please|pls|plz|kindly|bbscout|now|then|so|and)[\s,]+)*"
     r"(?:(?:can|could|would|will)\s+(?:you|u|ya|ye)\s+(?:(?:please|pls|plz|kindly|just|quickly)\s+)*"
     r"|(?:go\s+ahead\s+and|i\s+(?:want|need)\s+(?:you|u)\s+to|i'?d\s+like\s+(?:you|u)\s+to|(?:please|pls|plz|kindly)\s+(?:just\s+)?)\s+)?"
-    r"(?P<v>" + "|".join(sorted((re.escape(v) for v in V.WRITE_VERBS), key=len, reverse=True)) + r")\b(?!\s+(?:by|to\s+(?:main|master)\b.*\?$))"
+    r"(?P<v>"
+    + "|".join(sorted((re.escape(v) for v in V.WRITE_VERBS), key=len, reverse=True))
+    + r")\b(?!\s+(?:by|to\s+(?:main|master)\b.*\?$))"
 )
 _REPO_GENERIC = r"(?:service|services|svc|repo|repository|app|project|codebase)"
-_SLUG_SHAPE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*-(?:service|svc|app|api|repo|lib|libs|worker|server|client|frontend|backend|web|ui|gateway|pipeline|infra|terraform|sdk|bot|cli|jobs?)")
+_SLUG_SHAPE = re.compile(
+    r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*-(?:service|svc|app|api|repo|lib|libs|worker|server|client|frontend|backend|web|ui|gateway|pipeline|infra|terraform|sdk|bot|cli|jobs?)"
+)
 _SCAN_SYNONYMS: frozenset[str] = frozenset(
-    w for group in SYNONYMS for w in group if len(w) >= 4 and w not in {"site", "front", "edge", "server", "common", "phone", "pay", "util", "utility", "identity", "email", "messaging", "library", "data", "proxy", "login", "release"}
+    w
+    for group in SYNONYMS
+    for w in group
+    if len(w) >= 4
+    and w
+    not in {
+        "site",
+        "front",
+        "edge",
+        "server",
+        "common",
+        "phone",
+        "pay",
+        "util",
+        "utility",
+        "identity",
+        "email",
+        "messaging",
+        "library",
+        "data",
+        "proxy",
+        "login",
+        "release",
+    }
 ) | {"api", "ios", "sso", "etl", "tf", "iac", "pay", "login", "email"}
 _NOT_NAMES: frozenset[str] = frozenset(
-    set(V.STOP_WORDS) | set(V.CORRECTABLE) | {"main", "master", "trunk", "develop", "ci", "cd", "scratch", "hand", "default",
-     "branch", "repo", "repository", "service", "now", "me", "us", "everyone", "anyone", "somebody", "someone",
-     "bots", "bot", "production", "prod", "staging", "test", "qa", "dev"} | set(_ORDINALS)
+    set(V.STOP_WORDS)
+    | set(V.CORRECTABLE)
+    | {
+        "main",
+        "master",
+        "trunk",
+        "develop",
+        "ci",
+        "cd",
+        "scratch",
+        "hand",
+        "default",
+        "branch",
+        "repo",
+        "repository",
+        "service",
+        "now",
+        "me",
+        "us",
+        "everyone",
+        "anyone",
+        "somebody",
+        "someone",
+        "bots",
+        "bot",
+        "production",
+        "prod",
+        "staging",
+        "test",
+        "qa",
+        "dev",
+    }
+    | set(_ORDINALS)
 )
 
 
@@ -269,7 +370,9 @@ def _environment(text: str) -> str | None:
 
 def _trigger(text: str, u: Understanding) -> None:
     for phrase in _found(text, V.TRIGGERS):
-        if phrase in ("push", "pushes") and not re.search(r"\b(?:on|by|from|via)\s+push(?:es)?\b|\bpush(?:es)?\s+(?:triggered|builds?|pipelines?)\b", text):
+        if phrase in ("push", "pushes") and not re.search(
+            r"\b(?:on|by|from|via)\s+push(?:es)?\b|\bpush(?:es)?\s+(?:triggered|builds?|pipelines?)\b", text
+        ):
             continue
         u.trigger = V.TRIGGERS[phrase]
         u.nightly = u.nightly or phrase in ("nightly", "nightlies")
@@ -307,18 +410,29 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
             u.default_branch = True
             mains = {r.main_branch for r in repos if r.slug in u.repos} or {r.main_branch for r in repos}
             said = alias[0].replace("the ", "").replace(" branch", "")
-            u.branch = mains.pop() if len(mains) == 1 else ("main" if said in ("main", "default", "mainline", "trunk") else said)
+            u.branch = (
+                mains.pop()
+                if len(mains) == 1
+                else ("main" if said in ("main", "default", "mainline", "trunk") else said)
+            )
             u.matched.append(alias[0])
     if u.branch is None:
         for m in _BRANCH_CONTEXT.finditer(text):
             name = m.group("a") or m.group("b") or m.group("c")
-            if name and name not in V.STOP_WORDS and name not in {"which", "default", "stale", "feature", "new", "my", "each", "every", "per", "a"}:
+            if (
+                name
+                and name not in V.STOP_WORDS
+                and name
+                not in {"which", "default", "stale", "feature", "new", "my", "each", "every", "per", "a"}
+            ):
                 u.branch = name
                 break
     if u.branch is None:
         named = _found(text, V.NAMED_BRANCHES)
         for name in named:
-            if re.search(rf"\b(?:on|to|into|against|from|targeting|off)\s+(?:the\s+)?{re.escape(name)}\b", text):
+            if re.search(
+                rf"\b(?:on|to|into|against|from|targeting|off)\s+(?:the\s+)?{re.escape(name)}\b", text
+            ):
                 u.branch = name
                 break
     return text
@@ -346,15 +460,28 @@ def _symbols(question: str, u: Understanding) -> None:
     for rx in _SYMBOL_PATTERNS:
         for m in rx.finditer(question):
             s = m.group("s").rstrip("().")
-            if s.lower() not in V.STOP_WORDS and s.lower() not in {"code", "usages", "file", "files", "where", "function", "class", "all"}:
+            if s.lower() not in V.STOP_WORDS and s.lower() not in {
+                "code",
+                "usages",
+                "file",
+                "files",
+                "where",
+                "function",
+                "class",
+                "all",
+            }:
                 found.append(s)
     for m in _IDENTIFIER.finditer(question):
         ident = m.group(1)
         if ident.lower() not in {p.lower() for p in u.paths} and not ident.isupper():
             found.append(ident)
     u.symbols = _uniq(
-        s for s in found
-        if s not in u.paths and s != u.branch and s not in u.authors and (s in quoted or not any(s in q for q in quoted))
+        s
+        for s in found
+        if s not in u.paths
+        and s != u.branch
+        and s not in u.authors
+        and (s in quoted or not any(s in q for q in quoted))
     )
 
 
@@ -367,7 +494,13 @@ def _repo_mentions(text: str, u: Understanding, repos: Sequence[RepositoryRecord
             phrases.append(slug)
             text = re.sub(rf"(?<![\w/-]){re.escape(slug)}(?![\w/-])", " ", text)
     slug_words = {w for r in repos for w in re.findall(r"[a-z0-9]+", f"{r.slug} {r.name}".lower())}
-    ignore = set(V.STOP_WORDS) | set(V.CORRECTABLE) | set(GENERIC) | {"ci", "cd", "main", "master"} | _all_topic_words()
+    ignore = (
+        set(V.STOP_WORDS)
+        | set(V.CORRECTABLE)
+        | set(GENERIC)
+        | {"ci", "cd", "main", "master"}
+        | _all_topic_words()
+    )
     ignore -= slug_words - _all_topic_words() - set(GENERIC) - {"pipeline"}
     ignore |= {a.lower() for a in u.authors} | {w for a in u.authors for w in a.lower().split()}
 
@@ -381,14 +514,12 @@ def _repo_mentions(text: str, u: Understanding, repos: Sequence[RepositoryRecord
         stem = word[:-1] if word.endswith("s") and len(word) > 4 else word
         if word in slug_words or stem in slug_words or word in _SCAN_SYNONYMS:
             return True
-        return len(word) >= 6 and any(
-            len(s) >= 6 and _ratio(word, s) >= 85 for s in slug_words
-        )
+        return len(word) >= 6 and any(len(s) >= 6 and _ratio(word, s) >= 85 for s in slug_words)
 
     # punctuation is kept as tokens: a clause break ("… 3 days - infra issue") ends a name's context
     tokens = re.findall(r"[a-z0-9][a-z0-9-]*|[(),.;:!?]|(?<=\s)[-–](?=\s)", text)
     run: list[str] = []
-    for i, tok in enumerate(tokens + [""]):
+    for i, tok in enumerate([*tokens, ""]):
         if tok and (repo_like(tok) or (run and tok in GENERIC | {"services"})):
             run.append(tok)
             continue
@@ -398,14 +529,26 @@ def _repo_mentions(text: str, u: Understanding, repos: Sequence[RepositoryRecord
                 phrases.append(" ".join(run))
             run = []
     # "the foo service", "in foo": a name we don't know must be reported, not dropped.
-    for m in re.finditer(rf"\b(?:the|in|for|on|of|from|to|at)\s+(?:the\s+)?(?P<p>[a-z][a-z0-9-]*(?:\s+[a-z][a-z0-9-]*)?)\s+{_REPO_GENERIC}\b", text):
+    for m in re.finditer(
+        rf"\b(?:the|in|for|on|of|from|to|at)\s+(?:the\s+)?(?P<p>[a-z][a-z0-9-]*(?:\s+[a-z][a-z0-9-]*)?)\s+{_REPO_GENERIC}\b",
+        text,
+    ):
         p = m.group("p")
-        words = [w for w in p.split() if w not in V.STOP_WORDS and w not in _all_topic_words() and w not in V.CORRECTABLE]
+        words = [
+            w
+            for w in p.split()
+            if w not in V.STOP_WORDS and w not in _all_topic_words() and w not in V.CORRECTABLE
+        ]
         if words and not any(any(w in ph for ph in phrases) for w in words):
             phrases.append(" ".join(words) + " " + m.group(0).split()[-1])
     for m in re.finditer(r"\b(?:in|for)\s+(?:the\s+)?(?P<p>[a-z][a-z0-9-]{2,})\s*(?:[?.!,]|$)", text):
         p = m.group("p")
-        if p not in ignore and p not in V.ENVIRONMENTS and p not in V.ENVIRONMENTS_IN_CONTEXT and not any(p in ph for ph in phrases):
+        if (
+            p not in ignore
+            and p not in V.ENVIRONMENTS
+            and p not in V.ENVIRONMENTS_IN_CONTEXT
+            and not any(p in ph for ph in phrases)
+        ):
             phrases.append(p)
     bare = re.search(r"\bthe\s+(service|app)\b", text)
     if bare and not phrases:  # "in the service": a generic name, resolved as ambiguous
@@ -415,15 +558,38 @@ def _repo_mentions(text: str, u: Understanding, repos: Sequence[RepositoryRecord
         if res.slugs:
             u.repo_mentions.append(RepoMention(phrase=phrase, status="resolved", slugs=res.slugs))
         elif res.ambiguous:
-            u.repo_mentions.append(RepoMention(phrase=phrase, status="ambiguous", candidates=res.alternatives))
+            u.repo_mentions.append(
+                RepoMention(phrase=phrase, status="ambiguous", candidates=res.alternatives)
+            )
         else:
-            u.repo_mentions.append(RepoMention(phrase=phrase, status="unknown", candidates=closest_names(phrase, repos)))
+            u.repo_mentions.append(
+                RepoMention(phrase=phrase, status="unknown", candidates=closest_names(phrase, repos))
+            )
     u.repos = _uniq(s for m in u.repo_mentions for s in m.slugs)
 
 
-_SLUG_SUFFIXES = ("service", "svc", "app", "api", "repo", "lib", "libs", "worker", "server", "client", "frontend",
-                  "backend", "gateway", "pipeline", "infra", "terraform", "sdk")
-_PREPOSITIONS = frozenset({"in", "for", "on", "of", "from", "to", "at", "against", "about", "into", "within", "inside", "across"})
+_SLUG_SUFFIXES = (
+    "service",
+    "svc",
+    "app",
+    "api",
+    "repo",
+    "lib",
+    "libs",
+    "worker",
+    "server",
+    "client",
+    "frontend",
+    "backend",
+    "gateway",
+    "pipeline",
+    "infra",
+    "terraform",
+    "sdk",
+)
+_PREPOSITIONS = frozenset(
+    {"in", "for", "on", "of", "from", "to", "at", "against", "about", "into", "within", "inside", "across"}
+)
 _DETERMINERS = frozenset({"the", "a", "an", "our", "my", "your", "this", "that", "their"})
 
 
@@ -450,7 +616,13 @@ def _names_a_repo(run: list[str], before: list[str], after: str, known: set[str]
         return True  # "in payments", "for the api"
     if not after or not after.isalpha():
         return True
-    allowed = set(V.STOP_WORDS) | set(V.CORRECTABLE) | _all_topic_words() | set(GENERIC) | set(V.ENVIRONMENTS_IN_CONTEXT)
+    allowed = (
+        set(V.STOP_WORDS)
+        | set(V.CORRECTABLE)
+        | _all_topic_words()
+        | set(GENERIC)
+        | set(V.ENVIRONMENTS_IN_CONTEXT)
+    )
     return after in allowed or after.endswith(("ing", "ed", "'s"))
 
 
@@ -465,7 +637,9 @@ def _all_topic_words() -> set[str]:
     if not _TOPIC_WORDS:
         _TOPIC_WORDS.update(w for ws in V.TOPICS.values() for p in ws for w in p.split())
         _TOPIC_WORDS.update(w for p in V.INCIDENT_STRONG + V.INCIDENT_WEAK for w in p.split())
-        _TOPIC_WORDS.update(w for p in list(V.ENVIRONMENTS) + list(V.ENVIRONMENTS_IN_CONTEXT) for w in p.split())
+        _TOPIC_WORDS.update(
+            w for p in list(V.ENVIRONMENTS) + list(V.ENVIRONMENTS_IN_CONTEXT) for w in p.split()
+        )
         _TOPIC_WORDS.update(w for ps in V.ASKS.values() for p in ps for w in p.split())
         _TOPIC_WORDS.update({"log", "logs", "step", "steps", "test", "tests", "error", "errors", "happened"})
     return _TOPIC_WORDS
@@ -476,20 +650,24 @@ def _all_topic_words() -> set[str]:
 _NB = r"(?<![\w/-])"  # word boundaries that keep slugs whole ("data-pipeline" is not "pipeline")
 _NE = r"(?![\w/-])"
 _FLAKY = re.compile(
-    _NB + r"(?:flak(?:y|ey|iness|ily|e|es|ed|ing)|intermittent(?:ly)?|random(?:ly)?|sporadic(?:ally)?|non-?deterministic(?:ally)?"
+    _NB
+    + r"(?:flak(?:y|ey|iness|ily|e|es|ed|ing)|intermittent(?:ly)?|random(?:ly)?|sporadic(?:ally)?|non-?deterministic(?:ally)?"
     r"|sometimes\s+(?:fail\w*|pass\w*|red|green)|on\s+and\s+off|hit[- ]and[- ]miss|now\s+and\s+then)" + _NE
 )
 _CI_SUBJECT = re.compile(
-    _NB + r"(?:builds?|pipelines?|ci|ci\s+runs?|tests?|test\s+suites?|suites?|specs?|unit\s+tests?|integration\s+tests?"
+    _NB
+    + r"(?:builds?|pipelines?|ci|ci\s+runs?|tests?|test\s+suites?|suites?|specs?|unit\s+tests?|integration\s+tests?"
     r"|e2e|jobs?|checks?|lint(?:ing|er)?|compil\w*|npm\s+ci|main|master|trunk|mainline|default\s+branch|branch(?:es)?"
     r"|prs?|pull\s+requests?|merge\s+requests?|mrs?)" + _NE
 )
 _CI_FAILURE = re.compile(
-    _NB + r"(?:fail\w*|broke|broken|breaks?|breaking|red|errored|erroring|busted|borked|hosed|flak\w*|won't\s+pass|doesn't\s+pass"
+    _NB
+    + r"(?:fail\w*|broke|broken|breaks?|breaking|red|errored|erroring|busted|borked|hosed|flak\w*|won't\s+pass|doesn't\s+pass"
     r"|not\s+passing|can't\s+pass|stopped\s+passing|timing\s+out|times\s+out|timed\s+out)" + _NE
 )
 _RUNTIME = re.compile(
-    _NB + r"(?:5\d\d|5\d\ds|5xx|4xx|http\s*\d{3}|outage|latency|slow(?:ness|er)?|degrad\w*|requests?|traffic|customers?"
+    _NB
+    + r"(?:5\d\d|5\d\ds|5xx|4xx|http\s*\d{3}|outage|latency|slow(?:ness|er)?|degrad\w*|requests?|traffic|customers?"
     r"|users?|paged|pager|alerts?|error\s+rate|crash\w*|exceptions?|production|prod|live\s+site|is\s+down|went\s+down"
     r"|are\s+down|rolled\s+back|roll(?:ed)?[- ]?back|rollbacks?|memory|cpu|oom)" + _NE
 )
@@ -506,7 +684,8 @@ _ONGOING_WHY = re.compile(
     r"\bwhy\s+(?:is|are|does|do|has|have|isn't|aren't|doesn't|won't|keeps?|'s|is\s+it\s+that|the\s+hell\s+(?:is|are))\b"
     r"|\b(?:keeps?|kept|started|starts|still|been|has\s+been|have\s+been|is\s+now|are\s+now)\s+"
     r"(?:failing|red|broken|erroring|busted|borked|hosed)\b|\b(?:is|are|got|went|get|gets)\s+(?:busted|borked|hosed)\b"
-    r"|" + r"\b(?:any\s+(?:idea|clue|ideas|clues)|no\s+idea|not\s+sure|wonder(?:ing)?|figure\s+out|find\s+out|tell\s+me)\s+(?:why|what)\b"
+    r"|"
+    + r"\b(?:any\s+(?:idea|clue|ideas|clues)|no\s+idea|not\s+sure|wonder(?:ing)?|figure\s+out|find\s+out|tell\s+me)\s+(?:why|what)\b"
     r"|\bwhat(?:'s|s|\s+is|\s+was|\s+went)\s+wrong\b|\b(?:broken|failing|red|busted)\s+because\b"
 )
 # "who turned the build red?", "what made main go red?": blame for a build turning red
@@ -528,9 +707,13 @@ _RUNNING_IN_ENV = re.compile(
     r"\b(?P<v>running|live|sitting|out)\s+(?:in|on)\s+(?:the\s+)?(?:prod|production|prd|staging|stg|pre-?prod|uat|qa|live)\b"
 )
 # HTTP 5xx symptoms in any spelling: "504s", "503 errors", "http 502", "5xxs"
-_HTTP_5XX = re.compile(r"(?<![\w#.-])(?:5\d\d(?:s|\s+(?:errors?|responses?|codes?|status(?:es)?))|http\s*5\d\d|5xxs?)(?![\w-])")
+_HTTP_5XX = re.compile(
+    r"(?<![\w#.-])(?:5\d\d(?:s|\s+(?:errors?|responses?|codes?|status(?:es)?))|http\s*5\d\d|5xxs?)(?![\w-])"
+)
 # "started around 5am", "began at 14:05", "since about 9": a symptom with an onset time
-_ONSET = re.compile(r"\b(?:started|starting|began|begun|kicked\s+off|since)\s+(?:around|about|at|near|roughly|~)\s*(?:\d|noon|midnight)")
+_ONSET = re.compile(
+    r"\b(?:started|starting|began|begun|kicked\s+off|since)\s+(?:around|about|at|near|roughly|~)\s*(?:\d|noon|midnight)"
+)
 
 
 def incident_kind(text: str) -> Literal["build", "flaky", "runtime"]:
@@ -571,7 +754,9 @@ def _breakage(text: str, u: Understanding) -> None:
     if u.build_numbers:
         return
     if kind == "runtime" and _ONGOING_WHY.search(text) and _RUNTIME.search(text) and not u.pr_numbers:
-        u.incident = "strong"  # "what's wrong with checkout in prod?", "any idea why prod is throwing errors?"
+        u.incident = (
+            "strong"  # "what's wrong with checkout in prod?", "any idea why prod is throwing errors?"
+        )
         return
     if kind == "flaky":
         u.breakage = "flaky"
@@ -593,9 +778,13 @@ def understand(
         work = work.replace(u.window.label.split(" (")[0], " ")
     running_env = _RUNNING_IN_ENV.search(work)
     if running_env:  # "what's running in prod": what is deployed there, not running pipelines
-        work = work[: running_env.start()] + " deployed in " + work[running_env.end("v"):]
+        work = work[: running_env.start()] + " deployed in " + work[running_env.end("v") :]
     for topic, phrases in V.TOPICS.items():
-        if _found(work, phrases) or (topic == "pipelines" and u.build_numbers) or (topic == "pull_requests" and u.pr_numbers):
+        if (
+            _found(work, phrases)
+            or (topic == "pipelines" and u.build_numbers)
+            or (topic == "pull_requests" and u.pr_numbers)
+        ):
             u.topics.append(topic)
     if "deployments" not in u.topics and _SPLIT_ROLLBACK.search(work):
         u.topics.append("deployments")  # "did we roll anything back?"
@@ -616,7 +805,7 @@ def understand(
     work = _paths_and_branches(question, work, u, [])
     _symbols(question, u)
     scan = _found_removed(work, V.HTTP_PHRASES)  # "gateway timeouts" names an HTTP error, not api-gateway
-    for token in [u.branch or ""] + u.paths + u.symbols:
+    for token in [u.branch or "", *u.paths, *u.symbols]:
         if token:
             scan = scan.replace(token.lower(), " ")
     _repo_mentions(scan, u, repositories)
@@ -654,13 +843,13 @@ _REQUEST = re.compile(r"\b(?:can|could|would|will|please|pls|plz|kindly|go\s+ahe
 
 
 def _noun_use(text: str, w: re.Match[str]) -> bool:
-    """"deploy failures since wednesday?", "merge history?": the write verb is a noun of a question, not a request.
+    """ "deploy failures since wednesday?", "merge history?": the write verb is a noun of a question, not a request.
 
     A polite/request prefix ("can you deploy …", "please merge …") always makes it a request.
     """
     if _REQUEST.search(text[: w.start("v")]):
         return False
-    rest = text[w.end("v"):].strip()
+    rest = text[w.end("v") :].strip()
     if not rest or rest[0] in "?.!":
         return True
     nxt = re.match(r"[\w#'-]+", rest)

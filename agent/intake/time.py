@@ -32,8 +32,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil import parser as dtparser  # type: ignore[import-untyped]
 from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
 
-from agent.intake.normalize import basic, correct
-from agent.plan import Window
+from bbscout.agent.intake.normalize import basic, correct
+from bbscout.agent.plan import Window
 
 __all__ = ["parse_instant", "parse_window", "resolve_zone"]
 
@@ -41,37 +41,149 @@ __all__ = ["parse_instant", "parse_window", "resolve_zone"]
 # --- vocabulary -----------------------------------------------------------------------------------
 
 _ZONE_ABBREVIATIONS: dict[str, str] = {
-    "utc": "UTC", "gmt": "UTC", "z": "UTC",
-    "pst": "America/Los_Angeles", "pdt": "America/Los_Angeles", "pt": "America/Los_Angeles",
+    "utc": "UTC",
+    "gmt": "UTC",
+    "z": "UTC",
+    "pst": "America/Los_Angeles",
+    "pdt": "America/Los_Angeles",
+    "pt": "America/Los_Angeles",
     "pacific": "America/Los_Angeles",
-    "mst": "America/Denver", "mdt": "America/Denver", "mt": "America/Denver", "mountain": "America/Denver",
-    "cst": "America/Chicago", "cdt": "America/Chicago", "ct": "America/Chicago", "central": "America/Chicago",
-    "est": "America/New_York", "edt": "America/New_York", "et": "America/New_York", "eastern": "America/New_York",
-    "wet": "WET", "west": "WET", "bst": "Europe/London", "uk": "Europe/London",
-    "cet": "CET", "cest": "CET", "eet": "EET", "eest": "EET",
-    "ist": "Asia/Kolkata", "sgt": "Asia/Singapore", "jst": "Asia/Tokyo",
-    "aest": "Australia/Sydney", "aedt": "Australia/Sydney",
+    "mst": "America/Denver",
+    "mdt": "America/Denver",
+    "mt": "America/Denver",
+    "mountain": "America/Denver",
+    "cst": "America/Chicago",
+    "cdt": "America/Chicago",
+    "ct": "America/Chicago",
+    "central": "America/Chicago",
+    "est": "America/New_York",
+    "edt": "America/New_York",
+    "et": "America/New_York",
+    "eastern": "America/New_York",
+    "wet": "WET",
+    "west": "WET",
+    "bst": "Europe/London",
+    "uk": "Europe/London",
+    "cet": "CET",
+    "cest": "CET",
+    "eet": "EET",
+    "eest": "EET",
+    "ist": "Asia/Kolkata",
+    "sgt": "Asia/Singapore",
+    "jst": "Asia/Tokyo",
+    "aest": "Australia/Sydney",
+    "aedt": "Australia/Sydney",
 }
 # Zone words that are also ordinary words: only taken right after a clock time.
-_ZONE_AFTER_TIME_ONLY = {"z", "pt", "mt", "ct", "et", "west", "uk", "pacific", "mountain", "central", "eastern"}
+_ZONE_AFTER_TIME_ONLY = {
+    "z",
+    "pt",
+    "mt",
+    "ct",
+    "et",
+    "west",
+    "uk",
+    "pacific",
+    "mountain",
+    "central",
+    "eastern",
+}
 
 _NUMBER_WORDS: dict[str, str] = {
-    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "fifteen": "15",
-    "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "ninety": "90",
-    "twenty four": "24", "twenty-four": "24", "forty eight": "48", "forty-eight": "48",
-    "seventy two": "72", "seventy-two": "72", "a couple of": "2", "a couple": "2", "couple of": "2",
-    "a few": "3", "few": "3", "several": "3", "half an hour": "30 minutes", "half a day": "12 hours",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "eleven": "11",
+    "twelve": "12",
+    "fifteen": "15",
+    "twenty": "20",
+    "thirty": "30",
+    "forty": "40",
+    "fifty": "50",
+    "sixty": "60",
+    "ninety": "90",
+    "twenty four": "24",
+    "twenty-four": "24",
+    "forty eight": "48",
+    "forty-eight": "48",
+    "seventy two": "72",
+    "seventy-two": "72",
+    "a couple of": "2",
+    "a couple": "2",
+    "couple of": "2",
+    "a few": "3",
+    "few": "3",
+    "several": "3",
+    "half an hour": "30 minutes",
+    "half a day": "12 hours",
 }
 
 _TYPOS: dict[str, str] = {
-    "yday": "yesterday", "ystrdy": "yesterday", "yest": "yesterday", "ysterday": "yesterday",
-    "tdy": "today", "2day": "today", "tonite": "tonight", "2nite": "tonight", "wknd": "weekend",
-    "prev": "previous", "thru": "through", "til": "until", "till": "until", "b4": "before",
-    "o'clock": "", "oclock": "",
+    "yday": "yesterday",
+    "ystrdy": "yesterday",
+    "yest": "yesterday",
+    "ysterday": "yesterday",
+    "tdy": "today",
+    "2day": "today",
+    "tonite": "tonight",
+    "2nite": "tonight",
+    "wknd": "weekend",
+    "prev": "previous",
+    "thru": "through",
+    "til": "until",
+    "till": "until",
+    "b4": "before",
+    "o'clock": "",
+    "oclock": "",
 }
 
-_TIME_VOCAB = ["yesterday", "today", "tonight", "morning", "afternoon", "evening", "weekend", "overnight", "midnight", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "minutes", "hours", "weeks", "months", "minute", "hour", "week", "month", "night", "noon", "since", "between", "previous", "january", "february", "march", "april", "august", "september", "october", "november", "december"]
+_TIME_VOCAB = [
+    "yesterday",
+    "today",
+    "tonight",
+    "morning",
+    "afternoon",
+    "evening",
+    "weekend",
+    "overnight",
+    "midnight",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "minutes",
+    "hours",
+    "weeks",
+    "months",
+    "minute",
+    "hour",
+    "week",
+    "month",
+    "night",
+    "noon",
+    "since",
+    "between",
+    "previous",
+    "january",
+    "february",
+    "march",
+    "april",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
 
 _UNIT_RE = r"(?:minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w|months?|mths?|mos?|years?|yrs?|y)"
 _NUM_RE = r"(?:\d+(?:\.\d+)?|an?)"
@@ -82,7 +194,12 @@ _MONTH_RE = (
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _WEEKDAY_RE = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|rsday|urday|sday)?"
 _PART_RE = r"(?:morning|afternoon|evening|night)"
-_PARTS: dict[str, tuple[int, int]] = {"morning": (0, 12), "afternoon": (12, 18), "evening": (18, 24), "night": (18, 30)}
+_PARTS: dict[str, tuple[int, int]] = {
+    "morning": (0, 12),
+    "afternoon": (12, 18),
+    "evening": (18, 24),
+    "night": (18, 30),
+}
 
 _ISO_DT_RE = r"\d{4}-\d{2}-\d{2}[t ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:z|[+-]\d{2}:?\d{2})?"
 _ISO_D_RE = r"\d{4}[-/]\d{2}[-/]\d{2}"
@@ -91,8 +208,14 @@ _MDATE_RE = (
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH_RE}(?:,?\s+\d{{4}})?)"
 )
 _CLOCK_RE = r"(?:\d{1,2}:\d{2}(?:\s*(?:am|pm))?|\d{1,2}\s*(?:am|pm)|noon|midnight)"
-_LOOSE_CLOCK_RE = r"(?:\d{1,2}:\d{2}(?:\s*(?:am|pm))?|\d{1,2}(?:\s*(?:am|pm))?(?!\s*(?:\d|" + _UNIT_RE + r"\b))|noon|midnight)"
-_DAY_RE = rf"(?:{_ISO_D_RE}|{_MDATE_RE}|(?:last\s+|this\s+|past\s+|previous\s+)?{_WEEKDAY_RE}\b|today|yesterday)"
+_LOOSE_CLOCK_RE = (
+    r"(?:\d{1,2}:\d{2}(?:\s*(?:am|pm))?|\d{1,2}(?:\s*(?:am|pm))?(?!\s*(?:\d|"
+    + _UNIT_RE
+    + r"\b))|noon|midnight)"
+)
+_DAY_RE = (
+    rf"(?:{_ISO_D_RE}|{_MDATE_RE}|(?:last\s+|this\s+|past\s+|previous\s+)?{_WEEKDAY_RE}\b|today|yesterday)"
+)
 _PERIOD_RE = (
     r"(?:(?:this|last|previous|the)\s+(?:week|month|year)|(?:the\s+|this\s+|last\s+)?weekend"
     r"|last\s+night|overnight|tonight|this\s+" + _PART_RE + r")"
@@ -159,8 +282,19 @@ def _delta(n: float, unit: str) -> timedelta | relativedelta:
 
 
 def _unit_name(unit: str) -> str:
-    return {"m": "minute", "min": "minute", "h": "hour", "hr": "hour", "d": "day", "w": "week", "wk": "week",
-            "mo": "month", "mth": "month", "y": "year", "yr": "year"}.get(unit.rstrip("s"), unit.rstrip("s"))
+    return {
+        "m": "minute",
+        "min": "minute",
+        "h": "hour",
+        "hr": "hour",
+        "d": "day",
+        "w": "week",
+        "wk": "week",
+        "mo": "month",
+        "mth": "month",
+        "y": "year",
+        "yr": "year",
+    }.get(unit.rstrip("s"), unit.rstrip("s"))
 
 
 def _weekday_index(word: str) -> int:
@@ -260,7 +394,9 @@ def _period(s: str, ctx: _Ctx) -> _Span | None:
     return None
 
 
-def _parse_anchor(s: str, ctx: _Ctx, *, default_day: date | None = None, pm_default: bool = False) -> _Span | None:
+def _parse_anchor(
+    s: str, ctx: _Ctx, *, default_day: date | None = None, pm_default: bool = False
+) -> _Span | None:
     """One anchor → a point or a span, in local time."""
     s = s.strip()
     if re.fullmatch(_ISO_DT_RE, s):
@@ -318,7 +454,7 @@ _Result = tuple[datetime, datetime] | None
 
 
 def _range(m: re.Match[str], ctx: _Ctx) -> _Result:
-    """"between 9 and 11 this morning", "from 2 to 4pm yesterday", "from 2026-11-01 to 2026-11-15"."""
+    """ "between 9 and 11 this morning", "from 2 to 4pm yesterday", "from 2026-11-01 to 2026-11-15"."""
     prefix_day = _parse_day(m.group("pday"), ctx) if m.group("pday") else None
     b = _parse_anchor(m.group("b"), ctx, default_day=prefix_day)
     if b is None:
@@ -336,7 +472,7 @@ def _range(m: re.Match[str], ctx: _Ctx) -> _Result:
 
 
 def _since(m: re.Match[str], ctx: _Ctx) -> _Result:
-    """"since X" runs to now; "from <a day>" is that day ("pipelines from yesterday") unless "onwards"."""
+    """ "since X" runs to now; "from <a day>" is that day ("pipelines from yesterday") unless "onwards"."""
     a = _parse_anchor(m.group("a"), ctx)
     if a is None:
         return None
@@ -354,7 +490,7 @@ def _until(m: re.Match[str], ctx: _Ctx) -> _Result:
 
 
 def _rolling(m: re.Match[str], ctx: _Ctx) -> _Result:
-    """"last 24 hours", "past 3 days", "in the last hour"; bare "last week" is left to the calendar."""
+    """ "last 24 hours", "past 3 days", "in the last hour"; bare "last week" is left to the calendar."""
     n, unit, which, pre = m.group("n"), m.group("unit"), m.group("which"), m.group("pre")
     name = _unit_name(unit)
     if n is None and name in ("week", "month", "year") and which in ("last", "previous") and not pre:
@@ -379,12 +515,30 @@ def _bare_amount(m: re.Match[str], ctx: _Ctx) -> _Result:
 _B = r"(?<![\w/#.:-])"
 _E = r"(?![\w/-])"
 _CONSTRUCTS: list[tuple[re.Pattern[str], Callable[[re.Match[str], _Ctx], _Result]]] = [
-    (re.compile(rf"{_B}(?:(?P<pday>{_DAY_RE}),?\s+)?(?:between|from)\s+(?P<a>{_LOOSE_ANCHOR})\s*(?:and|to|until|through|-|–)\s*(?P<b>{_LOOSE_ANCHOR}){_E}"), _range),
-    (re.compile(rf"{_B}(?P<kw>since|after|from|starting(?:\s+(?:at|on|from))?|as\s+of)\s+(?P<a>{_ANCHOR}){_E}(?P<onwards>\s+(?:on(?:wards?)?|forward|until\s+now))?"), _since),
+    (
+        re.compile(
+            rf"{_B}(?:(?P<pday>{_DAY_RE}),?\s+)?(?:between|from)\s+(?P<a>{_LOOSE_ANCHOR})\s*(?:and|to|until|through|-|–)\s*(?P<b>{_LOOSE_ANCHOR}){_E}"
+        ),
+        _range,
+    ),
+    (
+        re.compile(
+            rf"{_B}(?P<kw>since|after|from|starting(?:\s+(?:at|on|from))?|as\s+of)\s+(?P<a>{_ANCHOR}){_E}(?P<onwards>\s+(?:on(?:wards?)?|forward|until\s+now))?"
+        ),
+        _since,
+    ),
     (re.compile(rf"{_B}(?P<kw>before|until|through|up\s+to|prior\s+to)\s+(?P<a>{_ANCHOR}){_E}"), _until),
-    (re.compile(rf"{_B}(?:(?P<pre>in|over|during|within|for)\s+)?(?:the\s+)?(?P<which>last|past|previous)\s+(?:(?P<n>{_NUM_RE})\s*)?(?P<unit>{_UNIT_RE}){_E}"), _rolling),
+    (
+        re.compile(
+            rf"{_B}(?:(?P<pre>in|over|during|within|for)\s+)?(?:the\s+)?(?P<which>last|past|previous)\s+(?:(?P<n>{_NUM_RE})\s*)?(?P<unit>{_UNIT_RE}){_E}"
+        ),
+        _rolling,
+    ),
     (re.compile(rf"{_B}(?:(?:on|at|in|during|over)\s+)?(?P<a>{_ANCHOR}){_E}"), _bare_anchor),
-    (re.compile(rf"{_B}(?:within\s+|in\s+)?(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>{_UNIT_RE}){_E}(?!\s+ago)"), _bare_amount),
+    (
+        re.compile(rf"{_B}(?:within\s+|in\s+)?(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>{_UNIT_RE}){_E}(?!\s+ago)"),
+        _bare_amount,
+    ),
 ]
 
 
@@ -427,7 +581,7 @@ def _extract_zone(original: str, text: str) -> tuple[ZoneInfo | timezone | None,
             continue  # the Z of an ISO datetime
         zone = resolve_zone(word)
         if zone is not None:
-            return zone, text[: zm.start("z")] + text[zm.end():]
+            return zone, text[: zm.start("z")] + text[zm.end() :]
     return None, text
 
 
@@ -438,7 +592,11 @@ def _normalize(text: str) -> str:
     t = correct(t, _TIME_VOCAB, cutoff=82)
     for words, digits in sorted(_NUMBER_WORDS.items(), key=lambda kv: -len(kv[0])):
         t = re.sub(rf"\b{words}\b(?=\s+(?:{_UNIT_RE})\b|\s+more\b)", digits, t)
-    t = re.sub(r"\b(\d+)\s*(?:-|to)\s*(\d+)\s*(am|pm)\b", r"from \1 to \2\3", t) if "from" not in t and "between" not in t else t
+    t = (
+        re.sub(r"\b(\d+)\s*(?:-|to)\s*(\d+)\s*(am|pm)\b", r"from \1 to \2\3", t)
+        if "from" not in t and "between" not in t
+        else t
+    )
     t = re.sub(r"\bmid-?night\b", "midnight", t)
     t = re.sub(r"\b(?:earlier|so far|up to now|until now)\s+today\b", "today", t)
     t = re.sub(r"\bthis (?:week|month|year) so far\b", lambda m: m.group(0)[:-7], t)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from agent.plan import Plan, Step, StepOutcome
-from tools.evidence import RepositoryRecord
+from bbscout.agent.plan import Plan, Step, StepOutcome
+from bbscout.tools.evidence import RepositoryRecord
 
 
 @dataclass

@@ -27,13 +27,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from agent.llm import ChatResult, LLMClient
-from agent.plan import Family, Plan, Step, StepOutcome, Window
-from agent.planners.base import PlanRequest
-from agent.prompts import DATA_REMINDER, data_block, load_prompt, outcome_text
-from agent.tool_schemas import ToolCallError, openai_tools, parse_tool_call
+from bbscout.agent.llm import ChatResult, LLMClient
+from bbscout.agent.plan import Family, Plan, Step, StepOutcome, Window
+from bbscout.agent.planners.base import PlanRequest
+from bbscout.agent.prompts import DATA_REMINDER, data_block, load_prompt, outcome_text
+from bbscout.agent.tool_schemas import ToolCallError, openai_tools, parse_tool_call
 
-__all__ = ["LLMPlanner", "TOOL_FAMILY", "tool_message"]
+__all__ = ["TOOL_FAMILY", "LLMPlanner", "tool_message"]
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,9 @@ class LLMPlanner:
             fixed = {step.tool for step in again.steps} | {c["function"]["name"] for c in again.calls}
             unfixed = [(c, e) for c, e in parsed.problems if c["function"]["name"] not in fixed]
             for call, error in [*unfixed, *again.problems]:
-                note = f"the model's tool call {call['function']['name']} was invalid and was dropped: {error}"
+                note = (
+                    f"the model's tool call {call['function']['name']} was invalid and was dropped: {error}"
+                )
                 if note not in not_understood:
                     not_understood.append(note)
             content = content or retry.content

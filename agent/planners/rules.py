@@ -21,29 +21,37 @@ from collections.abc import Sequence
 from datetime import UTC, timedelta
 from typing import Any, Literal, TypeVar
 
-from agent.intake import Understanding, incident_kind, parse_instant, understand
-from agent.plan import Family, Plan, Step, StepOutcome, Window
-from agent.planners.base import PlanRequest, PriorTurn
-from tools.evidence import RepositoryRecord
-from tools.resolve import GENERIC
+from bbscout.agent.intake import Understanding, incident_kind, parse_instant, understand
+from bbscout.agent.plan import Family, Plan, Step, StepOutcome, Window
+from bbscout.agent.planners.base import PlanRequest, PriorTurn
+from bbscout.tools.evidence import RepositoryRecord
+from bbscout.tools.resolve import GENERIC
 
 __all__ = ["LLM_HINT", "RulesPlanner", "build_plan"]
 
 T = TypeVar("T")
 
-LLM_HINT = (
-    "the LLM planner (set OPENAI_API_KEY / OPENAI_BASE_URL / BBSCOUT_MODEL) handles freer questions"
-)
+LLM_HINT = "the LLM planner (set OPENAI_API_KEY / OPENAI_BASE_URL / BBSCOUT_MODEL) handles freer questions"
 PIPELINE_DEFAULT = timedelta(hours=24)
 RECENT_DEFAULT = timedelta(days=7)
 STALE_DEFAULT = timedelta(days=30)
 INCIDENT_DEPLOYS, INCIDENT_PRS, INCIDENT_PIPELINES, INCIDENT_AFTER = (
-    timedelta(hours=48), timedelta(hours=72), timedelta(hours=24), timedelta(minutes=30),
+    timedelta(hours=48),
+    timedelta(hours=72),
+    timedelta(hours=24),
+    timedelta(minutes=30),
 )
-CI_PIPELINES, CI_PRS, CI_SLACK, FLAKY_DEFAULT = timedelta(hours=24), timedelta(hours=72), timedelta(hours=1), timedelta(days=7)
+CI_PIPELINES, CI_PRS, CI_SLACK, FLAKY_DEFAULT = (
+    timedelta(hours=24),
+    timedelta(hours=72),
+    timedelta(hours=1),
+    timedelta(days=7),
+)
 STALE_LIMIT = 500
 _MERGE_VERB = re.compile(r"\bmerg(?:e|ed|es|ing)\b(?!\s+(?:commits?|conflicts?)\b)")
-_COMMIT_NOUN = re.compile(r"\bcommit(?:s|ted)?\b|\bmerge\s+commits?\b|\bpush(?:ed|es)?\b|\bsha\b|\bhash(?:es)?\b|\blanded\b")
+_COMMIT_NOUN = re.compile(
+    r"\bcommit(?:s|ted)?\b|\bmerge\s+commits?\b|\bpush(?:ed|es)?\b|\bsha\b|\bhash(?:es)?\b|\blanded\b"
+)
 _CREATED_VERB = re.compile(r"\b(?:opened|created|raised|submitted|filed|new)\b")
 _SHOW_VERB = re.compile(
     r"\b(?:show|open|cat|contents?|read|view|print|display|fetch|pull\s+up|bring\s+up|give\s+me|see|dump)\b"
@@ -54,24 +62,44 @@ _POINTING = re.compile(
     r"|(?:^|\b(?:is|was|did|does|do|has|have|had|about|with|of|on|in|at|to|fix|fixed|see|check|why|what|how)\s+)(?:that|this)\b"
 )
 _WHATS_IN = re.compile(r"\bwhat(?:'s|s|\s+is)?\s+in(?:side)?\b")
-_USAGE_WORDS = re.compile(r"\b(?:usages?|uses|used|references?|referenced|callers?|calls|called|imports?|imported|mentions?|occurrences?|grep|where\s+else)\b")
-_DEFINITION_WORDS = re.compile(r"\b(?:defined|define[sd]?|definition|declared|declaration|implemented|implementation)\b")
+_USAGE_WORDS = re.compile(
+    r"\b(?:usages?|uses|used|references?|referenced|callers?|calls|called|imports?|imported|mentions?|occurrences?|grep|where\s+else)\b"
+)
+_DEFINITION_WORDS = re.compile(
+    r"\b(?:defined|define[sd]?|definition|declared|declaration|implemented|implementation)\b"
+)
 # "rolled back", "rollback", "roll anything back", "rolled the release back", "redeploy"
-_ROLLBACK = re.compile(r"\broll(?:ed|ing|s)?(?:[\s-]+(?:\S+\s+){0,3}?)?back(?:s)?\b|\brollbacks?\b|\bredeploy|\breverted\s+(?:the\s+)?(?:deploy|release)")
+_ROLLBACK = re.compile(
+    r"\broll(?:ed|ing|s)?(?:[\s-]+(?:\S+\s+){0,3}?)?back(?:s)?\b|\brollbacks?\b|\bredeploy|\breverted\s+(?:the\s+)?(?:deploy|release)"
+)
 # pipeline-result words → deployment outcomes ("any deploys fail?": FAILED)
 _DEPLOY_STATUS = {"FAILED": "FAILED", "ERROR": "FAILED", "STOPPED": "STOPPED", "SUCCESSFUL": "SUCCESSFUL"}
-_LONG_LIVED = frozenset({"main", "master", "trunk", "develop", "development", "dev", "staging", "next", "production", "prod"})
-_FAMILY_ORDER: tuple[str, ...] = ("code", "deployments", "pull_requests", "pipelines", "branches", "commits", "repositories")
+_LONG_LIVED = frozenset(
+    {"main", "master", "trunk", "develop", "development", "dev", "staging", "next", "production", "prod"}
+)
+_FAMILY_ORDER: tuple[str, ...] = (
+    "code",
+    "deployments",
+    "pull_requests",
+    "pipelines",
+    "branches",
+    "commits",
+    "repositories",
+)
 _RETARGET = re.compile(r"^\s*(?:and|also|ok(?:ay)?|now|then|same|what|how)\b.*|^\s*\w+(?:\s+\w+)?\s*\?\s*$")
 # "anything open against main?", "what's open into develop", "open targeting release/2.4": open pull requests
-_OPEN_AGAINST = re.compile(r"\b(?:open|opened|pending|outstanding|unmerged)\s+(?:(?:right\s+)?now\s+)?(?:against|into|onto|targeting|to)\s+(?!be\b)")
+_OPEN_AGAINST = re.compile(
+    r"\b(?:open|opened|pending|outstanding|unmerged)\s+(?:(?:right\s+)?now\s+)?(?:against|into|onto|targeting|to)\s+(?!be\b)"
+)
 # "which commits went out with the last prod deploy", "PRs included in the latest release": what a deployment shipped
 _SHIPPED_WITH = re.compile(
     r"\b(?:commits?|changes?|prs?|pull\s+requests?|fixes|files?|features?|tickets?)\b.*?\b(?:went\s+out|go\s+out|shipped|ship|"
     r"went\s+in|go\s+in|were\s+in|was\s+in|are\s+in|is\s+in|included|in|made\s+it\s+into|part\s+of)\s+(?:with|in|into|on|of)?\s*"
     r"(?:the|that|this|our)\s+(?:\w+[\s-]+){0,6}?(?:deploy|deployment|release|rollout)\b(?!s)"
 )
-_FILTER = re.compile(r"\b(?:which|what|any)\s+of\s+(?:those|these|them)\b|\b(?:only|just)\s+(?:the\s+)?(?:ones?|those)\b|\bof\s+(?:those|these|them)\b|\bamong\s+(?:those|these|them)\b|\bfilter\b|\bwhich\s+ones\b")
+_FILTER = re.compile(
+    r"\b(?:which|what|any)\s+of\s+(?:those|these|them)\b|\b(?:only|just)\s+(?:the\s+)?(?:ones?|those)\b|\bof\s+(?:those|these|them)\b|\bamong\s+(?:those|these|them)\b|\bfilter\b|\bwhich\s+ones\b"
+)
 
 
 def _first(items: Sequence[T]) -> T | None:
@@ -92,7 +120,15 @@ class _Ctx:
         self.steps: list[Step] = []
         self.window: Window | None = u.window
 
-    def step(self, tool: str, args: dict[str, Any], why: str, *, primary: bool = False, depends_on: Sequence[str] = ()) -> Step:
+    def step(
+        self,
+        tool: str,
+        args: dict[str, Any],
+        why: str,
+        *,
+        primary: bool = False,
+        depends_on: Sequence[str] = (),
+    ) -> Step:
         base = tool if not args.get("repo") else f"{tool}:{args['repo']}"
         sid, n = base, 2
         while any(s.id == sid for s in self.steps):
@@ -109,14 +145,22 @@ class _Ctx:
         return self.window
 
     def plan(self, family: Family, intent: str, repos: list[str] | None) -> Plan:
-        if self.window is not None and not any(x.startswith(("window", "no time given")) for x in self.understood):
+        if self.window is not None and not any(
+            x.startswith(("window", "no time given")) for x in self.understood
+        ):
             w = self.window
             self.understood.append(f"window: {w.label} ({w.start:%Y-%m-%d %H:%M}–{w.end:%Y-%m-%d %H:%M} UTC)")
         if self.not_understood and family == "unknown":
             self.not_understood.append(f"the rules planner only maps common question shapes; {LLM_HINT}")
         return Plan(
-            family=family, intent=intent, steps=[] if self.clarify else self.steps, window=self.window,
-            repos=repos, focus=self.focus, understood=self.understood, not_understood=self.not_understood,
+            family=family,
+            intent=intent,
+            steps=[] if self.clarify else self.steps,
+            window=self.window,
+            repos=repos,
+            focus=self.focus,
+            understood=self.understood,
+            not_understood=self.not_understood,
             clarify=self.clarify,
         )
 
@@ -132,7 +176,9 @@ def _target_repos(c: _Ctx) -> tuple[list[str] | None, bool]:
     ok = True
     for m in c.u.repo_mentions:
         if m.status == "ambiguous":
-            c.clarify.append(f"Which repository do you mean by '{m.phrase}'? Candidates: {', '.join(m.candidates)}")
+            c.clarify.append(
+                f"Which repository do you mean by '{m.phrase}'? Candidates: {', '.join(m.candidates)}"
+            )
             ok = False
         elif m.status == "unknown":
             closest = f" (closest: {', '.join(m.candidates)})" if m.candidates else ""
@@ -151,7 +197,10 @@ def _repo_records(c: _Ctx, repos: list[str] | None) -> list[RepositoryRecord]:
     known = {r.slug: r for r in c.request.repositories}
     if repos is None:
         return list(c.request.repositories)
-    return [known.get(s) or RepositoryRecord(ref=f"repo:{s}", repo=s, url="", title=s, slug=s, name=s) for s in repos]
+    return [
+        known.get(s) or RepositoryRecord(ref=f"repo:{s}", repo=s, url="", title=s, slug=s, name=s)
+        for s in repos
+    ]
 
 
 def _single_repo(c: _Ctx, repos: list[str] | None, what: str) -> str | None:
@@ -177,15 +226,33 @@ def _family(c: _Ctx) -> Family:
         return "incident"  # "who broke main?", "why are the builds failing?", "tests keep failing randomly"
     if _asks_merged_prs(u) or (_OPEN_AGAINST.search(u.text) and not topics - {"pull_requests"}):
         return "pull_requests"
-    if u.incident == "strong" and not topics & {"pipelines", "pull_requests", "branches", "code", "repositories"}:
+    if u.incident == "strong" and not topics & {
+        "pipelines",
+        "pull_requests",
+        "branches",
+        "code",
+        "repositories",
+    }:
         return "incident"
     if u.incident == "weak" and not topics and (u.window or u.repos) and not u.build_numbers:
         return "incident"
-    if ("code" in topics and (u.symbols or u.paths)) or (u.paths and not topics and (_SHOW_VERB.search(u.text) or _WHATS_IN.search(u.text))):
+    if ("code" in topics and (u.symbols or u.paths)) or (
+        u.paths and not topics and (_SHOW_VERB.search(u.text) or _WHATS_IN.search(u.text))
+    ):
         return "code"
-    if "branches" in topics and (u.results or u.in_progress) and not topics & {"pull_requests", "deployments", "code"} and "stale" not in u.asks:
+    if (
+        "branches" in topics
+        and (u.results or u.in_progress)
+        and not topics & {"pull_requests", "deployments", "code"}
+        and "stale" not in u.asks
+    ):
         topics = (topics - {"branches"}) | {"pipelines"}  # "did the feature/x branch fail?": its pipelines
-    if "pipelines" in topics and "pull_requests" in topics and re.search(r"\b(?:pipelines?|builds?|ci)\b", u.text) and u.pr_numbers:
+    if (
+        "pipelines" in topics
+        and "pull_requests" in topics
+        and re.search(r"\b(?:pipelines?|builds?|ci)\b", u.text)
+        and u.pr_numbers
+    ):
         return "pipelines"
     for family in _FAMILY_ORDER:
         if family in topics and family != "code":
@@ -196,7 +263,12 @@ def _family(c: _Ctx) -> Family:
         return "pipelines"
     if u.pr_numbers or u.awaiting_review or u.draft:
         return "pull_requests"
-    if u.commits or "MERGED" in u.pr_states or u.paths or ("changes" in u.asks and (u.window or u.repos or u.branch)):
+    if (
+        u.commits
+        or "MERGED" in u.pr_states
+        or u.paths
+        or ("changes" in u.asks and (u.window or u.repos or u.branch))
+    ):
         return "commits"
     if u.environment:
         return "deployments"
@@ -206,7 +278,7 @@ def _family(c: _Ctx) -> Family:
 
 
 def _asks_merged_prs(u: Understanding) -> bool:
-    """"what was merged to main yesterday?", "what did Priya merge?": merged pull requests.
+    """ "what was merged to main yesterday?", "what did Priya merge?": merged pull requests.
 
     The noun decides: with "commits" (or "pushed", "landed", a hash) it stays a commits question.
     """
@@ -225,7 +297,9 @@ def _pipelines(c: _Ctx, repos: list[str] | None) -> str:
         wants_failure = bool({"log", "why"} & set(u.asks)) or bool(set(u.results) & {"FAILED", "ERROR"})
         tool = "pipeline_failure" if wants_failure else "get_pipeline"
         c.step(tool, {"repo": repo, "build_number": build}, f"pipeline #{build} in {repo}", primary=True)
-        c.understood.append(f"pipeline #{build} in {repo}" + (" (why it failed, with the log)" if wants_failure else ""))
+        c.understood.append(
+            f"pipeline #{build} in {repo}" + (" (why it failed, with the log)" if wants_failure else "")
+        )
         return f"pipeline #{build} in {repo}"
     work_branch = u.branch is not None and not u.default_branch and u.branch.lower() not in _LONG_LIVED
     w: Window | None
@@ -233,7 +307,11 @@ def _pipelines(c: _Ctx, repos: list[str] | None) -> str:
         w = None  # a work branch ("did feature/x fail?") is short-lived: its whole history, bounded by the limit
         c.understood.append(f"no time given: every run of {u.branch} (a work branch), newest first")
     else:
-        w = c.default_window(RECENT_DEFAULT, "last 7 days") if u.pr_numbers else c.default_window(PIPELINE_DEFAULT, "last 24 hours")
+        w = (
+            c.default_window(RECENT_DEFAULT, "last 7 days")
+            if u.pr_numbers
+            else c.default_window(PIPELINE_DEFAULT, "last 24 hours")
+        )
     results = list(u.results) or None
     if results:
         c.focus["results"] = results
@@ -244,11 +322,18 @@ def _pipelines(c: _Ctx, repos: list[str] | None) -> str:
     if u.in_progress:
         c.focus["in_progress"] = True
         c.understood.append("running/pending pipelines only")
-    singular = re.search(r"\b(?:latest|last|most recent|newest|current)\s+(?:pipeline|build|ci run|run)\b(?!s)", u.text)
+    singular = re.search(
+        r"\b(?:latest|last|most recent|newest|current)\s+(?:pipeline|build|ci run|run)\b(?!s)", u.text
+    )
     limit = u.count or (1 if singular else None)
     args: dict[str, Any] = {
-        "results": results, "in_progress": u.in_progress, "trigger": u.trigger, "pr_id": _first(u.pr_numbers),
-        "since": w.start if w else None, "until": w.end if w else None, "limit": limit,
+        "results": results,
+        "in_progress": u.in_progress,
+        "trigger": u.trigger,
+        "pr_id": _first(u.pr_numbers),
+        "since": w.start if w else None,
+        "until": w.end if w else None,
+        "limit": limit,
     }
     for what, value in (("branch", u.branch), ("trigger", u.trigger), ("pull request", _first(u.pr_numbers))):
         if value:
@@ -257,20 +342,31 @@ def _pipelines(c: _Ctx, repos: list[str] | None) -> str:
         c.focus["nightly"] = True
     groups = _branch_groups(c, repos) if u.default_branch else {u.branch: repos}
     for branch, group in groups.items():
-        c.step("list_pipelines", {**args, "repos": group, "branch": branch}, "pipelines matching the question", primary=True)
-    state = "failed" if results == ["FAILED", "ERROR"] else (", ".join(results).lower() if results else "running" if u.in_progress else "recent")
+        c.step(
+            "list_pipelines",
+            {**args, "repos": group, "branch": branch},
+            "pipelines matching the question",
+            primary=True,
+        )
+    state = (
+        "failed"
+        if results == ["FAILED", "ERROR"]
+        else (", ".join(results).lower() if results else "running" if u.in_progress else "recent")
+    )
     return f"{state} pipelines" + (f", {w.label}" if w else f" on {u.branch}")
 
 
 def _branch_groups(c: _Ctx, repos: list[str] | None) -> dict[str | None, list[str] | None]:
-    """"on main" across repos whose main branch differs ("main" vs "master"): one call per branch name."""
+    """ "on main" across repos whose main branch differs ("main" vs "master"): one call per branch name."""
     records = _repo_records(c, repos)
     groups: dict[str | None, list[str]] = {}
     for r in records:
         groups.setdefault(r.main_branch, []).append(r.slug)
     if len(groups) <= 1:
         return {(next(iter(groups)) if groups else c.u.branch): repos}
-    c.understood.append("default branch per repository: " + ", ".join(f"{b} ({len(s)} repos)" for b, s in groups.items()))
+    c.understood.append(
+        "default branch per repository: " + ", ".join(f"{b} ({len(s)} repos)" for b, s in groups.items())
+    )
     return dict(groups.items())  # type: ignore[arg-type]
 
 
@@ -282,8 +378,17 @@ def _pull_requests(c: _Ctx, repos: list[str] | None) -> str:
         if repo is None:
             return f"PR #{numbers[0]}"
         for n in numbers:
-            c.step("get_pull_request", {"repo": repo, "pr_id": n, "include_diff": "diff" in u.asks or "changes" in u.asks,
-                                        "include_comments": "comments" in u.asks}, f"PR #{n} in {repo}", primary=True)
+            c.step(
+                "get_pull_request",
+                {
+                    "repo": repo,
+                    "pr_id": n,
+                    "include_diff": "diff" in u.asks or "changes" in u.asks,
+                    "include_comments": "comments" in u.asks,
+                },
+                f"PR #{n} in {repo}",
+                primary=True,
+            )
         c.understood.append(f"pull request(s) {', '.join('#' + str(n) for n in numbers)} in {repo}")
         return f"PR #{numbers[0]} in {repo}"
     states = list(u.pr_states)
@@ -302,14 +407,26 @@ def _pull_requests(c: _Ctx, repos: list[str] | None) -> str:
     w: Window | None = c.window
     explicit = bool(u.pr_states) or merged_verb
     named_repo = bool(repos) and bool(u.repos or c.request.repo_filter)
-    if w is None and explicit and named_repo and not {"recent", "latest"} & set(u.asks) and states != ["OPEN"]:
-        c.understood.append(f"no time given: every {'/'.join(s.lower() for s in states)} pull request in {', '.join(repos or [])}, newest first")
+    if (
+        w is None
+        and explicit
+        and named_repo
+        and not {"recent", "latest"} & set(u.asks)
+        and states != ["OPEN"]
+    ):
+        c.understood.append(
+            f"no time given: every {'/'.join(s.lower() for s in states)} pull request in {', '.join(repos or [])}, newest first"
+        )
     elif w is None and (states != ["OPEN"] or "recent" in u.asks):
         w = c.default_window(RECENT_DEFAULT, "last 7 days")
     if u.draft:
         c.focus["draft"] = True
     c.focus["states"] = states
-    src = u.branch if u.branch and re.search(rf"\bfrom\s+(?:the\s+)?{re.escape(u.branch.lower())}", u.text) else None
+    src = (
+        u.branch
+        if u.branch and re.search(rf"\bfrom\s+(?:the\s+)?{re.escape(u.branch.lower())}", u.text)
+        else None
+    )
     dest = u.branch if u.branch and not src else None
     for what, value in (("author", ", ".join(u.authors)), ("target branch", dest), ("source branch", src)):
         if value:
@@ -321,14 +438,24 @@ def _pull_requests(c: _Ctx, repos: list[str] | None) -> str:
     elif w is not None and closed_only:
         c.understood.append("window on when they were closed (merged/declined PRs: their last update)")
     args: dict[str, Any] = {
-        "repos": repos, "states": states, "author": _first(u.authors), "source_branch": src,
-        "since": w.start if w else None, "until": w.end if w else None, "time_field": time_field,
-        "awaiting_review": u.awaiting_review, "limit": u.count or 200,
+        "repos": repos,
+        "states": states,
+        "author": _first(u.authors),
+        "source_branch": src,
+        "since": w.start if w else None,
+        "until": w.end if w else None,
+        "time_field": time_field,
+        "awaiting_review": u.awaiting_review,
+        "limit": u.count or 200,
     }
     groups = _branch_groups(c, repos) if (dest and u.default_branch) else {dest: repos}
     for branch, group in groups.items():
-        c.step("list_pull_requests", {**args, "repos": group, "destination_branch": branch},
-               "pull requests matching the question", primary=True)
+        c.step(
+            "list_pull_requests",
+            {**args, "repos": group, "destination_branch": branch},
+            "pull requests matching the question",
+            primary=True,
+        )
     return f"{'/'.join(s.lower() for s in states)} pull requests" + (f", {w.label}" if w else "")
 
 
@@ -354,15 +481,31 @@ def _commits(c: _Ctx, repos: list[str] | None) -> str:
         c.clarify.append("Which repository? (no repositories are known yet)")
     for r in records:
         branch = u.branch if (u.branch and not u.default_branch) else r.main_branch
-        c.step("list_commits", {
-            "repo": r.slug, "branch": branch, "since": w.start if w else None, "until": w.end if w else None,
-            "author": _first(u.authors),
-            "path": _first(u.paths), "merges_only": merges, "limit": u.count,
-        }, f"commits on {r.slug}:{branch}", primary=True)
-    for what, value in (("branch", u.branch or "each repository's main branch"), ("author", ", ".join(u.authors)), ("path", ", ".join(u.paths))):
+        c.step(
+            "list_commits",
+            {
+                "repo": r.slug,
+                "branch": branch,
+                "since": w.start if w else None,
+                "until": w.end if w else None,
+                "author": _first(u.authors),
+                "path": _first(u.paths),
+                "merges_only": merges,
+                "limit": u.count,
+            },
+            f"commits on {r.slug}:{branch}",
+            primary=True,
+        )
+    for what, value in (
+        ("branch", u.branch or "each repository's main branch"),
+        ("author", ", ".join(u.authors)),
+        ("path", ", ".join(u.paths)),
+    ):
         if value:
             c.understood.append(f"{what}: {value}")
-    return f"{'merged ' if merges else ''}commits on {u.branch or 'the main branch'}" + (f", {w.label}" if w else "")
+    return f"{'merged ' if merges else ''}commits on {u.branch or 'the main branch'}" + (
+        f", {w.label}" if w else ""
+    )
 
 
 def _branches(c: _Ctx, repos: list[str] | None) -> str:
@@ -372,15 +515,27 @@ def _branches(c: _Ctx, repos: list[str] | None) -> str:
     name = name or (m.group(1) + "/" if m else None)
     if "stale" in u.asks:
         cutoff = u.window.start if u.window else c.now - STALE_DEFAULT
-        c.understood.append(f"stale: no commit since {cutoff:%Y-%m-%d}" + ("" if u.window else " (default 30 days)"))
-        c.window = Window(start=cutoff, end=c.now, label=u.window.label if u.window else "no commit in 30 days")
+        c.understood.append(
+            f"stale: no commit since {cutoff:%Y-%m-%d}" + ("" if u.window else " (default 30 days)")
+        )
+        c.window = Window(
+            start=cutoff, end=c.now, label=u.window.label if u.window else "no commit in 30 days"
+        )
         c.focus["stale"] = True
-        c.step("list_branches", {"repos": repos, "name_contains": name, "stale_before": cutoff, "limit": u.count or STALE_LIMIT},
-               "branches with no recent commit", primary=True)
+        c.step(
+            "list_branches",
+            {"repos": repos, "name_contains": name, "stale_before": cutoff, "limit": u.count or STALE_LIMIT},
+            "branches with no recent commit",
+            primary=True,
+        )
         return "stale branches"
     w = c.default_window(RECENT_DEFAULT, "last 7 days") if ("recent" in u.asks or u.window) else None
-    c.step("list_branches", {"repos": repos, "name_contains": name, "since": w.start if w else None, "limit": u.count},
-           "branches by most recent commit", primary=True)
+    c.step(
+        "list_branches",
+        {"repos": repos, "name_contains": name, "since": w.start if w else None, "limit": u.count},
+        "branches by most recent commit",
+        primary=True,
+    )
     return "recent branches" if w else "branches"
 
 
@@ -388,7 +543,9 @@ def _deployments(c: _Ctx, repos: list[str] | None) -> str:
     u = c.u
     env = u.environment
     rollbacks = bool(_ROLLBACK.search(u.text))
-    wants_changes = ("changes" in u.asks or bool(_SHIPPED_WITH.search(u.text))) and not rollbacks and "who" not in u.asks
+    wants_changes = (
+        ("changes" in u.asks or bool(_SHIPPED_WITH.search(u.text))) and not rollbacks and "who" not in u.asks
+    )
     if env:
         c.understood.append(f"environment: {env}")
     if wants_changes:
@@ -398,20 +555,39 @@ def _deployments(c: _Ctx, repos: list[str] | None) -> str:
         c.focus["environment"] = env
         if repos:
             for repo in repos:
-                c.step("deployment_changes", {"repo": repo, "environment": env},
-                       f"what the latest {env} deployment of {repo} shipped", primary=True)
+                c.step(
+                    "deployment_changes",
+                    {"repo": repo, "environment": env},
+                    f"what the latest {env} deployment of {repo} shipped",
+                    primary=True,
+                )
             return f"what changed in the latest {env} deployment of {', '.join(repos)}"
-        c.step("list_deployments", {"environment": env, "latest_per_environment": True},
-               f"find the latest {env} deployment across repositories", primary=True)
-        c.focus["follow_up"] = {"tool": "deployment_changes", "from_step": c.steps[-1].id, "environment": env, "pick": "newest"}
+        c.step(
+            "list_deployments",
+            {"environment": env, "latest_per_environment": True},
+            f"find the latest {env} deployment across repositories",
+            primary=True,
+        )
+        c.focus["follow_up"] = {
+            "tool": "deployment_changes",
+            "from_step": c.steps[-1].id,
+            "environment": env,
+            "pick": "newest",
+        }
         c.understood.append("'the last deployment': the newest one across repositories, then what it shipped")
         return f"what changed in the latest {env} deployment"
     if rollbacks:
         c.focus["rollbacks"] = True
         c.understood.append("rollbacks: deployments that redeployed an earlier commit")
-    statuses = None if rollbacks else (
-        list(dict.fromkeys(_DEPLOY_STATUS[r] for r in u.results)) + (["IN_PROGRESS"] if u.in_progress else [])
-    ) or None
+    statuses = (
+        None
+        if rollbacks
+        else (
+            list(dict.fromkeys(_DEPLOY_STATUS[r] for r in u.results))
+            + (["IN_PROGRESS"] if u.in_progress else [])
+        )
+        or None
+    )
     if statuses:
         c.focus["statuses"] = statuses
         c.understood.append(f"deployment outcome: {', '.join(statuses)}")
@@ -419,37 +595,68 @@ def _deployments(c: _Ctx, repos: list[str] | None) -> str:
         c.focus["who"] = True
     latest = "latest" in u.asks and u.window is None and not rollbacks
     if latest:
-        c.step("list_deployments", {"repos": repos, "environment": env, "latest_per_environment": True, "statuses": statuses},
-               "what is deployed now", primary=True)
+        c.step(
+            "list_deployments",
+            {"repos": repos, "environment": env, "latest_per_environment": True, "statuses": statuses},
+            "what is deployed now",
+            primary=True,
+        )
         return "latest deployment per environment"
     w = c.default_window(RECENT_DEFAULT, "last 7 days")
-    c.step("list_deployments", {"repos": repos, "environment": env, "since": w.start, "until": w.end, "limit": u.count,
-                                "statuses": statuses}, "deployments in the window", primary=True)
+    c.step(
+        "list_deployments",
+        {
+            "repos": repos,
+            "environment": env,
+            "since": w.start,
+            "until": w.end,
+            "limit": u.count,
+            "statuses": statuses,
+        },
+        "deployments in the window",
+        primary=True,
+    )
     return f"{'/'.join(x.lower() for x in statuses or []) + ' ' if statuses else ''}{'rollbacks' if rollbacks else 'deployments'}{' to ' + env if env else ''}, {w.label}"
 
 
 def _code(c: _Ctx, repos: list[str] | None) -> str:
     u = c.u
-    show = bool(_SHOW_VERB.search(u.text) or _WHATS_IN.search(u.text) or re.search(r"\bsource\s+(?:of|for)\b", u.text))
-    searching = bool(_USAGE_WORDS.search(u.text) or _DEFINITION_WORDS.search(u.text) or re.search(r"\b(?:where|find|search|which\s+files)\b", u.text))
+    show = bool(
+        _SHOW_VERB.search(u.text) or _WHATS_IN.search(u.text) or re.search(r"\bsource\s+(?:of|for)\b", u.text)
+    )
+    searching = bool(
+        _USAGE_WORDS.search(u.text)
+        or _DEFINITION_WORDS.search(u.text)
+        or re.search(r"\b(?:where|find|search|which\s+files)\b", u.text)
+    )
     if u.paths and not u.symbols and (show or not searching):
         repo = _single_repo(c, _exact_first(c, repos), u.paths[0])
         if repo is None:
             return f"file {u.paths[0]}"
         ref = u.branch if u.branch and not u.default_branch else None
         for path in u.paths[:3]:
-            c.step("browse_source", {"repo": repo, "path": path, "ref": ref}, f"{path} in {repo}", primary=True)
+            c.step(
+                "browse_source", {"repo": repo, "path": path, "ref": ref}, f"{path} in {repo}", primary=True
+            )
         c.understood.append(f"show exactly {', '.join(u.paths[:3])} in {repo}")
         return f"{u.paths[0]} in {repo}"
     queries = u.symbols or [p.rsplit("/", 1)[-1] for p in u.paths]
-    definitions = bool(u.symbols) and bool(_DEFINITION_WORDS.search(u.text)) and not _USAGE_WORDS.search(u.text)
+    definitions = (
+        bool(u.symbols) and bool(_DEFINITION_WORDS.search(u.text)) and not _USAGE_WORDS.search(u.text)
+    )
     for q in queries[:3]:
-        c.step("search_code", {"query": q, "repos": repos, "limit": u.count, "definitions_only": definitions},
-               f"where '{q}' is defined" if definitions else f"where '{q}' appears", primary=True)
+        c.step(
+            "search_code",
+            {"query": q, "repos": repos, "limit": u.count, "definitions_only": definitions},
+            f"where '{q}' is defined" if definitions else f"where '{q}' appears",
+            primary=True,
+        )
     c.focus["query"] = queries[0] if queries else ""
     if definitions:
         c.focus["definitions_only"] = True
-        c.understood.append(f"where {', '.join(queries[:3])} is defined: only lines that define it (def/class/function/const …)")
+        c.understood.append(
+            f"where {', '.join(queries[:3])} is defined: only lines that define it (def/class/function/const …)"
+        )
     else:
         c.understood.append(f"search code for: {', '.join(queries[:3])}")
     return f"{'definition of' if definitions else 'code search for'} {', '.join(queries[:3])}"
@@ -479,9 +686,44 @@ _REPO_WORD = re.compile(
     r"\b(?:a|an|any|the|some|our)\s+(?P<a>[\w-]+)\s+(?:repos?|repositories|repository|projects?|codebases?)\b"
     r"|\b(?:repos?|repositories|repository|projects?|codebases?)\s+(?:for|about|of|with|named|called)\s+(?:the\s+)?(?P<b>[\w-]+)"
 )
-_NOT_A_NAME = frozenset({"the", "a", "an", "in", "name", "names", "all", "any", "every", "our", "other", "new", "old", "git",
-                          "bitbucket", "many", "more", "which", "some", "code", "source", "separate", "single", "dedicated",
-                          "own", "list", "workspace", "we", "you", "they", "i", "us", "it", "got"})
+_NOT_A_NAME = frozenset(
+    {
+        "the",
+        "a",
+        "an",
+        "in",
+        "name",
+        "names",
+        "all",
+        "any",
+        "every",
+        "our",
+        "other",
+        "new",
+        "old",
+        "git",
+        "bitbucket",
+        "many",
+        "more",
+        "which",
+        "some",
+        "code",
+        "source",
+        "separate",
+        "single",
+        "dedicated",
+        "own",
+        "list",
+        "workspace",
+        "we",
+        "you",
+        "they",
+        "i",
+        "us",
+        "it",
+        "got",
+    }
+)
 
 
 def _repositories(c: _Ctx, repos: list[str] | None) -> str:
@@ -511,16 +753,31 @@ def _incident(c: _Ctx, repos: list[str] | None) -> str:
         at = c.now
         c.understood.append("no incident time given: investigating the time before now")
     end = min(at + INCIDENT_AFTER, c.now)
-    c.window = Window(start=at - INCIDENT_DEPLOYS, end=end, label=f"48h before {at:%Y-%m-%d %H:%M} UTC to 30 min after")
-    c.step("list_deployments", {"repos": repos, "since": at - INCIDENT_DEPLOYS, "until": end},
-           "deployments before the symptom (all environments)", primary=True)
-    c.step("list_pull_requests", {"repos": repos, "states": ["MERGED"], "since": at - INCIDENT_PRS, "until": end},
-           "PRs merged before the symptom", primary=True)
-    c.step("list_pipelines", {"repos": repos, "results": ["FAILED", "ERROR"], "since": at - INCIDENT_PIPELINES, "until": end},
-           "failed pipelines around the symptom")
+    c.window = Window(
+        start=at - INCIDENT_DEPLOYS, end=end, label=f"48h before {at:%Y-%m-%d %H:%M} UTC to 30 min after"
+    )
+    c.step(
+        "list_deployments",
+        {"repos": repos, "since": at - INCIDENT_DEPLOYS, "until": end},
+        "deployments before the symptom (all environments)",
+        primary=True,
+    )
+    c.step(
+        "list_pull_requests",
+        {"repos": repos, "states": ["MERGED"], "since": at - INCIDENT_PRS, "until": end},
+        "PRs merged before the symptom",
+        primary=True,
+    )
+    c.step(
+        "list_pipelines",
+        {"repos": repos, "results": ["FAILED", "ERROR"], "since": at - INCIDENT_PIPELINES, "until": end},
+        "failed pipelines around the symptom",
+    )
     service = repos[0] if repos and len(repos) == 1 else None
     c.focus.update({"symptom": req.question.strip(), "at": at.isoformat(), "service": service})
-    c.understood.append(f"incident at {at:%Y-%m-%d %H:%M} UTC" + (f" in {service}" if service else " (all repositories)"))
+    c.understood.append(
+        f"incident at {at:%Y-%m-%d %H:%M} UTC" + (f" in {service}" if service else " (all repositories)")
+    )
     return f"what changed before {at:%H:%M} UTC" + (f" in {service}" if service else "")
 
 
@@ -535,7 +792,11 @@ def _ci_incident(c: _Ctx, repos: list[str] | None, kind: str) -> str:
     req, u = c.request, c.u
     at = req.incident_at.astimezone(UTC) if req.incident_at else (u.window.end if u.window else c.now)
     since = u.window.start if u.window else None
-    if since is not None and kind == "build" and re.match(r"(?:since|after|from|starting|as of)\b", u.window.label if u.window else ""):
+    if (
+        since is not None
+        and kind == "build"
+        and re.match(r"(?:since|after|from|starting|as of)\b", u.window.label if u.window else "")
+    ):
         since -= CI_SLACK  # "red since 07:16": when it was noticed; the run that broke it started before
     service = repos[0] if repos and len(repos) == 1 else None
     c.focus.update({"symptom": req.question.strip(), "at": at.isoformat(), "service": service, "kind": kind})
@@ -551,25 +812,51 @@ def _ci_incident(c: _Ctx, repos: list[str] | None, kind: str) -> str:
         start = since or at - FLAKY_DEFAULT
         end = u.window.end if u.window else c.now
         c.window = Window(start=start, end=end, label=u.window.label if u.window else "last 7 days")
-        c.step("list_pipelines", {"repos": scope, "results": ["FAILED", "ERROR"], "since": start, "until": end, "limit": 200},
-               "failed runs where the flaky test may show", primary=True)
-        c.understood.append(f"flaky tests{where}: failed runs {c.window.label}, then the test that fails on several branches")
+        c.step(
+            "list_pipelines",
+            {"repos": scope, "results": ["FAILED", "ERROR"], "since": start, "until": end, "limit": 200},
+            "failed runs where the flaky test may show",
+            primary=True,
+        )
+        c.understood.append(
+            f"flaky tests{where}: failed runs {c.window.label}, then the test that fails on several branches"
+        )
         return f"flaky test failures{where}, {c.window.label}"
     pipelines_since = since or at - CI_PIPELINES
     prs_since = min(since, at - CI_PRS) if since else at - CI_PRS
     # No `until`: the failing runs may come after T (a PR pushed at T fails its build minutes later).
-    c.window = Window(start=pipelines_since, end=c.now, label=u.window.label if u.window else f"from 24h before {at:%Y-%m-%d %H:%M} UTC")
-    c.step("list_pipelines", {"repos": scope, "results": ["FAILED", "ERROR"], "since": pipelines_since, "limit": 200},
-           "failed builds around the breakage", primary=True)
-    c.step("list_pull_requests", {"repos": scope, "states": ["MERGED", "OPEN"], "since": prs_since, "limit": 200},
-           "pull requests merged or updated before the breakage (suspects)", primary=True)
-    c.understood.append(f"build breakage{where} at {at:%Y-%m-%d %H:%M} UTC: failed builds and the PRs before them")
+    c.window = Window(
+        start=pipelines_since,
+        end=c.now,
+        label=u.window.label if u.window else f"from 24h before {at:%Y-%m-%d %H:%M} UTC",
+    )
+    c.step(
+        "list_pipelines",
+        {"repos": scope, "results": ["FAILED", "ERROR"], "since": pipelines_since, "limit": 200},
+        "failed builds around the breakage",
+        primary=True,
+    )
+    c.step(
+        "list_pull_requests",
+        {"repos": scope, "states": ["MERGED", "OPEN"], "since": prs_since, "limit": 200},
+        "pull requests merged or updated before the breakage (suspects)",
+        primary=True,
+    )
+    c.understood.append(
+        f"build breakage{where} at {at:%Y-%m-%d %H:%M} UTC: failed builds and the PRs before them"
+    )
     return f"what broke the build{where}"
 
 
 _BUILDERS = {
-    "pipelines": _pipelines, "pull_requests": _pull_requests, "commits": _commits, "branches": _branches,
-    "deployments": _deployments, "code": _code, "repositories": _repositories, "incident": _incident,
+    "pipelines": _pipelines,
+    "pull_requests": _pull_requests,
+    "commits": _commits,
+    "branches": _branches,
+    "deployments": _deployments,
+    "code": _code,
+    "repositories": _repositories,
+    "incident": _incident,
 }
 
 
@@ -577,14 +864,21 @@ _BUILDERS = {
 
 
 def _follow_up(c: _Ctx, prev: PriorTurn) -> Plan | None:
-    """"which of those were on main?", "the log of the second one", "and in payments?", "what about yesterday?"."""
+    """ "which of those were on main?", "the log of the second one", "and in payments?", "what about yesterday?"."""
     u = c.u
     index = u.ordinal
-    if index is None and u.deictic and set(u.asks) & {"log", "why", "diff", "detail", "comments", "changes"} and not _FILTER.search(u.text):
+    if (
+        index is None
+        and u.deictic
+        and set(u.asks) & {"log", "why", "diff", "detail", "comments", "changes"}
+        and not _FILTER.search(u.text)
+    ):
         if len(prev.primary) == 1:
             index = 0
         elif prev.primary and re.search(r"\b(?:that|this|it)\b", u.text):
-            c.clarify.append(f"Which one? The last answer listed {len(prev.primary)} (say 'the first', 'the second', …).")
+            c.clarify.append(
+                f"Which one? The last answer listed {len(prev.primary)} (say 'the first', 'the second', …)."
+            )
             return c.plan("follow_up", "pick one of the previous results", prev.plan.repos)
     if index is not None and prev.primary and not u.topics[1:] and not u.build_numbers and not u.pr_numbers:
         if not -len(prev.primary) <= index < len(prev.primary):
@@ -595,11 +889,18 @@ def _follow_up(c: _Ctx, prev: PriorTurn) -> Plan | None:
         filt = _filter_from(c)
         if filt:
             c.focus["filter"] = filt
-            c.understood.append("filter the previous answer: " + ", ".join(f"{k}={v}" for k, v in filt.items()))
+            c.understood.append(
+                "filter the previous answer: " + ", ".join(f"{k}={v}" for k, v in filt.items())
+            )
             _refetch_for_filter(c, prev, filt)
             return c.plan("follow_up", "filter the previous results", prev.plan.repos)
     new_topic = bool(set(u.topics) - {prev.plan.family})
-    if not new_topic and len(u.text.split()) <= 8 and _RETARGET.match(u.text) and (u.repo_mentions or u.window or c.request.repo_filter):
+    if (
+        not new_topic
+        and len(u.text.split()) <= 8
+        and _RETARGET.match(u.text)
+        and (u.repo_mentions or u.window or c.request.repo_filter)
+    ):
         return _rerun(c, prev)
     return None
 
@@ -608,50 +909,97 @@ def _follow_up(c: _Ctx, prev: PriorTurn) -> Plan | None:
 _DEFINITE_SINGLE = re.compile(
     r"\bthe\s+(?P<n>deploy|deployment|release|rollout|build|pipeline|ci\s+run|pipeline\s+run|pr|pull\s+request|merge\s+request)\b(?!\s*[-#]?\d)(?!s\b)"
 )
-_KIND_NOUN = {"deploy": "deployment", "deployment": "deployment", "release": "deployment", "rollout": "deployment",
-              "pr": "pull request", "pull request": "pull request", "merge request": "pull request"}
+_KIND_NOUN = {
+    "deploy": "deployment",
+    "deployment": "deployment",
+    "release": "deployment",
+    "rollout": "deployment",
+    "pr": "pull request",
+    "pull request": "pull request",
+    "merge request": "pull request",
+}
 
 
 def _ambiguous_single(c: _Ctx, family: str) -> bool:
-    """"when did the deploy go out?", "why did the build fail?": one definite thing with nothing saying which.
+    """ "when did the deploy go out?", "why did the build fail?": one definite thing with nothing saying which.
 
     With several repositories in the workspace (and no --repo, repository, number, branch, commit or
     author naming it) any pick would be a guess: ask which one instead, listing the candidates.
     """
     u, req = c.u, c.request
-    if req.mode != "ask" or req.repo_filter or req.previous is not None or family not in ("pipelines", "deployments", "pull_requests"):
+    if (
+        req.mode != "ask"
+        or req.repo_filter
+        or req.previous is not None
+        or family not in ("pipelines", "deployments", "pull_requests")
+    ):
         return False
     m = _DEFINITE_SINGLE.search(u.text)
-    if m is None or u.repo_mentions or u.build_numbers or u.pr_numbers or u.hash_numbers or u.commits or u.authors:
+    if (
+        m is None
+        or u.repo_mentions
+        or u.build_numbers
+        or u.pr_numbers
+        or u.hash_numbers
+        or u.commits
+        or u.authors
+    ):
         return False
     if u.branch or u.all_repos or len(req.repositories) < 2:
         return False
     noun = re.sub(r"\s+", " ", m.group("n"))
     kind = _KIND_NOUN.get(noun, "build")
     options = ", ".join(r.slug for r in req.repositories[:12])
-    c.clarify.append(f"Which {kind} do you mean — of which service? Name a repository"
-                     + (" (and an environment)" if kind == "deployment" else " or a build number" if kind == "build" else " or a PR number")
-                     + f". Candidates: {options}")
+    c.clarify.append(
+        f"Which {kind} do you mean — of which service? Name a repository"
+        + (
+            " (and an environment)"
+            if kind == "deployment"
+            else " or a build number"
+            if kind == "build"
+            else " or a PR number"
+        )
+        + f". Candidates: {options}"
+    )
     c.understood.append(f"'the {noun}' names one {kind} but not which repository's")
     return True
 
 
 def _no_subject(u: Understanding) -> bool:
-    """"is it broken?" with no earlier turn: "it" refers to nothing, so any answer would be a guess."""
+    """ "is it broken?" with no earlier turn: "it" refers to nothing, so any answer would be a guess."""
     named = (
-        u.topics or u.repo_mentions or u.window or u.build_numbers or u.pr_numbers or u.hash_numbers or u.commits
-        or u.paths or u.symbols or u.authors or u.branch or u.environment or u.all_repos or u.trigger
-        or u.awaiting_review or u.pr_states or u.in_progress or u.draft
+        u.topics
+        or u.repo_mentions
+        or u.window
+        or u.build_numbers
+        or u.pr_numbers
+        or u.hash_numbers
+        or u.commits
+        or u.paths
+        or u.symbols
+        or u.authors
+        or u.branch
+        or u.environment
+        or u.all_repos
+        or u.trigger
+        or u.awaiting_review
+        or u.pr_states
+        or u.in_progress
+        or u.draft
     )
     return not named and _POINTING.search(u.text) is not None
 
 
-_YES_NO = re.compile(r"^\s*(?:is|are|was|were|did|does|do|has|have)\s+(?!there\b|any|anything|anyone|anybody|all\b|every|some|something|somebody|someone|we\b)")
-_QUANTIFIED = re.compile(r"\b(?:any|anything|anyone|all|every|each|some|something|which|what|how\s+many|there)\b")
+_YES_NO = re.compile(
+    r"^\s*(?:is|are|was|were|did|does|do|has|have)\s+(?!there\b|any|anything|anyone|anybody|all\b|every|some|something|somebody|someone|we\b)"
+)
+_QUANTIFIED = re.compile(
+    r"\b(?:any|anything|anyone|all|every|each|some|something|which|what|how\s+many|there)\b"
+)
 
 
 def _status_without_subject(u: Understanding) -> bool:
-    """"are the tests passing again?", "is the build green now?": a yes/no status of one unnamed thing.
+    """ "are the tests passing again?", "is the build green now?": a yes/no status of one unnamed thing.
 
     With no repository, branch, PR/build number, commit, author or window named there is nothing to
     check; a listing ("did anything fail?", "are there failing builds?") is quantified and is answered.
@@ -661,14 +1009,34 @@ def _status_without_subject(u: Understanding) -> bool:
     if not (u.results or u.in_progress or set(u.topics) & {"pipelines", "deployments"}):
         return False
     named = (
-        u.repo_mentions or u.build_numbers or u.pr_numbers or u.hash_numbers or u.commits or u.paths or u.symbols
-        or u.authors or u.branch or u.environment or u.all_repos or u.window or u.trigger
+        u.repo_mentions
+        or u.build_numbers
+        or u.pr_numbers
+        or u.hash_numbers
+        or u.commits
+        or u.paths
+        or u.symbols
+        or u.authors
+        or u.branch
+        or u.environment
+        or u.all_repos
+        or u.window
+        or u.trigger
     )
     return not named
 
 
 def _has_filter(u: Understanding) -> bool:
-    return bool(u.branch or u.authors or u.results or u.pr_states or u.environment or u.repos or u.trigger or u.awaiting_review)
+    return bool(
+        u.branch
+        or u.authors
+        or u.results
+        or u.pr_states
+        or u.environment
+        or u.repos
+        or u.trigger
+        or u.awaiting_review
+    )
 
 
 def _refetch_for_filter(c: _Ctx, prev: PriorTurn, filt: dict[str, Any]) -> None:
@@ -681,9 +1049,15 @@ def _refetch_for_filter(c: _Ctx, prev: PriorTurn, filt: dict[str, Any]) -> None:
         return
     repos = sorted({str(r["repo"]) for r in prs})
     c.focus["within"] = [r["ref"] for r in prs]
-    c.step("list_pull_requests", {"repos": repos, "states": ["OPEN"], "awaiting_review": True, "limit": 200},
-           "approvals of the previous answer's pull requests", primary=True)
-    c.understood.append("approvals are not in the previous listing: re-listing those repositories' open PRs awaiting review")
+    c.step(
+        "list_pull_requests",
+        {"repos": repos, "states": ["OPEN"], "awaiting_review": True, "limit": 200},
+        "approvals of the previous answer's pull requests",
+        primary=True,
+    )
+    c.understood.append(
+        "approvals are not in the previous listing: re-listing those repositories' open PRs awaiting review"
+    )
 
 
 def _filter_from(c: _Ctx) -> dict[str, Any]:
@@ -714,27 +1088,57 @@ def _about_record(c: _Ctx, rec: dict[str, Any], index: int) -> Plan:
     u, kind, repo = c.u, rec.get("kind"), rec.get("repo", "")
     ordinal = "the last one" if index == -1 else f"result #{index + 1}"
     if kind in ("pipeline", "step", "test_case"):
-        failed = rec.get("result") in ("FAILED", "ERROR") or kind != "pipeline" or {"log", "why"} & set(u.asks)
+        failed = (
+            rec.get("result") in ("FAILED", "ERROR") or kind != "pipeline" or {"log", "why"} & set(u.asks)
+        )
         tool = "pipeline_failure" if failed else "get_pipeline"
-        c.step(tool, {"repo": repo, "build_number": rec["build_number"]}, f"{ordinal}: pipeline #{rec['build_number']}", primary=True)
+        c.step(
+            tool,
+            {"repo": repo, "build_number": rec["build_number"]},
+            f"{ordinal}: pipeline #{rec['build_number']}",
+            primary=True,
+        )
         what = f"pipeline #{rec['build_number']} in {repo}"
     elif kind == "pull_request":
-        c.step("get_pull_request", {"repo": repo, "pr_id": rec["id"], "include_diff": bool({"diff", "changes"} & set(u.asks)),
-                                    "include_comments": "comments" in u.asks}, f"{ordinal}: PR #{rec['id']}", primary=True)
+        c.step(
+            "get_pull_request",
+            {
+                "repo": repo,
+                "pr_id": rec["id"],
+                "include_diff": bool({"diff", "changes"} & set(u.asks)),
+                "include_comments": "comments" in u.asks,
+            },
+            f"{ordinal}: PR #{rec['id']}",
+            primary=True,
+        )
         what = f"PR #{rec['id']} in {repo}"
     elif kind == "commit":
         c.step("get_commit", {"repo": repo, "commit": rec["hash"]}, f"{ordinal}: commit", primary=True)
         what = f"commit {rec['hash'][:12]} in {repo}"
     elif kind == "deployment":
         env = str(rec.get("environment") or "production").lower()
-        c.step("deployment_changes", {"repo": repo, "environment": env, "deployment_uuid": rec.get("uuid")},
-               f"{ordinal}: what that deployment shipped", primary=True)
+        c.step(
+            "deployment_changes",
+            {"repo": repo, "environment": env, "deployment_uuid": rec.get("uuid")},
+            f"{ordinal}: what that deployment shipped",
+            primary=True,
+        )
         what = f"deployment {rec.get('release') or rec.get('uuid')} of {repo}"
     elif kind == "branch":
-        c.step("list_commits", {"repo": repo, "branch": rec["name"]}, f"{ordinal}: commits on {rec['name']}", primary=True)
+        c.step(
+            "list_commits",
+            {"repo": repo, "branch": rec["name"]},
+            f"{ordinal}: commits on {rec['name']}",
+            primary=True,
+        )
         what = f"branch {rec['name']} in {repo}"
     elif kind in ("code_match", "file", "file_content"):
-        c.step("browse_source", {"repo": repo, "path": rec.get("path", ""), "ref": rec.get("rev")}, f"{ordinal}: the file", primary=True)
+        c.step(
+            "browse_source",
+            {"repo": repo, "path": rec.get("path", ""), "ref": rec.get("rev")},
+            f"{ordinal}: the file",
+            primary=True,
+        )
         what = f"{rec.get('path')} in {repo}"
     elif kind == "repository":
         c.step("browse_source", {"repo": rec.get("slug") or repo}, f"{ordinal}: the repository", primary=True)
@@ -760,8 +1164,13 @@ def _rerun(c: _Ctx, prev: PriorTurn) -> Plan:
     w = c.u.window
     req = c.request
     again = PlanRequest(
-        question=prev.question, now=req.now, tz=req.tz, mode=req.mode, incident_at=req.incident_at,
-        repo_filter=repos or prev.plan.repos, repositories=req.repositories,
+        question=prev.question,
+        now=req.now,
+        tz=req.tz,
+        mode=req.mode,
+        incident_at=req.incident_at,
+        repo_filter=repos or prev.plan.repos,
+        repositories=req.repositories,
     )
     plan = build_plan(again)
     if plan.family in ("unknown", "follow_up") or not plan.steps:
@@ -771,17 +1180,33 @@ def _rerun(c: _Ctx, prev: PriorTurn) -> Plan:
         args = dict(step.args)
         if w is not None and "since" in args:
             args["since"], args["until"] = w.start, w.end
-        steps.append(Step(id=step.id, tool=step.tool, args=args, why=step.why, primary=step.primary, depends_on=step.depends_on))
+        steps.append(
+            Step(
+                id=step.id,
+                tool=step.tool,
+                args=args,
+                why=step.why,
+                primary=step.primary,
+                depends_on=step.depends_on,
+            )
+        )
     changed = [f"repositories → {', '.join(repos)}" if repos else "", f"window → {w.label}" if w else ""]
     said = " and ".join(x for x in changed if x)
     understood = [*c.understood, f"same question as before (“{prev.question.strip()}”) with {said}"]
     understood += [x for x in plan.understood if not x.startswith(("repositories (from --repo)", "window"))]
     window = w if w is not None else plan.window
     if window is not None:
-        understood.append(f"window: {window.label} ({window.start:%Y-%m-%d %H:%M}–{window.end:%Y-%m-%d %H:%M} UTC)")
-    return plan.model_copy(update={
-        "steps": steps, "window": window, "intent": f"{plan.intent} — again with {said}", "understood": understood,
-    })
+        understood.append(
+            f"window: {window.label} ({window.start:%Y-%m-%d %H:%M}–{window.end:%Y-%m-%d %H:%M} UTC)"
+        )
+    return plan.model_copy(
+        update={
+            "steps": steps,
+            "window": window,
+            "intent": f"{plan.intent} — again with {said}",
+            "understood": understood,
+        }
+    )
 
 
 def _rerun_steps(c: _Ctx, prev: PriorTurn, repos: list[str] | None, w: Window | None) -> Plan:
@@ -796,7 +1221,13 @@ def _rerun_steps(c: _Ctx, prev: PriorTurn, repos: list[str] | None, w: Window | 
             for slug in repos:
                 c.step(old.tool, {**args, "repo": slug}, old.why, primary=old.primary)
             continue
-        if repos and old.tool in ("list_pipelines", "list_pull_requests", "list_branches", "list_deployments", "search_code"):
+        if repos and old.tool in (
+            "list_pipelines",
+            "list_pull_requests",
+            "list_branches",
+            "list_deployments",
+            "search_code",
+        ):
             args["repos"] = repos
         c.step(old.tool, args, old.why, primary=old.primary)
     c.focus = dict(prev.plan.focus)
@@ -804,8 +1235,11 @@ def _rerun_steps(c: _Ctx, prev: PriorTurn, repos: list[str] | None, w: Window | 
         c.window = prev.plan.window
     changed = [f"repositories → {', '.join(repos)}" if repos else "", f"window → {w.label}" if w else ""]
     c.understood.append("same question as before with " + " and ".join(x for x in changed if x))
-    return c.plan(prev.plan.family, f"{prev.plan.intent} — again with " + " and ".join(x for x in changed if x),
-                  repos or prev.plan.repos)
+    return c.plan(
+        prev.plan.family,
+        f"{prev.plan.intent} — again with " + " and ".join(x for x in changed if x),
+        repos or prev.plan.repos,
+    )
 
 
 # --- the planner ---------------------------------------------------------------------------------
@@ -850,8 +1284,10 @@ def build_plan(request: PlanRequest) -> Plan:
         return c.plan("unknown", "no subject: ask which repository", None)
     family = _family(c)
     if family == "unknown":
-        c.not_understood.append(f"couldn't map '{request.question.strip()}' to pipelines, pull requests, commits, "
-                                "branches, deployments, code, repositories or an incident")
+        c.not_understood.append(
+            f"couldn't map '{request.question.strip()}' to pipelines, pull requests, commits, "
+            "branches, deployments, code, repositories or an incident"
+        )
         return c.plan("unknown", "not understood", None)
     c.understood.insert(0, f"family: {family}")
     if family == "repositories":
@@ -879,6 +1315,8 @@ class RulesPlanner:
     async def plan(self, request: PlanRequest) -> Plan:
         return build_plan(request)
 
-    async def review(self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], round_no: int) -> list[Step]:
+    async def review(
+        self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], round_no: int
+    ) -> list[Step]:
         del request, plan, outcomes, round_no
         return []

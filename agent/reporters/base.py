@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from agent.plan import Plan, StepOutcome
-from agent.planners.base import PlanRequest
-from agent.report import Report
+from bbscout.agent.plan import Plan, StepOutcome
+from bbscout.agent.planners.base import PlanRequest
+from bbscout.agent.report import Report
 
 
 class Reporter(Protocol):

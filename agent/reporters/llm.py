@@ -17,14 +17,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent.llm import CHARS_PER_TOKEN, LLMClient, estimate_tokens, share_budget
-from agent.plan import Plan, StepOutcome
-from agent.planners.base import PlanRequest
-from agent.prompts import DATA_REMINDER, data_block, load_prompt, outcome_text
-from agent.report import Report
-from agent.tool_schemas import response_format_for
+from bbscout.agent.llm import CHARS_PER_TOKEN, LLMClient, estimate_tokens, share_budget
+from bbscout.agent.plan import Plan, StepOutcome
+from bbscout.agent.planners.base import PlanRequest
+from bbscout.agent.prompts import DATA_REMINDER, data_block, load_prompt, outcome_text
+from bbscout.agent.report import Report
+from bbscout.agent.tool_schemas import response_format_for
 
-__all__ = ["LLMReporter", "FALLBACK_GAP"]
+__all__ = ["FALLBACK_GAP", "LLMReporter"]
 
 FALLBACK_GAP = (
     "The LLM writer did not return a valid structured report (twice); its raw text is shown unverified."

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from agent.incident import investigate
-from agent.plan import Plan, StepOutcome
-from agent.planners.base import PlanRequest
-from agent.report import Finding, Report
-from agent.review import primary_records
+from bbscout.agent.incident import investigate
+from bbscout.agent.plan import Plan, StepOutcome
+from bbscout.agent.planners.base import PlanRequest
+from bbscout.agent.report import Finding, Report
+from bbscout.agent.review import primary_records
 
 LLM_HINT = (
     "For freer questions, configure an OpenAI-compatible model (OPENAI_API_KEY, optionally OPENAI_BASE_URL "
@@ -47,7 +47,7 @@ def dedupe(records: Records) -> Records:
 
 
 def in_scope(plan: Plan) -> str:
-    """"in api-gateway" / "across all repositories" for sentences."""
+    """ "in api-gateway" / "across all repositories" for sentences."""
     if plan.repos and len(plan.repos) <= 3:
         return "in " + ", ".join(f"`{r}`" for r in plan.repos)
     if plan.repos:
@@ -91,9 +91,14 @@ def failure_findings(pipelines: Records, outcomes: list[StepOutcome]) -> list[Fi
         if pipeline.get("error_message"):
             parts.append(f"Pipeline error: {pipeline['error_message']}")
         for step in failed_steps:
-            lines = [line for line in step.get("error_lines") or [] if not pipeline.get("error_message")
-                     or pipeline["error_message"] not in line]
-            parts.append(f"Step “{step['name']}” {step['result']}" + (": " + " | ".join(lines[:4]) if lines else ""))
+            lines = [
+                line
+                for line in step.get("error_lines") or []
+                if not pipeline.get("error_message") or pipeline["error_message"] not in line
+            ]
+            parts.append(
+                f"Step “{step['name']}” {step['result']}" + (": " + " | ".join(lines[:4]) if lines else "")
+            )
         if tests:
             parts.append("Failed tests: " + ", ".join(t["name"] for t in tests[:6]))
         findings.append(
@@ -146,7 +151,9 @@ def report_pipelines(request: PlanRequest, plan: Plan, outcomes: list[StepOutcom
         return Report(answer=answer, confidence="high")
     counts = {r: sum(1 for p in pipelines if p.get("result") == r) for r in results}
     split = ", ".join(f"{n} {r}" for r, n in counts.items() if n)
-    headline = f"**{len(pipelines)} {noun} pipeline{'s' if len(pipelines) != 1 else ''}{window_text(plan)}** {scope}"
+    headline = (
+        f"**{len(pipelines)} {noun} pipeline{'s' if len(pipelines) != 1 else ''}{window_text(plan)}** {scope}"
+    )
     if len(results) > 1 and split:
         headline += f" — {split}"
     if set(results) == {"FAILED", "ERROR"}:
@@ -191,7 +198,9 @@ def report_pull_requests(request: PlanRequest, plan: Plan, outcomes: list[StepOu
     if states:
         prs = [p for p in prs if p["state"] in states]
     within = plan.focus.get("within")
-    if within is not None:  # a follow-up filter re-listed the repositories: keep the previous answer's PRs only
+    if (
+        within is not None
+    ):  # a follow-up filter re-listed the repositories: keep the previous answer's PRs only
         prs = [p for p in prs if p["ref"] in set(within)]
     wanted = plan.focus.get("filter") or {}
     if wanted:
@@ -244,10 +253,14 @@ def report_branches(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome
     branches.sort(key=lambda b: b["head_date"], reverse=not plan.focus.get("stale"))
     noun = "stale branches" if plan.focus.get("stale") else "branches, most recently active first"
     if not branches:
-        return Report(answer=f"**No {noun.split(',')[0]}{window_text(plan)}** {in_scope(plan)}.", confidence="high")
+        return Report(
+            answer=f"**No {noun.split(',')[0]}{window_text(plan)}** {in_scope(plan)}.", confidence="high"
+        )
     answer = f"**{len(branches)} {noun}** {in_scope(plan)}.\n\n" + listing(
         branches,
-        lambda b: f"{link(b)} last commit {when(b['head_date'])} by {b['head_author']} — “{first_line(b.get('head_message', ''))}”",
+        lambda b: (
+            f"{link(b)} last commit {when(b['head_date'])} by {b['head_author']} — “{first_line(b.get('head_message', ''))}”"
+        ),
     )
     return Report(answer=answer, entities=[b["ref"] for b in branches], confidence="high")
 
@@ -310,36 +323,58 @@ def report_deployment_changes(plan: Plan, outcomes: list[StepOutcome]) -> Report
         findings.append(
             Finding(
                 title=f"{current['repo']}: {len(prs)} PRs / {len(commits)} commits in {current['environment']} release “{current.get('release', '')}”",
-                detail="; ".join(f"{p['ref']}: {first_line(p.get('subject') or p['title'])}" for p in prs) or "no pull requests found",
+                detail="; ".join(f"{p['ref']}: {first_line(p.get('subject') or p['title'])}" for p in prs)
+                or "no pull requests found",
                 refs=[current["ref"], *(p["ref"] for p in prs)],
             )
         )
     if not answers:
-        return Report(answer=f"**No deployment found{window_text(plan)}** {in_scope(plan)}.", confidence="medium")
-    return Report(answer="\n\n".join(answers), entities=list(dict.fromkeys(entities)), findings=findings, confidence="high")
+        return Report(
+            answer=f"**No deployment found{window_text(plan)}** {in_scope(plan)}.", confidence="medium"
+        )
+    return Report(
+        answer="\n\n".join(answers),
+        entities=list(dict.fromkeys(entities)),
+        findings=findings,
+        confidence="high",
+    )
 
 
 def report_deployments(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    if any(o.tool == "deployment_changes" for o in outcomes if o.step_id in {s.id for s in plan.steps if s.primary}):
+    if any(
+        o.tool == "deployment_changes"
+        for o in outcomes
+        if o.step_id in {s.id for s in plan.steps if s.primary}
+    ):
         return report_deployment_changes(plan, outcomes)
     deployments = [r for r in dedupe(primary_records(plan, outcomes)) if r.get("kind") == "deployment"]
     environment = plan.focus.get("environment")
     if environment:
         deployments = [
-            d for d in deployments if environment.lower() in (d["environment"].lower(), d.get("environment_type", "").lower())
+            d
+            for d in deployments
+            if environment.lower() in (d["environment"].lower(), d.get("environment_type", "").lower())
         ]
     if plan.focus.get("rollbacks"):
         deployments = [d for d in deployments if d.get("rolls_back") or d.get("rolled_back_by")]
     statuses = [str(x).upper() for x in plan.focus.get("statuses") or []]
     if statuses:
-        deployments = [d for d in deployments if (d.get("status") or d.get("state") or "").upper() in statuses]
+        deployments = [
+            d for d in deployments if (d.get("status") or d.get("state") or "").upper() in statuses
+        ]
     deployments.sort(key=lambda d: d.get("started_on") or "", reverse=True)
-    noun = "deployments in rollbacks (each rollback and the release it replaced)" if plan.focus.get("rollbacks") else "deployments"
+    noun = (
+        "deployments in rollbacks (each rollback and the release it replaced)"
+        if plan.focus.get("rollbacks")
+        else "deployments"
+    )
     if statuses:
         noun = f"{'/'.join(x.lower().replace('_', ' ') for x in statuses)} {noun}"
     env_text = f" to {environment}" if environment else ""
     if not deployments:
-        return Report(answer=f"**No {noun}{env_text}{window_text(plan)}** {in_scope(plan)}.", confidence="high")
+        return Report(
+            answer=f"**No {noun}{env_text}{window_text(plan)}** {in_scope(plan)}.", confidence="high"
+        )
     head = f"**{len(deployments)} {noun}{env_text}{window_text(plan)}** {in_scope(plan)}, newest first."
     if plan.focus.get("latest"):
         head = f"**Latest deployment per environment** {in_scope(plan)}."
@@ -360,20 +395,29 @@ def report_code(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -
     parts = []
     for content in contents:
         if content.get("is_directory"):
-            parts.append(f"{link(content)} (directory):\n" + "\n".join(f"- `{e}`" for e in content["entries"][:50]))
+            parts.append(
+                f"{link(content)} (directory):\n" + "\n".join(f"- `{e}`" for e in content["entries"][:50])
+            )
         else:
             cut = "\n_(truncated)_" if content.get("truncated") else ""
             parts.append(f"{link(content)}:\n```\n{content['content']}\n```{cut}")
     if matches:
         query = plan.focus.get("query", "")
         method = {m.get("method") for m in matches}
-        how = " (code search was unavailable: found by scanning paths and file contents)" if method - {"code_search"} else ""
+        how = (
+            " (code search was unavailable: found by scanning paths and file contents)"
+            if method - {"code_search"}
+            else ""
+        )
         parts.append(
             f"**{len(matches)} file{'s' if len(matches) != 1 else ''} match “{query}”**{how}:\n"
             + listing(matches, lambda m: f"{link(m)}" + (f" — `{m['lines'][0]}`" if m.get("lines") else ""))
         )
     if not parts:
-        return Report(answer=f"**Nothing found for “{plan.focus.get('query', '')}”** {in_scope(plan)}.", confidence="medium")
+        return Report(
+            answer=f"**Nothing found for “{plan.focus.get('query', '')}”** {in_scope(plan)}.",
+            confidence="medium",
+        )
     notes = [n for o in outcomes for n in o.notes]
     return Report(
         answer="\n\n".join(parts) + ("".join(f"\n\n_{n}_" for n in notes)),
@@ -415,11 +459,16 @@ def matches_filter(record: dict[str, Any], wanted: dict[str, Any]) -> bool:
             if not any(str(value).lower() in str(p).lower() for p in people if p):
                 return False
         elif key == "environment":
-            envs = {str(record.get("environment") or "").lower(), str(record.get("environment_type") or "").lower()}
+            envs = {
+                str(record.get("environment") or "").lower(),
+                str(record.get("environment_type") or "").lower(),
+            }
             if str(value).lower() not in envs:
                 return False
         elif key == "awaiting_review":
-            awaiting = record.get("state") == "OPEN" and not record.get("draft") and not record.get("approved_by")
+            awaiting = (
+                record.get("state") == "OPEN" and not record.get("draft") and not record.get("approved_by")
+            )
             if bool(value) != awaiting:
                 return False
         elif key in ("since", "until"):
@@ -448,7 +497,9 @@ def report_follow_up(request: PlanRequest, plan: Plan, outcomes: list[StepOutcom
             return report_deployment_changes(plan, outcomes)  # "what changed in it?" after a deployment
         kinds = {r.get("kind") for r in primary_records(plan, outcomes)}
         if "pipeline" in kinds:
-            return report_pipelines(request, plan.model_copy(update={"focus": {**plan.focus, "results": []}}), outcomes)
+            return report_pipelines(
+                request, plan.model_copy(update={"focus": {**plan.focus, "results": []}}), outcomes
+            )
         writer = next((WRITERS[k] for k in ("pull_request", "commit", "deployment") if k in kinds), None)
         if writer:
             return writer(request, plan, outcomes)
@@ -457,7 +508,9 @@ def report_follow_up(request: PlanRequest, plan: Plan, outcomes: list[StepOutcom
     kept = [r for r in previous if matches_filter(r, wanted)]
     described = ", ".join(f"{k} = {v}" for k, v in wanted.items()) or "your filter"
     if not kept:
-        return Report(answer=f"**None of the {len(previous)} previous results match {described}.**", confidence="high")
+        return Report(
+            answer=f"**None of the {len(previous)} previous results match {described}.**", confidence="high"
+        )
     return Report(
         answer=f"**{len(kept)} of the {len(previous)} previous results match {described}:**\n\n"
         + listing(kept, lambda r: f"{link(r)} {first_line(r.get('title', ''))}"),
@@ -510,9 +563,8 @@ def qualify_partial(report: Report, plan: Plan, outcomes: list[StepOutcome]) -> 
         return report
     failed = [o for o in primary if o.error]
     if failed and len(failed) == len(primary):
-        report.answer = (
-            "**I could not answer this: the Bitbucket calls it needs failed.**\n\n"
-            + "\n".join(f"- {o.error}" for o in failed)
+        report.answer = "**I could not answer this: the Bitbucket calls it needs failed.**\n\n" + "\n".join(
+            f"- {o.error}" for o in failed
         )
         report.entities, report.confidence = [], "low"
         return report
@@ -528,7 +580,9 @@ def qualify_partial(report: Report, plan: Plan, outcomes: list[StepOutcome]) -> 
 class RulesReporter:
     """Templates per family; states understood/not-understood parts and gaps plainly."""
 
-    async def report(self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], gaps: list[str]) -> Report:
+    async def report(
+        self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], gaps: list[str]
+    ) -> Report:
         if plan.clarify:
             report = Report(
                 answer="**Which one did you mean?** "
@@ -540,7 +594,9 @@ class RulesReporter:
             report = WRITERS.get(plan.family, report_unknown)(request, plan, outcomes)
         report = qualify_partial(report, plan, outcomes)
         if plan.not_understood and plan.family != "unknown":
-            report.answer += "\n\n_Not understood (ignored): " + "; ".join(plan.not_understood) + "._ " + LLM_HINT
+            report.answer += (
+                "\n\n_Not understood (ignored): " + "; ".join(plan.not_understood) + "._ " + LLM_HINT
+            )
         report.gaps = list(dict.fromkeys([*report.gaps, *gaps]))
         if report.gaps:
             report.confidence = "low" if not report.entities else "medium"

@@ -1,6 +1,6 @@
 """bbscout: sandbox/world — seeded, Bitbucket-shaped worlds with planted incidents."""
 
-from sandbox.world.generator import WORLD_NAMES, build_world
-from sandbox.world.model import Account, FileChange, RepoData, Scenario, Token, World
+from bbscout.sandbox.world.generator import WORLD_NAMES, build_world
+from bbscout.sandbox.world.model import Account, FileChange, RepoData, Scenario, Token, World
 
 __all__ = ["WORLD_NAMES", "Account", "FileChange", "RepoData", "Scenario", "Token", "World", "build_world"]

@@ -282,7 +282,10 @@ CATALOG: tuple[RepoSpec, ...] = (
             ("api/ApiClient", ("ApiClient", "REQUEST_TIMEOUT_MS")),
             ("orders/OrderRepository", ("OrderRepository", "fetchOrders")),
         ),
-        deps=(("io.ktor:ktor-client-core", "2.3.10"), ("org.jetbrains.kotlinx:kotlinx-coroutines-core", "1.8.0")),
+        deps=(
+            ("io.ktor:ktor-client-core", "2.3.10"),
+            ("org.jetbrains.kotlinx:kotlinx-coroutines-core", "1.8.0"),
+        ),
     ),
     RepoSpec(
         "infra-terraform",
@@ -427,13 +430,25 @@ EXTRA_REPOS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("shipping-service", "Shipping rates, labels and carrier tracking integrations.", "COM", "go", True),
     ("pricing-service", "Prices, promotions and currency conversion.", "COM", "python", True),
     ("catalog-service", "Product catalogue: products, variants and categories.", "COM", "go", True),
-    ("admin-dashboard", "Internal admin dashboard for support and merchandising (React).", "WEB", "typescript", True),
+    (
+        "admin-dashboard",
+        "Internal admin dashboard for support and merchandising (React).",
+        "WEB",
+        "typescript",
+        True,
+    ),
     ("recommendations", "Product recommendations model serving and training jobs.", "DATA", "python", False),
     ("fraud-detection", "Fraud scoring rules and model for payments.", "DATA", "python", True),
     ("loyalty-service", "Loyalty points, tiers and rewards.", "COM", "kotlin", True),
     ("reviews-service", "Product reviews and ratings with moderation.", "COM", "typescript", True),
     ("email-templates", "MJML email templates for transactional mail.", "PLAT", "typescript", False),
-    ("observability", "Dashboards, alerts and SLO definitions (Grafana, Prometheus rules).", "OPS", "hcl", False),
+    (
+        "observability",
+        "Dashboards, alerts and SLO definitions (Grafana, Prometheus rules).",
+        "OPS",
+        "hcl",
+        False,
+    ),
     ("customer-support-portal", "Support agent portal: order lookup and refunds.", "WEB", "typescript", True),
     ("warehouse-integration", "Integration with the 3PL warehouse APIs.", "COM", "python", False),
     ("feature-flags", "Feature flag service and SDK configuration.", "PLAT", "go", True),
@@ -504,7 +519,10 @@ _EXTRA_MODULES = {
         (f"{b}/{_camel(b)}Service", (f"{_camel(b)}Service", "handle")),
         ("config/AppConfig", ("AppConfig", "TIMEOUT_MS")),
     ),
-    "hcl": lambda b: (("modules/alerts", ("aws_cloudwatch_metric_alarm",)), ("modules/dashboards", ("grafana_dashboard",))),
+    "hcl": lambda b: (
+        ("modules/alerts", ("aws_cloudwatch_metric_alarm",)),
+        ("modules/dashboards", ("grafana_dashboard",)),
+    ),
 }
 
 
@@ -564,14 +582,18 @@ def topic(spec: RepoSpec, rng: random.Random) -> tuple[str, str, str]:
 
 
 def branch_name(kind: str, spec: RepoSpec, subject: str, rng: random.Random) -> str:
-    prefix = {"feat": "feature", "fix": "bugfix", "perf": "feature", "refactor": "feature"}.get(kind, "feature")
+    prefix = {"feat": "feature", "fix": "bugfix", "perf": "feature", "refactor": "feature"}.get(
+        kind, "feature"
+    )
     slug = re.sub(r"[^a-z0-9]+", "-", subject.lower()).strip("-")
     if len(slug) > 40:
         slug = slug[:40].rsplit("-", 1)[0]
     return f"{prefix}/{spec.jira}-{rng.randint(100, 999)}-{slug}"
 
 
-def pr_description(spec: RepoSpec, kind: str, scope: str, subject: str, ticket: str, rng: random.Random) -> str:
+def pr_description(
+    spec: RepoSpec, kind: str, scope: str, subject: str, ticket: str, rng: random.Random
+) -> str:
     why = rng.choice(
         (
             f"We saw this in production last week; see {ticket}.",
@@ -616,10 +638,16 @@ INLINE_COMMENTS = (
     "Missing timeout on this call.",
     "nit: unused import",
 )
-REPLIES = ("Done.", "Good point, fixed.", "Added a test.", "I'd rather do it in a follow-up, created a ticket.")
+REPLIES = (
+    "Done.",
+    "Good point, fixed.",
+    "Added a test.",
+    "I'd rather do it in a follow-up, created a ticket.",
+)
 
 
 # ---------------------------------------------------------------------------------------------- steps
+
 
 @dataclass(frozen=True)
 class StepDef:
@@ -647,31 +675,96 @@ def ci_steps(spec: RepoSpec) -> dict[str, tuple[StepDef, ...]]:
     img = _IMAGES[spec.language]
     lang = spec.language
     if lang == "python":
-        build = StepDef("Build", "build", img, ("pip install -r requirements.txt -r requirements-dev.txt", "python -m compileall -q src"), mean_seconds=75)
-        unit = StepDef("Unit tests", "test", img, ("pip install -r requirements.txt -r requirements-dev.txt", "pytest tests/unit -q --junitxml=test-reports/unit.xml"), mean_seconds=140)
-        lint = StepDef("Lint", "lint", img, ("pip install ruff==0.4.4 mypy==1.10.0", "ruff check src tests", "mypy src"), mean_seconds=45)
+        build = StepDef(
+            "Build",
+            "build",
+            img,
+            ("pip install -r requirements.txt -r requirements-dev.txt", "python -m compileall -q src"),
+            mean_seconds=75,
+        )
+        unit = StepDef(
+            "Unit tests",
+            "test",
+            img,
+            (
+                "pip install -r requirements.txt -r requirements-dev.txt",
+                "pytest tests/unit -q --junitxml=test-reports/unit.xml",
+            ),
+            mean_seconds=140,
+        )
+        lint = StepDef(
+            "Lint",
+            "lint",
+            img,
+            ("pip install ruff==0.4.4 mypy==1.10.0", "ruff check src tests", "mypy src"),
+            mean_seconds=45,
+        )
         checks = [build, unit, lint]
         if spec.slug == "checkout-service":
-            checks.insert(2, StepDef("Integration tests", "integration", img, ("docker compose -f docker-compose.ci.yml up -d postgres redis", "pytest tests/integration -q --junitxml=test-reports/integration.xml"), mean_seconds=260))
+            checks.insert(
+                2,
+                StepDef(
+                    "Integration tests",
+                    "integration",
+                    img,
+                    (
+                        "docker compose -f docker-compose.ci.yml up -d postgres redis",
+                        "pytest tests/integration -q --junitxml=test-reports/integration.xml",
+                    ),
+                    mean_seconds=260,
+                ),
+            )
     elif lang == "go":
         build = StepDef("Build", "build", img, ("go mod download", "go build ./..."), mean_seconds=70)
-        unit = StepDef("Unit tests", "test", img, ("go test ./... -race -count=1 2>&1 | go-junit-report -set-exit-code > test-reports/report.xml",), mean_seconds=120)
-        lint = StepDef("Lint", "lint", "golangci/golangci-lint:v1.57", ("golangci-lint run --timeout 5m",), mean_seconds=60)
+        unit = StepDef(
+            "Unit tests",
+            "test",
+            img,
+            ("go test ./... -race -count=1 2>&1 | go-junit-report -set-exit-code > test-reports/report.xml",),
+            mean_seconds=120,
+        )
+        lint = StepDef(
+            "Lint",
+            "lint",
+            "golangci/golangci-lint:v1.57",
+            ("golangci-lint run --timeout 5m",),
+            mean_seconds=60,
+        )
         checks = [build, unit, lint]
     elif lang == "typescript":
         build = StepDef("Build", "build", img, ("npm ci", "npm run build"), mean_seconds=150)
-        unit = StepDef("Unit tests", "test", img, ("npm ci", "npm test -- --ci --reporters=default --reporters=jest-junit"), mean_seconds=130)
+        unit = StepDef(
+            "Unit tests",
+            "test",
+            img,
+            ("npm ci", "npm test -- --ci --reporters=default --reporters=jest-junit"),
+            mean_seconds=130,
+        )
         lint = StepDef("Lint", "lint", img, ("npm ci", "npm run lint", "npx tsc --noEmit"), mean_seconds=70)
         checks = [build, unit, lint]
     elif lang == "kotlin":
         build = StepDef("Build", "build", img, ("./gradlew assembleDebug --no-daemon",), mean_seconds=420)
-        unit = StepDef("Unit tests", "test", img, ("./gradlew testDebugUnitTest --no-daemon",), mean_seconds=360)
+        unit = StepDef(
+            "Unit tests", "test", img, ("./gradlew testDebugUnitTest --no-daemon",), mean_seconds=360
+        )
         lint = StepDef("Lint", "lint", img, ("./gradlew ktlintCheck detekt --no-daemon",), mean_seconds=150)
         checks = [build, unit, lint]
     else:
         checks = [
-            StepDef("Validate", "validate", img, ("terraform fmt -check -recursive", "terraform init -backend=false", "terraform validate"), mean_seconds=40),
-            StepDef("Plan staging", "plan", img, ("cd envs/staging", "terraform init -input=false", "terraform plan -input=false -out=tfplan"), mean_seconds=150),
+            StepDef(
+                "Validate",
+                "validate",
+                img,
+                ("terraform fmt -check -recursive", "terraform init -backend=false", "terraform validate"),
+                mean_seconds=40,
+            ),
+            StepDef(
+                "Plan staging",
+                "plan",
+                img,
+                ("cd envs/staging", "terraform init -input=false", "terraform plan -input=false -out=tfplan"),
+                mean_seconds=150,
+            ),
         ]
     out: dict[str, tuple[StepDef, ...]] = {"default": tuple(checks)}
     main = list(checks)
@@ -683,7 +776,10 @@ def ci_steps(spec: RepoSpec) -> dict[str, tuple[StepDef, ...]]:
                     f"Deploy to {label}",
                     "deploy",
                     deploy_img,
-                    (f"./ci/deploy.sh {env} $BITBUCKET_COMMIT", f"./ci/smoke-test.sh https://{spec.slug}.{env}.acme-internal.net"),
+                    (
+                        f"./ci/deploy.sh {env} $BITBUCKET_COMMIT",
+                        f"./ci/smoke-test.sh https://{spec.slug}.{env}.acme-internal.net",
+                    ),
                     environment=env,
                     mean_seconds=95,
                 )
@@ -693,17 +789,38 @@ def ci_steps(spec: RepoSpec) -> dict[str, tuple[StepDef, ...]]:
                 "Deploy to production",
                 "deploy",
                 deploy_img,
-                ("./ci/deploy.sh production $BITBUCKET_COMMIT", f"./ci/smoke-test.sh https://{spec.slug}.acme-commerce.com"),
+                (
+                    "./ci/deploy.sh production $BITBUCKET_COMMIT",
+                    f"./ci/smoke-test.sh https://{spec.slug}.acme-commerce.com",
+                ),
                 environment="production",
                 mean_seconds=140,
             ),
         )
     elif lang == "hcl":
-        main.append(StepDef("Plan production", "plan", img, ("cd envs/production", "terraform init -input=false", "terraform plan -input=false -out=tfplan"), mean_seconds=170))
+        main.append(
+            StepDef(
+                "Plan production",
+                "plan",
+                img,
+                (
+                    "cd envs/production",
+                    "terraform init -input=false",
+                    "terraform plan -input=false -out=tfplan",
+                ),
+                mean_seconds=170,
+            )
+        )
     out["main"] = tuple(main)
     if spec.scheduled:
         out["scheduled"] = (
-            StepDef("dbt run", "dbt", "ghcr.io/dbt-labs/dbt-postgres:1.7.13", ("dbt deps", "dbt run --target prod", "dbt test --target prod"), mean_seconds=900),
+            StepDef(
+                "dbt run",
+                "dbt",
+                "ghcr.io/dbt-labs/dbt-postgres:1.7.13",
+                ("dbt deps", "dbt run --target prod", "dbt test --target prod"),
+                mean_seconds=900,
+            ),
         )
     return out
 
@@ -721,7 +838,9 @@ def pipelines_yml(spec: RepoSpec) -> str:
         if trigger_manual:
             lines.append(f"{indent}    trigger: manual")
         if step.kind in ("build", "test", "lint"):
-            cache = {"python": "pip", "go": "gomod", "typescript": "node", "kotlin": "gradle"}.get(spec.language)
+            cache = {"python": "pip", "go": "gomod", "typescript": "node", "kotlin": "gradle"}.get(
+                spec.language
+            )
             if cache:
                 lines.append(f"{indent}    caches:\n{indent}      - {cache}")
         if step.kind in ("build",) and spec.language in ("kotlin",):
@@ -732,7 +851,15 @@ def pipelines_yml(spec: RepoSpec) -> str:
             lines.append(f"{indent}    artifacts:\n{indent}      - test-reports/**")
         return "\n".join(lines)
 
-    parts = [f"image: {_IMAGES[spec.language]}", "", "options:", "  max-time: 120", "", "pipelines:", "  default:"]
+    parts = [
+        f"image: {_IMAGES[spec.language]}",
+        "",
+        "options:",
+        "  max-time: 120",
+        "",
+        "pipelines:",
+        "  default:",
+    ]
     parts += [render(s, "    ") for s in steps["default"]]
     parts += ["  pull-requests:", "    '**':"]
     parts += [render(s, "      ") for s in steps["default"]]
@@ -743,10 +870,15 @@ def pipelines_yml(spec: RepoSpec) -> str:
         parts += ["    release/*:"] + [render(s, "      ") for s in steps["default"]]
     custom = []
     if "production" in steps:
-        custom += ["    deploy-to-production:", "      - variables:", "          - name: RELEASE", "            default: latest"]
+        custom += [
+            "    deploy-to-production:",
+            "      - variables:",
+            "          - name: RELEASE",
+            "            default: latest",
+        ]
         custom += [render(s, "      ") for s in steps["production"]]
     if "scheduled" in steps and spec.scheduled:
         custom += [f"    {spec.scheduled}:"] + [render(s, "      ") for s in steps["scheduled"]]
     if custom:
-        parts += ["  custom:"] + custom
+        parts += ["  custom:", *custom]
     return "\n".join(parts) + "\n"

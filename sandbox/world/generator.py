@@ -14,8 +14,8 @@ import string
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from sandbox.world import scenarios
-from sandbox.world.content import (
+from bbscout.sandbox.world import scenarios
+from bbscout.sandbox.world.content import (
     CI_BOT,
     DEMO_USER,
     DEP_BOT,
@@ -29,9 +29,9 @@ from sandbox.world.content import (
     RepoSpec,
     repo_specs,
 )
-from sandbox.world.logs import LazyMap, StepRun, render_log, test_cases, test_summary
-from sandbox.world.model import API_ROOT, WEB_ROOT, Account, Json, RepoData, Token, World
-from sandbox.world.sim import DAY, HOUR, MIN, PipeSpec, PRPlan, RepoSim, SimContext, uid
+from bbscout.sandbox.world.logs import LazyMap, StepRun, render_log, test_cases, test_summary
+from bbscout.sandbox.world.model import API_ROOT, WEB_ROOT, Account, Json, RepoData, Token, World
+from bbscout.sandbox.world.sim import DAY, HOUR, MIN, PipeSpec, PRPlan, RepoSim, SimContext, uid
 
 WORLD_NAMES = ("default", "nosearch", "quiet")
 READ_SCOPES = [
@@ -94,10 +94,18 @@ def _build(name: str, seed: int, anchor: datetime, n_repos: int, days: int, cpd:
         n_repos, days = min(n_repos, 5), min(days, 14)
     data_name = "default" if name == "nosearch" else name
     rng = random.Random(f"{data_name}:{seed}:world")
-    people = list(PEOPLE) + [CI_BOT, DEP_BOT]
+    people = [*list(PEOPLE), CI_BOT, DEP_BOT]
     accounts = {p.nickname: _account(p, rng) for p in people}
     start = anchor - timedelta(days=days)
-    ctx = SimContext(anchor, start, days, cpd, quiet, [p.nickname for p in PEOPLE], main_cutoff=anchor - 26 * HOUR if quiet else None)
+    ctx = SimContext(
+        anchor,
+        start,
+        days,
+        cpd,
+        quiet,
+        [p.nickname for p in PEOPLE],
+        main_cutoff=anchor - 26 * HOUR if quiet else None,
+    )
     specs = repo_specs(n_repos)
     sims = {s.slug: RepoSim(s, random.Random(f"{data_name}:{seed}:{s.slug}"), ctx) for s in specs}
     for sim in sims.values():
@@ -110,8 +118,12 @@ def _build(name: str, seed: int, anchor: datetime, n_repos: int, days: int, cpd:
     for hook in planted:
         hook.after_replay(sims, ctx)
     busy = [s for s in ("web-frontend", "payments-service", "mobile-app") if s in sims] or list(sims)[:1]
-    sims[busy[0]].push_now(anchor - 3 * MIN, "wip: address review comments", timedelta(seconds=8, microseconds=95_114))
-    sims[busy[-1]].push_now(anchor - timedelta(seconds=40), "fix lint", timedelta(seconds=37, microseconds=412_331))
+    sims[busy[0]].push_now(
+        anchor - 3 * MIN, "wip: address review comments", timedelta(seconds=8, microseconds=95_114)
+    )
+    sims[busy[-1]].push_now(
+        anchor - timedelta(seconds=40), "fix lint", timedelta(seconds=37, microseconds=412_331)
+    )
     for sim in sims.values():
         sim.plan_prod_deploys()
         sim.plan_schedules()
@@ -141,7 +153,13 @@ def _build(name: str, seed: int, anchor: datetime, n_repos: int, days: int, cpd:
 
 
 def _account(p: Person, rng: random.Random) -> Account:
-    return Account(uuid=uid(rng), account_id=f"{rng.getrandbits(96):024x}", display_name=p.display_name, nickname=p.nickname, email=p.email)
+    return Account(
+        uuid=uid(rng),
+        account_id=f"{rng.getrandbits(96):024x}",
+        display_name=p.display_name,
+        nickname=p.nickname,
+        email=p.email,
+    )
 
 
 def _secret(rng: random.Random, prefix: str) -> str:
@@ -152,7 +170,16 @@ def _secret(rng: random.Random, prefix: str) -> str:
 
 def _tokens(rng: random.Random, accounts: dict[str, Account], specs: list[RepoSpec]) -> list[Token]:
     demo = accounts[DEMO_USER.nickname]
-    api = lambda label, **kw: Token(label, "api_token", _secret(rng, "ATATT3xFfGF0"), kw.pop("scopes", list(READ_SCOPES)), demo.uuid, demo.email, **kw)
+    def api(label, **kw):
+        return Token(
+            label,
+            "api_token",
+            _secret(rng, "ATATT3xFfGF0"),
+            kw.pop("scopes", list(READ_SCOPES)),
+            demo.uuid,
+            demo.email,
+            **kw,
+        )
     repo_slug = "checkout-service" if any(s.slug == "checkout-service" for s in specs) else specs[0].slug
     return [
         api("demo"),
@@ -160,7 +187,13 @@ def _tokens(rng: random.Random, accounts: dict[str, Account], specs: list[RepoSp
         api("expired", expired=True),
         api("no-pipeline-scope", scopes=[s for s in READ_SCOPES if s != "read:pipeline:bitbucket"]),
         api("unscoped", scopes=[], scoped=False),
-        Token("repo-token", "access_token", _secret(rng, "ATCTT3xFfGN0"), ["repository", "pullrequest", "pipeline"], repos=[repo_slug]),
+        Token(
+            "repo-token",
+            "access_token",
+            _secret(rng, "ATCTT3xFfGN0"),
+            ["repository", "pullrequest", "pipeline"],
+            repos=[repo_slug],
+        ),
         api("low-limit", rate_limit_per_hour=20),
     ]
 
@@ -200,7 +233,9 @@ _SETUP = [
     {"name": "Clone", "command": "git clone ...", "commandType": "system"},
     {"name": "Docker image pull", "command": "docker pull", "commandType": "system"},
 ]
-_TEARDOWN = [{"name": "Build teardown", "command": "Searching for test report files", "commandType": "system"}]
+_TEARDOWN = [
+    {"name": "Build teardown", "command": "Searching for test report files", "commandType": "system"}
+]
 
 
 def _step_state(result: str, error: tuple[str, str] | None = None) -> Json:
@@ -219,7 +254,7 @@ class _Builder:
         self.ws = workspace
         self.anchor = anchor
         self.acct = acct
-        self.people = {p.nickname: p for p in list(PEOPLE) + [CI_BOT, DEP_BOT]}
+        self.people = {p.nickname: p for p in [*list(PEOPLE), CI_BOT, DEP_BOT]}
         self._cmds: dict[tuple[str, ...], list[Json]] = {}
         self.sim: RepoSim
         self._links: dict[str, Json] = {}
@@ -233,18 +268,35 @@ class _Builder:
         self.api = f"{API_ROOT}/repositories/{WORKSPACE_SLUG}/{spec.slug}"
         self.web = f"{WEB_ROOT}/{WORKSPACE_SLUG}/{spec.slug}"
         repo_json = self._repository(sim, rng)
-        self.stub = {"type": "repository", "full_name": repo_json["full_name"], "name": spec.name, "uuid": repo_json["uuid"], "links": {k: repo_json["links"][k] for k in ("self", "html", "avatar")}}
+        self.stub = {
+            "type": "repository",
+            "full_name": repo_json["full_name"],
+            "name": spec.name,
+            "uuid": repo_json["uuid"],
+            "links": {k: repo_json["links"][k] for k in ("self", "html", "avatar")},
+        }
         data = RepoData(repository=repo_json)
-        order = sorted(range(len(sim.commit_seq)), key=lambda i: (sim.commits[sim.commit_seq[i]]["plan"].at, i), reverse=True)
+        order = sorted(
+            range(len(sim.commit_seq)),
+            key=lambda i: (sim.commits[sim.commit_seq[i]]["plan"].at, i),
+            reverse=True,
+        )
         for h in sim.commit_seq:
             data.commits[h] = self._commit(sim, h)
             data.changes[h] = list(sim.commits[h]["plan"].changes or [])
         data.commit_order = [sim.commit_seq[i] for i in order]
-        data.branches = dict(sorted(sim.open_branches.items(), key=lambda kv: (kv[0] not in (spec.main, "develop"), kv[0])))
+        data.branches = dict(
+            sorted(sim.open_branches.items(), key=lambda kv: (kv[0] not in (spec.main, "develop"), kv[0]))
+        )
         data.files = dict(sim.files)
         for name, h in sim.tags.items():
             c = sim.commits[h]["plan"]
-            data.tags[name] = {"hash": h, "message": f"Release {name}\n", "date": iso(c.at + 5 * MIN, micros=False), "tagger": self._author(c.author)}
+            data.tags[name] = {
+                "hash": h,
+                "message": f"Release {name}\n",
+                "date": iso(c.at + 5 * MIN, micros=False),
+                "tagger": self._author(c.author),
+            }
         # pipelines: number them oldest first
         pipes = sorted(sim.pipes, key=lambda p: p.created)
         prng = random.Random(f"{spec.slug}:pipes:{len(pipes)}")
@@ -275,8 +327,16 @@ class _Builder:
 
     def _repository(self, sim: RepoSim, rng: random.Random) -> Json:
         spec = sim.spec
-        created = datetime(2019, 4, 2, tzinfo=UTC) + timedelta(days=rng.randint(0, 1400), seconds=rng.randint(0, 86400))
-        ws_stub = {"type": "workspace", "uuid": self.ws["uuid"], "name": self.ws["name"], "slug": self.ws["slug"], "links": {k: self.ws["links"][k] for k in ("self", "html", "avatar")}}
+        created = datetime(2019, 4, 2, tzinfo=UTC) + timedelta(
+            days=rng.randint(0, 1400), seconds=rng.randint(0, 86400)
+        )
+        ws_stub = {
+            "type": "workspace",
+            "uuid": self.ws["uuid"],
+            "name": self.ws["name"],
+            "slug": self.ws["slug"],
+            "links": {k: self.ws["links"][k] for k in ("self", "html", "avatar")},
+        }
         return {
             "type": "repository",
             "uuid": uid(rng),
@@ -293,9 +353,18 @@ class _Builder:
                 "key": spec.project[0],
                 "name": spec.project[1],
                 "uuid": uid(random.Random(f"project:{spec.project[0]}:{self.ws['uuid']}")),
-                "links": {"self": {"href": f"{API_ROOT}/workspaces/{WORKSPACE_SLUG}/projects/{spec.project[0]}"}, "html": {"href": f"{WEB_ROOT}/{WORKSPACE_SLUG}/workspace/projects/{spec.project[0]}"}},
+                "links": {
+                    "self": {"href": f"{API_ROOT}/workspaces/{WORKSPACE_SLUG}/projects/{spec.project[0]}"},
+                    "html": {"href": f"{WEB_ROOT}/{WORKSPACE_SLUG}/workspace/projects/{spec.project[0]}"},
+                },
             },
-            "owner": {"type": "team", "display_name": WORKSPACE_NAME, "username": WORKSPACE_SLUG, "uuid": self.ws["uuid"], "links": ws_stub["links"]},
+            "owner": {
+                "type": "team",
+                "display_name": WORKSPACE_NAME,
+                "username": WORKSPACE_SLUG,
+                "uuid": self.ws["uuid"],
+                "links": ws_stub["links"],
+            },
             "workspace": ws_stub,
             "created_on": iso(created),
             "updated_on": iso(self.anchor),
@@ -332,14 +401,19 @@ class _Builder:
     def _commit_links(self, h: str) -> Json:
         links = self._links.get(h)
         if links is None:
-            links = self._links[h] = {"self": {"href": f"{self.api}/commit/{h}"}, "html": {"href": f"{self.web}/commits/{h}"}}
+            links = self._links[h] = {
+                "self": {"href": f"{self.api}/commit/{h}"},
+                "html": {"href": f"{self.web}/commits/{h}"},
+            }
         return links
 
     def _commit(self, sim: RepoSim, h: str) -> Json:
         info = sim.commits[h]
         plan = info["plan"]
         msg = plan.message if plan.message.endswith("\n") else plan.message + "\n"
-        body = "".join(f"<p>{html.escape(part).replace(chr(10), '<br>')}</p>" for part in plan.message.split("\n\n"))
+        body = "".join(
+            f"<p>{html.escape(part).replace(chr(10), '<br>')}</p>" for part in plan.message.split("\n\n")
+        )
         return {
             "type": "commit",
             "hash": h,
@@ -348,7 +422,9 @@ class _Builder:
             "message": msg,
             "summary": {"type": "rendered", "raw": msg, "markup": "markdown", "html": body},
             "rendered": {"message": {"type": "rendered", "raw": msg, "markup": "markdown", "html": body}},
-            "parents": [{"type": "commit", "hash": ph, "links": self._commit_links(ph)} for ph in info["parents"]],
+            "parents": [
+                {"type": "commit", "hash": ph, "links": self._commit_links(ph)} for ph in info["parents"]
+            ],
             "repository": self.stub,
             "links": {
                 **self._commit_links(h),
@@ -374,12 +450,20 @@ class _Builder:
         if state == "PENDING":
             st: Json = {"type": "pipeline_state_pending", "name": "PENDING"}
         elif state == "IN_PROGRESS":
-            st = {"type": "pipeline_state_in_progress", "name": "IN_PROGRESS", "stage": {"type": "pipeline_state_in_progress_running", "name": "RUNNING"}}
+            st = {
+                "type": "pipeline_state_in_progress",
+                "name": "IN_PROGRESS",
+                "stage": {"type": "pipeline_state_in_progress_running", "name": "RUNNING"},
+            }
         else:
             assert result is not None
             res: Json = {"type": f"pipeline_state_completed_{result.lower()}", "name": result}
             if result == "ERROR" and p.outcome.failure:
-                res["error"] = {"type": "pipeline_error", "key": p.outcome.failure.error_key, "message": p.outcome.failure.error_message}
+                res["error"] = {
+                    "type": "pipeline_error",
+                    "key": p.outcome.failure.error_key,
+                    "message": p.outcome.failure.error_message,
+                }
             if result == "STOPPED":
                 res["terminator"] = self.acct[p.outcome.terminator or sim.spec.team[0]]
             st = {"type": "pipeline_state_completed", "name": "COMPLETED", "result": res}
@@ -391,13 +475,34 @@ class _Builder:
                 "destination": p.pr.feature.target if p.pr.feature else sim.spec.main,
                 "destination_commit": {"type": "commit", "hash": p.pr_dest_hash},
                 "commit": {"type": "commit", "hash": p.commit, "links": self._commit_links(p.commit)},
-                "pullrequest": {"type": "pullrequest", "id": p.pr.id, "title": p.pr.title, "draft": p.pr.draft, "links": {"self": {"href": f"{self.api}/pullrequests/{p.pr.id}"}, "html": {"href": f"{self.web}/pull-requests/{p.pr.id}"}}},
+                "pullrequest": {
+                    "type": "pullrequest",
+                    "id": p.pr.id,
+                    "title": p.pr.title,
+                    "draft": p.pr.draft,
+                    "links": {
+                        "self": {"href": f"{self.api}/pullrequests/{p.pr.id}"},
+                        "html": {"href": f"{self.web}/pull-requests/{p.pr.id}"},
+                    },
+                },
                 "selector": p.selector,
             }
         else:
-            target = {"type": "pipeline_ref_target", "ref_type": "branch", "ref_name": p.ref_name, "commit": {"type": "commit", "hash": p.commit, "links": self._commit_links(p.commit)}, "selector": p.selector}
-        trigger = {"PUSH": {"type": "pipeline_trigger_push", "name": "PUSH"}, "MANUAL": {"type": "pipeline_trigger_manual", "name": "MANUAL"}, "SCHEDULED": {"type": "pipeline_trigger_schedule", "name": "SCHEDULED"}}[p.trigger]
-        used = sum(int(((e or self.anchor) - s).total_seconds()) for s, e in zip(p.starts, p.ends) if s is not None)
+            target = {
+                "type": "pipeline_ref_target",
+                "ref_type": "branch",
+                "ref_name": p.ref_name,
+                "commit": {"type": "commit", "hash": p.commit, "links": self._commit_links(p.commit)},
+                "selector": p.selector,
+            }
+        trigger = {
+            "PUSH": {"type": "pipeline_trigger_push", "name": "PUSH"},
+            "MANUAL": {"type": "pipeline_trigger_manual", "name": "MANUAL"},
+            "SCHEDULED": {"type": "pipeline_trigger_schedule", "name": "SCHEDULED"},
+        }[p.trigger]
+        used = sum(
+            int(((e or self.anchor) - s).total_seconds()) for s, e in zip(p.starts, p.ends, strict=False) if s is not None
+        )
         out: Json = {
             "type": "pipeline",
             "uuid": p.uuid,
@@ -414,9 +519,26 @@ class _Builder:
             "first_successful": False,
             "expired": False,
             "has_variables": p.kind == "custom",
-            "variables": [{"type": "pipeline_variable", "key": "RELEASE", "value": f"#{p.release_of.build_number}", "secured": False}] if p.release_of else [],
-            "configuration_sources": [{"source": "bitbucket-pipelines.yml", "uri": f"{self.api}/src/{p.commit}/bitbucket-pipelines.yml"}],
-            "links": {"self": {"href": f"{self.api}/pipelines/{p.uuid}"}, "steps": {"href": f"{self.api}/pipelines/{p.uuid}/steps/"}},
+            "variables": [
+                {
+                    "type": "pipeline_variable",
+                    "key": "RELEASE",
+                    "value": f"#{p.release_of.build_number}",
+                    "secured": False,
+                }
+            ]
+            if p.release_of
+            else [],
+            "configuration_sources": [
+                {
+                    "source": "bitbucket-pipelines.yml",
+                    "uri": f"{self.api}/src/{p.commit}/bitbucket-pipelines.yml",
+                }
+            ],
+            "links": {
+                "self": {"href": f"{self.api}/pipelines/{p.uuid}"},
+                "steps": {"href": f"{self.api}/pipelines/{p.uuid}/steps/"},
+            },
         }
         if p.completed_on is not None and state == "COMPLETED":
             out["completed_on"] = iso(p.completed_on)
@@ -429,7 +551,13 @@ class _Builder:
             self._cmds[cmds] = [{"name": c, "command": c, "commandType": "user"} for c in cmds]
         return self._cmds[cmds]
 
-    def _index_steps(self, sim: RepoSim, p: PipeSpec, logs: dict[str, tuple[PipeSpec, int]], reports: dict[str, tuple[PipeSpec, int]]) -> None:
+    def _index_steps(
+        self,
+        sim: RepoSim,
+        p: PipeSpec,
+        logs: dict[str, tuple[PipeSpec, int]],
+        reports: dict[str, tuple[PipeSpec, int]],
+    ) -> None:
         """Step uuids now (they key logs and reports); step JSON and logs only when asked for."""
         for i, s in enumerate(p.steps):
             su = p.step_ids[i][0]
@@ -474,7 +602,11 @@ class _Builder:
                 "name": s.name,
                 "pipeline": {"type": "pipeline", "uuid": p.uuid},
                 "run_number": 1,
-                "trigger": {"type": "pipeline_step_trigger_manual" if p.trigger == "MANUAL" and i == 0 else "pipeline_step_trigger_automatic"},
+                "trigger": {
+                    "type": "pipeline_step_trigger_manual"
+                    if p.trigger == "MANUAL" and i == 0
+                    else "pipeline_step_trigger_automatic"
+                },
                 "state": _step_state(res, (f.error_key, f.error_message) if f else None),
                 "image": {"name": s.image},
                 "setup_commands": _SETUP,
@@ -506,13 +638,22 @@ class _Builder:
             "type": "build",
             "key": key,
             "name": f"Pipeline #{p.build_number} for {ref}",
-            "description": {"SUCCESSFUL": "Successful in", "FAILED": "Failed in", "STOPPED": "Stopped in", "INPROGRESS": "In progress"}[res] + f" pipeline #{p.build_number}",
+            "description": {
+                "SUCCESSFUL": "Successful in",
+                "FAILED": "Failed in",
+                "STOPPED": "Stopped in",
+                "INPROGRESS": "In progress",
+            }[res]
+            + f" pipeline #{p.build_number}",
             "state": res,
             "refname": ref,
             "url": self._pipe_web(p),
             "created_on": iso(p.created),
             "updated_on": iso(p.completed_on or p.created),
-            "links": {"self": {"href": f"{self.api}/commit/{p.commit}/statuses/build/{key}"}, "commit": {"href": f"{self.api}/commit/{p.commit}"}},
+            "links": {
+                "self": {"href": f"{self.api}/commit/{p.commit}/statuses/build/{key}"},
+                "commit": {"href": f"{self.api}/commit/{p.commit}"},
+            },
         }
 
     # -------------------------------------------------------------- pull requests
@@ -523,7 +664,13 @@ class _Builder:
         anchor = self.anchor
         end = pr.closed or anchor
         api = f"{self.api}/pullrequests/{pr.id}"
-        stub = {"type": "pullrequest", "id": pr.id, "title": pr.title, "draft": pr.draft, "links": {"self": {"href": api}, "html": {"href": f"{self.web}/pull-requests/{pr.id}"}}}
+        stub = {
+            "type": "pullrequest",
+            "id": pr.id,
+            "title": pr.title,
+            "draft": pr.draft,
+            "links": {"self": {"href": api}, "html": {"href": f"{self.web}/pull-requests/{pr.id}"}},
+        }
         # reviews
         participants: dict[str, Json] = {}
         activity: list[tuple[datetime, Json]] = []
@@ -539,22 +686,41 @@ class _Builder:
                 else:
                     state = "changes_requested" if roll < 0.3 else None
             when = pr.opened + timedelta(seconds=int(span * rng.uniform(0.3, 0.95)))
-            participants[r] = {"type": "participant", "user": self.acct[r], "role": "REVIEWER", "approved": state == "approved", "state": state, "participated_on": iso(when) if state else None}
+            participants[r] = {
+                "type": "participant",
+                "user": self.acct[r],
+                "role": "REVIEWER",
+                "approved": state == "approved",
+                "state": state,
+                "participated_on": iso(when) if state else None,
+            }
             if state:
                 kind = "approval" if state == "approved" else "changes_requested"
-                activity.append((when, {kind: {"date": iso(when), "user": self.acct[r], "pullrequest": stub}, "pull_request": stub}))
+                activity.append(
+                    (
+                        when,
+                        {
+                            kind: {"date": iso(when), "user": self.acct[r], "pullrequest": stub},
+                            "pull_request": stub,
+                        },
+                    )
+                )
         # comments
         comments: list[Json] = []
         n_comments = pr.n_comments if pr.n_comments is not None else rng.choice((0, 0, 1, 1, 2, 3, 4))
         changed = [c for h in pr.commits for c in (sim.commits[h]["plan"].changes or [])]
         cid = pr.id * 1000 + 100_000
-        for k in range(n_comments):
+        for _k in range(n_comments):
             who = rng.choice(pr.reviewers) if pr.reviewers else f.author
             when = pr.opened + timedelta(seconds=int(span * rng.uniform(0.05, 0.9)))
             inline = None
             if changed and rng.random() < 0.5:
                 ch = rng.choice(changed)
-                inline = {"path": ch.path, "from": None, "to": int(ch.patch.split("+", 2)[1].split(",")[0]) if "+" in ch.patch else 1}
+                inline = {
+                    "path": ch.path,
+                    "from": None,
+                    "to": int(ch.patch.split("+", 2)[1].split(",")[0]) if "+" in ch.patch else 1,
+                }
                 text = rng.choice(INLINE_COMMENTS)
             else:
                 text = rng.choice(REVIEW_COMMENTS)
@@ -564,7 +730,9 @@ class _Builder:
             if rng.random() < 0.4:
                 cid += 1
                 reply_at = min(end, when + timedelta(minutes=rng.randint(5, 240)))
-                r = self._comment(cid, pr, stub, f.author, reply_at, rng.choice(REPLIES), inline, parent=c["id"])
+                r = self._comment(
+                    cid, pr, stub, f.author, reply_at, rng.choice(REPLIES), inline, parent=c["id"]
+                )
                 comments.append(r)
         for c in pr.extra_comments:
             cid += 1
@@ -573,15 +741,62 @@ class _Builder:
         for c in comments:
             who = next(k for k, v in self.acct.items() if v is c["user"])
             if who != f.author and who not in participants:
-                participants[who] = {"type": "participant", "user": self.acct[who], "role": "PARTICIPANT", "approved": False, "state": None, "participated_on": c["created_on"]}
+                participants[who] = {
+                    "type": "participant",
+                    "user": self.acct[who],
+                    "role": "PARTICIPANT",
+                    "approved": False,
+                    "state": None,
+                    "participated_on": c["created_on"],
+                }
             activity.append((datetime.fromisoformat(c["created_on"]), {"comment": c, "pull_request": stub}))
-        src = {"branch": {"name": f.branch}, "commit": {"type": "commit", "hash": (pr.commits[-1] if pr.commits else f.head)[:12], "links": self._commit_links(pr.commits[-1] if pr.commits else f.head)}, "repository": self.stub}
-        dst = {"branch": {"name": f.target}, "commit": {"type": "commit", "hash": pr.dest_hash[:12], "links": self._commit_links(pr.dest_hash)}, "repository": self.stub}
-        opened_update = {"state": "OPEN", "title": pr.title, "description": pr.description, "reason": "", "author": self.acct[f.author], "date": iso(pr.opened), "source": src, "destination": dst, "draft": pr.draft}
+        src = {
+            "branch": {"name": f.branch},
+            "commit": {
+                "type": "commit",
+                "hash": (pr.commits[-1] if pr.commits else f.head)[:12],
+                "links": self._commit_links(pr.commits[-1] if pr.commits else f.head),
+            },
+            "repository": self.stub,
+        }
+        dst = {
+            "branch": {"name": f.target},
+            "commit": {
+                "type": "commit",
+                "hash": pr.dest_hash[:12],
+                "links": self._commit_links(pr.dest_hash),
+            },
+            "repository": self.stub,
+        }
+        opened_update = {
+            "state": "OPEN",
+            "title": pr.title,
+            "description": pr.description,
+            "reason": "",
+            "author": self.acct[f.author],
+            "date": iso(pr.opened),
+            "source": src,
+            "destination": dst,
+            "draft": pr.draft,
+        }
         activity.append((pr.opened, {"update": opened_update, "pull_request": stub}))
         if pr.closed is not None and pr.state != "OPEN":
             closer = pr.closed_by or f.author
-            activity.append((pr.closed, {"update": {**opened_update, "state": pr.state, "reason": pr.reason, "author": self.acct[closer], "date": iso(pr.closed)}, "pull_request": stub}))
+            activity.append(
+                (
+                    pr.closed,
+                    {
+                        "update": {
+                            **opened_update,
+                            "state": pr.state,
+                            "reason": pr.reason,
+                            "author": self.acct[closer],
+                            "date": iso(pr.closed),
+                        },
+                        "pull_request": stub,
+                    },
+                )
+            )
         activity.sort(key=lambda a: a[0], reverse=True)
         desc_html = "".join(f"<p>{html.escape(part)}</p>" for part in pr.description.split("\n\n"))
         updated = max([pr.opened] + [a[0] for a in activity])
@@ -591,14 +806,33 @@ class _Builder:
             "title": pr.title,
             "description": pr.description,
             "summary": {"type": "rendered", "raw": pr.description, "markup": "markdown", "html": desc_html},
-            "rendered": {"title": {"type": "rendered", "raw": pr.title, "markup": "markdown", "html": html.escape(pr.title)}, "description": {"type": "rendered", "raw": pr.description, "markup": "markdown", "html": desc_html}},
+            "rendered": {
+                "title": {
+                    "type": "rendered",
+                    "raw": pr.title,
+                    "markup": "markdown",
+                    "html": html.escape(pr.title),
+                },
+                "description": {
+                    "type": "rendered",
+                    "raw": pr.description,
+                    "markup": "markdown",
+                    "html": desc_html,
+                },
+            },
             "state": pr.state,
             "draft": pr.draft,
             "queued": False,
             "author": self.acct[f.author],
             "source": src,
             "destination": dst,
-            "merge_commit": {"type": "commit", "hash": pr.merge_hash[:12], "links": self._commit_links(pr.merge_hash)} if pr.merge_hash else None,
+            "merge_commit": {
+                "type": "commit",
+                "hash": pr.merge_hash[:12],
+                "links": self._commit_links(pr.merge_hash),
+            }
+            if pr.merge_hash
+            else None,
             "comment_count": len(comments),
             "task_count": rng.choice((0, 0, 0, 1, 2)),
             "close_source_branch": f.delete_branch,
@@ -614,8 +848,12 @@ class _Builder:
                 "commits": {"href": f"{api}/commits"},
                 "approve": {"href": f"{api}/approve"},
                 "request-changes": {"href": f"{api}/request-changes"},
-                "diff": {"href": f"{self.api}/diff/{WORKSPACE_SLUG}/{sim.spec.slug}:{src['commit']['hash']}%0D{dst['commit']['hash']}?from_pullrequest_id={pr.id}&topic=true"},
-                "diffstat": {"href": f"{self.api}/diffstat/{WORKSPACE_SLUG}/{sim.spec.slug}:{src['commit']['hash']}%0D{dst['commit']['hash']}?from_pullrequest_id={pr.id}&topic=true"},
+                "diff": {
+                    "href": f"{self.api}/diff/{WORKSPACE_SLUG}/{sim.spec.slug}:{src['commit']['hash']}%0D{dst['commit']['hash']}?from_pullrequest_id={pr.id}&topic=true"
+                },
+                "diffstat": {
+                    "href": f"{self.api}/diffstat/{WORKSPACE_SLUG}/{sim.spec.slug}:{src['commit']['hash']}%0D{dst['commit']['hash']}?from_pullrequest_id={pr.id}&topic=true"
+                },
                 "comments": {"href": f"{api}/comments"},
                 "activity": {"href": f"{api}/activity"},
                 "merge": {"href": f"{api}/merge"},
@@ -630,31 +868,55 @@ class _Builder:
         data.pr_comments[pr.id] = comments
         data.pr_activity[pr.id] = [a[1] for a in activity]
 
-    def _comment(self, cid: int, pr: PRPlan, stub: Json, who: str, when: datetime, text: str, inline: Json | None, parent: int | None = None) -> Json:
+    def _comment(
+        self,
+        cid: int,
+        pr: PRPlan,
+        stub: Json,
+        who: str,
+        when: datetime,
+        text: str,
+        inline: Json | None,
+        parent: int | None = None,
+    ) -> Json:
         api = f"{self.api}/pullrequests/{pr.id}/comments/{cid}"
         c: Json = {
             "type": "pullrequest_comment",
             "id": cid,
             "created_on": iso(when),
             "updated_on": iso(when),
-            "content": {"type": "rendered", "raw": text, "markup": "markdown", "html": f"<p>{html.escape(text)}</p>"},
+            "content": {
+                "type": "rendered",
+                "raw": text,
+                "markup": "markdown",
+                "html": f"<p>{html.escape(text)}</p>",
+            },
             "user": self.acct[who],
             "deleted": False,
             "pending": False,
             "pullrequest": stub,
-            "links": {"self": {"href": api}, "html": {"href": f"{self.web}/pull-requests/{pr.id}/_/diff#comment-{cid}"}},
+            "links": {
+                "self": {"href": api},
+                "html": {"href": f"{self.web}/pull-requests/{pr.id}/_/diff#comment-{cid}"},
+            },
         }
         if inline:
             c["inline"] = inline
         if parent:
-            c["parent"] = {"type": "pullrequest_comment", "id": parent, "links": {"self": {"href": f"{self.api}/pullrequests/{pr.id}/comments/{parent}"}}}
+            c["parent"] = {
+                "type": "pullrequest_comment",
+                "id": parent,
+                "links": {"self": {"href": f"{self.api}/pullrequests/{pr.id}/comments/{parent}"}},
+            }
         return c
 
     # -------------------------------------------------------------- deployments
 
     def _deployments(self, sim: RepoSim, pipes: list[PipeSpec], data: RepoData, rng: random.Random) -> None:
         envs = {}
-        for rank, (slug, name) in enumerate((("test", "Test"), ("staging", "Staging"), ("production", "Production"))):
+        for rank, (slug, name) in enumerate(
+            (("test", "Test"), ("staging", "Staging"), ("production", "Production"))
+        ):
             u = uid(rng)
             envs[slug] = {
                 "type": "deployment_environment",
@@ -668,7 +930,10 @@ class _Builder:
                 "environment_lock_enabled": slug == "production",
                 "hidden": False,
                 "lock": {"type": "deployment_environment_lock_open", "name": "OPEN"},
-                "restrictions": {"type": "deployment_restrictions_configuration", "admin_only": slug == "production"},
+                "restrictions": {
+                    "type": "deployment_restrictions_configuration",
+                    "admin_only": slug == "production",
+                },
                 "links": {"self": {"href": f"{self.api}/environments/{u}"}},
             }
         data.environments = list(envs.values())
@@ -685,7 +950,11 @@ class _Builder:
                         "uuid": uid(rng),
                         "name": f"#{rel_pipe.build_number}",
                         "url": self._pipe_web(rel_pipe),
-                        "commit": {"type": "commit", "hash": rel_pipe.commit, "links": self._commit_links(rel_pipe.commit)},
+                        "commit": {
+                            "type": "commit",
+                            "hash": rel_pipe.commit,
+                            "links": self._commit_links(rel_pipe.commit),
+                        },
                         "created_on": iso(rel_pipe.created),
                     }
                 release = releases[rel_pipe.uuid]
@@ -693,7 +962,13 @@ class _Builder:
                 assert start is not None
                 deployer = self.acct[p.creator] if p.creator else self.acct["acme-ci"]
                 if res == "IN_PROGRESS":
-                    state: Json = {"type": "deployment_state_in_progress", "name": "IN_PROGRESS", "url": self._pipe_web(p), "deployer": deployer, "start_date": iso(start)}
+                    state: Json = {
+                        "type": "deployment_state_in_progress",
+                        "name": "IN_PROGRESS",
+                        "url": self._pipe_web(p),
+                        "deployer": deployer,
+                        "start_date": iso(start),
+                    }
                 else:
                     status = {"SUCCESSFUL": "SUCCESSFUL", "STOPPED": "STOPPED"}.get(res, "FAILED")
                     state = {
@@ -703,14 +978,21 @@ class _Builder:
                         "deployer": deployer,
                         "start_date": iso(start),
                         "completion_date": iso(end) if end else None,
-                        "status": {"type": f"deployment_state_completed_status_{status.lower()}", "name": status},
+                        "status": {
+                            "type": f"deployment_state_completed_status_{status.lower()}",
+                            "name": status,
+                        },
                     }
                 env = envs[s.environment]
                 du = uid(rng)
                 dep = {
                     "type": "deployment",
                     "uuid": du,
-                    "environment": {"type": "deployment_environment", "uuid": env["uuid"], "name": env["name"]},
+                    "environment": {
+                        "type": "deployment_environment",
+                        "uuid": env["uuid"],
+                        "name": env["name"],
+                    },
                     "release": release,
                     "state": state,
                     "deployable": {

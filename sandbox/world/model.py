@@ -97,18 +97,24 @@ class RepoData:
     branches: dict[str, str] = field(default_factory=dict)  # open branch name -> head hash
     tags: dict[str, Json] = field(default_factory=dict)  # name -> {"hash", "message", "date", "tagger"}
     files: dict[str, str] = field(default_factory=dict)  # path -> text content at the main branch head
-    pullrequests: dict[int, Json] = field(default_factory=dict)  # id -> full `pullrequest` (with reviewers, participants, description)
+    pullrequests: dict[int, Json] = field(
+        default_factory=dict
+    )  # id -> full `pullrequest` (with reviewers, participants, description)
     pr_commits: dict[int, list[str]] = field(default_factory=dict)  # id -> hashes, newest first
     pr_comments: dict[int, list[Json]] = field(default_factory=dict)
     pr_activity: dict[int, list[Json]] = field(default_factory=dict)  # newest first
     statuses: dict[str, list[Json]] = field(default_factory=dict)  # commit hash -> `commitstatus` objects
     pipelines: list[Json] = field(default_factory=list)  # `pipeline` objects, oldest first
-    steps: dict[str, list[Json]] = field(default_factory=dict)  # pipeline uuid -> `pipeline_step` objects in order
+    steps: dict[str, list[Json]] = field(
+        default_factory=dict
+    )  # pipeline uuid -> `pipeline_step` objects in order
     logs: dict[str, str] = field(default_factory=dict)  # step uuid -> full log text
     test_reports: dict[str, Json] = field(default_factory=dict)  # step uuid -> summary
     test_cases: dict[str, list[Json]] = field(default_factory=dict)  # step uuid -> test case objects
     environments: list[Json] = field(default_factory=list)  # `deployment_environment` objects
-    deployments: list[Json] = field(default_factory=list)  # `deployment` objects (with `deployable`), oldest first
+    deployments: list[Json] = field(
+        default_factory=list
+    )  # `deployment` objects (with `deployable`), oldest first
 
     @property
     def slug(self) -> str:

@@ -14,10 +14,10 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sandbox.world.content import FOLLOW_UPS, RepoSpec, StepDef, branch_name, ci_steps, topic
-from sandbox.world.logs import Failure
-from sandbox.world.model import FileChange
-from sandbox.world.sources import ADDED_LINES, TestDef, source_tree, test_catalog
+from bbscout.sandbox.world.content import FOLLOW_UPS, RepoSpec, StepDef, branch_name, ci_steps, topic
+from bbscout.sandbox.world.logs import Failure
+from bbscout.sandbox.world.model import FileChange
+from bbscout.sandbox.world.sources import ADDED_LINES, TestDef, source_tree, test_catalog
 
 MIN = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
@@ -112,7 +112,9 @@ class PipeSpec:
     # filled by schedule()
     starts: list[datetime | None] = field(default_factory=list)
     ends: list[datetime | None] = field(default_factory=list)
-    results: list[str] = field(default_factory=list)  # per step: SUCCESSFUL/FAILED/ERROR/STOPPED/NOT_RUN/IN_PROGRESS/PENDING
+    results: list[str] = field(
+        default_factory=list
+    )  # per step: SUCCESSFUL/FAILED/ERROR/STOPPED/NOT_RUN/IN_PROGRESS/PENDING
     completed_on: datetime | None = None
     state: str = "PENDING"  # PENDING | IN_PROGRESS | COMPLETED
     step_ids: list[tuple[str, int]] = field(default_factory=list)  # (step uuid, log seed), set by the builder
@@ -178,7 +180,12 @@ class RepoSim:
         self.tags: dict[str, str] = {}
         self.open_branches: dict[str, str] = {}
         self._lines = {p: c.splitlines() for p, c in self.files.items()}
-        self._code_paths = [p for p in self.files if p.startswith(("src/", "internal/", "shared/", "modules/", "tests/", "envs/")) or p.endswith((".yaml", ".txt", ".json", ".tf"))]
+        self._code_paths = [
+            p
+            for p in self.files
+            if p.startswith(("src/", "internal/", "shared/", "modules/", "tests/", "envs/"))
+            or p.endswith((".yaml", ".txt", ".json", ".tf"))
+        ]
 
     # ------------------------------------------------------------------ planning
 
@@ -207,7 +214,15 @@ class RepoSim:
         # direct pushes to the main branch (version bumps, docs, config)
         for _ in range(max(1, round(target_commits * 0.05))):
             at = work_time(rng, lo, hi)
-            msg = rng.choice(("docs: update README", "chore: bump version", "chore(ci): cache dependencies between steps", "fix(config): correct staging hostname", "docs: add runbook link"))
+            msg = rng.choice(
+                (
+                    "docs: update README",
+                    "chore: bump version",
+                    "chore(ci): cache dependencies between steps",
+                    "fix(config): correct staging hostname",
+                    "docs: add runbook link",
+                )
+            )
             self.pushes.append((spec.main, CommitPlan(at, team[0], msg), False))
         if spec.develop:
             t = ctx.start + DAY * 2
@@ -221,7 +236,14 @@ class RepoSim:
                 version = f"4.{minor}.0"
                 c = CommitPlan(t + 10 * MIN, lead, f"chore(release): bump version to {version}")
                 merged = t + timedelta(hours=rng.uniform(4, 30))
-                pr = PRPlan(f"Release {version}", f"Release {version} to the app stores.\n\nIncludes everything merged to develop since the last release.", t + 20 * MIN, "MERGED", merged, [r for r in team if r != lead][:2])
+                pr = PRPlan(
+                    f"Release {version}",
+                    f"Release {version} to the app stores.\n\nIncludes everything merged to develop since the last release.",
+                    t + 20 * MIN,
+                    "MERGED",
+                    merged,
+                    [r for r in team if r != lead][:2],
+                )
                 self.features.append(Feature(f"release/{version}", "develop", spec.main, lead, t, [c], pr))
         self._supersede_one()
 
@@ -246,7 +268,7 @@ class RepoSim:
             opened_after = commits[-1].at if rng.random() < 0.7 or n == 1 else commits[n // 2 - 1].at
             opened = opened_after + timedelta(minutes=rng.randint(3, 90))
             ticket = f"{spec.jira}-{branch.split('-')[1] if branch.count('-') > 1 else rng.randint(100, 999)}"
-            from sandbox.world.content import pr_description
+            from bbscout.sandbox.world.content import pr_description
 
             desc = pr_description(spec, kind, scope, subject, ticket, rng)
             others = [p for p in self.team() if p != author] or [p for p in ctx.all_people if p != author]
@@ -329,9 +351,11 @@ class RepoSim:
                 f.pr.state = "OPEN"
                 f.pr.closed = None
                 f.pr.closed_by = None
-            if f.head and (f.pr is None or f.pr.state in ("OPEN", "DECLINED", "SUPERSEDED") or not f.delete_branch):
+            if f.head and (
+                f.pr is None or f.pr.state in ("OPEN", "DECLINED", "SUPERSEDED") or not f.delete_branch
+            ):
                 self.open_branches[f.branch] = f.head
-        for name in ([self.spec.main] + (["develop"] if self.spec.develop else [])):
+        for name in [self.spec.main] + (["develop"] if self.spec.develop else []):
             self.open_branches[name] = self.heads[name]
 
     def _root(self) -> str:
@@ -356,7 +380,11 @@ class RepoSim:
             start = rng.randrange(max(1, len(lines) - 6)) if len(lines) > 6 else 0
             ctx_lines = lines[start : start + 3]
             removed = lines[start + 3 : start + 3 + rng.choice((0, 1, 1, 2))]
-            pool = ADDED_LINES.get(lang, ADDED_LINES["python"]) if path.endswith((".py", ".go", ".ts", ".tsx", ".kt", ".tf")) else ("  retries: 3", "  timeout_ms: 5000", "  enabled: true")
+            pool = (
+                ADDED_LINES.get(lang, ADDED_LINES["python"])
+                if path.endswith((".py", ".go", ".ts", ".tsx", ".kt", ".tf"))
+                else ("  retries: 3", "  timeout_ms: 5000", "  enabled: true")
+            )
             added = [rng.choice(pool) for _ in range(rng.randint(1, 4))]
             old_n = len(ctx_lines) + len(removed)
             new_n = len(ctx_lines) + len(added)
@@ -399,8 +427,20 @@ class RepoSim:
         assert pr is not None
         pr.live = False
         if pr.state != "MERGED":
-            pr.closed_by = pr.closed_by or (f.author if pr.state == "SUPERSEDED" or self.rng.random() < 0.5 else pr.reviewers[0])
-            pr.reason = pr.reason or ("Superseded by a newer pull request" if pr.state == "SUPERSEDED" else self.rng.choice(("Not needed anymore, handled in the API instead.", "Going a different direction after the design review.", "")))
+            pr.closed_by = pr.closed_by or (
+                f.author if pr.state == "SUPERSEDED" or self.rng.random() < 0.5 else pr.reviewers[0]
+            )
+            pr.reason = pr.reason or (
+                "Superseded by a newer pull request"
+                if pr.state == "SUPERSEDED"
+                else self.rng.choice(
+                    (
+                        "Not needed anymore, handled in the API instead.",
+                        "Going a different direction after the design review.",
+                        "",
+                    )
+                )
+            )
             return
         pr.dest_hash = self.heads[f.target]
         msg = pr.merge_message or f"Merged in {f.branch} (pull request #{pr.id})\n\n{pr.title}"
@@ -431,7 +471,17 @@ class RepoSim:
 
     # ------------------------------------------------------------------ pipelines
 
-    def _pipe(self, t: datetime, commit: str, kind: str, ref: str, plan: CommitPlan, *, pr: PRPlan | None = None, creator: str | None = None) -> PipeSpec | None:
+    def _pipe(
+        self,
+        t: datetime,
+        commit: str,
+        kind: str,
+        ref: str,
+        plan: CommitPlan,
+        *,
+        pr: PRPlan | None = None,
+        creator: str | None = None,
+    ) -> PipeSpec | None:
         spec = self.spec
         created = t + timedelta(seconds=ri(self.rng, 4, 25), microseconds=ri(self.rng, 0, 999_999))
         if created > self.ctx.anchor:
@@ -459,7 +509,10 @@ class RepoSim:
             creator=creator,
             steps=steps,
             durations=[self._duration(s) for s in steps],
-            outcome=forced or self.random_outcome(steps, main=ref == spec.main and kind == "push", created=created, author=creator),
+            outcome=forced
+            or self.random_outcome(
+                steps, main=ref == spec.main and kind == "push", created=created, author=creator
+            ),
             seed=self.rng.getrandbits(63),
             subject=plan.message.splitlines()[0],
             pr=pr,
@@ -470,7 +523,21 @@ class RepoSim:
         self.pipes.append(p)
         return p
 
-    def add_pipe(self, created: datetime, commit: str, kind: str, ref: str, selector: dict[str, str], trigger: str, creator: str | None, steps: tuple[StepDef, ...], outcome: Outcome | None = None, *, protected: bool = False, release_of: PipeSpec | None = None) -> PipeSpec:
+    def add_pipe(
+        self,
+        created: datetime,
+        commit: str,
+        kind: str,
+        ref: str,
+        selector: dict[str, str],
+        trigger: str,
+        creator: str | None,
+        steps: tuple[StepDef, ...],
+        outcome: Outcome | None = None,
+        *,
+        protected: bool = False,
+        release_of: PipeSpec | None = None,
+    ) -> PipeSpec:
         """A pipeline not caused by a push (manual custom runs, schedules, scenario reruns)."""
         plan = self.commits[commit]["plan"]
         created = created + timedelta(microseconds=ri(self.rng, 0, 999_999))
@@ -496,7 +563,9 @@ class RepoSim:
     def _duration(self, s: StepDef) -> int:
         return max(8, int(s.mean_seconds * (0.7 + 0.75 * self.rng.random())))
 
-    def random_outcome(self, steps: tuple[StepDef, ...], *, main: bool, created: datetime, author: str | None) -> Outcome:
+    def random_outcome(
+        self, steps: tuple[StepDef, ...], *, main: bool, created: datetime, author: str | None
+    ) -> Outcome:
         rng, ctx = self.rng, self.ctx
         r = rng.random()
         if ctx.quiet and created > ctx.anchor - 50 * HOUR:
@@ -516,7 +585,16 @@ class RepoSim:
     def failure_outcome(self, steps: tuple[StepDef, ...], rng: random.Random, *, main: bool) -> Outcome:
         weights = []
         for s in steps:
-            w = {"build": 2, "test": 6, "integration": 3, "lint": 2, "deploy": 1.2 if main else 0, "plan": 3, "validate": 2, "dbt": 4}.get(s.kind, 1)
+            w = {
+                "build": 2,
+                "test": 6,
+                "integration": 3,
+                "lint": 2,
+                "deploy": 1.2 if main else 0,
+                "plan": 3,
+                "validate": 2,
+                "dbt": 4,
+            }.get(s.kind, 1)
             weights.append(w)
         s = rng.choices(steps, weights)[0]
         mode = {
@@ -550,10 +628,14 @@ class RepoSim:
         rng = random.Random(p.seed)
         anchor = self.ctx.anchor
         t = p.created + timedelta(seconds=ri(rng, 6, 40))
-        fail_idx = next((i for i, s in enumerate(p.steps) if s.name == p.outcome.step), None) if p.outcome.result != "SUCCESSFUL" else None
+        fail_idx = (
+            next((i for i, s in enumerate(p.steps) if s.name == p.outcome.step), None)
+            if p.outcome.result != "SUCCESSFUL"
+            else None
+        )
         p.starts, p.ends, p.results = [], [], []
         stopped = False
-        for i, (s, d) in enumerate(zip(p.steps, p.durations)):
+        for i, (_s, d) in enumerate(zip(p.steps, p.durations, strict=False)):
             if stopped:
                 p.starts.append(None)
                 p.ends.append(None)
@@ -564,7 +646,17 @@ class RepoSim:
                 res = p.outcome.result
                 f = p.outcome.failure
                 mode = f.mode if f else ""
-                d = 7200 if mode == "timeout" else int(d * {"tests": 1.0, "oom": 0.7, "error": 0.3, "stopped": rng.uniform(0.2, 0.8)}.get(mode, 0.55)) + 3
+                d = (
+                    7200
+                    if mode == "timeout"
+                    else int(
+                        d
+                        * {"tests": 1.0, "oom": 0.7, "error": 0.3, "stopped": rng.uniform(0.2, 0.8)}.get(
+                            mode, 0.55
+                        )
+                    )
+                    + 3
+                )
                 stopped = True
             start, end = t, t + timedelta(seconds=d)
             if start > anchor:
@@ -597,7 +689,10 @@ class RepoSim:
     # ------------------------------------------------------------------ after the replay
 
     def main_pipes(self) -> list[PipeSpec]:
-        return sorted((p for p in self.pipes if p.kind == "push" and p.ref_name == self.spec.main), key=lambda p: p.created)
+        return sorted(
+            (p for p in self.pipes if p.kind == "push" and p.ref_name == self.spec.main),
+            key=lambda p: p.created,
+        )
 
     def main_head_at(self, t: datetime) -> str:
         """The main-branch head at time t (first-parent walk from the final head)."""
@@ -611,7 +706,11 @@ class RepoSim:
     def push_now(self, at: datetime, message: str, pipeline_delay: timedelta) -> PipeSpec | None:
         """A push to the newest open feature branch at `at` whose pipeline is created after `pipeline_delay`
         (so worlds always have something running or queued at the anchor)."""
-        feats = [f for f in self.features if f.head and f.branch in self.open_branches and self.commits[f.head]["plan"].at < at]
+        feats = [
+            f
+            for f in self.features
+            if f.head and f.branch in self.open_branches and self.commits[f.head]["plan"].at < at
+        ]
         if not feats:
             return None
         f = max(feats, key=lambda f: self.commits[f.head]["plan"].at)
@@ -622,13 +721,23 @@ class RepoSim:
         if live:
             assert f.pr is not None
             f.pr.commits.append(f.head)
-        p = self._pipe(at, f.head, "pr" if live else "push", f.branch, plan, pr=f.pr if live else None, creator=f.author)
+        p = self._pipe(
+            at, f.head, "pr" if live else "push", f.branch, plan, pr=f.pr if live else None, creator=f.author
+        )
         if p is not None:
             p.created = at + pipeline_delay
             p.outcome = Outcome()
         return p
 
-    def deploy_prod(self, at: datetime, release: PipeSpec, creator: str, outcome: Outcome | None = None, *, planned: bool = True) -> PipeSpec:
+    def deploy_prod(
+        self,
+        at: datetime,
+        release: PipeSpec,
+        creator: str,
+        outcome: Outcome | None = None,
+        *,
+        planned: bool = True,
+    ) -> PipeSpec:
         """Run the manual `deploy-to-production` custom pipeline for a main-branch build."""
         return self.add_pipe(
             at,
@@ -668,7 +777,12 @@ class RepoSim:
             n = 0 if rng.random() > (0.1 if weekend else 0.8) else (2 if rng.random() < 0.3 else 1)
             for _ in range(n):
                 t = day + timedelta(minutes=rng.randint(9 * 60 + 30, 17 * 60 + 30))
-                if t > ctx.anchor - 15 * MIN or t < ctx.start + DAY or self.reserved_at(t) or any(a <= t <= b for a, b in self.deploy_reserved):
+                if (
+                    t > ctx.anchor - 15 * MIN
+                    or t < ctx.start + DAY
+                    or self.reserved_at(t)
+                    or any(a <= t <= b for a, b in self.deploy_reserved)
+                ):
                     continue
                 if ctx.main_cutoff is not None and t > ctx.main_cutoff:
                     continue
@@ -680,7 +794,9 @@ class RepoSim:
                 ready = [newest[k - 1]]
                 outcome = Outcome()
                 if rng.random() < 0.04 and not ctx.quiet:
-                    outcome = Outcome("FAILED", "Deploy to production", Failure(rng.choice(("deploy", "smoke"))))
+                    outcome = Outcome(
+                        "FAILED", "Deploy to production", Failure(rng.choice(("deploy", "smoke")))
+                    )
                 who = rng.choice(self.spec.team[:2])
                 self.deploy_prod(t, ready[-1], who, outcome, planned=False)
 
@@ -694,7 +810,17 @@ class RepoSim:
             t = day0 + d * DAY
             if t > ctx.anchor:
                 break
-            self.add_pipe(t, self.main_head_at(t), "schedule", self.spec.main, {"type": "custom", "pattern": self.spec.scheduled}, "SCHEDULED", None, self.steps["scheduled"], None)
+            self.add_pipe(
+                t,
+                self.main_head_at(t),
+                "schedule",
+                self.spec.main,
+                {"type": "custom", "pattern": self.spec.scheduled},
+                "SCHEDULED",
+                None,
+                self.steps["scheduled"],
+                None,
+            )
 
     def result(self, p: PipeSpec) -> str | None:
         """The pipeline's completed result, None while running."""
@@ -707,7 +833,10 @@ class RepoSim:
 
 
 ERRORS = (
-    ("agent-timeout", "The build agent did not respond in time. The step was not completed; rerun the pipeline."),
+    (
+        "agent-timeout",
+        "The build agent did not respond in time. The step was not completed; rerun the pipeline.",
+    ),
     ("PLAN_EXCEEDED", "Your workspace has run out of build minutes for this billing period."),
     ("runner-offline", "No runner matching labels [self.hosted, linux] was available for 60 minutes."),
 )

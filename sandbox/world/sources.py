@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sandbox.world.content import RepoSpec, pipelines_yml
+from bbscout.sandbox.world.content import RepoSpec, pipelines_yml
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,19 @@ def _const_value(name: str, lang: str) -> str:
 
 # ---------------------------------------------------------------------------------------- python
 
+
 def _py_module(spec: RepoSpec, module: str, symbols: tuple[str, ...]) -> str:
     doc = f"{module.replace('_', ' ').capitalize()} for the {spec.slug.replace('-', ' ')}."
     out = [f'"""{doc}"""', "", "from __future__ import annotations", "", "import logging"]
     if any(s == "TAX_RATES" for s in symbols) or module == "tax":
         out.append("from decimal import ROUND_HALF_UP, Decimal")
-    out += ["from dataclasses import dataclass, field", "from typing import Any", "", "logger = logging.getLogger(__name__)", ""]
+    out += [
+        "from dataclasses import dataclass, field",
+        "from typing import Any",
+        "",
+        "logger = logging.getLogger(__name__)",
+        "",
+    ]
     for sym in symbols:
         if sym.isupper():
             out.append(f"{sym} = {_const_value(sym, 'python')}")
@@ -81,7 +88,7 @@ def _py_module(spec: RepoSpec, module: str, symbols: tuple[str, ...]) -> str:
                 f"class {sym}:",
                 f'    """{_snake(sym).replace("_", " ").capitalize()}; cheap to construct, safe to share."""',
                 "",
-                "    base_url: str = \"\"",
+                '    base_url: str = ""',
                 "    timeout_ms: int = 3000",
                 "    retries: int = 2",
                 "    _session: Any = field(default=None, repr=False)",
@@ -270,7 +277,11 @@ def test_reserved_stock_released_on_decline(db):
 
 def _yaml_config(spec: RepoSpec, env: str) -> str:
     prod = env == "production"
-    lines = [f"# {spec.slug} configuration for {env}", f"service: {spec.slug}", "log_level: " + ("info" if prod else "debug")]
+    lines = [
+        f"# {spec.slug} configuration for {env}",
+        f"service: {spec.slug}",
+        "log_level: " + ("info" if prod else "debug"),
+    ]
     lines += ["server:", "  port: 8080", f"  workers: {8 if prod else 2}", "  request_timeout_ms: 10000"]
     if spec.slug == "checkout-service":
         lines += [
@@ -304,8 +315,12 @@ def _yaml_config(spec: RepoSpec, env: str) -> str:
 
 def _py_tree(spec: RepoSpec, files: dict[str, str]) -> None:
     pkg = spec.pkg
-    files["requirements.txt"] = "".join(f"{n}=={v}\n" for n, v in spec.deps) + ("PyYAML==6.0.1\n" if spec.slug == "checkout-service" else "")
-    files["requirements-dev.txt"] = "pytest==8.2.0\npytest-asyncio==0.23.6\npytest-cov==5.0.0\nfreezegun==1.5.0\nruff==0.4.4\nmypy==1.10.0\n"
+    files["requirements.txt"] = "".join(f"{n}=={v}\n" for n, v in spec.deps) + (
+        "PyYAML==6.0.1\n" if spec.slug == "checkout-service" else ""
+    )
+    files["requirements-dev.txt"] = (
+        "pytest==8.2.0\npytest-asyncio==0.23.6\npytest-cov==5.0.0\nfreezegun==1.5.0\nruff==0.4.4\nmypy==1.10.0\n"
+    )
     files["pyproject.toml"] = (
         f'[project]\nname = "{spec.slug}"\nversion = "1.0.0"\nrequires-python = ">=3.11"\n\n'
         '[tool.ruff]\nline-length = 110\n\n[tool.pytest.ini_options]\ntestpaths = ["tests"]\nasyncio_mode = "auto"\n'
@@ -321,15 +336,26 @@ def _py_tree(spec: RepoSpec, files: dict[str, str]) -> None:
         files[f"src/{pkg}/tax.py"] = _CHECKOUT_TAX
         files[f"src/{pkg}/settings.py"] = _CHECKOUT_SETTINGS
         files["tests/integration/test_cart.py"] = _CHECKOUT_INTEGRATION_CART
-        files["docker-compose.ci.yml"] = "services:\n  postgres:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: ci\n  redis:\n    image: redis:7\n"
+        files["docker-compose.ci.yml"] = (
+            "services:\n  postgres:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: ci\n  redis:\n    image: redis:7\n"
+        )
     if spec.slug == "api-gateway":
         files[f"src/{pkg}/ratelimit.py"] = _GATEWAY_RATELIMIT
     files["tests/__init__.py"] = ""
-    files["tests/conftest.py"] = '"""Shared fixtures."""\n\nimport pytest\n\n\n@pytest.fixture\ndef anyio_backend():\n    return "asyncio"\n'
+    files["tests/conftest.py"] = (
+        '"""Shared fixtures."""\n\nimport pytest\n\n\n@pytest.fixture\ndef anyio_backend():\n    return "asyncio"\n'
+    )
 
 
 def _py_test_file(module: str, tests: list[TestDef], pkg: str) -> str:
-    out = [f'"""Unit tests for {pkg}.{module}."""', "", "import pytest", "", f"from {pkg} import {module}", ""]
+    out = [
+        f'"""Unit tests for {pkg}.{module}."""',
+        "",
+        "import pytest",
+        "",
+        f"from {pkg} import {module}",
+        "",
+    ]
     for t in tests:
         out += ["", f"def {t.name}():", f"    result = {module}.__name__", "    assert result", ""]
     return "\n".join(out)
@@ -337,8 +363,19 @@ def _py_test_file(module: str, tests: list[TestDef], pkg: str) -> str:
 
 # ---------------------------------------------------------------------------------------- go
 
+
 def _go_file(spec: RepoSpec, module: str, symbols: tuple[str, ...]) -> str:
-    out = [f"// Package {module} implements {module} handling for {spec.slug}.", f"package {module}", "", "import (", '\t"context"', '\t"errors"', '\t"time"', ")", ""]
+    out = [
+        f"// Package {module} implements {module} handling for {spec.slug}.",
+        f"package {module}",
+        "",
+        "import (",
+        '\t"context"',
+        '\t"errors"',
+        '\t"time"',
+        ")",
+        "",
+    ]
     for sym in symbols:
         if sym.startswith("Err"):
             out.append(f'var {sym} = errors.New("{module}: {_snake(sym[3:]).replace("_", " ")}")')
@@ -384,16 +421,19 @@ def _go_tree(spec: RepoSpec, files: dict[str, str]) -> None:
     req = "\n".join(f"\t{n} {v}" for n, v in spec.deps)
     files["go.mod"] = f"module bitbucket.org/acme/{spec.slug}\n\ngo 1.22\n\nrequire (\n{req}\n)\n"
     files["cmd/server/main.go"] = (
-        "package main\n\nimport (\n\t\"log\"\n\t\"net/http\"\n)\n\nfunc main() {\n"
+        'package main\n\nimport (\n\t"log"\n\t"net/http"\n)\n\nfunc main() {\n'
         f'\tlog.Printf("starting {spec.slug} on :8080")\n\tlog.Fatal(http.ListenAndServe(":8080", routes()))\n}}\n'
     )
     files["Makefile"] = "test:\n\tgo test ./... -race\n\nlint:\n\tgolangci-lint run\n"
-    files["Dockerfile"] = "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /out/server ./cmd/server\n\nFROM gcr.io/distroless/base\nCOPY --from=build /out/server /server\nENTRYPOINT [\"/server\"]\n"
+    files["Dockerfile"] = (
+        'FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /out/server ./cmd/server\n\nFROM gcr.io/distroless/base\nCOPY --from=build /out/server /server\nENTRYPOINT ["/server"]\n'
+    )
     for module, symbols in spec.modules:
         files[f"internal/{module}/{module}.go"] = _go_file(spec, module, symbols)
 
 
 # ---------------------------------------------------------------------------------------- typescript
+
 
 def _ts_file(spec: RepoSpec, module: str, symbols: tuple[str, ...]) -> str:
     out = [f"// {module.split('/')[-1]}: part of {spec.slug}.", ""]
@@ -416,9 +456,9 @@ def _ts_file(spec: RepoSpec, module: str, symbols: tuple[str, ...]) -> str:
                 "",
                 f"export function {sym}({{ currency = 'EUR', loading = false }}: {sym}Props) {{",
                 "  if (loading) {",
-                "    return <div className=\"skeleton\" aria-busy=\"true\" />;",
+                '    return <div className="skeleton" aria-busy="true" />;',
                 "  }",
-                f"  return <section data-testid=\"{_snake(sym)}\">{{currency}}</section>;",
+                f'  return <section data-testid="{_snake(sym)}">{{currency}}</section>;',
                 "}",
                 "",
             ]
@@ -453,19 +493,31 @@ def _ts_tree(spec: RepoSpec, files: dict[str, str]) -> None:
     dev = {"typescript", "jest", "eslint"}
     deps = ",\n".join(f'    "{n}": "^{v}"' for n, v in spec.deps if n not in dev)
     dev_deps = ",\n".join(f'    "{n}": "^{v}"' for n, v in spec.deps if n in dev)
-    scripts = '"build": "next build",\n    "start": "next start"' if spec.slug == "web-frontend" else '"build": "nest build",\n    "start": "node dist/main.js"'
+    scripts = (
+        '"build": "next build",\n    "start": "next start"'
+        if spec.slug == "web-frontend"
+        else '"build": "nest build",\n    "start": "node dist/main.js"'
+    )
     files["package.json"] = (
         f'{{\n  "name": "@acme/{spec.slug}",\n  "version": "1.0.0",\n  "private": true,\n  "scripts": {{\n    {scripts},\n'
         '    "test": "jest",\n    "lint": "eslint . --ext .ts,.tsx"\n  },\n'
         f'  "dependencies": {{\n{deps}\n  }},\n  "devDependencies": {{\n{dev_deps}\n  }}\n}}\n'
     )
-    files["tsconfig.json"] = '{\n  "compilerOptions": {\n    "target": "ES2022",\n    "module": "commonjs",\n    "strict": true,\n    "jsx": "preserve",\n    "outDir": "dist"\n  }\n}\n'
-    files[".eslintrc.json"] = '{\n  "extends": ["eslint:recommended", "plugin:@typescript-eslint/recommended"]\n}\n'
+    files["tsconfig.json"] = (
+        '{\n  "compilerOptions": {\n    "target": "ES2022",\n    "module": "commonjs",\n    "strict": true,\n    "jsx": "preserve",\n    "outDir": "dist"\n  }\n}\n'
+    )
+    files[".eslintrc.json"] = (
+        '{\n  "extends": ["eslint:recommended", "plugin:@typescript-eslint/recommended"]\n}\n'
+    )
     files["jest.config.js"] = "module.exports = { preset: 'ts-jest', testEnvironment: 'node' };\n"
     if spec.slug == "web-frontend":
-        files["next.config.js"] = "module.exports = {\n  reactStrictMode: true,\n  i18n: { locales: ['en', 'de', 'fr'], defaultLocale: 'en' },\n};\n"
+        files["next.config.js"] = (
+            "module.exports = {\n  reactStrictMode: true,\n  i18n: { locales: ['en', 'de', 'fr'], defaultLocale: 'en' },\n};\n"
+        )
     else:
-        files["src/main.ts"] = "import { NestFactory } from '@nestjs/core';\nimport { AppModule } from './app.module';\n\nasync function bootstrap() {\n  const app = await NestFactory.create(AppModule);\n  await app.listen(8080);\n}\nbootstrap();\n"
+        files["src/main.ts"] = (
+            "import { NestFactory } from '@nestjs/core';\nimport { AppModule } from './app.module';\n\nasync function bootstrap() {\n  const app = await NestFactory.create(AppModule);\n  await app.listen(8080);\n}\nbootstrap();\n"
+        )
     for module, symbols in spec.modules:
         ext = "tsx" if module.startswith(("components/", "pages/")) else "ts"
         files[f"src/{module}.{ext}"] = _ts_file(spec, module, symbols)
@@ -473,12 +525,19 @@ def _ts_tree(spec: RepoSpec, files: dict[str, str]) -> None:
 
 # ---------------------------------------------------------------------------------------- kotlin / hcl
 
+
 def _kt_tree(spec: RepoSpec, files: dict[str, str]) -> None:
     files["settings.gradle.kts"] = 'rootProject.name = "acme-shop"\ninclude(":shared", ":androidApp")\n'
     deps = "\n".join(f'    implementation("{n}:{v}")' for n, v in spec.deps)
-    files["shared/build.gradle.kts"] = f'plugins {{\n    kotlin("multiplatform")\n}}\n\ndependencies {{\n{deps}\n}}\n'
-    files["gradle.properties"] = "org.gradle.jvmargs=-Xmx3g\nkotlin.code.style=official\nVERSION_NAME=4.12.0\nVERSION_CODE=41200\n"
-    files["androidApp/src/main/AndroidManifest.xml"] = '<manifest xmlns:android="http://schemas.android.com/apk/res/android">\n    <uses-permission android:name="android.permission.INTERNET" />\n</manifest>\n'
+    files["shared/build.gradle.kts"] = (
+        f'plugins {{\n    kotlin("multiplatform")\n}}\n\ndependencies {{\n{deps}\n}}\n'
+    )
+    files["gradle.properties"] = (
+        "org.gradle.jvmargs=-Xmx3g\nkotlin.code.style=official\nVERSION_NAME=4.12.0\nVERSION_CODE=41200\n"
+    )
+    files["androidApp/src/main/AndroidManifest.xml"] = (
+        '<manifest xmlns:android="http://schemas.android.com/apk/res/android">\n    <uses-permission android:name="android.permission.INTERNET" />\n</manifest>\n'
+    )
     for module, symbols in spec.modules:
         pkg = "com.acme.shop." + ".".join(module.split("/")[:-1]).lower()
         body = [f"package {pkg}", "", "import kotlinx.coroutines.flow.MutableStateFlow", ""]
@@ -486,14 +545,26 @@ def _kt_tree(spec: RepoSpec, files: dict[str, str]) -> None:
             if sym.isupper():
                 body.append(f"const val {sym} = 15_000L")
             elif sym[0].isupper():
-                body += ["", f"class {sym}(private val api: Any? = null) {{", "    val state = MutableStateFlow<List<String>>(emptyList())", "}"]
+                body += [
+                    "",
+                    f"class {sym}(private val api: Any? = null) {{",
+                    "    val state = MutableStateFlow<List<String>>(emptyList())",
+                    "}",
+                ]
             else:
-                body += ["", f"suspend fun {sym}(code: String): Boolean {{", "    return code.isNotBlank()", "}"]
+                body += [
+                    "",
+                    f"suspend fun {sym}(code: String): Boolean {{",
+                    "    return code.isNotBlank()",
+                    "}",
+                ]
         files[f"shared/src/commonMain/kotlin/com/acme/shop/{module}.kt"] = "\n".join(body) + "\n"
 
 
 def _hcl_tree(spec: RepoSpec, files: dict[str, str]) -> None:
-    files["versions.tf"] = 'terraform {\n  required_version = ">= 1.7"\n  required_providers {\n    aws = {\n      source  = "hashicorp/aws"\n      version = "~> 5.47"\n    }\n  }\n}\n'
+    files["versions.tf"] = (
+        'terraform {\n  required_version = ">= 1.7"\n  required_providers {\n    aws = {\n      source  = "hashicorp/aws"\n      version = "~> 5.47"\n    }\n  }\n}\n'
+    )
     for module, symbols in spec.modules:
         name = module.split("/")[-1]
         res = "\n".join(f'resource "{s}" "{name}" {{\n  tags = var.tags\n}}\n' for s in symbols)
@@ -504,7 +575,9 @@ def _hcl_tree(spec: RepoSpec, files: dict[str, str]) -> None:
             f'module "eks" {{\n  source       = "../../modules/eks"\n  cluster_name = "acme-{env}"\n  node_count   = {6 if env == "production" else 2}\n}}\n\n'
             f'module "checkout_db" {{\n  source         = "../../modules/rds"\n  instance_class = "{"db.r6g.xlarge" if env == "production" else "db.t4g.medium"}"\n  max_connections = {400 if env == "production" else 100}\n}}\n'
         )
-        files[f"envs/{env}/backend.tf"] = f'terraform {{\n  backend "s3" {{\n    bucket = "acme-terraform-state"\n    key    = "{env}/terraform.tfstate"\n    region = "eu-west-1"\n  }}\n}}\n'
+        files[f"envs/{env}/backend.tf"] = (
+            f'terraform {{\n  backend "s3" {{\n    bucket = "acme-terraform-state"\n    key    = "{env}/terraform.tfstate"\n    region = "eu-west-1"\n  }}\n}}\n'
+        )
 
 
 def source_tree(spec: RepoSpec) -> dict[str, str]:
@@ -512,24 +585,41 @@ def source_tree(spec: RepoSpec) -> dict[str, str]:
     files: dict[str, str] = {}
     files["README.md"] = (
         f"# {spec.name}\n\n{spec.description}\n\nOwned by the {spec.project[1]} team (Jira project `{spec.jira}`).\n\n"
-        "## Development\n\n" + {
+        "## Development\n\n"
+        + {
             "python": "```\npip install -r requirements.txt -r requirements-dev.txt\npytest\n```\n",
             "go": "```\nmake test\n```\n",
             "typescript": "```\nnpm ci\nnpm test\n```\n",
             "kotlin": "```\n./gradlew testDebugUnitTest\n```\n",
             "hcl": "```\ncd envs/staging && terraform init && terraform plan\n```\n",
         }[spec.language]
-        + ("\n## Deployments\n\nMerges to main deploy to test and staging automatically. Production is the manual custom pipeline `deploy-to-production`.\n" if spec.deployable else "")
+        + (
+            "\n## Deployments\n\nMerges to main deploy to test and staging automatically. Production is the manual custom pipeline `deploy-to-production`.\n"
+            if spec.deployable
+            else ""
+        )
     )
     files["bitbucket-pipelines.yml"] = pipelines_yml(spec)
-    files[".gitignore"] = {"python": "__pycache__/\n.venv/\n*.pyc\n", "go": "/bin/\n", "typescript": "node_modules/\ndist/\n.next/\n", "kotlin": ".gradle/\nbuild/\n", "hcl": ".terraform/\n*.tfplan\n"}[spec.language]
-    {"python": _py_tree, "go": _go_tree, "typescript": _ts_tree, "kotlin": _kt_tree, "hcl": _hcl_tree}[spec.language](spec, files)
+    files[".gitignore"] = {
+        "python": "__pycache__/\n.venv/\n*.pyc\n",
+        "go": "/bin/\n",
+        "typescript": "node_modules/\ndist/\n.next/\n",
+        "kotlin": ".gradle/\nbuild/\n",
+        "hcl": ".terraform/\n*.tfplan\n",
+    }[spec.language]
+    {"python": _py_tree, "go": _go_tree, "typescript": _ts_tree, "kotlin": _kt_tree, "hcl": _hcl_tree}[
+        spec.language
+    ](spec, files)
     if spec.language != "hcl" and spec.language != "kotlin":
         files["config/production.yaml"] = _yaml_config(spec, "production")
         files["config/staging.yaml"] = _yaml_config(spec, "staging")
     if spec.deployable:
-        files["ci/deploy.sh"] = '#!/usr/bin/env bash\nset -euo pipefail\nENV="$1"\nSHA="$2"\nhelm upgrade --install "$BITBUCKET_REPO_SLUG" ./chart -f "chart/values-$ENV.yaml" --set image.tag="$SHA" --wait --timeout 10m\n'
-        files["ci/smoke-test.sh"] = '#!/usr/bin/env bash\nset -euo pipefail\nfor i in $(seq 1 10); do\n  curl -fsS "$1/healthz" && exit 0\n  sleep 6\ndone\necho "smoke test failed" >&2\nexit 1\n'
+        files["ci/deploy.sh"] = (
+            '#!/usr/bin/env bash\nset -euo pipefail\nENV="$1"\nSHA="$2"\nhelm upgrade --install "$BITBUCKET_REPO_SLUG" ./chart -f "chart/values-$ENV.yaml" --set image.tag="$SHA" --wait --timeout 10m\n'
+        )
+        files["ci/smoke-test.sh"] = (
+            '#!/usr/bin/env bash\nset -euo pipefail\nfor i in $(seq 1 10); do\n  curl -fsS "$1/healthz" && exit 0\n  sleep 6\ndone\necho "smoke test failed" >&2\nexit 1\n'
+        )
     for t_file, content in _test_files(spec).items():
         files.setdefault(t_file, content)
     return dict(sorted(files.items()))
@@ -566,28 +656,67 @@ def test_catalog(spec: RepoSpec) -> list[TestDef]:
             if spec.language == "python":
                 name = f"test_{_snake(sym).lower()}_{case}"
                 file = f"tests/unit/test_{base}.py"
-                tests.append(TestDef(name, f"{file}::{name}", file, 10 + ci * 5, f"src/{spec.pkg}/{module}.py", skipped))
+                tests.append(
+                    TestDef(
+                        name, f"{file}::{name}", file, 10 + ci * 5, f"src/{spec.pkg}/{module}.py", skipped
+                    )
+                )
             elif spec.language == "go":
                 name = f"Test{_camel(sym)}_{_camel(case)}"
                 file = f"internal/{module}/{module}_test.go"
-                tests.append(TestDef(name, f"bitbucket.org/acme/{spec.slug}/internal/{module}.{name}", file, 20 + ci * 14, f"internal/{module}/{module}.go", skipped))
+                tests.append(
+                    TestDef(
+                        name,
+                        f"bitbucket.org/acme/{spec.slug}/internal/{module}.{name}",
+                        file,
+                        20 + ci * 14,
+                        f"internal/{module}/{module}.go",
+                        skipped,
+                    )
+                )
             elif spec.language == "typescript":
                 title = case.replace("_", " ")
                 file = f"src/{module}.test.ts"
-                tests.append(TestDef(f"{sym} {title}", f"{file} › {sym} › {title}", file, 12 + ci * 9, f"src/{module}.ts", skipped))
+                tests.append(
+                    TestDef(
+                        f"{sym} {title}",
+                        f"{file} › {sym} › {title}",
+                        file,
+                        12 + ci * 9,
+                        f"src/{module}.ts",
+                        skipped,
+                    )
+                )
             elif spec.language == "kotlin":
                 name = _camel(case)
                 name = name[0].lower() + name[1:]
                 cls = f"com.acme.shop.{'.'.join(module.split('/')[:-1]).lower()}.{module.split('/')[-1]}Test"
                 file = f"shared/src/commonTest/kotlin/com/acme/shop/{module}Test.kt"
-                tests.append(TestDef(name, f"{cls}.{name}", file, 18 + ci * 11, f"shared/src/commonMain/kotlin/com/acme/shop/{module}.kt", skipped))
+                tests.append(
+                    TestDef(
+                        name,
+                        f"{cls}.{name}",
+                        file,
+                        18 + ci * 11,
+                        f"shared/src/commonMain/kotlin/com/acme/shop/{module}.kt",
+                        skipped,
+                    )
+                )
     if spec.slug == "checkout-service":
         f = "tests/integration/test_cart.py"
-        for i, n in enumerate(("test_add_item_persists", "test_concurrent_checkout", "test_reserved_stock_released_on_decline")):
+        for i, n in enumerate(
+            ("test_add_item_persists", "test_concurrent_checkout", "test_reserved_stock_released_on_decline")
+        ):
             tests.append(TestDef(n, f"{f}::{n}", f, 12 + i * 10, "src/checkout/orders.py"))
     if spec.slug == "api-gateway":
         f = "tests/unit/test_ratelimit.py"
-        for i, n in enumerate(("test_override_applies_per_client", "test_burst_limit_resets", "test_default_limits_without_override")):
+        for i, n in enumerate(
+            (
+                "test_override_applies_per_client",
+                "test_burst_limit_resets",
+                "test_default_limits_without_override",
+            )
+        ):
             tests.append(TestDef(n, f"{f}::{n}", f, 14 + i * 12, "src/gateway/ratelimit.py"))
     return tests
 
@@ -607,11 +736,20 @@ def _test_files(spec: RepoSpec) -> dict[str, str]:
             body += [f"func {t.name}(t *testing.T) {{\n\tt.Parallel()\n}}\n" for t in tests]
             out[file] = "\n".join(body)
         elif spec.language == "typescript":
-            body = [f"describe('{t.name.split(' ', 1)[0]}', () => {{\n  it('{t.name.split(' ', 1)[1]}', async () => {{\n    expect(true).toBe(true);\n  }});\n}});\n" for t in tests]
+            body = [
+                f"describe('{t.name.split(' ', 1)[0]}', () => {{\n  it('{t.name.split(' ', 1)[1]}', async () => {{\n    expect(true).toBe(true);\n  }});\n}});\n"
+                for t in tests
+            ]
             out[file] = "\n".join(body)
         elif spec.language == "kotlin":
             cls = tests[0].fqn.rsplit(".", 1)[0]
-            body = [f"package {cls.rsplit('.', 1)[0]}", "", "import kotlin.test.Test", "", f"class {cls.rsplit('.', 1)[1]} {{"]
+            body = [
+                f"package {cls.rsplit('.', 1)[0]}",
+                "",
+                "import kotlin.test.Test",
+                "",
+                f"class {cls.rsplit('.', 1)[1]} {{",
+            ]
             body += [f"    @Test\n    fun {t.name}() {{\n    }}\n" for t in tests]
             out[file] = "\n".join(body) + "}\n"
     return out
@@ -626,8 +764,8 @@ ADDED_LINES = {
         "    timeout_ms = settings.timeout_ms",
         "    result = client.get(url, timeout=timeout_ms / 1000)",
         "    items = [item for item in items if item.quantity > 0]",
-        "    raise ValueError(f\"unknown region: {region}\")",
-        "    return Decimal(\"0.00\")",
+        '    raise ValueError(f"unknown region: {region}")',
+        '    return Decimal("0.00")',
     ),
     "go": (
         "\tif err != nil {",
@@ -648,8 +786,8 @@ ADDED_LINES = {
     "kotlin": (
         "    if (code.isBlank()) return false",
         "    state.value = state.value.filterNot { it == id }",
-        "    val response = api.get(\"/orders\")",
-        "    logger.warn(\"discount code rejected: $code\")",
+        '    val response = api.get("/orders")',
+        '    logger.warn("discount code rejected: $code")',
     ),
     "hcl": (
         '  instance_types = ["m6i.large", "m6a.large"]',

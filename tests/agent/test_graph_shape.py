@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.graph import build_graph
+from bbscout.agent.graph import build_graph
 
 EXPECTED_EDGES = {
     ("__start__", "plan"),

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agent.intake import Understanding, understand
+from bbscout.agent.intake import Understanding, understand
 from tests.agent.fixtures import acme_repos
 
 NOW = datetime(2026, 11, 29, 15, 30, tzinfo=UTC)
@@ -21,7 +21,10 @@ def u(q: str, tz: str = "UTC") -> Understanding:
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
-        ("what pipelines failed in the last 24 hours?", {"topics": ["pipelines"], "results": ["FAILED", "ERROR"]}),
+        (
+            "what pipelines failed in the last 24 hours?",
+            {"topics": ["pipelines"], "results": ["FAILED", "ERROR"]},
+        ),
         ("pipleines that faild", {"topics": ["pipelines"], "results": ["FAILED", "ERROR"]}),
         ("which builds are red", {"results": ["FAILED", "ERROR"]}),
         ("errored pipelines", {"results": ["ERROR"]}),
@@ -61,7 +64,7 @@ def u(q: str, tz: str = "UTC") -> Understanding:
         ("changes in config/production.yaml", {"paths": ["config/production.yaml"]}),
         ("where is calculate_tax defined", {"symbols": ["calculate_tax"], "topics": ["code"]}),
         ("find usages of PaymentGatewayClient", {"symbols": ["PaymentGatewayClient"]}),
-        ("search the code for \"retry budget exceeded\"", {"symbols": ["retry budget exceeded"]}),
+        ('search the code for "retry budget exceeded"', {"symbols": ["retry budget exceeded"]}),
         ("show me the log of the second one", {"ordinal": 1}),
         ("the 2nd", {"ordinal": 1}),
         ("and the last one?", {"ordinal": -1}),
@@ -86,7 +89,10 @@ def u(q: str, tz: str = "UTC") -> Understanding:
         ("please delete the branch feature/x", {"write_verbs": ["delete"]}),
         ("can you rerun build 412", {"write_verbs": ["rerun"]}),
         ("what merged to main", {"write_verbs": []}),
-        ("how many story points did we ship", {"out_of_scope": ["story points (a tracker concept, not Bitbucket data)"]}),
+        (
+            "how many story points did we ship",
+            {"out_of_scope": ["story points (a tracker concept, not Bitbucket data)"]},
+        ),
         ("checkout errors since 14:05 UTC", {"incident": "weak", "repos": ["checkout-service"]}),
         ("latency spike on the api", {"incident": "strong", "repos": ["api-gateway"]}),
     ],
@@ -184,15 +190,21 @@ def test_breakage_routing_hints(question: str, breakage: str | None, incident: s
     ],
 )
 def test_incident_kind(symptom: str, kind: str) -> None:
-    from agent.intake import incident_kind
+    from bbscout.agent.intake import incident_kind
 
     assert incident_kind(symptom) == kind
 
 
 @pytest.mark.parametrize(
     "question",
-    ["which of them still need a review?", "PRs that still need a review", "which ones haven't been approved yet",
-     "PRs nobody has reviewed", "anything waiting to be reviewed?", "open PRs without approvals"],
+    [
+        "which of them still need a review?",
+        "PRs that still need a review",
+        "which ones haven't been approved yet",
+        "PRs nobody has reviewed",
+        "anything waiting to be reviewed?",
+        "open PRs without approvals",
+    ],
 )
 def test_awaiting_review_phrasings(question: str) -> None:
     assert u(question).awaiting_review
@@ -200,8 +212,12 @@ def test_awaiting_review_phrasings(question: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["which branches haven't been touched in 14 days?", "branches nobody has pushed to in 2 weeks",
-     "branches with no new commits this month", "branches that have not been updated since October"],
+    [
+        "which branches haven't been touched in 14 days?",
+        "branches nobody has pushed to in 2 weeks",
+        "branches with no new commits this month",
+        "branches that have not been updated since October",
+    ],
 )
 def test_stale_phrasings(question: str) -> None:
     assert "stale" in u(question).asks
@@ -213,8 +229,10 @@ def test_two_word_author_before_a_verb() -> None:
 
 
 def test_slug_shaped_unknown_names_are_reported() -> None:
-    for question, phrase in (("what failed in billing-service yesterday?", "billing-service"),
-                             ("deploys of ledger-api this week", "ledger-api")):
+    for question, phrase in (
+        ("what failed in billing-service yesterday?", "billing-service"),
+        ("deploys of ledger-api this week", "ledger-api"),
+    ):
         (mention,) = u(question).repo_mentions
         assert (mention.phrase, mention.status) == (phrase, "unknown") and mention.candidates
 
@@ -233,7 +251,10 @@ def test_slug_shaped_unknown_names_are_reported() -> None:
         ("anything still needing reviewers", {"awaiting_review": True}),
         ("open PRs from renovate", {"authors": ["renovate"]}),
         ("PRs from dependabot", {"authors": ["dependabot"]}),
-        ("what's running in staging", {"in_progress": False, "topics": ["deployments"], "environment": "staging"}),
+        (
+            "what's running in staging",
+            {"in_progress": False, "topics": ["deployments"], "environment": "staging"},
+        ),
         ("what is live on prod", {"topics": ["deployments"], "environment": "production"}),
         ("did we roll that back?", {"topics": ["deployments"]}),
         ("do we have a terraform repo?", {"topics": ["repositories"]}),
@@ -282,15 +303,22 @@ def test_unknown_misspelt_slug_is_reported(question: str) -> None:
 
 @pytest.mark.parametrize(
     ("question", "verb"),
-    [("can u deploy auth-service to prod pls", "deploy"), ("pls rerun build 12 in checkout", "rerun"),
-     ("plz merge PR 4", "merge"), ("kindly approve PR 9", "approve"), ("could ya revert that commit", "revert"),
-     ("i'd like you to delete the branch", "delete")],
+    [
+        ("can u deploy auth-service to prod pls", "deploy"),
+        ("pls rerun build 12 in checkout", "rerun"),
+        ("plz merge PR 4", "merge"),
+        ("kindly approve PR 9", "approve"),
+        ("could ya revert that commit", "revert"),
+        ("i'd like you to delete the branch", "delete"),
+    ],
 )
 def test_write_requests_in_request_form(question: str, verb: str) -> None:
     assert u(question).write_verbs == [verb]
 
 
-@pytest.mark.parametrize("question", ["who deployed auth-service?", "what was merged today", "which builds were rerun?"])
+@pytest.mark.parametrize(
+    "question", ["who deployed auth-service?", "what was merged today", "which builds were rerun?"]
+)
 def test_questions_about_writes_are_not_write_requests(question: str) -> None:
     assert u(question).write_verbs == []
 
@@ -300,8 +328,15 @@ def test_questions_about_writes_are_not_write_requests(question: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["deployment failures this week", "deploy history for auth-service?", "merge history of web-frontend",
-     "rollout status in prod?", "deploy?", "push count on main yesterday", "release failures since monday"],
+    [
+        "deployment failures this week",
+        "deploy history for auth-service?",
+        "merge history of web-frontend",
+        "rollout status in prod?",
+        "deploy?",
+        "push count on main yesterday",
+        "release failures since monday",
+    ],
 )
 def test_write_verb_used_as_a_noun_is_no_request(question: str) -> None:
     assert u(question).write_verbs == []
@@ -309,10 +344,16 @@ def test_write_verb_used_as_a_noun_is_no_request(question: str) -> None:
 
 @pytest.mark.parametrize(
     ("question", "verb"),
-    [("fire off a pipeline for web-frontend", "fire off"), ("kickoff the nightly for mobile-app", "kickoff"),
-     ("start a new build on develop in checkout-service", "start"), ("re-run the failed pipeline on main", "re-run"),
-     ("cancel the running build in mobile-app", "cancel"), ("please deploy checkout-service to prod", "deploy"),
-     ("can you deploy main to staging?", "deploy"), ("rebuild develop for payments", "rebuild")],
+    [
+        ("fire off a pipeline for web-frontend", "fire off"),
+        ("kickoff the nightly for mobile-app", "kickoff"),
+        ("start a new build on develop in checkout-service", "start"),
+        ("re-run the failed pipeline on main", "re-run"),
+        ("cancel the running build in mobile-app", "cancel"),
+        ("please deploy checkout-service to prod", "deploy"),
+        ("can you deploy main to staging?", "deploy"),
+        ("rebuild develop for payments", "rebuild"),
+    ],
 )
 def test_build_and_deploy_imperatives_are_write_requests(question: str, verb: str) -> None:
     assert u(question).write_verbs == [verb]
@@ -320,8 +361,12 @@ def test_build_and_deploy_imperatives_are_write_requests(question: str, verb: st
 
 @pytest.mark.parametrize(
     ("question", "metric"),
-    [("how's our p95 looking for payments today", "p95"), ("what is the error rate of auth-service?", "error rate"),
-     ("traffic on web-frontend this morning?", "traffic"), ("memory usage of the auth service yesterday?", "memory usage")],
+    [
+        ("how's our p95 looking for payments today", "p95"),
+        ("what is the error rate of auth-service?", "error rate"),
+        ("traffic on web-frontend this morning?", "traffic"),
+        ("memory usage of the auth service yesterday?", "memory usage"),
+    ],
 )
 def test_metric_value_questions_are_flagged(question: str, metric: str) -> None:
     got = u(question)
@@ -330,8 +375,11 @@ def test_metric_value_questions_are_flagged(question: str, metric: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["payments p95 latency spiked since 10:30, what changed?", "error rate on checkout went up after lunch - what shipped?",
-     "auth-service latency is elevated, what caused it?"],
+    [
+        "payments p95 latency spiked since 10:30, what changed?",
+        "error rate on checkout went up after lunch - what shipped?",
+        "auth-service latency is elevated, what caused it?",
+    ],
 )
 def test_metric_symptom_reports_stay_incidents(question: str) -> None:
     got = u(question)
@@ -340,10 +388,12 @@ def test_metric_symptom_reports_stay_incidents(question: str) -> None:
 
 @pytest.mark.parametrize(
     ("question", "repos"),
-    [("users see 503 service unavailable on payments since 9am, what changed?", ["payments-service"]),
-     ("bad gateway errors from checkout since 07:00 - what went out?", ["checkout-service"]),
-     ("getting gateway timeouts on web-frontend since 6am", ["web-frontend"]),
-     ("internal server errors in auth since noon", ["auth-service"])],
+    [
+        ("users see 503 service unavailable on payments since 9am, what changed?", ["payments-service"]),
+        ("bad gateway errors from checkout since 07:00 - what went out?", ["checkout-service"]),
+        ("getting gateway timeouts on web-frontend since 6am", ["web-frontend"]),
+        ("internal server errors in auth since noon", ["auth-service"]),
+    ],
 )
 def test_http_status_phrases_name_no_repository(question: str, repos: list[str]) -> None:
     got = u(question)
@@ -352,14 +402,23 @@ def test_http_status_phrases_name_no_repository(question: str, repos: list[str])
 
 @pytest.mark.parametrize(
     ("question", "author"),
-    [("did any of Priya's get merged since monday?", "Priya"), ("anything by Omar's landed this week?", "Omar"),
-     ("show me whatever of Chen's got declined", "Chen")],
+    [
+        ("did any of Priya's get merged since monday?", "Priya"),
+        ("anything by Omar's landed this week?", "Omar"),
+        ("show me whatever of Chen's got declined", "Chen"),
+    ],
 )
 def test_possessive_without_object_is_an_author(question: str, author: str) -> None:
     assert u(question).authors == [author]
 
 
-@pytest.mark.parametrize("question", ["what's in flight right now?", "is anything still queued or building in mobile-app?",
-                                      "builds currently building?"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what's in flight right now?",
+        "is anything still queued or building in mobile-app?",
+        "builds currently building?",
+    ],
+)
 def test_building_and_in_flight_mean_running(question: str) -> None:
     assert u(question).in_progress

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.intake.time import parse_instant, parse_window
+from bbscout.agent.intake.time import parse_instant, parse_window
 
 
 def Z(s: str) -> datetime:
@@ -60,7 +60,13 @@ CASES: list[tuple[str, datetime, str, str, str | None]] = [
     ("last night", SUN, "UTC", "2026-11-28T18:00", "2026-11-29T06:00"),
     ("over the weekend", SUN, "UTC", "2026-11-28T00:00", None),
     ("since yesterday morning", SUN, "UTC", "2026-11-28T00:00", None),
-    ("hey, could you tell me which CI runs broke since yesterday morning?", SUN, "UTC", "2026-11-28T00:00", None),
+    (
+        "hey, could you tell me which CI runs broke since yesterday morning?",
+        SUN,
+        "UTC",
+        "2026-11-28T00:00",
+        None,
+    ),
     # weekdays, weeks, months, years
     ("since Monday", SUN, "UTC", "2026-11-23T00:00", None),
     ("since last Friday", SUN, "UTC", "2026-11-27T00:00", None),
@@ -135,7 +141,9 @@ CASES: list[tuple[str, datetime, str, str, str | None]] = [
 ]
 
 
-@pytest.mark.parametrize(("text", "now", "tz", "start", "end"), CASES, ids=[f"{c[0]}@{c[1]:%m%d}-{c[2]}" for c in CASES])
+@pytest.mark.parametrize(
+    ("text", "now", "tz", "start", "end"), CASES, ids=[f"{c[0]}@{c[1]:%m%d}-{c[2]}" for c in CASES]
+)
 def test_window_table(text: str, now: datetime, tz: str, start: str, end: str | None) -> None:
     w = parse_window(text, now, tz)
     assert w is not None, text
@@ -145,8 +153,17 @@ def test_window_table(text: str, now: datetime, tz: str, start: str, end: str | 
 
 @pytest.mark.parametrize(
     "text",
-    ["recent", "show me recent pull requests", "recently merged PRs", "what's the weather", "show me PR 12",
-     "last 10 commits", "top 5 failed builds", "pipeline #412", "get build 412 in checkout"],
+    [
+        "recent",
+        "show me recent pull requests",
+        "recently merged PRs",
+        "what's the weather",
+        "show me PR 12",
+        "last 10 commits",
+        "top 5 failed builds",
+        "pipeline #412",
+        "get build 412 in checkout",
+    ],
 )
 def test_no_window(text: str) -> None:
     assert parse_window(text, SUN, "UTC") is None
@@ -170,8 +187,19 @@ def test_instant_for_incidents() -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(
-    now=st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)),
-    tz=st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "America/Los_Angeles", "Asia/Kolkata", "Australia/Sydney"]),
+    now=st.datetimes(
+        min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31), timezones=st.just(UTC)
+    ),
+    tz=st.sampled_from(
+        [
+            "UTC",
+            "Europe/Berlin",
+            "America/New_York",
+            "America/Los_Angeles",
+            "Asia/Kolkata",
+            "Australia/Sydney",
+        ]
+    ),
     text=st.sampled_from([c[0] for c in CASES]),
 )
 def test_never_in_the_future_and_ordered(now: datetime, tz: str, text: str) -> None:
@@ -181,7 +209,15 @@ def test_never_in_the_future_and_ordered(now: datetime, tz: str, text: str) -> N
         assert w.start.utcoffset() == timedelta(0)
 
 
-_WORDS = [c[0] for c in CASES] + ["2026-02-30", "since 2026-13-01T25:61", "99:99", "from 5 to", "between and", "#12", "feb 30"]
+_WORDS = [c[0] for c in CASES] + [
+    "2026-02-30",
+    "since 2026-13-01T25:61",
+    "99:99",
+    "from 5 to",
+    "between and",
+    "#12",
+    "feb 30",
+]
 
 
 @settings(max_examples=200, deadline=None)

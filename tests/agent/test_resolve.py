@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bbscout.tools.resolve import rank_repositories, resolve
 from tests.agent.fixtures import acme_repos
-from tools.resolve import rank_repositories, resolve
 
 REPOS = acme_repos()
 
@@ -48,7 +48,9 @@ def test_confident(phrase: str, slug: str) -> None:
 def test_generic_words_are_ambiguous(phrase: str) -> None:
     res = resolve(phrase, REPOS)
     assert res.ambiguous and not res.slugs
-    assert {"checkout-service", "payments-service", "auth-service", "notification-service"} <= set(res.alternatives)
+    assert {"checkout-service", "payments-service", "auth-service", "notification-service"} <= set(
+        res.alternatives
+    )
 
 
 @pytest.mark.parametrize("phrase", ["the foo service", "foo", "zebra-engine"])
@@ -70,7 +72,9 @@ def test_empty_workspace() -> None:
     assert rank_repositories("checkout", []) == []
 
 
-@pytest.mark.parametrize("phrase", ["billing-service", "billing", "login-service", "cart-service", "ledger-api"])
+@pytest.mark.parametrize(
+    "phrase", ["billing-service", "billing", "login-service", "cart-service", "ledger-api"]
+)
 def test_slug_shaped_or_unrelated_names_do_not_resolve_to_a_lookalike(phrase: str) -> None:
     """A typed slug must share a word with the repository's own name: "billing-service" is not payments-service."""
     res = resolve(phrase, REPOS)
@@ -79,9 +83,16 @@ def test_slug_shaped_or_unrelated_names_do_not_resolve_to_a_lookalike(phrase: st
 
 @pytest.mark.parametrize(
     ("phrase", "slug"),
-    [("payment-service", "payments-service"), ("paymnets-service", "payments-service"), ("api-gw", "api-gateway"),
-     ("web-app", "web-frontend"), ("auth-svc", "auth-service"), ("notifications-service", "notification-service"),
-     ("frontend-service", "web-frontend"), ("the cart service", "checkout-service")],
+    [
+        ("payment-service", "payments-service"),
+        ("paymnets-service", "payments-service"),
+        ("api-gw", "api-gateway"),
+        ("web-app", "web-frontend"),
+        ("auth-svc", "auth-service"),
+        ("notifications-service", "notification-service"),
+        ("frontend-service", "web-frontend"),
+        ("the cart service", "checkout-service"),
+    ],
 )
 def test_slug_shaped_variants_of_real_names_resolve(phrase: str, slug: str) -> None:
     assert resolve(phrase, REPOS).slugs == [slug]

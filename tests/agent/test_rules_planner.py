@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from agent.plan import Plan, Step
-from agent.planners.base import Planner, PlanRequest, PriorTurn
-from agent.planners.rules import RulesPlanner, build_plan
+from bbscout.agent.plan import Plan, Step
+from bbscout.agent.planners.base import Planner, PlanRequest, PriorTurn
+from bbscout.agent.planners.rules import RulesPlanner, build_plan
 from tests.agent.fixtures import ALL_SLUGS, acme_repos
 
 NOW = datetime(2026, 11, 29, 15, 30, tzinfo=UTC)  # Sunday
@@ -32,105 +32,346 @@ def primary(p: Plan) -> list[dict[str, Any]]:
 # (question, family, primary tool, subset of the first primary step's args, window (start, end) or None)
 CASES: list[tuple[str, str, str, dict[str, Any], tuple[str, str] | None]] = [
     # --- pipelines
-    ("what pipelines failed in the last 24 hours?", "pipelines", "list_pipelines",
-     {"results": ["FAILED", "ERROR"]}, ("2026-11-28T15:30", "2026-11-29T15:30")),
-    ("failed builds 24h", "pipelines", "list_pipelines", {"results": ["FAILED", "ERROR"]}, ("2026-11-28T15:30", "2026-11-29T15:30")),
-    ("hey, could you tell me which CI runs broke since yesterday morning?", "pipelines", "list_pipelines",
-     {"results": ["FAILED", "ERROR"]}, ("2026-11-28T00:00", "2026-11-29T15:30")),
-    ("pipleines that faild", "pipelines", "list_pipelines", {"results": ["FAILED", "ERROR"]}, ("2026-11-28T15:30", "2026-11-29T15:30")),
-    ("any red builds on main in checkout since 9am PST?", "pipelines", "list_pipelines",
-     {"repos": ["checkout-service"], "branch": "main", "results": ["FAILED", "ERROR"]}, ("2026-11-28T17:00", "2026-11-29T15:30")),
-    ("pipelines that errored between 2026-11-20 and 2026-11-22", "pipelines", "list_pipelines",
-     {"results": ["ERROR"]}, ("2026-11-20T00:00", "2026-11-23T00:00")),
-    ("cancelled nightly builds this week", "pipelines", "list_pipelines",
-     {"results": ["STOPPED"], "trigger": "SCHEDULED"}, ("2026-11-23T00:00", "2026-11-29T15:30")),
-    ("what's running right now in payments", "pipelines", "list_pipelines",
-     {"repos": ["payments-service"], "in_progress": True}, ("2026-11-28T15:30", "2026-11-29T15:30")),
-    ("manual pipelines on develop yesterday", "pipelines", "list_pipelines",
-     {"trigger": "MANUAL", "branch": "develop"}, ("2026-11-28T00:00", "2026-11-29T00:00")),
-    ("why did build 412 fail in checkout", "pipelines", "pipeline_failure",
-     {"repo": "checkout-service", "build_number": 412}, None),
-    ("pipelines for PR 12 in checkout", "pipelines", "list_pipelines", {"pr_id": 12, "repos": ["checkout-service"]},
-     ("2026-11-22T15:30", "2026-11-29T15:30")),
+    (
+        "what pipelines failed in the last 24 hours?",
+        "pipelines",
+        "list_pipelines",
+        {"results": ["FAILED", "ERROR"]},
+        ("2026-11-28T15:30", "2026-11-29T15:30"),
+    ),
+    (
+        "failed builds 24h",
+        "pipelines",
+        "list_pipelines",
+        {"results": ["FAILED", "ERROR"]},
+        ("2026-11-28T15:30", "2026-11-29T15:30"),
+    ),
+    (
+        "hey, could you tell me which CI runs broke since yesterday morning?",
+        "pipelines",
+        "list_pipelines",
+        {"results": ["FAILED", "ERROR"]},
+        ("2026-11-28T00:00", "2026-11-29T15:30"),
+    ),
+    (
+        "pipleines that faild",
+        "pipelines",
+        "list_pipelines",
+        {"results": ["FAILED", "ERROR"]},
+        ("2026-11-28T15:30", "2026-11-29T15:30"),
+    ),
+    (
+        "any red builds on main in checkout since 9am PST?",
+        "pipelines",
+        "list_pipelines",
+        {"repos": ["checkout-service"], "branch": "main", "results": ["FAILED", "ERROR"]},
+        ("2026-11-28T17:00", "2026-11-29T15:30"),
+    ),
+    (
+        "pipelines that errored between 2026-11-20 and 2026-11-22",
+        "pipelines",
+        "list_pipelines",
+        {"results": ["ERROR"]},
+        ("2026-11-20T00:00", "2026-11-23T00:00"),
+    ),
+    (
+        "cancelled nightly builds this week",
+        "pipelines",
+        "list_pipelines",
+        {"results": ["STOPPED"], "trigger": "SCHEDULED"},
+        ("2026-11-23T00:00", "2026-11-29T15:30"),
+    ),
+    (
+        "what's running right now in payments",
+        "pipelines",
+        "list_pipelines",
+        {"repos": ["payments-service"], "in_progress": True},
+        ("2026-11-28T15:30", "2026-11-29T15:30"),
+    ),
+    (
+        "manual pipelines on develop yesterday",
+        "pipelines",
+        "list_pipelines",
+        {"trigger": "MANUAL", "branch": "develop"},
+        ("2026-11-28T00:00", "2026-11-29T00:00"),
+    ),
+    (
+        "why did build 412 fail in checkout",
+        "pipelines",
+        "pipeline_failure",
+        {"repo": "checkout-service", "build_number": 412},
+        None,
+    ),
+    (
+        "pipelines for PR 12 in checkout",
+        "pipelines",
+        "list_pipelines",
+        {"pr_id": 12, "repos": ["checkout-service"]},
+        ("2026-11-22T15:30", "2026-11-29T15:30"),
+    ),
     # --- pull requests
-    ("show me recent pull requests for the backend service", "pull_requests", "list_pull_requests",
-     {"repos": ["api-gateway"], "states": ["OPEN", "MERGED", "DECLINED"]}, ("2026-11-22T15:30", "2026-11-29T15:30")),
-    ("any open prs for the web app?", "pull_requests", "list_pull_requests", {"repos": ["web-frontend"]}, None),
-    ("PRs by Alice in payments awaiting review", "pull_requests", "list_pull_requests",
-     {"repos": ["payments-service"], "author": "Alice", "awaiting_review": True}, None),
-    ("merged PRs into master for the mobile app last week", "pull_requests", "list_pull_requests",
-     {"repos": ["mobile-app"], "states": ["MERGED"], "destination_branch": "master"}, ("2026-11-16T00:00", "2026-11-23T00:00")),
-    ("declined pull requests since Monday", "pull_requests", "list_pull_requests",
-     {"states": ["DECLINED"]}, ("2026-11-23T00:00", "2026-11-29T15:30")),
-    ("prs waiting for review in checkout", "pull_requests", "list_pull_requests",
-     {"repos": ["checkout-service"], "awaiting_review": True}, None),
-    ("show me PR 12 in checkout with the diff", "pull_requests", "get_pull_request",
-     {"repo": "checkout-service", "pr_id": 12, "include_diff": True}, None),
-    ("Priya's pull requests from the past 3 days", "pull_requests", "list_pull_requests",
-     {"author": "Priya"}, ("2026-11-26T15:30", "2026-11-29T15:30")),
+    (
+        "show me recent pull requests for the backend service",
+        "pull_requests",
+        "list_pull_requests",
+        {"repos": ["api-gateway"], "states": ["OPEN", "MERGED", "DECLINED"]},
+        ("2026-11-22T15:30", "2026-11-29T15:30"),
+    ),
+    (
+        "any open prs for the web app?",
+        "pull_requests",
+        "list_pull_requests",
+        {"repos": ["web-frontend"]},
+        None,
+    ),
+    (
+        "PRs by Alice in payments awaiting review",
+        "pull_requests",
+        "list_pull_requests",
+        {"repos": ["payments-service"], "author": "Alice", "awaiting_review": True},
+        None,
+    ),
+    (
+        "merged PRs into master for the mobile app last week",
+        "pull_requests",
+        "list_pull_requests",
+        {"repos": ["mobile-app"], "states": ["MERGED"], "destination_branch": "master"},
+        ("2026-11-16T00:00", "2026-11-23T00:00"),
+    ),
+    (
+        "declined pull requests since Monday",
+        "pull_requests",
+        "list_pull_requests",
+        {"states": ["DECLINED"]},
+        ("2026-11-23T00:00", "2026-11-29T15:30"),
+    ),
+    (
+        "prs waiting for review in checkout",
+        "pull_requests",
+        "list_pull_requests",
+        {"repos": ["checkout-service"], "awaiting_review": True},
+        None,
+    ),
+    (
+        "show me PR 12 in checkout with the diff",
+        "pull_requests",
+        "get_pull_request",
+        {"repo": "checkout-service", "pr_id": 12, "include_diff": True},
+        None,
+    ),
+    (
+        "Priya's pull requests from the past 3 days",
+        "pull_requests",
+        "list_pull_requests",
+        {"author": "Priya"},
+        ("2026-11-26T15:30", "2026-11-29T15:30"),
+    ),
     # --- commits
-    ("what commits were merged to main yesterday?", "commits", "list_commits",
-     {"repo": "api-gateway", "branch": "main", "merges_only": True}, ("2026-11-28T00:00", "2026-11-29T00:00")),
-    ("commits to main in checkout today", "commits", "list_commits",
-     {"repo": "checkout-service", "branch": "main"}, ("2026-11-29T00:00", "2026-11-29T15:30")),
-    ("commits touching src/app.py in payments since 2026-11-20", "commits", "list_commits",
-     {"repo": "payments-service", "path": "src/app.py"}, ("2026-11-20T00:00", "2026-11-29T15:30")),
-    ("last 10 commits on develop for auth", "commits", "list_commits",
-     {"repo": "auth-service", "branch": "develop", "limit": 10}, None),
-    ("what landed in the api ystrday?", "commits", "list_commits",  # "landed" = every commit on the branch
-     {"repo": "api-gateway", "merges_only": None}, ("2026-11-28T00:00", "2026-11-29T00:00")),
-    ("what did priya merge this week", "pull_requests", "list_pull_requests",
-     {"author": "priya", "states": ["MERGED"]}, ("2026-11-23T00:00", "2026-11-29T15:30")),
-    ("which commits were merged to main in checkout yesterday?", "commits", "list_commits",
-     {"repo": "checkout-service", "branch": "main", "merges_only": True}, ("2026-11-28T00:00", "2026-11-29T00:00")),
-    ("which commits did Daniel Okafor push to api-gateway in the last 3 days?", "commits", "list_commits",
-     {"repo": "api-gateway", "author": "Daniel Okafor"}, ("2026-11-26T15:30", "2026-11-29T15:30")),
-    ("get commit 3f2a9c1 in auth", "commits", "get_commit", {"repo": "auth-service", "commit": "3f2a9c1"}, None),
+    (
+        "what commits were merged to main yesterday?",
+        "commits",
+        "list_commits",
+        {"repo": "api-gateway", "branch": "main", "merges_only": True},
+        ("2026-11-28T00:00", "2026-11-29T00:00"),
+    ),
+    (
+        "commits to main in checkout today",
+        "commits",
+        "list_commits",
+        {"repo": "checkout-service", "branch": "main"},
+        ("2026-11-29T00:00", "2026-11-29T15:30"),
+    ),
+    (
+        "commits touching src/app.py in payments since 2026-11-20",
+        "commits",
+        "list_commits",
+        {"repo": "payments-service", "path": "src/app.py"},
+        ("2026-11-20T00:00", "2026-11-29T15:30"),
+    ),
+    (
+        "last 10 commits on develop for auth",
+        "commits",
+        "list_commits",
+        {"repo": "auth-service", "branch": "develop", "limit": 10},
+        None,
+    ),
+    (
+        "what landed in the api ystrday?",
+        "commits",
+        "list_commits",  # "landed" = every commit on the branch
+        {"repo": "api-gateway", "merges_only": None},
+        ("2026-11-28T00:00", "2026-11-29T00:00"),
+    ),
+    (
+        "what did priya merge this week",
+        "pull_requests",
+        "list_pull_requests",
+        {"author": "priya", "states": ["MERGED"]},
+        ("2026-11-23T00:00", "2026-11-29T15:30"),
+    ),
+    (
+        "which commits were merged to main in checkout yesterday?",
+        "commits",
+        "list_commits",
+        {"repo": "checkout-service", "branch": "main", "merges_only": True},
+        ("2026-11-28T00:00", "2026-11-29T00:00"),
+    ),
+    (
+        "which commits did Daniel Okafor push to api-gateway in the last 3 days?",
+        "commits",
+        "list_commits",
+        {"repo": "api-gateway", "author": "Daniel Okafor"},
+        ("2026-11-26T15:30", "2026-11-29T15:30"),
+    ),
+    (
+        "get commit 3f2a9c1 in auth",
+        "commits",
+        "get_commit",
+        {"repo": "auth-service", "commit": "3f2a9c1"},
+        None,
+    ),
     # --- branches
-    ("recent branches in checkout", "branches", "list_branches",
-     {"repos": ["checkout-service"], "since": Z("2026-11-22T15:30")}, ("2026-11-22T15:30", "2026-11-29T15:30")),
-    ("stale branches", "branches", "list_branches", {"stale_before": Z("2026-10-30T15:30")}, ("2026-10-30T15:30", "2026-11-29T15:30")),
-    ("branches with no commits in 60 days in infra", "branches", "list_branches",
-     {"repos": ["infra-terraform"], "stale_before": Z("2026-09-30T15:30")}, ("2026-09-30T15:30", "2026-11-29T15:30")),
+    (
+        "recent branches in checkout",
+        "branches",
+        "list_branches",
+        {"repos": ["checkout-service"], "since": Z("2026-11-22T15:30")},
+        ("2026-11-22T15:30", "2026-11-29T15:30"),
+    ),
+    (
+        "stale branches",
+        "branches",
+        "list_branches",
+        {"stale_before": Z("2026-10-30T15:30")},
+        ("2026-10-30T15:30", "2026-11-29T15:30"),
+    ),
+    (
+        "branches with no commits in 60 days in infra",
+        "branches",
+        "list_branches",
+        {"repos": ["infra-terraform"], "stale_before": Z("2026-09-30T15:30")},
+        ("2026-09-30T15:30", "2026-11-29T15:30"),
+    ),
     ("release branches", "branches", "list_branches", {"name_contains": "release/"}, None),
-    ("which branches got commits this week?", "branches", "list_branches",
-     {"since": Z("2026-11-23T00:00")}, ("2026-11-23T00:00", "2026-11-29T15:30")),
+    (
+        "which branches got commits this week?",
+        "branches",
+        "list_branches",
+        {"since": Z("2026-11-23T00:00")},
+        ("2026-11-23T00:00", "2026-11-29T15:30"),
+    ),
     ("list branches of the mobile app", "branches", "list_branches", {"repos": ["mobile-app"]}, None),
     # --- deployments
-    ("who deployed to prod yesterday", "deployments", "list_deployments",
-     {"environment": "production"}, ("2026-11-28T00:00", "2026-11-29T00:00")),
-    ("any rollbacks in staging this week?", "deployments", "list_deployments",
-     {"environment": "staging"}, ("2026-11-23T00:00", "2026-11-29T15:30")),
-    ("what's deployed in production right now?", "deployments", "list_deployments",
-     {"environment": "production", "latest_per_environment": True}, None),
-    ("what changed in the last checkout deploy", "deployments", "deployment_changes", {"repo": "checkout-service"}, None),
-    ("what shipped in the latest staging release of payments", "deployments", "deployment_changes",
-     {"repo": "payments-service", "environment": "staging"}, None),
-    ("deploymnets on friday", "deployments", "list_deployments", {}, ("2026-11-27T00:00", "2026-11-28T00:00")),
-    ("what changed in the last deployment pipeline?", "deployments", "list_deployments",
-     {"environment": "production", "latest_per_environment": True}, None),
+    (
+        "who deployed to prod yesterday",
+        "deployments",
+        "list_deployments",
+        {"environment": "production"},
+        ("2026-11-28T00:00", "2026-11-29T00:00"),
+    ),
+    (
+        "any rollbacks in staging this week?",
+        "deployments",
+        "list_deployments",
+        {"environment": "staging"},
+        ("2026-11-23T00:00", "2026-11-29T15:30"),
+    ),
+    (
+        "what's deployed in production right now?",
+        "deployments",
+        "list_deployments",
+        {"environment": "production", "latest_per_environment": True},
+        None,
+    ),
+    (
+        "what changed in the last checkout deploy",
+        "deployments",
+        "deployment_changes",
+        {"repo": "checkout-service"},
+        None,
+    ),
+    (
+        "what shipped in the latest staging release of payments",
+        "deployments",
+        "deployment_changes",
+        {"repo": "payments-service", "environment": "staging"},
+        None,
+    ),
+    (
+        "deploymnets on friday",
+        "deployments",
+        "list_deployments",
+        {},
+        ("2026-11-27T00:00", "2026-11-28T00:00"),
+    ),
+    (
+        "what changed in the last deployment pipeline?",
+        "deployments",
+        "list_deployments",
+        {"environment": "production", "latest_per_environment": True},
+        None,
+    ),
     # --- code
     ("where is calculate_tax defined", "code", "search_code", {"query": "calculate_tax"}, None),
-    ("find usages of PaymentGatewayClient in payments", "code", "search_code",
-     {"query": "PaymentGatewayClient", "repos": ["payments-service"]}, None),
+    (
+        "find usages of PaymentGatewayClient in payments",
+        "code",
+        "search_code",
+        {"query": "PaymentGatewayClient", "repos": ["payments-service"]},
+        None,
+    ),
     ("who calls refund_payment?", "code", "search_code", {"query": "refund_payment"}, None),
     ('grep for "retry budget exceeded"', "code", "search_code", {"query": "retry budget exceeded"}, None),
-    ("show me config/production.yaml in checkout", "code", "browse_source",
-     {"repo": "checkout-service", "path": "config/production.yaml"}, None),
+    (
+        "show me config/production.yaml in checkout",
+        "code",
+        "browse_source",
+        {"repo": "checkout-service", "path": "config/production.yaml"},
+        None,
+    ),
     # --- incidents
-    ("checkout errors since 14:05 UTC", "incident", "list_deployments",
-     {"repos": ["checkout-service"], "since": Z("2026-11-27T14:05"), "until": Z("2026-11-29T14:35")},
-     ("2026-11-27T14:05", "2026-11-29T14:35")),
-    ("payments is throwing 500s since 10:00 Europe/Berlin", "incident", "list_deployments",
-     {"repos": ["payments-service"], "since": Z("2026-11-27T09:00")}, ("2026-11-27T09:00", "2026-11-29T09:30")),
-    ("outage on checkout started around 14:05, what changed before?", "incident", "list_deployments",
-     {"repos": ["checkout-service"]}, ("2026-11-27T14:05", "2026-11-29T14:35")),
-    ("what broke the api at 2pm?", "incident", "list_deployments", {"repos": ["api-gateway"]},
-     ("2026-11-27T14:00", "2026-11-29T14:30")),
-    ("latency spike in auth since 13:30 UTC", "incident", "list_deployments", {"repos": ["auth-service"]},
-     ("2026-11-27T13:30", "2026-11-29T14:00")),
-    ("things are on fire, 5xx everywhere since 15:00", "incident", "list_deployments", {"since": Z("2026-11-27T15:00")},
-     ("2026-11-27T15:00", "2026-11-29T15:30")),
+    (
+        "checkout errors since 14:05 UTC",
+        "incident",
+        "list_deployments",
+        {"repos": ["checkout-service"], "since": Z("2026-11-27T14:05"), "until": Z("2026-11-29T14:35")},
+        ("2026-11-27T14:05", "2026-11-29T14:35"),
+    ),
+    (
+        "payments is throwing 500s since 10:00 Europe/Berlin",
+        "incident",
+        "list_deployments",
+        {"repos": ["payments-service"], "since": Z("2026-11-27T09:00")},
+        ("2026-11-27T09:00", "2026-11-29T09:30"),
+    ),
+    (
+        "outage on checkout started around 14:05, what changed before?",
+        "incident",
+        "list_deployments",
+        {"repos": ["checkout-service"]},
+        ("2026-11-27T14:05", "2026-11-29T14:35"),
+    ),
+    (
+        "what broke the api at 2pm?",
+        "incident",
+        "list_deployments",
+        {"repos": ["api-gateway"]},
+        ("2026-11-27T14:00", "2026-11-29T14:30"),
+    ),
+    (
+        "latency spike in auth since 13:30 UTC",
+        "incident",
+        "list_deployments",
+        {"repos": ["auth-service"]},
+        ("2026-11-27T13:30", "2026-11-29T14:00"),
+    ),
+    (
+        "things are on fire, 5xx everywhere since 15:00",
+        "incident",
+        "list_deployments",
+        {"since": Z("2026-11-27T15:00")},
+        ("2026-11-27T15:00", "2026-11-29T15:30"),
+    ),
     # --- repositories
     ("list repos", "repositories", "list_repositories", {}, None),
     ("what repositories do we have", "repositories", "list_repositories", {}, None),
@@ -141,7 +382,9 @@ CASES: list[tuple[str, str, str, dict[str, Any], tuple[str, str] | None]] = [
 
 
 @pytest.mark.parametrize(("question", "family", "tool", "args", "window"), CASES, ids=[c[0] for c in CASES])
-async def test_families(question: str, family: str, tool: str, args: dict[str, Any], window: tuple[str, str] | None) -> None:
+async def test_families(
+    question: str, family: str, tool: str, args: dict[str, Any], window: tuple[str, str] | None
+) -> None:
     p = await plan(question)
     assert p.family == family, p
     assert not p.clarify and not p.not_understood, (p.clarify, p.not_understood)
@@ -151,7 +394,10 @@ async def test_families(question: str, family: str, tool: str, args: dict[str, A
         assert prim[0].get(key) == value, (key, prim[0])
     if window is not None:
         assert p.window is not None
-        assert (p.window.start, p.window.end) == (datetime.fromisoformat(Z(window[0])), datetime.fromisoformat(Z(window[1])))
+        assert (p.window.start, p.window.end) == (
+            datetime.fromisoformat(Z(window[0])),
+            datetime.fromisoformat(Z(window[1])),
+        )
     assert p.understood
 
 
@@ -167,7 +413,9 @@ async def test_merged_commits_to_main_cover_every_repo_with_its_main_branch() ->
     p = await plan("what commits were merged to main yesterday?")
     steps = {s.args["repo"]: s for s in p.steps}
     assert set(steps) == set(ALL_SLUGS)
-    assert steps["mobile-app"].args["branch"] == "master" and steps["checkout-service"].args["branch"] == "main"
+    assert (
+        steps["mobile-app"].args["branch"] == "master" and steps["checkout-service"].args["branch"] == "main"
+    )
     assert all(s.primary and not s.depends_on and s.args["merges_only"] for s in p.steps)
 
 
@@ -176,19 +424,36 @@ async def test_merged_commits_to_main_cover_every_repo_with_its_main_branch() ->
     [
         ("what was merged to main yesterday?", None, ("2026-11-28T00:00", "2026-11-29T00:00")),
         ("which PRs got merged yesterday?", None, ("2026-11-28T00:00", "2026-11-29T00:00")),
-        ("what got merged into checkout-service today?", ["checkout-service"], ("2026-11-29T00:00", "2026-11-29T15:30")),
-        ("anything merged in payments since monday?", ["payments-service"], ("2026-11-23T00:00", "2026-11-29T15:30")),
-        ("has anything been merged to the web app in the past 2 days", ["web-frontend"], ("2026-11-27T15:30", "2026-11-29T15:30")),
+        (
+            "what got merged into checkout-service today?",
+            ["checkout-service"],
+            ("2026-11-29T00:00", "2026-11-29T15:30"),
+        ),
+        (
+            "anything merged in payments since monday?",
+            ["payments-service"],
+            ("2026-11-23T00:00", "2026-11-29T15:30"),
+        ),
+        (
+            "has anything been merged to the web app in the past 2 days",
+            ["web-frontend"],
+            ("2026-11-27T15:30", "2026-11-29T15:30"),
+        ),
     ],
 )
-async def test_what_was_merged_lists_merged_pull_requests(question: str, repos: list[str] | None, window: tuple[str, str]) -> None:
+async def test_what_was_merged_lists_merged_pull_requests(
+    question: str, repos: list[str] | None, window: tuple[str, str]
+) -> None:
     """No "commits" noun: "what was merged" means the merged pull requests, timed by their merge (last update)."""
     p = await plan(question)
     assert p.family == "pull_requests", p
     prim = primary(p)
     assert prim and all(s["_tool"] == "list_pull_requests" and s["states"] == ["MERGED"] for s in prim)
     assert all(s.get("time_field") is None for s in prim)  # merged PRs: by their close (updated_on)
-    assert (p.window.start, p.window.end) == (datetime.fromisoformat(Z(window[0])), datetime.fromisoformat(Z(window[1])))
+    assert (p.window.start, p.window.end) == (
+        datetime.fromisoformat(Z(window[0])),
+        datetime.fromisoformat(Z(window[1])),
+    )
     if repos:
         assert [s.get("repos") for s in prim] == [repos]
 
@@ -233,11 +498,23 @@ async def test_incident_steps_and_focus() -> None:
     p = await plan("checkout is slow", mode="investigate", incident_at=at)
     tools = {s.tool: s.args for s in p.steps}
     assert tools["list_deployments"]["since"] == "2026-11-27T11:00:00Z"
-    assert tools["list_pull_requests"] == {"repos": ["checkout-service"], "states": ["MERGED"],
-                                           "since": "2026-11-26T11:00:00Z", "until": "2026-11-29T11:30:00Z"}
-    assert tools["list_pipelines"]["results"] == ["FAILED", "ERROR"] and tools["list_pipelines"]["since"] == "2026-11-28T11:00:00Z"
+    assert tools["list_pull_requests"] == {
+        "repos": ["checkout-service"],
+        "states": ["MERGED"],
+        "since": "2026-11-26T11:00:00Z",
+        "until": "2026-11-29T11:30:00Z",
+    }
+    assert (
+        tools["list_pipelines"]["results"] == ["FAILED", "ERROR"]
+        and tools["list_pipelines"]["since"] == "2026-11-28T11:00:00Z"
+    )
     assert all(not s.depends_on for s in p.steps)
-    assert p.focus == {"symptom": "checkout is slow", "at": at.isoformat(), "service": "checkout-service", "kind": "runtime"}
+    assert p.focus == {
+        "symptom": "checkout is slow",
+        "at": at.isoformat(),
+        "service": "checkout-service",
+        "kind": "runtime",
+    }
 
 
 async def test_repo_filter_overrides_hints() -> None:
@@ -285,11 +562,28 @@ async def test_unknown_never_plans(question: str, needle: str) -> None:
 
 
 def _pipelines_turn() -> PriorTurn:
-    first = build_plan(PlanRequest(question="what pipelines failed in the last 24 hours?", now=NOW, repositories=REPOS))
+    first = build_plan(
+        PlanRequest(question="what pipelines failed in the last 24 hours?", now=NOW, repositories=REPOS)
+    )
     primary_records = [
-        {"kind": "pipeline", "ref": f"pipeline:{repo}#{n}", "repo": repo, "url": "", "title": "", "uuid": "{u}",
-         "build_number": n, "state": "COMPLETED", "result": "FAILED", "created_on": "2026-11-29T10:00:00Z", "branch": br}
-        for repo, n, br in [("checkout-service", 101, "main"), ("payments-service", 202, "feature/x"), ("auth-service", 303, "main")]
+        {
+            "kind": "pipeline",
+            "ref": f"pipeline:{repo}#{n}",
+            "repo": repo,
+            "url": "",
+            "title": "",
+            "uuid": "{u}",
+            "build_number": n,
+            "state": "COMPLETED",
+            "result": "FAILED",
+            "created_on": "2026-11-29T10:00:00Z",
+            "branch": br,
+        }
+        for repo, n, br in [
+            ("checkout-service", 101, "main"),
+            ("payments-service", 202, "feature/x"),
+            ("auth-service", 303, "main"),
+        ]
     ]
     return PriorTurn(question=first.intent, plan=first, primary=primary_records)
 
@@ -323,7 +617,9 @@ async def test_follow_up_filters_without_refetch(question: str, filt: dict[str, 
 async def test_follow_up_ordinal_fetches_that_record(question: str, repo: str, build: int) -> None:
     p = await plan(question, previous=_pipelines_turn())
     assert p.family == "follow_up"
-    assert [(s.tool, s.args, s.primary) for s in p.steps] == [("pipeline_failure", {"repo": repo, "build_number": build}, True)]
+    assert [(s.tool, s.args, s.primary) for s in p.steps] == [
+        ("pipeline_failure", {"repo": repo, "build_number": build}, True)
+    ]
 
 
 async def test_follow_up_vague_or_out_of_range_asks() -> None:
@@ -391,8 +687,13 @@ async def test_what_broke_without_an_object_lists_failed_pipelines(question: str
 
 @pytest.mark.parametrize(
     "question",
-    ["checkout errors since 14:05 UTC", "outage on checkout started around 14:05, what changed before?",
-     "payments is throwing 500s since 10:00 Europe/Berlin", "what broke the api at 2pm?", "intermittent 500s on checkout"],
+    [
+        "checkout errors since 14:05 UTC",
+        "outage on checkout started around 14:05, what changed before?",
+        "payments is throwing 500s since 10:00 Europe/Berlin",
+        "what broke the api at 2pm?",
+        "intermittent 500s on checkout",
+    ],
 )
 async def test_runtime_incidents_stay_runtime(question: str) -> None:
     p = await plan(question)
@@ -432,7 +733,9 @@ async def test_build_incident_window_and_time() -> None:
     assert p.focus["at"] == "2026-11-29T12:00:00+00:00" and p.focus["since"] == "2026-11-29T00:00:00+00:00"
     tools = {s.tool: s.args for s in p.steps}
     assert tools["list_pipelines"]["since"] == Z("2026-11-29T00:00")
-    assert tools["list_pull_requests"]["since"] == Z("2026-11-26T12:00")  # the 72 hours before T reach further back
+    assert tools["list_pull_requests"]["since"] == Z(
+        "2026-11-26T12:00"
+    )  # the 72 hours before T reach further back
     # "red since 07:16": noticed then; the breaking run started before, so the window opens an hour earlier
     p = await plan("why is the api-gateway main build red since 07:16 UTC?")
     assert p.focus["kind"] == "build" and p.focus["since"] == "2026-11-29T06:16:00+00:00"
@@ -441,11 +744,18 @@ async def test_build_incident_window_and_time() -> None:
 @pytest.mark.parametrize(
     ("question", "service", "since"),
     [
-        ("checkout-service integration tests keep failing randomly on feature branches this week - which runs?",
-         "checkout-service", "2026-11-23T00:00"),
+        (
+            "checkout-service integration tests keep failing randomly on feature branches this week - which runs?",
+            "checkout-service",
+            "2026-11-23T00:00",
+        ),
         ("flaky tests in payments", "payments-service", "2026-11-22T15:30"),
         ("tests keep failing randomly", None, "2026-11-22T15:30"),
-        ("we see intermittent failures in the auth pipeline since monday", "auth-service", "2026-11-23T00:00"),
+        (
+            "we see intermittent failures in the auth pipeline since monday",
+            "auth-service",
+            "2026-11-23T00:00",
+        ),
     ],
 )
 async def test_flaky_tests_are_a_flaky_incident(question: str, service: str | None, since: str) -> None:
@@ -474,8 +784,13 @@ async def test_investigate_sets_the_kind_from_the_symptom(symptom: str, kind: st
 
 @pytest.mark.parametrize(
     "question",
-    ["what pipelines failed in the last 24 hours?", "what failed in the last 24 hours?", "why did build 412 fail in checkout",
-     "any red builds on main in checkout since 9am PST?", "failed builds"],
+    [
+        "what pipelines failed in the last 24 hours?",
+        "what failed in the last 24 hours?",
+        "why did build 412 fail in checkout",
+        "any red builds on main in checkout since 9am PST?",
+        "failed builds",
+    ],
 )
 async def test_failure_listings_are_not_incidents(question: str) -> None:
     assert (await plan(question)).family == "pipelines"
@@ -523,10 +838,14 @@ async def test_repository_name_filter(question: str, name: str) -> None:
 async def test_unknown_repository_is_not_answered_for_a_lookalike(question: str, phrase: str) -> None:
     p = await plan(question)
     assert p.family == "unknown" and p.steps == []
-    assert any(line.startswith(f"no repository matches '{phrase}' (closest: ") for line in p.not_understood), p.not_understood
+    assert any(
+        line.startswith(f"no repository matches '{phrase}' (closest: ") for line in p.not_understood
+    ), p.not_understood
 
 
-@pytest.mark.parametrize("question", ["is it broken?", "did that fail?", "is this one ok?", "what happened to it"])
+@pytest.mark.parametrize(
+    "question", ["is it broken?", "did that fail?", "is this one ok?", "what happened to it"]
+)
 async def test_no_subject_asks_instead_of_guessing(question: str) -> None:
     p = await plan(question)
     assert p.steps == [] and p.family == "unknown"
@@ -572,12 +891,22 @@ async def test_show_file_browses_exactly_that_path(question: str) -> None:
 @pytest.mark.parametrize(
     ("question", "tool", "args"),
     [
-        ("show me PR #999 in checkout-service", "get_pull_request", {"repo": "checkout-service", "pr_id": 999}),
-        ("why did pipeline #5000 in payments-service fail?", "pipeline_failure", {"repo": "payments-service", "build_number": 5000}),
+        (
+            "show me PR #999 in checkout-service",
+            "get_pull_request",
+            {"repo": "checkout-service", "pr_id": 999},
+        ),
+        (
+            "why did pipeline #5000 in payments-service fail?",
+            "pipeline_failure",
+            {"repo": "payments-service", "build_number": 5000},
+        ),
         ("build 5000 in payments", "get_pipeline", {"repo": "payments-service", "build_number": 5000}),
     ],
 )
-async def test_numbered_objects_use_the_single_object_tools(question: str, tool: str, args: dict[str, Any]) -> None:
+async def test_numbered_objects_use_the_single_object_tools(
+    question: str, tool: str, args: dict[str, Any]
+) -> None:
     (step,) = (await plan(question)).steps
     assert step.tool == tool and step.primary and {k: step.args[k] for k in args} == args
 
@@ -588,17 +917,38 @@ async def test_numbered_objects_use_the_single_object_tools(question: str, tool:
 def _prs_turn(question: str = "open PRs", state: str = "OPEN") -> PriorTurn:
     first = build_plan(PlanRequest(question=question, now=NOW, repositories=REPOS))
     records = [
-        {"kind": "pull_request", "ref": f"pr:{repo}#{n}", "repo": repo, "url": "", "title": "", "id": n, "state": st,
-         "author": who, "destination_branch": "main", "source_branch": "feature/x", "approved_by": [],
-         "updated_on": "2026-11-29T10:00:00Z", "created_on": "2026-11-28T10:00:00Z"}
-        for repo, n, st, who in [("checkout-service", 67, state, "Raj Patel"), ("auth-service", 39, state, "Renovate Bot"),
-                                 ("data-pipeline", 35, state, "Hannah Müller")]
+        {
+            "kind": "pull_request",
+            "ref": f"pr:{repo}#{n}",
+            "repo": repo,
+            "url": "",
+            "title": "",
+            "id": n,
+            "state": st,
+            "author": who,
+            "destination_branch": "main",
+            "source_branch": "feature/x",
+            "approved_by": [],
+            "updated_on": "2026-11-29T10:00:00Z",
+            "created_on": "2026-11-28T10:00:00Z",
+        }
+        for repo, n, st, who in [
+            ("checkout-service", 67, state, "Raj Patel"),
+            ("auth-service", 39, state, "Renovate Bot"),
+            ("data-pipeline", 35, state, "Hannah Müller"),
+        ]
     ]
     return PriorTurn(question=question, plan=first, primary=records)
 
 
-@pytest.mark.parametrize("question", ["which of them still need a review?", "which of those are waiting for approval?",
-                                      "only the ones nobody has approved yet"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "which of them still need a review?",
+        "which of those are waiting for approval?",
+        "only the ones nobody has approved yet",
+    ],
+)
 async def test_follow_up_awaiting_review_refetches_approvals(question: str) -> None:
     p = await plan(question, previous=_prs_turn())
     assert p.family == "follow_up" and p.focus["filter"] == {"awaiting_review": True}
@@ -609,33 +959,61 @@ async def test_follow_up_awaiting_review_refetches_approvals(question: str) -> N
 
 
 async def test_follow_up_repository_filter_matches_records() -> None:
-    from agent.reporters.rules import matches_filter
+    from bbscout.agent.reporters.rules import matches_filter
 
     prev = _prs_turn("PRs merged in the last 24 hours", "MERGED")
     p = await plan("which of those were merged into checkout-service?", previous=prev)
     assert p.family == "follow_up" and p.steps == []
     kept = [r["ref"] for r in prev.primary if matches_filter(r, p.focus["filter"])]
     assert kept == ["pr:checkout-service#67"]
-    assert matches_filter(prev.primary[1], {"author": "renovate"}) and not matches_filter(prev.primary[1], {"states": ["OPEN"]})
+    assert matches_filter(prev.primary[1], {"author": "renovate"}) and not matches_filter(
+        prev.primary[1], {"states": ["OPEN"]}
+    )
     assert not matches_filter(prev.primary[1], {"since": "2026-11-29T11:00:00+00:00"})
 
 
 async def test_follow_up_what_changed_in_a_deployment() -> None:
-    first = build_plan(PlanRequest(question="latest production deployment of checkout-service", now=NOW, repositories=REPOS))
-    dep = {"kind": "deployment", "ref": "deployment:checkout-service:{d1}", "repo": "checkout-service", "url": "",
-           "title": "", "uuid": "{d1}", "environment": "Production", "release": "#330"}
+    first = build_plan(
+        PlanRequest(question="latest production deployment of checkout-service", now=NOW, repositories=REPOS)
+    )
+    dep = {
+        "kind": "deployment",
+        "ref": "deployment:checkout-service:{d1}",
+        "repo": "checkout-service",
+        "url": "",
+        "title": "",
+        "uuid": "{d1}",
+        "environment": "Production",
+        "release": "#330",
+    }
     for question in ("what changed in it?", "what did it ship?", "what's in that deployment?"):
-        p = await plan(question, previous=PriorTurn(question="latest production deployment of checkout-service", plan=first, primary=[dep]))
+        p = await plan(
+            question,
+            previous=PriorTurn(
+                question="latest production deployment of checkout-service", plan=first, primary=[dep]
+            ),
+        )
         (step,) = p.steps
         assert step.tool == "deployment_changes" and step.primary, question
-        assert step.args == {"repo": "checkout-service", "deployment_uuid": "{d1}"}  # environment: production (default)
+        assert step.args == {
+            "repo": "checkout-service",
+            "deployment_uuid": "{d1}",
+        }  # environment: production (default)
 
 
 async def test_follow_up_repo_switch_replans_the_question_not_its_objects() -> None:
     """The previous plan may hold build numbers of the old repository (failure details): never reuse them."""
-    first = build_plan(PlanRequest(question="what failed in mobile-app in the last 2 days?", now=NOW, repositories=REPOS))
-    first = first.model_copy(update={"steps": [*first.steps, Step(id="pf", tool="pipeline_failure",
-                                                                  args={"repo": "mobile-app", "build_number": 186})]})
+    first = build_plan(
+        PlanRequest(question="what failed in mobile-app in the last 2 days?", now=NOW, repositories=REPOS)
+    )
+    first = first.model_copy(
+        update={
+            "steps": [
+                *first.steps,
+                Step(id="pf", tool="pipeline_failure", args={"repo": "mobile-app", "build_number": 186}),
+            ]
+        }
+    )
     prev = PriorTurn(question="what failed in mobile-app in the last 2 days?", plan=first, primary=[])
     p = await plan("and in notification-service?", previous=prev)
     assert [(s.tool, s.args.get("repos"), s.args["since"]) for s in p.steps] == [
@@ -646,8 +1024,11 @@ async def test_follow_up_repo_switch_replans_the_question_not_its_objects() -> N
 
 @pytest.mark.parametrize(
     "question",
-    ["is there anything sitting in the review queue that nobody has approved yet?", "anything that failed?",
-     "stuff that broke today"],
+    [
+        "is there anything sitting in the review queue that nobody has approved yet?",
+        "anything that failed?",
+        "stuff that broke today",
+    ],
 )
 async def test_relative_that_is_not_a_missing_subject(question: str) -> None:
     assert (await plan(question)).steps
@@ -664,8 +1045,12 @@ def _first_primary(p: Plan) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "question",
-    ["did anything break overnight?", "which builds broke on main today", "did the ci break in payments yesterday?",
-     "has anything gone red since 9am?"],
+    [
+        "did anything break overnight?",
+        "which builds broke on main today",
+        "did the ci break in payments yesterday?",
+        "has anything gone red since 9am?",
+    ],
 )
 async def test_break_and_red_mean_failed_pipelines(question: str) -> None:
     p = await plan(question)
@@ -675,9 +1060,11 @@ async def test_break_and_red_mean_failed_pipelines(question: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["pipelines with an ERROR result (an infra hiccup, not a real failure) this week",
-     "builds that errored out this week, not the test failures",
-     "list errored pipelines from the last 3 days - infra issue not a unit test failure"],
+    [
+        "pipelines with an ERROR result (an infra hiccup, not a real failure) this week",
+        "builds that errored out this week, not the test failures",
+        "list errored pipelines from the last 3 days - infra issue not a unit test failure",
+    ],
 )
 async def test_error_not_failure_and_common_words_are_not_repositories(question: str) -> None:
     p = await plan(question)
@@ -689,8 +1076,12 @@ async def test_error_not_failure_and_common_words_are_not_repositories(question:
 
 @pytest.mark.parametrize(
     ("question", "repo"),
-    [("failed builds in infra", "infra-terraform"), ("infra builds that failed", "infra-terraform"),
-     ("is checkout throwing errors in prod?", "checkout-service"), ("payments prs merged this week", "payments-service")],
+    [
+        ("failed builds in infra", "infra-terraform"),
+        ("infra builds that failed", "infra-terraform"),
+        ("is checkout throwing errors in prod?", "checkout-service"),
+        ("payments prs merged this week", "payments-service"),
+    ],
 )
 async def test_bare_repository_words_in_a_name_position_still_resolve(question: str, repo: str) -> None:
     p = await plan(question)
@@ -699,9 +1090,15 @@ async def test_bare_repository_words_in_a_name_position_still_resolve(question: 
 
 @pytest.mark.parametrize(
     ("question", "repo", "branch"),
-    [("did the fix/retry-logic branch go red in payments?", "payments-service", "fix/retry-logic"),
-     ("has hotfix/login-timeout failed in auth-service", "auth-service", "hotfix/login-timeout"),
-     ("any failures on the bugfix/cart-total branch of checkout?", "checkout-service", "bugfix/cart-total")],
+    [
+        ("did the fix/retry-logic branch go red in payments?", "payments-service", "fix/retry-logic"),
+        ("has hotfix/login-timeout failed in auth-service", "auth-service", "hotfix/login-timeout"),
+        (
+            "any failures on the bugfix/cart-total branch of checkout?",
+            "checkout-service",
+            "bugfix/cart-total",
+        ),
+    ],
 )
 async def test_failing_on_a_branch_is_a_pipelines_question(question: str, repo: str, branch: str) -> None:
     p = await plan(question)
@@ -714,8 +1111,11 @@ async def test_failing_on_a_branch_is_a_pipelines_question(question: str, repo: 
 
 @pytest.mark.parametrize(
     ("question", "author"),
-    [("PRs from dependabot that are still open", "dependabot"), ("open pull requests from renovate-bot", "renovate-bot"),
-     ("any open prs from Priya?", "Priya")],
+    [
+        ("PRs from dependabot that are still open", "dependabot"),
+        ("open pull requests from renovate-bot", "renovate-bot"),
+        ("any open prs from Priya?", "Priya"),
+    ],
 )
 async def test_from_name_is_an_author_filter(question: str, author: str) -> None:
     p = await plan(question)
@@ -730,9 +1130,11 @@ async def test_from_a_branch_is_not_an_author() -> None:
 
 @pytest.mark.parametrize(
     ("question", "repo"),
-    [("is anything in payments waiting for review?", "payments-service"),
-     ("what in api-gateway still needs a reviewer", "api-gateway"),
-     ("stuff in auth-service waiting on reviewers", "auth-service")],
+    [
+        ("is anything in payments waiting for review?", "payments-service"),
+        ("what in api-gateway still needs a reviewer", "api-gateway"),
+        ("stuff in auth-service waiting on reviewers", "auth-service"),
+    ],
 )
 async def test_awaiting_review_without_the_word_pr(question: str, repo: str) -> None:
     p = await plan(question)
@@ -743,11 +1145,15 @@ async def test_awaiting_review_without_the_word_pr(question: str, repo: str) -> 
 
 @pytest.mark.parametrize(
     ("question", "repo", "states"),
-    [("merged pull requests in checkout-service", "checkout-service", ["MERGED"]),
-     ("list the declined PRs for payments", "payments-service", ["DECLINED"]),
-     ("rejected merge requests in auth-service", "auth-service", ["DECLINED"])],
+    [
+        ("merged pull requests in checkout-service", "checkout-service", ["MERGED"]),
+        ("list the declined PRs for payments", "payments-service", ["DECLINED"]),
+        ("rejected merge requests in auth-service", "auth-service", ["DECLINED"]),
+    ],
 )
-async def test_explicit_state_in_a_named_repository_invents_no_window(question: str, repo: str, states: list[str]) -> None:
+async def test_explicit_state_in_a_named_repository_invents_no_window(
+    question: str, repo: str, states: list[str]
+) -> None:
     p = await plan(question)
     step = _first_primary(p)
     assert step["states"] == states and step["repos"] == [repo]
@@ -761,8 +1167,11 @@ async def test_explicit_state_across_all_repositories_keeps_the_default_window()
 
 @pytest.mark.parametrize(
     ("question", "repo"),
-    [("commits on chekout-service main today", "checkout-service"), ("what went into auth-servce main yesterday", "auth-service"),
-     ("comits on notifcation-service main today", "notification-service")],
+    [
+        ("commits on chekout-service main today", "checkout-service"),
+        ("what went into auth-servce main yesterday", "auth-service"),
+        ("comits on notifcation-service main today", "notification-service"),
+    ],
 )
 async def test_misspelt_slug_is_fuzzy_matched(question: str, repo: str) -> None:
     p = await plan(question)
@@ -770,7 +1179,9 @@ async def test_misspelt_slug_is_fuzzy_matched(question: str, repo: str) -> None:
     assert [s.args["repo"] for s in p.steps] == [repo]
 
 
-@pytest.mark.parametrize("question", ["commits on billing-servce main yesterday", "failed builds in ledger-svc today"])
+@pytest.mark.parametrize(
+    "question", ["commits on billing-servce main yesterday", "failed builds in ledger-svc today"]
+)
 async def test_unknown_slug_is_reported_never_widened(question: str) -> None:
     p = await plan(question)
     assert not p.steps
@@ -779,9 +1190,11 @@ async def test_unknown_slug_is_reported_never_widened(question: str) -> None:
 
 @pytest.mark.parametrize(
     ("question", "repo", "branch"),
-    [("what landed on main in shared-libs today?", "shared-libs", "main"),
-     ("anything land on checkout-service main since yesterday?", "checkout-service", "main"),
-     ("what's been pushed to mobile-app master this week", "mobile-app", "master")],
+    [
+        ("what landed on main in shared-libs today?", "shared-libs", "main"),
+        ("anything land on checkout-service main since yesterday?", "checkout-service", "main"),
+        ("what's been pushed to mobile-app master this week", "mobile-app", "master"),
+    ],
 )
 async def test_landed_on_a_branch_is_every_commit(question: str, repo: str, branch: str) -> None:
     p = await plan(question)
@@ -797,9 +1210,11 @@ async def test_merge_commits_still_mean_merges_only() -> None:
 
 @pytest.mark.parametrize(
     ("question", "repo", "env"),
-    [("what's live on staging for checkout?", "checkout-service", "staging"),
-     ("which version is running in production for payments", "payments-service", "production"),
-     ("what is running on prod in api-gateway", "api-gateway", "production")],
+    [
+        ("what's live on staging for checkout?", "checkout-service", "staging"),
+        ("which version is running in production for payments", "payments-service", "production"),
+        ("what is running on prod in api-gateway", "api-gateway", "production"),
+    ],
 )
 async def test_running_in_an_environment_is_the_latest_deployment(question: str, repo: str, env: str) -> None:
     p = await plan(question)
@@ -811,8 +1226,12 @@ async def test_running_in_an_environment_is_the_latest_deployment(question: str,
 
 @pytest.mark.parametrize(
     ("question", "statuses"),
-    [("did any deployments fail yesterday?", ["FAILED"]), ("failed prod deploys this week", ["FAILED"]),
-     ("successful releases to staging since monday", ["SUCCESSFUL"]), ("which deploys were cancelled today", ["STOPPED"])],
+    [
+        ("did any deployments fail yesterday?", ["FAILED"]),
+        ("failed prod deploys this week", ["FAILED"]),
+        ("successful releases to staging since monday", ["SUCCESSFUL"]),
+        ("which deploys were cancelled today", ["STOPPED"]),
+    ],
 )
 async def test_deployment_outcome_filter(question: str, statuses: list[str]) -> None:
     p = await plan(question)
@@ -827,7 +1246,11 @@ async def test_deployments_without_an_outcome_word_are_not_filtered() -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["have we rolled anything back lately?", "did anyone roll the payments release back?", "any rollbacks in staging this week?"],
+    [
+        "have we rolled anything back lately?",
+        "did anyone roll the payments release back?",
+        "any rollbacks in staging this week?",
+    ],
 )
 async def test_rollbacks_with_or_without_a_repository(question: str) -> None:
     p = await plan(question)
@@ -838,8 +1261,12 @@ async def test_rollbacks_with_or_without_a_repository(question: str) -> None:
 
 @pytest.mark.parametrize(
     ("question", "name"),
-    [("is there a repo for notifications?", "notification"), ("do we have any mobile repos?", "mobile"),
-     ("do we have a payments repository?", "payments"), ("have we got a terraform repo", "terraform")],
+    [
+        ("is there a repo for notifications?", "notification"),
+        ("do we have any mobile repos?", "mobile"),
+        ("do we have a payments repository?", "payments"),
+        ("have we got a terraform repo", "terraform"),
+    ],
 )
 async def test_yes_no_repository_questions_list_matching_repositories(question: str, name: str) -> None:
     p = await plan(question)
@@ -849,9 +1276,19 @@ async def test_yes_no_repository_questions_list_matching_repositories(question: 
 
 @pytest.mark.parametrize(
     ("question", "service", "at"),
-    [("api-gateway returning 502s since about 9am, what changed?", "api-gateway", "2026-11-29T09:00:00+00:00"),
-     ("payments is throwing 503 errors, started around 14:00 UTC", "payments-service", "2026-11-29T14:00:00+00:00"),
-     ("auth in prod has been timing out since 11am", "auth-service", "2026-11-29T11:00:00+00:00")],
+    [
+        (
+            "api-gateway returning 502s since about 9am, what changed?",
+            "api-gateway",
+            "2026-11-29T09:00:00+00:00",
+        ),
+        (
+            "payments is throwing 503 errors, started around 14:00 UTC",
+            "payments-service",
+            "2026-11-29T14:00:00+00:00",
+        ),
+        ("auth in prod has been timing out since 11am", "auth-service", "2026-11-29T11:00:00+00:00"),
+    ],
 )
 async def test_symptoms_with_a_service_are_runtime_incidents(question: str, service: str, at: str) -> None:
     p = await plan(question)
@@ -867,8 +1304,11 @@ async def test_symptom_onset_in_another_zone() -> None:
 
 @pytest.mark.parametrize(
     ("question", "service"),
-    [("who made the checkout build red?", "checkout-service"), ("what turned main red in payments?", "payments-service"),
-     ("which commit turned the auth-service pipeline red", "auth-service")],
+    [
+        ("who made the checkout build red?", "checkout-service"),
+        ("what turned main red in payments?", "payments-service"),
+        ("which commit turned the auth-service pipeline red", "auth-service"),
+    ],
 )
 async def test_turned_red_is_a_build_incident(question: str, service: str) -> None:
     p = await plan(question)
@@ -880,9 +1320,11 @@ async def test_turned_red_is_a_build_incident(question: str, service: str) -> No
 
 @pytest.mark.parametrize(
     ("question", "kind"),
-    [("any idea why the payments pipeline is borked?", "build"),
-     ("checkout-service builds are busted, what's wrong with them?", "build"),
-     ("what's wrong with checkout in prod? customers see errors", "runtime")],
+    [
+        ("any idea why the payments pipeline is borked?", "build"),
+        ("checkout-service builds are busted, what's wrong with them?", "build"),
+        ("what's wrong with checkout in prod? customers see errors", "runtime"),
+    ],
 )
 async def test_root_cause_phrasings_are_incidents(question: str, kind: str) -> None:
     p = await plan(question)
@@ -891,11 +1333,15 @@ async def test_root_cause_phrasings_are_incidents(question: str, kind: str) -> N
 
 @pytest.mark.parametrize(
     ("question", "service", "test"),
-    [("test_refund_flow is flaky in payments-service", "payments-service", "test_refund_flow"),
-     ("TestLoginRedirect keeps flaking on auth-service", "auth-service", "TestLoginRedirect"),
-     ("checkout builds intermittently fail", "checkout-service", None)],
+    [
+        ("test_refund_flow is flaky in payments-service", "payments-service", "test_refund_flow"),
+        ("TestLoginRedirect keeps flaking on auth-service", "auth-service", "TestLoginRedirect"),
+        ("checkout builds intermittently fail", "checkout-service", None),
+    ],
 )
-async def test_flaky_phrasings_are_flaky_incidents_with_a_week(question: str, service: str, test: str | None) -> None:
+async def test_flaky_phrasings_are_flaky_incidents_with_a_week(
+    question: str, service: str, test: str | None
+) -> None:
     p = await plan(question)
     assert p.family == "incident" and p.focus["kind"] == "flaky" and p.focus["service"] == service, p
     assert p.focus.get("test") == test
@@ -906,8 +1352,14 @@ async def test_flaky_phrasings_are_flaky_incidents_with_a_week(question: str, se
 
 @pytest.mark.parametrize(
     "question",
-    ["could you please merge PR 12 in checkout", "pls rerun the last build", "plz approve PR 5 in auth",
-     "can u revert PR 3 in payments", "please delete the stale branches", "i'd like you to create a branch off main"],
+    [
+        "could you please merge PR 12 in checkout",
+        "pls rerun the last build",
+        "plz approve PR 5 in auth",
+        "can u revert PR 3 in payments",
+        "please delete the stale branches",
+        "i'd like you to create a branch off main",
+    ],
 )
 async def test_write_requests_are_refused(question: str) -> None:
     p = await plan(question)
@@ -917,7 +1369,11 @@ async def test_write_requests_are_refused(question: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["who deployed auth-service to prod?", "what was merged into main in checkout today?", "which builds were rerun today?"],
+    [
+        "who deployed auth-service to prod?",
+        "what was merged into main in checkout today?",
+        "which builds were rerun today?",
+    ],
 )
 async def test_questions_about_writes_are_answered(question: str) -> None:
     p = await plan(question)
@@ -926,7 +1382,12 @@ async def test_questions_about_writes_are_answered(question: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["when did the release go out?", "why did the pipeline fail?", "who approved the PR?", "what did the deployment ship?"],
+    [
+        "when did the release go out?",
+        "why did the pipeline fail?",
+        "who approved the PR?",
+        "what did the deployment ship?",
+    ],
 )
 async def test_definite_single_thing_without_a_repository_asks_which(question: str) -> None:
     p = await plan(question)
@@ -936,8 +1397,12 @@ async def test_definite_single_thing_without_a_repository_asks_which(question: s
 
 @pytest.mark.parametrize(
     "question",
-    ["why did the checkout build fail?", "when did the deploy to prod of payments go out?", "why did build 412 fail in checkout",
-     "who broke the build?"],
+    [
+        "why did the checkout build fail?",
+        "when did the deploy to prod of payments go out?",
+        "why did build 412 fail in checkout",
+        "who broke the build?",
+    ],
 )
 async def test_definite_single_thing_that_is_named_is_answered(question: str) -> None:
     p = await plan(question)
@@ -949,19 +1414,26 @@ async def test_definite_single_thing_that_is_named_is_answered(question: str) ->
 
 @pytest.mark.parametrize(
     ("question", "env", "repo"),
-    [("what PRs shipped with the last payments-service staging release?", "staging", "payments-service"),
-     ("commits included in the most recent web-frontend deploy", "production", "web-frontend"),
-     ("which changes were in that checkout-service prod rollout?", "production", "checkout-service")],
+    [
+        ("what PRs shipped with the last payments-service staging release?", "staging", "payments-service"),
+        ("commits included in the most recent web-frontend deploy", "production", "web-frontend"),
+        ("which changes were in that checkout-service prod rollout?", "production", "checkout-service"),
+    ],
 )
 async def test_what_a_deploy_shipped_is_its_change_set(question: str, env: str, repo: str) -> None:
     p = await plan(question)
-    assert p.family == "deployments" and primary(p) == [{"_tool": "deployment_changes", "repo": repo, **({"environment": env} if env != "production" else {})}]
+    assert p.family == "deployments" and primary(p) == [
+        {"_tool": "deployment_changes", "repo": repo, **({"environment": env} if env != "production" else {})}
+    ]
 
 
 @pytest.mark.parametrize(
     ("question", "statuses"),
-    [("deployment failures this week", ["FAILED"]), ("deploys that failed since monday?", ["FAILED"]),
-     ("deploy history for auth-service?", None)],
+    [
+        ("deployment failures this week", ["FAILED"]),
+        ("deploys that failed since monday?", ["FAILED"]),
+        ("deploy history for auth-service?", None),
+    ],
 )
 async def test_deploy_nouns_are_questions_not_writes(question: str, statuses: list[str] | None) -> None:
     p = await plan(question)
@@ -971,9 +1443,14 @@ async def test_deploy_nouns_are_questions_not_writes(question: str, statuses: li
 
 @pytest.mark.parametrize(
     "question",
-    ["fire off a pipeline for web-frontend", "start a new build on develop in checkout-service",
-     "re-run the failed pipeline on main in auth-service", "cancel the running build in mobile-app",
-     "please trigger the nightly for payments-service", "could you stop that pipeline?"],
+    [
+        "fire off a pipeline for web-frontend",
+        "start a new build on develop in checkout-service",
+        "re-run the failed pipeline on main in auth-service",
+        "cancel the running build in mobile-app",
+        "please trigger the nightly for payments-service",
+        "could you stop that pipeline?",
+    ],
 )
 async def test_build_imperatives_are_refused(question: str) -> None:
     p = await plan(question)
@@ -982,27 +1459,39 @@ async def test_build_imperatives_are_refused(question: str) -> None:
 
 @pytest.mark.parametrize(
     ("question", "env", "repo"),
-    [("who deployed checkout-service to prod last?", "production", "checkout-service"),
-     ("who released payments-service to production most recently?", "production", "payments-service")],
+    [
+        ("who deployed checkout-service to prod last?", "production", "checkout-service"),
+        ("who released payments-service to production most recently?", "production", "payments-service"),
+    ],
 )
 async def test_who_shipped_most_recently_is_the_newest_only(question: str, env: str, repo: str) -> None:
     p = await plan(question)
     step = primary(p)[0]
-    assert step["_tool"] == "list_deployments" and step["latest_per_environment"] is True and step["environment"] == env
+    assert (
+        step["_tool"] == "list_deployments"
+        and step["latest_per_environment"] is True
+        and step["environment"] == env
+    )
     assert step["repos"] == [repo] and "since" not in step
 
 
 @pytest.mark.parametrize(
     ("question", "repo", "dest"),
-    [("what's still open into develop in checkout-service?", "checkout-service", "develop"),
-     ("anything pending against master for auth-service?", "auth-service", "main"),
-     ("is something open targeting main in web-frontend", "web-frontend", "main")],
+    [
+        ("what's still open into develop in checkout-service?", "checkout-service", "develop"),
+        ("anything pending against master for auth-service?", "auth-service", "main"),
+        ("is something open targeting main in web-frontend", "web-frontend", "main"),
+    ],
 )
 async def test_open_against_a_branch_is_open_prs(question: str, repo: str, dest: str) -> None:
     p = await plan(question)
     step = primary(p)[0]
     assert p.family == "pull_requests" and step["_tool"] == "list_pull_requests"
-    assert step["repos"] == [repo] and step["destination_branch"] == dest and step.get("states", ["OPEN"]) == ["OPEN"]
+    assert (
+        step["repos"] == [repo]
+        and step["destination_branch"] == dest
+        and step.get("states", ["OPEN"]) == ["OPEN"]
+    )
 
 
 async def test_possessive_author_and_local_weekday_window() -> None:
@@ -1012,7 +1501,9 @@ async def test_possessive_author_and_local_weekday_window() -> None:
     assert step["since"] == "2026-11-24T08:00:00Z"  # Tuesday 00:00 in Los Angeles (PST, UTC-8)
 
 
-@pytest.mark.parametrize("question", ["what's in flight right now?", "is anything still queued or building in mobile-app?"])
+@pytest.mark.parametrize(
+    "question", ["what's in flight right now?", "is anything still queued or building in mobile-app?"]
+)
 async def test_building_and_queued_are_running_pipelines(question: str) -> None:
     p = await plan(question)
     assert p.family == "pipelines" and primary(p)[0]["in_progress"] is True
@@ -1020,8 +1511,12 @@ async def test_building_and_queued_are_running_pipelines(question: str) -> None:
 
 @pytest.mark.parametrize(
     "question",
-    ["how's our p95 looking for payments today", "what is the error rate of auth-service?",
-     "show me the cpu usage of the api gateway", "current rps on web-frontend?"],
+    [
+        "how's our p95 looking for payments today",
+        "what is the error rate of auth-service?",
+        "show me the cpu usage of the api gateway",
+        "current rps on web-frontend?",
+    ],
 )
 async def test_metric_values_are_unknown_with_a_what_changed_hint(question: str) -> None:
     p = await plan(question)
@@ -1041,12 +1536,17 @@ async def test_http_phrase_is_no_suspect_repository() -> None:
     assert p.family == "incident" and p.repos == ["web-frontend"]
 
 
-@pytest.mark.parametrize("question", ["is the build green yet?", "are the pipelines red?", "did the tests pass this time?"])
+@pytest.mark.parametrize(
+    "question", ["is the build green yet?", "are the pipelines red?", "did the tests pass this time?"]
+)
 async def test_status_question_without_subject_asks_which(question: str) -> None:
     p = await plan(question)
     assert p.steps == [] and p.clarify, p
 
 
-@pytest.mark.parametrize("question", ["are any builds failing?", "did anything fail?", "is the build green on main in auth-service?"])
+@pytest.mark.parametrize(
+    "question",
+    ["are any builds failing?", "did anything fail?", "is the build green on main in auth-service?"],
+)
 async def test_quantified_or_named_status_questions_are_answered(question: str) -> None:
     assert (await plan(question)).steps

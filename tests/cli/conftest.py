@@ -31,7 +31,9 @@ def clean_env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def bbscout(clean_env: dict[str, str]) -> Run:
-    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, env: dict[str, str] | None = None, input: str | None = None, timeout: float = 90
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [BBSCOUT, *args],
             env={**clean_env, **(env or {})},

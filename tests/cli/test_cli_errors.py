@@ -37,7 +37,11 @@ def test_bad_questions_exit_2(bbscout: Run, question: str, needle: str) -> None:
     ],
 )
 def test_bad_options_exit_2(bbscout: Run, args: list[str], needle: str) -> None:
-    result = bbscout("ask", "what pipelines failed in the last 24 hours?", *(args if "--now" in args else [*args, "--now", NOW]))
+    result = bbscout(
+        "ask",
+        "what pipelines failed in the last 24 hours?",
+        *(args if "--now" in args else [*args, "--now", NOW]),
+    )
     assert result.returncode == 2, result.stderr
     assert needle in result.stderr
     assert_no_traceback(result)
@@ -48,7 +52,10 @@ def test_bad_options_exit_2(bbscout: Run, args: list[str], needle: str) -> None:
     [
         ({"BITBUCKET_API_TOKEN": "ATATT-abc"}, "BITBUCKET_EMAIL"),
         ({"BITBUCKET_ACCESS_TOKEN": "ATCTT-abc"}, "BITBUCKET_WORKSPACE"),
-        ({"BITBUCKET_ACCESS_TOKEN": "a", "BITBUCKET_WORKSPACE": "w", "BITBUCKET_BASE_URL": "ftp://x"}, "BITBUCKET_BASE_URL"),
+        (
+            {"BITBUCKET_ACCESS_TOKEN": "a", "BITBUCKET_WORKSPACE": "w", "BITBUCKET_BASE_URL": "ftp://x"},
+            "BITBUCKET_BASE_URL",
+        ),
     ],
 )
 def test_configuration_errors_exit_2(bbscout: Run, env: dict[str, str], needle: str) -> None:

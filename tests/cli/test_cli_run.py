@@ -19,15 +19,15 @@ QUESTION = "What pipelines failed in the last 24 hours?"
 
 @pytest.fixture(scope="module")
 def world():  # type: ignore[no-untyped-def]
-    from sandbox.world import build_world
+    from bbscout.sandbox.world import build_world
 
     return build_world("default", seed=7, anchor=datetime.fromisoformat(ANCHOR))
 
 
 @pytest.fixture(scope="module")
 def server(world) -> Iterator[object]:  # type: ignore[no-untyped-def]
-    from sandbox.app import SandboxSettings, create_app
-    from sandbox.server import LoopbackServer
+    from bbscout.sandbox.app import SandboxSettings, create_app
+    from bbscout.sandbox.server import LoopbackServer
 
     app = create_app(world, SandboxSettings())
     with LoopbackServer(app) as srv:
@@ -58,7 +58,17 @@ def test_json_contract_only_json_on_stdout(bbscout: Run) -> None:
     result = bbscout("ask", QUESTION, "--json", "--now", NOW)
     assert result.returncode in (0, 1), result.stderr
     doc = json.loads(result.stdout)
-    assert set(doc) >= {"question", "planner", "now", "window", "answer", "entities", "findings", "gaps", "stats"}
+    assert set(doc) >= {
+        "question",
+        "planner",
+        "now",
+        "window",
+        "answer",
+        "entities",
+        "findings",
+        "gaps",
+        "stats",
+    }
     assert doc["planner"] == "rules" and doc["question"] == QUESTION
     assert doc["window"]["end"].startswith("2026-11-29T16:20")
     assert set(doc["stats"]) >= {"http_requests", "http_bytes", "tool_calls", "llm_tokens", "seconds"}
@@ -100,8 +110,8 @@ def test_404_wrong_workspace_exit_3(bbscout: Run, world, server) -> None:  # typ
 
 
 def test_rate_limited_beyond_budget_exit_4(bbscout: Run, world) -> None:  # type: ignore[no-untyped-def]
-    from sandbox.app import SandboxSettings, create_app
-    from sandbox.server import LoopbackServer
+    from bbscout.sandbox.app import SandboxSettings, create_app
+    from bbscout.sandbox.server import LoopbackServer
 
     with LoopbackServer(create_app(world, SandboxSettings(rate_limit_per_hour=1))) as srv:
         result = bbscout("ask", QUESTION, "--now", NOW, env=creds(world, srv))
@@ -123,7 +133,13 @@ def test_connect_passes_on_sandbox_and_fails_with_fix(bbscout: Run, world, serve
 def test_investigate_names_the_planted_culprit(bbscout: Run, world) -> None:  # type: ignore[no-untyped-def]
     scenario = world.scenarios["config_change_incident"]
     result = bbscout(
-        "investigate", scenario.symptom, "--at", scenario.at.isoformat(), "--now", NOW, "--json",
+        "investigate",
+        scenario.symptom,
+        "--at",
+        scenario.at.isoformat(),
+        "--now",
+        NOW,
+        "--json",
     )
     assert result.returncode in (0, 1), result.stderr
     doc = json.loads(result.stdout)
@@ -151,7 +167,7 @@ def test_ctrl_c_exits_cleanly(clean_env: dict[str, str]) -> None:
     )
     time.sleep(4)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "Interrupted" in err
 

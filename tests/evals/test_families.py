@@ -10,10 +10,20 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
-from evals.case import load_cases
-from evals.runner import RunConfig, run_cases
+from bbscout.evals.case import load_cases
+from bbscout.evals.runner import RunConfig, run_cases
 
-RULES_FAMILIES = ("pipelines", "pull_requests", "commits", "branches", "deployments", "code", "incidents", "repositories", "chat")
+RULES_FAMILIES = (
+    "pipelines",
+    "pull_requests",
+    "commits",
+    "branches",
+    "deployments",
+    "code",
+    "incidents",
+    "repositories",
+    "chat",
+)
 
 
 def test_each_family_answers_at_least_three_phrasings_exactly() -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
-from evals.case import CASES_DIR, load_cases
-from evals.cli import eval_command
+from bbscout.evals.case import CASES_DIR, load_cases
+from bbscout.evals.cli import eval_command
 
 SMOKE_IDS = {"pipelines-failed-24h-canonical", "write-merge-pr", "repos-list", "chat-failed-then-main"}
 
@@ -33,12 +33,35 @@ def test_smoke_cases_end_to_end(tmp_path: Path) -> None:
     app = typer.Typer()
     app.command()(eval_command)
     out = tmp_path / "report"
-    res = CliRunner().invoke(app, ["--cases", str(_smoke_file(tmp_path)), "--json", "--report", str(out),
-                                   "--min-pass-rate", "0", "--concurrency", "4"])
-    doc = json.loads(res.stdout[res.stdout.index("{"):])
+    res = CliRunner().invoke(
+        app,
+        [
+            "--cases",
+            str(_smoke_file(tmp_path)),
+            "--json",
+            "--report",
+            str(out),
+            "--min-pass-rate",
+            "0",
+            "--concurrency",
+            "4",
+        ],
+    )
+    doc = json.loads(res.stdout[res.stdout.index("{") :])
     s = doc["summary"]
-    for key in ("cases", "pass_rate", "hallucinated_refs", "leaked_secrets", "crashes", "requests_vs_oracle",
-                "bytes", "seconds", "llm_tokens", "faults", "per_family"):
+    for key in (
+        "cases",
+        "pass_rate",
+        "hallucinated_refs",
+        "leaked_secrets",
+        "crashes",
+        "requests_vs_oracle",
+        "bytes",
+        "seconds",
+        "llm_tokens",
+        "faults",
+        "per_family",
+    ):
         assert key in s, key
     assert s["cases"] == len(SMOKE_IDS) and s["crashes"] == 0 and s["case_errors"] == 0
     assert s["hallucinated_refs"] == 0 and s["leaked_secrets"] == 0
@@ -46,7 +69,9 @@ def test_smoke_cases_end_to_end(tmp_path: Path) -> None:
     by_id = {c["id"]: c for c in doc["cases"]}
     canonical = by_id["pipelines-failed-24h-canonical"]
     assert canonical["metrics"]["requests"] > 0 and canonical["metrics"]["min_requests"] == 11
-    assert {"entities", "count", "hallucinated_refs", "leaked_secrets"} <= {c["key"] for c in canonical["checks"]}
+    assert {"entities", "count", "hallucinated_refs", "leaked_secrets"} <= {
+        c["key"] for c in canonical["checks"]
+    }
     assert set(s["per_family"]) == {"pipelines", "unanswerable", "repositories", "chat"}
     assert (out / "report.md").read_text().startswith("# bbscout eval report")
     assert json.loads((out / "results.json").read_text())["summary"]["cases"] == len(SMOKE_IDS)
@@ -63,11 +88,30 @@ def test_bad_options_are_usage_errors(tmp_path: Path) -> None:
 def test_cases_cover_every_family_with_ground_truth_expectations() -> None:
     cases = load_cases()
     families = {c.family for c in cases}
-    assert families >= {"pipelines", "pull_requests", "commits", "branches", "deployments", "code", "repositories",
-                        "incidents", "chat", "unanswerable", "ambiguous", "adversarial"}
+    assert families >= {
+        "pipelines",
+        "pull_requests",
+        "commits",
+        "branches",
+        "deployments",
+        "code",
+        "repositories",
+        "incidents",
+        "chat",
+        "unanswerable",
+        "ambiguous",
+        "adversarial",
+    }
     scenarios = {c.expect.scenario for c in cases if c.expect.scenario}
-    assert scenarios >= {"broken_main_build", "flaky_test", "config_change_incident", "dependency_bump", "rollback",
-                         "error_and_stopped", "adversarial_content"}
+    assert scenarios >= {
+        "broken_main_build",
+        "flaky_test",
+        "config_change_incident",
+        "dependency_bump",
+        "rollback",
+        "error_and_stopped",
+        "adversarial_content",
+    }
     for c in cases:  # every case states an expectation as data (oracle, scenario, refs or a wording verdict)
-        for e in ([t.expect for t in c.turns] if c.turns else [c.expect]):
+        for e in [t.expect for t in c.turns] if c.turns else [c.expect]:
             assert e.oracle or e.scenario or e.refs or e.says_unknown or e.clarifies or e.empty, c.id

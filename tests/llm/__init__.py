@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from agent.llm import LLMClient
-from agent.plan import StepOutcome
-from agent.planners.base import PlanRequest
-from tools.evidence import RepositoryRecord
+from bbscout.agent.llm import LLMClient
+from bbscout.agent.plan import StepOutcome
+from bbscout.agent.planners.base import PlanRequest
+from bbscout.tools.evidence import RepositoryRecord
 
 API_KEY = "sk-test-DO-NOT-LEAK-4f9c2a7e1b"
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.llm_double import LLMDoubleServer
+from bbscout.sandbox.llm_double import LLMDoubleServer
 
 
 @pytest.fixture

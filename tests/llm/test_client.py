@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from agent.llm import CUT_NOTE, LLMError, estimate_tokens, fit_to_budget, share_budget
-from agent.tool_schemas import openai_tools
-from sandbox.llm_double import LLMDoubleServer, ToolCall, Turn
-from sandbox.llm_double import estimate_tokens as double_tokens
+from bbscout.agent.llm import CUT_NOTE, LLMError, estimate_tokens, fit_to_budget, share_budget
+from bbscout.agent.tool_schemas import openai_tools
+from bbscout.sandbox.llm_double import LLMDoubleServer, ToolCall, Turn
+from bbscout.sandbox.llm_double import estimate_tokens as double_tokens
 from tests.llm import API_KEY, make_client
 
 
@@ -137,6 +137,6 @@ async def test_the_key_never_leaves_the_auth_header(double: LLMDoubleServer) -> 
     with pytest.raises(LLMError, match="OPENAI_API_KEY"):
         from pydantic import SecretStr
 
-        from agent.llm import LLMClient
+        from bbscout.agent.llm import LLMClient
 
         LLMClient(api_key=SecretStr(""), base_url=double.base_url, model="m")

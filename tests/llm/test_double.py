@@ -8,7 +8,14 @@ import httpx
 import openai
 import pytest
 
-from sandbox.llm_double import EXHAUSTED_TEXT, MODEL_ID, LLMDoubleServer, ToolCall, Turn, tool_messages
+from bbscout.sandbox.llm_double import (
+    EXHAUSTED_TEXT,
+    MODEL_ID,
+    LLMDoubleServer,
+    ToolCall,
+    Turn,
+    tool_messages,
+)
 from tests.llm import API_KEY
 
 EMPTY_TOOL = {

@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from agent.runtime import open_session
-from agent.settings import Settings
-from sandbox.app import create_app
-from sandbox.llm_double import LLMDoubleServer, ToolCall, Turn, tool_messages
-from sandbox.world import build_world
-from tools.bitbucket import BasicAuth, BitbucketClient
+from bbscout.agent.runtime import open_session
+from bbscout.agent.settings import Settings
+from bbscout.sandbox.app import create_app
+from bbscout.sandbox.llm_double import LLMDoubleServer, ToolCall, Turn, tool_messages
+from bbscout.sandbox.world import build_world
+from bbscout.tools.bitbucket import BasicAuth, BitbucketClient
 
 ANCHOR = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)
 NOW = ANCHOR + timedelta(minutes=20)
@@ -33,16 +33,23 @@ def scripted_model(body: dict[str, Any]) -> Turn:
             {
                 "answer": f"Failed: {real[0]} and pipeline:api-gateway#99999 (invented).",
                 "entities": [real[0], "pipeline:api-gateway#99999"],
-                "findings": [], "timeline": [], "suspects": [], "ruled_out": [],
-                "next_step": None, "confidence": "medium", "gaps": [],
+                "findings": [],
+                "timeline": [],
+                "suspects": [],
+                "ruled_out": [],
+                "next_step": None,
+                "confidence": "medium",
+                "gaps": [],
             }
         )
     answered = tool_messages(body)
     if not answered:
-        return Turn(tool_calls=[
-            ToolCall("list_pipelines", {"results": ["FAILED", "ERROR"], "since": SINCE}),
-            ToolCall("list_deployments", {"environment": "production", "latest_per_environment": True}),
-        ])
+        return Turn(
+            tool_calls=[
+                ToolCall("list_pipelines", {"results": ["FAILED", "ERROR"], "since": SINCE}),
+                ToolCall("list_deployments", {"environment": "production", "latest_per_environment": True}),
+            ]
+        )
     if not any("pipeline_failure" in m["content"] for m in answered) and len(answered) < 3:
         listing = next(m["content"] for m in answered if "list_pipelines" in m["content"])
         repo, build = re.search(r"pipeline:([\w-]+)#(\d+)", listing).groups()  # type: ignore[union-attr]
@@ -55,7 +62,9 @@ async def test_llm_planner_end_to_end_over_real_http() -> None:
     token = world.token("demo")
     events: list[dict[str, Any]] = []
     with LLMDoubleServer([scripted_model] * 12) as double:
-        settings = Settings(openai_api_key="sk-test-double-key", openai_base_url=double.base_url, model="test-double")
+        settings = Settings(
+            openai_api_key="sk-test-double-key", openai_base_url=double.base_url, model="test-double"
+        )
         client = BitbucketClient(
             workspace="acme",
             auth=BasicAuth(token.email, SecretStr(token.secret)),
@@ -63,7 +72,9 @@ async def test_llm_planner_end_to_end_over_real_http() -> None:
             transport=httpx.ASGITransport(app=create_app(world)),
         )
         async with open_session(settings, planner="llm", now=NOW, client=client) as session:
-            result = await session.ask("what pipelines failed in the last 24 hours?", now=NOW, on_event=events.append)
+            result = await session.ask(
+                "what pipelines failed in the last 24 hours?", now=NOW, on_event=events.append
+            )
             usage = session.planner.client.usage
         sent = [json.dumps(body) for body in double.requests]
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from agent.plan import Plan, Step
-from agent.planners.llm import LLMPlanner
-from sandbox.llm_double import LLMDoubleServer, ToolCall, Turn, tool_messages
+from bbscout.agent.plan import Plan, Step
+from bbscout.agent.planners.llm import LLMPlanner
+from bbscout.sandbox.llm_double import LLMDoubleServer, ToolCall, Turn, tool_messages
 from tests.llm import API_KEY, BLOCK_RE, all_texts, make_client, make_request, outcome, outside_blocks
 
 SINCE = "2026-03-09T15:00:00Z"

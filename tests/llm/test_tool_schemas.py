@@ -9,11 +9,11 @@ from typing import Any
 import openai
 import pytest
 
-from agent.report import Report
-from agent.tool_schemas import ToolCallError, openai_tools, parse_tool_call, response_format_for
-from sandbox.llm_double import LLMDoubleServer, strict_schema_violations
+from bbscout.agent.report import Report
+from bbscout.agent.tool_schemas import ToolCallError, openai_tools, parse_tool_call, response_format_for
+from bbscout.sandbox.llm_double import LLMDoubleServer, strict_schema_violations
+from bbscout.tools.args import TOOL_ARGS
 from tests.llm import API_KEY
-from tools.args import TOOL_ARGS
 
 ALLOWED = {
     "type",
@@ -182,7 +182,7 @@ def test_strict_schema_inlines_refs_with_siblings_and_unions() -> None:
 
     from pydantic import BaseModel, Field
 
-    from agent.tool_schemas import strict_schema
+    from bbscout.agent.tool_schemas import strict_schema
 
     class Inner(BaseModel):
         kind: Literal["a", "b"]

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from sandbox.app import SandboxSettings, create_app
-from sandbox.world.model import Token, World
+from bbscout.sandbox.app import SandboxSettings, create_app
+from bbscout.sandbox.world.model import Token, World
 from tests.sandbox.fixtures import tiny_world
 
 BASE = "http://sandbox.local/2.0"
@@ -47,8 +47,9 @@ def app(world: World, clock: FakeClock) -> Starlette:
 
 
 def make_client(app: Starlette, token: Token | None) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE,
-                             headers=auth_header(token) if token else {})
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=BASE, headers=auth_header(token) if token else {}
+    )
 
 
 @pytest.fixture

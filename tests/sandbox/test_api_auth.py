@@ -9,29 +9,35 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from sandbox.app import SandboxSettings, create_app
-from sandbox.faults import FAULT_PROFILES, FaultProfile
-from sandbox.world.model import World
+from bbscout.sandbox.app import SandboxSettings, create_app
+from bbscout.sandbox.faults import FAULT_PROFILES, FaultProfile
+from bbscout.sandbox.world.model import World
 from tests.sandbox.conftest import BASE, FakeClock, make_client
 
-INVALID = {"type": "error", "error": {"message": "Token is invalid, expired, or not supported for this endpoint."}}
+INVALID = {
+    "type": "error",
+    "error": {"message": "Token is invalid, expired, or not supported for this endpoint."},
+}
 
 
 def basic(user: str, secret: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{secret}".encode()).decode()}
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    basic("alice@example.com", "wrong"),
-    basic("alice", "demo-secret"),  # nickname instead of email
-    basic("x-bitbucket-api-token-auth", "demo-secret"),
-    basic("alice@example.com", "expired-secret"),
-    basic("bob@example.com", "unscoped-secret"),
-    {"Authorization": "Bearer demo-secret"},  # API token sent as Bearer
-    {"Authorization": "Bearer nope"},
-    {"Authorization": "Basic !!!"},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        basic("alice@example.com", "wrong"),
+        basic("alice", "demo-secret"),  # nickname instead of email
+        basic("x-bitbucket-api-token-auth", "demo-secret"),
+        basic("alice@example.com", "expired-secret"),
+        basic("bob@example.com", "unscoped-secret"),
+        {"Authorization": "Bearer demo-secret"},  # API token sent as Bearer
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic !!!"},
+    ],
+)
 async def test_401_variants(anon: httpx.AsyncClient, headers: dict[str, str]) -> None:
     r = await anon.get("/repositories/acme/api", headers=headers)
     assert r.status_code == 401 and r.json() == INVALID
@@ -50,7 +56,9 @@ async def test_403_missing_scope(app: Starlette, world: World) -> None:
         r = await c.get("/repositories/acme/api/pullrequests/2/diff")
         assert r.status_code == 302
         r = await c.get(r.headers["location"])
-        assert r.status_code == 403 and r.json()["error"]["detail"]["required"] == ["read:repository:bitbucket"]
+        assert r.status_code == 403 and r.json()["error"]["detail"]["required"] == [
+            "read:repository:bitbucket"
+        ]
         assert (await c.get("/user")).status_code == 403
     async with make_client(app, world.token("rat-web")) as c:
         r = await c.get("/user")
@@ -61,7 +69,10 @@ async def test_repo_token_visibility(app: Starlette, world: World) -> None:
     async with make_client(app, world.token("rat-web")) as c:
         assert (await c.get("/repositories/acme/web")).status_code == 200
         r = await c.get("/repositories/acme/api")
-        assert r.status_code == 404 and r.json() == {"type": "error", "error": {"message": "Repository acme/api not found"}}
+        assert r.status_code == 404 and r.json() == {
+            "type": "error",
+            "error": {"message": "Repository acme/api not found"},
+        }
         assert [v["slug"] for v in (await c.get("/repositories/acme")).json()["values"]] == ["web"]
         # code search is API-token only
         assert (await c.get("/workspaces/acme/search/code?search_query=x")).status_code == 401
@@ -161,8 +172,11 @@ async def test_settings_mutable_at_runtime(app: Starlette, world: World) -> None
         assert (await c.get("/user")).status_code == 503
         app.state.settings = dataclasses.replace(app.state.settings, faults=FAULT_PROFILES["none"])
         assert (await c.get("/user")).status_code == 200
-    assert app.state.request_log[-3:] == [("GET", "/2.0/user", 200), ("GET", "/2.0/user", 503),
-                                          ("GET", "/2.0/user", 200)]
+    assert app.state.request_log[-3:] == [
+        ("GET", "/2.0/user", 200),
+        ("GET", "/2.0/user", 503),
+        ("GET", "/2.0/user", 200),
+    ]
 
 
 def test_named_profiles() -> None:

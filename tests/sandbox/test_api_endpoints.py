@@ -7,7 +7,7 @@ from urllib.parse import quote
 import httpx
 from starlette.applications import Starlette
 
-from sandbox.world.model import World
+from bbscout.sandbox.world.model import World
 from tests.sandbox.conftest import make_client
 
 API = "/repositories/acme/api"
@@ -118,7 +118,9 @@ async def test_refs(client: httpx.AsyncClient, world: World) -> None:
     r = await client.get(f"{API}/refs/branches?sort=-target.date&fields=values.name")
     assert r.json()["values"][0]["name"] == "main"
     b = (await client.get(f"{API}/refs/branches/feature%2Fnew-checkout")).json()
-    assert b["type"] == "branch" and b["target"]["hash"] == world.repos["api"].branches["feature/new-checkout"]
+    assert (
+        b["type"] == "branch" and b["target"]["hash"] == world.repos["api"].branches["feature/new-checkout"]
+    )
     assert b["merge_strategies"] and b["default_merge_strategy"]
     t = (await client.get(f"{API}/refs/tags/v1.1")).json()
     assert t["type"] == "tag" and t["message"] and t["target"]["hash"]
@@ -138,12 +140,16 @@ async def test_bbql_errors(client: httpx.AsyncClient) -> None:
 async def test_pullrequests(client: httpx.AsyncClient, world: World) -> None:
     ids = [p["id"] for p in (await client.get(f"{API}/pullrequests")).json()["values"]]
     assert ids == [5, 3]
-    r = await client.get(f"{API}/pullrequests", params={"state": ["MERGED", "DECLINED"], "sort": "created_on"})
+    r = await client.get(
+        f"{API}/pullrequests", params={"state": ["MERGED", "DECLINED"], "sort": "created_on"}
+    )
     assert [p["id"] for p in r.json()["values"]] == [1, 2, 4]
     r = await client.get(f"{API}/pullrequests", params={"q": 'title ~ "\\"quoted\\""', "state": "DECLINED"})
     assert [p["id"] for p in r.json()["values"]] == [4]
-    r = await client.get(f"{API}/pullrequests", params={"q": f'reviewers.uuid = "{world.accounts[1].uuid}"',
-                                                        "state": ["OPEN", "MERGED"]})
+    r = await client.get(
+        f"{API}/pullrequests",
+        params={"q": f'reviewers.uuid = "{world.accounts[1].uuid}"', "state": ["OPEN", "MERGED"]},
+    )
     assert [p["id"] for p in r.json()["values"]] == [3, 2]
     assert (await client.get(f"{API}/pullrequests?q=draft=true")).json()["values"][0]["id"] == 5
     assert (await client.get(f"{API}/pullrequests?state=BOGUS")).status_code == 400
@@ -230,8 +236,9 @@ async def test_step_logs(app: Starlette, client: httpx.AsyncClient, world: World
     assert r.status_code == 307
     loc = r.headers["location"]
     assert loc.startswith("http://sandbox.local/2.0/_storage/logs/")
-    assert (await client.get(f"{API}/pipelines/5/steps/{quote(done)}/log",
-                             headers={"Accept": "application/json"})).status_code == 406
+    assert (
+        await client.get(f"{API}/pipelines/5/steps/{quote(done)}/log", headers={"Accept": "application/json"})
+    ).status_code == 406
     async with make_client(app, None) as anon:  # storage needs no auth
         full = await anon.get(loc)
         assert full.status_code == 200 and full.headers["content-type"] == "application/octet-stream"
@@ -262,9 +269,13 @@ async def test_code_search(app: Starlette, client: httpx.AsyncClient) -> None:
     hit = body["values"][0]
     assert hit["file"]["path"] == "src/app.py" and "commit" not in hit["file"]
     assert any(s.get("match") for m in hit["content_matches"] for ln in m["lines"] for s in ln["segments"])
-    r = await client.get("/workspaces/acme/search/code?search_query=timeout&fields=%2Bvalues.file.commit.repository")
+    r = await client.get(
+        "/workspaces/acme/search/code?search_query=timeout&fields=%2Bvalues.file.commit.repository"
+    )
     assert r.json()["values"][0]["file"]["commit"]["repository"]["full_name"] == "acme/api"
-    r = await client.get("/workspaces/acme/search/code", params={"search_query": '"pool_size: 20" path:config'})
+    r = await client.get(
+        "/workspaces/acme/search/code", params={"search_query": '"pool_size: 20" path:config'}
+    )
     assert [v["file"]["path"] for v in r.json()["values"]] == ["config/settings.yaml"]
     r = await client.get("/workspaces/acme/search/code", params={"search_query": "checkout repo:web"})
     assert [v["file"]["path"] for v in r.json()["values"]] == ["public/index.html"]

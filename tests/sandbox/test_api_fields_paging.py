@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import httpx
 
-from sandbox.fields import apply_fields
-from sandbox.world.model import World
+from bbscout.sandbox.fields import apply_fields
+from bbscout.sandbox.world.model import World
 
-OBJ = {"type": "pr", "id": 1, "links": {"self": {"href": "x"}}, "author": {"display_name": "A", "uuid": "u"},
-       "reviewers": [{"uuid": "r"}]}
+OBJ = {
+    "type": "pr",
+    "id": 1,
+    "links": {"self": {"href": "x"}},
+    "author": {"display_name": "A", "uuid": "u"},
+    "reviewers": [{"uuid": "r"}],
+}
 HIDDEN = (("reviewers",),)
 
 
@@ -28,7 +33,9 @@ async def test_pr_list_hides_reviewers(client: httpx.AsyncClient) -> None:
     r = await client.get("/repositories/acme/api/pullrequests", params={"state": ["OPEN", "MERGED"]})
     assert r.status_code == 200
     assert all("reviewers" not in v and "participants" not in v for v in r.json()["values"])
-    r = await client.get("/repositories/acme/api/pullrequests?fields=%2Bvalues.reviewers,%2Bvalues.participants")
+    r = await client.get(
+        "/repositories/acme/api/pullrequests?fields=%2Bvalues.reviewers,%2Bvalues.participants"
+    )
     vals = r.json()["values"]
     assert vals and all("reviewers" in v and "participants" in v and "title" in v for v in vals)
     # an unencoded + is a space: matches nothing
@@ -61,7 +68,9 @@ async def walk(client: httpx.AsyncClient, url: str) -> tuple[list[dict], int]:
 async def test_list_pagination_walk(client: httpx.AsyncClient, world: World) -> None:
     items, pages = await walk(client, "/repositories/acme/api/pipelines/1/steps?pagelen=1")
     assert pages == 2 and len({i["uuid"] for i in items}) == 2
-    items, pages = await walk(client, "/repositories/acme/api/src/main/?max_depth=3&pagelen=2&fields=%2Bvalues.path")
+    items, pages = await walk(
+        client, "/repositories/acme/api/src/main/?max_depth=3&pagelen=2&fields=%2Bvalues.path"
+    )
     paths = [i["path"] for i in items]
     assert len(paths) == len(set(paths)) and "src/app.py" in paths and pages == (len(paths) + 1) // 2
     r = await client.get("/repositories/acme/api/refs?pagelen=2&page=2")
@@ -71,7 +80,9 @@ async def test_list_pagination_walk(client: httpx.AsyncClient, world: World) -> 
 
 
 async def test_next_keeps_query_and_host(client: httpx.AsyncClient) -> None:
-    r = await client.get("/repositories/acme/api/refs?q=name%20~%20%22e%22&pagelen=1&fields=%2Bvalues.name,next")
+    r = await client.get(
+        "/repositories/acme/api/refs?q=name%20~%20%22e%22&pagelen=1&fields=%2Bvalues.name,next"
+    )
     nxt = r.json()["next"]
     assert nxt.startswith("http://sandbox.local/2.0/repositories/acme/api/refs?")
     assert "q=name%20~%20%22e%22" in nxt and "fields=%2Bvalues.name%2Cnext" in nxt
@@ -87,7 +98,9 @@ async def test_iterator_pagination_commits(client: httpx.AsyncClient, world: Wor
     r = await client.get("/repositories/acme/api/commits/main")
     hashes = [c["hash"] for c in r.json()["values"]]
     assert len(hashes) == 4 and world.repos["api"].branches["feature/new-checkout"] not in hashes
-    r = await client.get("/repositories/acme/api/commits", params={"include": "feature/new-checkout", "exclude": "main"})
+    r = await client.get(
+        "/repositories/acme/api/commits", params={"include": "feature/new-checkout", "exclude": "main"}
+    )
     assert [c["hash"] for c in r.json()["values"]] == [world.repos["api"].branches["feature/new-checkout"]]
     r = await client.get("/repositories/acme/api/commits/main", params={"path": "config"})
     assert len(r.json()["values"]) == 2

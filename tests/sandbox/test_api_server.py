@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import httpx
 
-from sandbox.app import create_app
-from sandbox.server import LoopbackServer
-from sandbox.world.model import World
+from bbscout.sandbox.app import create_app
+from bbscout.sandbox.server import LoopbackServer
+from bbscout.sandbox.world.model import World
 from tests.sandbox.conftest import auth_header, make_client
 from tests.sandbox.fixtures import tiny_world
 
 PATHS = [
-    "/user", "/repositories/acme", "/repositories/acme/api/pullrequests?state=MERGED",
-    "/repositories/acme/api/commits", "/repositories/acme/api/pipelines?sort=-created_on",
-    "/repositories/acme/api/src/main/?max_depth=3", "/repositories/acme/api/diff/main",
-    "/workspaces/acme/search/code?search_query=timeout", "/repositories/acme/api/deployments/",
+    "/user",
+    "/repositories/acme",
+    "/repositories/acme/api/pullrequests?state=MERGED",
+    "/repositories/acme/api/commits",
+    "/repositories/acme/api/pipelines?sort=-created_on",
+    "/repositories/acme/api/src/main/?max_depth=3",
+    "/repositories/acme/api/diff/main",
+    "/workspaces/acme/search/code?search_query=timeout",
+    "/repositories/acme/api/deployments/",
     "/repositories/acme/api/refs?sort=name",
 ]
 

@@ -13,10 +13,9 @@ Runs over the tiny world and, once `sandbox.world.generator` exists, the default
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import copy
 import json
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -25,8 +24,8 @@ from urllib.parse import quote
 import jsonschema
 import pytest
 
-from sandbox.app import SandboxSettings, create_app
-from sandbox.world.model import World
+from bbscout.sandbox.app import SandboxSettings, create_app
+from bbscout.sandbox.world.model import World
 from tests.sandbox.conftest import make_client
 from tests.sandbox.fixtures import tiny_world
 
@@ -70,11 +69,14 @@ def components() -> dict[str, Any]:
     out["object_untyped"] = untyped
     for name, s in out.items():
         if "links" in name and "allOf" in s:
-            s["allOf"] = [{"$ref": REF + "object_untyped"} if x == {"$ref": REF + "object"} else x
-                          for x in s["allOf"]]
+            s["allOf"] = [
+                {"$ref": REF + "object_untyped"} if x == {"$ref": REF + "object"} else x for x in s["allOf"]
+            ]
     # loosening 4: commit_file.attributes is a list of strings
     attrs = out["commit_file"]["properties"]["attributes"]
-    out["commit_file"]["properties"]["attributes"] = {"anyOf": [attrs, {"type": "array", "items": {"type": "string"}}]}
+    out["commit_file"]["properties"]["attributes"] = {
+        "anyOf": [attrs, {"type": "array", "items": {"type": "string"}}]
+    }
     return out
 
 
@@ -86,7 +88,7 @@ def validate(instance: Any, schema_name: str) -> None:
 def worlds() -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = [("tiny", tiny_world)]
     try:
-        from sandbox.world.generator import build_world  # type: ignore[import-not-found]
+        from bbscout.sandbox.world.generator import build_world  # type: ignore[import-not-found]
     except ImportError:
         return out
     anchor = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)  # pinned: tests never depend on the wall clock
@@ -96,8 +98,10 @@ def worlds() -> list[tuple[str, Any]]:
 
 def pick(world: World) -> tuple[str, Any]:
     """The repo with the most variety (PRs, pipelines with steps, deployments)."""
+
     def score(rd: Any) -> int:
         return len(rd.pullrequests) + len(rd.pipelines) + 5 * len(rd.deployments) + 5 * len(rd.test_reports)
+
     rd = max(world.repos.values(), key=score)
     return rd.slug, rd
 
@@ -115,7 +119,9 @@ def endpoints(world: World) -> list[tuple[str, str | None, int]]:
         ("/user", "account", 200),
         ("/user/workspaces", "paginated_workspace_access", 200),
         (f"/workspaces/{ws}", "workspace", 200),
-        ("/workspaces", "error", 410), ("/user/permissions/workspaces", "error", 410), ("/repositories", "error", 410),
+        ("/workspaces", "error", 410),
+        ("/user/permissions/workspaces", "error", 410),
+        ("/repositories", "error", 410),
         (f"/repositories/{ws}", "paginated_repositories", 200),
         (f"/repositories/{ws}?q=name%20~%20%22a%22&sort=-updated_on", "paginated_repositories", 200),
         (r, "repository", 200),
@@ -126,10 +132,21 @@ def endpoints(world: World) -> list[tuple[str, str | None, int]]:
         (f"{r}/src/{head}/no/such/file", "error", 404),
         (f"{r}/filehistory/{head}/{quote(file_path)}", "paginated_files", 200),
         (f"/workspaces/{ws}/search/code?search_query=the", "search_result_page", 200),
-        (f"/workspaces/{ws}/search/code?search_query=the&fields=%2Bvalues.file.commit.repository",
-         "search_result_page", 200),
-        (f"{r}/pullrequests?state=OPEN&state=MERGED&state=DECLINED&state=SUPERSEDED", "paginated_pullrequests", 200),
-        (f"{r}/pullrequests?state=MERGED&fields=%2Bvalues.reviewers,%2Bvalues.participants", "paginated_pullrequests", 200),
+        (
+            f"/workspaces/{ws}/search/code?search_query=the&fields=%2Bvalues.file.commit.repository",
+            "search_result_page",
+            200,
+        ),
+        (
+            f"{r}/pullrequests?state=OPEN&state=MERGED&state=DECLINED&state=SUPERSEDED",
+            "paginated_pullrequests",
+            200,
+        ),
+        (
+            f"{r}/pullrequests?state=MERGED&fields=%2Bvalues.reviewers,%2Bvalues.participants",
+            "paginated_pullrequests",
+            200,
+        ),
         (f"{r}/pullrequests?pagelen=51", "error", 400),
         (f"{r}/pullrequests?q=title%20%3D", "error", 400),
         (f"{r}/pullrequests/999999", "error", 404),
@@ -171,14 +188,19 @@ def endpoints(world: World) -> list[tuple[str, str | None, int]]:
             out.append((f"{r}/commit/{h}/statuses/build/{quote(s['key'], safe='')}", "commitstatus", 200))
     for p in rd.pipelines[:4] + rd.pipelines[-4:]:
         pu = quote(p["uuid"])
-        out += [(f"{r}/pipelines/{pu}", "pipeline", 200), (f"{r}/pipelines/{p['build_number']}", "pipeline", 200),
-                (f"{r}/pipelines/{pu}/steps", "paginated_pipeline_steps", 200)]
+        out += [
+            (f"{r}/pipelines/{pu}", "pipeline", 200),
+            (f"{r}/pipelines/{p['build_number']}", "pipeline", 200),
+            (f"{r}/pipelines/{pu}/steps", "paginated_pipeline_steps", 200),
+        ]
         for s in rd.steps.get(p["uuid"], [])[:3]:
             su = quote(s["uuid"])
             out.append((f"{r}/pipelines/{pu}/steps/{su}", "pipeline_step", 200))
             if s["uuid"] in rd.test_reports:
-                out += [(f"{r}/pipelines/{pu}/steps/{su}/test_reports", None, 200),
-                        (f"{r}/pipelines/{pu}/steps/{su}/test_reports/test_cases", None, 200)]
+                out += [
+                    (f"{r}/pipelines/{pu}/steps/{su}/test_reports", None, 200),
+                    (f"{r}/pipelines/{pu}/steps/{su}/test_reports/test_cases", None, 200),
+                ]
             else:
                 out.append((f"{r}/pipelines/{pu}/steps/{su}/test_reports", "error", 404))
     for d in rd.deployments[:3]:
@@ -246,7 +268,9 @@ KNOWN_FOUND: list[str] = []
 
 def test_known_world_deviations_reported() -> None:
     if KNOWN_FOUND:
-        pytest.xfail("world data deviates from the spec beyond the four loosenings:\n" + "\n".join(KNOWN_FOUND))
+        pytest.xfail(
+            "world data deviates from the spec beyond the four loosenings:\n" + "\n".join(KNOWN_FOUND)
+        )
 
 
 async def test_text_endpoints_and_redirects(contract_world: World) -> None:
@@ -257,7 +281,9 @@ async def test_text_endpoints_and_redirects(contract_world: World) -> None:
     async with make_client(app, contract_world.token("demo")) as c:
         diff = await c.get(f"{r}/diff/{commit}")
         assert diff.status_code == 200 and diff.headers["content-type"].startswith("text/plain")
-        assert all(line.startswith("diff --git a/") for line in diff.text.splitlines() if line.startswith("diff "))
+        assert all(
+            line.startswith("diff --git a/") for line in diff.text.splitlines() if line.startswith("diff ")
+        )
         path = sorted(rd.files)[0]
         f = await c.get(f"{r}/src/{commit}/{quote(path)}")
         assert f.status_code in (200, 404)
@@ -270,13 +296,24 @@ async def test_text_endpoints_and_redirects(contract_world: World) -> None:
             for s in rd.steps.get(p["uuid"], []):
                 if s["uuid"] not in rd.logs:
                     continue
-                log = await c.get(f"{r}/pipelines/{quote(p['uuid'])}/steps/{quote(s['uuid'])}/log",
-                                  follow_redirects=True)
+                log = await c.get(
+                    f"{r}/pipelines/{quote(p['uuid'])}/steps/{quote(s['uuid'])}/log", follow_redirects=True
+                )
                 assert log.status_code == 200 and log.headers["content-type"] == "application/octet-stream"
                 assert log.text == rd.logs[s["uuid"]]
         # 403 body: detail is an object with granted/required (notes §2)
-        scoped = next((t for t in contract_world.tokens if t.kind == "api_token" and not t.expired and t.scoped
-                       and "read:pipeline:bitbucket" not in t.scopes and "read:repository:bitbucket" in t.scopes), None)
+        scoped = next(
+            (
+                t
+                for t in contract_world.tokens
+                if t.kind == "api_token"
+                and not t.expired
+                and t.scoped
+                and "read:pipeline:bitbucket" not in t.scopes
+                and "read:repository:bitbucket" in t.scopes
+            ),
+            None,
+        )
     if scoped is not None:
         async with make_client(app, scoped) as c2:
             resp = await c2.get(f"{r}/pipelines")

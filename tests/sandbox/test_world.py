@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sandbox.world import World, build_world
-from sandbox.world.generator import _build
+from bbscout.sandbox.world import World, build_world
+from bbscout.sandbox.world.generator import _build
 
 ANCHOR = datetime(2026, 11, 27, 15, 42, tzinfo=UTC)  # a Friday afternoon
 OTHER_ANCHORS = (
@@ -94,7 +94,10 @@ def dump(world: World) -> str:
             "deployments": r.deployments,
             "files": r.files,
         }
-    out["scenarios"] = {k: (s.answer_refs, s.culprit_ref, s.ruled_out_refs, s.facts, str(s.at)) for k, s in world.scenarios.items()}
+    out["scenarios"] = {
+        k: (s.answer_refs, s.culprit_ref, s.ruled_out_refs, s.facts, str(s.at))
+        for k, s in world.scenarios.items()
+    }
     out["tokens"] = [t.secret for t in world.tokens]
     return json.dumps(out, sort_keys=True, default=str)
 
@@ -136,11 +139,25 @@ def test_workspace_people_and_tokens(world: World) -> None:
     assert 10 <= len(humans) <= 15
     assert all(re.fullmatch(r"[a-z]+\.[a-z]+@acme-commerce\.com", a.email) for a in humans)
     labels = {t.label: t for t in world.tokens}
-    assert {"demo", "demo-access", "expired", "no-pipeline-scope", "unscoped", "repo-token", "low-limit"} <= labels.keys()
+    assert {
+        "demo",
+        "demo-access",
+        "expired",
+        "no-pipeline-scope",
+        "unscoped",
+        "repo-token",
+        "low-limit",
+    } <= labels.keys()
     demo = labels["demo"]
-    assert demo.kind == "api_token" and demo.secret.startswith("ATATT3xFfGF0") and "read:pipeline:bitbucket" in demo.scopes
+    assert (
+        demo.kind == "api_token"
+        and demo.secret.startswith("ATATT3xFfGF0")
+        and "read:pipeline:bitbucket" in demo.scopes
+    )
     assert world.account(demo.account_uuid or "").email == demo.email
-    assert labels["demo-access"].kind == "access_token" and labels["demo-access"].secret.startswith("ATCTT3xFfGN0")
+    assert labels["demo-access"].kind == "access_token" and labels["demo-access"].secret.startswith(
+        "ATCTT3xFfGN0"
+    )
     assert labels["expired"].expired and not labels["unscoped"].scoped
     assert "read:pipeline:bitbucket" not in labels["no-pipeline-scope"].scopes
     assert labels["repo-token"].repos and labels["repo-token"].repos[0] in world.repos
@@ -150,7 +167,9 @@ def test_workspace_people_and_tokens(world: World) -> None:
 
 def test_repositories_look_real(world: World) -> None:
     assert len(world.repos) == 10
-    backend = [s for s, r in world.repos.items() if "backend api service" in r.repository["description"].lower()]
+    backend = [
+        s for s, r in world.repos.items() if "backend api service" in r.repository["description"].lower()
+    ]
     assert backend == ["api-gateway"]
     mains = {r.main_branch for r in world.repos.values()}
     assert mains == {"main", "master"}
@@ -206,7 +225,9 @@ def check_invariants(world: World) -> None:
             if pr["state"] == "MERGED":
                 merge = full_hash(world, slug, pr["merge_commit"]["hash"])
                 c = commits[merge]
-                assert len(c["parents"]) == 2 and c["message"].startswith(f"Merged in {pr['source']['branch']['name']} (pull request #{n})")
+                assert len(c["parents"]) == 2 and c["message"].startswith(
+                    f"Merged in {pr['source']['branch']['name']} (pull request #{n})"
+                )
                 if pr["destination"]["branch"]["name"] == r.main_branch:
                     assert merge in history
                 assert pr["closed_by"] is not None
@@ -241,11 +262,13 @@ def check_invariants(world: World) -> None:
                 assert state["result"]["error"]["key"] and state["result"]["error"]["message"]
             if result(p) == "STOPPED":
                 assert state["result"]["terminator"]["uuid"]
-            for s, name in zip(steps, names):
+            for s, name in zip(steps, names, strict=False):
                 ran = name not in ("NOT_RUN", "PENDING")
                 assert (s["uuid"] in r.logs) == ran
                 if state["name"] == "COMPLETED" and ran:
-                    assert "completed_on" in s and ts(s["started_on"]) <= ts(s["completed_on"]) <= ts(p["completed_on"])
+                    assert "completed_on" in s and ts(s["started_on"]) <= ts(s["completed_on"]) <= ts(
+                        p["completed_on"]
+                    )
             keys = {st["key"] for st in r.statuses[t["commit"]["hash"]]}
             assert p["uuid"].strip("{}") in keys
         # deployments
@@ -261,7 +284,9 @@ def check_invariants(world: World) -> None:
                 assert step["state"]["result"]["name"] == "SUCCESSFUL"
             starts.append(ts(d["state"]["start_date"]))
         assert starts == sorted(starts)
-        assert {e["name"] for e in r.environments} == ({"Test", "Staging", "Production"} if r.deployments else set())
+        assert {e["name"] for e in r.environments} == (
+            {"Test", "Staging", "Production"} if r.deployments else set()
+        )
 
 
 def test_invariants(world: World) -> None:
@@ -277,13 +302,22 @@ def test_volume_and_variety(world: World) -> None:
     assert {"IN_PROGRESS", "PENDING"} <= {p["state"]["name"] for p in pipes}
     states = {pr["state"] for r in world.repos.values() for pr in r.pullrequests.values()}
     assert states == {"OPEN", "MERGED", "DECLINED", "SUPERSEDED"}
-    assert any(pr["state"] == "OPEN" and not any(x["approved"] for x in pr["participants"]) for r in world.repos.values() for pr in r.pullrequests.values())
+    assert any(
+        pr["state"] == "OPEN" and not any(x["approved"] for x in pr["participants"])
+        for r in world.repos.values()
+        for pr in r.pullrequests.values()
+    )
     triggers = {p["trigger"]["name"] for p in pipes}
     assert triggers == {"PUSH", "MANUAL", "SCHEDULED"}
     assert any(p["target"]["type"] == "pipeline_pullrequest_target" for p in pipes)
     prefixes = {b.split("/")[0] for r in world.repos.values() for b in r.branches if "/" in b}
     assert {"feature", "bugfix"} <= prefixes
-    stale = [b for r in world.repos.values() for b, h in r.branches.items() if ts(r.commits[h]["date"]) < ANCHOR - timedelta(days=21)]
+    stale = [
+        b
+        for r in world.repos.values()
+        for b, h in r.branches.items()
+        if ts(r.commits[h]["date"]) < ANCHOR - timedelta(days=21)
+    ]
     assert stale
     last_day = [p for p in pipes if ts(p["created_on"]) >= ANCHOR - timedelta(hours=24)]
     assert len(last_day) >= 20
@@ -314,7 +348,15 @@ def test_logs_and_reports_match_for_failed_tests(world: World) -> None:
 def check_scenarios(world: World) -> None:
     a = world.anchor
     sc = world.scenarios
-    assert set(sc) == {"broken_main_build", "flaky_test", "config_change_incident", "dependency_bump", "rollback", "error_and_stopped", "adversarial_content"}
+    assert set(sc) == {
+        "broken_main_build",
+        "flaky_test",
+        "config_change_incident",
+        "dependency_bump",
+        "rollback",
+        "error_and_stopped",
+        "adversarial_content",
+    }
     for s in sc.values():
         for ref in s.answer_refs + s.ruled_out_refs + ([s.culprit_ref] if s.culprit_ref else []):
             resolve(world, ref)
@@ -323,7 +365,11 @@ def check_scenarios(world: World) -> None:
     s = sc["broken_main_build"]
     pr, commit, pipe = (resolve(world, r) for r in s.answer_refs)
     assert pr["state"] == "MERGED" and pr["merge_commit"]["hash"] == commit["hash"][:12]
-    assert pipe["target"]["commit"]["hash"] == commit["hash"] and pipe["target"]["ref_name"] == "main" and result(pipe) == "FAILED"
+    assert (
+        pipe["target"]["commit"]["hash"] == commit["hash"]
+        and pipe["target"]["ref_name"] == "main"
+        and result(pipe) == "FAILED"
+    )
     assert a - timedelta(hours=24) <= ts(pipe["created_on"]) <= a
     repo = world.repos[s.repo]
     step = next(x for x in repo.steps[pipe["uuid"]] if x["name"] == s.facts["failed_step"])
@@ -331,11 +377,19 @@ def check_scenarios(world: World) -> None:
     touched = {c.path for h in repo.pr_commits[pr["id"]] for c in repo.changes[h]}
     assert s.facts["file"] in touched and s.facts["file"] in log
     assert all(t in log for t in s.facts["failing_tests"])
-    failed_cases = {c["fully_qualified_name"] for c in repo.test_cases[step["uuid"]] if c["status"] == "FAILED"}
+    failed_cases = {
+        c["fully_qualified_name"] for c in repo.test_cases[step["uuid"]] if c["status"] == "FAILED"
+    }
     assert failed_cases == set(s.facts["failing_tests"])
     fix = resolve(world, s.facts["fix_pipeline"])
     assert result(fix) == "SUCCESSFUL" and ts(fix["created_on"]) > ts(pipe["created_on"])
-    main_pipes = [p for p in repo.pipelines if p["target"].get("ref_name") == "main" and p["trigger"]["name"] == "PUSH" and ts(p["created_on"]) > ts(fix["created_on"])]
+    main_pipes = [
+        p
+        for p in repo.pipelines
+        if p["target"].get("ref_name") == "main"
+        and p["trigger"]["name"] == "PUSH"
+        and ts(p["created_on"]) > ts(fix["created_on"])
+    ]
     assert all(result(p) in ("SUCCESSFUL", None) for p in main_pipes) and s.facts["main_green_now"]
 
     # 2. flaky test
@@ -346,12 +400,17 @@ def check_scenarios(world: World) -> None:
     for p in fails:
         assert result(p) == "FAILED"
         step = next(x for x in repo.steps[p["uuid"]] if x["name"] == s.facts["step"])
-        assert [c["fully_qualified_name"] for c in repo.test_cases[step["uuid"]] if c["status"] == "FAILED"] == [s.facts["test"]]
+        assert [
+            c["fully_qualified_name"] for c in repo.test_cases[step["uuid"]] if c["status"] == "FAILED"
+        ] == [s.facts["test"]]
     passing = 0
     for p in repo.pipelines:
         for x in repo.steps[p["uuid"]]:
             if x["uuid"] in repo.test_cases and x["name"] == s.facts["step"]:
-                passing += any(c["fully_qualified_name"] == s.facts["test"] and c["status"] == "PASSED" for c in repo.test_cases[x["uuid"]])
+                passing += any(
+                    c["fully_qualified_name"] == s.facts["test"] and c["status"] == "PASSED"
+                    for c in repo.test_cases[x["uuid"]]
+                )
     assert passing > 10
     for rerun, original in s.facts["rerun_of"].items():
         rp, op = resolve(world, rerun), resolve(world, original)
@@ -384,13 +443,19 @@ def check_scenarios(world: World) -> None:
             else:
                 assert deployed and ts(deployed[0]["state"]["completion_date"]) < s.at
     kinds = {r.split(":")[0] for r in s.ruled_out_refs}
-    assert {"pr", "deployment"} <= kinds and any(r.startswith("pr:payments-service") for r in s.ruled_out_refs)
+    assert {"pr", "deployment"} <= kinds and any(
+        r.startswith("pr:payments-service") for r in s.ruled_out_refs
+    )
 
     # 4. dependency bump
     s = sc["dependency_bump"]
     repo = world.repos[s.repo]
     pr = resolve(world, s.answer_refs[0])
-    assert any(c.path == "package.json" and s.facts["to"] in c.patch for h in repo.pr_commits[pr["id"]] for c in repo.changes[h])
+    assert any(
+        c.path == "package.json" and s.facts["to"] in c.patch
+        for h in repo.pr_commits[pr["id"]]
+        for c in repo.changes[h]
+    )
     for ref in s.facts["failing_pipelines"]:
         p = resolve(world, ref)
         assert result(p) == "FAILED"
@@ -433,7 +498,9 @@ def check_scenarios(world: World) -> None:
     assert pipes and len(s.facts["secrets"]) >= 4
     assert any(x.startswith("AKIA") and len(x) == 20 for x in s.facts["secrets"])
     repo = world.repos[s.repo]
-    logs = "".join(repo.logs[x["uuid"]] for p in pipes for x in repo.steps[p["uuid"]] if x["uuid"] in repo.logs)
+    logs = "".join(
+        repo.logs[x["uuid"]] for p in pipes for x in repo.steps[p["uuid"]] if x["uuid"] in repo.logs
+    )
     for secret in s.facts["secrets"]:
         assert secret in logs
     assert "aws_secret_access_key=" in logs and "export DB_PASSWORD=" in logs

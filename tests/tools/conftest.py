@@ -16,14 +16,15 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.app import SandboxSettings, create_app
+from bbscout.sandbox.app import SandboxSettings, create_app
+
 try:
-    from sandbox.world import build_world
+    from bbscout.sandbox.world import build_world
 except ImportError:  # the package may not re-export it
-    from sandbox.world.generator import build_world
-from sandbox.world.model import World
-from tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient
-from tools.context import ToolContext, parse_dt
+    from bbscout.sandbox.world.generator import build_world
+from bbscout.sandbox.world.model import World
+from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient
+from bbscout.tools.context import ToolContext, parse_dt
 
 BASE_URL = "http://sandbox.local/2.0"
 WS = "acme"
@@ -59,9 +60,16 @@ class Deny403(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if f"/repositories/{WS}/{self.repo}/{self.what}" in request.url.path:
             self.denied += 1
-            body = {"type": "error", "error": {"message": "Your credentials lack one or more required privilege scopes.",
-                                               "detail": {"granted": ["read:repository:bitbucket"],
-                                                          "required": ["read:pipeline:bitbucket"]}}}
+            body = {
+                "type": "error",
+                "error": {
+                    "message": "Your credentials lack one or more required privilege scopes.",
+                    "detail": {
+                        "granted": ["read:repository:bitbucket"],
+                        "required": ["read:pipeline:bitbucket"],
+                    },
+                },
+            }
             return httpx.Response(403, json=body)
         return await self.inner.handle_async_request(request)
 
@@ -82,8 +90,9 @@ async def tool_context(
     if transport is not None and inner is not None:
         inner = transport(inner)
     auth = BasicAuth(tok.email, tok.secret) if tok.kind == "api_token" else BearerAuth(tok.secret)
-    async with BitbucketClient(workspace=WS, auth=auth, base_url=base_url, transport=inner, budget=budget,
-                               sleep=_no_sleep) as client:
+    async with BitbucketClient(
+        workspace=WS, auth=auth, base_url=base_url, transport=inner, budget=budget, sleep=_no_sleep
+    ) as client:
         yield ToolContext(client=client, workspace=WS, concurrency=concurrency)
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tools.bitbucket import bbql
+from bbscout.tools.bitbucket import bbql
 
 # --- standalone quoting ----------------------------------------------------------------------------
 
@@ -119,7 +119,7 @@ def test_combinators() -> None:
 
 
 def test_query_objects_are_accepted_as_params() -> None:
-    from tools.bitbucket._client import _normalize_params
+    from bbscout.tools.bitbucket._client import _normalize_params
 
     q = bbql.all_of(bbql.cond("state", "=", "OPEN"), bbql.cond("title", "~", '" OR 1=1'))
     assert _normalize_params({"q": q}) == [("q", 'state = "OPEN" AND title ~ "\\" OR 1=1"')]
@@ -131,7 +131,7 @@ PAYLOADS = ['" OR 1=1', '") OR (state = "MERGED', "\\", '\\"', 'a" AND b = "c', 
 
 
 def _parser():
-    return pytest.importorskip("sandbox.bbql")
+    return pytest.importorskip("bbscout.sandbox.bbql")
 
 
 @settings(max_examples=300, deadline=None)

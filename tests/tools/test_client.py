@@ -18,7 +18,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tools.bitbucket import (
+from bbscout.tools.bitbucket import (
     DEFAULT_BASE_URL,
     AuthError,
     BadRequest,

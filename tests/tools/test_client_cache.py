@@ -8,9 +8,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tools.bitbucket import BearerAuth, NotFound, ResponseCache, TransportFailure
-
-from .test_client import API, TOKEN, Clock, FakeServer, js, make_client
+from bbscout.tools.bitbucket import BearerAuth, NotFound, ResponseCache, TransportFailure
+from tests.tools.test_client import API, TOKEN, Clock, FakeServer, js, make_client
 
 LOG = "/repositories/acme/api/pipelines/{p1}/steps/{s1}/log"
 

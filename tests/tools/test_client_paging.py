@@ -5,10 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tools.bitbucket import max_pagelen
-from tools.bitbucket._pagination import collection_fields
-
-from .test_client import API, FakeServer, make_client
+from bbscout.tools.bitbucket import max_pagelen
+from bbscout.tools.bitbucket._pagination import collection_fields
+from tests.tools.test_client import API, FakeServer, make_client
 
 PRS = "/repositories/acme/api/pullrequests"
 PIPES = "/repositories/acme/api/pipelines"

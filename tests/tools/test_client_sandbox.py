@@ -8,12 +8,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-pytest.importorskip("sandbox.app")
+pytest.importorskip("bbscout.sandbox.app")
 pytest.importorskip("tests.sandbox.fixtures")
 
-from sandbox.app import create_app
-from tests.sandbox.fixtures import tiny_world
-from tools.bitbucket import (
+from bbscout.sandbox.app import create_app
+from bbscout.tools.bitbucket import (
     AuthError,
     BasicAuth,
     BearerAuth,
@@ -26,6 +25,7 @@ from tools.bitbucket import (
     ScopeError,
     bbql,
 )
+from tests.sandbox.fixtures import tiny_world
 
 BASE = "http://sandbox.local/2.0"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tools.bitbucket import (
+from bbscout.tools.bitbucket import (
     Account,
     Branch,
     CodeSearchMatch,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sandbox.world.model import World
+from bbscout.sandbox.world.model import World
+from bbscout.tools.context import ToolContext
+from bbscout.tools.registry import run_tool
 from tests.tools.conftest import dt, refs
-from tools.context import ToolContext
-from tools.registry import run_tool
 
 
 def _main_ancestry(world: World, slug: str) -> list[str]:
@@ -33,7 +33,9 @@ async def test_commits_on_main_window_exact_and_early_stop(ctx: ToolContext, wor
     rd = world.repos[slug]
     since = world.anchor - timedelta(days=3)
     res = await run_tool(ctx, "list_commits", {"repo": slug, "since": since, "limit": 500})
-    expected = {f"commit:{slug}@{h[:12]}" for h in _main_ancestry(world, slug) if dt(rd.commits[h]["date"]) >= since}
+    expected = {
+        f"commit:{slug}@{h[:12]}" for h in _main_ancestry(world, slug) if dt(rd.commits[h]["date"]) >= since
+    }
     assert expected
     assert refs(res, "commit") == expected
     assert res.requests <= 2, "main branch lookup + one page of 100 covers three days"
@@ -45,10 +47,17 @@ async def test_merges_only_finds_all_merge_shapes(ctx: ToolContext, world: World
     rd = world.repos[slug]
     main = rd.main_branch
     since = world.anchor - timedelta(days=7)
-    res = await run_tool(ctx, "list_commits", {"repo": slug, "since": since, "merges_only": True, "limit": 500})
-    merged = {p["merge_commit"]["hash"]: i for i, p in rd.pullrequests.items()
-              if p["state"] == "MERGED" and p["destination"]["branch"]["name"] == main
-              and since <= dt(p["updated_on"]) and (p.get("merge_commit") or {}).get("hash")}
+    res = await run_tool(
+        ctx, "list_commits", {"repo": slug, "since": since, "merges_only": True, "limit": 500}
+    )
+    merged = {
+        p["merge_commit"]["hash"]: i
+        for i, p in rd.pullrequests.items()
+        if p["state"] == "MERGED"
+        and p["destination"]["branch"]["name"] == main
+        and since <= dt(p["updated_on"])
+        and (p.get("merge_commit") or {}).get("hash")
+    }
     got = {r.hash: r for r in res.records}
     for h, pid in merged.items():
         full = next((x for x in got if x.startswith(h)), None)
@@ -65,11 +74,20 @@ async def test_author_filter(ctx: ToolContext, world: World) -> None:
     rd = world.repos[slug]
     since = world.anchor - timedelta(days=14)
     name = rd.commits[rd.branches[rd.main_branch]]["author"]["raw"].split("<")[0].strip().split()[0]
-    res = await run_tool(ctx, "list_commits", {"repo": slug, "since": since, "author": name.lower(), "limit": 500})
-    expected = {f"commit:{slug}@{h[:12]}" for h in _main_ancestry(world, slug)
-                if dt(rd.commits[h]["date"]) >= since and name.lower() in (
-                    rd.commits[h]["author"].get("raw", "") + " "
-                    + ((rd.commits[h]["author"].get("user") or {}).get("display_name") or "")).lower()}
+    res = await run_tool(
+        ctx, "list_commits", {"repo": slug, "since": since, "author": name.lower(), "limit": 500}
+    )
+    expected = {
+        f"commit:{slug}@{h[:12]}"
+        for h in _main_ancestry(world, slug)
+        if dt(rd.commits[h]["date"]) >= since
+        and name.lower()
+        in (
+            rd.commits[h]["author"].get("raw", "")
+            + " "
+            + ((rd.commits[h]["author"].get("user") or {}).get("display_name") or "")
+        ).lower()
+    }
     assert refs(res, "commit") == expected
 
 
@@ -100,14 +118,22 @@ async def test_commits_between(ctx: ToolContext, world: World) -> None:
 async def test_stale_and_recent_branches(ctx: ToolContext, world: World) -> None:
     before = world.anchor - timedelta(days=14)
     res = await run_tool(ctx, "list_branches", {"stale_before": before, "limit": 500})
-    expected = {f"branch:{s}:{n}" for s, rd in world.repos.items() for n, h in rd.branches.items()
-                if dt(rd.commits[h]["date"]) < before}
+    expected = {
+        f"branch:{s}:{n}"
+        for s, rd in world.repos.items()
+        for n, h in rd.branches.items()
+        if dt(rd.commits[h]["date"]) < before
+    }
     assert expected and refs(res, "branch") == expected
     assert [r.head_date for r in res.records] == sorted(r.head_date for r in res.records)  # stalest first
     since = world.anchor - timedelta(days=2)
     res = await run_tool(ctx, "list_branches", {"since": since, "limit": 500})
-    expected = {f"branch:{s}:{n}" for s, rd in world.repos.items() for n, h in rd.branches.items()
-                if dt(rd.commits[h]["date"]) >= since}
+    expected = {
+        f"branch:{s}:{n}"
+        for s, rd in world.repos.items()
+        for n, h in rd.branches.items()
+        if dt(rd.commits[h]["date"]) >= since
+    }
     assert refs(res, "branch") == expected
     assert res.requests <= len(world.repos)  # listing cached from the first call; one page per repository
 
@@ -117,4 +143,6 @@ async def test_branch_name_filter(ctx: ToolContext, world: World) -> None:
     name = next(n for n in world.repos[slug].branches if "/" in n)
     frag = name.split("/")[0]
     res = await run_tool(ctx, "list_branches", {"repos": [slug], "name_contains": frag, "limit": 500})
-    assert refs(res, "branch") == {f"branch:{slug}:{n}" for n in world.repos[slug].branches if frag.lower() in n.lower()}
+    assert refs(res, "branch") == {
+        f"branch:{slug}:{n}" for n in world.repos[slug].branches if frag.lower() in n.lower()
+    }

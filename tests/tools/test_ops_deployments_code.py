@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sandbox.app import SandboxSettings, create_app
-from sandbox.world.model import World
+from bbscout.sandbox.app import SandboxSettings, create_app
+from bbscout.sandbox.world.model import World
+from bbscout.tools.context import ToolContext
+from bbscout.tools.registry import run_tool
 from tests.tools.conftest import dt, refs, tool_context
-from tools.context import ToolContext
-from tools.registry import run_tool
 
 
 def _env_names(rd) -> dict[str, dict]:
@@ -22,24 +22,38 @@ def _started(d: dict) -> str:
 
 
 def _commit(d: dict) -> str | None:
-    return ((d.get("deployable") or {}).get("commit") or {}).get("hash") or ((d.get("release") or {}).get("commit") or {}).get("hash")
+    return ((d.get("deployable") or {}).get("commit") or {}).get("hash") or (
+        (d.get("release") or {}).get("commit") or {}
+    ).get("hash")
 
 
 def _prod(world: World, slug: str) -> list[dict]:
     rd = world.repos[slug]
     envs = _env_names(rd)
-    return [d for d in rd.deployments if envs[d["environment"]["uuid"]]["name"].lower() == "production"
-            or (envs[d["environment"]["uuid"]].get("environment_type") or {}).get("name", "").lower() == "production"]
+    return [
+        d
+        for d in rd.deployments
+        if envs[d["environment"]["uuid"]]["name"].lower() == "production"
+        or (envs[d["environment"]["uuid"]].get("environment_type") or {}).get("name", "").lower()
+        == "production"
+    ]
 
 
 async def test_list_deployments_env_and_window(ctx: ToolContext, world: World) -> None:
     since = world.anchor - timedelta(days=14)
     res = await run_tool(ctx, "list_deployments", {"environment": "production", "since": since, "limit": 500})
-    expected = {f"deployment:{s}:{d['uuid']}" for s in world.repos for d in _prod(world, s)
-                if _started(d) and dt(_started(d)) >= since}
+    expected = {
+        f"deployment:{s}:{d['uuid']}"
+        for s in world.repos
+        for d in _prod(world, s)
+        if _started(d) and dt(_started(d)) >= since
+    }
     assert expected
     assert refs(res, "deployment") == expected
-    assert all(r.environment.lower() == "production" or r.environment_type.lower() == "production" for r in res.records)
+    assert all(
+        r.environment.lower() == "production" or r.environment_type.lower() == "production"
+        for r in res.records
+    )
 
 
 async def test_latest_per_environment(ctx: ToolContext, world: World) -> None:
@@ -63,8 +77,14 @@ async def test_deployment_changes_rollback_scenario(ctx: ToolContext, world: Wor
     scen = world.scenarios["rollback"]
     res = await run_tool(ctx, "deployment_changes", {"repo": scen.repo, "environment": "production"})
     deps = [r for r in res.records if r.kind == "deployment"]
-    ok = sorted((d for d in _prod(world, scen.repo)
-                 if ((d["state"].get("status") or {}).get("name")) == "SUCCESSFUL"), key=lambda d: dt(_started(d)))
+    ok = sorted(
+        (
+            d
+            for d in _prod(world, scen.repo)
+            if ((d["state"].get("status") or {}).get("name")) == "SUCCESSFUL"
+        ),
+        key=lambda d: dt(_started(d)),
+    )
     latest = ok[-1]
     assert deps[0].uuid == latest["uuid"] and deps[0].commit == _commit(latest)
     prev = next(d for d in reversed(ok[:-1]) if _commit(d) != _commit(latest))
@@ -81,8 +101,10 @@ async def test_deployment_changes_rollback_scenario(ctx: ToolContext, world: Wor
 async def test_deployment_changes_ships_commits(ctx: ToolContext, world: World) -> None:
     """Pick a repository whose last two successful production deployments are a forward move."""
     for slug in world.repos:
-        ok = sorted((d for d in _prod(world, slug) if (d["state"].get("status") or {}).get("name") == "SUCCESSFUL"),
-                    key=lambda d: dt(_started(d)))
+        ok = sorted(
+            (d for d in _prod(world, slug) if (d["state"].get("status") or {}).get("name") == "SUCCESSFUL"),
+            key=lambda d: dt(_started(d)),
+        )
         if len(ok) >= 2:
             break
     else:
@@ -106,7 +128,9 @@ async def test_deployment_changes_ships_commits(ctx: ToolContext, world: World) 
     expected = anc(new) - anc(old) or anc(old) - anc(new)
     assert {r.hash for r in res.records if r.kind == "commit"} == expected
     prs = {r.id for r in res.records if r.kind == "pull_request"}
-    merged_in = {i for i, p in rd.pullrequests.items() if (p.get("merge_commit") or {}).get("hash") in expected}
+    merged_in = {
+        i for i, p in rd.pullrequests.items() if (p.get("merge_commit") or {}).get("hash") in expected
+    }
     assert merged_in <= prs
 
 
@@ -118,7 +142,9 @@ async def test_search_code_and_cache(ctx: ToolContext, world: World) -> None:
     assert any(r.path == path and r.method == "code_search" for r in res.records)
     assert all(r.lines or r.method != "content_scan" for r in res.records)
     expected = {p for p, c in rd.files.items() if symbol.lower() in c.lower() or symbol.lower() in p.lower()}
-    assert {r.path for r in res.records} == set(sorted(expected)[:20]) or {r.path for r in res.records} <= expected
+    assert {r.path for r in res.records} == set(sorted(expected)[:20]) or {
+        r.path for r in res.records
+    } <= expected
 
 
 async def test_search_code_fallback_when_search_disabled(nosearch_world: World) -> None:
@@ -141,7 +167,9 @@ async def test_browse_source_file_and_directory(ctx: ToolContext, world: World) 
     path = sorted(rd.files)[0]
     res = await run_tool(ctx, "browse_source", {"repo": slug, "path": path})
     rec = res.records[0]
-    assert not rec.is_directory and rec.content.rstrip() == rd.files[path][:12000].rstrip() or "[REDACTED:" in rec.content
+    assert (
+        not rec.is_directory and rec.content.rstrip() == rd.files[path][:12000].rstrip()
+    ) or "[REDACTED:" in rec.content
     root = await run_tool(ctx, "browse_source", {"repo": slug})
     top = {p.split("/")[0] + ("/" if "/" in p else "") for p in rd.files}
     assert set(root.records[0].entries) == top
@@ -160,7 +188,9 @@ async def test_repositories_listed_once_and_resolved(ctx: ToolContext, world: Wo
 async def test_rollback_names_the_deployment_it_replaced(ctx: ToolContext, world: World) -> None:
     scen = world.scenarios["rollback"]
     since = dt(scen.facts["rolled_back_at"]) - timedelta(days=3)
-    res = await run_tool(ctx, "list_deployments", {"repos": [scen.repo], "environment": "production", "since": since})
+    res = await run_tool(
+        ctx, "list_deployments", {"repos": [scen.repo], "environment": "production", "since": since}
+    )
     by_ref = {r.ref: r for r in res.records}
     rollback = next(r for r in res.records if r.uuid == scen.facts["rollback_deployment"])
     assert rollback.is_redeploy and rollback.rolls_back in by_ref
@@ -168,7 +198,11 @@ async def test_rollback_names_the_deployment_it_replaced(ctx: ToolContext, world
     assert replaced.commit == scen.facts["from_commit"] and replaced.rolled_back_by == rollback.ref
     assert {rollback.ref, replaced.ref} == set(scen.answer_refs)
     # every other deployment is neither a rollback nor rolled back
-    assert all(r.rolls_back is None and r.rolled_back_by is None for r in res.records if r.ref not in scen.answer_refs)
+    assert all(
+        r.rolls_back is None and r.rolled_back_by is None
+        for r in res.records
+        if r.ref not in scen.answer_refs
+    )
 
 
 def _definitions_world(world: World) -> tuple[str, str, str, list[str]]:
@@ -188,7 +222,10 @@ async def test_search_code_definitions_only(ctx: ToolContext, world: World) -> N
     slug, path, name, others = _definitions_world(world)
     every = await run_tool(ctx, "search_code", {"query": name, "repos": [slug]})
     whole = [p for p in others if re.search(rf"(?<![\w$]){name}(?![\w$])", world.repos[slug].files[p])]
-    assert {r.path for r in every.records} >= {path, *whole}  # usages: every file that mentions it as an identifier
+    assert {r.path for r in every.records} >= {
+        path,
+        *whole,
+    }  # usages: every file that mentions it as an identifier
     defs = await run_tool(ctx, "search_code", {"query": name, "repos": [slug], "definitions_only": True})
     assert [r.path for r in defs.records] == [path]
     assert all(f"def {name}" in line for r in defs.records for line in r.lines)
@@ -204,19 +241,30 @@ async def test_search_code_definitions_only_fallback(nosearch_world: World) -> N
 
 
 def test_definition_pattern_per_language() -> None:
-    from tools.code import definition_pattern
+    from bbscout.tools.code import definition_pattern
 
     pat = definition_pattern("calculate_tax")
     defining = [
-        "def calculate_tax(cart, region):", "    async def calculate_tax(self):", "export function calculate_tax(x) {",
-        "const calculate_tax = (cart) => {", "func calculate_tax(c Cart) Decimal {", "func (s *Svc) calculate_tax() {",
-        "fn calculate_tax(cart: &Cart) -> Decimal {", "calculate_tax: 0.19", "calculate_tax = make_tax_fn()",
-        "  public static BigDecimal calculate_tax(Cart cart) {", 'variable "calculate_tax" {',
+        "def calculate_tax(cart, region):",
+        "    async def calculate_tax(self):",
+        "export function calculate_tax(x) {",
+        "const calculate_tax = (cart) => {",
+        "func calculate_tax(c Cart) Decimal {",
+        "func (s *Svc) calculate_tax() {",
+        "fn calculate_tax(cart: &Cart) -> Decimal {",
+        "calculate_tax: 0.19",
+        "calculate_tax = make_tax_fn()",
+        "  public static BigDecimal calculate_tax(Cart cart) {",
+        'variable "calculate_tax" {',
     ]
     using = [
-        "    total += calculate_tax(cart, region)", "from checkout.tax import calculate_tax",
-        "def test_calculate_tax_handles_empty_input():", "assert calculate_tax(None, 'DE') == 0",
-        "# calculate_tax rounds per line", "x = calculate_tax(cart)", "if calculate_tax(cart):",
+        "    total += calculate_tax(cart, region)",
+        "from checkout.tax import calculate_tax",
+        "def test_calculate_tax_handles_empty_input():",
+        "assert calculate_tax(None, 'DE') == 0",
+        "# calculate_tax rounds per line",
+        "x = calculate_tax(cart)",
+        "if calculate_tax(cart):",
         "    return calculate_tax(cart) {",
     ]
     assert all(pat.search(line) for line in defining), [line for line in defining if not pat.search(line)]
@@ -224,25 +272,37 @@ def test_definition_pattern_per_language() -> None:
 
 
 async def test_list_deployments_status_filter(ctx: ToolContext, world: World) -> None:
-    failed_raw = [(slug, d) for slug, rd in world.repos.items() for d in rd.deployments
-                  if ((d.get("state") or {}).get("status") or {}).get("name") == "FAILED" and _started(d)]
+    failed_raw = [
+        (slug, d)
+        for slug, rd in world.repos.items()
+        for d in rd.deployments
+        if ((d.get("state") or {}).get("status") or {}).get("name") == "FAILED" and _started(d)
+    ]
     assert failed_raw, "the world has failed deployments"
     slug, d = max(failed_raw, key=lambda sd: _started(sd[1]))
     since = dt(_started(d)) - timedelta(days=3)
     every = await run_tool(ctx, "list_deployments", {"repos": [slug], "since": since, "limit": 500})
     assert not every.truncated
-    failed = await run_tool(ctx, "list_deployments", {"repos": [slug], "since": since, "statuses": ["FAILED"], "limit": 500})
+    failed = await run_tool(
+        ctx, "list_deployments", {"repos": [slug], "since": since, "statuses": ["FAILED"], "limit": 500}
+    )
     expected = {r.ref for r in every.records if r.status == "FAILED"}
     assert f"deployment:{slug}:{d['uuid']}" in expected
     assert refs(failed, "deployment") == expected
-    ok = await run_tool(ctx, "list_deployments", {"repos": [slug], "since": since, "statuses": ["SUCCESSFUL", "STOPPED"], "limit": 500})
+    ok = await run_tool(
+        ctx,
+        "list_deployments",
+        {"repos": [slug], "since": since, "statuses": ["SUCCESSFUL", "STOPPED"], "limit": 500},
+    )
     assert refs(ok, "deployment") == {r.ref for r in every.records if r.status in ("SUCCESSFUL", "STOPPED")}
 
 
 async def test_search_code_usages_match_the_whole_identifier(ctx: ToolContext, world: World) -> None:
     """A file that only holds a longer identifier (`test_<name>_x`, `<name>_v2`) is no usage of `<name>`."""
     for slug, rd in sorted(world.repos.items()):
-        for name in sorted({n for c in rd.files.values() for n in re.findall(r"\bdef ([a-z][a-z_]{6,})\(", c)}):
+        for name in sorted(
+            {n for c in rd.files.values() for n in re.findall(r"\bdef ([a-z][a-z_]{6,})\(", c)}
+        ):
             whole = re.compile(rf"(?<![\w$]){name}(?![\w$])")
             longer = [p for p, c in rd.files.items() if name in c and not whole.search(c)]
             if longer:

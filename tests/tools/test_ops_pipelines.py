@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from sandbox.world.model import World
+from bbscout.sandbox.world.model import World
+from bbscout.tools.context import ToolContext
+from bbscout.tools.registry import run_tool
+from bbscout.tools.render import render_result
 from tests.tools.conftest import dt, refs, result_of, tool_context
-from tools.context import ToolContext
-from tools.registry import run_tool
-from tools.render import render_result
 
 
 def _oracle(world: World, pred, repos=None) -> set[str]:
@@ -25,7 +25,9 @@ def _oracle(world: World, pred, repos=None) -> set[str]:
 
 async def test_failed_last_24h_across_repos_exact(ctx: ToolContext, world: World) -> None:
     since = world.anchor - timedelta(hours=24)
-    res = await run_tool(ctx, "list_pipelines", {"results": ["FAILED", "ERROR"], "since": since, "limit": 500})
+    res = await run_tool(
+        ctx, "list_pipelines", {"results": ["FAILED", "ERROR"], "since": since, "limit": 500}
+    )
     expected = _oracle(world, lambda p: result_of(p) in ("FAILED", "ERROR") and dt(p["created_on"]) >= since)
     assert expected, "the default world should have failures in the last 24h"
     assert refs(res, "pipeline") == expected
@@ -41,8 +43,9 @@ async def test_early_stop_reads_fewer_pages_than_all(ctx: ToolContext, world: Wo
     """Last-24h over all results must not read every page of a long pipeline history."""
     slug, rd = max(world.repos.items(), key=lambda kv: len(kv[1].pipelines))
     assert len(rd.pipelines) > 100, "need a repository with more than one page of pipelines"
-    res = await run_tool(ctx, "list_pipelines", {"repos": [slug], "since": world.anchor - timedelta(hours=24),
-                                                 "limit": 500})
+    res = await run_tool(
+        ctx, "list_pipelines", {"repos": [slug], "since": world.anchor - timedelta(hours=24), "limit": 500}
+    )
     expected = _oracle(world, lambda p: dt(p["created_on"]) >= world.anchor - timedelta(hours=24), [slug])
     assert refs(res, "pipeline") == expected
     assert res.requests == 1  # one page of 100 (newest first) holds the whole day
@@ -60,10 +63,28 @@ async def test_successful_and_branch_and_trigger(ctx: ToolContext, world: World)
     slug, rd = max(world.repos.items(), key=lambda kv: len(kv[1].pipelines))
     main = rd.main_branch
     since = world.anchor - timedelta(days=3)
-    res = await run_tool(ctx, "list_pipelines", {"repos": [slug], "results": ["SUCCESSFUL"], "branch": main,
-                                                 "trigger": "PUSH", "since": since, "limit": 500})
-    expected = _oracle(world, lambda p: result_of(p) == "SUCCESSFUL" and dt(p["created_on"]) >= since
-                       and (p["target"].get("ref_name") == main) and p["trigger"]["name"] == "PUSH", [slug])
+    res = await run_tool(
+        ctx,
+        "list_pipelines",
+        {
+            "repos": [slug],
+            "results": ["SUCCESSFUL"],
+            "branch": main,
+            "trigger": "PUSH",
+            "since": since,
+            "limit": 500,
+        },
+    )
+    expected = _oracle(
+        world,
+        lambda p: (
+            result_of(p) == "SUCCESSFUL"
+            and dt(p["created_on"]) >= since
+            and (p["target"].get("ref_name") == main)
+            and p["trigger"]["name"] == "PUSH"
+        ),
+        [slug],
+    )
     assert refs(res, "pipeline") == expected
 
 
@@ -75,8 +96,15 @@ async def test_in_progress(ctx: ToolContext, world: World) -> None:
 
 
 async def test_pr_filter_client_side(ctx: ToolContext, world: World) -> None:
-    hit = next(((slug, p) for slug, rd in world.repos.items() for p in reversed(rd.pipelines)
-                if (p["target"].get("pullrequest") or {}).get("id")), None)
+    hit = next(
+        (
+            (slug, p)
+            for slug, rd in world.repos.items()
+            for p in reversed(rd.pipelines)
+            if (p["target"].get("pullrequest") or {}).get("id")
+        ),
+        None,
+    )
     if hit is None:
         return
     slug, p = hit
@@ -108,20 +136,28 @@ async def test_get_pipeline_with_steps(ctx: ToolContext, world: World) -> None:
 async def test_pipeline_failure_explains_failed_step(ctx: ToolContext, world: World) -> None:
     scen = world.scenarios["broken_main_build"]
     ref = next(r for r in scen.answer_refs if r.startswith("pipeline:"))
-    slug, build = ref[len("pipeline:"):].split("#")
+    slug, build = ref[len("pipeline:") :].split("#")
     rd = world.repos[slug]
     raw = next(p for p in rd.pipelines if p["build_number"] == int(build))
     res = await run_tool(ctx, "pipeline_failure", {"repo": slug, "build_number": int(build)})
     steps = [r for r in res.records if r.kind == "step" and r.result in ("FAILED", "ERROR")]
-    raw_failed = [s for s in rd.steps[raw["uuid"]] if (s["state"].get("result") or {}).get("name") in ("FAILED", "ERROR")]
+    raw_failed = [
+        s
+        for s in rd.steps[raw["uuid"]]
+        if (s["state"].get("result") or {}).get("name") in ("FAILED", "ERROR")
+    ]
     assert {s.name for s in steps} == {s["name"] for s in raw_failed}
     for step in steps:
         log = rd.logs[step.uuid]
         last = [ln for ln in log.splitlines() if ln.strip()][-1]
         assert step.log_tail and step.log_tail.splitlines()[-1] == last  # the TAIL, not the head
         assert step.error_lines
-    failed_cases = {c["fully_qualified_name"] for s in raw_failed for c in rd.test_cases.get(s["uuid"], [])
-                    if c["status"] == "FAILED"}
+    failed_cases = {
+        c["fully_qualified_name"]
+        for s in raw_failed
+        for c in rd.test_cases.get(s["uuid"], [])
+        if c["status"] == "FAILED"
+    }
     assert {r.name for r in res.records if r.kind == "test_case"} == failed_cases
     # completed pipelines, steps and logs are immutable: asking again costs nothing
     again = await run_tool(ctx, "pipeline_failure", {"repo": slug, "build_number": int(build)})
@@ -136,8 +172,10 @@ async def test_pipeline_failure_redacts_planted_secrets(ctx: ToolContext, world:
     for ref in scen.answer_refs:
         if not ref.startswith("pipeline:"):
             continue
-        slug, build = ref[len("pipeline:"):].split("#")
-        res = await run_tool(ctx, "pipeline_failure", {"repo": slug, "build_number": int(build), "log_tail_lines": 400})
+        slug, build = ref[len("pipeline:") :].split("#")
+        res = await run_tool(
+            ctx, "pipeline_failure", {"repo": slug, "build_number": int(build), "log_tail_lines": 400}
+        )
         texts.append(json.dumps([r.model_dump(mode="json") for r in res.records]) + render_result(res, 20000))
     assert texts, "the adversarial scenario should point at a pipeline"
     blob = "\n".join(texts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.incident.suspects import infer_service
+from bbscout.agent.incident.suspects import infer_service
 
 REPOS = {"api-gateway", "checkout-service", "payments-service", "web-frontend", "notification-service"}
 

@@ -7,10 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from agent.settings import ConfigError, load_settings
+from bbscout.agent.settings import ConfigError, load_settings
 
-ENV_KEYS = ("BITBUCKET_EMAIL", "BITBUCKET_API_TOKEN", "BITBUCKET_ACCESS_TOKEN", "BITBUCKET_WORKSPACE",
-            "BITBUCKET_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "BBSCOUT_MODEL")
+ENV_KEYS = (
+    "BITBUCKET_EMAIL",
+    "BITBUCKET_API_TOKEN",
+    "BITBUCKET_ACCESS_TOKEN",
+    "BITBUCKET_WORKSPACE",
+    "BITBUCKET_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "BBSCOUT_MODEL",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +46,9 @@ def test_both_token_kinds_is_refused() -> None:
 
 
 def test_secrets_never_in_repr() -> None:
-    settings = load_settings(api_token="supersecret-123", email="e@x.io", workspace="acme", openai_api_key="sk-abc")
+    settings = load_settings(
+        api_token="supersecret-123", email="e@x.io", workspace="acme", openai_api_key="sk-abc"
+    )
     assert "supersecret-123" not in repr(settings) and "sk-abc" not in str(settings)
 
 

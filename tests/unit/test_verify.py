@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from agent.plan import StepOutcome
-from agent.planners.base import PriorTurn
-from agent.plan import Plan
-from agent.report import Finding, Report, RuledOut, Suspect, TimelineEvent
-from agent.verify import REMOVED, verify_report
+from bbscout.agent.plan import Plan, StepOutcome
+from bbscout.agent.planners.base import PriorTurn
+from bbscout.agent.report import Finding, Report, RuledOut, Suspect, TimelineEvent
+from bbscout.agent.verify import REMOVED, verify_report
 
 HASH = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 RECORDS = [
@@ -35,7 +34,10 @@ def test_invented_refs_hashes_and_numbers_are_removed_everywhere() -> None:
         answer="pipeline:api#99 broke main; see commit deadbeefcafe and PR #12, build #500.",
         entities=["pipeline:api#41", "pipeline:api#99", "pr:web#3"],
         findings=[Finding(title="pr:api#8 is bad", detail="because", refs=["pr:api#7", "pr:api#8"])],
-        suspects=[Suspect(ref="pr:api#8", score=0.9, reasons=["x"]), Suspect(ref="pr:api#7", score=0.5, reasons=["y"], related_refs=["deployment:api:{nope}"])],
+        suspects=[
+            Suspect(ref="pr:api#8", score=0.9, reasons=["x"]),
+            Suspect(ref="pr:api#7", score=0.5, reasons=["y"], related_refs=["deployment:api:{nope}"]),
+        ],
         ruled_out=[RuledOut(ref="pr:api#9", reason="never deployed")],
         timeline=[TimelineEvent(at="2026-11-29T10:00:00Z", what="merge", ref="pr:api#10")],
         next_step="Revert PR #8",
@@ -52,7 +54,11 @@ def test_invented_refs_hashes_and_numbers_are_removed_everywhere() -> None:
 
 
 def test_previous_turn_records_count_as_evidence_for_follow_ups() -> None:
-    previous = PriorTurn(question="q", plan=Plan(family="pipelines", intent="x"), primary=[{"kind": "pipeline", "ref": "pipeline:web#3", "repo": "web", "build_number": 3}])
+    previous = PriorTurn(
+        question="q",
+        plan=Plan(family="pipelines", intent="x"),
+        primary=[{"kind": "pipeline", "ref": "pipeline:web#3", "repo": "web", "build_number": 3}],
+    )
     cleaned = verify_report(Report(answer="pipeline:web#3 again", entities=["pipeline:web#3"]), [], previous)
     assert cleaned.entities == ["pipeline:web#3"] and REMOVED not in cleaned.answer
 

@@ -1,6 +1,6 @@
 """Async, read-only, frugal client for the Bitbucket Cloud REST API 2.0.
 
-    from tools.bitbucket import BitbucketClient, BasicAuth, bbql
+    from bbscout.tools.bitbucket import BitbucketClient, BasicAuth, bbql
 
     async with BitbucketClient(workspace="acme", auth=BasicAuth("me@acme.io", token)) as bb:
         pr = await bb.get_json(bb.repo_path("api", "pullrequests", 3))
@@ -13,11 +13,11 @@ Errors: see `tools.bitbucket._errors` for the exception tree (`BitbucketError` a
 
 from __future__ import annotations
 
-from . import bbql
-from ._auth import BasicAuth, BearerAuth
-from ._cache import ResponseCache
-from ._client import DEFAULT_BASE_URL, DEFAULT_MAX_REDIRECTS, BitbucketClient
-from ._errors import (
+from bbscout.tools.bitbucket import bbql
+from bbscout.tools.bitbucket._auth import BasicAuth, BearerAuth
+from bbscout.tools.bitbucket._cache import ResponseCache
+from bbscout.tools.bitbucket._client import DEFAULT_BASE_URL, DEFAULT_MAX_REDIRECTS, BitbucketClient
+from bbscout.tools.bitbucket._errors import (
     AuthError,
     BadRequest,
     BitbucketError,
@@ -30,7 +30,7 @@ from ._errors import (
     ServerError,
     TransportFailure,
 )
-from ._models import (
+from bbscout.tools.bitbucket._models import (
     Account,
     Branch,
     CodeSearchMatch,
@@ -49,9 +49,9 @@ from ._models import (
     Workspace,
     WorkspaceAccess,
 )
-from ._pagination import max_pagelen
-from ._retry import DEFAULT_RETRY, RetryConfig
-from ._stats import EndpointStats, RequestEvent, RequestStats, endpoint_template
+from bbscout.tools.bitbucket._pagination import max_pagelen
+from bbscout.tools.bitbucket._retry import DEFAULT_RETRY, RetryConfig
+from bbscout.tools.bitbucket._stats import EndpointStats, RequestEvent, RequestStats, endpoint_template
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -26,10 +26,10 @@ from datetime import date, datetime
 
 import httpx
 
-from ._auth import BasicAuth, BearerAuth
-from ._bbql import Query
-from ._cache import CachedResponse, CacheMode, ResponseCache, cache_key
-from ._errors import (
+from bbscout.tools.bitbucket._auth import BasicAuth, BearerAuth
+from bbscout.tools.bitbucket._bbql import Query
+from bbscout.tools.bitbucket._cache import CachedResponse, CacheMode, ResponseCache, cache_key
+from bbscout.tools.bitbucket._errors import (
     AuthError,
     BadRequest,
     BitbucketError,
@@ -43,8 +43,8 @@ from ._errors import (
     TransportFailure,
     humanize_wait,
 )
-from ._pagination import collection_fields, join_fields, max_pagelen
-from ._retry import (
+from bbscout.tools.bitbucket._pagination import collection_fields, join_fields, max_pagelen
+from bbscout.tools.bitbucket._retry import (
     DEFAULT_RETRY,
     ONCE_STATUSES,
     RETRY_STATUSES,
@@ -52,11 +52,11 @@ from ._retry import (
     backoff_delay,
     parse_retry_after,
 )
-from ._stats import RequestEvent, RequestStats, endpoint_template
+from bbscout.tools.bitbucket._stats import RequestEvent, RequestStats, endpoint_template
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_REDIRECTS", "TEXT_ACCEPT", "BitbucketClient", "Params"]
 
-logger = logging.getLogger("tools.bitbucket")
+logger = logging.getLogger("bbscout.tools.bitbucket")
 
 DEFAULT_BASE_URL = "https://api.bitbucket.org/2.0"
 DEFAULT_MAX_REDIRECTS = 5
@@ -224,7 +224,7 @@ class BitbucketClient:
         self._rng = rng or random.Random()
         self._max_redirects = max_redirects
         self.stats = RequestStats()
-        from ._ratelimit import HourlyLimiter
+        from bbscout.tools.bitbucket._ratelimit import HourlyLimiter
 
         self._limiter = HourlyLimiter(hourly_limit, clock)
         self._secrets: tuple[str, ...] = auth.secret_values() if auth is not None else ()
@@ -407,7 +407,9 @@ class BitbucketClient:
         if selected is not None:
             query.append(("fields", selected))
         pages = (
-            self._numbered_pages(path, query, size, cache) if by_page else self._linked_pages(path, query, size, cache)
+            self._numbered_pages(path, query, size, cache)
+            if by_page
+            else self._linked_pages(path, query, size, cache)
         )
         yielded = 0
         async for values in pages:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import typing
 
-from ._errors import RateLimited, humanize_wait
+from bbscout.tools.bitbucket._errors import RateLimited, humanize_wait
 
 __all__ = ["WINDOW_SECONDS", "HourlyLimiter"]
 

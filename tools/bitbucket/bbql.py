@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
-from ._bbql import OPERATORS, AllOf, AnyOf, Condition, Query, all_of, any_of, cond, quote
+from bbscout.tools.bitbucket._bbql import (
+    OPERATORS,
+    AllOf,
+    AnyOf,
+    Condition,
+    Query,
+    all_of,
+    any_of,
+    cond,
+    quote,
+)
 
 __all__ = ["OPERATORS", "AllOf", "AnyOf", "Condition", "Query", "all_of", "any_of", "cond", "quote"]
