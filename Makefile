@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 QUESTION ?= What pipelines failed in the last 24 hours?
 
-.PHONY: install demo test evals bench lint clean
+.PHONY: install demo test evals bench lint typecheck-tree clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,17 @@ evals: install
 	$(BIN)/bbscout eval --planner rules --report evals/reports/latest
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout.yaml --min-pass-rate $(HELDOUT_MIN) --report evals/reports/heldout
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout2.yaml --min-pass-rate $(HELDOUT2_MIN) --report evals/reports/heldout2
+
+# ruff (lint + format) over the tree; mypy over the package (strict on agent/ and tools/).
+TYPECHECK := build/typecheck/bbscout
+typecheck-tree:
+	mkdir -p $(TYPECHECK)
+	for d in agent tools sandbox evals; do ln -sfn ../../../$$d $(TYPECHECK)/$$d; done
+
+lint: install typecheck-tree
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy -p bbscout.agent -p bbscout.tools -p bbscout.sandbox -p bbscout.evals
 
 bench: install
 	$(BIN)/python benchmarks/bench_tools.py
