@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import unicodedata
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
@@ -22,6 +21,7 @@ from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
 
+from bbscout.agent import runtime
 from bbscout.agent.runtime import (
     EXIT_RATE_LIMITED,
     EXIT_REFUSED,
@@ -34,8 +34,6 @@ from bbscout.agent.runtime import (
 )
 from bbscout.agent.settings import ConfigError, Settings, data_dir, load_settings
 from bbscout.tools.bitbucket import BitbucketError, BudgetExhausted, RateLimited
-
-MAX_QUESTION_CHARS = 2000
 
 app = typer.Typer(
     name="bbscout",
@@ -62,20 +60,10 @@ def notice(message: str) -> None:
 
 def check_question(question: str) -> str:
     """Refuse empty, oversized or binary questions with a message saying what to do."""
-    text = question.strip()
-    if not text:
-        fail(
-            'The question is empty. Ask something like: bbscout ask "What pipelines failed in the last 24 hours?"'
-        )
-    if len(text) > MAX_QUESTION_CHARS:
-        fail(
-            f"The question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
-            "Ask one short question at a time (paste logs into Bitbucket, not into the question)."
-        )
-    junk = sum(1 for c in text if unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") and c not in "\n\t")
-    if junk or "\ufffd" in text:
-        fail("The question contains binary or control characters. Type it as plain text.")
-    return text
+    try:
+        return runtime.check_question(question)
+    except ConfigError as exc:
+        fail(str(exc))
 
 
 def parse_now(value: str | None) -> datetime:
@@ -98,9 +86,13 @@ def check_tz(value: str) -> str:
     return value
 
 
-def settings_or_fail() -> Settings:
+def settings_or_fail(connection: str | None = None) -> Settings:
+    """The settings to run with: the environment's, or a saved connection's (`--connection NAME`)."""
+    from bbscout.agent.connections import load_connections, resolve
+
     try:
-        return load_settings()
+        base = load_settings()
+        return resolve(connection, base, load_connections())[1]
     except ConfigError as exc:
         fail(str(exc))
 
@@ -170,8 +162,9 @@ async def _ask(
     repos: list[str] | None,
     mode: str = "ask",
     incident_at: datetime | None = None,
+    connection: str | None = None,
 ) -> int:
-    settings = settings_or_fail()
+    settings = settings_or_fail(connection)
     async with open_session(settings, planner=planner, now=now, notice=notice) as session:
         await session.check_access(repos)
         result = await session.ask(
@@ -200,6 +193,10 @@ TzOpt = Annotated[str, typer.Option("--tz", help="Your time zone, for 'yesterday
 RepoOpt = Annotated[
     list[str] | None, typer.Option("--repo", help="Limit to this repository slug (repeatable).")
 ]
+ConnectionOpt = Annotated[
+    str | None,
+    typer.Option("--connection", help="Use this saved connection (see `bbscout connect --save NAME`)."),
+]
 
 
 def check_planner(value: str) -> PlannerChoice:
@@ -216,6 +213,7 @@ def ask(
     now: NowOpt = None,
     tz: TzOpt = "UTC",
     repo: RepoOpt = None,
+    connection: ConnectionOpt = None,
 ) -> None:
     """Answer a question about the workspace's pipelines, PRs, commits, branches, deployments or code."""
     text = check_question(question)
@@ -227,6 +225,7 @@ def ask(
             now=parse_now(now),
             tz=check_tz(tz),
             repos=repo,
+            connection=connection,
         )
     )
 
@@ -240,6 +239,7 @@ def investigate(
     now: NowOpt = None,
     tz: TzOpt = "UTC",
     repo: RepoOpt = None,
+    connection: ConnectionOpt = None,
 ) -> None:
     """Incident mode: what changed before the symptom began, ranked suspects, ruled-out changes."""
     text = check_question(symptom)
@@ -257,14 +257,17 @@ def investigate(
             repos=repo,
             mode="investigate",
             incident_at=incident_at,
+            connection=connection,
         )
     )
 
 
-async def _chat(thread: str, planner: PlannerChoice, tz: str, now_override: datetime | None) -> int:
+async def _chat(
+    thread: str, planner: PlannerChoice, tz: str, now_override: datetime | None, connection: str | None
+) -> int:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    settings = settings_or_fail()
+    settings = settings_or_fail(connection)
     path = data_dir()
     path.mkdir(parents=True, exist_ok=True)
     start = now_override or datetime.now(UTC)
@@ -316,27 +319,65 @@ def chat(
     planner: PlannerOpt = "auto",
     tz: TzOpt = "UTC",
     now: NowOpt = None,
+    connection: ConnectionOpt = None,
 ) -> None:
     """Interactive questions with follow-ups ("which of those were on main?")."""
-    run_async(_chat(thread, check_planner(planner), check_tz(tz), parse_now(now) if now else None))
+    run_async(
+        _chat(thread, check_planner(planner), check_tz(tz), parse_now(now) if now else None, connection)
+    )
 
 
 @app.command()
-def connect() -> None:
+def connect(
+    connection: ConnectionOpt = None,
+    save: Annotated[
+        str | None,
+        typer.Option("--save", help="Test the configured credentials, then save them under this name."),
+    ] = None,
+) -> None:
     """Test the connection: credentials, identity, workspace access and each read scope."""
+    from bbscout.agent import connections
     from bbscout.agent.connect import run_checks
 
-    settings = settings_or_fail()
+    try:
+        base = load_settings()
+        saved = connections.load_connections()
+        if save is not None:
+            named: connections.Connection | None = connections.from_settings(save, base)
+        elif connection is not None and connection in saved:
+            named = saved[connection]  # re-testing is how a failed connection comes back
+        else:
+            named = None
+        settings = named.settings(base) if named else connections.resolve(connection, base, saved)[1]
+    except ConfigError as exc:
+        fail(str(exc))
 
     async def main() -> int:
         checks = await run_checks(settings, notice)
-        table = Table(title="Bitbucket connection")
+        table = Table(title=f"Bitbucket connection{f' {named.name!r}' if named else ''}")
         for column in ("check", "result", "detail / fix"):
             table.add_column(column)
         for check in checks:
             table.add_row(check.name, "[green]pass[/]" if check.ok else "[red]FAIL[/]", escape(check.detail))
         out.print(table)
-        return 0 if all(c.ok for c in checks) else EXIT_REFUSED
+        ok = all(c.ok for c in checks)
+        if named is not None and (save is not None or connection is not None):
+            failed = next((c for c in checks if not c.ok), None)
+            detail = f"{failed.name}: {failed.detail}" if failed else f"{len(checks)} checks passed"
+            if ok or save is None:
+                stored = connections.save_connection(connections.tested(named, ok, detail))
+                where = (
+                    "the OS keyring" if stored.secret_store == "keyring" else "the config file (mode 0600)"
+                )
+                verb = "Saved" if save is not None else "Recorded the test of"
+                notice(
+                    f"{verb} connection '{named.name}' ({where}); use it with --connection '{named.name}'."
+                )
+            else:
+                notice(
+                    f"Not saved: connection '{named.name}' failed its test. Fix the failure above and retry."
+                )
+        return 0 if ok else EXIT_REFUSED
 
     run_async(main())
 

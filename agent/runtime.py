@@ -7,6 +7,7 @@ default, the request budget and the exit-code rules live in one place.
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ SANDBOX_BASE_URL = "http://sandbox.local/2.0"
 Notice = Callable[[str], None]
 EventSink = Callable[[dict[str, Any]], None]
 
+MAX_QUESTION_CHARS = 2000
 EXIT_OK, EXIT_GAPS, EXIT_USAGE, EXIT_REFUSED, EXIT_RATE_LIMITED = 0, 1, 2, 3, 4
 
 
@@ -63,9 +65,16 @@ def embedded_transport(
 
 
 def make_client(
-    settings: Settings, now: datetime, notice: Notice, cache: ResponseCache | None = None
+    settings: Settings,
+    now: datetime,
+    notice: Notice,
+    cache: ResponseCache | None = None,
+    embedded: tuple[httpx.AsyncBaseTransport, Any] | None = None,
 ) -> BitbucketClient:
-    """A client for real Bitbucket when credentials are set, else for the embedded sandbox world."""
+    """A client for real Bitbucket when credentials are set, else for the embedded sandbox world.
+
+    `embedded` reuses an already built (transport, world) pair, as a long-running service does.
+    """
     if settings.has_bitbucket_credentials:
         auth: BasicAuth | BearerAuth
         if settings.api_token is not None:
@@ -80,7 +89,7 @@ def make_client(
             budget=settings.request_budget,
             cache=cache,
         )
-    transport, world = embedded_transport(now)
+    transport, world = embedded or embedded_transport(now)
     token = world.token("demo")
     notice(
         "No Bitbucket credentials configured (BITBUCKET_EMAIL + BITBUCKET_API_TOKEN, or BITBUCKET_ACCESS_TOKEN): "
@@ -114,6 +123,55 @@ def make_planner(settings: Settings, choice: PlannerChoice, notice: Notice) -> t
     assert settings.openai_api_key is not None
     llm = LLMClient(api_key=settings.openai_api_key, base_url=settings.openai_base_url, model=settings.model)
     return LLMPlanner(llm), LLMReporter(llm), "llm"
+
+
+def check_question(question: str) -> str:
+    """The question, stripped; ConfigError for empty, oversized or binary text (CLI and API alike)."""
+    text = question.strip()
+    if not text:
+        raise ConfigError(
+            "The question is empty. Ask something like: "
+            'bbscout ask "What pipelines failed in the last 24 hours?"'
+        )
+    if len(text) > MAX_QUESTION_CHARS:
+        raise ConfigError(
+            f"The question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
+            "Ask one short question at a time (paste logs into Bitbucket, not into the question)."
+        )
+    junk = sum(1 for c in text if unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") and c not in "\n\t")
+    if junk or "\ufffd" in text:
+        raise ConfigError("The question contains binary or control characters. Type it as plain text.")
+    return text
+
+
+def document_from_state(
+    values: dict[str, Any], *, planner: str, stats: dict[str, Any] | None = None
+) -> tuple[Report, list[StepOutcome], dict[str, Any]]:
+    """(report, outcomes, `--json` document) from a finished run's graph state.
+
+    Without `stats` (a turn read back from a checkpoint) they are rebuilt from the outcomes.
+    """
+    report = Report.model_validate(values["report"])
+    outcomes = [StepOutcome.model_validate(o) for o in values.get("outcomes", [])]
+    records = {r["ref"]: r for o in outcomes for r in o.records}
+    previous = values.get("previous") or {}
+    records = {r["ref"]: r for r in previous.get("primary", [])} | records
+    if stats is None:
+        stats = {
+            "http_requests": sum(o.requests for o in outcomes),
+            "tool_calls": len(outcomes),
+            "seconds": round(sum(o.seconds for o in outcomes), 3),
+        }
+    document = json_document(
+        question=values["question"],
+        planner=planner,
+        now=values["now"],
+        window=(values.get("plan") or {}).get("window"),
+        report=report,
+        records=records,
+        stats=stats,
+    )
+    return report, outcomes, document
 
 
 def exit_code_for(report: Report, outcomes: list[StepOutcome]) -> int:
@@ -176,6 +234,7 @@ class Session:
         config: dict[str, Any] = {"recursion_limit": RECURSION_LIMIT}
         if thread_id:
             config["configurable"] = {"thread_id": thread_id}
+            config["metadata"] = {"planner": self.planner_name}
         inputs = {
             "question": question,
             "now": now.isoformat(),
@@ -186,33 +245,26 @@ class Session:
         }
         final: dict[str, Any] = {}
         async for part_mode, chunk in graph.astream(
-            inputs, config=config, context=self.context(), stream_mode=["custom", "values"]
+            inputs,
+            config=config,
+            context=self.context(),
+            stream_mode=["custom", "values"],
+            durability="exit" if checkpointer is not None else None,
         ):
             if part_mode == "custom" and on_event:
                 on_event(chunk)
             elif part_mode == "values":
                 final = chunk
-        report = Report.model_validate(final["report"])
-        outcomes = [StepOutcome.model_validate(o) for o in final.get("outcomes", [])]
-        records = {r["ref"]: r for o in outcomes for r in o.records}
-        previous = final.get("previous") or {}
-        records = {r["ref"]: r for r in previous.get("primary", [])} | records
+        llm_tokens = self._llm_tokens() - llm_before
         stats = {
             "http_requests": self.client.stats.requests - before_requests,
             "http_bytes": self.client.stats.bytes - before_bytes,
-            "tool_calls": len(outcomes),
-            "llm_tokens": self._llm_tokens() - llm_before,
+            "tool_calls": len(final.get("outcomes", [])),
+            "llm_tokens": llm_tokens,
             "seconds": round(time.perf_counter() - started, 3),
         }
-        document = json_document(
-            question=question,
-            planner=self.planner_name,
-            now=now.isoformat(),
-            window=(final.get("plan") or {}).get("window"),
-            report=report,
-            records=records,
-            stats=stats,
-        )
+        final = {**final, "question": question, "now": now.isoformat()}
+        report, outcomes, document = document_from_state(final, planner=self.planner_name, stats=stats)
         return RunResult(
             report=report, document=document, exit_code=exit_code_for(report, outcomes), outcomes=outcomes
         )
