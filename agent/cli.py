@@ -382,6 +382,45 @@ def connect(
     run_async(main())
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    planner: PlannerOpt = "auto",
+) -> None:
+    """Serve the HTTP API and the chat page for a team (replicas: set BBSCOUT_DATABASE_URL, BBSCOUT_REDIS_URL)."""
+    try:
+        from bbscout.agent.service.serve import serve_app
+    except ImportError as exc:
+        fail(f"bbscout serve needs the server extra ({exc.name} is missing): pip install 'bbscout[server]'")
+    try:
+        serve_app(host, port, check_planner(planner), notice)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def apikey(
+    name: Annotated[str, typer.Argument(help="Who or what the key is for, e.g. oncall-bot.")],
+    quota: Annotated[int, typer.Option("--quota", min=1, help="Requests per hour for this key.")] = 600,
+) -> None:
+    """Make an API key for `bbscout serve`: printed once; the config file keeps only its SHA-256."""
+    from bbscout.agent.service.keys import ApiKey, digest, new_key, save_key
+
+    key = new_key()
+    record = ApiKey(hash=digest(key), quota_per_hour=quota)
+    try:
+        path = save_key(name, record)
+    except ConfigError as exc:
+        fail(str(exc))
+    sys.stdout.write(key + "\n")
+    notice(
+        f"API key '{name}' ({quota:,} requests/hour) saved to {path} as its SHA-256; the key itself is shown "
+        f"only now. For replicas configured from the environment: "
+        f"BBSCOUT_API_KEYS='{json.dumps({name: record.model_dump()})}'"
+    )
+
+
 @sandbox_app.command("serve")
 def sandbox_serve(
     host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = "127.0.0.1",

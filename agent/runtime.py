@@ -12,9 +12,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
+from langchain_core.runnables import RunnableConfig
 from pydantic import SecretStr
 
 from bbscout.agent.context import Context
@@ -25,6 +26,7 @@ from bbscout.agent.planners.rules import RulesPlanner
 from bbscout.agent.report import Report
 from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.settings import ConfigError, Settings
+from bbscout.agent.state import InputState
 from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache
 from bbscout.tools.context import ToolContext, list_repository_records
 from bbscout.tools.resolve import closest_names
@@ -231,11 +233,11 @@ class Session:
         before_requests, before_bytes = self.client.stats.requests, self.client.stats.bytes
         llm_before = self._llm_tokens()
         graph = build_graph().compile(checkpointer=checkpointer, name="bbscout")
-        config: dict[str, Any] = {"recursion_limit": RECURSION_LIMIT}
+        config: RunnableConfig = {"recursion_limit": RECURSION_LIMIT}
         if thread_id:
             config["configurable"] = {"thread_id": thread_id}
             config["metadata"] = {"planner": self.planner_name}
-        inputs = {
+        inputs: InputState = {
             "question": question,
             "now": now.isoformat(),
             "tz": tz,
@@ -243,18 +245,20 @@ class Session:
             "incident_at": incident_at.isoformat() if incident_at else None,
             "repo_filter": repo_filter,
         }
+        # A chat turn writes one checkpoint, when it ends: a turn that fails leaves the thread as it was.
+        durability: Literal["exit"] | None = "exit" if checkpointer is not None else None
         final: dict[str, Any] = {}
         async for part_mode, chunk in graph.astream(
             inputs,
             config=config,
             context=self.context(),
             stream_mode=["custom", "values"],
-            durability="exit" if checkpointer is not None else None,
+            durability=durability,
         ):
             if part_mode == "custom" and on_event:
-                on_event(chunk)
+                on_event(cast(dict[str, Any], chunk))
             elif part_mode == "values":
-                final = chunk
+                final = cast(dict[str, Any], chunk)
         llm_tokens = self._llm_tokens() - llm_before
         stats = {
             "http_requests": self.client.stats.requests - before_requests,

@@ -275,21 +275,28 @@ class Store:
         await self.sql.close()
 
 
+OUTAGES = {
+    "psycopg.OperationalError": "PostgreSQL",
+    "psycopg.InterfaceError": "PostgreSQL",
+    "psycopg_pool.PoolTimeout": "PostgreSQL",
+    "psycopg_pool.PoolClosed": "PostgreSQL",
+    "redis.ConnectionError": "Redis",
+    "redis.TimeoutError": "Redis",
+}
+
+
+def outage_of(exc: BaseException) -> str | None:
+    """Which store a "server is not there" error of psycopg, its pool or redis is about (None for others)."""
+    for cls in type(exc).__mro__:
+        store = OUTAGES.get(f"{cls.__module__.split('.')[0]}.{cls.__name__}")
+        if store:
+            return store
+    cause = exc.__cause__ or exc.__context__
+    return outage_of(cause) if cause is not None and cause is not exc else None
+
+
 def is_outage(exc: BaseException) -> bool:
-    """True for "the server is not there" errors of psycopg, its pool and redis (not for SQL bugs)."""
-    names = {cls.__module__.split(".")[0] + "." + cls.__name__ for cls in type(exc).__mro__}
-    return bool(
-        names
-        & {
-            "psycopg.OperationalError",
-            "psycopg.InterfaceError",
-            "psycopg_pool.PoolTimeout",
-            "psycopg_pool.PoolClosed",
-            "redis.ConnectionError",
-            "redis.TimeoutError",
-            "builtins.ConnectionError",
-        }
-    )
+    return outage_of(exc) is not None
 
 
 class _Sqlite:
@@ -378,6 +385,6 @@ async def _postgres_store(url: str) -> Store:
     except Exception as exc:
         await pool.close()
         raise StoreUnavailable("PostgreSQL", exc) from exc
-    saver = AsyncPostgresSaver(pool)  # type: ignore[arg-type]
+    saver = AsyncPostgresSaver(pool)
     await saver.setup()
     return Store(_Postgres(pool), saver)
