@@ -369,19 +369,21 @@ async def _sqlite_store(data_dir: Path) -> Store:
 async def _postgres_store(url: str) -> Store:
     from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
     from psycopg.rows import dict_row
-    from psycopg_pool import AsyncConnectionPool
+    from psycopg_pool import AsyncNullConnectionPool
 
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+    # A null pool connects per use: after an outage the next request reaches the restarted server at
+    # once (a keep-alive pool would wait out its reconnect backoff); loopback connects cost ~2 ms.
+    pool: AsyncNullConnectionPool[Any] = AsyncNullConnectionPool(
         url,
-        min_size=1,
-        max_size=10,
+        max_size=20,
         timeout=5.0,
         open=False,
-        check=AsyncConnectionPool.check_connection,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row, "connect_timeout": 3},
     )
     try:
         await pool.open(wait=True, timeout=10.0)
+        async with pool.connection() as conn:
+            await conn.execute("SELECT 1")
     except Exception as exc:
         await pool.close()
         raise StoreUnavailable("PostgreSQL", exc) from exc

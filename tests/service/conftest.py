@@ -7,6 +7,8 @@ tests that change shared state (a revoked token, a stopped database) restore it 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,8 +74,9 @@ def sandbox(world: World) -> Iterator[Any]:
     from bbscout.sandbox.app import SandboxSettings, create_app
     from bbscout.sandbox.server import LoopbackServer
 
-    with LoopbackServer(create_app(world, SandboxSettings())) as server:
-        yield server
+    app = create_app(world, SandboxSettings())
+    with LoopbackServer(app) as server:
+        yield server  # server.app.state: request_log, settings (latency for slow-run tests)
 
 
 @pytest.fixture(scope="session")
@@ -109,3 +112,36 @@ def service(env: Env) -> Iterator[str]:
 def client(service: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=service, headers=auth(), timeout=60) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    from tests.service.servers import Postgres, missing
+
+    reason = missing("pg_ctl", "initdb")
+    if reason:
+        pytest.skip(reason)
+    # Not under pytest's tmp dir: that is private to root, and PostgreSQL runs as its own user.
+    root = Path(tempfile.mkdtemp(prefix="bbscout-pg-"))
+    server = Postgres(root)
+    server.create()
+    try:
+        yield server
+    finally:
+        server.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from tests.service.servers import Redis, missing
+
+    reason = missing("redis-server")
+    if reason:
+        pytest.skip(reason)
+    server = Redis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
