@@ -365,7 +365,7 @@ def connect(
             failed = next((c for c in checks if not c.ok), None)
             detail = f"{failed.name}: {failed.detail}" if failed else f"{len(checks)} checks passed"
             if ok or save is None:
-                stored = connections.save_connection(connections.tested(named, ok, detail))
+                stored = connections.save_connection(connections.with_last_test(named, ok, detail))
                 where = (
                     "the OS keyring" if stored.secret_store == "keyring" else "the config file (mode 0600)"
                 )

@@ -133,11 +133,11 @@ def load_connections(path: Path | None = None) -> dict[str, Connection]:
     found: dict[str, Connection] = {}
     for name, table in tables.items():
         data = dict(table.unwrap() if hasattr(table, "unwrap") else table)
-        store = data.pop("secret", "file")
+        store, auth = data.pop("secret", "file"), data.pop("auth", "api_token")
         if any(data.get(k) for k in ("api_token", "access_token")):
             _refuse_if_readable(path)
         if store == "keyring":
-            data |= _keyring_secret(name, data)
+            data |= _keyring_secret(name, auth)
         try:
             found[name] = Connection(name=name, secret_store=store, **data)
         except ValidationError as exc:
@@ -146,7 +146,7 @@ def load_connections(path: Path | None = None) -> dict[str, Connection]:
     return found
 
 
-def _keyring_secret(name: str, data: dict[str, Any]) -> dict[str, str]:
+def _keyring_secret(name: str, auth: str) -> dict[str, str]:
     ring = _keyring()
     secret = ring.get_password(KEYRING_SERVICE, name) if ring else None
     if not secret:
@@ -154,7 +154,7 @@ def _keyring_secret(name: str, data: dict[str, Any]) -> dict[str, str]:
             f"Connection '{name}' keeps its token in the OS keyring, but the keyring has none for it. "
             f"Save it again: bbscout connect --save '{name}'."
         )
-    return {"access_token" if data.get("auth") == "access_token" else "api_token": secret}
+    return {"access_token" if auth == "access_token" else "api_token": secret}
 
 
 def save_connection(connection: Connection, path: Path | None = None) -> Connection:
@@ -208,7 +208,7 @@ def from_settings(name: str, settings: Settings) -> Connection:
     )
 
 
-def tested(connection: Connection, ok: bool, detail: str, at: datetime | None = None) -> Connection:
+def with_last_test(connection: Connection, ok: bool, detail: str, at: datetime | None = None) -> Connection:
     return connection.model_copy(
         update={"last_test": LastTest(ok=ok, at=at or datetime.now(UTC), detail=detail)}
     )
@@ -286,5 +286,5 @@ __all__ = [
     "refuse_if_failed",
     "resolve",
     "save_connection",
-    "tested",
+    "with_last_test",
 ]

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bbscout.agent.connections import Connection, save_connection, tested
+from bbscout.agent.connections import Connection, save_connection, with_last_test
 from bbscout.agent.service.keys import ApiKey, digest
 from bbscout.sandbox.world.model import World
 
@@ -59,7 +59,7 @@ def connection_for(world: World, name: str, label: str, base_url: str) -> Connec
         )
     else:
         made = Connection(name=name, workspace="acme", base_url=base_url, access_token=token.secret)
-    return tested(made, True, "6 checks passed", at=datetime.fromisoformat(ANCHOR))
+    return with_last_test(made, True, "6 checks passed", at=datetime.fromisoformat(ANCHOR))
 
 
 @pytest.fixture(scope="session")
@@ -103,7 +103,12 @@ def service(env: Env) -> Iterator[str]:
     from bbscout.agent.settings import Settings
     from bbscout.sandbox.server import LoopbackServer
 
-    app = create_app(ServiceSettings(api_keys=api_keys(), max_body_bytes=8192), Settings(), planner="rules")
+    app = create_app(
+        ServiceSettings(api_keys=api_keys(), max_body_bytes=8192),
+        Settings(),
+        planner="rules",
+        clock=lambda: datetime.fromisoformat(NOW),  # the page sends no `now`: it asks at the world's hour
+    )
     with LoopbackServer(app, lifespan="on") as server:
         yield server.origin
 

@@ -88,6 +88,7 @@ function showAnswer(node, payload) {
   node.turn.append(answer);
   const s = payload.document.stats || {};
   node.turn.append(el("div", `${s.http_requests ?? "?"} Bitbucket requests · ${s.tool_calls ?? "?"} tool calls · ${s.seconds ?? "?"} s · planner ${payload.document.planner}`, "stats"));
+  $("messages").scrollTop = $("messages").scrollHeight;
 }
 
 async function openThread(id) {
