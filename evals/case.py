@@ -43,6 +43,8 @@ FAMILIES = (
     "unanswerable",
     "ambiguous",
     "adversarial",
+    "followups",  # issue 15: chat follow-ups graded on their last turn
+    "refusals",  # issue 16: requests to act refused read-only, look-alike questions answered
 )
 _OFFSET = re.compile(r"^-(\d+(?:\.\d+)?)\s*([mhdw])$")
 
@@ -90,6 +92,24 @@ class WindowSpec(_Strict):
 
 
 PipelineResult = Literal["FAILED", "ERROR", "SUCCESSFUL", "STOPPED", "EXPIRED"]
+# Chat referents and refusal evidence (issues 15, 16): what `kind: about` reads of its referents.
+Relation = Literal["self", "commits", "prs", "files", "merge_commit", "shipped"]
+Attribute = Literal[
+    "author",
+    "merged_by",
+    "approvers",
+    "reviewers",
+    "commenters",
+    "opened_at",
+    "closed_at",
+    "at",
+    "branch",
+    "target_branch",
+    "failed_step",
+    "error",
+    "result",
+    "release",
+]
 PipelineState = Literal["PENDING", "IN_PROGRESS", "PAUSED", "COMPLETED"]
 
 
@@ -97,7 +117,7 @@ class OracleQuery(_Strict):
     """A question asked of the raw world. Field meaning depends on `kind` (see `evals.oracle`).
 
     kind: pipelines | pull_requests | commits | branches | deployments | deployment_changes |
-          repositories | code | file | scenario
+          repositories | code | file | scenario | about | rollback_target
     """
 
     kind: Literal[
@@ -111,6 +131,8 @@ class OracleQuery(_Strict):
         "code",
         "file",
         "scenario",
+        "about",  # issue 15: a fact or relation of referents selected by `of`
+        "rollback_target",  # issue 16: the release live in an environment and the previous one
     ]
     repos: list[str] | None = None  # None: every repository in the workspace
     window: WindowSpec | None = None
@@ -141,9 +163,15 @@ class OracleQuery(_Strict):
     # scenario
     scenario: str | None = None
     refs: Literal["answer_refs", "culprit_ref", "ruled_out_refs"] = "answer_refs"
-    # selection after sorting newest first (chat: "the second one")
+    # selection after sorting newest first (chat: "the second one"); a negative pick counts from the
+    # oldest end (-1: "the oldest / last one")
     pick: int | None = None
     limit: int | None = None
+    # --- chat referents and refusal evidence (issues 15, 16; see `evals.oracle` "Referents") ---
+    order_by: Literal["time", "size"] = "time"  # size: lines changed, biggest first ("the biggest one")
+    of: OracleQuery | None = None  # kind: about — the referent(s), selected by another query
+    relation: list[Relation] = Field(default_factory=lambda: ["self"])  # kind: about — what of them
+    attribute: Attribute | None = None  # kind: about — a fact the answer must state about each referent
 
     @model_validator(mode="after")
     def _window(self) -> OracleQuery:
@@ -151,6 +179,14 @@ class OracleQuery(_Strict):
             raise ValueError("give since or window, not both")
         if self.kind == "scenario" and not self.scenario:
             raise ValueError("kind: scenario needs scenario:")
+        if self.kind == "about" and self.of is None:
+            raise ValueError("kind: about needs of: (the query selecting the referent)")
+        if self.kind == "rollback_target" and (
+            not self.repos or len(self.repos) != 1 or not self.environment
+        ):
+            raise ValueError("kind: rollback_target needs one repository in repos: and an environment:")
+        if self.pick == 0:
+            raise ValueError("pick is 1-based (1 = newest); negative counts from the oldest (-1 = oldest)")
         return self
 
     def resolved_window(self) -> WindowSpec | None:
@@ -192,6 +228,11 @@ class Expect(_Strict):
         False  # same entities/refs as a control run on the world with injections removed
     )
     exit_codes: list[int] | None = None
+    # --- chat follow-ups and refusals (issues 15, 16) ---
+    asks_which: bool = False  # cannot be bound: asks which one, naming the oracle's candidates, answers none
+    refused: bool | None = None  # True: refused read-only (exit 3, `refused` in --json); False: answered
+    max_requests: int | None = None  # at most this many HTTP requests in this turn
+    max_tool_calls: int | None = None  # at most this many tool calls in this turn
 
     @model_validator(mode="after")
     def _consistent(self) -> Expect:
@@ -201,6 +242,8 @@ class Expect(_Strict):
             raise ValueError("refs: answer_refs needs scenario:")
         if self.culprit_top and not self.scenario:
             raise ValueError("culprit_top needs scenario:")
+        if self.asks_which and self.oracle is None and self.refs is None:
+            raise ValueError("asks_which needs oracle: or refs: (the candidates it must name)")
         return self
 
 

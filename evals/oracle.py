@@ -29,6 +29,36 @@ filters (pagelen maxima: repositories/pipelines/commits/branches/deployments 100
     `/commits?include=NEW&exclude=OLD`;
   * repositories: L;  code search: max(1, ceil(k/100));  one file: L + 1;
   * scenarios: stated per case (investigations have no single canonical trajectory).
+
+Referents (chat follow-ups, issue 15; refusal evidence, issue 16):
+  A follow-up ("who opened the oldest one?", "roll it back") is about objects an earlier answer cited.
+  A case selects them with a query of its own (`of:`), so the answer key never depends on what bbscout
+  listed. Conventions:
+    * order: newest first by the kind's time (above); `pick: -n` is the n-th from the oldest
+      end ("the oldest", "the last one"); `order_by: size` orders PRs and commits by lines changed
+      (added + removed), biggest first, ties newest first;
+    * size: a commit's diffstat against its first parent; a PR's = the sum over the files its own
+      non-merge commits change (what its diffstat shows when the branch has no merges from main);
+    * relations (`relation:`): self; commits (a PR's commits, newest first); prs (the PRs whose commits
+      or merge commit include a commit); files (the files a PR's commits, or a commit, change);
+      merge_commit (a merged PR's merge commit); shipped (a deployment's commits: reachable from its
+      commit and not from the previous SUCCESSFUL deployment's commit in the same environment);
+    * attributes (`attribute:`), text the answer must state for each referent: author (PR author,
+      commit author, pipeline creator, deployment deployer; display names), merged_by (`closed_by` of a
+      MERGED PR), approvers / reviewers / commenters (display names), opened_at / closed_at / at (the
+      clock time "HH:MM" in the case's zone of: PR created_on / PR closed_on / pipeline created_on,
+      deployment completion, commit date), branch (a PR's source branch, a pipeline's branch or PR
+      source), target_branch, failed_step (FAILED/ERROR step names), error (an ERROR result's message;
+      else the first pytest `E   ...` line of the failed step's log; else the reason of its first
+      `FAILED test - reason` line), result (a pipeline's status word), release (a deployment's release);
+    * rollback_target: the release live in an environment (its newest SUCCESSFUL deployment) and the
+      previous successful one (the newest SUCCESSFUL deployment before it whose commit differs; redeploys
+      of the live commit are skipped) — what a rollback would go back to.
+  Minimal requests for `about`: the referent is held (cited by the previous answer), so attributes the
+  list evidence carries cost 0; approvers / reviewers 1 (the PR), commenters 1 (its comments), failed_step
+  1 (the steps), error 2 (steps + log); relations commits 1, prs 1, files 2 (the PR diffstat redirects;
+  a commit's 1), merge_commit 0, shipped 2 (the environment's deployments + `commits?include=&exclude=`).
+  rollback_target: L + 1 environments page + 1 deployments page.
 """
 
 from __future__ import annotations
@@ -45,9 +75,13 @@ from bbscout.evals.case import OracleQuery, WindowSpec, parse_offset
 __all__ = [
     "OracleAnswer",
     "answer",
+    "attribute_values",
     "linked_refs",
     "norm_ref",
     "parse_ts",
+    "pipeline_error",
+    "ref_size",
+    "related_refs",
     "resolve_window",
     "scenario_refs",
 ]
@@ -63,6 +97,7 @@ class OracleAnswer:
     entity_type: str  # pipeline | pull_request | commit | branch | deployment | repository | file | mixed
     min_requests: int
     window: tuple[datetime, datetime] | None = None
+    values: tuple[str, ...] = ()  # kind: about with an attribute — text the answer must state
 
     @property
     def count(self) -> int:
@@ -541,6 +576,261 @@ def linked_refs(world: Any, ref: str) -> set[str]:
     return out
 
 
+# --- referents: chat follow-ups and refusal evidence (issues 15, 16; "Referents" above) -------------
+
+_HELD = {
+    "author",
+    "merged_by",
+    "opened_at",
+    "closed_at",
+    "at",
+    "branch",
+    "target_branch",
+    "result",
+    "release",
+}
+_ATTRIBUTE_REQUESTS = {"approvers": 1, "reviewers": 1, "commenters": 1, "failed_step": 1, "error": 2}
+_RELATION_REQUESTS = {"self": 0, "commits": 1, "prs": 1, "files": 2, "merge_commit": 0, "shipped": 2}
+
+
+def _parse_ref(world: Any, ref: str) -> tuple[str, Any, str]:
+    """(kind, repo data, id) of a ref; raises for a ref the world does not hold."""
+    kind, _, rest = ref.partition(":")
+    sep = {"pipeline": "#", "pr": "#", "commit": "@", "deployment": ":"}.get(kind)
+    if sep is None:
+        raise ValueError(f"oracle: no referent conventions for {ref!r}")
+    slug, _, ident = rest.partition(sep)
+    rd = world.repos.get(slug)
+    if rd is None:
+        raise ValueError(f"oracle: unknown repository in {ref!r}")
+    return kind, rd, ident
+
+
+def _pr(rd: Any, ident: str) -> Json:
+    return rd.pullrequests[int(ident)]
+
+
+def _pipeline(rd: Any, ident: str) -> Json:
+    return next(p for p in rd.pipelines if str(p["build_number"]) == ident)
+
+
+def _deployment(rd: Any, ident: str) -> Json:
+    return next(d for d in rd.deployments if d["uuid"].lower() == ident.lower())
+
+
+def _non_merge(rd: Any, hashes: Iterable[str]) -> list[str]:
+    return [h for h in hashes if h in rd.commits and len(rd.commits[h].get("parents") or []) < 2]
+
+
+def _pr_changes(rd: Any, pid: int) -> dict[str, int]:
+    """path → lines added + removed over the PR's own non-merge commits."""
+    sizes: dict[str, int] = {}
+    for h in _non_merge(rd, rd.pr_commits.get(pid) or []):
+        for ch in rd.changes.get(h, []):
+            sizes[ch.path] = sizes.get(ch.path, 0) + ch.lines_added + ch.lines_removed
+    return sizes
+
+
+def ref_size(world: Any, ref: str) -> int:
+    """Lines changed by a PR or a commit (see "Referents")."""
+    kind, rd, ident = _parse_ref(world, ref)
+    if kind == "pr":
+        return sum(_pr_changes(rd, int(ident)).values())
+    if kind == "commit":
+        full = _full_hash(rd, ident)
+        return sum(ch.lines_added + ch.lines_removed for ch in rd.changes.get(full, []))
+    raise ValueError(f"oracle: order_by: size needs PRs or commits, not {ref!r}")
+
+
+def _previous_successful(rd: Any, d: Json, *, other_commit: bool) -> Json | None:
+    """The newest SUCCESSFUL deployment to `d`'s environment before `d` (with another commit if asked)."""
+    env, when = env_name(rd, d), deployment_time(d)
+    commit = str(dig(d, "deployable.commit.hash") or "")
+    earlier = [
+        x
+        for x in rd.deployments
+        if x is not d
+        and env_name(rd, x) == env
+        and deployment_status(x) == "SUCCESSFUL"
+        and (deployment_time(x) or when) < when  # type: ignore[operator]
+        and not (other_commit and str(dig(x, "deployable.commit.hash") or "") == commit)
+    ]
+    return max(earlier, key=lambda x: deployment_time(x), default=None)  # type: ignore[arg-type,return-value]
+
+
+def related_refs(world: Any, ref: str, relation: str) -> list[str]:
+    """The objects `relation` reaches from the referent `ref` (see "Referents")."""
+    if relation == "self":
+        return [ref]
+    kind, rd, ident = _parse_ref(world, ref)
+    slug = rd.slug
+    if kind == "pr" and relation == "commits":
+        return [f"commit:{slug}@{h[:12]}" for h in rd.pr_commits.get(int(ident)) or []]
+    if kind == "pr" and relation == "files":
+        return [f"file:{slug}:{path}" for path in _pr_changes(rd, int(ident))]
+    if kind == "pr" and relation == "merge_commit":
+        merge = dig(_pr(rd, ident), "merge_commit.hash")
+        if not merge:
+            raise ValueError(f"oracle: {ref} has no merge commit")
+        return [norm_ref(f"commit:{slug}@{_full_hash(rd, str(merge))}")]
+    if kind == "commit" and relation == "files":
+        return [f"file:{slug}:{ch.path}" for ch in rd.changes.get(_full_hash(rd, ident), [])]
+    if kind == "commit" and relation == "prs":
+        full = _full_hash(rd, ident)
+        return [
+            f"pr:{slug}#{pid}"
+            for pid, pr in sorted(rd.pullrequests.items(), reverse=True)
+            if full in (rd.pr_commits.get(pid) or [])
+            or full.startswith(str(dig(pr, "merge_commit.hash") or "-"))
+        ]
+    if kind == "deployment" and relation == "shipped":
+        d = _deployment(rd, ident)
+        included = ancestors(rd, _full_hash(rd, str(dig(d, "deployable.commit.hash"))))
+        previous = _previous_successful(rd, d, other_commit=False)
+        if previous is not None:
+            included -= ancestors(rd, _full_hash(rd, str(dig(previous, "deployable.commit.hash"))))
+        return [f"commit:{slug}@{h[:12]}" for h in rd.commit_order if h in included]
+    raise ValueError(f"oracle: relation {relation!r} does not apply to {ref!r}")
+
+
+def _clock(value: Any, tz: str) -> str:
+    ts = parse_ts(value)
+    if ts is None:
+        raise ValueError("oracle: no timestamp for a time attribute")
+    return ts.astimezone(ZoneInfo(tz)).strftime("%H:%M")
+
+
+def _names(users: Iterable[Any]) -> list[str]:
+    return sorted({str(u.get("display_name")) for u in users if u and u.get("display_name")})
+
+
+def _failed_steps(rd: Any, p: Json) -> list[Json]:
+    return [s for s in rd.steps.get(p["uuid"], []) if dig(s, "state.result.name") in ("FAILED", "ERROR")]
+
+
+def pipeline_error(rd: Any, p: Json) -> str:
+    """The line that says why a pipeline failed (convention in "Referents")."""
+    if pipeline_status(p) == "ERROR" and dig(p, "state.result.error.message"):
+        return str(dig(p, "state.result.error.message"))
+    for step in _failed_steps(rd, p):
+        lines = str(rd.logs.get(step["uuid"], "")).splitlines()
+        pytest_e = [ln[1:].strip() for ln in lines if ln.startswith("E ") and ln[1:].strip()]
+        if pytest_e:
+            return pytest_e[0]
+        summary = [ln.split(" - ", 1)[1].strip() for ln in lines if ln.startswith("FAILED ") and " - " in ln]
+        if summary:
+            return summary[0]
+    raise ValueError(f"oracle: no error line by convention in the logs of {rd.slug}#{p['build_number']}")
+
+
+def attribute_values(world: Any, ref: str, attribute: str, tz: str = "UTC") -> list[str]:
+    """What the answer must state about `ref` (see "Referents"); raises when the world has no value."""
+    kind, rd, ident = _parse_ref(world, ref)
+    obj = {"pr": _pr, "pipeline": _pipeline, "deployment": _deployment}.get(kind, lambda r, i: {})(rd, ident)
+    if kind == "commit":
+        obj = rd.commits[_full_hash(rd, ident)]
+    values: list[str] = []
+    if attribute == "author":
+        user = {
+            "pr": dig(obj, "author"),
+            "commit": dig(obj, "author.user"),
+            "pipeline": dig(obj, "creator"),
+            "deployment": dig(obj, "state.deployer"),
+        }[kind]
+        name = (user or {}).get("display_name") or str(dig(obj, "author.raw") or "").split(" <")[0]
+        values = [name] if name else []
+    elif attribute == "merged_by" and kind == "pr" and obj.get("state") == "MERGED":
+        values = _names([obj.get("closed_by")])
+    elif attribute == "approvers" and kind == "pr":
+        values = _names(p.get("user") for p in obj.get("participants") or [] if p.get("approved"))
+    elif attribute == "reviewers" and kind == "pr":
+        values = _names(obj.get("reviewers") or [])
+    elif attribute == "commenters" and kind == "pr":
+        comments = rd.pr_comments.get(int(ident)) or []
+        values = _names(c.get("user") for c in comments if not c.get("deleted"))
+    elif attribute == "opened_at" and kind == "pr":
+        values = [_clock(obj.get("created_on"), tz)]
+    elif attribute == "closed_at" and kind == "pr" and obj.get("state") != "OPEN":
+        values = [_clock(obj.get("closed_on") or obj.get("updated_on"), tz)]
+    elif attribute == "at":
+        when = {
+            "pipeline": lambda: obj.get("created_on"),
+            "deployment": lambda: deployment_time(obj).isoformat(),  # type: ignore[union-attr]
+            "commit": lambda: obj.get("date"),
+            "pr": lambda: obj.get("created_on"),
+        }[kind]()
+        values = [_clock(when, tz)]
+    elif attribute == "branch" and kind == "pr":
+        values = [str(dig(obj, "source.branch.name"))]
+    elif attribute == "branch" and kind == "pipeline":
+        values = [str(dig(obj, "target.ref_name") or dig(obj, "target.source") or "")]
+    elif attribute == "target_branch" and kind == "pr":
+        values = [str(dig(obj, "destination.branch.name"))]
+    elif attribute == "failed_step" and kind == "pipeline":
+        values = [str(s.get("name")) for s in _failed_steps(rd, obj)]
+    elif attribute == "error" and kind == "pipeline":
+        values = [pipeline_error(rd, obj)]
+    elif attribute == "result" and kind == "pipeline":
+        values = [pipeline_status(obj)]
+    elif attribute == "release" and kind == "deployment":
+        values = [str(dig(obj, "release.name") or dig(obj, "deployable.name") or "")]
+    values = [v for v in values if v]
+    if not values:
+        raise ValueError(f"oracle: {ref} has no {attribute}")
+    return values
+
+
+def _reselect(world: Any, q: OracleQuery, now: datetime, tz: str) -> OracleAnswer:
+    """A base kind answered whole, then re-ordered by size and/or picked from the oldest end."""
+    base = answer(world, q.model_copy(update={"pick": None, "limit": None, "order_by": "time"}), now, tz)
+    refs = list(base.refs)
+    if q.order_by == "size":
+        rank = {r: i for i, r in enumerate(refs)}  # newest first: ties go to the newer
+        refs.sort(key=lambda r: (-ref_size(world, r), rank[r]))
+    if q.pick is not None:
+        i = q.pick - 1 if q.pick > 0 else len(refs) + q.pick
+        refs = refs[i : i + 1] if 0 <= i < len(refs) else []
+    elif q.limit is not None:
+        refs = refs[: q.limit]
+    return OracleAnswer(refs, base.entity_type, base.min_requests, base.window)
+
+
+def _about(world: Any, q: OracleQuery, now: datetime, tz: str) -> OracleAnswer:
+    assert q.of is not None
+    subject = answer(world, q.of, now, tz)
+    refs: list[str] = []
+    values: list[str] = []
+    for ref in subject.refs:
+        for relation in q.relation:
+            refs += related_refs(world, ref, relation)
+        if q.attribute:
+            values += attribute_values(world, ref, q.attribute, tz)
+    refs = list(dict.fromkeys(refs))
+    kinds = {ref_type(r) for r in refs}
+    etype = kinds.pop() if len(kinds) == 1 else "mixed"
+    requests = sum(_RELATION_REQUESTS[r] for r in q.relation)
+    if q.attribute and q.attribute not in _HELD:
+        requests += _ATTRIBUTE_REQUESTS[q.attribute]
+    return OracleAnswer(refs, etype, requests * max(1, len(subject.refs)), None, tuple(dict.fromkeys(values)))
+
+
+def _rollback_target(world: Any, q: OracleQuery, now: datetime, tz: str) -> OracleAnswer:
+    assert q.repos and q.environment
+    slug = q.repos[0]
+    rd = world.repos[slug]
+    live_q = q.model_copy(update={"statuses": ["SUCCESSFUL"]})
+    deployed = _deployments_in(world, slug, live_q, now)
+    if not deployed:
+        return OracleAnswer([], "deployment", _listing(world) + 2)
+    live = deployed[0][1]
+    previous = _previous_successful(rd, live, other_commit=True)
+    refs = [f"deployment:{slug}:{d['uuid']}" for d in (live, previous) if d is not None]
+    return OracleAnswer(refs, "deployment", _listing(world) + 2)
+
+
+_REFERENT_KINDS = {"about": _about, "rollback_target": _rollback_target}
+
+
 # --- entry point ------------------------------------------------------------------------------------
 
 _KINDS = {
@@ -578,5 +868,9 @@ def _finish(
 
 def answer(world: Any, q: OracleQuery, now: datetime, tz: str = "UTC") -> OracleAnswer:
     """Evaluate `q` against `world` at `now` (user zone `tz` for calendar windows)."""
+    if q.kind in _REFERENT_KINDS:
+        return _REFERENT_KINDS[q.kind](world, q, now.astimezone(UTC), tz)
+    if q.order_by == "size" or (q.pick is not None and q.pick < 0):
+        return _reselect(world, q, now, tz)
     window = resolve_window(q.resolved_window(), now, tz)
     return _KINDS[q.kind](world, q, now.astimezone(UTC), window)
