@@ -109,6 +109,7 @@ Attribute = Literal[
     "error",
     "result",
     "release",
+    "stopped_by",
 ]
 PipelineState = Literal["PENDING", "IN_PROGRESS", "PAUSED", "COMPLETED"]
 
@@ -170,6 +171,7 @@ class OracleQuery(_Strict):
     # --- chat referents and refusal evidence (issues 15, 16; see `evals.oracle` "Referents") ---
     order_by: Literal["time", "size"] = "time"  # size: lines changed, biggest first ("the biggest one")
     of: OracleQuery | None = None  # kind: about — the referent(s), selected by another query
+    subject: list[str] | None = None  # kind: about — or the refs the user named ("PR 68", "#186")
     relation: list[Relation] = Field(default_factory=lambda: ["self"])  # kind: about — what of them
     attribute: Attribute | None = None  # kind: about — a fact the answer must state about each referent
 
@@ -179,8 +181,8 @@ class OracleQuery(_Strict):
             raise ValueError("give since or window, not both")
         if self.kind == "scenario" and not self.scenario:
             raise ValueError("kind: scenario needs scenario:")
-        if self.kind == "about" and self.of is None:
-            raise ValueError("kind: about needs of: (the query selecting the referent)")
+        if self.kind == "about" and (self.of is None) == (self.subject is None):
+            raise ValueError("kind: about needs of: (a query selecting the referents) or subject: (refs)")
         if self.kind == "rollback_target" and (
             not self.repos or len(self.repos) != 1 or not self.environment
         ):

@@ -622,12 +622,16 @@ def refused(doc: dict[str, Any], exit_code: int | None, expected: bool) -> Check
     return Check("refused", not why, 0.0 if why else 1.0, "; ".join(why) or "answered, not refused")
 
 
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"\\(?=[^\w\s])", "", text)).lower()
+
+
 def states_values(doc: dict[str, Any], values: Iterable[str]) -> Check:
     """Every attribute value (a name, a clock time, a step, an error line) appears in the answer,
-    findings, next step or timeline, case-insensitively."""
-    text = text_of(doc, gaps=False).lower()
+    findings, next step or timeline (case, runs of whitespace and markdown backslash escapes ignored)."""
+    text = _plain(text_of(doc, gaps=False))
     wanted = list(dict.fromkeys(values))
-    missing = [v for v in wanted if v.lower() not in text]
+    missing = [v for v in wanted if _plain(v) not in text]
     score = (len(wanted) - len(missing)) / len(wanted) if wanted else 1.0
     return Check(
         "attribute",

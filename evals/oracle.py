@@ -32,8 +32,8 @@ filters (pagelen maxima: repositories/pipelines/commits/branches/deployments 100
 
 Referents (chat follow-ups, issue 15; refusal evidence, issue 16):
   A follow-up ("who opened the oldest one?", "roll it back") is about objects an earlier answer cited.
-  A case selects them with a query of its own (`of:`), so the answer key never depends on what bbscout
-  listed. Conventions:
+  A case selects them with a query of its own (`of:`), or names them as the user did (`subject:`, refs
+  that must exist), so the answer key never depends on what bbscout listed. Conventions:
     * order: newest first by the kind's time (above); `pick: -n` is the n-th from the oldest
       end ("the oldest", "the last one"); `order_by: size` orders PRs and commits by lines changed
       (added + removed), biggest first, ties newest first;
@@ -50,7 +50,8 @@ Referents (chat follow-ups, issue 15; refusal evidence, issue 16):
       deployment completion, commit date), branch (a PR's source branch, a pipeline's branch or PR
       source), target_branch, failed_step (FAILED/ERROR step names), error (an ERROR result's message;
       else the first pytest `E   ...` line of the failed step's log; else the reason of its first
-      `FAILED test - reason` line), result (a pipeline's status word), release (a deployment's release);
+      `FAILED test - reason` line), result (a pipeline's status word), release (a deployment's release),
+      stopped_by (who stopped a STOPPED pipeline);
     * rollback_target: the release live in an environment (its newest SUCCESSFUL deployment) and the
       previous successful one (the newest SUCCESSFUL deployment before it whose commit differs; redeploys
       of the live commit are skipped) — what a rollback would go back to.
@@ -588,6 +589,7 @@ _HELD = {
     "target_branch",
     "result",
     "release",
+    "stopped_by",
 }
 _ATTRIBUTE_REQUESTS = {"approvers": 1, "reviewers": 1, "commenters": 1, "failed_step": 1, "error": 2}
 _RELATION_REQUESTS = {"self": 0, "commits": 1, "prs": 1, "files": 2, "merge_commit": 0, "shipped": 2}
@@ -772,6 +774,8 @@ def attribute_values(world: Any, ref: str, attribute: str, tz: str = "UTC") -> l
         values = [pipeline_error(rd, obj)]
     elif attribute == "result" and kind == "pipeline":
         values = [pipeline_status(obj)]
+    elif attribute == "stopped_by" and kind == "pipeline":
+        values = _names([dig(obj, "state.result.terminator")])
     elif attribute == "release" and kind == "deployment":
         values = [str(dig(obj, "release.name") or dig(obj, "deployable.name") or "")]
     values = [v for v in values if v]
@@ -796,11 +800,16 @@ def _reselect(world: Any, q: OracleQuery, now: datetime, tz: str) -> OracleAnswe
 
 
 def _about(world: Any, q: OracleQuery, now: datetime, tz: str) -> OracleAnswer:
-    assert q.of is not None
-    subject = answer(world, q.of, now, tz)
+    if q.subject is not None:
+        for ref in q.subject:
+            _parse_ref(world, ref)  # a named ref must exist
+        subject_refs = list(q.subject)
+    else:
+        assert q.of is not None
+        subject_refs = answer(world, q.of, now, tz).refs
     refs: list[str] = []
     values: list[str] = []
-    for ref in subject.refs:
+    for ref in subject_refs:
         for relation in q.relation:
             refs += related_refs(world, ref, relation)
         if q.attribute:
@@ -811,7 +820,8 @@ def _about(world: Any, q: OracleQuery, now: datetime, tz: str) -> OracleAnswer:
     requests = sum(_RELATION_REQUESTS[r] for r in q.relation)
     if q.attribute and q.attribute not in _HELD:
         requests += _ATTRIBUTE_REQUESTS[q.attribute]
-    return OracleAnswer(refs, etype, requests * max(1, len(subject.refs)), None, tuple(dict.fromkeys(values)))
+    values = list(dict.fromkeys(values))
+    return OracleAnswer(refs, etype, requests * max(1, len(subject_refs)), None, tuple(values))
 
 
 def _rollback_target(world: Any, q: OracleQuery, now: datetime, tz: str) -> OracleAnswer:
