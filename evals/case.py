@@ -172,7 +172,7 @@ class OracleQuery(_Strict):
     order_by: Literal["time", "size"] = "time"  # size: lines changed, biggest first ("the biggest one")
     of: OracleQuery | None = None  # kind: about — the referent(s), selected by another query
     subject: list[str] | None = None  # kind: about — or the refs the user named ("PR 68", "#186")
-    relation: list[Relation] = Field(default_factory=lambda: ["self"])  # kind: about — what of them
+    relation: list[Relation] = Field(default_factory=lambda: list[Relation](["self"]))  # kind: about
     attribute: Attribute | None = None  # kind: about — a fact the answer must state about each referent
 
     @model_validator(mode="after")

@@ -596,28 +596,36 @@ _RELATION_REQUESTS = {"self": 0, "commits": 1, "prs": 1, "files": 2, "merge_comm
 
 
 def _parse_ref(world: Any, ref: str) -> tuple[str, Any, str]:
-    """(kind, repo data, id) of a ref; raises for a ref the world does not hold."""
+    """(kind, repo data, id) of a ref the world holds; raises ValueError for anything else."""
     kind, _, rest = ref.partition(":")
     sep = {"pipeline": "#", "pr": "#", "commit": "@", "deployment": ":"}.get(kind)
     if sep is None:
         raise ValueError(f"oracle: no referent conventions for {ref!r}")
     slug, _, ident = rest.partition(sep)
     rd = world.repos.get(slug)
-    if rd is None:
-        raise ValueError(f"oracle: unknown repository in {ref!r}")
+    if rd is None or _object(kind, rd, ident) is None:
+        raise ValueError(f"oracle: world {world.name} has no {ref!r}")
     return kind, rd, ident
 
 
-def _pr(rd: Any, ident: str) -> Json:
-    return rd.pullrequests[int(ident)]
+def _object(kind: str, rd: Any, ident: str) -> Json | None:
+    """The world's JSON for a PR id, build number, commit hash (prefix) or deployment uuid."""
+    if kind == "pr":
+        pr: Json | None = rd.pullrequests.get(int(ident)) if ident.isdigit() else None
+        return pr
+    if kind == "pipeline":
+        return next((p for p in rd.pipelines if str(p["build_number"]) == ident), None)
+    if kind == "deployment":
+        return next((d for d in rd.deployments if d["uuid"].lower() == ident.lower()), None)
+    full = _full_hash(rd, ident.lower()) if len(ident) >= 7 else ""
+    commit: Json | None = rd.commits.get(full)
+    return commit
 
 
-def _pipeline(rd: Any, ident: str) -> Json:
-    return next(p for p in rd.pipelines if str(p["build_number"]) == ident)
-
-
-def _deployment(rd: Any, ident: str) -> Json:
-    return next(d for d in rd.deployments if d["uuid"].lower() == ident.lower())
+def _obj(rd: Any, kind: str, ident: str) -> Json:
+    obj = _object(kind, rd, ident)
+    assert obj is not None  # _parse_ref checked it
+    return obj
 
 
 def _non_merge(rd: Any, hashes: Iterable[str]) -> list[str]:
@@ -671,7 +679,7 @@ def related_refs(world: Any, ref: str, relation: str) -> list[str]:
     if kind == "pr" and relation == "files":
         return [f"file:{slug}:{path}" for path in _pr_changes(rd, int(ident))]
     if kind == "pr" and relation == "merge_commit":
-        merge = dig(_pr(rd, ident), "merge_commit.hash")
+        merge = dig(_obj(rd, kind, ident), "merge_commit.hash")
         if not merge:
             raise ValueError(f"oracle: {ref} has no merge commit")
         return [norm_ref(f"commit:{slug}@{_full_hash(rd, str(merge))}")]
@@ -686,7 +694,7 @@ def related_refs(world: Any, ref: str, relation: str) -> list[str]:
             or full.startswith(str(dig(pr, "merge_commit.hash") or "-"))
         ]
     if kind == "deployment" and relation == "shipped":
-        d = _deployment(rd, ident)
+        d = _obj(rd, kind, ident)
         included = ancestors(rd, _full_hash(rd, str(dig(d, "deployable.commit.hash"))))
         previous = _previous_successful(rd, d, other_commit=False)
         if previous is not None:
@@ -728,9 +736,7 @@ def pipeline_error(rd: Any, p: Json) -> str:
 def attribute_values(world: Any, ref: str, attribute: str, tz: str = "UTC") -> list[str]:
     """What the answer must state about `ref` (see "Referents"); raises when the world has no value."""
     kind, rd, ident = _parse_ref(world, ref)
-    obj = {"pr": _pr, "pipeline": _pipeline, "deployment": _deployment}.get(kind, lambda r, i: {})(rd, ident)
-    if kind == "commit":
-        obj = rd.commits[_full_hash(rd, ident)]
+    obj = _obj(rd, kind, ident)
     values: list[str] = []
     if attribute == "author":
         user = {
@@ -755,12 +761,9 @@ def attribute_values(world: Any, ref: str, attribute: str, tz: str = "UTC") -> l
     elif attribute == "closed_at" and kind == "pr" and obj.get("state") != "OPEN":
         values = [_clock(obj.get("closed_on") or obj.get("updated_on"), tz)]
     elif attribute == "at":
-        when = {
-            "pipeline": lambda: obj.get("created_on"),
-            "deployment": lambda: deployment_time(obj).isoformat(),  # type: ignore[union-attr]
-            "commit": lambda: obj.get("date"),
-            "pr": lambda: obj.get("created_on"),
-        }[kind]()
+        when = {"deployment": deployment_time(obj), "commit": obj.get("date")}.get(
+            kind, obj.get("created_on")
+        )
         values = [_clock(when, tz)]
     elif attribute == "branch" and kind == "pr":
         values = [str(dig(obj, "source.branch.name"))]
