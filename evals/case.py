@@ -110,6 +110,7 @@ Attribute = Literal[
     "result",
     "release",
     "stopped_by",
+    "deployed_at",
 ]
 PipelineState = Literal["PENDING", "IN_PROGRESS", "PAUSED", "COMPLETED"]
 

@@ -591,7 +591,7 @@ _WHICH_QUESTION = re.compile(r"(?i)\bwhich\b[^.?!\n]*\?")
 def first_line(doc: dict[str, Any]) -> str:
     """The answer's first non-empty line (markdown emphasis and heading marks dropped)."""
     for line in str(doc.get("answer") or "").splitlines():
-        line = line.strip().lstrip("#>*_ ").strip()
+        line = line.strip().lstrip("#>*_ ").rstrip("*_ ").strip()
         if line:
             return line
     return ""
@@ -628,10 +628,11 @@ def _plain(text: str) -> str:
 
 def states_values(doc: dict[str, Any], values: Iterable[str]) -> Check:
     """Every attribute value (a name, a clock time, a step, an error line) appears in the answer,
-    findings, next step or timeline (case, runs of whitespace and markdown backslash escapes ignored)."""
+    findings, next step or timeline (case, runs of whitespace and markdown backslash escapes ignored);
+    a value "a|b" appears when either alternative does."""
     text = _plain(text_of(doc, gaps=False))
     wanted = list(dict.fromkeys(values))
-    missing = [v for v in wanted if _plain(v) not in text]
+    missing = [v for v in wanted if not any(_plain(alt) in text for alt in v.split("|"))]
     score = (len(wanted) - len(missing)) / len(wanted) if wanted else 1.0
     return Check(
         "attribute",
@@ -664,11 +665,11 @@ def _mentioned(ref: str, cited: set[str], text: str, world: Any) -> bool:
 
 def asks_which(doc: dict[str, Any], candidates: list[str], world: Any = None) -> Check:
     """A follow-up that cannot be bound: the answer asks which one was meant, names every candidate
-    (or says there is nothing to refer to), and cites nothing of their type beyond them."""
+    (or, with none, says there is nothing to refer to), and cites nothing of their type beyond them."""
     answer = str(doc.get("answer") or "")
     asks = bool(_CLARIFY.search(answer) or _WHICH_QUESTION.search(answer))
     if not candidates:
-        asks = asks or bool(_UNKNOWN.search(answer))
+        asks = asks or bool(_UNKNOWN.search(answer) or _EMPTY.search(answer))
     text = text_of(doc, gaps=False)
     cited = set(entity_refs(doc))
     types = {ref_type(r) for r in candidates}

@@ -51,7 +51,9 @@ Referents (chat follow-ups, issue 15; refusal evidence, issue 16):
       source), target_branch, failed_step (FAILED/ERROR step names), error (an ERROR result's message;
       else the first pytest `E   ...` line of the failed step's log; else the reason of its first
       `FAILED test - reason` line), result (a pipeline's status word), release (a deployment's release),
-      stopped_by (who stopped a STOPPED pipeline);
+      stopped_by (who stopped a STOPPED pipeline), deployed_at (a deployment's start or completion
+      clock time, either: "when was it deployed" has two defensible answers);
+    * a value "a|b" is stated when either alternative is;
     * rollback_target: the release live in an environment (its newest SUCCESSFUL deployment) and the
       previous successful one (the newest SUCCESSFUL deployment before it whose commit differs; redeploys
       of the live commit are skipped) — what a rollback would go back to.
@@ -590,6 +592,7 @@ _HELD = {
     "result",
     "release",
     "stopped_by",
+    "deployed_at",
 }
 _ATTRIBUTE_REQUESTS = {"approvers": 1, "reviewers": 1, "commenters": 1, "failed_step": 1, "error": 2}
 _RELATION_REQUESTS = {"self": 0, "commits": 1, "prs": 1, "files": 2, "merge_commit": 0, "shipped": 2}
@@ -777,6 +780,10 @@ def attribute_values(world: Any, ref: str, attribute: str, tz: str = "UTC") -> l
         values = [pipeline_error(rd, obj)]
     elif attribute == "result" and kind == "pipeline":
         values = [pipeline_status(obj)]
+    elif attribute == "deployed_at" and kind == "deployment":
+        start = _clock(dig(obj, "state.start_date") or deployment_time(obj), tz)
+        done = _clock(deployment_time(obj), tz)
+        values = [start if start == done else f"{start}|{done}"]
     elif attribute == "stopped_by" and kind == "pipeline":
         values = _names([dig(obj, "state.result.terminator")])
     elif attribute == "release" and kind == "deployment":

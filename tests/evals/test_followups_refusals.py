@@ -105,6 +105,8 @@ def test_attributes_hand_checked(world: Any) -> None:
     dep = f"deployment:api:{world.repos['api'].deployments[1]['uuid']}"
     assert attribute_values(world, dep, "release") == ["#2"]
     assert attribute_values(world, dep, "author") == ["Alice Admin"]
+    # pipeline 2 was created 85 h ago (2026-03-06 23:00 UTC) and completed 0.2 h later (23:12)
+    assert attribute_values(world, dep, "deployed_at") == ["23:00|23:12"]
     with pytest.raises(ValueError, match="has no merged_by"):
         attribute_values(world, "pr:api#3", "merged_by")  # still open
 
@@ -185,6 +187,9 @@ def test_states_values_catches_a_missing_or_wrong_name() -> None:
     wrong = doc("Daniel Okafor approved pr:data-pipeline#35.", [])
     c = graders.states_values(wrong, ["Yuki Tanaka"])
     assert not c.passed and "Yuki Tanaka" in c.comment
+    either = doc("Deployed to Production at 14:15 UTC by Sofia Alvarez.", [])
+    assert graders.states_values(either, ["14:15|14:17"]).passed
+    assert not graders.states_values(either, ["14:20|14:22"]).passed
     escaped = doc(r"E   TypeError: unsupported operand type(s) for \*: 'NoneType'", [])
     assert graders.states_values(escaped, ["TypeError: unsupported operand type(s) for *: 'NoneType'"]).passed
 
@@ -212,6 +217,9 @@ def test_asks_which_catches_a_guess_a_partial_list_and_a_change_of_subject() -> 
 def test_asks_which_with_nothing_cited_must_say_so_and_cite_nothing() -> None:
     honest = doc("I can't tell which pipeline you mean: the previous answer found no failed pipelines.", [])
     assert graders.asks_which(honest, []).passed
+    assert graders.asks_which(
+        doc("Nothing failed in shared-libs today, so there is no failure to explain.", []), []
+    ).passed
     new_question = doc("2 pipelines failed in the last 100 hours.", ["pipeline:api#5", "pipeline:api#3"])
     assert not graders.asks_which(new_question, []).passed
 
