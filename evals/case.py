@@ -144,6 +144,16 @@ class OracleQuery(_Strict):
     # selection after sorting newest first (chat: "the second one")
     pick: int | None = None
     limit: int | None = None
+    # --- constraint coverage (issue 10); conventions in `evals.oracle` "Constraint coverage" ---
+    reviewer: str | None = None  # pull requests: the person is listed in `reviewers`
+    approver: str | None = None  # pull requests: the person is a participant with `approved: true`
+    participant: str | None = None  # pull requests: any participant (reviewer or commenter, not the author)
+    text: str | None = None  # pull requests: in title or description; commits: in the message (no case)
+    touched_path: str | None = None  # pull requests: a non-merge commit of the PR changed this path
+    landed: bool = False  # commits: timed by when they entered the branch's first-parent history
+    current: bool = False  # deployments: what is live, the newest SUCCESSFUL one per (repo, environment)
+    cite: Literal["deployment", "commit"] = "deployment"  # deployments: cite the deployed commit instead
+    exclude_main: bool = False  # branches: leave out the repository's main branch
 
     @model_validator(mode="after")
     def _window(self) -> OracleQuery:
@@ -151,6 +161,25 @@ class OracleQuery(_Strict):
             raise ValueError("give since or window, not both")
         if self.kind == "scenario" and not self.scenario:
             raise ValueError("kind: scenario needs scenario:")
+        return self
+
+    @model_validator(mode="after")
+    def _constraint_kinds(self) -> OracleQuery:
+        """A constraint given for a kind that ignores it would silently widen the answer key."""
+        allowed = {
+            "reviewer": ("pull_requests",),
+            "approver": ("pull_requests",),
+            "participant": ("pull_requests",),
+            "text": ("pull_requests", "commits"),
+            "touched_path": ("pull_requests",),
+            "landed": ("commits",),
+            "current": ("deployments",),
+            "cite": ("deployments",),
+            "exclude_main": ("branches",),
+        }
+        for name, kinds in allowed.items():
+            if name in self.model_fields_set and self.kind not in kinds:
+                raise ValueError(f"{name} applies to kind {' or '.join(kinds)}, not {self.kind}")
         return self
 
     def resolved_window(self) -> WindowSpec | None:
@@ -192,6 +221,12 @@ class Expect(_Strict):
         False  # same entities/refs as a control run on the world with injections removed
     )
     exit_codes: list[int] | None = None
+    # --- wording and constraint honesty (issue 10); graders in `evals.graders` "Constraint honesty" ---
+    headline_contains: list[str] = Field(default_factory=list)  # all in the answer's first sentence
+    headline_contains_any: list[str] = Field(default_factory=list)  # one of them in the first sentence
+    answer_contains_any: list[str] = Field(default_factory=list)  # one of them anywhere in the answer
+    number_agreement: bool = False  # no "1 deployments" / "2 pipeline" in the answer
+    unapplied_constraint: str | None = None  # e.g. "label": says it could not filter by it (first line, gaps)
 
     @model_validator(mode="after")
     def _consistent(self) -> Expect:
