@@ -355,6 +355,15 @@ def test_every_case_is_answerable_by_the_oracle_and_every_filter_matters(cases: 
             assert all(ix.ref_exists(r) for r in forbidden), c.id
 
 
+def test_the_live_commit_case_accepts_the_commit_or_its_deployment(cases: list[Case]) -> None:
+    case = next(c for c in cases if c.id == "h3-single-live-commit-prod")
+    w = get_world(case.world, case.seed, case.anchor)
+    live = OracleQuery(kind="deployments", repos=["auth-service"], environment="Production", current=True)
+    as_commit = answer(w, live.model_copy(update={"cite": "commit"}), case.now).refs
+    assert case.expect.refs == as_commit + answer(w, live, case.now).refs
+    assert len(as_commit) == 1 and case.expect.recall_of == "any"
+
+
 def test_the_ambiguous_case_accepts_exactly_the_two_readings(cases: list[Case]) -> None:
     case = next(c for c in cases if c.id == "h3-single-last-deploy-ambiguous")
     w = get_world(case.world, case.seed, case.anchor)
