@@ -169,6 +169,16 @@ class OracleQuery(_Strict):
     # oldest end (-1: "the oldest / last one")
     pick: int | None = None
     limit: int | None = None
+    # --- constraint coverage (issue 10); conventions in `evals.oracle` "Constraint coverage" ---
+    reviewer: str | None = None  # pull requests: the person is listed in `reviewers`
+    approver: str | None = None  # pull requests: the person is a participant with `approved: true`
+    participant: str | None = None  # pull requests: any participant (reviewer or commenter, not the author)
+    text: str | None = None  # pull requests: in title or description; commits: in the message (no case)
+    touched_path: str | None = None  # pull requests: a non-merge commit of the PR changed this path
+    landed: bool = False  # commits: timed by when they entered the branch's first-parent history
+    current: bool = False  # deployments: what is live, the newest SUCCESSFUL one per (repo, environment)
+    cite: Literal["deployment", "commit"] = "deployment"  # deployments: cite the deployed commit instead
+    exclude_main: bool = False  # branches: leave out the repository's main branch
     # --- chat referents and refusal evidence (issues 15, 16; see `evals.oracle` "Referents") ---
     order_by: Literal["time", "size"] = "time"  # size: lines changed, biggest first ("the biggest one")
     of: OracleQuery | None = None  # kind: about — the referent(s), selected by another query
@@ -190,6 +200,25 @@ class OracleQuery(_Strict):
             raise ValueError("kind: rollback_target needs one repository in repos: and an environment:")
         if self.pick == 0:
             raise ValueError("pick is 1-based (1 = newest); negative counts from the oldest (-1 = oldest)")
+        return self
+
+    @model_validator(mode="after")
+    def _constraint_kinds(self) -> OracleQuery:
+        """A constraint given for a kind that ignores it would silently widen the answer key."""
+        allowed = {
+            "reviewer": ("pull_requests",),
+            "approver": ("pull_requests",),
+            "participant": ("pull_requests",),
+            "text": ("pull_requests", "commits"),
+            "touched_path": ("pull_requests",),
+            "landed": ("commits",),
+            "current": ("deployments",),
+            "cite": ("deployments",),
+            "exclude_main": ("branches",),
+        }
+        for name, kinds in allowed.items():
+            if name in self.model_fields_set and self.kind not in kinds:
+                raise ValueError(f"{name} applies to kind {' or '.join(kinds)}, not {self.kind}")
         return self
 
     def resolved_window(self) -> WindowSpec | None:
@@ -231,6 +260,12 @@ class Expect(_Strict):
         False  # same entities/refs as a control run on the world with injections removed
     )
     exit_codes: list[int] | None = None
+    # --- wording and constraint honesty (issue 10); graders in `evals.graders` "Constraint honesty" ---
+    headline_contains: list[str] = Field(default_factory=list)  # all in the answer's first sentence
+    headline_contains_any: list[str] = Field(default_factory=list)  # one of them in the first sentence
+    answer_contains_any: list[str] = Field(default_factory=list)  # one of them anywhere in the answer
+    number_agreement: bool = False  # no "1 deployments" / "2 pipeline" in the answer
+    unapplied_constraint: str | None = None  # e.g. "label": says it could not filter by it (first line, gaps)
     # --- chat follow-ups and refusals (issues 15, 16) ---
     asks_which: bool = False  # cannot be bound: asks which one, naming the oracle's candidates, answers none
     refused: bool | None = None  # True: refused read-only (exit 3, `refused` in --json); False: answered

@@ -14,6 +14,23 @@ Conventions (stated once, used by every case):
     and not from the previous SUCCESSFUL deployment's commit in the same environment;
   * lists are ordered newest first; `pick: n` selects the n-th (1-based) of that order.
 
+Constraint coverage (issue 10; fields `reviewer`, `approver`, `participant`, `text`, `touched_path`,
+`landed`, `current`, `cite`, `exclude_main`), each combined (AND) with every other filter:
+  * people match like `author` (case-insensitive substring of display name, nickname, account id,
+    uuid or email): a reviewer is listed in the PR's `reviewers`; an approver is a participant with
+    `approved: true` (an approval is current state, not history); a participant is anyone in
+    `participants` (reviewers and commenters; Bitbucket leaves the author out);
+  * `text` is a case-insensitive substring of a PR's title or description, or of a commit's message;
+  * a PR touched a path when one of its non-merge commits (`pr_commits`) changed it (same prefix rule
+    as commits' `path`): the PR's own diff, not what a "merge main into branch" commit brought along;
+  * "landed on / merged to BRANCH" (`landed`) times a commit by when it entered BRANCH's first-parent
+    history: the date of the oldest first-parent commit whose ancestry holds it (a merge commit, or the
+    commit itself when pushed directly), never its author date. A window then selects by that time;
+  * what is live (`current`) in an environment is its newest SUCCESSFUL deployment (a failed or
+    stopped deploy does not replace what runs); with `cite: commit` the deployed commits are the refs;
+  * "the newest X" is `limit: 1` over the usual newest-first order; `exclude_main` drops the main
+    branch from branch lists ("the newest branch" means the newest work branch).
+
 Minimal requests (`min_requests`) — what a perfect client needs with the real API's server-side
 filters (pagelen maxima: repositories/pipelines/commits/branches/deployments 100, PRs 50):
   * L = ceil(R/100) repository-listing pages (R = repositories in the workspace) for every
@@ -79,6 +96,7 @@ __all__ = [
     "OracleAnswer",
     "answer",
     "attribute_values",
+    "branch_entry_times",
     "linked_refs",
     "norm_ref",
     "parse_ts",
@@ -285,6 +303,8 @@ def _pull_requests(world: Any, q: OracleQuery, now: datetime, window: Any) -> Or
                 approved = any(p.get("approved") for p in pr.get("participants") or [])
                 if pr.get("state") != "OPEN" or pr.get("draft") or approved:
                     continue
+            if not _pr_constraints(world, rd, pid, pr, q):
+                continue
             when = pr_time(pr, field)
             if window is not None and not _in(when, window, now):
                 continue
@@ -292,6 +312,32 @@ def _pull_requests(world: Any, q: OracleQuery, now: datetime, window: Any) -> Or
         found += hits
         requests += max(1, math.ceil(len(hits) / 50))
     return _finish(found, "pull_request", requests, q, window)
+
+
+def _pr_constraints(world: Any, rd: Any, pid: int, pr: Json, q: OracleQuery) -> bool:
+    """Reviewer / approver / participant / text / touched path (see "Constraint coverage")."""
+    parts = pr.get("participants") or []
+    if q.reviewer is not None and not any(
+        _account_matches(q.reviewer, r, world=world) for r in pr.get("reviewers") or []
+    ):
+        return False
+    if q.approver is not None and not any(
+        p.get("approved") and _account_matches(q.approver, p.get("user"), world=world) for p in parts
+    ):
+        return False
+    if q.participant is not None and not any(
+        _account_matches(q.participant, p.get("user"), world=world) for p in parts
+    ):
+        return False
+    if q.text is not None:
+        blob = f"{pr.get('title') or ''}\n{pr.get('description') or ''}".lower()
+        if q.text.lower() not in blob:
+            return False
+    if q.touched_path is not None:
+        own = [h for h in rd.pr_commits.get(pid) or [] if len(rd.commits[h].get("parents") or []) < 2]
+        if not any(_touches(rd, h, q.touched_path) for h in own):
+            return False
+    return True
 
 
 # --- commits ---------------------------------------------------------------------------------------
@@ -319,6 +365,30 @@ def _touches(rd: Any, h: str, path: str) -> bool:
     return False
 
 
+def branch_entry_times(rd: Any, head: str) -> dict[str, datetime]:
+    """When each commit reachable from `head` entered its first-parent history: walking that history
+    oldest first, a commit enters with the first first-parent commit whose ancestry holds it (so a
+    feature commit enters at its merge commit's date, a direct push at its own date)."""
+    chain = []
+    h: str | None = head
+    while h is not None and h in rd.commits and h not in chain:
+        chain.append(h)
+        parents = rd.commits[h].get("parents") or []
+        h = parents[0]["hash"] if parents else None
+    entered: dict[str, datetime] = {}
+    for fp in reversed(chain):
+        when = parse_ts(rd.commits[fp].get("date"))
+        assert when is not None
+        stack = [fp]
+        while stack:
+            x = stack.pop()
+            if x in entered or x not in rd.commits:
+                continue
+            entered[x] = when
+            stack += [p["hash"] for p in rd.commits[x].get("parents") or []]
+    return entered
+
+
 def _commits(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAnswer:
     found: list[tuple[datetime, str]] = []
     requests = _listing(world)
@@ -329,6 +399,7 @@ def _commits(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAn
         if head is None:
             raise ValueError(f"oracle: no branch {branch!r} in {slug}")
         reachable = ancestors(rd, head)
+        entered = branch_entry_times(rd, head) if q.landed else {}
         matching = []
         for h in rd.commit_order:
             if h not in reachable:
@@ -336,7 +407,9 @@ def _commits(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAn
             c = rd.commits[h]
             if q.path is not None and not _touches(rd, h, q.path):
                 continue
-            when = parse_ts(c.get("date"))
+            if q.text is not None and q.text.lower() not in str(c.get("message") or "").lower():
+                continue
+            when = entered.get(h) if q.landed else parse_ts(c.get("date"))
             if when is None or when > now:
                 continue
             matching.append((when, h, c))
@@ -350,6 +423,9 @@ def _commits(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAn
                 continue
             hits.append((when, f"commit:{slug}@{h[:12]}"))
         in_window = sum(1 for w, _, _ in matching if window is None or _in(w, window, now))
+        if q.landed and window is not None:  # landed commits may be authored before the window
+            order = {h: i for i, h in enumerate(rd.commit_order)}
+            in_window = max((order[h] + 1 for w, h, _ in matching if _in(w, window, now)), default=0)
         found += hits
         requests += _pages(in_window, len(matching), 100, window is not None)
     return _finish(found, "commit", requests, q, window)
@@ -374,6 +450,8 @@ def _branches(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleA
             elif window is not None and not _in(when, window, now):
                 continue
             if q.name_contains and q.name_contains.lower() not in name.lower():
+                continue
+            if q.exclude_main and name == rd.main_branch:
                 continue
             hits.append((when, f"branch:{slug}:{name}"))
         found += hits
@@ -411,6 +489,8 @@ def _deployments_in(world: Any, slug: str, q: OracleQuery, now: datetime) -> lis
             continue
         if q.statuses is not None and deployment_status(d) not in q.statuses:
             continue
+        if q.current and deployment_status(d) != "SUCCESSFUL":
+            continue
         out.append((when, d))
     out.sort(key=lambda t: t[0], reverse=True)
     return out
@@ -424,15 +504,18 @@ def _deployments(world: Any, q: OracleQuery, now: datetime, window: Any) -> Orac
         deps = _deployments_in(world, slug, q, now)
         if window is not None:
             deps = [(w, d) for w, d in deps if _in(w, window, now)]
-        if q.latest:
+        if q.latest or q.current:
             newest: dict[str, tuple[datetime, Json]] = {}
             for w, d in deps:
                 newest.setdefault(env_name(rd, d), (w, d))
             deps = list(newest.values())
-        found += [(w, f"deployment:{slug}:{d['uuid']}") for w, d in deps]
+        if q.cite == "commit":
+            found += [(w, f"commit:{slug}@{str(dig(d, 'deployable.commit.hash'))[:12]}") for w, d in deps]
+        else:
+            found += [(w, f"deployment:{slug}:{d['uuid']}") for w, d in deps]
         if rd.deployments or q.repos:
             requests += 1 + max(1, math.ceil(len(deps) / 100))
-    return _finish(found, "deployment", requests, q, window)
+    return _finish(found, "commit" if q.cite == "commit" else "deployment", requests, q, window)
 
 
 def _deployment_changes(world: Any, q: OracleQuery, now: datetime, window: Any) -> OracleAnswer:
