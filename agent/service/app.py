@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -52,6 +53,10 @@ MISSING_KEY = (
     "(the key is shown once; the service keeps only its SHA-256)."
 )
 UNKNOWN_KEY = "This API key is not known to the service (revoked, mistyped or from another deployment)."
+INTERNAL = Problem(
+    500, "internal-error", "Internal error", "The service failed unexpectedly; the error is logged."
+)
+logger = logging.getLogger("bbscout.service")
 STATIC = resources.files("bbscout.agent.service") / "static"
 Clock = Callable[[], datetime]
 
@@ -459,7 +464,8 @@ async def _stream(
             return
         problem = from_exception(exc)
         if problem is None:
-            raise exc
+            logger.error("a streamed answer failed", exc_info=exc)
+            problem = INTERNAL
         yield ServerSentEvent(data=json.dumps(problem.body()), event="problem")
     finally:
         if not task.done():
@@ -508,3 +514,7 @@ def _handlers(app: FastAPI) -> None:
         problem = from_exception(exc)
         assert problem is not None, f"{type(exc).__name__} has no problem mapping"
         return problem.response()
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        return INTERNAL.response()  # Starlette logs the traceback; the caller gets no internals

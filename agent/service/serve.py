@@ -13,7 +13,7 @@ from bbscout.agent.runtime import PlannerChoice
 from bbscout.agent.service.app import create_app
 from bbscout.agent.service.config import ServiceSettings, load_service_settings
 from bbscout.agent.service.keys import ApiKey, digest, new_key, save_key
-from bbscout.agent.service.store import open_store
+from bbscout.agent.service.store import StoreUnavailable, open_store
 from bbscout.agent.settings import ConfigError, data_dir, load_settings
 
 
@@ -38,8 +38,15 @@ def first_key(host: str, notice: Callable[[str], None]) -> None:
 
 
 async def _check_store(service: ServiceSettings) -> None:
-    async with open_store(service.secret("database_url"), data_dir()):
-        pass
+    """Open the store once (creating its tables), so a wrong URL is an error now, not at the first request."""
+    try:
+        async with open_store(service.secret("database_url"), data_dir()):
+            pass
+    except StoreUnavailable as exc:
+        raise ConfigError(
+            f"{exc} Check BBSCOUT_DATABASE_URL (postgresql://user:password@host:5432/db) and that the "
+            "server accepts connections, or unset it to keep threads in SQLite."
+        ) from None
 
 
 def serve_app(host: str, port: int, planner: PlannerChoice, notice: Callable[[str], None]) -> None:
