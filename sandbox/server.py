@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -21,7 +21,9 @@ __all__ = ["LoopbackServer", "serve_forever"]
 
 
 class LoopbackServer:
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, lifespan: str = "off") -> None:
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, lifespan: Literal["on", "off"] = "off"
+    ) -> None:
         self.app = app
         self.lifespan = lifespan
         self.host = host
