@@ -17,6 +17,7 @@ threads live in the store, the cache and ledger in Redis when configured.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -321,19 +322,8 @@ def create_app(
                 except AuthError as exc:
                     await runner.record_refusal(resolved, exc.explain())
                     raise
-                if thread is None:
-                    result = await session.ask(
-                        body.question,
-                        now=now,
-                        tz=body.tz,
-                        mode=mode,
-                        incident_at=incident_at,
-                        repo_filter=body.repos,
-                        on_event=on_event,
-                    )
-                    await runner.settle(resolved, result)
-                    return result.document
-                async with store_of(request).turn(thread) as checkpointer:
+                turn = store_of(request).turn(thread) if thread else contextlib.nullcontext(None)
+                async with turn as checkpointer:  # a thread's turn is committed only if it finishes
                     result = await session.ask(
                         body.question,
                         now=now,
@@ -342,11 +332,11 @@ def create_app(
                         incident_at=incident_at,
                         repo_filter=body.repos,
                         checkpointer=checkpointer,
-                        thread_id=thread.id,
+                        thread_id=thread.id if thread else None,
                         on_event=on_event,
                     )
                     await runner.settle(resolved, result)
-                return _turn(thread, resolved, result)
+            return _turn(thread, resolved, result) if thread else result.document
 
         if "text/event-stream" in request.headers.get("accept", ""):
             return EventSourceResponse(_stream(run), ping=15)
