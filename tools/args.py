@@ -19,6 +19,16 @@ PipelineProgress = Literal["PENDING", "IN_PROGRESS", "PAUSED"]
 PullRequestState = Literal["OPEN", "MERGED", "DECLINED", "SUPERSEDED"]
 Trigger = Literal["PUSH", "MANUAL", "SCHEDULED", "PARENT_STEP"]
 DeploymentStatus = Literal["SUCCESSFUL", "FAILED", "STOPPED", "IN_PROGRESS"]
+Pick = Literal["newest", "oldest"]
+
+PICK_HELP = (
+    '"the latest/last/newest/most recent X" = "newest", "the first/oldest X" = "oldest": exactly one '
+    "record (newest across every repository searched), with a note stating the rule used; null = a list"
+)
+PERSON_HELP = (
+    'a person: full name, first or last name, nickname, or a bot ("renovate", "dependabot", '
+    '"the dependency bot"); ambiguous names are reported with the candidates, never guessed'
+)
 
 
 class ToolArgs(BaseModel):
@@ -41,10 +51,11 @@ class ResolveRepository(ToolArgs):
 
 
 class ListPipelines(ToolArgs):
-    """Pipelines in a time window (by created_on), newest first, across `repos` (None = every repository).
+    """Pipelines (builds) in a window (by created_on), newest first, across `repos` (None = every repository).
 
     `results` filters completed pipelines by outcome; `in_progress` selects running/pending ones instead.
-    "Failed" in user language means FAILED and ERROR, never STOPPED unless asked.
+    "Failed" in user language means FAILED and ERROR, never STOPPED unless asked. "The latest successful
+    build on main": results=[SUCCESSFUL], branch=main, pick=newest.
     """
 
     repos: list[str] | None = None
@@ -55,6 +66,7 @@ class ListPipelines(ToolArgs):
     pr_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    pick: Pick | None = Field(default=None, description=PICK_HELP)
     limit: int = Field(default=50, ge=1, le=500)
 
 
@@ -77,12 +89,31 @@ class ListPullRequests(ToolArgs):
     """Pull requests by state, newest activity (updated_on) first, optionally within a window on updated_on
     (or on created_on with `time_field="created_on"`: "PRs opened this week").
 
-    `awaiting_review` keeps OPEN PRs that no reviewer has approved yet.
+    Filters: `author`, `reviewer` (named as a reviewer), `approver` (approved it), `participant` (reviewer
+    or anyone who took part), `text` (in title or description), `path` (changed a file or directory:
+    a bounded scan of the newest candidates' diffstats that says how many it examined), branches.
+    `awaiting_review` keeps OPEN PRs that no reviewer has approved yet. Merged PRs need
+    states=[MERGED] (the default is OPEN only).
     """
 
     repos: list[str] | None = None
     states: list[PullRequestState] = Field(default_factory=lambda: ["OPEN"])
-    author: str | None = None  # display name or nickname fragment
+    author: str | None = Field(default=None, description="The PR's author: " + PERSON_HELP)
+    reviewer: str | None = Field(default=None, description="Named as a reviewer: " + PERSON_HELP)
+    approver: str | None = Field(default=None, description="Approved the PR: " + PERSON_HELP)
+    participant: str | None = Field(
+        default=None, description="Reviewer or participant (commented, approved): " + PERSON_HELP
+    )
+    text: str | None = Field(
+        default=None, description="Case-insensitive text the title or description contains"
+    )
+    path: str | None = Field(
+        default=None,
+        description="A file path, directory or glob (config/production.yaml, config/, *.tf) the PR changed",
+    )
+    path_scan_limit: int = Field(
+        default=40, ge=1, le=200, description="With `path`: how many of the newest candidate PRs to examine"
+    )
     destination_branch: str | None = None
     source_branch: str | None = None
     since: datetime | None = None
@@ -91,6 +122,7 @@ class ListPullRequests(ToolArgs):
         "updated_on"  # which timestamp since/until bound ("opened in the last 5 days": created_on)
     )
     awaiting_review: bool = False
+    pick: Pick | None = Field(default=None, description=PICK_HELP + " (by `time_field`)")
     limit: int = Field(default=30, ge=1, le=200)
 
 

@@ -141,6 +141,8 @@ class PullRequestRecord(Record):
         default_factory=list
     )  # build statuses, "STATE name", e.g. "FAILED Pipeline #412"
     comments: list[str] = Field(default_factory=list)  # "Author (path): text", redacted, bounded; untrusted
+    participants: list[str] = Field(default_factory=list)  # everyone in `participants` (reviewers included)
+    matched_paths: list[str] = Field(default_factory=list)  # changed files that matched a `path` filter
 
 
 class CommitRecord(Record):
