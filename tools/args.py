@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PipelineResult = Literal["SUCCESSFUL", "FAILED", "ERROR", "STOPPED"]
 PipelineProgress = Literal["PENDING", "IN_PROGRESS", "PAUSED"]
@@ -143,19 +143,44 @@ class PullRequestsForCommit(ToolArgs):
 
 
 class ListCommits(ToolArgs):
-    """Commits on a branch (default: the main branch) newest first, within a window on commit date.
+    """Commits on a branch (default: the main branch), newest first, in a window, in `repo` or across `repos`.
 
-    `merges_only` keeps merge commits and PR merges ("what was merged to main yesterday").
+    The window is on the commit's own date, or with `time_field="entered_branch"` on when it entered the
+    branch's first-parent history: "landed on / merged to main yesterday" (a commit merged yesterday counts
+    even if written earlier; one written yesterday but merged today does not). `merges_only` keeps merge
+    commits and PR merges. `message_contains` matches text in the message; `author` a person.
     """
 
-    repo: str
+    repo: str | None = Field(default=None, description="One repository slug (or use `repos`)")
+    repos: list[str] | None = Field(
+        default=None, description="Several repository slugs; `repo` and `repos` both null = every repository"
+    )
     branch: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-    author: str | None = None
+    time_field: Literal["date", "entered_branch"] = Field(
+        default="date",
+        description='Which time since/until bound: the commit date, or "entered_branch" for landed/merged',
+    )
+    author: str | None = Field(default=None, description="The commit's author: " + PERSON_HELP)
+    message_contains: str | None = Field(
+        default=None, description="Case-insensitive text the commit message contains"
+    )
     path: str | None = None
     merges_only: bool = False
+    pick: Pick | None = Field(default=None, description=PICK_HELP)
     limit: int = Field(default=50, ge=1, le=500)
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> ListCommits:
+        if self.repo is not None and self.repos is not None:
+            raise ValueError("give `repo` (one repository) or `repos` (several), not both")
+        if self.path and self.time_field == "entered_branch":
+            raise ValueError(
+                "`path` cannot be combined with time_field=entered_branch (a path-filtered history has no "
+                "first-parent chain); list by date with `path`, or drop `path`"
+            )
+        return self
 
 
 class GetCommit(ToolArgs):

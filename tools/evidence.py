@@ -156,6 +156,10 @@ class CommitRecord(Record):
     branch: str | None = None  # the branch it was listed on, when known
     pr_id: int | None = None  # the PR that merged it, when known
     statuses: list[str] = Field(default_factory=list)  # build statuses, "STATE name"
+    entered_on: datetime | None = (
+        None  # when it entered `branch`'s first-parent history (time_field=entered_branch)
+    )
+    entered_via: str | None = None  # full hash of the first-parent commit (the merge) that brought it in
 
 
 class BranchRecord(Record):
