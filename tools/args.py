@@ -210,15 +210,26 @@ class ListBranches(ToolArgs):
 
 
 class ListDeployments(ToolArgs):
-    """Deployments newest first, per repository, optionally one environment ("production", "staging", "test"), a window
-    and outcomes (`statuses`: SUCCESSFUL, FAILED, STOPPED, IN_PROGRESS)."""
+    """Deployments newest first, per repository, optionally one environment ("production", "staging", "test"),
+    a window and outcomes (`statuses`: SUCCESSFUL, FAILED, STOPPED, IN_PROGRESS).
+
+    "What is live in prod for X right now" / "which commit is in production": `current` (one record per
+    repository and environment: the latest SUCCESSFUL deployment, whose `replaces*` fields name the release
+    it replaced, also for a redeploy or rollback). "The latest deployment (to production)": pick=newest.
+    `latest_per_environment` is the newest deployment per environment whatever its outcome.
+    """
 
     repos: list[str] | None = None
     environment: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    current: bool = Field(
+        default=False,
+        description="What is live now: per repository and environment, the latest SUCCESSFUL deployment",
+    )
     latest_per_environment: bool = False
     statuses: list[DeploymentStatus] | None = None  # outcome filter ("failed deploys": FAILED); None = any
+    pick: Pick | None = Field(default=None, description=PICK_HELP + " (by started_on)")
     limit: int = Field(default=50, ge=1, le=500)
 
 

@@ -189,6 +189,9 @@ class DeploymentRecord(Record):
         None  # a rollback: ref of the deployment it replaced (an earlier commit came back)
     )
     rolled_back_by: str | None = None  # this deployment was rolled back: ref of the rollback that replaced it
+    replaces: str | None = None  # a successful deployment: ref of the one live in this environment before it
+    replaces_release: str | None = None  # that deployment's release name
+    replaces_commit: str | None = None  # that deployment's commit (full hash)
 
 
 class FileChangeRecord(Record):
