@@ -200,12 +200,16 @@ class CommitsBetween(ToolArgs):
 
 
 class ListBranches(ToolArgs):
-    """Branches by most recent commit first; `stale_before` keeps only branches with no commit since then."""
+    """Branches by most recent commit first; `stale_before` keeps only branches with no commit since then.
+
+    "The newest branch" = pick=newest (by its latest commit: Bitbucket records no branch creation time).
+    """
 
     repos: list[str] | None = None
     name_contains: str | None = None
     since: datetime | None = None
     stale_before: datetime | None = None
+    pick: Pick | None = Field(default=None, description=PICK_HELP + " (by the latest commit's date)")
     limit: int = Field(default=50, ge=1, le=500)
 
 
