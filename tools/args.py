@@ -50,6 +50,18 @@ class ResolveRepository(ToolArgs):
     phrase: str
 
 
+class ResolvePerson(ToolArgs):
+    """Who a person phrase means ("Emma", "dokafor", "the renovate bot"): the matching workspace members,
+    best reading first; several on the best reading means the name is ambiguous (say so and list them).
+    The list tools' person filters (author, reviewer, approver, participant) resolve names themselves."""
+
+    phrase: str
+    repos: list[str] | None = Field(
+        default=None,
+        description="Where to look for authors when the workspace's member list is not readable",
+    )
+
+
 class ListPipelines(ToolArgs):
     """Pipelines (builds) in a window (by created_on), newest first, across `repos` (None = every repository).
 
@@ -284,4 +296,5 @@ TOOL_ARGS: dict[str, type[ToolArgs]] = {
     "deployment_changes": DeploymentChanges,
     "search_code": SearchCode,
     "browse_source": BrowseSource,
+    "resolve_person": ResolvePerson,
 }

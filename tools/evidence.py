@@ -8,6 +8,7 @@ before they enter graph state, so they survive checkpoint round-trips.
 Ref formats (shared with the sandbox ground truth):
     repo:SLUG  pipeline:REPO#BUILD  step:REPO#BUILD/STEP_NAME  pr:REPO#ID  commit:REPO@HASH12
     branch:REPO:NAME  deployment:REPO:{UUID}  file:REPO:PATH@REV  test:REPO#BUILD/TEST_NAME
+    person:{ACCOUNT_UUID} (or person:NAME for an author with no linked account; `repo` is "")
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def file_ref(repo: str, path: str, rev: str) -> str:
 
 def test_ref(repo: str, build_number: int, test_name: str) -> str:
     return f"test:{repo}#{build_number}/{test_name}"
+
+
+def person_ref(uuid: str, name: str) -> str:
+    return f"person:{uuid or name}"
 
 
 class Record(BaseModel):
@@ -194,6 +199,15 @@ class DeploymentRecord(Record):
     replaces_commit: str | None = None  # that deployment's commit (full hash)
 
 
+class PersonRecord(Record):
+    kind: Literal["person"] = "person"
+    name: str  # display name (redacted)
+    nickname: str = ""
+    uuid: str = ""  # account uuid with braces; "" for an author with no linked account
+    is_bot: bool = False
+    source: Literal["workspace member", "author seen"] = "workspace member"
+
+
 class FileChangeRecord(Record):
     kind: Literal["file"] = "file"
     path: str
@@ -234,7 +248,8 @@ Evidence = Annotated[
     | DeploymentRecord
     | FileChangeRecord
     | CodeMatchRecord
-    | FileContentRecord,
+    | FileContentRecord
+    | PersonRecord,
     Field(discriminator="kind"),
 ]
 
