@@ -373,9 +373,10 @@ async def list_commits(ctx: ToolContext, args: ListCommits) -> ToolResult:
         complete=not cut,
     )
     notes.extend(rule)
-    truncated = out.truncated or (args.pick is None and (bool(cut) or len(records) > args.limit))
-    if args.pick is None and truncated:
+    more = args.pick is None and (bool(cut) or len(records) > args.limit)
+    if more:
         notes.append(f"more commits matched than the limit of {args.limit}; narrow the window")
+    truncated = out.truncated or more
     return ToolResult(
         tool="list_commits", records=chosen[: args.limit], notes=notes, gaps=out.gaps, truncated=truncated
     )
