@@ -148,7 +148,7 @@ async def test_missing_branch_in_a_fan_out_is_a_note(ctx: ToolContext, world: Wo
 
 
 def test_argument_errors_say_how_to_fix() -> None:
-    with pytest.raises(pydantic.ValidationError, match="give `repo` .* or `repos`"):
+    with pytest.raises(pydantic.ValidationError, match=r"give `repo` .* or `repos`"):
         ListCommits(repo="a", repos=["b"])
     with pytest.raises(pydantic.ValidationError, match="cannot be combined with time_field=entered_branch"):
         ListCommits(repo="a", path="src/", time_field="entered_branch")

@@ -49,7 +49,7 @@ async def test_current_in_production_after_a_rollback(ctx: ToolContext, world: W
 async def test_current_per_repository_and_environment(ctx: ToolContext, world: World) -> None:
     res = await run_tool(ctx, "list_deployments", {"current": True, "limit": 500})
     expected = {}
-    for slug, rd in world.repos.items():
+    for slug in world.repos:
         for env, (live, before) in _live(world, slug).items():
             expected[(slug, env)] = (live["uuid"], before["uuid"] if before else None)
     got = {}
