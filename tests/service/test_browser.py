@@ -1,6 +1,6 @@
 """The chat page in a real headless Chromium: ask, watch progress, read a cited answer, follow up.
 
-Screenshots are kept under the pytest tmp dir (`…/browser0/*.png`, path printed) for a person to look at.
+Screenshots are kept in tests/artifacts/browser/ (git-ignored) for a person to look at.
 """
 
 from __future__ import annotations
@@ -50,8 +50,12 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("browser")
+def shots() -> Path:
+    """tests/artifacts/browser/ (git-ignored): kept after the run for a person to look at."""
+    folder = Path(__file__).resolve().parents[1] / "artifacts" / "browser"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
     print(f"\nscreenshots: {folder}")
     return folder
 
@@ -76,6 +80,8 @@ def test_ask_see_progress_and_a_cited_answer_then_follow_up(browser: Any, servic
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".turn .answer"))
     wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-busy") == "no")
     browser.save_screenshot(str(shots / "2-answer.png"))
+    browser.execute_script("arguments[0].scrollIntoView()", browser.find_element(By.CSS_SELECTOR, ".turn"))
+    browser.save_screenshot(str(shots / "2-progress.png"))  # the calls as they were streamed
 
     progress = [li.text for li in browser.find_elements(By.CSS_SELECTOR, ".turn .progress li")]
     assert progress[0].startswith("plan:") and any("list_pipelines" in p and "req" in p for p in progress)
@@ -102,5 +108,5 @@ def test_ask_see_progress_and_a_cited_answer_then_follow_up(browser: Any, servic
     browser.find_elements(By.CSS_SELECTOR, "#threads li")[0].click()
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".turn .answer")) == 2)
     browser.save_screenshot(str(shots / "4-reopened.png"))
-    for shot in ("1-ready", "2-answer", "3-follow-up", "4-reopened"):
+    for shot in ("1-ready", "2-answer", "2-progress", "3-follow-up", "4-reopened"):
         assert (shots / f"{shot}.png").stat().st_size > 10_000
