@@ -224,7 +224,13 @@ def test_probes_and_openapi(service: str) -> None:
     body = ready.json()
     assert body["checkpointer"] == {"ok": True, "backend": "sqlite"} and body["cache"]["ok"] is True
     assert body["connections"][PRODUCTION]["ok"] is True
-    assert httpx.get(f"{service}/docs").status_code == 200
+    docs = httpx.get(f"{service}/docs")
+    assert (
+        docs.status_code == 200
+        and "/docs-assets/swagger-ui-bundle.js" in docs.text
+        and "cdn" not in docs.text
+    )
+    assert httpx.get(f"{service}/docs-assets/swagger-ui-bundle.js").status_code == 200
     paths = httpx.get(f"{service}/openapi.json").json()["paths"]
     assert {
         "/v1/ask",
