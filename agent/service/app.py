@@ -329,6 +329,7 @@ def create_app(
                 raise StoreUnavailable(store, exc) from exc
 
         async def run_once(on_event: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
+            await require_cache(request)
             async with runner.session(resolved, body.planner, now) as session:
                 try:
                     await session.check_access(body.repos)
@@ -349,6 +350,7 @@ def create_app(
                         on_event=on_event,
                     )
                     await runner.settle(resolved, result)
+                    await require_cache(request)  # it went away mid-answer: refuse, write nothing
             return _turn(thread, resolved, result) if thread else result.document
 
         if "text/event-stream" in request.headers.get("accept", ""):
@@ -473,6 +475,21 @@ async def _stream(
     finally:
         if not task.done():
             task.cancel()
+
+
+async def require_cache(request: Request) -> None:
+    """With Redis configured, the shared cache and hourly ledger must answer, else 503 (StoreUnavailable).
+
+    Replicas keep within Bitbucket's hourly limit only through that ledger, so a question is not
+    answered (nor a thread turn saved) while it is unreachable, at the start or at the end.
+    """
+    redis = request.app.state.redis
+    if redis is None:
+        return
+    try:
+        await asyncio.wait_for(redis.ping(), timeout=3.0)
+    except Exception as exc:
+        raise StoreUnavailable("Redis", exc) from exc
 
 
 async def _probe(backend: str, ping: Callable[[], Awaitable[Any]]) -> dict[str, Any]:

@@ -81,3 +81,53 @@ def test_postgres_outage_mid_turn_is_a_503_and_writes_nothing(
             f"/v1/threads/{tid}/messages", json={"question": "which of those were on main?", "now": NOW}
         )
         assert again.status_code in (200, 409), again.text  # 409 only while the dead turn's lease lasts
+
+
+@pytest.fixture
+def on_redis(env: Env, postgres: Any, redis_server: Any) -> Iterator[str]:
+    from bbscout.agent.service.app import create_app
+    from bbscout.agent.service.config import ServiceSettings
+    from bbscout.agent.settings import Settings
+    from bbscout.sandbox.server import LoopbackServer
+
+    settings = ServiceSettings(api_keys=api_keys(), database_url=postgres.url, redis_url=redis_server.url)
+    with LoopbackServer(create_app(settings, Settings(), planner="rules"), lifespan="on") as server:
+        yield server.origin
+
+
+def test_redis_outage_mid_turn_is_a_503_and_writes_nothing(
+    on_redis: str, redis_server: Any, slow_sandbox: None
+) -> None:
+    with httpx.Client(base_url=on_redis, headers=auth(), timeout=60) as client:
+        tid = client.post("/v1/threads", json={"connection": PRODUCTION}).json()["id"]
+        seen: list[tuple[str, dict[str, Any]]] = []
+        name = ""
+        with client.stream(
+            "POST",
+            f"/v1/threads/{tid}/messages",
+            json={"question": "What pipelines failed in the last 24 hours?", "now": NOW},
+            headers={"Accept": "text/event-stream"},
+        ) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    name = line[6:].strip()
+                elif line.startswith("data:"):
+                    seen.append((name, json.loads(line[5:])))
+                    if name == "step_started" and sum(n == "step_started" for n, _ in seen) == 1:
+                        redis_server.stop()
+        try:
+            assert seen[-1][0] == "problem", seen[-1]
+            assert seen[-1][1]["status"] == 503 and seen[-1][1]["store"] == "Redis"
+            down = client.get("/readyz")
+            assert down.status_code == 503 and down.json()["cache"] == {
+                "ok": False,
+                "backend": "redis",
+                "detail": down.json()["cache"]["detail"],
+            }
+            refused = client.post("/v1/ask", json={"question": "list repositories", "connection": PRODUCTION})
+            assert refused.status_code == 503 and refused.json()["store"] == "Redis"
+        finally:
+            redis_server.start()
+        assert client.get("/readyz").status_code == 200
+        thread = client.get(f"/v1/threads/{tid}").json()
+        assert thread["messages"] == [] and thread["turns"] == 0
