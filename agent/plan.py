@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bbscout.agent.focus import Constraint, Focus
 from bbscout.tools.args import TOOL_ARGS
 
 Family = Literal[
@@ -63,10 +64,10 @@ class Step(BaseModel):
 class Plan(BaseModel):
     """What the planner understood and the calls that answer it.
 
-    `focus` carries family-specific reporting hints as plain data, e.g. {"results": ["FAILED","ERROR"]},
-    {"states": ["MERGED"]}, {"environment": "production"}, {"symptom": "...", "at": "..."}.
-    `clarify` is set (and `steps` empty) when the question is ambiguous; `not_understood` lists the
-    parts the planner could not map to a tool, so the answer can say so instead of guessing.
+    `focus` carries what review and the reporters must honour beyond the steps (`agent.focus.Focus`);
+    `constraints` records each restriction the question states as applied or not. `clarify` is set
+    (and `steps` empty) when the question is ambiguous; `not_understood` lists the parts the planner
+    could not map to a tool, so the answer can say so instead of guessing.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -76,7 +77,8 @@ class Plan(BaseModel):
     steps: list[Step] = Field(default_factory=list)
     window: Window | None = None
     repos: list[str] | None = None
-    focus: dict[str, Any] = Field(default_factory=dict)
+    focus: Focus = Field(default_factory=Focus)
+    constraints: list[Constraint] = Field(default_factory=list)
     understood: list[str] = Field(default_factory=list)
     not_understood: list[str] = Field(default_factory=list)
     clarify: list[str] = Field(default_factory=list)

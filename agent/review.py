@@ -11,6 +11,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from bbscout.agent.focus import Incident
+from bbscout.agent.incident import analysis_kind
 from bbscout.agent.plan import Plan, Step, StepOutcome
 
 FAILED_RESULTS = ("FAILED", "ERROR")
@@ -31,7 +33,7 @@ def _records(outcomes: list[StepOutcome], kind: str) -> list[dict[str, Any]]:
 
 
 def _failure_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[tuple[str, dict[str, Any], str]]:
-    wanted = set(plan.focus.get("results") or FAILED_RESULTS)
+    wanted = set(plan.focus.results or FAILED_RESULTS)
     failed = [
         r
         for r in primary_records(plan, outcomes)
@@ -46,9 +48,11 @@ def _failure_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[tuple[s
     ]
 
 
-def _incident_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[tuple[str, dict[str, Any], str]]:
-    at = datetime.fromisoformat(plan.focus["at"])
-    environment = str(plan.focus.get("environment") or "production").lower()
+def _incident_follow_ups(
+    plan: Plan, incident: Incident, outcomes: list[StepOutcome]
+) -> list[tuple[str, dict[str, Any], str]]:
+    at = incident.at
+    environment = (plan.focus.environment or "production").lower()
     latest: dict[str, dict[str, Any]] = {}
     for record in _records(outcomes, "deployment"):
         if (
@@ -62,13 +66,14 @@ def _incident_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[tuple[
             current = latest.get(record["repo"])
             if current is None or record["started_on"] > current["started_on"]:
                 latest[record["repo"]] = record
-    service = plan.focus.get("service")
-    ordered = sorted(latest.values(), key=lambda r: (r["repo"] != service, r["started_on"]), reverse=False)
+    ordered = sorted(
+        latest.values(), key=lambda r: (r["repo"] != incident.service, r["started_on"]), reverse=False
+    )
     return [
         (
             "deployment_changes",
             {"repo": r["repo"], "environment": r["environment"], "deployment_uuid": r["uuid"]},
-            f"what {r['ref']} shipped before {plan.focus['at']}",
+            f"what {r['ref']} shipped before {incident.at.isoformat()}",
         )
         for r in ordered
     ]
@@ -90,14 +95,14 @@ def _suspect_follow_ups(outcomes: list[StepOutcome]) -> list[tuple[str, dict[str
 
 
 def _picked_deployment_changes(plan: Plan, outcomes: list[StepOutcome]) -> list[Step]:
-    """'What changed in the last deployment' with no repository named: the newest one found, then its change set."""
-    hint = plan.focus.get("follow_up") or {}
-    if hint.get("tool") != "deployment_changes":
+    """'What changed in the last deployment' with no repository named: the newest one, then its change set."""
+    hint = plan.focus.newest_deployment
+    if hint is None:
         return []
     found = [
         r
         for o in outcomes
-        if o.step_id == hint.get("from_step")
+        if o.step_id == hint.from_step
         for r in o.records
         if r.get("kind") == "deployment" and r.get("status") == "SUCCESSFUL" and r.get("started_on")
     ]
@@ -117,11 +122,10 @@ def _picked_deployment_changes(plan: Plan, outcomes: list[StepOutcome]) -> list[
 
 
 def _build_incident_follow_ups(
-    plan: Plan, outcomes: list[StepOutcome]
+    incident: Incident, outcomes: list[StepOutcome]
 ) -> list[tuple[str, dict[str, Any], str]]:
     """Failed pipelines nearest T → the commit that failed and the PR behind it."""
-    at = datetime.fromisoformat(plan.focus["at"])
-    service = plan.focus.get("service")
+    at, service = incident.at, incident.service
     failed = [
         r
         for r in _records(outcomes, "pipeline")
@@ -149,14 +153,12 @@ def _build_incident_follow_ups(
     return calls
 
 
-def _flaky_follow_ups(plan: Plan) -> list[tuple[str, dict[str, Any], str]]:
-    """Intermittent failures show over days, not around one moment: every failed run from a day before T on."""
-    at = datetime.fromisoformat(plan.focus["at"])
-    repos = [plan.focus["service"]] if plan.focus.get("service") else None
+def _flaky_follow_ups(incident: Incident) -> list[tuple[str, dict[str, Any], str]]:
+    """Intermittent failures show over days, not around one moment: every failed run from a day before T."""
     args = {
-        "repos": repos,
+        "repos": [incident.service] if incident.service else None,
         "results": ["FAILED", "ERROR"],
-        "since": (at - timedelta(days=1)).isoformat(),
+        "since": (incident.at - timedelta(days=1)).isoformat(),
         "limit": 100,
     }
     return [("list_pipelines", args, "failed runs from a day before T on, to compare their failing tests")]
@@ -166,18 +168,19 @@ def follow_ups(plan: Plan, outcomes: list[StepOutcome], round_no: int, limit: in
     """New steps for this round, at most `limit`, none already run."""
     seen = {call_key(o.tool, o.args) for o in outcomes}
     candidates = _failure_follow_ups(plan, outcomes)
-    if plan.family == "incident" and plan.focus.get("at"):
-        from bbscout.agent.incident import incident_kind
-
-        kind = incident_kind(plan.focus)
+    incident = plan.focus.incident
+    if plan.family == "incident" and incident is not None:
+        kind = analysis_kind(incident)
         if kind == "build":
-            candidates = _build_incident_follow_ups(plan, outcomes) + candidates
+            candidates = _build_incident_follow_ups(incident, outcomes) + candidates
         elif kind == "runtime":
-            candidates = _incident_follow_ups(plan, outcomes) + _suspect_follow_ups(outcomes) + candidates
+            candidates = (
+                _incident_follow_ups(plan, incident, outcomes) + _suspect_follow_ups(outcomes) + candidates
+            )
         elif kind == "rollback":
             candidates = []
         elif kind == "flaky":
-            candidates = _flaky_follow_ups(plan) + candidates
+            candidates = _flaky_follow_ups(incident) + candidates
     steps: list[Step] = [
         s for s in _picked_deployment_changes(plan, outcomes) if call_key(s.tool, s.args) not in seen
     ]

@@ -19,6 +19,7 @@ from bbscout.agent.intake import vocab as V
 from bbscout.agent.intake.normalize import basic, correct
 from bbscout.agent.intake.time import parse_window
 from bbscout.agent.plan import Window
+from bbscout.tools.args import PipelineResult, PullRequestState, Trigger
 from bbscout.tools.evidence import RepositoryRecord
 from bbscout.tools.resolve import GENERIC, SYNONYMS, closest_names, rank_repositories, resolve
 
@@ -56,12 +57,12 @@ class Understanding(BaseModel):
     default_branch: bool = False  # the user said main/master/trunk/"the default branch"
     authors: list[str] = Field(default_factory=list)
     states: list[str] = Field(default_factory=list)  # the state words as typed (canonical spelling)
-    results: list[str] = Field(default_factory=list)  # pipeline results: FAILED, ERROR, STOPPED, SUCCESSFUL
+    results: list[PipelineResult] = Field(default_factory=list)
     in_progress: bool = False
-    pr_states: list[str] = Field(default_factory=list)  # OPEN, MERGED, DECLINED, SUPERSEDED
+    pr_states: list[PullRequestState] = Field(default_factory=list)
     awaiting_review: bool = False
     draft: bool = False
-    trigger: str | None = None  # PUSH, MANUAL, SCHEDULED
+    trigger: Trigger | None = None
     nightly: bool = False
     environment: str | None = None  # production, staging, test
     pr_numbers: list[int] = Field(default_factory=list)
@@ -322,9 +323,10 @@ def _states(text: str, u: Understanding) -> None:
         u.states.append(phrase)
     if _found(text, V.DRAFT):
         u.draft = True
-    order = ["FAILED", "ERROR", "STOPPED", "SUCCESSFUL"]
-    u.results = [r for r in order if r in u.results]
-    u.pr_states = [s for s in ["OPEN", "MERGED", "DECLINED", "SUPERSEDED"] if s in u.pr_states]
+    results: list[PipelineResult] = ["FAILED", "ERROR", "STOPPED", "SUCCESSFUL"]
+    states: list[PullRequestState] = ["OPEN", "MERGED", "DECLINED", "SUPERSEDED"]
+    u.results = [r for r in results if r in u.results]
+    u.pr_states = [s for s in states if s in u.pr_states]
     u.states = _uniq(u.states)
 
 

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bbscout.agent.focus import Focus, Incident
 from bbscout.agent.llm import ChatResult, LLMClient
 from bbscout.agent.plan import Family, Plan, Step, StepOutcome, Window
 from bbscout.agent.planners.base import PlanRequest
@@ -117,19 +118,7 @@ class LLMPlanner:
 
         steps = parsed.steps
         family = self._family(request, steps)
-        focus: dict[str, Any] = {}
-        if request.mode == "investigate":
-            focus["symptom"] = request.question
-            focus["at"] = (request.incident_at or request.now).isoformat()
-        for step in steps:
-            if step.tool == "list_pipelines" and "results" in step.args:
-                focus.setdefault("results", step.args["results"])
-            if step.tool == "list_pull_requests" and "states" in step.args:
-                focus.setdefault("states", step.args["states"])
-            if step.tool in {"list_deployments", "deployment_changes"} and "environment" in step.args:
-                focus.setdefault("environment", step.args["environment"])
-        if not steps and content:
-            focus["direct_answer"] = content
+        focus = self._focus(request, steps, content)
         return Plan(
             family=family,
             intent=request.question.strip()[:200],
@@ -384,6 +373,21 @@ class LLMPlanner:
             for s in steps
             if counts[TOOL_FAMILY.get(s.tool, "unknown")] == best
         )
+
+    @staticmethod
+    def _focus(request: PlanRequest, steps: list[Step], content: str | None) -> Focus:
+        """What the first round's calls say the answer is filtered to (the first call that says it wins)."""
+        focus = Focus(direct_answer=content if not steps and content else None)
+        if request.mode == "investigate":
+            focus.incident = Incident(symptom=request.question, at=request.incident_at or request.now)
+        for step in steps:
+            if step.tool == "list_pipelines" and step.args.get("results") and not focus.results:
+                focus.results = step.args["results"]
+            if step.tool == "list_pull_requests" and step.args.get("states") and not focus.states:
+                focus.states = step.args["states"]
+            if step.tool in {"list_deployments", "deployment_changes"} and focus.environment is None:
+                focus.environment = step.args.get("environment")
+        return focus
 
     @staticmethod
     def _window(steps: list[Step], now: datetime) -> Window | None:

@@ -21,9 +21,12 @@ from collections.abc import Sequence
 from datetime import UTC, timedelta
 from typing import Any, Literal, TypeVar
 
+from bbscout.agent.focus import Constraint, Focus, Incident, IncidentKind, NewestDeployment, RecordFilter
 from bbscout.agent.intake import Understanding, incident_kind, parse_instant, understand
 from bbscout.agent.plan import Family, Plan, Step, StepOutcome, Window
 from bbscout.agent.planners.base import PlanRequest, PriorTurn
+from bbscout.agent.planners.constraints import constraints_of
+from bbscout.tools.args import DeploymentStatus
 from bbscout.tools.evidence import RepositoryRecord
 from bbscout.tools.resolve import GENERIC
 
@@ -73,7 +76,12 @@ _ROLLBACK = re.compile(
     r"\broll(?:ed|ing|s)?(?:[\s-]+(?:\S+\s+){0,3}?)?back(?:s)?\b|\brollbacks?\b|\bredeploy|\breverted\s+(?:the\s+)?(?:deploy|release)"
 )
 # pipeline-result words → deployment outcomes ("any deploys fail?": FAILED)
-_DEPLOY_STATUS = {"FAILED": "FAILED", "ERROR": "FAILED", "STOPPED": "STOPPED", "SUCCESSFUL": "SUCCESSFUL"}
+_DEPLOY_STATUS: dict[str, DeploymentStatus] = {
+    "FAILED": "FAILED",
+    "ERROR": "FAILED",
+    "STOPPED": "STOPPED",
+    "SUCCESSFUL": "SUCCESSFUL",
+}
 _LONG_LIVED = frozenset(
     {"main", "master", "trunk", "develop", "development", "dev", "staging", "next", "production", "prod"}
 )
@@ -116,7 +124,7 @@ class _Ctx:
         self.understood: list[str] = []
         self.not_understood: list[str] = []
         self.clarify: list[str] = []
-        self.focus: dict[str, Any] = {}
+        self.focus = Focus()
         self.steps: list[Step] = []
         self.window: Window | None = u.window
 
@@ -152,7 +160,7 @@ class _Ctx:
             self.understood.append(f"window: {w.label} ({w.start:%Y-%m-%d %H:%M}–{w.end:%Y-%m-%d %H:%M} UTC)")
         if self.not_understood and family == "unknown":
             self.not_understood.append(f"the rules planner only maps common question shapes; {LLM_HINT}")
-        return Plan(
+        plan = Plan(
             family=family,
             intent=intent,
             steps=[] if self.clarify else self.steps,
@@ -162,6 +170,13 @@ class _Ctx:
             understood=self.understood,
             not_understood=self.not_understood,
             clarify=self.clarify,
+        )
+        plan.constraints = self.constraints(plan)
+        return plan
+
+    def constraints(self, plan: Plan) -> list[Constraint]:
+        return constraints_of(
+            self.u, plan, repositories=self.request.repositories, repo_filter=self.request.repo_filter
         )
 
 
@@ -314,13 +329,13 @@ def _pipelines(c: _Ctx, repos: list[str] | None) -> str:
         )
     results = list(u.results) or None
     if results:
-        c.focus["results"] = results
+        c.focus.results = results
         if set(results) == {"FAILED", "ERROR"}:
             c.understood.append("'failed' means results FAILED and ERROR (not STOPPED)")
         else:
             c.understood.append(f"results: {', '.join(results)}")
     if u.in_progress:
-        c.focus["in_progress"] = True
+        c.focus.in_progress = True
         c.understood.append("running/pending pipelines only")
     singular = re.search(
         r"\b(?:latest|last|most recent|newest|current)\s+(?:pipeline|build|ci run|run)\b(?!s)", u.text
@@ -338,8 +353,6 @@ def _pipelines(c: _Ctx, repos: list[str] | None) -> str:
     for what, value in (("branch", u.branch), ("trigger", u.trigger), ("pull request", _first(u.pr_numbers))):
         if value:
             c.understood.append(f"{what}: {value}")
-    if u.nightly:
-        c.focus["nightly"] = True
     groups = _branch_groups(c, repos) if u.default_branch else {u.branch: repos}
     for branch, group in groups.items():
         c.step(
@@ -367,7 +380,7 @@ def _branch_groups(c: _Ctx, repos: list[str] | None) -> dict[str | None, list[st
     c.understood.append(
         "default branch per repository: " + ", ".join(f"{b} ({len(s)} repos)" for b, s in groups.items())
     )
-    return dict(groups.items())  # type: ignore[arg-type]
+    return dict(groups.items())
 
 
 def _pull_requests(c: _Ctx, repos: list[str] | None) -> str:
@@ -419,9 +432,7 @@ def _pull_requests(c: _Ctx, repos: list[str] | None) -> str:
         )
     elif w is None and (states != ["OPEN"] or "recent" in u.asks):
         w = c.default_window(RECENT_DEFAULT, "last 7 days")
-    if u.draft:
-        c.focus["draft"] = True
-    c.focus["states"] = states
+    c.focus.states = states
     src = (
         u.branch
         if u.branch and re.search(rf"\bfrom\s+(?:the\s+)?{re.escape(u.branch.lower())}", u.text)
@@ -521,7 +532,7 @@ def _branches(c: _Ctx, repos: list[str] | None) -> str:
         c.window = Window(
             start=cutoff, end=c.now, label=u.window.label if u.window else "no commit in 30 days"
         )
-        c.focus["stale"] = True
+        c.focus.stale = True
         c.step(
             "list_branches",
             {"repos": repos, "name_contains": name, "stale_before": cutoff, "limit": u.count or STALE_LIMIT},
@@ -552,7 +563,7 @@ def _deployments(c: _Ctx, repos: list[str] | None) -> str:
         env = env or "production"
         if not u.environment:
             c.understood.append("environment: production (none named)")
-        c.focus["environment"] = env
+        c.focus.environment = env
         if repos:
             for repo in repos:
                 c.step(
@@ -568,31 +579,21 @@ def _deployments(c: _Ctx, repos: list[str] | None) -> str:
             f"find the latest {env} deployment across repositories",
             primary=True,
         )
-        c.focus["follow_up"] = {
-            "tool": "deployment_changes",
-            "from_step": c.steps[-1].id,
-            "environment": env,
-            "pick": "newest",
-        }
+        c.focus.newest_deployment = NewestDeployment(from_step=c.steps[-1].id, environment=env)
         c.understood.append("'the last deployment': the newest one across repositories, then what it shipped")
         return f"what changed in the latest {env} deployment"
     if rollbacks:
-        c.focus["rollbacks"] = True
+        c.focus.rollbacks = True
         c.understood.append("rollbacks: deployments that redeployed an earlier commit")
+    in_progress: list[DeploymentStatus] = ["IN_PROGRESS"] if u.in_progress else []
     statuses = (
         None
         if rollbacks
-        else (
-            list(dict.fromkeys(_DEPLOY_STATUS[r] for r in u.results))
-            + (["IN_PROGRESS"] if u.in_progress else [])
-        )
-        or None
+        else (list(dict.fromkeys(_DEPLOY_STATUS[r] for r in u.results)) + in_progress) or None
     )
     if statuses:
-        c.focus["statuses"] = statuses
+        c.focus.statuses = statuses
         c.understood.append(f"deployment outcome: {', '.join(statuses)}")
-    if "who" in u.asks:
-        c.focus["who"] = True
     latest = "latest" in u.asks and u.window is None and not rollbacks
     if latest:
         c.step(
@@ -651,9 +652,8 @@ def _code(c: _Ctx, repos: list[str] | None) -> str:
             f"where '{q}' is defined" if definitions else f"where '{q}' appears",
             primary=True,
         )
-    c.focus["query"] = queries[0] if queries else ""
+    c.focus.query = queries[0] if queries else ""
     if definitions:
-        c.focus["definitions_only"] = True
         c.understood.append(
             f"where {', '.join(queries[:3])} is defined: only lines that define it (def/class/function/const …)"
         )
@@ -747,7 +747,6 @@ def _incident(c: _Ctx, repos: list[str] | None) -> str:
     kind = incident_kind(req.question) if req.mode == "investigate" else (c.u.breakage or "runtime")
     if kind != "runtime":
         return _ci_incident(c, repos, kind)
-    c.focus["kind"] = "runtime"
     at = req.incident_at.astimezone(UTC) if req.incident_at else parse_instant(req.question, req.now, req.tz)
     if at is None:
         at = c.now
@@ -774,14 +773,14 @@ def _incident(c: _Ctx, repos: list[str] | None) -> str:
         "failed pipelines around the symptom",
     )
     service = repos[0] if repos and len(repos) == 1 else None
-    c.focus.update({"symptom": req.question.strip(), "at": at.isoformat(), "service": service})
+    c.focus.incident = Incident(symptom=req.question.strip(), at=at, service=service, kind="runtime")
     c.understood.append(
         f"incident at {at:%Y-%m-%d %H:%M} UTC" + (f" in {service}" if service else " (all repositories)")
     )
     return f"what changed before {at:%H:%M} UTC" + (f" in {service}" if service else "")
 
 
-def _ci_incident(c: _Ctx, repos: list[str] | None, kind: str) -> str:
+def _ci_incident(c: _Ctx, repos: list[str] | None, kind: IncidentKind) -> str:
     """A build that broke ("who broke main?") or a flaky test ("tests keep failing randomly"): failed runs first.
 
     Build: failed pipelines from an hour before the window (the run that turned it red started before anyone
@@ -799,15 +798,14 @@ def _ci_incident(c: _Ctx, repos: list[str] | None, kind: str) -> str:
     ):
         since -= CI_SLACK  # "red since 07:16": when it was noticed; the run that broke it started before
     service = repos[0] if repos and len(repos) == 1 else None
-    c.focus.update({"symptom": req.question.strip(), "at": at.isoformat(), "service": service, "kind": kind})
-    if since is not None:
-        c.focus["since"] = since.isoformat()
+    test = next((t for t in u.symbols if re.search(r"(?i)test|spec", t)), None) if kind == "flaky" else None
+    c.focus.incident = Incident(
+        symptom=req.question.strip(), at=at, service=service, kind=kind, since=since, test=test
+    )
     scope = [service] if service else repos
     where = f" in {service}" if service else (f" in {', '.join(repos)}" if repos else " (all repositories)")
     if kind == "flaky":
-        test = next((t for t in u.symbols if re.search(r"(?i)test|spec", t)), None)
         if test:
-            c.focus["test"] = test
             c.understood.append(f"the flaky test: {test}")
         start = since or at - FLAKY_DEFAULT
         end = u.window.end if u.window else c.now
@@ -887,11 +885,9 @@ def _follow_up(c: _Ctx, prev: PriorTurn) -> Plan | None:
         return _about_record(c, prev.primary[index], index)
     if _FILTER.search(u.text) or (u.deictic and not u.topics and _has_filter(u)):
         filt = _filter_from(c)
-        if filt:
-            c.focus["filter"] = filt
-            c.understood.append(
-                "filter the previous answer: " + ", ".join(f"{k}={v}" for k, v in filt.items())
-            )
+        if filt.terms():
+            c.focus.filter = filt
+            c.understood.append("filter the previous answer: " + filt.described("="))
             _refetch_for_filter(c, prev, filt)
             return c.plan("follow_up", "filter the previous results", prev.plan.repos)
     new_topic = bool(set(u.topics) - {prev.plan.family})
@@ -1039,16 +1035,16 @@ def _has_filter(u: Understanding) -> bool:
     )
 
 
-def _refetch_for_filter(c: _Ctx, prev: PriorTurn, filt: dict[str, Any]) -> None:
+def _refetch_for_filter(c: _Ctx, prev: PriorTurn, filt: RecordFilter) -> None:
     """A filter the previous records cannot answer (approvals are not in PR listings): re-list the same
     repositories with the filter server-side; the reporter keeps only the previous answer's refs."""
-    if not filt.get("awaiting_review"):
+    if not filt.awaiting_review:
         return
     prs = [r for r in prev.primary if r.get("kind") == "pull_request"]
     if not prs:
         return
     repos = sorted({str(r["repo"]) for r in prs})
-    c.focus["within"] = [r["ref"] for r in prs]
+    c.focus.within = [r["ref"] for r in prs]
     c.step(
         "list_pull_requests",
         {"repos": repos, "states": ["OPEN"], "awaiting_review": True, "limit": 200},
@@ -1060,28 +1056,20 @@ def _refetch_for_filter(c: _Ctx, prev: PriorTurn, filt: dict[str, Any]) -> None:
     )
 
 
-def _filter_from(c: _Ctx) -> dict[str, Any]:
+def _filter_from(c: _Ctx) -> RecordFilter:
     u = c.u
-    f: dict[str, Any] = {}
-    if u.awaiting_review:
-        f["awaiting_review"] = True
-    if u.branch:
-        f["branch"] = u.branch
-    if u.authors:
-        f["author"] = u.authors[0]
-    if u.results:
-        f["results"] = u.results
-    if u.pr_states and not u.awaiting_review:
-        f["states"] = u.pr_states
-    if u.environment:
-        f["environment"] = u.environment
-    if u.repos:
-        f["repos"] = u.repos
-    if u.trigger:
-        f["trigger"] = u.trigger
-    if u.window:
-        f["since"], f["until"] = u.window.start.isoformat(), u.window.end.isoformat()
-    return f
+    return RecordFilter(
+        awaiting_review=u.awaiting_review,
+        branch=u.branch,
+        author=_first(u.authors),
+        results=u.results,
+        states=[] if u.awaiting_review else u.pr_states,
+        environment=u.environment,
+        repos=u.repos,
+        trigger=u.trigger,
+        since=u.window.start if u.window else None,
+        until=u.window.end if u.window else None,
+    )
 
 
 def _about_record(c: _Ctx, rec: dict[str, Any], index: int) -> Plan:
@@ -1199,7 +1187,7 @@ def _rerun(c: _Ctx, prev: PriorTurn) -> Plan:
         understood.append(
             f"window: {window.label} ({window.start:%Y-%m-%d %H:%M}–{window.end:%Y-%m-%d %H:%M} UTC)"
         )
-    return plan.model_copy(
+    again_plan = plan.model_copy(
         update={
             "steps": steps,
             "window": window,
@@ -1207,6 +1195,11 @@ def _rerun(c: _Ctx, prev: PriorTurn) -> Plan:
             "understood": understood,
         }
     )
+    # the earlier question's constraints still hold, except those this one restates
+    current = c.constraints(again_plan)
+    restated = {x.kind for x in current}
+    again_plan.constraints = current + [x for x in plan.constraints if x.kind not in restated]
+    return again_plan
 
 
 def _rerun_steps(c: _Ctx, prev: PriorTurn, repos: list[str] | None, w: Window | None) -> Plan:
@@ -1230,7 +1223,7 @@ def _rerun_steps(c: _Ctx, prev: PriorTurn, repos: list[str] | None, w: Window | 
         ):
             args["repos"] = repos
         c.step(old.tool, args, old.why, primary=old.primary)
-    c.focus = dict(prev.plan.focus)
+    c.focus = prev.plan.focus.model_copy(deep=True)
     if w is None:
         c.window = prev.plan.window
     changed = [f"repositories → {', '.join(repos)}" if repos else "", f"window → {w.label}" if w else ""]

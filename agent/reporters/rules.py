@@ -7,10 +7,11 @@ delegated to `agent.incident` for ranking. Repository text only appears after th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+from bbscout.agent.focus import RecordFilter
 from bbscout.agent.incident import investigate
 from bbscout.agent.plan import Plan, StepOutcome
 from bbscout.agent.planners.base import PlanRequest
@@ -135,14 +136,14 @@ def pipeline_line(outcomes: list[StepOutcome]) -> Callable[[dict[str, Any]], str
 
 
 def report_pipelines(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    results = plan.focus.get("results") or []
+    results = plan.focus.results
     pipelines = [r for r in dedupe(primary_records(plan, outcomes)) if r.get("kind") == "pipeline"]
     if results:
         pipelines = [p for p in pipelines if p.get("result") in results]
-    if plan.focus.get("in_progress"):
+    if plan.focus.in_progress:
         pipelines = [p for p in pipelines if p.get("state") in ("PENDING", "IN_PROGRESS", "PAUSED")]
     pipelines.sort(key=lambda p: p["created_on"], reverse=True)
-    noun = describe_results(results, plan.focus.get("in_progress", False))
+    noun = describe_results(results, plan.focus.in_progress)
     scope = in_scope(plan)
     if not pipelines:
         answer = f"**No {noun} pipelines{window_text(plan)}** {scope}."
@@ -167,7 +168,7 @@ def report_pipelines(request: PlanRequest, plan: Plan, outcomes: list[StepOutcom
     )
 
 
-def describe_results(results: list[str], in_progress: bool) -> str:
+def describe_results(results: Sequence[str], in_progress: bool) -> str:
     if in_progress:
         return "running"
     names = {
@@ -194,20 +195,18 @@ def pr_line(pr: dict[str, Any]) -> str:
 
 def report_pull_requests(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
     prs = [r for r in dedupe(primary_records(plan, outcomes)) if r.get("kind") == "pull_request"]
-    states = plan.focus.get("states") or []
+    states = plan.focus.states
     if states:
         prs = [p for p in prs if p["state"] in states]
-    within = plan.focus.get("within")
-    if (
-        within is not None
-    ):  # a follow-up filter re-listed the repositories: keep the previous answer's PRs only
+    within = plan.focus.within
+    if within is not None:  # a follow-up filter re-listed the repositories: keep the previous answer's PRs
         prs = [p for p in prs if p["ref"] in set(within)]
-    wanted = plan.focus.get("filter") or {}
-    if wanted:
+    wanted = plan.focus.filter
+    if wanted is not None:
         prs = [p for p in prs if matches_filter(p, wanted)]
     prs.sort(key=lambda p: p["updated_on"], reverse=True)
     noun = "/".join(s.lower() for s in states) + " " if states else ""
-    if plan.focus.get("awaiting_review") or wanted.get("awaiting_review"):
+    if wanted is not None and wanted.awaiting_review:
         noun = "open, awaiting-review "
     scope = in_scope(plan)
     if within is not None:
@@ -232,14 +231,10 @@ def commit_line(c: dict[str, Any]) -> str:
 def report_commits(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
     commits = [r for r in dedupe(primary_records(plan, outcomes)) if r.get("kind") == "commit"]
     commits.sort(key=lambda c: c["date"], reverse=True)
-    branch = plan.focus.get("branch")
-    merged = plan.focus.get("merges_only")
-    what = "merges" if merged else "commits"
-    target = f" to `{branch}`" if branch and merged else (f" on `{branch}`" if branch else "")
     scope = in_scope(plan)
     if not commits:
-        return Report(answer=f"**No {what}{target}{window_text(plan)}** {scope}.", confidence="high")
-    answer = f"**{len(commits)} {what}{target}{window_text(plan)}** {scope}, newest first.\n\n" + listing(
+        return Report(answer=f"**No commits{window_text(plan)}** {scope}.", confidence="high")
+    answer = f"**{len(commits)} commits{window_text(plan)}** {scope}, newest first.\n\n" + listing(
         commits, commit_line
     )
     return Report(answer=answer, entities=[c["ref"] for c in commits], confidence="high")
@@ -250,8 +245,8 @@ def report_commits(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]
 
 def report_branches(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
     branches = [r for r in dedupe(primary_records(plan, outcomes)) if r.get("kind") == "branch"]
-    branches.sort(key=lambda b: b["head_date"], reverse=not plan.focus.get("stale"))
-    noun = "stale branches" if plan.focus.get("stale") else "branches, most recently active first"
+    branches.sort(key=lambda b: b["head_date"], reverse=not plan.focus.stale)
+    noun = "stale branches" if plan.focus.stale else "branches, most recently active first"
     if not branches:
         return Report(
             answer=f"**No {noun.split(',')[0]}{window_text(plan)}** {in_scope(plan)}.", confidence="high"
@@ -348,16 +343,16 @@ def report_deployments(request: PlanRequest, plan: Plan, outcomes: list[StepOutc
     ):
         return report_deployment_changes(plan, outcomes)
     deployments = [r for r in dedupe(primary_records(plan, outcomes)) if r.get("kind") == "deployment"]
-    environment = plan.focus.get("environment")
+    environment = plan.focus.environment
     if environment:
         deployments = [
             d
             for d in deployments
             if environment.lower() in (d["environment"].lower(), d.get("environment_type", "").lower())
         ]
-    if plan.focus.get("rollbacks"):
+    if plan.focus.rollbacks:
         deployments = [d for d in deployments if d.get("rolls_back") or d.get("rolled_back_by")]
-    statuses = [str(x).upper() for x in plan.focus.get("statuses") or []]
+    statuses = plan.focus.statuses
     if statuses:
         deployments = [
             d for d in deployments if (d.get("status") or d.get("state") or "").upper() in statuses
@@ -365,7 +360,7 @@ def report_deployments(request: PlanRequest, plan: Plan, outcomes: list[StepOutc
     deployments.sort(key=lambda d: d.get("started_on") or "", reverse=True)
     noun = (
         "deployments in rollbacks (each rollback and the release it replaced)"
-        if plan.focus.get("rollbacks")
+        if plan.focus.rollbacks
         else "deployments"
     )
     if statuses:
@@ -376,8 +371,6 @@ def report_deployments(request: PlanRequest, plan: Plan, outcomes: list[StepOutc
             answer=f"**No {noun}{env_text}{window_text(plan)}** {in_scope(plan)}.", confidence="high"
         )
     head = f"**{len(deployments)} {noun}{env_text}{window_text(plan)}** {in_scope(plan)}, newest first."
-    if plan.focus.get("latest"):
-        head = f"**Latest deployment per environment** {in_scope(plan)}."
     return Report(
         answer=head + "\n\n" + listing(deployments, deployment_line),
         entities=[d["ref"] for d in deployments],
@@ -402,7 +395,7 @@ def report_code(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -
             cut = "\n_(truncated)_" if content.get("truncated") else ""
             parts.append(f"{link(content)}:\n```\n{content['content']}\n```{cut}")
     if matches:
-        query = plan.focus.get("query", "")
+        query = plan.focus.query or ""
         method = {m.get("method") for m in matches}
         how = (
             " (code search was unavailable: found by scanning paths and file contents)"
@@ -415,7 +408,7 @@ def report_code(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -
         )
     if not parts:
         return Report(
-            answer=f"**Nothing found for “{plan.focus.get('query', '')}”** {in_scope(plan)}.",
+            answer=f"**Nothing found for “{plan.focus.query or ''}”** {in_scope(plan)}.",
             confidence="medium",
         )
     notes = [n for o in outcomes for n in o.notes]
@@ -447,9 +440,9 @@ def _record_time(record: dict[str, Any]) -> datetime | None:
     return None
 
 
-def matches_filter(record: dict[str, Any], wanted: dict[str, Any]) -> bool:
+def matches_filter(record: dict[str, Any], wanted: RecordFilter) -> bool:
     """A previous answer's record against a follow-up filter ("which of those were in checkout / by Priya / on main")."""
-    for key, value in wanted.items():
+    for key, value in wanted.terms().items():
         if key == "branch":
             names = {record.get("branch"), record.get("destination_branch"), record.get("source_branch")}
             if str(value).lower() not in {str(n).lower() for n in names if n}:
@@ -472,20 +465,17 @@ def matches_filter(record: dict[str, Any], wanted: dict[str, Any]) -> bool:
             if bool(value) != awaiting:
                 return False
         elif key in ("since", "until"):
-            at, bound = _record_time(record), datetime.fromisoformat(str(value))
-            if at is None or (at < bound if key == "since" else at > bound):
+            at = _record_time(record)
+            if (
+                at is None
+                or not isinstance(value, datetime)
+                or (at < value if key == "since" else at > value)
+            ):
                 return False
-        elif key in _FILTER_FIELDS:
+        else:
             have = next((record.get(k) for k in _FILTER_FIELDS[key] if record.get(k) is not None), None)
             values = value if isinstance(value, list) else [value]
             if str(have).lower() not in {str(v).lower() for v in values}:
-                return False
-        else:
-            have = record.get(key)
-            if isinstance(value, list):
-                if have not in value:
-                    return False
-            elif str(have).lower() != str(value).lower():
                 return False
     return True
 
@@ -498,15 +488,17 @@ def report_follow_up(request: PlanRequest, plan: Plan, outcomes: list[StepOutcom
         kinds = {r.get("kind") for r in primary_records(plan, outcomes)}
         if "pipeline" in kinds:
             return report_pipelines(
-                request, plan.model_copy(update={"focus": {**plan.focus, "results": []}}), outcomes
+                request,
+                plan.model_copy(update={"focus": plan.focus.model_copy(update={"results": []})}),
+                outcomes,
             )
         writer = next((WRITERS[k] for k in ("pull_request", "commit", "deployment") if k in kinds), None)
         if writer:
             return writer(request, plan, outcomes)
     previous = request.previous.primary if request.previous else []
-    wanted = plan.focus.get("filter") or {}
+    wanted = plan.focus.filter or RecordFilter()
     kept = [r for r in previous if matches_filter(r, wanted)]
-    described = ", ".join(f"{k} = {v}" for k, v in wanted.items()) or "your filter"
+    described = wanted.described(" = ") or "your filter"
     if not kept:
         return Report(
             answer=f"**None of the {len(previous)} previous results match {described}.**", confidence="high"
@@ -535,7 +527,9 @@ def report_unknown(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]
 
 
 def report_incident(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    return investigate(plan, outcomes)
+    if plan.focus.incident is None:  # nothing says what to investigate
+        return report_unknown(request, plan, outcomes)
+    return investigate(plan, plan.focus.incident, outcomes)
 
 
 WRITERS: dict[str, Callable[..., Report]] = {

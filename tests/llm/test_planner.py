@@ -54,7 +54,7 @@ async def test_parallel_tool_calls_become_independent_primary_steps(
         "until": "2026-03-10T15:00:00Z",
     }
     assert plan.family == "pipelines" and plan.window is not None and plan.window.label == "last 24 hours"
-    assert plan.focus["results"] == ["FAILED", "ERROR"] and plan.not_understood == []
+    assert plan.focus.results == ["FAILED", "ERROR"] and plan.not_understood == []
     (body,) = double.requests
     assert body["parallel_tool_calls"] is True and body["temperature"] == 0 and body["tool_choice"] == "auto"
     assert all(t["function"]["strict"] for t in body["tools"]) and len(body["tools"]) == 16
@@ -200,7 +200,7 @@ async def test_lead_added_steps_are_paired_and_restart_rebuilds(
 async def test_direct_answer_and_investigate_mode(double: LLMDoubleServer, planner: LLMPlanner) -> None:
     double.set_script(["bbscout cannot restart pipelines; it is read-only."])
     plan = await planner.plan(make_request("restart the failed pipeline"))
-    assert plan.steps == [] and plan.focus["direct_answer"].startswith("bbscout cannot")
+    assert plan.steps == [] and (plan.focus.direct_answer or "").startswith("bbscout cannot")
     assert plan.family == "unknown"
 
     at = datetime(2026, 3, 10, 14, 5, tzinfo=UTC)
@@ -208,8 +208,8 @@ async def test_direct_answer_and_investigate_mode(double: LLMDoubleServer, plann
     plan = await planner.plan(
         make_request("checkout errors since 14:05 UTC", mode="investigate", incident_at=at)
     )
-    assert plan.family == "incident" and plan.focus["at"] == at.isoformat()
-    assert plan.focus["environment"] == "production"
+    assert plan.family == "incident" and plan.focus.incident is not None and plan.focus.incident.at == at
+    assert plan.focus.environment == "production"
     system, user = double.requests[-1]["messages"]
     assert "DEPLOYED" in system["content"] and "2026-03-10T14:05:00Z" in user["content"]
 
@@ -289,7 +289,7 @@ async def test_unfixed_invalid_call_is_noted_when_the_reask_gives_up(
         ]
     )
     plan = await planner.plan(make_request("which branches went stale last spring?"))
-    assert plan.steps == [] and plan.focus["direct_answer"] == "I cannot express that window."
+    assert plan.steps == [] and plan.focus.direct_answer == "I cannot express that window."
     assert len(plan.not_understood) == 1 and "list_branches" in plan.not_understood[0]
     assert "stale_before" in plan.not_understood[0]
     # nothing invalid stays in the kept conversation: a later review is accepted by the double
