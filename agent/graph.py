@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 from bbscout.agent.act import run_ready
 from bbscout.agent.context import Context
 from bbscout.agent.llm import LLMError
-from bbscout.agent.plan import Plan, Step, StepOutcome
+from bbscout.agent.plan import Plan, Step, StepOutcome, by_ref
 from bbscout.agent.planners.base import PlanRequest, PriorTurn
 from bbscout.agent.planners.rules import RulesPlanner
 from bbscout.agent.reporters.rules import RulesReporter
@@ -42,15 +42,7 @@ async def plan_request(state: State, context: Context) -> PlanRequest:
         incident_at=datetime.fromisoformat(state["incident_at"]) if state.get("incident_at") else None,
         repo_filter=state.get("repo_filter"),
         repositories=await list_repository_records(context.tools),
-        previous=(
-            PriorTurn(
-                question=previous["question"],
-                plan=Plan.model_validate(previous["plan"]),
-                primary=previous.get("primary", []),
-            )
-            if previous
-            else None
-        ),
+        previous=PriorTurn.model_validate(previous) if previous else None,
     )
 
 
@@ -146,14 +138,13 @@ async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         gaps.append(f"The LLM reporter failed ({exc}); this answer uses the rules templates.")
         written = await RulesReporter().report(request, made, outcomes, gaps)
     verified = verify_report(written, outcomes, request.previous, request.question)
-    by_ref = {r["ref"]: r for o in outcomes for r in o.records}
-    if request.previous:
-        by_ref = {r["ref"]: r for r in request.previous.primary} | by_ref
-    primary = [by_ref[ref] for ref in verified.entities if ref in by_ref]
+    citable = by_ref(outcomes, request.previous.primary if request.previous else [])
+    primary = [citable[ref] for ref in verified.entities if ref in citable]
     _emit({"event": "reported", "entities": len(verified.entities)})
+    turn = PriorTurn(question=state["question"], plan=made, primary=primary)
     return {
         "report": verified.model_dump(mode="json"),
-        "previous": {"question": state["question"], "plan": made.model_dump(mode="json"), "primary": primary},
+        "previous": turn.model_dump(mode="json"),
         "turns": state.get("turns", 0) + 1,
     }
 

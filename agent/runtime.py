@@ -24,6 +24,7 @@ from bbscout.agent.planners.rules import RulesPlanner
 from bbscout.agent.report import Report
 from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.settings import ConfigError, Settings
+from bbscout.agent.state import cited_records
 from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache
 from bbscout.tools.context import ToolContext, list_repository_records
 from bbscout.tools.resolve import closest_names
@@ -194,9 +195,7 @@ class Session:
                 final = chunk
         report = Report.model_validate(final["report"])
         outcomes = [StepOutcome.model_validate(o) for o in final.get("outcomes", [])]
-        records = {r["ref"]: r for o in outcomes for r in o.records}
-        previous = final.get("previous") or {}
-        records = {r["ref"]: r for r in previous.get("primary", [])} | records
+        records = cited_records(final)
         stats = {
             "http_requests": self.client.stats.requests - before_requests,
             "http_bytes": self.client.stats.bytes - before_bytes,

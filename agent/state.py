@@ -8,7 +8,12 @@ working keys, and `previous` carries the last answer into a chat follow-up.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypedDict
+
+from bbscout.agent.plan import StepOutcome, by_ref
+from bbscout.agent.planners.base import PriorTurn
+from bbscout.tools.evidence import Evidence
 
 
 class InputState(TypedDict, total=False):
@@ -29,3 +34,10 @@ class State(InputState, total=False):
     report: dict[str, Any]
     previous: dict[str, Any] | None  # {"question", "plan", "primary": [records]} of the last turn
     turns: int
+
+
+def cited_records(state: Mapping[str, Any]) -> dict[str, Evidence]:
+    """What a finished turn's answer may cite, by ref: its evidence and the previous answer's records."""
+    outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
+    previous = state.get("previous")
+    return by_ref(outcomes, PriorTurn.model_validate(previous).primary if previous else [])

@@ -16,7 +16,7 @@ from bbscout.agent.incident.patterns import flaky_report, rollback_report
 from bbscout.agent.incident.render import render_suspects
 from bbscout.agent.incident.suspects import (
     BUILD_SYMPTOM_RE,
-    Evidence,
+    EvidenceIndex,
     build_candidates,
     collect_candidates,
     infer_service,
@@ -26,6 +26,7 @@ from bbscout.agent.incident.suspects import (
 )
 from bbscout.agent.plan import Plan, StepOutcome
 from bbscout.agent.report import Report, RuledOut
+from bbscout.tools.evidence import DeploymentRecord, PipelineRecord
 
 AnalysisKind = Literal["runtime", "build", "flaky", "rollback"]
 ROLLBACK_RE = re.compile(r"\broll(?:ed|ing)?[\s-]?backs?\b|\brollbacks?\b|\bredeploy", re.IGNORECASE)
@@ -49,8 +50,8 @@ def investigate(plan: Plan, incident: Incident, outcomes: list[StepOutcome]) -> 
     """Analyse `incident` from the run's evidence (the environment is the plan's, production by default)."""
     at, since, symptom = incident.at, incident.since, incident.symptom
     environment = (plan.focus.environment or "production").lower()
-    evidence = Evidence(outcomes)
-    repos = {r["repo"] for r in evidence.of("pipeline") + evidence.of("deployment")}
+    evidence = EvidenceIndex(outcomes)
+    repos = {r.repo for r in [*evidence.of(PipelineRecord), *evidence.of(DeploymentRecord)]}
     service = incident.service or infer_service(symptom, repos)
     kind = analysis_kind(incident)
     if kind == "flaky":
@@ -65,9 +66,7 @@ def investigate(plan: Plan, incident: Incident, outcomes: list[StepOutcome]) -> 
         )
     else:
         failed_commits = {
-            p["commit"]
-            for p in evidence.of("pipeline")
-            if p.get("result") in ("FAILED", "ERROR") and p.get("commit")
+            p.commit for p in evidence.of(PipelineRecord) if p.result in ("FAILED", "ERROR") and p.commit
         }
         candidates = collect_candidates(evidence, at, environment)
         words = symptom_terms(symptom, service)

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from bbscout.agent.plan import Plan, Step, StepOutcome
-from bbscout.tools.evidence import RepositoryRecord
+from bbscout.tools.evidence import Evidence, RepositoryRecord
 
 
-@dataclass
-class PriorTurn:
+class PriorTurn(BaseModel):
     """The previous chat turn, so a follow-up can reuse its evidence instead of refetching.
 
-    `primary` holds the records the previous answer reported, in the order it listed them
-    (plain JSON dicts as dumped from `tools.evidence` models; "the second one" is `primary[1]`).
+    `primary` holds the records the previous answer reported, in the order it listed them ("the second
+    one" is `primary[1]`).
     """
+
+    model_config = ConfigDict(extra="forbid")
 
     question: str
     plan: Plan
-    primary: list[dict[str, Any]] = field(default_factory=list)
+    primary: list[Evidence] = Field(default_factory=list)
 
 
 @dataclass

@@ -329,8 +329,7 @@ class LLMPlanner:
         previous = ""
         if request.previous is not None:
             refs = "\n".join(
-                f"{i + 1}. {r.get('ref', '?')} — {r.get('title', '')}"
-                for i, r in enumerate(request.previous.primary[:50])
+                f"{i + 1}. {r.ref} — {r.title}" for i, r in enumerate(request.previous.primary[:50])
             )
             previous = (
                 f"\nPrevious question in this chat: {request.previous.question!r}. Its answer listed, in "

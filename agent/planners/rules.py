@@ -27,7 +27,20 @@ from bbscout.agent.plan import Family, Plan, Step, StepOutcome, Window
 from bbscout.agent.planners.base import PlanRequest, PriorTurn
 from bbscout.agent.planners.constraints import constraints_of
 from bbscout.tools.args import DeploymentStatus
-from bbscout.tools.evidence import RepositoryRecord
+from bbscout.tools.evidence import (
+    BranchRecord,
+    CodeMatchRecord,
+    CommitRecord,
+    DeploymentRecord,
+    Evidence,
+    FileChangeRecord,
+    FileContentRecord,
+    PipelineRecord,
+    PullRequestRecord,
+    RepositoryRecord,
+    StepRecord,
+    TestCaseRecord,
+)
 from bbscout.tools.resolve import GENERIC
 
 __all__ = ["LLM_HINT", "RulesPlanner", "build_plan"]
@@ -1040,11 +1053,11 @@ def _refetch_for_filter(c: _Ctx, prev: PriorTurn, filt: RecordFilter) -> None:
     repositories with the filter server-side; the reporter keeps only the previous answer's refs."""
     if not filt.awaiting_review:
         return
-    prs = [r for r in prev.primary if r.get("kind") == "pull_request"]
+    prs = [r for r in prev.primary if isinstance(r, PullRequestRecord)]
     if not prs:
         return
-    repos = sorted({str(r["repo"]) for r in prs})
-    c.focus.within = [r["ref"] for r in prs]
+    repos = sorted({r.repo for r in prs})
+    c.focus.within = [r.ref for r in prs]
     c.step(
         "list_pull_requests",
         {"repos": repos, "states": ["OPEN"], "awaiting_review": True, "limit": 200},
@@ -1072,68 +1085,67 @@ def _filter_from(c: _Ctx) -> RecordFilter:
     )
 
 
-def _about_record(c: _Ctx, rec: dict[str, Any], index: int) -> Plan:
-    u, kind, repo = c.u, rec.get("kind"), rec.get("repo", "")
+def _about_record(c: _Ctx, rec: Evidence, index: int) -> Plan:
+    u, repo = c.u, rec.repo
     ordinal = "the last one" if index == -1 else f"result #{index + 1}"
-    if kind in ("pipeline", "step", "test_case"):
-        failed = (
-            rec.get("result") in ("FAILED", "ERROR") or kind != "pipeline" or {"log", "why"} & set(u.asks)
-        )
-        tool = "pipeline_failure" if failed else "get_pipeline"
-        c.step(
-            tool,
-            {"repo": repo, "build_number": rec["build_number"]},
-            f"{ordinal}: pipeline #{rec['build_number']}",
-            primary=True,
-        )
-        what = f"pipeline #{rec['build_number']} in {repo}"
-    elif kind == "pull_request":
-        c.step(
-            "get_pull_request",
-            {
-                "repo": repo,
-                "pr_id": rec["id"],
-                "include_diff": bool({"diff", "changes"} & set(u.asks)),
-                "include_comments": "comments" in u.asks,
-            },
-            f"{ordinal}: PR #{rec['id']}",
-            primary=True,
-        )
-        what = f"PR #{rec['id']} in {repo}"
-    elif kind == "commit":
-        c.step("get_commit", {"repo": repo, "commit": rec["hash"]}, f"{ordinal}: commit", primary=True)
-        what = f"commit {rec['hash'][:12]} in {repo}"
-    elif kind == "deployment":
-        env = str(rec.get("environment") or "production").lower()
-        c.step(
-            "deployment_changes",
-            {"repo": repo, "environment": env, "deployment_uuid": rec.get("uuid")},
-            f"{ordinal}: what that deployment shipped",
-            primary=True,
-        )
-        what = f"deployment {rec.get('release') or rec.get('uuid')} of {repo}"
-    elif kind == "branch":
-        c.step(
-            "list_commits",
-            {"repo": repo, "branch": rec["name"]},
-            f"{ordinal}: commits on {rec['name']}",
-            primary=True,
-        )
-        what = f"branch {rec['name']} in {repo}"
-    elif kind in ("code_match", "file", "file_content"):
-        c.step(
-            "browse_source",
-            {"repo": repo, "path": rec.get("path", ""), "ref": rec.get("rev")},
-            f"{ordinal}: the file",
-            primary=True,
-        )
-        what = f"{rec.get('path')} in {repo}"
-    elif kind == "repository":
-        c.step("browse_source", {"repo": rec.get("slug") or repo}, f"{ordinal}: the repository", primary=True)
-        what = f"repository {rec.get('slug') or repo}"
-    else:
-        c.not_understood.append(f"don't know how to look closer at a '{kind}' record")
-        return c.plan("unknown", "follow-up on a previous result", None)
+    match rec:
+        case PipelineRecord() | StepRecord() | TestCaseRecord():
+            failed = (
+                not isinstance(rec, PipelineRecord)
+                or rec.result in ("FAILED", "ERROR")
+                or {"log", "why"} & set(u.asks)
+            )
+            c.step(
+                "pipeline_failure" if failed else "get_pipeline",
+                {"repo": repo, "build_number": rec.build_number},
+                f"{ordinal}: pipeline #{rec.build_number}",
+                primary=True,
+            )
+            what = f"pipeline #{rec.build_number} in {repo}"
+        case PullRequestRecord():
+            c.step(
+                "get_pull_request",
+                {
+                    "repo": repo,
+                    "pr_id": rec.id,
+                    "include_diff": bool({"diff", "changes"} & set(u.asks)),
+                    "include_comments": "comments" in u.asks,
+                },
+                f"{ordinal}: PR #{rec.id}",
+                primary=True,
+            )
+            what = f"PR #{rec.id} in {repo}"
+        case CommitRecord():
+            c.step("get_commit", {"repo": repo, "commit": rec.hash}, f"{ordinal}: commit", primary=True)
+            what = f"commit {rec.hash[:12]} in {repo}"
+        case DeploymentRecord():
+            env = (rec.environment or "production").lower()
+            c.step(
+                "deployment_changes",
+                {"repo": repo, "environment": env, "deployment_uuid": rec.uuid},
+                f"{ordinal}: what that deployment shipped",
+                primary=True,
+            )
+            what = f"deployment {rec.release or rec.uuid} of {repo}"
+        case BranchRecord():
+            c.step(
+                "list_commits",
+                {"repo": repo, "branch": rec.name},
+                f"{ordinal}: commits on {rec.name}",
+                primary=True,
+            )
+            what = f"branch {rec.name} in {repo}"
+        case CodeMatchRecord() | FileChangeRecord() | FileContentRecord():
+            c.step(
+                "browse_source",
+                {"repo": repo, "path": rec.path, "ref": rec.rev},
+                f"{ordinal}: the file",
+                primary=True,
+            )
+            what = f"{rec.path} in {repo}"
+        case RepositoryRecord():
+            c.step("browse_source", {"repo": rec.slug or repo}, f"{ordinal}: the repository", primary=True)
+            what = f"repository {rec.slug or repo}"
     c.understood.append(f"follow-up on {ordinal} of the previous answer: {what}")
     return c.plan("follow_up", f"details of {what}", [repo] if repo else None)
 

@@ -974,7 +974,7 @@ async def test_follow_up_repository_filter_matches_records() -> None:
     p = await plan("which of those were merged into checkout-service?", previous=prev)
     assert p.family == "follow_up" and p.steps == []
     assert p.focus.filter is not None
-    kept = [r["ref"] for r in prev.primary if matches_filter(r, p.focus.filter)]
+    kept = [r.ref for r in prev.primary if matches_filter(r, p.focus.filter)]
     assert kept == ["pr:checkout-service#67"]
     assert matches_filter(prev.primary[1], RecordFilter(author="renovate")) and not matches_filter(
         prev.primary[1], RecordFilter(states=["OPEN"])
@@ -994,6 +994,7 @@ async def test_follow_up_what_changed_in_a_deployment() -> None:
         "title": "",
         "uuid": "{d1}",
         "environment": "Production",
+        "state": "COMPLETED",
         "release": "#330",
     }
     for question in ("what changed in it?", "what did it ship?", "what's in that deployment?"):

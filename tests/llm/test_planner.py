@@ -11,7 +11,17 @@ import pytest
 from bbscout.agent.plan import Plan, Step
 from bbscout.agent.planners.llm import LLMPlanner
 from bbscout.sandbox.llm_double import LLMDoubleServer, ToolCall, Turn, tool_messages
-from tests.llm import API_KEY, BLOCK_RE, all_texts, make_client, make_request, outcome, outside_blocks
+from tests.llm import (
+    API_KEY,
+    BLOCK_RE,
+    all_texts,
+    make_client,
+    make_request,
+    outcome,
+    outside_blocks,
+    pipeline_record,
+    pr_record,
+)
 
 SINCE = "2026-03-09T15:00:00Z"
 FIRST_ROUND = Turn(
@@ -119,11 +129,11 @@ async def test_review_answers_every_call_in_data_blocks_and_replans(
             "call_pipes",
             "list_pipelines",
             "pipeline:api-gateway#412 FAILED main 14:07Z",
-            records=[{"ref": "pipeline:api-gateway#412"}],
+            records=[pipeline_record("api-gateway", 412)],
         ),
         outcome("call_deps", "list_deployments", "", error="Bitbucket returned 403 for deployments"),
         outcome(
-            "call_prs", "list_pull_requests", "pr:checkout#87 MERGED", records=[{"ref": "pr:checkout#87"}]
+            "call_prs", "list_pull_requests", "pr:checkout#87 MERGED", records=[pr_record("checkout", 87)]
         ),
     ]
 
