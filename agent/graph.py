@@ -1,4 +1,4 @@
-"""The investigation graph: plan → act ⇄ review → report. The only module that wires nodes."""
+"""The investigation graph: intake → plan → act ⇄ review → report. The only module that wires nodes."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from bbscout.agent.planners.base import PlanRequest, PriorTurn
 from bbscout.agent.planners.rules import RulesPlanner
 from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.review import call_key, follow_ups
-from bbscout.agent.state import InputState, State
+from bbscout.agent.state import InputState, State, dump_request, request_of
 from bbscout.agent.verify import verify_report
 from bbscout.tools.bitbucket import BitbucketError
 from bbscout.tools.context import list_repository_records
@@ -32,42 +32,49 @@ def _emit(event: dict[str, Any]) -> None:
         pass
 
 
-async def plan_request(state: State, context: Context) -> PlanRequest:
+async def intake(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Start the turn: read the question once (window, hints) against the workspace's repositories."""
+    gaps: list[str] = []
+    try:
+        repositories = await list_repository_records(runtime.context.tools)
+    except BitbucketError as exc:  # the planners still plan; the steps will meet the same error
+        repositories, gaps = [], [exc.explain()]
     previous = state.get("previous")
-    return PlanRequest(
-        question=state["question"],
-        now=datetime.fromisoformat(state["now"]),
+    incident_at = state.get("incident_at")
+    request = PlanRequest.read(
+        state["question"],
+        datetime.fromisoformat(state["now"]),
         tz=state.get("tz") or "UTC",
         mode="investigate" if state.get("mode") == "investigate" else "ask",
-        incident_at=datetime.fromisoformat(state["incident_at"]) if state.get("incident_at") else None,
+        incident_at=datetime.fromisoformat(incident_at) if incident_at else None,
         repo_filter=state.get("repo_filter"),
-        repositories=await list_repository_records(context.tools),
+        repositories=repositories,
         previous=PriorTurn.model_validate(previous) if previous else None,
     )
+    return {
+        "request": dump_request(request),
+        "outcomes": [],
+        "pending": [],
+        "round": 0,
+        "gaps": gaps,
+        "report": {},
+    }
 
 
 async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Understand the question and make the first steps."""
+    request = request_of(state)
     gaps: list[str] = []
     try:
-        request = await plan_request(state, runtime.context)
-    except BitbucketError as exc:
-        made = Plan(family="unknown", intent="could not list the workspace's repositories")
-        gaps.append(exc.explain())
-    else:
-        try:
-            made = await runtime.context.planner.plan(request)
-        except LLMError as exc:
-            gaps.append(f"The LLM planner failed ({exc}); answered with the rules planner instead.")
-            made = await RulesPlanner().plan(request)
+        made = await runtime.context.planner.plan(request)
+    except LLMError as exc:
+        gaps.append(f"The LLM planner failed ({exc}); answered with the rules planner instead.")
+        made = await RulesPlanner().plan(request)
     _emit({"event": "planned", "family": made.family, "intent": made.intent, "steps": len(made.steps)})
     return {
         "plan": made.model_dump(mode="json"),
         "pending": [step.model_dump(mode="json") for step in made.steps],
-        "outcomes": [],
-        "round": 0,
-        "gaps": gaps,
-        "report": {},
+        "gaps": [*state.get("gaps", []), *gaps],
     }
 
 
@@ -105,12 +112,9 @@ async def review(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     gaps = state.get("gaps", [])
     seen = {call_key(s.tool, s.args) for s in steps} | {call_key(o.tool, o.args) for o in outcomes}
     try:
-        request = await plan_request(state, context)
-        proposed = await context.planner.review(request, made, outcomes, round_no)
+        proposed = await context.planner.review(request_of(state), made, outcomes, round_no)
     except LLMError as exc:
         proposed, gaps = [], [*gaps, f"The LLM planner could not review the evidence ({exc})."]
-    except BitbucketError as exc:
-        return {"round": round_no, "pending": [], "gaps": [*gaps, exc.explain()]}
     steps += [s for s in proposed if call_key(s.tool, s.args) not in seen]
     made.steps += steps
     return {
@@ -131,7 +135,7 @@ async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     made = Plan.model_validate(state["plan"])
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
     gaps = list(dict.fromkeys(state.get("gaps", [])))
-    request = await plan_request(state, context)
+    request = request_of(state)
     try:
         written = await context.reporter.report(request, made, outcomes, gaps)
     except LLMError as exc:
@@ -152,11 +156,13 @@ async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 def build_graph() -> StateGraph[State, Context, InputState, State]:
     """The uncompiled graph (compile with or without a checkpointer)."""
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
+    builder.add_node("intake", intake)
     builder.add_node("plan", plan)
     builder.add_node("act", act)
     builder.add_node("review", review)
     builder.add_node("report", report)
-    builder.add_edge(START, "plan")
+    builder.add_edge(START, "intake")
+    builder.add_edge("intake", "plan")
     builder.add_edge("plan", "act")
     builder.add_conditional_edges("act", after_act)
     builder.add_conditional_edges("review", after_review)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from bbscout.agent.plan import StepOutcome, by_ref
-from bbscout.agent.planners.base import PriorTurn
+from bbscout.agent.planners.base import PlanRequest, PriorTurn
 from bbscout.tools.evidence import Evidence
 
 
@@ -26,6 +26,7 @@ class InputState(TypedDict, total=False):
 
 
 class State(InputState, total=False):
+    request: dict[str, Any]  # the PlanRequest intake read (without `previous`, which is its own key)
     plan: dict[str, Any]
     pending: list[dict[str, Any]]  # steps not yet run
     outcomes: list[dict[str, Any]]  # StepOutcome dumps, in run order
@@ -41,3 +42,13 @@ def cited_records(state: Mapping[str, Any]) -> dict[str, Evidence]:
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
     previous = state.get("previous")
     return by_ref(outcomes, PriorTurn.model_validate(previous).primary if previous else [])
+
+
+def dump_request(request: PlanRequest) -> dict[str, Any]:
+    """The request as state holds it: JSON-plain, the previous turn left to `previous`."""
+    return request.model_dump(mode="json", exclude={"previous"})
+
+
+def request_of(state: State) -> PlanRequest:
+    """The turn's request as intake read it (no re-parsing, no Bitbucket call)."""
+    return PlanRequest.model_validate({**state["request"], "previous": state.get("previous")})

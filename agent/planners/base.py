@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bbscout.agent.intake import Understanding, understand
 from bbscout.agent.plan import Plan, Step, StepOutcome
 from bbscout.tools.evidence import Evidence, RepositoryRecord
 
@@ -26,9 +27,14 @@ class PriorTurn(BaseModel):
     primary: list[Evidence] = Field(default_factory=list)
 
 
-@dataclass
-class PlanRequest:
-    """Everything a planner may use. `now` is injected (never read from the clock downstream)."""
+class PlanRequest(BaseModel):
+    """Everything a planner may use, read once per turn by the graph's intake node (`PlanRequest.read`).
+
+    `now` is injected (never read from the clock downstream); `intake` is the parsed question (window,
+    repository/branch/author/state hints resolved against `repositories`) that both planners start from.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     question: str
     now: datetime  # aware, UTC
@@ -36,8 +42,35 @@ class PlanRequest:
     mode: Literal["ask", "investigate"] = "ask"
     incident_at: datetime | None = None  # investigate --at
     repo_filter: list[str] | None = None  # --repo flags (already validated slugs)
-    repositories: list[RepositoryRecord] = field(default_factory=list)  # the workspace's repositories
+    repositories: list[RepositoryRecord] = Field(default_factory=list)  # the workspace's repositories
+    intake: Understanding
     previous: PriorTurn | None = None
+
+    @classmethod
+    def read(
+        cls,
+        question: str,
+        now: datetime,
+        *,
+        tz: str = "UTC",
+        mode: Literal["ask", "investigate"] = "ask",
+        incident_at: datetime | None = None,
+        repo_filter: list[str] | None = None,
+        repositories: Sequence[RepositoryRecord] = (),
+        previous: PriorTurn | None = None,
+    ) -> PlanRequest:
+        """Intake: the request for `question`, its window and hints parsed against `repositories`."""
+        return cls(
+            question=question,
+            now=now,
+            tz=tz,
+            mode=mode,
+            incident_at=incident_at,
+            repo_filter=repo_filter,
+            repositories=list(repositories),
+            intake=understand(question, now, tz, repositories),
+            previous=previous,
+        )
 
 
 class Planner(Protocol):

@@ -22,15 +22,18 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter, OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bbscout.agent.focus import Focus, Incident
+from bbscout.agent.intake import Understanding
 from bbscout.agent.llm import ChatResult, LLMClient
 from bbscout.agent.plan import Family, Plan, Step, StepOutcome, Window
 from bbscout.agent.planners.base import PlanRequest
+from bbscout.agent.planners.constraints import constraints_of
 from bbscout.agent.prompts import DATA_REMINDER, data_block, load_prompt, outcome_text
 from bbscout.agent.tool_schemas import ToolCallError, openai_tools, parse_tool_call
 
@@ -119,7 +122,7 @@ class LLMPlanner:
         steps = parsed.steps
         family = self._family(request, steps)
         focus = self._focus(request, steps, content)
-        return Plan(
+        made = Plan(
             family=family,
             intent=request.question.strip()[:200],
             steps=steps,
@@ -129,6 +132,10 @@ class LLMPlanner:
             understood=[f"{s.tool}({json.dumps(s.args, separators=(',', ':'))})" for s in steps],
             not_understood=not_understood,
         )
+        made.constraints = constraints_of(
+            request.intake, made, repositories=request.repositories, repo_filter=request.repo_filter
+        )
+        return made
 
     async def review(
         self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], round_no: int
@@ -338,6 +345,7 @@ class LLMPlanner:
             )
         return load_prompt(
             "planner",
+            intake=intake_hints(request.intake),
             workspace=self.workspace or "(this workspace)",
             now=_iso(request.now),
             tz=request.tz,
@@ -417,6 +425,46 @@ class LLMPlanner:
     def _weak(step_id: str, outcomes: list[StepOutcome]) -> bool:
         outcome = next((o for o in outcomes if o.step_id == step_id), None)
         return outcome is not None and (outcome.error is not None or not outcome.records)
+
+
+def intake_hints(u: Understanding) -> str:
+    """What intake recognised, one line per kind, for the planner prompt (the window already in UTC)."""
+    lines = []
+    if u.window is not None:
+        lines.append(
+            f"- time window: {u.window.label} = since {_iso(u.window.start)} until {_iso(u.window.end)}"
+        )
+    for m in u.repo_mentions:
+        if m.status == "resolved":
+            lines.append(f"- repository: '{m.phrase}' = {m.slugs[0]}")
+        elif m.status == "ambiguous":
+            lines.append(f"- repository: '{m.phrase}' is ambiguous ({', '.join(m.candidates)})")
+        else:
+            closest = f" (closest: {', '.join(m.candidates)})" if m.candidates else ""
+            lines.append(f"- repository: no repository matches '{m.phrase}'{closest}")
+    if u.branch:
+        lines.append(f"- branch: {u.branch}" + (" (the default branch)" if u.default_branch else ""))
+    named: list[tuple[str, Sequence[object]]] = [
+        ("authors", u.authors),
+        ("pipeline results", u.results),
+        ("pull request states", u.pr_states),
+        ("pull request numbers", u.pr_numbers),
+        ("build numbers", u.build_numbers),
+        ("commits", u.commits),
+        ("paths", u.paths),
+        ("code symbols or text", u.symbols),
+    ]
+    lines += [f"- {what}: {', '.join(map(str, values))}" for what, values in named if values]
+    flags = [
+        ("running or pending only", u.in_progress),
+        ("awaiting review", u.awaiting_review),
+        ("drafts", u.draft),
+    ]
+    lines += [f"- {what}" for what, on in flags if on]
+    for what, value in (("trigger", u.trigger), ("environment", u.environment), ("how many", u.count)):
+        if value:
+            lines.append(f"- {what}: {value}")
+    return "\n".join(lines) or "- (nothing recognised)"
 
 
 def _iso(moment: datetime) -> str:

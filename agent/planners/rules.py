@@ -22,7 +22,7 @@ from datetime import UTC, timedelta
 from typing import Any, Literal, TypeVar
 
 from bbscout.agent.focus import Constraint, Focus, Incident, IncidentKind, NewestDeployment, RecordFilter
-from bbscout.agent.intake import Understanding, incident_kind, parse_instant, understand
+from bbscout.agent.intake import Understanding, incident_kind, parse_instant
 from bbscout.agent.plan import Family, Plan, Step, StepOutcome, Window
 from bbscout.agent.planners.base import PlanRequest, PriorTurn
 from bbscout.agent.planners.constraints import constraints_of
@@ -1163,9 +1163,9 @@ def _rerun(c: _Ctx, prev: PriorTurn) -> Plan:
         return c.plan(prev.plan.family, prev.plan.intent, prev.plan.repos)
     w = c.u.window
     req = c.request
-    again = PlanRequest(
-        question=prev.question,
-        now=req.now,
+    again = PlanRequest.read(
+        prev.question,
+        req.now,
         tz=req.tz,
         mode=req.mode,
         incident_at=req.incident_at,
@@ -1251,8 +1251,8 @@ def _rerun_steps(c: _Ctx, prev: PriorTurn, repos: list[str] | None, w: Window | 
 
 
 def build_plan(request: PlanRequest) -> Plan:
-    """Plan a question offline; pure apart from `request` (no clock, no I/O)."""
-    u = understand(request.question, request.now, request.tz, request.repositories)
+    """Plan a question offline from intake's reading of it; pure apart from `request` (no clock, no I/O)."""
+    u = request.intake
     c = _Ctx(request, u)
     if u.write_verbs:
         c.not_understood.append(

@@ -101,4 +101,4 @@ ALL_SLUGS = [r[0] for r in _REPOS]
 def plan_request(question: str, now: datetime, **kw: Any) -> PlanRequest:
     """A planner's request for `question` against the acme repositories (unless others are given)."""
     kw.setdefault("repositories", acme_repos())
-    return PlanRequest(question=question, now=now, **kw)
+    return PlanRequest.read(question, now, **kw)

@@ -23,7 +23,7 @@ def Z(s: str) -> str:
 
 async def plan(question: str, **kw: Any) -> Plan:
     kw.setdefault("repositories", REPOS)
-    return await RulesPlanner().plan(PlanRequest(question=question, now=NOW, **kw))
+    return await RulesPlanner().plan(PlanRequest.read(question, NOW, **kw))
 
 
 def incident_of(p: Plan) -> Incident:
@@ -410,7 +410,7 @@ async def test_families(
 async def test_planner_protocol_and_review_adds_nothing() -> None:
     planner: Planner = RulesPlanner()
     assert planner.name == "rules"
-    request = PlanRequest(question="failed builds", now=NOW, repositories=REPOS)
+    request = PlanRequest.read("failed builds", NOW, repositories=REPOS)
     p = await planner.plan(request)
     assert await planner.review(request, p, [], 1) == []
 
@@ -566,7 +566,7 @@ async def test_unknown_never_plans(question: str, needle: str) -> None:
 
 def _pipelines_turn() -> PriorTurn:
     first = build_plan(
-        PlanRequest(question="what pipelines failed in the last 24 hours?", now=NOW, repositories=REPOS)
+        PlanRequest.read("what pipelines failed in the last 24 hours?", NOW, repositories=REPOS)
     )
     primary_records = [
         {
@@ -924,7 +924,7 @@ async def test_numbered_objects_use_the_single_object_tools(
 
 
 def _prs_turn(question: str = "open PRs", state: str = "OPEN") -> PriorTurn:
-    first = build_plan(PlanRequest(question=question, now=NOW, repositories=REPOS))
+    first = build_plan(PlanRequest.read(question, NOW, repositories=REPOS))
     records = [
         {
             "kind": "pull_request",
@@ -984,7 +984,7 @@ async def test_follow_up_repository_filter_matches_records() -> None:
 
 async def test_follow_up_what_changed_in_a_deployment() -> None:
     first = build_plan(
-        PlanRequest(question="latest production deployment of checkout-service", now=NOW, repositories=REPOS)
+        PlanRequest.read("latest production deployment of checkout-service", NOW, repositories=REPOS)
     )
     dep = {
         "kind": "deployment",
@@ -1015,7 +1015,7 @@ async def test_follow_up_what_changed_in_a_deployment() -> None:
 async def test_follow_up_repo_switch_replans_the_question_not_its_objects() -> None:
     """The previous plan may hold build numbers of the old repository (failure details): never reuse them."""
     first = build_plan(
-        PlanRequest(question="what failed in mobile-app in the last 2 days?", now=NOW, repositories=REPOS)
+        PlanRequest.read("what failed in mobile-app in the last 2 days?", NOW, repositories=REPOS)
     )
     first = first.model_copy(
         update={

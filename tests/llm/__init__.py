@@ -50,7 +50,7 @@ REPOS = [
 
 
 def make_request(question: str = "what pipelines failed in the last 24 hours?", **kwargs: Any) -> PlanRequest:
-    return PlanRequest(question=question, now=NOW, repositories=list(REPOS), **kwargs)
+    return PlanRequest.read(question, NOW, repositories=list(REPOS), **kwargs)
 
 
 def pipeline_record(repo: str, build: int) -> PipelineRecord:

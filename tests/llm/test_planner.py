@@ -305,3 +305,39 @@ async def test_unfixed_invalid_call_is_noted_when_the_reask_gives_up(
     # nothing invalid stays in the kept conversation: a later review is accepted by the double
     double.set_script(["ok"])
     assert await planner.review(make_request("which branches went stale last spring?"), plan, [], 1) == []
+
+
+async def test_the_prompt_carries_intakes_window_and_hints_and_the_plan_its_constraints(
+    double: LLMDoubleServer, planner: LLMPlanner
+) -> None:
+    question = "top 5 failed checkout builds on main triggered by Priya in the last 24 hours"
+    double.set_script(
+        [
+            Turn(
+                tool_calls=[
+                    ToolCall("list_pipelines", {"repos": ["checkout"], "results": ["FAILED", "ERROR"]})
+                ]
+            )
+        ]
+    )
+    plan = await planner.plan(make_request(question))
+    system = double.requests[0]["messages"][0]["content"]
+    hints = system.split("What bbscout's parser read in the question")[1].split("\n\n")[0]
+    assert (
+        "- time window: in the last 24 hours = since 2026-03-09T15:00:00Z until 2026-03-10T15:00:00Z" in hints
+    )
+    assert "- repository: 'checkout' = checkout" in hints and "- branch: main (the default branch)" in hints
+    assert (
+        "- authors: Priya" in hints
+        and "- pipeline results: FAILED, ERROR" in hints
+        and "- how many: 5" in hints
+    )
+    # the model passed the repository and results but dropped the branch, the author, the window and the count
+    assert {(c.kind, c.value, c.applied) for c in plan.constraints} == {
+        ("repository", "checkout", True),
+        ("state", "FAILED/ERROR", True),
+        ("branch", "main", False),
+        ("who", "Priya", False),
+        ("window", "in the last 24 hours", False),
+        ("count", "5", False),
+    }
