@@ -11,13 +11,10 @@ from langgraph.runtime import Runtime
 
 from bbscout.agent.act import run_ready
 from bbscout.agent.context import Context
-from bbscout.agent.llm import LLMError
 from bbscout.agent.plan import Plan, Step, StepOutcome, by_ref
 from bbscout.agent.planners.base import PlanRequest, PriorTurn
-from bbscout.agent.planners.rules import RulesPlanner
-from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.review import call_key, follow_ups
-from bbscout.agent.state import InputState, State, dump_request, request_of
+from bbscout.agent.state import InputState, State, conversation_of, dump_request, request_of
 from bbscout.agent.verify import verify_report
 from bbscout.tools.bitbucket import BitbucketError
 from bbscout.tools.context import list_repository_records
@@ -63,18 +60,14 @@ async def intake(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Understand the question and make the first steps."""
-    request = request_of(state)
-    gaps: list[str] = []
-    try:
-        made = await runtime.context.planner.plan(request)
-    except LLMError as exc:
-        gaps.append(f"The LLM planner failed ({exc}); answered with the rules planner instead.")
-        made = await RulesPlanner().plan(request)
+    planned = await runtime.context.planner.plan(request_of(state), conversation_of(state))
+    made = planned.plan
     _emit({"event": "planned", "family": made.family, "intent": made.intent, "steps": len(made.steps)})
     return {
         "plan": made.model_dump(mode="json"),
         "pending": [step.model_dump(mode="json") for step in made.steps],
-        "gaps": [*state.get("gaps", []), *gaps],
+        "conversation": planned.conversation.model_dump(mode="json"),
+        "gaps": [*state.get("gaps", []), *planned.gaps],
     }
 
 
@@ -109,19 +102,18 @@ async def review(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     made = Plan.model_validate(state["plan"])
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
     steps = follow_ups(made, outcomes, round_no, context.max_follow_ups)
-    gaps = state.get("gaps", [])
     seen = {call_key(s.tool, s.args) for s in steps} | {call_key(o.tool, o.args) for o in outcomes}
-    try:
-        proposed = await context.planner.review(request_of(state), made, outcomes, round_no)
-    except LLMError as exc:
-        proposed, gaps = [], [*gaps, f"The LLM planner could not review the evidence ({exc})."]
-    steps += [s for s in proposed if call_key(s.tool, s.args) not in seen]
+    reviewed = await context.planner.review(
+        request_of(state), made, outcomes, round_no, conversation_of(state)
+    )
+    steps += [s for s in reviewed.steps if call_key(s.tool, s.args) not in seen]
     made.steps += steps
     return {
         "round": round_no,
         "plan": made.model_dump(mode="json"),
         "pending": [s.model_dump(mode="json") for s in steps],
-        "gaps": gaps,
+        "conversation": reviewed.conversation.model_dump(mode="json"),
+        "gaps": [*state.get("gaps", []), *reviewed.gaps],
     }
 
 
@@ -136,11 +128,7 @@ async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
     gaps = list(dict.fromkeys(state.get("gaps", [])))
     request = request_of(state)
-    try:
-        written = await context.reporter.report(request, made, outcomes, gaps)
-    except LLMError as exc:
-        gaps.append(f"The LLM reporter failed ({exc}); this answer uses the rules templates.")
-        written = await RulesReporter().report(request, made, outcomes, gaps)
+    written = await context.reporter.report(request, made, outcomes, gaps)
     verified = verify_report(written, outcomes, request.previous, request.question)
     citable = by_ref(outcomes, request.previous.primary if request.previous else [])
     primary = [citable[ref] for ref in verified.entities if ref in citable]

@@ -108,13 +108,15 @@ def make_planner(settings: Settings, choice: PlannerChoice, notice: Notice) -> t
         if choice == "auto":
             notice("No LLM configured (OPENAI_API_KEY): using the offline rules planner and reporter.")
         return RulesPlanner(), RulesReporter(), "rules"
+    from bbscout.agent.fallback import FallbackPlanner, FallbackReporter
     from bbscout.agent.llm import LLMClient
     from bbscout.agent.planners.llm import LLMPlanner
     from bbscout.agent.reporters.llm import LLMReporter
 
     assert settings.openai_api_key is not None
     llm = LLMClient(api_key=settings.openai_api_key, base_url=settings.openai_base_url, model=settings.model)
-    return LLMPlanner(llm), LLMReporter(llm), "llm"
+    planner = FallbackPlanner(LLMPlanner(llm), RulesPlanner())
+    return planner, FallbackReporter(LLMReporter(llm), RulesReporter()), "llm"
 
 
 def exit_code_for(report: Report, outcomes: list[StepOutcome]) -> int:
@@ -217,7 +219,7 @@ class Session:
         )
 
     def _llm_tokens(self) -> int:
-        llm = getattr(self.planner, "client", None)
+        llm = getattr(getattr(self.planner, "primary", None), "client", None)
         usage = getattr(llm, "usage", None)
         return int(getattr(usage, "total_tokens", 0) or 0)
 

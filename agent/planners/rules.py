@@ -24,7 +24,7 @@ from typing import Any, Literal, TypeVar
 from bbscout.agent.focus import Constraint, Focus, Incident, IncidentKind, NewestDeployment, RecordFilter
 from bbscout.agent.intake import Understanding, incident_kind, parse_instant
 from bbscout.agent.plan import Family, Plan, Step, StepOutcome, Window
-from bbscout.agent.planners.base import PlanRequest, PriorTurn
+from bbscout.agent.planners.base import Conversation, Planned, PlanRequest, PriorTurn, Reviewed
 from bbscout.agent.planners.constraints import constraints_of
 from bbscout.tools.args import DeploymentStatus
 from bbscout.tools.evidence import (
@@ -1317,11 +1317,16 @@ class RulesPlanner:
 
     name: Literal["rules"] = "rules"
 
-    async def plan(self, request: PlanRequest) -> Plan:
-        return build_plan(request)
+    async def plan(self, request: PlanRequest, conversation: Conversation) -> Planned:
+        return Planned(build_plan(request), conversation)
 
     async def review(
-        self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], round_no: int
-    ) -> list[Step]:
+        self,
+        request: PlanRequest,
+        plan: Plan,
+        outcomes: list[StepOutcome],
+        round_no: int,
+        conversation: Conversation,
+    ) -> Reviewed:
         del request, plan, outcomes, round_no
-        return []
+        return Reviewed([], conversation)

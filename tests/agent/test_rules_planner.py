@@ -9,7 +9,7 @@ import pytest
 
 from bbscout.agent.focus import Focus, Incident, RecordFilter
 from bbscout.agent.plan import Plan, Step
-from bbscout.agent.planners.base import Planner, PlanRequest, PriorTurn
+from bbscout.agent.planners.base import Conversation, Planner, PlanRequest, PriorTurn
 from bbscout.agent.planners.rules import RulesPlanner, build_plan
 from tests.agent.fixtures import ALL_SLUGS, acme_repos
 
@@ -23,7 +23,7 @@ def Z(s: str) -> str:
 
 async def plan(question: str, **kw: Any) -> Plan:
     kw.setdefault("repositories", REPOS)
-    return await RulesPlanner().plan(PlanRequest.read(question, NOW, **kw))
+    return (await RulesPlanner().plan(PlanRequest.read(question, NOW, **kw), Conversation())).plan
 
 
 def incident_of(p: Plan) -> Incident:
@@ -411,8 +411,10 @@ async def test_planner_protocol_and_review_adds_nothing() -> None:
     planner: Planner = RulesPlanner()
     assert planner.name == "rules"
     request = PlanRequest.read("failed builds", NOW, repositories=REPOS)
-    p = await planner.plan(request)
-    assert await planner.review(request, p, [], 1) == []
+    conversation = Conversation(messages=[{"role": "user", "content": "an earlier turn"}])
+    planned = await planner.plan(request, conversation)
+    reviewed = await planner.review(request, planned.plan, [], 1, planned.conversation)
+    assert reviewed.steps == [] and reviewed.conversation == conversation  # kept, untouched
 
 
 async def test_merged_commits_to_main_cover_every_repo_with_its_main_branch() -> None:
