@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 from typing import Any, Literal
 
@@ -23,10 +24,8 @@ RECURSION_LIMIT = 64
 
 
 def _emit(event: dict[str, Any]) -> None:
-    try:
+    with suppress(RuntimeError):  # outside a streaming run there is no writer
         get_stream_writer()(event)
-    except RuntimeError:  # outside a streaming run
-        pass
 
 
 async def intake(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

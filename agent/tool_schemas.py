@@ -29,6 +29,10 @@ from bbscout.tools.args import TOOL_ARGS
 
 __all__ = ["ToolCallError", "openai_tools", "parse_tool_call", "response_format_for", "strict_schema"]
 
+# The keywords OpenAI's strict mode accepts (structured outputs, "supported schemas"). The test double
+# (sandbox/llm_double.py) and tests/llm/test_tool_schemas.py each keep their own copy on purpose: the
+# double simulates OpenAI's validator independently of this converter, so a list shared with it would let
+# the converter and its checker agree on the same mistake. Change a copy only when OpenAI's rules change.
 _KEEP = {
     "type",
     "description",

@@ -36,7 +36,7 @@ FLAKY_RE = re.compile(
 
 
 def analysis_kind(incident: Incident) -> AnalysisKind:
-    """Rollback and flakiness are recognised from the words; otherwise the planner's kind, else build vs runtime."""
+    """Rollbacks and flakiness are known by their words; then the planner's kind; else build or runtime."""
     if ROLLBACK_RE.search(incident.symptom):
         return "rollback"
     if FLAKY_RE.search(incident.symptom):

@@ -25,9 +25,10 @@ def render_suspects(
     ranked = sorted((c for c in candidates if c.ref not in excluded_refs), key=lambda c: (-c.score, c.ref))
     events = timeline(evidence, at)
     at_text = at.strftime("%Y-%m-%d %H:%M UTC")
+    where = f"in `{service}` " if service else ""
     if not ranked and build:
         return Report(
-            answer=f"**No failed pipeline {('in `' + service + '` ') if service else ''}within 6 hours of {at_text}**, "
+            answer=f"**No failed pipeline {where}within 6 hours of {at_text}**, "
             f"so no change lines up with “{symptom}”.",
             timeline=events,
             confidence="low",
@@ -35,7 +36,7 @@ def render_suspects(
         )
     if not ranked:
         answer = (
-            f"**No change was deployed to {environment} {('in `' + service + '` ') if service else ''}in the 48 hours "
+            f"**No change was deployed to {environment} {where}in the 48 hours "
             f"before {at_text}**, so nothing deployed explains “{symptom}”."
         )
         if excluded:

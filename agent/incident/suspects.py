@@ -295,7 +295,7 @@ def _same_commit(a: str | None, b: str | None) -> bool:
 
 
 def _built_by(pipeline: PipelineRecord, prs: list[PullRequestRecord]) -> PullRequestRecord | None:
-    """The PR behind a failed run: the one it ran for, the one whose merge it built, or an open one's branch."""
+    """The PR behind a failed run: the one it ran for, whose merge it built, or an open one's branch."""
     return next(
         (
             r

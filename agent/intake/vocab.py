@@ -617,8 +617,8 @@ WRITE_NOUN_FOLLOWERS: tuple[str, ...] = (
     "freeze",
 )
 
-# Metrics bbscout cannot read (no monitoring data): asking for their *value* is unanswerable; reporting that one
-# moved ("p99 spiked since 14:00, what changed?") is an incident.
+# Metrics bbscout cannot read (no monitoring data): asking for their *value* is unanswerable; reporting
+# that one moved ("p99 spiked since 14:00, what changed?") is an incident.
 METRICS: tuple[str, ...] = (
     "p50",
     "p75",

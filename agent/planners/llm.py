@@ -163,7 +163,7 @@ class LLMPlanner:
     # -- conversation -------------------------------------------------------------------------
 
     def _begin_turn(self, request: PlanRequest, conversation: Conversation) -> Conversation:
-        """A copy of `conversation` with a new turn for `request`: earlier calls answered, old turns dropped."""
+        """A copy of `conversation` with a turn for `request` begun: calls answered, old turns dropped."""
         conv = conversation.model_copy(deep=True)
         for call in conv.pending:
             conv.messages.append(tool_message(call["id"], call["function"]["name"], _NOT_RUN))

@@ -8,10 +8,10 @@ data for) it says so in `not_understood`/`clarify` with no steps, instead of a c
 Defaults (each stated in `Plan.understood` when applied):
     pipelines without a time → last 24 hours (a work branch such as feature/x: its whole history, bounded
     by the limit); PRs "recent" / merged / declined → last 7 days, except an explicit state in a named
-    repository (every such PR, bounded by the limit) (open PRs: no window, they are open whatever their age); commits → last 7 days; branches
-    "recent" → last 7 days, "stale" → no commit for 30 days; deployment lists and rollbacks → last 7
-    days; incidents → deployments [T-48h, T+30m], merged PRs [T-72h, T+30m], failed pipelines
-    [T-24h, T+30m].
+    repository (every such PR, bounded by the limit) (open PRs: no window, they are open whatever their
+    age); commits → last 7 days; branches "recent" → last 7 days, "stale" → no commit for 30 days;
+    deployment lists and rollbacks → last 7 days; incidents → deployments [T-48h, T+30m], merged PRs
+    [T-72h, T+30m], failed pipelines [T-24h, T+30m].
 """
 
 from __future__ import annotations
@@ -112,7 +112,8 @@ _RETARGET = re.compile(r"^\s*(?:and|also|ok(?:ay)?|now|then|same|what|how)\b.*|^
 _OPEN_AGAINST = re.compile(
     r"\b(?:open|opened|pending|outstanding|unmerged)\s+(?:(?:right\s+)?now\s+)?(?:against|into|onto|targeting|to)\s+(?!be\b)"
 )
-# "which commits went out with the last prod deploy", "PRs included in the latest release": what a deployment shipped
+# "which commits went out with the last prod deploy", "PRs included in the latest release": what a
+# deployment shipped
 _SHIPPED_WITH = re.compile(
     r"\b(?:commits?|changes?|prs?|pull\s+requests?|fixes|files?|features?|tickets?)\b.*?\b(?:went\s+out|go\s+out|shipped|ship|"
     r"went\s+in|go\s+in|were\s+in|was\s+in|are\s+in|is\s+in|included|in|made\s+it\s+into|part\s+of)\s+(?:with|in|into|on|of)?\s*"
@@ -332,7 +333,7 @@ def _pipelines(c: _Ctx, repos: list[str] | None) -> str:
     work_branch = u.branch is not None and not u.default_branch and u.branch.lower() not in _LONG_LIVED
     w: Window | None
     if work_branch and c.window is None and not u.pr_numbers:
-        w = None  # a work branch ("did feature/x fail?") is short-lived: its whole history, bounded by the limit
+        w = None  # a work branch ("did feature/x fail?") is short-lived: its whole history, up to the limit
         c.understood.append(f"no time given: every run of {u.branch} (a work branch), newest first")
     else:
         w = (
@@ -440,8 +441,9 @@ def _pull_requests(c: _Ctx, repos: list[str] | None) -> str:
         and not {"recent", "latest"} & set(u.asks)
         and states != ["OPEN"]
     ):
+        which = "/".join(s.lower() for s in states)
         c.understood.append(
-            f"no time given: every {'/'.join(s.lower() for s in states)} pull request in {', '.join(repos or [])}, newest first"
+            f"no time given: every {which} pull request in {', '.join(repos or [])}, newest first"
         )
     elif w is None and (states != ["OPEN"] or "recent" in u.asks):
         w = c.default_window(RECENT_DEFAULT, "last 7 days")
@@ -630,7 +632,9 @@ def _deployments(c: _Ctx, repos: list[str] | None) -> str:
         "deployments in the window",
         primary=True,
     )
-    return f"{'/'.join(x.lower() for x in statuses or []) + ' ' if statuses else ''}{'rollbacks' if rollbacks else 'deployments'}{' to ' + env if env else ''}, {w.label}"
+    outcome = "/".join(x.lower() for x in statuses) + " " if statuses else ""
+    noun = "rollbacks" if rollbacks else "deployments"
+    return f"{outcome}{noun}{' to ' + env if env else ''}, {w.label}"
 
 
 def _code(c: _Ctx, repos: list[str] | None) -> str:
@@ -668,7 +672,8 @@ def _code(c: _Ctx, repos: list[str] | None) -> str:
     c.focus.query = queries[0] if queries else ""
     if definitions:
         c.understood.append(
-            f"where {', '.join(queries[:3])} is defined: only lines that define it (def/class/function/const …)"
+            f"where {', '.join(queries[:3])} is defined: only lines that define it "
+            "(def/class/function/const …)"
         )
     else:
         c.understood.append(f"search code for: {', '.join(queries[:3])}")
@@ -794,7 +799,7 @@ def _incident(c: _Ctx, repos: list[str] | None) -> str:
 
 
 def _ci_incident(c: _Ctx, repos: list[str] | None, kind: IncidentKind) -> str:
-    """A build that broke ("who broke main?") or a flaky test ("tests keep failing randomly"): failed runs first.
+    """A build that broke ("who broke main?") or a flaky test ("tests keep failing randomly"): failures first.
 
     Build: failed pipelines from an hour before the window (the run that turned it red started before anyone
     noticed) or the 24 hours before `at`, plus the merged/open PRs of the 72 hours before (the suspects).
@@ -875,7 +880,7 @@ _BUILDERS = {
 
 
 def _follow_up(c: _Ctx, prev: PriorTurn) -> Plan | None:
-    """ "which of those were on main?", "the log of the second one", "and in payments?", "what about yesterday?"."""
+    """ "which of those were on main?", "the log of the second one", "and in payments?", "and yesterday?"."""
     u = c.u
     index = u.ordinal
     if (
@@ -930,7 +935,7 @@ _KIND_NOUN = {
 
 
 def _ambiguous_single(c: _Ctx, family: str) -> bool:
-    """ "when did the deploy go out?", "why did the build fail?": one definite thing with nothing saying which.
+    """ "when did the deploy go out?", "why did the build fail?": one definite thing, nothing saying which.
 
     With several repositories in the workspace (and no --repo, repository, number, branch, commit or
     author naming it) any pick would be a guess: ask which one instead, listing the candidates.
@@ -1215,7 +1220,7 @@ def _rerun(c: _Ctx, prev: PriorTurn) -> Plan:
 
 
 def _rerun_steps(c: _Ctx, prev: PriorTurn, repos: list[str] | None, w: Window | None) -> Plan:
-    """Fallback when the previous question cannot be re-planned: its listing steps with new repositories/window."""
+    """When the previous question cannot be re-planned: its listing steps with new repositories/window."""
     for old in prev.plan.steps:
         args = dict(old.args)
         if any(k in args for k in ("build_number", "pr_id", "commit", "deployment_uuid")) and repos:
@@ -1255,8 +1260,9 @@ def build_plan(request: PlanRequest) -> Plan:
     u = request.intake
     c = _Ctx(request, u)
     if u.write_verbs:
+        verb = u.write_verbs[0]
         c.not_understood.append(
-            f"'{u.write_verbs[0]}' is a change to Bitbucket; bbscout is read-only and can't {u.write_verbs[0]} anything"
+            f"'{verb}' is a change to Bitbucket; bbscout is read-only and can't {verb} anything"
         )
         return c.plan("unknown", "refused: write action", None)
     if u.out_of_scope:
@@ -1265,8 +1271,9 @@ def build_plan(request: PlanRequest) -> Plan:
     if u.metric_ask and request.mode == "ask":
         where = f" in {u.repos[0]}" if len(u.repos) == 1 else ""
         c.not_understood.append(
-            f"'{u.metric_ask}' is a metric: bbscout has no metrics or monitoring data (only Bitbucket: builds, PRs, "
-            f"commits, deployments, code), so it cannot tell its value. If it moved, ask instead "
+            f"'{u.metric_ask}' is a metric: bbscout has no metrics or monitoring data (only Bitbucket: "
+            f"builds, PRs, commits, deployments, code), so it cannot tell its value. If it moved, ask "
+            "instead "
             f"'what changed{where or ' in <service>'} before <time>?'"
         )
         return c.plan("unknown", "metrics: no data", None)
@@ -1276,14 +1283,15 @@ def build_plan(request: PlanRequest) -> Plan:
             return plan
     elif _no_subject(u) and request.mode == "ask" and not request.repo_filter:
         c.not_understood.append(
-            f"'{request.question.strip()}' does not say what it is about. Which one do you mean? Please name a "
-            "repository, a build or PR number, a branch or a deployment (e.g. 'is the main build of checkout-service broken?')"
+            f"'{request.question.strip()}' does not say what it is about. Which one do you mean? Please name "
+            "a repository, a build or PR number, a branch or a deployment (e.g. 'is the main build of "
+            "checkout-service broken?')"
         )
         return c.plan("unknown", "no subject: ask which one", None)
     elif _status_without_subject(u) and request.mode == "ask" and not request.repo_filter:
         c.clarify.append(
-            f"'{request.question.strip()}' asks about a status but not of what. Which repository or branch do you mean "
-            "(e.g. 'are the tests passing on main in checkout-service?')?"
+            f"'{request.question.strip()}' asks about a status but not of what. Which repository or branch "
+            "do you mean (e.g. 'are the tests passing on main in checkout-service?')?"
         )
         c.understood.append("a yes/no status question naming no repository, branch, PR or build")
         return c.plan("unknown", "no subject: ask which repository", None)

@@ -488,7 +488,7 @@ def _awaiting_review(record: Evidence) -> bool:
 
 
 def matches_filter(record: Evidence, wanted: RecordFilter) -> bool:
-    """A previous answer's record against a follow-up filter ("which of those were in checkout / by Priya / on main")."""
+    """A previous answer's record against a follow-up filter ("which of those were by Priya / on main")."""
     if wanted.branch and wanted.branch.lower() not in {b.lower() for b in _branches(record)}:
         return False
     if wanted.author and not any(wanted.author.lower() in p.lower() for p in _people(record)):
@@ -555,8 +555,8 @@ def report_unknown(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]
     if plan.not_understood:
         parts.append("Not understood: " + "; ".join(plan.not_understood) + ".")
     parts.append(
-        "I answer questions about pipelines, pull requests, commits, branches, deployments, code and incidents, "
-        "e.g. “what pipelines failed in the last 24 hours?”. " + LLM_HINT
+        "I answer questions about pipelines, pull requests, commits, branches, deployments, code and "
+        "incidents, e.g. “what pipelines failed in the last 24 hours?”. " + LLM_HINT
     )
     if request.previous is None and plan.family == "follow_up":
         parts.append("That looks like a follow-up, but there is no earlier answer in this conversation.")
@@ -584,7 +584,7 @@ WRITERS: dict[Family, Writer] = {
 
 
 def qualify_partial(report: Report, plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    """Never let "no failed pipelines" stand when the calls behind it failed or saw only part of the workspace."""
+    """Never let "no failed pipelines" stand when the calls behind it failed or saw only part of it."""
     primary_ids = {s.id for s in plan.steps if s.primary}
     primary = [o for o in outcomes if o.step_id in primary_ids]
     if not primary:
@@ -598,9 +598,10 @@ def qualify_partial(report: Report, plan: Plan, outcomes: list[StepOutcome]) -> 
         return report
     partial = [g for o in primary for g in o.gaps] + [o.error for o in failed if o.error]
     if partial:
+        parts = "part" if len(partial) == 1 else "parts"
         report.answer = (
-            f"_Partial answer: {len(partial)} part{'s' if len(partial) != 1 else ''} of the workspace could not be "
-            "read (listed under “What I could not see”); the answer covers the rest._\n\n" + report.answer
+            f"_Partial answer: {len(partial)} {parts} of the workspace could not be read (listed under "
+            "“What I could not see”); the answer covers the rest._\n\n" + report.answer
         )
     return report
 

@@ -1,4 +1,4 @@
-"""Hand-built repositories mirroring the sandbox's default `acme` workspace (no dependency on sandbox.world)."""
+"""Hand-built repositories mirroring the sandbox's default `acme` workspace (not built from sandbox.world)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The whole graph against the sandbox world: planted incidents, adversarial content, partial answers, chat, LLM."""
+"""The whole graph against the sandbox world: planted incidents, adversarial content, partial answers,
+chat."""
 
 from __future__ import annotations
 
@@ -134,15 +135,16 @@ async def test_planted_secrets_never_appear_in_answers_json_or_logs(
     secrets = world.scenarios["adversarial_content"].facts["secrets"]
     caplog.set_level(logging.DEBUG)
     captured: list[str] = []
+    events: list[str] = []
     async with session_for(world) as session:
         for question in (
             FAILED_24H,
             "show me the log of data-pipeline build 184",
             "why is the data-pipeline PR for S3 export retries failing?",
         ):
-            result = await session.ask(question, now=NOW, on_event=lambda e: captured.append(json.dumps(e)))
+            result = await session.ask(question, now=NOW, on_event=lambda e: events.append(json.dumps(e)))
             captured += [json.dumps(result.document), *(o.model_dump_json() for o in result.outcomes)]
-    everything = "\n".join(captured) + caplog.text
+    everything = "\n".join(events + captured) + caplog.text
     assert "data-pipeline#184" in everything  # the leaking pipeline was really examined
     for secret in secrets:
         assert secret not in everything

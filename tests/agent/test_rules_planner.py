@@ -452,7 +452,8 @@ async def test_merged_commits_to_main_cover_every_repo_with_its_main_branch() ->
 async def test_what_was_merged_lists_merged_pull_requests(
     question: str, repos: list[str] | None, window: tuple[str, str]
 ) -> None:
-    """No "commits" noun: "what was merged" means the merged pull requests, timed by their merge (last update)."""
+    """No "commits" noun: "what was merged" means the merged pull requests, timed by their merge (last
+    update)."""
     p = await plan(question)
     assert p.family == "pull_requests", p
     prim = primary(p)
@@ -755,7 +756,8 @@ async def test_build_incident_window_and_time() -> None:
     ("question", "service", "since"),
     [
         (
-            "checkout-service integration tests keep failing randomly on feature branches this week - which runs?",
+            "checkout-service integration tests keep failing randomly on feature branches this week - "
+            "which runs?",
             "checkout-service",
             "2026-11-23T00:00",
         ),
@@ -887,7 +889,8 @@ async def test_definitions_only_for_where_defined(question: str, definitions: bo
 @pytest.mark.parametrize(
     "question",
     [
-        "can you pull up the payments client source (src/checkout/payments_client.py) from checkout-service for me?",
+        "can you pull up the payments client source (src/checkout/payments_client.py) from checkout-service "
+        "for me?",
         "display src/checkout/payments_client.py in checkout-service",
         "what's in src/checkout/payments_client.py in checkout-service?",
     ],

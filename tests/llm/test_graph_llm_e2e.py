@@ -124,7 +124,7 @@ SECOND = "which of those were on main?"
 
 
 def chat_model(body: dict[str, Any]) -> Turn:
-    """Turn 1: one listing call, then done, a report citing what it saw; turn 2: answers from turn 1's data."""
+    """Turn 1: one listing call, then done, a report citing what it saw; turn 2: answers from turn 1."""
     text = "\n".join(m["content"] for m in body["messages"] if isinstance(m.get("content"), str))
     data = "\n".join(re.findall(r"<bitbucket_data[^>]*>(.*?)</bitbucket_data>", text, re.DOTALL))
     refs = sorted(set(re.findall(r"pipeline:[\w-]+#\d+", data)))
@@ -149,19 +149,23 @@ async def test_a_chat_thread_continues_its_conversation_in_a_new_process(tmp_pat
     world = build_world("default", seed=7, anchor=ANCHOR)
     path = str(tmp_path / "chat.sqlite")
     with LLMDoubleServer([chat_model] * 40) as double:
-        async with AsyncSqliteSaver.from_conn_string(path) as saver:
-            async with open_session(
+        async with (
+            AsyncSqliteSaver.from_conn_string(path) as saver,
+            open_session(
                 llm_settings(double), planner="llm", now=NOW, client=sandbox_client(world)
-            ) as session:
-                first = await session.ask(FIRST, now=NOW, checkpointer=saver, thread_id="oncall")
+            ) as session,
+        ):
+            first = await session.ask(FIRST, now=NOW, checkpointer=saver, thread_id="oncall")
         turn_one = list(double.requests)
         double.set_script([chat_model] * 10)
         # another process: a new planner, a new LLM client and a new connection to the same SQLite file
-        async with AsyncSqliteSaver.from_conn_string(path) as saver:
-            async with open_session(
+        async with (
+            AsyncSqliteSaver.from_conn_string(path) as saver,
+            open_session(
                 llm_settings(double), planner="llm", now=NOW, client=sandbox_client(world)
-            ) as session:
-                second = await session.ask(SECOND, now=NOW, checkpointer=saver, thread_id="oncall")
+            ) as session,
+        ):
+            second = await session.ask(SECOND, now=NOW, checkpointer=saver, thread_id="oncall")
         turn_two = list(double.requests)
 
     planned = [b for b in turn_one if not b.get("response_format")]
@@ -187,23 +191,27 @@ async def test_a_turn_interrupted_after_act_resumes_in_another_process(tmp_path:
     config: Any = {"configurable": {"thread_id": "t"}, "recursion_limit": RECURSION_LIMIT}
     inputs: Any = {"question": FIRST, "now": NOW.isoformat(), "tz": "UTC", "mode": "ask"}
     with LLMDoubleServer([chat_model] * 40) as double:
-        async with AsyncSqliteSaver.from_conn_string(path) as saver:
-            async with open_session(
+        async with (
+            AsyncSqliteSaver.from_conn_string(path) as saver,
+            open_session(
                 llm_settings(double), planner="llm", now=NOW, client=sandbox_client(world)
-            ) as session:
-                graph = build_graph().compile(checkpointer=saver, interrupt_after=["act"])
-                await graph.ainvoke(inputs, config, context=session.context())
-                assert (await graph.aget_state(config)).next == ("review",)
+            ) as session,
+        ):
+            graph = build_graph().compile(checkpointer=saver, interrupt_after=["act"])
+            await graph.ainvoke(inputs, config, context=session.context())
+            assert (await graph.aget_state(config)).next == ("review",)
         double.set_script([chat_model] * 20)
-        async with AsyncSqliteSaver.from_conn_string(path) as saver:
-            async with open_session(
+        async with (
+            AsyncSqliteSaver.from_conn_string(path) as saver,
+            open_session(
                 llm_settings(double), planner="llm", now=NOW, client=sandbox_client(world)
-            ) as session:
-                final = (
-                    await build_graph()
-                    .compile(checkpointer=saver)
-                    .ainvoke(None, config, context=session.context())
-                )
+            ) as session,
+        ):
+            final = (
+                await build_graph()
+                .compile(checkpointer=saver)
+                .ainvoke(None, config, context=session.context())
+            )
         review = double.requests[0]["messages"]
     assert [m["role"] for m in review[:4]] == ["system", "user", "assistant", "tool"]
     assert review[2]["tool_calls"][0]["id"] == "call_t1" and review[3]["tool_call_id"] == "call_t1"
