@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from bbscout.agent.graph import build_graph
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 EXPECTED_EDGES = {
     ("__start__", "intake"),
@@ -15,7 +20,6 @@ EXPECTED_EDGES = {
     ("report", "__end__"),
 }
 
-# The drawing README's architecture section shows; update both together.
 MERMAID = """\
 ---
 config:
@@ -49,3 +53,12 @@ def test_graph_wiring_snapshot() -> None:
     assert set(drawn.nodes) == {"__start__", "intake", "plan", "act", "review", "report", "__end__"}
     assert {(e.source, e.target) for e in drawn.edges} == EXPECTED_EDGES
     assert drawn.draw_mermaid() == MERMAID
+
+
+def edges(mermaid: str) -> set[str]:
+    return {line.strip() for line in mermaid.splitlines() if "-->" in line or "-.->" in line}
+
+
+def test_readme_draws_the_graph_as_it_is() -> None:
+    (drawing,) = re.findall(r"```mermaid\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    assert edges(drawing) == edges(MERMAID)
