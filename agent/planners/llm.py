@@ -167,7 +167,7 @@ class LLMPlanner:
         conv = conversation.model_copy(deep=True)
         for call in conv.pending:
             conv.messages.append(tool_message(call["id"], call["function"]["name"], _NOT_RUN))
-        kept = conv.turn_starts[-MAX_EARLIER_TURNS:] if MAX_EARLIER_TURNS else []
+        kept = conv.turn_starts[-MAX_EARLIER_TURNS:]
         earlier = conv.messages[kept[0] :] if kept else []
         conv.messages = [
             {"role": "system", "content": self._system_prompt(request)},
