@@ -114,11 +114,25 @@ async def _mcp(
         if mode == "stdio":
             await serve_stdio(asker)
             return
-        import uvicorn
+        await serve_http(http_app(asker, host=host), host, port, "bbscout MCP (streamable HTTP) on {url}/mcp")
 
-        sys.stderr.write(f"bbscout MCP (streamable HTTP) on http://{host}:{port}/mcp\n")
-        config = uvicorn.Config(http_app(asker, host=host), host=host, port=port, log_level="warning")
-        await uvicorn.Server(config).serve()
+
+async def serve_http(app: Any, host: str, port: int, banner: str) -> None:
+    """Serve `app` with uvicorn; once listening, say where on stderr (the real port when --port 0)."""
+    import socket
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                bound = self.servers[0].sockets[0].getsockname()[1] if self.servers else port
+                sys.stderr.write(banner.format(url=f"http://{host}:{bound}") + "\n")
+                sys.stderr.flush()
+
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+    await Server(config).serve()
 
 
 def slack_command(
