@@ -322,7 +322,8 @@ class InvestigationRunner:
             channel=channel, thread_ts=thread_ts, text="Investigating…"
         )
         progress = ProgressMessage(self.slack, channel, str(posted["ts"]))
-        question = self._question(incident, route, thread_id(self._team, channel, thread_ts))
+        thread = thread_id(self._team, channel, thread_ts) if self.asker.checkpointer is not None else None
+        question = self._question(incident, route, thread)  # a thread: follow-ups there see the findings
         try:
             result = await self.asker.ask(question, on_event=progress.add)
         except (ConfigError, BitbucketError) as exc:

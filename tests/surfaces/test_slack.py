@@ -22,47 +22,11 @@ from bbscout.agent.settings import Settings
 from bbscout.agent.surfaces.asker import Asker
 from bbscout.agent.surfaces.config import SlackSettings
 from bbscout.agent.surfaces.slack_app import build_app, events_route, run_socket_mode
-from bbscout.sandbox.app import SandboxSettings, create_app
-from bbscout.sandbox.faults import FaultProfile
 from bbscout.sandbox.server import LoopbackServer
-from bbscout.sandbox.world import World, build_world
-from tests.surfaces.conftest import NOW
+from tests.surfaces.conftest import NOW, root_of
 from tests.surfaces.fake_slack import BOT_USER, SIGNING_SECRET, TEAM, FakeSlack, Message, sign
 
 CHANNEL, OTHER_CHANNEL, USER = "C0ONCALL", "C0RANDOM", "U0ALICE"
-HOSTILE_TITLE = "<!channel> ship it now <https://evil.example/login|click here> <@U0BOSS>"
-
-
-def root_of(server: LoopbackServer) -> str:
-    return f"http://{server.host}:{server.port}"
-
-
-@pytest.fixture(scope="module")
-def world() -> World:
-    """The default world, with a PR title that tries to ping the channel and hide a link."""
-    built = build_world("default", seed=7, anchor=datetime.fromisoformat("2026-11-29T16:00:00+00:00"))
-    built.repos["checkout-service"].pullrequests[67]["title"] = HOSTILE_TITLE
-    return built
-
-
-@pytest.fixture(scope="module")
-def bitbucket(world: World) -> Iterator[Settings]:
-    """The sandbox over loopback HTTP (20 ms a request, so a run lasts long enough to show progress)."""
-    faults = SandboxSettings(faults=FaultProfile(latency_ms=20))
-    with LoopbackServer(create_app(world, faults)) as server:
-        token = world.token("demo")
-        yield Settings(
-            workspace="acme", email=token.email, api_token=SecretStr(token.secret), base_url=server.base_url
-        )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    slack = FakeSlack()
-    with LoopbackServer(slack.app) as server:
-        slack.ws_url = f"ws://{server.host}:{server.port}/link"
-        slack.api_url = f"{root_of(server)}/api/"  # type: ignore[attr-defined]
-        yield slack
 
 
 @pytest.fixture
