@@ -27,7 +27,14 @@ from pydantic import BaseModel, ValidationError
 from bbscout.agent.plan import Step
 from bbscout.tools.args import TOOL_ARGS
 
-__all__ = ["FIELD_HINTS", "ToolCallError", "openai_tools", "parse_tool_call", "response_format_for", "strict_schema"]
+__all__ = [
+    "FIELD_HINTS",
+    "ToolCallError",
+    "openai_tools",
+    "parse_tool_call",
+    "response_format_for",
+    "strict_schema",
+]
 
 _KEEP = {
     "type",

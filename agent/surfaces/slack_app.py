@@ -268,6 +268,6 @@ async def run_socket_mode(
     app = build_app(slack, asker, client=client)
     handler = AsyncSocketModeHandler(app, slack.app_token.get_secret_value())
     try:
-        await handler.start_async()
+        await handler.start_async()  # type: ignore[no-untyped-call]
     finally:
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
