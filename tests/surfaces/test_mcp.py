@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -152,3 +154,17 @@ async def check_thread(client: Client) -> None:
     assert second.is_error is False
     cited = [e["ref"] for e in second.structured_content["entities"]]
     assert listed[1] in cited, (listed, cited)
+
+
+def test_the_cli_does_not_import_the_integration_packages(clean_env: dict[str, str]) -> None:
+    code = (
+        "import sys\nfrom bbscout.agent.cli import app\n"
+        "loaded = {m.split('.')[0] for m in sys.modules}\n"
+        "print(sorted(loaded & {'mcp', 'mcp_types', 'slack_bolt', 'slack_sdk'}))"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], env=clean_env, capture_output=True, text=True, check=True
+    )
+    assert shown.stdout.strip() == "[]"
+    helped = subprocess.run([BBSCOUT, "--help"], env=clean_env, capture_output=True, text=True, check=True)
+    assert "mcp" in helped.stdout and "slack" in helped.stdout
