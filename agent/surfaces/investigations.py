@@ -34,7 +34,7 @@ from bbscout.agent.surfaces.config import IncidentSettings, ServiceRoute
 from bbscout.agent.surfaces.incidents import Incident
 from bbscout.agent.surfaces.neutral import slack_text
 from bbscout.agent.surfaces.slack_app import ProgressMessage, thread_id
-from bbscout.agent.surfaces.slack_render import answer_blocks, error_blocks, fallback_text
+from bbscout.agent.surfaces.slack_render import answer_blocks, error_blocks, fallback_text, safe_url
 from bbscout.tools.bitbucket import BitbucketError
 
 __all__ = ["Investigation", "InvestigationRunner", "InvestigationStore", "open_store"]
@@ -309,7 +309,7 @@ class InvestigationRunner:
         assert self.slack is not None
         if self._team is None:
             self._team = str((await self.slack.auth_test())["team_id"])
-        where = f" — <{incident.url}|open in {incident.provider}>" if incident.url else ""
+        where = f" — <{safe_url(incident.url)}|open in {incident.provider}>" if incident.url else ""
         root = await self.slack.chat_postMessage(
             channel=channel,
             text=f":rotating_light: *{slack_text(incident.title)}* "

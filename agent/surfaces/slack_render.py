@@ -19,7 +19,15 @@ from markdown_it.token import Token
 from bbscout.agent.runtime import RunResult
 from bbscout.agent.surfaces.neutral import slack_text
 
-__all__ = ["answer_blocks", "error_blocks", "fallback_text", "mrkdwn", "progress_blocks", "ref_links"]
+__all__ = [
+    "answer_blocks",
+    "error_blocks",
+    "fallback_text",
+    "mrkdwn",
+    "progress_blocks",
+    "ref_links",
+    "safe_url",
+]
 
 WEB_ROOT = "https://bitbucket.org/"
 SECTION_LIMIT = 2900  # Slack allows 3,000 characters in a section's text
@@ -35,14 +43,14 @@ def ref_links(result: RunResult) -> dict[str, str]:
     return {ref: url for ref, url in links.items() if url.startswith(WEB_ROOT)}
 
 
-def _url(url: str) -> str:
+def safe_url(url: str) -> str:
     """A URL safe inside `<…|…>`: `|`, `<`, `>` and spaces percent-encoded."""
     return quote(url, safe=":/?#[]@!$&()*+,;=%~.-_")
 
 
 def _link(url: str, label: str) -> str:
     """`<url|label>` with the label as escaped text."""
-    return f"<{_url(url)}|{slack_text(label)}>"
+    return f"<{safe_url(url)}|{slack_text(label)}>"
 
 
 def _text(text: str, links: dict[str, str]) -> str:
@@ -82,7 +90,7 @@ def _inline(children: list[Token], links: dict[str, str]) -> str:
             del out[start:]
             if href.startswith(WEB_ROOT):
                 plain = re.sub(r"<[^|>]*\|([^>]*)>", r"\1", label)  # no link inside a link
-                out.append(f"<{_url(href)}|{plain}>")
+                out.append(f"<{safe_url(href)}|{plain}>")
             else:  # not ours: the label, and where it really goes, in the open
                 out.append(f"{label} ({slack_text(href)})")
         elif kind == "image":
