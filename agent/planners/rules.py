@@ -35,6 +35,7 @@ from bbscout.tools.evidence import (
     Evidence,
     FileChangeRecord,
     FileContentRecord,
+    PersonRecord,
     PipelineRecord,
     PullRequestRecord,
     RepositoryRecord,
@@ -1151,6 +1152,9 @@ def _about_record(c: _Ctx, rec: Evidence, index: int) -> Plan:
         case RepositoryRecord():
             c.step("browse_source", {"repo": rec.slug or repo}, f"{ordinal}: the repository", primary=True)
             what = f"repository {rec.slug or repo}"
+        case PersonRecord():
+            c.not_understood.append(f"don't know how to look closer at a person ({rec.name})")
+            return c.plan("unknown", "follow-up on a previous result", None)
     c.understood.append(f"follow-up on {ordinal} of the previous answer: {what}")
     return c.plan("follow_up", f"details of {what}", [repo] if repo else None)
 

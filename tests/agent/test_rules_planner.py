@@ -11,6 +11,7 @@ from bbscout.agent.focus import Focus, Incident, RecordFilter
 from bbscout.agent.plan import Plan, Step
 from bbscout.agent.planners.base import Conversation, Planner, PlanRequest, PriorTurn
 from bbscout.agent.planners.rules import RulesPlanner, build_plan
+from bbscout.tools.evidence import PersonRecord
 from tests.agent.fixtures import ALL_SLUGS, acme_repos
 
 NOW = datetime(2026, 11, 29, 15, 30, tzinfo=UTC)  # Sunday
@@ -1567,3 +1568,15 @@ async def test_status_question_without_subject_asks_which(question: str) -> None
 )
 async def test_quantified_or_named_status_questions_are_answered(question: str) -> None:
     assert (await plan(question)).steps
+
+
+async def test_a_follow_up_on_a_person_says_it_cannot_look_closer() -> None:
+    first = build_plan(PlanRequest.read("who are the workspace members?", NOW, repositories=REPOS))
+    person = PersonRecord(
+        ref="person:{u1}", repo="", url="https://bitbucket.org/{u1}/", title="Priya Natarajan", name="Priya"
+    )
+    p = await plan(
+        "tell me more about the first one", previous=PriorTurn(question="q", plan=first, primary=[person])
+    )
+    assert p.family == "unknown" and p.steps == []
+    assert p.not_understood[0] == "don't know how to look closer at a person (Priya)"
