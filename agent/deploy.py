@@ -28,10 +28,9 @@ async def answer(state: State) -> dict[str, Any]:
     inner = build_graph().compile(checkpointer=InMemorySaver(), name="bbscout")
     config: RunnableConfig = {"configurable": {"thread_id": "turn"}, "recursion_limit": RECURSION_LIMIT}
     async with open_session(load_settings(), now=now) as session:
-        if state.get("previous"):
-            await inner.aupdate_state(
-                config, {"previous": state["previous"], "turns": state.get("turns", 0)}, as_node="report"
-            )
+        carried = {k: state[k] for k in ("previous", "conversation", "turns") if state.get(k)}
+        if carried:
+            await inner.aupdate_state(config, carried, as_node="report")
         inputs: InputState = {
             "question": state["question"],
             "now": now.isoformat(),

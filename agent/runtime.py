@@ -26,7 +26,7 @@ from bbscout.agent.planners.rules import RulesPlanner
 from bbscout.agent.report import Report
 from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.settings import ConfigError, Settings
-from bbscout.agent.state import InputState
+from bbscout.agent.state import InputState, cited_records
 from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache
 from bbscout.tools.context import ToolContext, list_repository_records
 from bbscout.tools.resolve import closest_names
@@ -118,13 +118,15 @@ def make_planner(settings: Settings, choice: PlannerChoice, notice: Notice) -> t
         if choice == "auto":
             notice("No LLM configured (OPENAI_API_KEY): using the offline rules planner and reporter.")
         return RulesPlanner(), RulesReporter(), "rules"
+    from bbscout.agent.fallback import FallbackPlanner, FallbackReporter
     from bbscout.agent.llm import LLMClient
     from bbscout.agent.planners.llm import LLMPlanner
     from bbscout.agent.reporters.llm import LLMReporter
 
     assert settings.openai_api_key is not None
     llm = LLMClient(api_key=settings.openai_api_key, base_url=settings.openai_base_url, model=settings.model)
-    return LLMPlanner(llm), LLMReporter(llm), "llm"
+    planner = FallbackPlanner(LLMPlanner(llm), RulesPlanner())
+    return planner, FallbackReporter(LLMReporter(llm), RulesReporter()), "llm"
 
 
 def check_question(question: str) -> str:
@@ -149,15 +151,12 @@ def check_question(question: str) -> str:
 def document_from_state(
     values: dict[str, Any], *, planner: str, stats: dict[str, Any] | None = None
 ) -> tuple[Report, list[StepOutcome], dict[str, Any]]:
-    """(report, outcomes, `--json` document) from a finished run's graph state.
+    """(report, outcomes, `--json` document) from a finished turn's graph state.
 
     Without `stats` (a turn read back from a checkpoint) they are rebuilt from the outcomes.
     """
     report = Report.model_validate(values["report"])
     outcomes = [StepOutcome.model_validate(o) for o in values.get("outcomes", [])]
-    records = {r["ref"]: r for o in outcomes for r in o.records}
-    previous = values.get("previous") or {}
-    records = {r["ref"]: r for r in previous.get("primary", [])} | records
     if stats is None:
         stats = {
             "http_requests": sum(o.requests for o in outcomes),
@@ -170,7 +169,7 @@ def document_from_state(
         now=values["now"],
         window=(values.get("plan") or {}).get("window"),
         report=report,
-        records=records,
+        records=cited_records(values),
         stats=stats,
     )
     return report, outcomes, document
@@ -236,7 +235,7 @@ class Session:
         config: RunnableConfig = {"recursion_limit": RECURSION_LIMIT}
         if thread_id:
             config["configurable"] = {"thread_id": thread_id}
-            config["metadata"] = {"planner": self.planner_name}
+            config["metadata"] = {"planner": self.planner_name}  # kept with the turn's checkpoint
         inputs: InputState = {
             "question": question,
             "now": now.isoformat(),
@@ -259,12 +258,11 @@ class Session:
                 on_event(cast(dict[str, Any], chunk))
             elif part_mode == "values":
                 final = cast(dict[str, Any], chunk)
-        llm_tokens = self._llm_tokens() - llm_before
         stats = {
             "http_requests": self.client.stats.requests - before_requests,
             "http_bytes": self.client.stats.bytes - before_bytes,
             "tool_calls": len(final.get("outcomes", [])),
-            "llm_tokens": llm_tokens,
+            "llm_tokens": self._llm_tokens() - llm_before,
             "seconds": round(time.perf_counter() - started, 3),
         }
         final = {**final, "question": question, "now": now.isoformat()}
@@ -274,7 +272,7 @@ class Session:
         )
 
     def _llm_tokens(self) -> int:
-        llm = getattr(self.planner, "client", None)
+        llm = getattr(getattr(self.planner, "primary", None), "client", None)
         usage = getattr(llm, "usage", None)
         return int(getattr(usage, "total_tokens", 0) or 0)
 
