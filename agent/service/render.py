@@ -3,7 +3,8 @@
 The answer is Markdown written by the reporter around repository text (titles, messages, branch
 names) that may hold markup. `markdown-it` renders it with raw HTML disabled, so every `<`, `&` and
 quote in it reaches the page escaped; links survive only when they point at Bitbucket's web host,
-so a PR title cannot smuggle in a `javascript:` or phishing link. Bare refs the evidence holds
+so a PR title cannot smuggle in a `javascript:` or phishing link; control and bidi-override
+characters are dropped first (until issue 11's HTML neutraliser replaces this). Bare refs the evidence holds
 (`pipeline:api#12`) become links to their Bitbucket page.
 """
 
@@ -14,6 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
+
+from bbscout.agent.surfaces.neutral import plain_text
 
 LINK_HOSTS = frozenset({"bitbucket.org"})
 _REF = re.compile(r"(?<![\[\w/:])((?:pipeline|pr|commit|branch|deployment|file|step|repo):[^\s\])(,;]+)")
@@ -62,4 +65,4 @@ def answer_html(document: dict[str, Any]) -> str:
         )
     if document.get("gaps"):
         parts.append("### What I could not see\n" + "\n".join(f"- {g}" for g in document["gaps"]))
-    return str(_MD.render(link_refs("\n\n".join(parts), urls)))
+    return str(_MD.render(link_refs(plain_text("\n\n".join(parts)), urls)))

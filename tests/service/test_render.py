@@ -52,3 +52,8 @@ def test_gaps_and_findings_are_escaped_too() -> None:
     )
     assert "<b>gap" not in html and "<svg" not in html and "<i>" not in html
     assert "What I could not see" in html and "Findings" in html
+
+
+def test_control_and_bidi_characters_are_dropped() -> None:
+    html = answer_html(doc("fix \u202eexe.txt\u202c and \x1b[31mred\x1b[0m"))
+    assert "\u202e" not in html and "\x1b" not in html and "red" in html
