@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -77,28 +79,32 @@ def test_a_thread_answers_one_turn_at_a_time_across_replicas(replicas: tuple[str
 
 
 @needs_shared_cache
-def test_the_ledger_counts_the_requests_of_both(replicas: tuple[str, str], sandbox: Any) -> None:
+async def test_the_ledger_counts_the_requests_of_both(
+    replicas: tuple[str, str], sandbox: Any, redis_server: Any, env: Env
+) -> None:
+    from bbscout.tools.bitbucket import BasicAuth, open_store
+    from bbscout.tools.bitbucket._shared import credential_identity
+
     a, b = replicas
+    token = env.world.token("demo")
+    ledger = f"127.0.0.1|{credential_identity(BasicAuth(token.email or '', token.secret))}"
+    store = open_store(redis_url=redis_server.url)
     log = sandbox.app.state.request_log
-    before = len(log)
-    first = post(
-        a, "/v1/ask", {"question": "stale branches in web-frontend", "now": NOW, "connection": PRODUCTION}
-    )
-    second = post(
-        b,
-        "/v1/ask",
-        {
-            "question": "show me recent pull requests for checkout-service",
-            "now": NOW,
-            "connection": PRODUCTION,
-        },
-    )
-    assert first.status_code == second.status_code == 200
-    sent = len(log) - before
-    stats_a, stats_b = first.json()["stats"], second.json()["stats"]
-    assert stats_a["http_requests"] + stats_b["http_requests"] == sent
-    # B's view of the hour includes A's requests: the ledger is one, not one per replica.
-    assert stats_a["requests_left_this_hour"] - stats_b["requests_left_this_hour"] == stats_b["http_requests"]
+    try:
+        counted_before, sent_before = (await store.usage(ledger, time.time())).used, len(log)
+        for origin, question in (
+            (a, "stale branches in web-frontend"),
+            (b, "which PRs are awaiting review?"),
+        ):
+            answered = await asyncio.to_thread(
+                post, origin, "/v1/ask", {"question": question, "now": NOW, "connection": PRODUCTION}
+            )
+            assert answered.status_code == 200, answered.text
+        counted = (await store.usage(ledger, time.time())).used - counted_before
+    finally:
+        await store.aclose()
+    sent = len(log) - sent_before
+    assert sent > 0 and counted == sent  # one ledger: every request either replica sent, counted once
 
 
 @needs_shared_cache
@@ -107,24 +113,18 @@ def test_two_identical_concurrent_questions_cost_one_set_of_requests(
 ) -> None:
     a, b = replicas
     log = sandbox.app.state.request_log
-    post(
-        a, "/v1/ask", {"question": "list repositories", "now": NOW, "connection": PRODUCTION}
-    )  # warm the listing
-
-    def cost(nows: list[tuple[str, str]]) -> int:
-        before = len(log)
-        with ThreadPoolExecutor(len(nows)) as pool:
-            answers = list(
-                pool.map(
-                    lambda pair: post(
-                        pair[0], "/v1/ask", {"question": QUESTION, "now": pair[1], "connection": PRODUCTION}
-                    ),
-                    nows,
-                )
-            )
-        assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
-        return len(log) - before
-
-    alone = cost([(a, "2026-11-29T15:20:00+00:00")])
-    together = cost([(a, "2026-11-29T14:20:00+00:00"), (b, "2026-11-29T14:20:00+00:00")])
-    assert alone > 0 and together == alone
+    body = {
+        "question": QUESTION,
+        "now": "2026-11-29T14:20:00+00:00",
+        "connection": PRODUCTION,
+    }  # a fresh window
+    before = len(log)
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda origin: post(origin, "/v1/ask", body), replicas))
+    assert all(r.status_code == 200 for r in answers), [r.text for r in answers]
+    sent = [(method, path) for method, path, _ in log[before:]]
+    assert sent, "the question needed Bitbucket"
+    repeated = sorted({request for request in sent if sent.count(request) > 1})
+    assert not repeated, f"{len(repeated)} requests made by both replicas, e.g. {repeated[:3]}"
+    first, second = (r.json() for r in answers)
+    assert first["entities"] == second["entities"] and first["answer"] == second["answer"]
