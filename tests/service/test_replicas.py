@@ -111,7 +111,6 @@ async def test_the_ledger_counts_the_requests_of_both(
 def test_two_identical_concurrent_questions_cost_one_set_of_requests(
     replicas: tuple[str, str], sandbox: Any
 ) -> None:
-    a, b = replicas
     log = sandbox.app.state.request_log
     body = {
         "question": QUESTION,
