@@ -16,7 +16,13 @@ from __future__ import annotations
 from bbscout.tools.bitbucket import bbql
 from bbscout.tools.bitbucket._auth import BasicAuth, BearerAuth
 from bbscout.tools.bitbucket._cache import ResponseCache
-from bbscout.tools.bitbucket._client import DEFAULT_BASE_URL, DEFAULT_MAX_REDIRECTS, BitbucketClient
+from bbscout.tools.bitbucket._client import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_REDIRECTS,
+    BitbucketClient,
+    last_endpoint,
+    valid_workspace,
+)
 from bbscout.tools.bitbucket._errors import (
     AuthError,
     BadRequest,
@@ -102,5 +108,7 @@ __all__ = [
     "WorkspaceAccess",
     "bbql",
     "endpoint_template",
+    "last_endpoint",
     "max_pagelen",
+    "valid_workspace",
 ]

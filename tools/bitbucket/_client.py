@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import enum
 import json
 import logging
@@ -72,7 +73,15 @@ from bbscout.tools.bitbucket._retry import (
 from bbscout.tools.bitbucket._stats import RequestEvent, RequestStats, endpoint_template
 from bbscout.tools.bitbucket._urls import check_base_url, segment
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_REDIRECTS", "TEXT_ACCEPT", "BitbucketClient", "Params"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_REDIRECTS",
+    "TEXT_ACCEPT",
+    "BitbucketClient",
+    "Params",
+    "last_endpoint",
+    "valid_workspace",
+]
 
 logger = logging.getLogger("bbscout.tools.bitbucket")
 
@@ -86,6 +95,14 @@ _FORBIDDEN_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"
 _MASK = "**********"
 ANNOUNCE_WAIT_SECONDS = 3.0  # retry waits at least this long are reported through `on_wait`
 TIMEOUT_ATTEMPTS = 2  # a request that timed out is tried once more, not `max_attempts` times
+
+_LAST_ENDPOINT: contextvars.ContextVar[str | None] = contextvars.ContextVar("bb_last_endpoint", default=None)
+
+
+def last_endpoint() -> str | None:
+    """The endpoint template this task last asked for (names the source of data a caller cannot read)."""
+    return _LAST_ENDPOINT.get()
+
 
 Params = typing.Mapping[str, typing.Any] | typing.Sequence[tuple[str, typing.Any]] | None
 
@@ -357,6 +374,7 @@ class BitbucketClient:
         async def fetch() -> _Raw:
             return await self._fetch(url, query, headers, expect_json=True)
 
+        _LAST_ENDPOINT.set(self._endpoint_for(url))
         value = await self._cached(url, query, "json", cache, fetch)
         doc = self._parse_json(value.body)
         if not isinstance(doc, dict):
@@ -413,6 +431,7 @@ class BitbucketClient:
                     raw.body = raw.body[-tail_bytes:]
                 return raw
 
+        _LAST_ENDPOINT.set(self._endpoint_for(url))
         value = await self._cached(url, query, variant, cache, fetch)
         body = value.body
         if tail_bytes is not None and len(body) >= tail_bytes:
