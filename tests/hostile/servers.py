@@ -1,4 +1,4 @@
-"""Hostile Bitbucket servers on loopback: the sandbox API with some paths answered by a saboteur.
+r"""Hostile Bitbucket servers on loopback: the sandbox API with some paths answered by a saboteur.
 
     app = hostile(create_app(world), {r"/pipelines/$": hang(), r"/repositories/acme\?": gzip_bomb()})
     with LoopbackServer(app) as server: ...   # real HTTP/1.1 over 127.0.0.1 (uvicorn)

@@ -60,6 +60,7 @@ from bbscout.tools.bitbucket._models import (
 from bbscout.tools.bitbucket._pagination import max_pagelen
 from bbscout.tools.bitbucket._retry import DEFAULT_RETRY, RetryConfig
 from bbscout.tools.bitbucket._stats import EndpointStats, RequestEvent, RequestStats, endpoint_template
+from bbscout.tools.bitbucket._urls import check_base_url, is_loopback
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -107,7 +108,9 @@ __all__ = [
     "Workspace",
     "WorkspaceAccess",
     "bbql",
+    "check_base_url",
     "endpoint_template",
+    "is_loopback",
     "last_endpoint",
     "max_pagelen",
     "valid_workspace",
