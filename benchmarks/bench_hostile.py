@@ -38,10 +38,10 @@ SCENARIOS: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "never-answers": (lambda: {r".": hang()}, REPOS),
     "hangs-every-pipelines-listing": (lambda: {r"/pipelines/?\?": hang()}, FAILED),
     "trickles-1-byte-per-2s": (
-        lambda: {r"^/2\.0/repositories/acme\?": trickle(b'{"values": []}' + b" " * 186, every=2.0)},
+        lambda: {r"^/2\.0/repositories/acme/?(\?|$)": trickle(b'{"values": []}' + b" " * 186, every=2.0)},
         REPOS,
     ),
-    "gzip-bomb-1GB": (lambda: {r"^/2\.0/repositories/acme\?": gzip_bomb()}, REPOS),
+    "gzip-bomb-1GB": (lambda: {r"^/2\.0/repositories/acme/?(\?|$)": gzip_bomb()}, REPOS),
     "ten-50MB-listings": (lambda: {r"/pipelines/?\?": huge_listing(50)}, FAILED),
 }
 

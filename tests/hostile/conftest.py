@@ -20,7 +20,7 @@ from bbscout.sandbox.server import LoopbackServer
 from bbscout.sandbox.world import build_world
 from bbscout.sandbox.world.model import World
 from bbscout.tools.bitbucket import BasicAuth, BitbucketClient
-from tests.cli.conftest import BBSCOUT, NOW, clean_env  # noqa: F401  (fixture re-export)
+from tests.cli.conftest import BBSCOUT, NOW, bbscout, clean_env  # noqa: F401  (fixture re-export)
 from tests.hostile.servers import Hostile, hostile
 
 ANCHOR = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)

@@ -146,7 +146,7 @@ def _pull_requests(title: str) -> dict[str, Any]:
 def _rules(title: str) -> dict[str, Any]:
     listing = {"values": [{"slug": "api", "name": "API", "mainbranch": {"name": "main"}}], "page": 1, "size": 1}
     return {
-        r"^/2\.0/repositories/acme\?": respond(listing),
+        r"^/2\.0/repositories/acme/?(\?|$)": respond(listing),
         r"^/2\.0/repositories/acme/api/pullrequests/?\?": respond(_pull_requests(title)),
         r".": respond({"values": [], "page": 1, "size": 0}),
     }
