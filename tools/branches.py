@@ -17,6 +17,7 @@ from bbscout.tools.commits import _author
 from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import BranchRecord, ToolResult, branch_ref
 from bbscout.tools.redact import redact
+from bbscout.tools.shapes import readable
 
 __all__ = ["branch_record", "list_branches"]
 
@@ -72,7 +73,9 @@ async def list_branches(ctx: ToolContext, args: ListBranches) -> ToolResult:
         async for raw in ctx.client.paginate(
             ctx.client.repo_path(slug, "refs", "branches"), params, fields=BRANCH_FIELDS, stop=stop
         ):
-            rec = branch_record(ctx.workspace, slug, raw)
+            rec = readable(ctx, f"branches from {slug}", lambda r: branch_record(ctx.workspace, slug, r), raw)
+            if rec is None:
+                continue
             if args.name_contains and args.name_contains.lower() not in rec.name.lower():
                 continue
             if stale is not None and rec.head_date >= stale:

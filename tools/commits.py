@@ -20,6 +20,7 @@ from bbscout.tools.context import ToolContext, clip, dig, main_branch, one_line,
 from bbscout.tools.evidence import CommitRecord, FileChangeRecord, ToolResult, commit_ref
 from bbscout.tools.pullrequests import DIFFSTAT_FIELDS, file_change_record, merged_prs
 from bbscout.tools.redact import redact
+from bbscout.tools.shapes import read_all, readable
 
 __all__ = [
     "COMMIT_FIELDS",
@@ -115,6 +116,7 @@ async def list_commits(ctx: ToolContext, args: ListCommits) -> ToolResult:
     seen_hashes: set[str] = set()
     listed: list[dict[str, Any]] = []
     truncated = False
+    label = f"commits from {args.repo}"
     # For merges_only we must see every commit in the window (squash merges look like plain
     # commits); otherwise stop as soon as `limit` matches are in.
     async for raw in client.paginate(
@@ -132,7 +134,11 @@ async def list_commits(ctx: ToolContext, args: ListCommits) -> ToolResult:
         listed.append(raw)
         seen_hashes.add(str(raw.get("hash")))
         if not args.merges_only:
-            records.append(commit_record(ctx.workspace, args.repo, raw, branch=branch))
+            rec = readable(
+                ctx, label, lambda r: commit_record(ctx.workspace, args.repo, r, branch=branch), raw
+            )
+            if rec is not None:
+                records.append(rec)
             if len(records) > args.limit:
                 truncated = True
                 break
@@ -248,7 +254,12 @@ async def commits_between(ctx: ToolContext, args: CommitsBetween) -> ToolResult:
             client.repo_path(args.repo, "commits"), params, fields=COMMIT_FIELDS, max_items=args.limit + 1
         )
     ]
-    commits = [commit_record(ctx.workspace, args.repo, raw) for raw in raws[: args.limit]]
+    commits = read_all(
+        ctx,
+        f"commits from {args.repo}",
+        lambda r: commit_record(ctx.workspace, args.repo, r),
+        raws[: args.limit],
+    )
     # Bitbucket's A..B puts the side with the changes first (the reverse of git).
     spec = f"{args.include}..{args.exclude}"
     files, cut = await _diffstat(ctx, args.repo, spec, args.include)  # file refs at the newer side

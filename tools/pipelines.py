@@ -8,6 +8,7 @@ something when `state.name == "COMPLETED"`.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -416,8 +417,8 @@ async def pipeline_failure(ctx: ToolContext, args: PipelineFailure) -> ToolResul
                     test = readable(
                         ctx,
                         f"test cases of pipeline #{pipe.build_number} in {args.repo}",
-                        lambda c, s=step: _test_case_record(
-                            ctx.workspace, args.repo, pipe.build_number, s, c
+                        functools.partial(
+                            _test_case_record, ctx.workspace, args.repo, pipe.build_number, step
                         ),
                         case,
                     )

@@ -18,6 +18,7 @@ from bbscout.tools.bitbucket import BitbucketError, NotFound, bbql
 from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import FileChangeRecord, PullRequestRecord, ToolResult, file_ref, pr_ref
 from bbscout.tools.redact import redact
+from bbscout.tools.shapes import read_all, readable
 
 __all__ = [
     "PR_FIELDS",
@@ -202,7 +203,11 @@ async def list_pull_requests(ctx: ToolContext, args: ListPullRequests) -> ToolRe
                 continue
             if args.awaiting_review and not _awaiting_review(raw):
                 continue
-            sink.append(pr_record(ctx.workspace, slug, raw))
+            rec = readable(
+                ctx, f"pull requests from {slug}", lambda r: pr_record(ctx.workspace, slug, r), raw
+            )
+            if rec is not None:
+                sink.append(rec)
             if len(sink) > args.limit:
                 return
 
@@ -355,7 +360,12 @@ async def pull_requests_for_commit(ctx: ToolContext, args: PullRequestsForCommit
             fields=PR_FIELDS + ",next",
         )
         if data.get("values"):
-            recs = [pr_record(ctx.workspace, args.repo, raw) for raw in data["values"]]
+            recs = read_all(
+                ctx,
+                f"pull requests from {args.repo}",
+                lambda r: pr_record(ctx.workspace, args.repo, r),
+                data["values"],
+            )
             notes.append("method: /commit/{hash}/pullrequests")
             return ToolResult(tool="pull_requests_for_commit", records=recs, notes=notes)
         # An empty answer is ambiguous: 202 (still indexing) also comes with an empty page.
@@ -406,7 +416,12 @@ async def pull_requests_for_commit(ctx: ToolContext, args: PullRequestsForCommit
         f"MERGED/OPEN pull requests updated since the commit and read the commit lists of {checked}"
     )
     truncated = len(candidates) >= FALLBACK_PR_SCAN or checked >= FALLBACK_COMMIT_CHECKS
-    recs = [pr_record(ctx.workspace, args.repo, raw) for raw in found.values()]
+    recs = read_all(
+        ctx,
+        f"pull requests from {args.repo}",
+        lambda r: pr_record(ctx.workspace, args.repo, r),
+        found.values(),
+    )
     return ToolResult(
         tool="pull_requests_for_commit", records=recs, notes=notes, truncated=truncated and not recs
     )
