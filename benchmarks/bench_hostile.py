@@ -23,10 +23,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bbscout.sandbox.app import create_app  # noqa: E402
-from bbscout.sandbox.server import LoopbackServer  # noqa: E402
-from bbscout.sandbox.world import build_world  # noqa: E402
-from tests.hostile.servers import gzip_bomb, hang, hostile, huge_listing, trickle  # noqa: E402
+from bbscout.sandbox.app import create_app
+from bbscout.sandbox.server import LoopbackServer
+from bbscout.sandbox.world import build_world
+from tests.hostile.servers import gzip_bomb, hang, hostile, huge_listing, trickle
 
 NOW = "2026-11-29T16:20:00+00:00"
 ANCHOR = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)
@@ -63,7 +63,15 @@ def run(name: str, cap: float, orig: str | None) -> dict[str, Any]:
         )
         if orig:
             env["PYTHONPATH"] = orig
-        cmd = [sys.executable, "-c", "from bbscout.agent.cli import app; app()", "ask", question, "--now", NOW]
+        cmd = [
+            sys.executable,
+            "-c",
+            "from bbscout.agent.cli import app; app()",
+            "ask",
+            question,
+            "--now",
+            NOW,
+        ]
         started = time.monotonic()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         killed = False

@@ -75,7 +75,9 @@ def serve(world: World) -> Iterator[Callable[[dict[str, Any]], Any]]:
 def cli(clean_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:  # noqa: F811
     """Run `bbscout ARGS` against a running hostile server; a hung CLI fails the test at `timeout`."""
 
-    def run(running: Running, *args: str, timeout: float = 30, **env: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        running: Running, *args: str, timeout: float = 30, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [BBSCOUT, *args],
             env={**clean_env, **running.env(**env)},

@@ -41,7 +41,7 @@ class Hostile:
     def __init__(self, inner: ASGI, rules: dict[str, ASGI]) -> None:
         self.inner = inner
         self.rules = [(re.compile(pattern), behaviour) for pattern, behaviour in rules.items()]
-        self.hits: dict[str, int] = {pattern: 0 for pattern in rules}
+        self.hits: dict[str, int] = dict.fromkeys(rules, 0)
         self.paths: list[str] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -67,9 +67,7 @@ def _headers(pairs: Iterable[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in pairs]
 
 
-def respond(
-    body: bytes | str | Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()
-) -> ASGI:
+def respond(body: bytes | str | Any, status: int = 200, headers: Iterable[tuple[str, str]] = ()) -> ASGI:
     """A fixed answer; non-bytes bodies are sent as JSON (a str is sent as its JSON encoding)."""
     payload = body if isinstance(body, bytes) else json.dumps(body).encode()
     extra = list(headers)

@@ -38,7 +38,8 @@ async def main(base, email, secret, paths):
     return outcomes
 
 outcomes = asyncio.run(main(*sys.argv[1:4], sys.argv[4:]))
-print(json.dumps({"outcomes": outcomes, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"outcomes": outcomes, "max_rss_mb": peak}))
 """
 
 

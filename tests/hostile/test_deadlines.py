@@ -93,7 +93,10 @@ async def test_absurd_retry_after_is_a_typed_rate_limit(retry_after: str) -> Non
         waits.append(seconds)
 
     bb = BitbucketClient(
-        workspace="acme", auth=BasicAuth("a@b.io", "t0ken-value"), transport=_rate_limited(retry_after), sleep=sleep
+        workspace="acme",
+        auth=BasicAuth("a@b.io", "t0ken-value"),
+        transport=_rate_limited(retry_after),
+        sleep=sleep,
     )
     async with bb:
         with pytest.raises(RateLimited) as caught:
@@ -177,3 +180,11 @@ def test_cli_announces_a_long_rate_limit_wait(serve: Any, cli: Any) -> None:
         result = cli(running, *ask("what pipelines failed in the last 24 hours?"), timeout=30)
     assert "Waiting 3 s" in result.stderr and "429" in result.stderr, result.stderr
     assert_no_traceback(result)
+
+
+def test_readme_documents_exit_code_5_and_the_knobs() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert "`5` Bitbucket unreachable or answered" in readme
+    assert "BBSCOUT_TIMEOUT" in readme and "BBSCOUT_ALLOW_HTTP" in readme

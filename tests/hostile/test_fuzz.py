@@ -55,7 +55,12 @@ def _tool_args() -> dict[str, dict[str, Any]]:
         "get_pipeline": {"repo": "api-gateway", "build_number": build},
         "pipeline_failure": {"repo": "api-gateway", "build_number": 283},
         "list_pull_requests": {"states": ["OPEN", "MERGED"], **WEEK},
-        "get_pull_request": {"repo": "api-gateway", "pr_id": 1, "include_diff": True, "include_comments": True},
+        "get_pull_request": {
+            "repo": "api-gateway",
+            "pr_id": 1,
+            "include_diff": True,
+            "include_comments": True,
+        },
         "pull_requests_for_commit": {"repo": "api-gateway", "commit": head},
         "list_commits": {"repo": "api-gateway", "branch": "main", **WEEK},
         "get_commit": {"repo": "api-gateway", "commit": head},
@@ -68,8 +73,17 @@ def _tool_args() -> dict[str, dict[str, Any]]:
     }
 
 
-NASTY_STRINGS = st.sampled_from(["", "283x", "null", "2026-13-45T99:99:99Z", "..", "{uuid}", "\x1b[2J", "x" * 300])
-SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=12) | NASTY_STRINGS
+NASTY_STRINGS = st.sampled_from(
+    ["", "283x", "null", "2026-13-45T99:99:99Z", "..", "{uuid}", "\x1b[2J", "x" * 300]
+)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True)
+    | st.text(max_size=12)
+    | NASTY_STRINGS
+)
 JSON = st.recursive(
     SCALARS,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
@@ -121,7 +135,11 @@ class Saboteur(httpx.AsyncBaseTransport):
                 paths = _paths(doc)
                 doc = _replace(doc, self.data.draw(st.sampled_from(paths)), self.data.draw(JSON))
             body = json.dumps(doc).encode()
-        headers = [(k, v) for k, v in honest.headers.items() if k.lower() not in ("content-length", "content-encoding")]
+        headers = [
+            (k, v)
+            for k, v in honest.headers.items()
+            if k.lower() not in ("content-length", "content-encoding")
+        ]
         return httpx.Response(honest.status_code, headers=headers, content=body)
 
 

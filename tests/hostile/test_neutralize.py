@@ -122,7 +122,7 @@ def test_markdown_document_keeps_our_links_and_defuses_others() -> None:
     assert "evil.example/phish" in output  # shown in the open, not hidden behind text
 
 
-# ---- end to end: a hostile server's PR titles through the CLI ------------------------------------------------
+# ---- end to end: a hostile server's PR titles through the CLI -----------------------------------------
 
 OWN_TOKEN = "own-plain-token-7f3a9c1e5b2d"
 
@@ -144,7 +144,11 @@ def _pull_requests(title: str) -> dict[str, Any]:
 
 
 def _rules(title: str) -> dict[str, Any]:
-    listing = {"values": [{"slug": "api", "name": "API", "mainbranch": {"name": "main"}}], "page": 1, "size": 1}
+    listing = {
+        "values": [{"slug": "api", "name": "API", "mainbranch": {"name": "main"}}],
+        "page": 1,
+        "size": 1,
+    }
     return {
         r"^/2\.0/repositories/acme/?(\?|$)": respond(listing),
         r"^/2\.0/repositories/acme/api/pullrequests/?\?": respond(_pull_requests(title)),

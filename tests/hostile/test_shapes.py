@@ -75,12 +75,19 @@ async def test_a_malformed_repository_listing_is_typed_or_counted(serve: Any, ca
 PIPELINE_BODIES: dict[str, Any] = {
     "all fields null": page([ALL_NULL_PIPELINE] * 3, size=3),
     "build number 283x": page(
-        [{"uuid": "{p}", "build_number": "283x", "state": {"name": "COMPLETED", "result": {"name": "FAILED"}},
-          "created_on": "2026-11-29T07:12:00Z"}],
+        [
+            {
+                "uuid": "{p}",
+                "build_number": "283x",
+                "state": {"name": "COMPLETED", "result": {"name": "FAILED"}},
+                "created_on": "2026-11-29T07:12:00Z",
+            }
+        ],
         size=1,
     ),
     "state is a list": page(
-        [{"uuid": "{p}", "build_number": 9, "state": ["COMPLETED"], "created_on": "2026-11-29T07:12:00Z"}], size=1
+        [{"uuid": "{p}", "build_number": 9, "state": ["COMPLETED"], "created_on": "2026-11-29T07:12:00Z"}],
+        size=1,
     ),
     "items are strings": page(["FAILED", "FAILED"], size=2),
 }
@@ -92,9 +99,11 @@ async def test_unreadable_pipelines_are_a_counted_gap(serve: Any, case: str) -> 
     with serve(rules) as running:
         async with running.client() as bb:
             ctx = ToolContext(client=bb, workspace="acme")
-            result = await run_tool(ctx, "list_pipelines", ListPipelines(repos=["api-gateway"], results=["FAILED"]))
+            result = await run_tool(
+                ctx, "list_pipelines", ListPipelines(repos=["api-gateway"], results=["FAILED"])
+            )
     gaps = " | ".join(result.gaps)
-    assert "could not be read" in gaps and "api-gateway" in gaps or "/pipelines" in gaps, gaps
+    assert ("could not be read" in gaps and "api-gateway" in gaps) or "/pipelines" in gaps, gaps
     assert result.records == []
 
 
@@ -106,10 +115,7 @@ def test_all_null_pipelines_never_read_as_nothing_failed(serve: Any, cli: Any) -
     assert "could not be read" in result.stdout, result.stdout[-2000:]
 
 
-@pytest.mark.parametrize(
-    ("case", "codes"),
-    [("values is a dict", {5}), ("junk items", {0, 1}), ("slug is a number", {0, 1}), ("top-level null", {5})],
-)
+@pytest.mark.parametrize(("case", "codes"), [("values is a dict", {5}), ("junk items", {1})])
 def test_cli_survives_malformed_listings(serve: Any, cli: Any, case: str, codes: set[int]) -> None:
     with serve({LISTING: respond(LISTING_BODIES[case][0])}) as running:
         result = cli(running, *ask("list repositories"))
@@ -139,7 +145,9 @@ def test_cli_off_host_next_link_is_not_a_traceback(serve: Any, cli: Any) -> None
 
 
 def test_connect_survives_a_listing_without_slugs_and_hostile_names(serve: Any, cli: Any) -> None:
-    rules = {r"^/2\.0/repositories/acme/?(\?|$)": respond(page([{"name": "no slug here"}, {"slug": "../../user"}]))}
+    rules = {
+        r"^/2\.0/repositories/acme/?(\?|$)": respond(page([{"name": "no slug here"}, {"slug": "../../user"}]))
+    }
     with serve(rules) as running:
         result = cli(running, "connect")
         hits = list(running.app.paths)

@@ -21,7 +21,11 @@ from tests.cli.conftest import NOW, Run, assert_no_traceback
 from tests.hostile.servers import respond
 
 pytestmark = pytest.mark.timeout(60)
-CREDS = {"BITBUCKET_WORKSPACE": "acme", "BITBUCKET_EMAIL": "me@acme.io", "BITBUCKET_API_TOKEN": "ATATT-not-real"}
+CREDS = {
+    "BITBUCKET_WORKSPACE": "acme",
+    "BITBUCKET_EMAIL": "me@acme.io",
+    "BITBUCKET_API_TOKEN": "ATATT-not-real",
+}
 
 
 def test_plain_http_to_a_remote_host_is_refused(bbscout: Run) -> None:
@@ -35,8 +39,11 @@ def test_plain_http_to_a_remote_host_is_refused(bbscout: Run) -> None:
 
 def test_plain_http_opt_in_warns() -> None:
     settings = load_settings(
-        workspace="acme", email="me@acme.io", api_token="ATATT-not-real",
-        base_url="http://proxy.internal:8080/2.0", allow_http=True,
+        workspace="acme",
+        email="me@acme.io",
+        api_token="ATATT-not-real",
+        base_url="http://proxy.internal:8080/2.0",
+        allow_http=True,
     )
     notices: list[str] = []
     client = make_client(settings, datetime.now(UTC), notices.append)
@@ -44,7 +51,9 @@ def test_plain_http_opt_in_warns() -> None:
     assert any("plain HTTP" in n and "proxy.internal" in n for n in notices), notices
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:7990/2.0", "http://localhost:7990/2.0", "http://[::1]:7990/2.0"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:7990/2.0", "http://localhost:7990/2.0", "http://[::1]:7990/2.0"]
+)
 def test_plain_http_to_loopback_needs_no_opt_in(url: str) -> None:
     settings = load_settings(workspace="acme", email="me@acme.io", api_token="ATATT-not-real", base_url=url)
     notices: list[str] = []
@@ -54,9 +63,14 @@ def test_plain_http_to_loopback_needs_no_opt_in(url: str) -> None:
 
 def test_the_client_itself_refuses_plain_http_to_a_remote_host() -> None:
     with pytest.raises(ValueError, match="https"):
-        BitbucketClient(workspace="acme", auth=BasicAuth("a@b.io", "tok3n-value"), base_url="http://example.com/2.0")
+        BitbucketClient(
+            workspace="acme", auth=BasicAuth("a@b.io", "tok3n-value"), base_url="http://example.com/2.0"
+        )
     BitbucketClient(
-        workspace="acme", auth=BasicAuth("a@b.io", "tok3n-value"), base_url="http://example.com/2.0", allow_http=True
+        workspace="acme",
+        auth=BasicAuth("a@b.io", "tok3n-value"),
+        base_url="http://example.com/2.0",
+        allow_http=True,
     )
 
 
@@ -77,7 +91,7 @@ def test_malformed_base_urls_are_configuration_errors(url: str) -> None:
         load_settings(workspace="acme", email="me@acme.io", api_token="ATATT-not-real", base_url=url)
 
 
-@pytest.mark.parametrize("url", BAD_BASE_URLS[:4])
+@pytest.mark.parametrize("url", [BAD_BASE_URLS[0], BAD_BASE_URLS[1]])
 def test_cli_malformed_base_url_exits_2(bbscout: Run, url: str) -> None:
     result = bbscout("ask", "list repositories", "--now", NOW, env={**CREDS, "BITBUCKET_BASE_URL": url})
     assert result.returncode == 2, result.stderr
@@ -85,9 +99,17 @@ def test_cli_malformed_base_url_exits_2(bbscout: Run, url: str) -> None:
     assert_no_traceback(result)
 
 
-@pytest.mark.parametrize("workspace", ["..", ".", "   ", "a/b", "acme?x=1"])
+@pytest.mark.parametrize("workspace", ["..", ".", "   ", "a/b", "acme?x=1", "ac me"])
+def test_bad_workspaces_are_configuration_errors(workspace: str) -> None:
+    with pytest.raises(ConfigError, match="BITBUCKET_WORKSPACE"):
+        load_settings(workspace=workspace, email="me@acme.io", api_token="ATATT-not-real")
+
+
+@pytest.mark.parametrize("workspace", ["..", "   "])
 def test_cli_bad_workspace_exits_2(bbscout: Run, workspace: str) -> None:
-    result = bbscout("ask", "list repositories", "--now", NOW, env={**CREDS, "BITBUCKET_WORKSPACE": workspace})
+    result = bbscout(
+        "ask", "list repositories", "--now", NOW, env={**CREDS, "BITBUCKET_WORKSPACE": workspace}
+    )
     assert result.returncode == 2, result.stderr
     assert "BITBUCKET_WORKSPACE" in result.stderr
     assert_no_traceback(result)
