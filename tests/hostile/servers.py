@@ -29,7 +29,6 @@ __all__ = [
     "hang",
     "hostile",
     "huge_listing",
-    "mutate",
     "respond",
     "trickle",
 ]
@@ -170,28 +169,5 @@ def huge_listing(megabytes: int = 50) -> ASGI:
             sent += len(buf)
             buf.clear()
         await send({"type": "http.response.body", "body": b'], "pagelen": 100}'})
-
-    return behaviour
-
-
-def mutate(inner: ASGI, change: Callable[[Any], Any]) -> ASGI:
-    """The sandbox's honest JSON answer, passed through `change(document)` before it is sent."""
-
-    async def behaviour(scope: Scope, receive: Receive, send: Send) -> None:
-        start: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def capture(message: MutableMapping[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                start.update(message)
-            else:
-                chunks.append(message.get("body", b""))
-
-        await inner(scope, receive, capture)
-        body = b"".join(chunks)
-        status = int(start.get("status", 500))
-        if status == 200 and body:
-            body = json.dumps(change(json.loads(body))).encode()
-        await respond(body, status)(scope, receive, send)
 
     return behaviour
