@@ -7,6 +7,7 @@ default, the request budget and the exit-code rules live in one place.
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ SANDBOX_BASE_URL = "http://sandbox.local/2.0"
 Notice = Callable[[str], None]
 EventSink = Callable[[dict[str, Any]], None]
 
+MAX_QUESTION_CHARS = 2000
 EXIT_OK, EXIT_GAPS, EXIT_USAGE, EXIT_REFUSED, EXIT_RATE_LIMITED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4, 5
 # Error kinds that mean "Bitbucket unreachable or answered garbage" (timeouts, invalid JSON, 5xx).
 UNREACHABLE_ERRORS = frozenset({"TransportFailure", "DeadlineExceeded", "ServerError", "InvalidResponse"})
@@ -65,9 +67,16 @@ def embedded_transport(
 
 
 def make_client(
-    settings: Settings, now: datetime, notice: Notice, cache: ResponseCache | None = None
+    settings: Settings,
+    now: datetime,
+    notice: Notice,
+    cache: ResponseCache | None = None,
+    embedded: tuple[httpx.AsyncBaseTransport, Any] | None = None,
 ) -> BitbucketClient:
-    """A client for real Bitbucket when credentials are set, else for the embedded sandbox world."""
+    """A client for real Bitbucket when credentials are set, else for the embedded sandbox world.
+
+    `embedded` reuses an already built (transport, world) pair, as a long-running service does.
+    """
     if settings.has_bitbucket_credentials:
         auth: BasicAuth | BearerAuth
         if settings.api_token is not None:
@@ -92,7 +101,7 @@ def make_client(
         )
         client.start_run(settings.timeout)
         return client
-    transport, world = embedded_transport(now)
+    transport, world = embedded or embedded_transport(now)
     token = world.token("demo")
     notice(
         "No Bitbucket credentials configured (BITBUCKET_EMAIL + BITBUCKET_API_TOKEN, or BITBUCKET_ACCESS_TOKEN): "
@@ -128,6 +137,25 @@ def make_planner(settings: Settings, choice: PlannerChoice, notice: Notice) -> t
     assert settings.openai_api_key is not None
     llm = LLMClient(api_key=settings.openai_api_key, base_url=settings.openai_base_url, model=settings.model)
     return LLMPlanner(llm), LLMReporter(llm), "llm"
+
+
+def check_question(question: str) -> str:
+    """The question, stripped; ConfigError for empty, oversized or binary text (CLI and API alike)."""
+    text = question.strip()
+    if not text:
+        raise ConfigError(
+            "The question is empty. Ask something like: "
+            'bbscout ask "What pipelines failed in the last 24 hours?"'
+        )
+    if len(text) > MAX_QUESTION_CHARS:
+        raise ConfigError(
+            f"The question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
+            "Ask one short question at a time (paste logs into Bitbucket, not into the question)."
+        )
+    junk = sum(1 for c in text if unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") and c not in "\n\t")
+    if junk or "\ufffd" in text:
+        raise ConfigError("The question contains binary or control characters. Type it as plain text.")
+    return text
 
 
 def exit_code_for(report: Report, outcomes: list[StepOutcome]) -> int:

@@ -84,6 +84,7 @@ class ToolContext:
     main_branches: dict[str, str] = field(default_factory=dict)
     unreadable: Counter[str] = field(default_factory=Counter)
     unreadable_reported: dict[str, int] = field(default_factory=dict)
+    people: list[Any] | None = None  # workspace members as tools.resolve.Person, fetched once per run
     _repo_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
 

@@ -11,6 +11,7 @@ import pytest
 from bbscout.agent.plan import Plan, Step
 from bbscout.agent.planners.llm import LLMPlanner
 from bbscout.sandbox.llm_double import LLMDoubleServer, ToolCall, Turn, tool_messages
+from bbscout.tools.args import TOOL_ARGS
 from tests.llm import API_KEY, BLOCK_RE, all_texts, make_client, make_request, outcome, outside_blocks
 
 SINCE = "2026-03-09T15:00:00Z"
@@ -57,7 +58,7 @@ async def test_parallel_tool_calls_become_independent_primary_steps(
     assert plan.focus["results"] == ["FAILED", "ERROR"] and plan.not_understood == []
     (body,) = double.requests
     assert body["parallel_tool_calls"] is True and body["temperature"] == 0 and body["tool_choice"] == "auto"
-    assert all(t["function"]["strict"] for t in body["tools"]) and len(body["tools"]) == 16
+    assert all(t["function"]["strict"] for t in body["tools"]) and len(body["tools"]) == len(TOOL_ARGS)
     system, user = body["messages"]
     assert system["role"] == "system" and "2026-03-10T15:00:00Z" in system["content"]
     assert "checkout: Checkout service" in system["content"] and "read-only" in system["content"]
