@@ -51,6 +51,7 @@ def _tool_args() -> dict[str, dict[str, Any]]:
     return {
         "list_repositories": {},
         "resolve_repository": {"phrase": "the gateway"},
+        "resolve_person": {"phrase": "Emma", "repos": ["api-gateway"]},
         "list_pipelines": {"results": ["FAILED", "ERROR"], **WEEK},
         "get_pipeline": {"repo": "api-gateway", "build_number": build},
         "pipeline_failure": {"repo": "api-gateway", "build_number": 283},
