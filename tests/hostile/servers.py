@@ -153,6 +153,14 @@ def huge_listing(megabytes: int = 50) -> ASGI:
     target = megabytes * 1_000_000
 
     async def behaviour(scope: Scope, receive: Receive, send: Send) -> None:
+        gone = asyncio.Event()
+
+        async def watch() -> None:  # stop streaming once the client hangs up
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.create_task(watch())
         await send(
             {
                 "type": "http.response.start",
@@ -161,13 +169,15 @@ def huge_listing(megabytes: int = 50) -> ASGI:
             }
         )
         sent, n, buf = 0, 0, bytearray(b'{"values": [')
-        while sent < target:
+        while sent < target and not gone.is_set():
             while len(buf) < 65536:
                 buf += (b"," if n else b"") + item % (n, n)
                 n += 1
             await send({"type": "http.response.body", "body": bytes(buf), "more_body": True})
             sent += len(buf)
             buf.clear()
-        await send({"type": "http.response.body", "body": b'], "pagelen": 100}'})
+        watcher.cancel()
+        if not gone.is_set():
+            await send({"type": "http.response.body", "body": b'], "pagelen": 100}'})
 
     return behaviour

@@ -1,7 +1,8 @@
 """Size caps: decompressed bytes per answer are bounded; memory stays under 500 MB; logs keep their tail.
 
 As the code stood, a 1 MB gzip bomb (1 GB inflated) drove the CLI to 2-3 GB and ten 50 MB
-listings to 2.1 GB. The memory checks run the client in a child process and read its peak RSS.
+listings to 2.1 GB. The memory checks run the client in a child process and read its peak RSS
+(VmHWM, which starts afresh at exec).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.timeout(60)
 MEMORY_LIMIT_MB = 500
 
 CHILD = r"""
-import asyncio, json, resource, sys
+import asyncio, json, sys
 from bbscout.tools.bitbucket import BasicAuth, BitbucketClient, BitbucketError
 
 async def main(base, email, secret, paths):
@@ -38,7 +39,9 @@ async def main(base, email, secret, paths):
     return outcomes
 
 outcomes = asyncio.run(main(*sys.argv[1:4], sys.argv[4:]))
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forked parent (pytest) across exec.
+status = open("/proc/self/status").read().split("VmHWM:")[1]
+peak = int(status.split()[0]) / 1024
 print(json.dumps({"outcomes": outcomes, "max_rss_mb": peak}))
 """
 
