@@ -1,10 +1,10 @@
 """The answer as HTML for the chat page: the one place repository text is made safe for a browser.
 
 The answer is Markdown written by the reporter around repository text (titles, messages, branch
-names) that may hold markup. `markdown-it` renders it with raw HTML disabled, so every `<`, `&` and
-quote in it reaches the page escaped; links survive only when they point at Bitbucket's web host,
-so a PR title cannot smuggle in a `javascript:` or phishing link; control and bidi-override
-characters are dropped first (until issue 11's HTML neutraliser replaces this). Bare refs the evidence holds
+names) that may hold markup. `markdown-it` parses it with raw HTML disabled and every piece of text
+it renders goes through `neutralize.html` (controls and bidi overrides dropped, `& < > " '`
+escaped); links survive only to Bitbucket's web pages (`neutralize.is_bitbucket_link`), so a PR
+title cannot smuggle in a `javascript:` or phishing link. Bare refs the evidence holds
 (`pipeline:api#12`) become links to their Bitbucket page.
 """
 
@@ -12,31 +12,39 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
 
-from bbscout.agent.surfaces.neutral import plain_text
+from bbscout.agent.neutralize import html, is_bitbucket_link, strip_controls
 
-LINK_HOSTS = frozenset({"bitbucket.org"})
 _REF = re.compile(r"(?<![\[\w/:])((?:pipeline|pr|commit|branch|deployment|file|step|repo):[^\s\])(,;]+)")
-
-
-def _allowed(url: str) -> bool:
-    parts = urlsplit(url.strip())
-    return parts.scheme == "https" and (parts.hostname or "") in LINK_HOSTS
 
 
 def _renderer() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    md.validateLink = _allowed  # type: ignore[method-assign]
+    md.validateLink = is_bitbucket_link  # type: ignore[method-assign, assignment]
+
+    def text(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        return html(tokens[idx].content)
+
+    def code_inline(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        return f"<code>{html(tokens[idx].content)}</code>"
+
+    def code_block(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
+        return f"<pre><code>{html(tokens[idx].content)}</code></pre>\n"
 
     def link_open(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
-        tokens[idx].attrSet("target", "_blank")
-        tokens[idx].attrSet("rel", "noopener noreferrer")
-        return str(renderer.renderToken(tokens, idx, options, env))
+        href = str(tokens[idx].attrs.get("href", ""))
+        return f'<a href="{html(href)}" target="_blank" rel="noopener noreferrer">'
 
-    md.add_render_rule("link_open", link_open)
+    for name, rule in (
+        ("text", text),
+        ("code_inline", code_inline),
+        ("code_block", code_block),
+        ("fence", code_block),
+        ("link_open", link_open),
+    ):
+        md.add_render_rule(name, rule)
     return md
 
 
@@ -55,7 +63,7 @@ def link_refs(markdown: str, urls: dict[str, str]) -> str:
 
 
 def answer_html(document: dict[str, Any]) -> str:
-    """The document's answer, gaps included, as safe HTML with every known ref a Bitbucket link."""
+    """The document's answer, findings and gaps as safe HTML, every known ref a Bitbucket link."""
     urls = {e["ref"]: e["url"] for e in document.get("entities", []) if e.get("url")}
     parts = [document.get("answer") or ""]
     findings = [f for f in document.get("findings", []) if f.get("title")]
@@ -65,4 +73,4 @@ def answer_html(document: dict[str, Any]) -> str:
         )
     if document.get("gaps"):
         parts.append("### What I could not see\n" + "\n".join(f"- {g}" for g in document["gaps"]))
-    return str(_MD.render(link_refs(plain_text("\n\n".join(parts)), urls)))
+    return str(_MD.render(link_refs(strip_controls("\n\n".join(parts)), urls)))

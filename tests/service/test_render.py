@@ -57,3 +57,8 @@ def test_gaps_and_findings_are_escaped_too() -> None:
 def test_control_and_bidi_characters_are_dropped() -> None:
     html = answer_html(doc("fix \u202eexe.txt\u202c and \x1b[31mred\x1b[0m"))
     assert "\u202e" not in html and "\x1b" not in html and "red" in html
+
+
+def test_text_decoded_from_entities_is_escaped_again() -> None:
+    html = answer_html(doc("title &lt;script&gt; and &#27;[31m and `<b>` in code"))
+    assert "<script" not in html and "\x1b" not in html and "<code>&lt;b&gt;</code>" in html
