@@ -51,9 +51,12 @@ from bbscout.tools.bitbucket._models import (
 )
 from bbscout.tools.bitbucket._pagination import max_pagelen
 from bbscout.tools.bitbucket._retry import DEFAULT_RETRY, RetryConfig
+from bbscout.tools.bitbucket._shared import COALESCE_SECONDS, credential_identity
 from bbscout.tools.bitbucket._stats import EndpointStats, RequestEvent, RequestStats, endpoint_template
+from bbscout.tools.bitbucket._store import MemoryStore, Store, Usage, open_store
 
 __all__ = [
+    "COALESCE_SECONDS",
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_REDIRECTS",
     "DEFAULT_RETRY",
@@ -77,6 +80,7 @@ __all__ = [
     "EndpointStats",
     "Environment",
     "Gone",
+    "MemoryStore",
     "NotFound",
     "Paginated",
     "Pipeline",
@@ -91,12 +95,16 @@ __all__ = [
     "RetryConfig",
     "ScopeError",
     "ServerError",
+    "Store",
     "TestCase",
     "TestReport",
     "TransportFailure",
+    "Usage",
     "Workspace",
     "WorkspaceAccess",
     "bbql",
+    "credential_identity",
     "endpoint_template",
     "max_pagelen",
+    "open_store",
 ]

@@ -44,6 +44,7 @@ from bbscout.tools.bitbucket._errors import (
     humanize_wait,
 )
 from bbscout.tools.bitbucket._pagination import collection_fields, join_fields, max_pagelen
+from bbscout.tools.bitbucket._ratelimit import HourlyLimiter
 from bbscout.tools.bitbucket._retry import (
     DEFAULT_RETRY,
     ONCE_STATUSES,
@@ -52,7 +53,9 @@ from bbscout.tools.bitbucket._retry import (
     backoff_delay,
     parse_retry_after,
 )
+from bbscout.tools.bitbucket._shared import SharedCache, credential_identity
 from bbscout.tools.bitbucket._stats import RequestEvent, RequestStats, endpoint_template
+from bbscout.tools.bitbucket._store import Store
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_REDIRECTS", "TEXT_ACCEPT", "BitbucketClient", "Params"]
 
@@ -68,6 +71,7 @@ _FORBIDDEN_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"
 _MASK = "**********"
 
 Params = typing.Mapping[str, typing.Any] | typing.Sequence[tuple[str, typing.Any]] | None
+Settled = typing.Callable[[typing.Any], bool]
 
 
 @dataclass
@@ -180,6 +184,8 @@ class BitbucketClient:
       `RateLimited` (no request sent) instead of exceeding it.
     * `cache`: a `ResponseCache` (possibly shared between clients); `None` gives the client a
       private one. Use `cache="none"` per call to bypass.
+    * `store`: a `Store` shared with other processes (SQLite, Redis): the second cache level for
+      immutable responses, and the hourly request ledger of this credential. `None`: this process only.
     * `on_request(event)`: called after every HTTP attempt and every cache hit
       (`event.from_cache`); exceptions it raises are logged and swallowed.
     """
@@ -201,6 +207,7 @@ class BitbucketClient:
         clock: typing.Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        store: Store | None = None,
     ) -> None:
         if not isinstance(workspace, str) or not workspace.strip() or "/" in workspace:
             raise ValueError("workspace must be a workspace slug (bitbucket.org/WORKSPACE/...) or {uuid}")
@@ -224,9 +231,18 @@ class BitbucketClient:
         self._rng = rng or random.Random()
         self._max_redirects = max_redirects
         self.stats = RequestStats()
-        from bbscout.tools.bitbucket._ratelimit import HourlyLimiter
-
-        self._limiter = HourlyLimiter(hourly_limit, clock)
+        identity = credential_identity(auth)
+        self._shared = (
+            SharedCache(store, base_url=self._base_str, workspace=self.workspace, identity=identity)
+            if store is not None
+            else None
+        )
+        self._limiter = HourlyLimiter(
+            hourly_limit,
+            clock if clock is not time.monotonic else time.time,
+            store=store,
+            ledger=f"{self._base.host}|{identity}",
+        )
         self._secrets: tuple[str, ...] = auth.secret_values() if auth is not None else ()
         self._http = httpx.AsyncClient(
             transport=_ReadOnlyTransport(transport or httpx.AsyncHTTPTransport(retries=0)),
@@ -276,8 +292,21 @@ class BitbucketClient:
 
     @property
     def hourly_remaining(self) -> int:
-        """Requests left in the client-side rolling hour."""
+        """Requests left this hour for this credential, across every process sharing the store."""
         return self._limiter.remaining
+
+    @property
+    def hourly_limit(self) -> int:
+        """The hour's allowance: Bitbucket's `X-RateLimit-Limit` once seen, else the configured limit."""
+        return self._limiter.limit
+
+    @property
+    def hourly_source(self) -> str:
+        return self._limiter.source
+
+    async def refresh_hourly(self) -> int:
+        """Read the shared ledger (other processes' requests); returns the requests left this hour."""
+        return await self._limiter.refresh()
 
     # path helpers ------------------------------------------------------------------------------
     @staticmethod
@@ -302,8 +331,13 @@ class BitbucketClient:
         *,
         fields: str | typing.Sequence[str] | None = None,
         cache: CacheMode = "listing",
+        settled: Settled | None = None,
     ) -> dict[str, typing.Any]:
-        """GET a JSON resource. `fields` is joined with commas (a leading `+` goes out as `%2B`)."""
+        """GET a JSON resource. `fields` is joined with commas (a leading `+` goes out as `%2B`).
+
+        `settled(document)` → True marks a response that can no longer change (a completed pipeline,
+        a merged pull request): it is then kept like an immutable one.
+        """
         url = self._url(path)
         query = _normalize_params(params)
         joined = join_fields(fields)
@@ -316,7 +350,8 @@ class BitbucketClient:
         async def fetch() -> _Raw:
             return await self._fetch(url, query, headers, expect_json=True)
 
-        value = await self._cached(url, query, "json", cache, fetch)
+        keep = (lambda body: settled(self._parse_json(body))) if settled is not None else None
+        value = await self._cached(url, query, "json", cache, fetch, keep)
         return self._parse_json(value.body)
 
     async def get_text(
@@ -382,12 +417,14 @@ class BitbucketClient:
         max_items: int | None = None,
         stop: typing.Callable[[dict[str, typing.Any]], bool] | None = None,
         cache: CacheMode = "listing",
+        settled: Settled | None = None,
     ) -> typing.AsyncIterator[dict[str, typing.Any]]:
         """Yield the `values` of a collection, fetching only the pages needed.
 
         Follows the opaque `next` link, or (``by_page=True``, for the pipelines list) requests
         `page=1,2,...` with the same params, stopping on an empty/short page or `page*pagelen >= size`.
         `stop(item)` → True ends iteration before that item; `max_items` caps the items yielded.
+        `settled(page)` → True keeps that page like an immutable response (see `get_json`).
         """
         if max_items is not None and max_items <= 0:
             return
@@ -407,9 +444,9 @@ class BitbucketClient:
         if selected is not None:
             query.append(("fields", selected))
         pages = (
-            self._numbered_pages(path, query, size, cache)
+            self._numbered_pages(path, query, size, cache, settled)
             if by_page
-            else self._linked_pages(path, query, size, cache)
+            else self._linked_pages(path, query, size, cache, settled)
         )
         yielded = 0
         async for values in pages:
@@ -422,12 +459,14 @@ class BitbucketClient:
                     return
 
     async def _numbered_pages(
-        self, path: str, query: list[tuple[str, str]], size: int, cache: CacheMode
+        self, path: str, query: list[tuple[str, str]], size: int, cache: CacheMode, settled: Settled | None
     ) -> typing.AsyncIterator[list[dict[str, typing.Any]]]:
         """page=1,2,... (the pipelines list has no reliable `next`): stop on a short page or at `size`."""
         page = 1
         while True:
-            data = await self.get_json(path, [*query, ("pagelen", size), ("page", page)], cache=cache)
+            data = await self.get_json(
+                path, [*query, ("pagelen", size), ("page", page)], cache=cache, settled=settled
+            )
             values = data.get("values") or []
             yield values
             total = data.get("size")
@@ -436,14 +475,14 @@ class BitbucketClient:
             page += 1
 
     async def _linked_pages(
-        self, path: str, query: list[tuple[str, str]], size: int, cache: CacheMode
+        self, path: str, query: list[tuple[str, str]], size: int, cache: CacheMode, settled: Settled | None
     ) -> typing.AsyncIterator[list[dict[str, typing.Any]]]:
         """Follow the opaque `next` link; stop when it is missing or loops."""
         url: str = self._url(path)
         page_params: list[tuple[str, str]] | None = [*query, ("pagelen", str(size))]
         seen: set[str] = {cache_key("GET", url, page_params)}
         while True:
-            data = await self.get_json(url, page_params, cache=cache)
+            data = await self.get_json(url, page_params, cache=cache, settled=settled)
             yield data.get("values") or []
             nxt = data.get("next")
             if not nxt or not isinstance(nxt, str):
@@ -511,7 +550,9 @@ class BitbucketClient:
         variant: str,
         mode: CacheMode,
         fetch: typing.Callable[[], typing.Awaitable[_Raw]],
+        keep: typing.Callable[[bytes], bool] | None = None,
     ) -> CachedResponse:
+        """L1: this process's `ResponseCache` (with single flight); L2: the shared store, if any."""
         if mode not in ("immutable", "listing", "none"):
             raise ValueError("cache must be 'immutable', 'listing' or 'none'")
         if mode == "none":
@@ -521,6 +562,10 @@ class BitbucketClient:
         key = cache_key("GET", url, query, variant)
         endpoint = self._endpoint_for(url)
         hit = store.get(key)
+        if hit is None and self._shared is not None:
+            hit = await self._shared.get(key, mode)
+            if hit is not None:
+                store.put(key, hit, mode)
         if hit is None:
             fut = store.inflight(key)
             if fut is not None:
@@ -537,16 +582,40 @@ class BitbucketClient:
             self.stats.endpoint(endpoint).cache_hits += 1
             self._emit(RequestEvent("GET", endpoint, hit.url_path, hit.status, len(hit.body), 0.0, 0, True))
             return hit
-        store.misses += 1
-        self.stats.cache_misses += 1
         fut = store.begin(key)
-        try:
+
+        async def fetch_value() -> CachedResponse:
             raw = await fetch()
+            return CachedResponse(
+                raw.status, raw.body, raw.headers.get("content-type", ""), httpx.URL(url).path
+            )
+
+        async def fetch_kept() -> CachedResponse:
+            value = await fetch_value()
+            if keep is not None and value.status == 200 and keep(value.body):
+                nonlocal mode
+                mode = "immutable"
+            return value
+
+        try:
+            if self._shared is not None:
+                value, shared = await self._shared.fetch(key, fetch_kept, lambda: mode)
+            else:
+                value, shared = await fetch_kept(), False
         except BaseException as exc:
             store.finish(key, fut, error=exc)
             raise
-        value = CachedResponse(raw.status, raw.body, raw.headers.get("content-type", ""), httpx.URL(url).path)
-        if raw.status in (200, 206):  # 206: a Range tail, keyed by its own variant
+        if shared:  # another process made this request a moment ago
+            store.hits += 1
+            self.stats.cache_hits += 1
+            self.stats.endpoint(endpoint).cache_hits += 1
+            self._emit(
+                RequestEvent("GET", endpoint, value.url_path, value.status, len(value.body), 0.0, 0, True)
+            )
+        else:
+            store.misses += 1
+            self.stats.cache_misses += 1
+        if value.status in (200, 206):  # 206: a Range tail, keyed by its own variant
             store.put(key, value, mode)
         store.finish(key, fut, value)
         return value
@@ -735,14 +804,12 @@ class BitbucketClient:
                 f"request budget of {self._budget} spent", budget=self._budget, endpoint=endpoint
             )
         if on_api:
-            self._limiter.check(endpoint)
+            await self._limiter.acquire(endpoint)
         request = self._http.build_request(verb, target, params=params or None, headers=headers)
         auth = self._auth if (on_api and self._auth is not None) else None
         ep_stats = self.stats.endpoint(endpoint)
         self.stats.requests += 1
         ep_stats.requests += 1
-        if on_api:
-            self._limiter.record()
         started = self._clock()
         status: int | None = None
         nbytes = 0
@@ -773,6 +840,8 @@ class BitbucketClient:
         near = response.headers.get("x-ratelimit-nearlimit")
         if near is not None:
             self.stats.near_limit = near.strip().lower() == "true"
+        if on_api:
+            await self._limiter.observe(response.headers)
         return _Raw(status, response.headers, response.url, body, nbytes)
 
     @staticmethod
