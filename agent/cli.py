@@ -13,27 +13,20 @@ import sys
 import unicodedata
 from collections.abc import Coroutine
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.markup import escape
-from rich.table import Table
 
-from bbscout.agent.runtime import (
-    EXIT_RATE_LIMITED,
-    EXIT_REFUSED,
-    EXIT_USAGE,
-    PlannerChoice,
-    RunResult,
-    Session,
-    open_session,
-    sandbox_anchor,
-)
-from bbscout.agent.settings import ConfigError, Settings, data_dir, load_settings
-from bbscout.tools.bitbucket import BitbucketError, BudgetExhausted, RateLimited
+from bbscout.agent.exit_codes import EXIT_RATE_LIMITED, EXIT_REFUSED, EXIT_USAGE
+
+# Start-up: `--help`, `--version` and usage errors import only what this module imports above; the
+# runtime (langgraph, openai, the sandbox) and settings are imported where a command needs them.
+if TYPE_CHECKING:
+    from bbscout.agent.runtime import PlannerChoice, RunResult, Session
+    from bbscout.agent.settings import Settings
 
 MAX_QUESTION_CHARS = 2000
 
@@ -99,6 +92,8 @@ def check_tz(value: str) -> str:
 
 
 def settings_or_fail() -> Settings:
+    from bbscout.agent.settings import ConfigError, load_settings
+
     try:
         return load_settings()
     except ConfigError as exc:
@@ -132,6 +127,8 @@ def render(result: RunResult, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(result.document, indent=2, ensure_ascii=False) + "\n")
         return
+    from rich.markdown import Markdown
+
     from bbscout.agent.output import markdown
 
     out.print(Markdown(markdown(result.report)))
@@ -144,6 +141,9 @@ def render(result: RunResult, as_json: bool) -> None:
 
 def run_async(coro: Coroutine[Any, Any, int]) -> NoReturn:
     """Run a command coroutine, mapping every known failure to its exit code."""
+    from bbscout.agent.settings import ConfigError
+    from bbscout.tools.bitbucket import BitbucketError, BudgetExhausted, RateLimited
+
     try:
         code = asyncio.run(coro)
     except KeyboardInterrupt:
@@ -171,6 +171,8 @@ async def _ask(
     mode: str = "ask",
     incident_at: datetime | None = None,
 ) -> int:
+    from bbscout.agent.runtime import open_session
+
     settings = settings_or_fail()
     async with open_session(settings, planner=planner, now=now, notice=notice) as session:
         await session.check_access(repos)
@@ -264,6 +266,9 @@ def investigate(
 async def _chat(thread: str, planner: PlannerChoice, tz: str, now_override: datetime | None) -> int:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+    from bbscout.agent.runtime import open_session
+    from bbscout.agent.settings import data_dir
+
     settings = settings_or_fail()
     path = data_dir()
     path.mkdir(parents=True, exist_ok=True)
@@ -293,6 +298,8 @@ async def _chat(thread: str, planner: PlannerChoice, tz: str, now_override: date
 async def _chat_turn(
     session: Session, saver: Any, thread: str, text: str, tz: str, now: datetime | None
 ) -> None:
+    from bbscout.tools.bitbucket import BitbucketError
+
     try:
         result = await session.ask(
             text,
@@ -330,6 +337,8 @@ def connect() -> None:
 
     async def main() -> int:
         checks = await run_checks(settings, notice)
+        from rich.table import Table
+
         table = Table(title="Bitbucket connection")
         for column in ("check", "result", "detail / fix"):
             table.add_column(column)
@@ -360,6 +369,7 @@ def sandbox_serve(
     rate_limit: Annotated[int, typer.Option("--rate-limit", help="Requests per hour per token.")] = 1000,
 ) -> None:
     """Serve the sandbox Bitbucket API on loopback and print credentials to point bbscout at it."""
+    from bbscout.agent.runtime import sandbox_anchor
     from bbscout.sandbox.app import SandboxSettings, create_app
     from bbscout.sandbox.faults import FaultProfile
     from bbscout.sandbox.server import serve_forever

@@ -16,7 +16,8 @@ from bbscout.agent.plan import Plan, Step, StepOutcome
 from bbscout.agent.planners.base import PlanRequest, PriorTurn
 from bbscout.agent.planners.rules import RulesPlanner
 from bbscout.agent.reporters.rules import RulesReporter
-from bbscout.agent.review import call_key, follow_ups
+from bbscout.agent.frugality import allowance_for
+from bbscout.agent.review import call_key, follow_up_gaps, follow_ups
 from bbscout.agent.state import InputState, State
 from bbscout.agent.verify import verify_report
 from bbscout.tools.bitbucket import BitbucketError
@@ -109,8 +110,9 @@ async def review(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         return {"round": round_no, "pending": [], "gaps": [*state.get("gaps", []), "request budget spent"]}
     made = Plan.model_validate(state["plan"])
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
-    steps = follow_ups(made, outcomes, round_no, context.max_follow_ups)
-    gaps = state.get("gaps", [])
+    allowance = allowance_for(context.tools)
+    steps = follow_ups(made, outcomes, round_no, context.max_follow_ups, allowance)
+    gaps = [*state.get("gaps", []), *follow_up_gaps(made, outcomes, allowance)]
     seen = {call_key(s.tool, s.args) for s in steps} | {call_key(o.tool, o.args) for o in outcomes}
     try:
         request = await plan_request(state, context)

@@ -11,6 +11,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+from bbscout.agent.frugality import Allowance, select_failures
 from bbscout.agent.plan import Plan, Step, StepOutcome
 
 FAILED_RESULTS = ("FAILED", "ERROR")
@@ -30,20 +31,16 @@ def _records(outcomes: list[StepOutcome], kind: str) -> list[dict[str, Any]]:
     return [r for o in outcomes for r in o.records if r.get("kind") == kind]
 
 
-def _failure_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[tuple[str, dict[str, Any], str]]:
-    wanted = set(plan.focus.get("results") or FAILED_RESULTS)
-    failed = [
-        r
-        for r in primary_records(plan, outcomes)
-        if r.get("kind") == "pipeline" and r.get("result") in wanted and r.get("result") in FAILED_RESULTS
-    ]
-    if plan.family == "incident":
-        failed = [r for r in _records(outcomes, "pipeline") if r.get("result") in FAILED_RESULTS]
-    failed.sort(key=lambda r: r["created_on"], reverse=True)
-    return [
-        ("pipeline_failure", {"repo": r["repo"], "build_number": r["build_number"]}, f"why {r['ref']} failed")
-        for r in failed
-    ]
+def _failure_follow_ups(
+    plan: Plan, outcomes: list[StepOutcome], allowance: Allowance
+) -> list[tuple[str, dict[str, Any], str]]:
+    """Why failed pipelines failed, within the bounded failure-detail policy (agent.frugality)."""
+    return select_failures(plan, outcomes, allowance).calls
+
+
+def follow_up_gaps(plan: Plan, outcomes: list[StepOutcome], allowance: Allowance) -> list[str]:
+    """What the failure-detail policy offers instead of reading, or skipped for the hourly budget."""
+    return select_failures(plan, outcomes, allowance).gaps
 
 
 def _incident_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[tuple[str, dict[str, Any], str]]:
@@ -162,10 +159,12 @@ def _flaky_follow_ups(plan: Plan) -> list[tuple[str, dict[str, Any], str]]:
     return [("list_pipelines", args, "failed runs from a day before T on, to compare their failing tests")]
 
 
-def follow_ups(plan: Plan, outcomes: list[StepOutcome], round_no: int, limit: int) -> list[Step]:
+def follow_ups(
+    plan: Plan, outcomes: list[StepOutcome], round_no: int, limit: int, allowance: Allowance | None = None
+) -> list[Step]:
     """New steps for this round, at most `limit`, none already run."""
     seen = {call_key(o.tool, o.args) for o in outcomes}
-    candidates = _failure_follow_ups(plan, outcomes)
+    candidates = _failure_follow_ups(plan, outcomes, allowance or Allowance())
     if plan.family == "incident" and plan.focus.get("at"):
         from bbscout.agent.incident import incident_kind
 

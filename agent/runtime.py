@@ -16,7 +16,9 @@ from typing import Any, Literal
 import httpx
 from pydantic import SecretStr
 
+from bbscout.agent.cache import open_shared_store
 from bbscout.agent.context import Context
+from bbscout.agent.exit_codes import EXIT_GAPS, EXIT_OK, EXIT_RATE_LIMITED, EXIT_REFUSED
 from bbscout.agent.graph import RECURSION_LIMIT, build_graph
 from bbscout.agent.output import json_document
 from bbscout.agent.plan import StepOutcome
@@ -24,7 +26,7 @@ from bbscout.agent.planners.rules import RulesPlanner
 from bbscout.agent.report import Report
 from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.settings import ConfigError, Settings
-from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache
+from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache, Store
 from bbscout.tools.context import ToolContext, list_repository_records
 from bbscout.tools.resolve import closest_names
 
@@ -32,8 +34,6 @@ PlannerChoice = Literal["auto", "rules", "llm"]
 SANDBOX_BASE_URL = "http://sandbox.local/2.0"
 Notice = Callable[[str], None]
 EventSink = Callable[[dict[str, Any]], None]
-
-EXIT_OK, EXIT_GAPS, EXIT_USAGE, EXIT_REFUSED, EXIT_RATE_LIMITED = 0, 1, 2, 3, 4
 
 
 @dataclass
@@ -63,9 +63,17 @@ def embedded_transport(
 
 
 def make_client(
-    settings: Settings, now: datetime, notice: Notice, cache: ResponseCache | None = None
+    settings: Settings,
+    now: datetime,
+    notice: Notice,
+    cache: ResponseCache | None = None,
+    store: Store | None = None,
 ) -> BitbucketClient:
-    """A client for real Bitbucket when credentials are set, else for the embedded sandbox world."""
+    """A client for real Bitbucket when credentials are set, else for the embedded sandbox world.
+
+    `store` is the shared cache and hourly ledger (agent.cache); the embedded world is rebuilt every
+    hour, so its cache entries are scoped to the world they came from.
+    """
     if settings.has_bitbucket_credentials:
         auth: BasicAuth | BearerAuth
         if settings.api_token is not None:
@@ -79,6 +87,7 @@ def make_client(
             base_url=settings.base_url,
             budget=settings.request_budget,
             cache=cache,
+            store=store,
         )
     transport, world = embedded_transport(now)
     token = world.token("demo")
@@ -93,6 +102,8 @@ def make_client(
         transport=transport,
         budget=settings.request_budget,
         cache=cache,
+        store=store,
+        cache_scope=f"sandbox {world.name} {world.anchor.isoformat()}",
     )
 
 
@@ -171,6 +182,8 @@ class Session:
         """Run the graph once; a checkpointer + thread makes it a chat turn."""
         started = time.perf_counter()
         before_requests, before_bytes = self.client.stats.requests, self.client.stats.bytes
+        before_hits = self.client.stats.cache_hits
+        await self.client.refresh_hourly()  # other processes' requests count too
         llm_before = self._llm_tokens()
         graph = build_graph().compile(checkpointer=checkpointer, name="bbscout")
         config: dict[str, Any] = {"recursion_limit": RECURSION_LIMIT}
@@ -203,6 +216,10 @@ class Session:
             "tool_calls": len(outcomes),
             "llm_tokens": self._llm_tokens() - llm_before,
             "seconds": round(time.perf_counter() - started, 3),
+            "cache_hits": self.client.stats.cache_hits - before_hits,
+            "requests_left_this_hour": self.client.hourly_remaining,
+            "hourly_limit": self.client.hourly_limit,
+            "requests_left_from": self.client.hourly_source,
         }
         document = json_document(
             question=question,
@@ -232,8 +249,21 @@ async def open_session(
     notice: Notice = lambda _: None,
     client: BitbucketClient | None = None,
 ) -> AsyncIterator[Session]:
-    """A ready Session; closes the HTTP client on exit."""
+    """A ready Session; closes the HTTP client (and the shared store it opened) on exit.
+
+    A given `client` is used as it is (evals: no shared store, every run cold); otherwise the client
+    shares the configured cache and hourly ledger (agent.cache) with every other bbscout process.
+    """
     planner_obj, reporter, name = make_planner(settings, planner, notice)
-    client = client or make_client(settings, now, notice)
-    async with client:
-        yield Session(settings, client, planner_obj, reporter, name)
+    store = None if client is not None else open_shared_store(settings)
+    try:
+        client = client or make_client(settings, now, notice, store=store)
+        async with client:
+            await client.refresh_hourly()
+            rebuilt = getattr(store, "rebuilt", None)
+            if rebuilt:
+                notice(f"Cache: {rebuilt}.")
+            yield Session(settings, client, planner_obj, reporter, name)
+    finally:
+        if store is not None:
+            await store.aclose()

@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     request_budget: int = Field(
         default=300, ge=1, validation_alias=AliasChoices("BBSCOUT_REQUEST_BUDGET", "request_budget")
     )
+    # The shared response cache and hourly request ledger (agent/cache.py): Redis when a URL is set,
+    # else SQLite in this directory (default: the user cache directory).
+    redis_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("BBSCOUT_REDIS_URL", "redis_url")
+    )
+    cache_dir: str | None = Field(
+        default=None, validation_alias=AliasChoices("BBSCOUT_CACHE_DIR", "cache_dir")
+    )
 
     @field_validator("base_url")
     @classmethod

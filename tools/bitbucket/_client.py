@@ -186,6 +186,7 @@ class BitbucketClient:
       private one. Use `cache="none"` per call to bypass.
     * `store`: a `Store` shared with other processes (SQLite, Redis): the second cache level for
       immutable responses, and the hourly request ledger of this credential. `None`: this process only.
+      `cache_scope` narrows its cache entries further (e.g. to one generated sandbox world).
     * `on_request(event)`: called after every HTTP attempt and every cache hit
       (`event.from_cache`); exceptions it raises are logged and swallowed.
     """
@@ -208,6 +209,7 @@ class BitbucketClient:
         rng: random.Random | None = None,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
         store: Store | None = None,
+        cache_scope: str = "",
     ) -> None:
         if not isinstance(workspace, str) or not workspace.strip() or "/" in workspace:
             raise ValueError("workspace must be a workspace slug (bitbucket.org/WORKSPACE/...) or {uuid}")
@@ -233,7 +235,9 @@ class BitbucketClient:
         self.stats = RequestStats()
         identity = credential_identity(auth)
         self._shared = (
-            SharedCache(store, base_url=self._base_str, workspace=self.workspace, identity=identity)
+            SharedCache(
+                store, base_url=self._base_str, workspace=self.workspace, identity=f"{identity} {cache_scope}"
+            )
             if store is not None
             else None
         )

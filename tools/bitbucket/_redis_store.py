@@ -119,17 +119,18 @@ class RedisStore:
                 await self._redis.delete(*keys)
 
     async def clear(self) -> int:
+        """Remove the cached entries (the ledger stays: Bitbucket still counts those requests)."""
         removed = 0
         try:
             batch: list[bytes] = []
-            async for key in self._redis.scan_iter(match=PREFIX + "*", count=500):
-                removed += key.startswith((PREFIX + "e:").encode())
+            async for key in self._redis.scan_iter(match=PREFIX + "e:*", count=500):
                 batch.append(key)
                 if len(batch) >= 500:
-                    await self._redis.delete(*batch)
+                    removed += int(await self._redis.delete(*batch))
                     batch.clear()
             if batch:
-                await self._redis.delete(*batch)
+                removed += int(await self._redis.delete(*batch))
+            await self._redis.delete(_LRU)
         except self._errors as exc:
             logger.warning("redis cache clear failed: %s", exc)
         return removed + await self._memory.clear()

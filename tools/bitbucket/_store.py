@@ -49,7 +49,7 @@ class Store(typing.Protocol):
         """The requests counted in `ledger` in the hour before `now`."""
 
     async def clear(self) -> int:
-        """Remove every bbscout entry and ledger; the number of entries removed."""
+        """Remove every cached entry (not the ledger: Bitbucket still counts those requests)."""
 
     async def single_flight(
         self, key: str, fetch: typing.Callable[[], typing.Awaitable[Kept | None]]
@@ -111,7 +111,6 @@ class MemoryStore:
     async def clear(self) -> int:
         removed = len(self._entries)
         self._entries.clear()
-        self._ledgers.clear()
         return removed
 
     async def single_flight(
