@@ -11,7 +11,7 @@ import asyncio
 import json
 import sys
 import unicodedata
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -38,9 +38,31 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 sandbox_app = typer.Typer(help="The local Bitbucket Cloud sandbox.", no_args_is_help=True)
+cache_app = typer.Typer(
+    help="The shared response cache (SQLite, or Redis with BBSCOUT_REDIS_URL).", no_args_is_help=True
+)
+app.add_typer(cache_app, name="cache")
 app.add_typer(sandbox_app, name="sandbox")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        sys.stdout.write(f"bbscout {version('bbscout')}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Ask questions of a Bitbucket Cloud workspace and investigate incidents (read-only)."""
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -105,6 +127,10 @@ class Progress:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+        self.left: Callable[[], int] | None = None  # requests left this hour (the shared ledger)
+
+    def _left(self) -> str:
+        return f" · {self.left()} left this hour" if self.left is not None else ""
 
     def __call__(self, event: dict[str, Any]) -> None:
         if not self.enabled:
@@ -119,7 +145,8 @@ class Progress:
             colour = "green" if event["status"] == "ok" else "yellow"
             err.print(
                 f"  [{colour}]✓[/] {event['tool']} {escape(event['args'])} "
-                f"[dim]{event['seconds']:.2f}s · {event['requests']} req · {event['records']} records · {event['status']}[/]"
+                f"[dim]{event['seconds']:.2f}s · {event['requests']} req · {event['records']} records · "
+                f"{event['status']}{self._left()}[/]"
             )
 
 
@@ -134,8 +161,10 @@ def render(result: RunResult, as_json: bool) -> None:
     out.print(Markdown(markdown(result.report)))
     stats = result.document["stats"]
     err.print(
-        f"[dim]{stats['http_requests']} Bitbucket requests · {stats['http_bytes']:,} bytes · "
-        f"{stats['tool_calls']} tool calls · {stats['seconds']:.2f}s · planner {result.document['planner']}[/]"
+        f"[dim]{stats['http_requests']} Bitbucket requests ({stats.get('cache_hits', 0)} more from cache, "
+        f"{stats.get('requests_left_this_hour', '?')} left this hour) · {stats['http_bytes']:,} bytes · "
+        f"{stats['tool_calls']} tool calls · {stats['seconds']:.2f}s · "
+        f"planner {result.document['planner']}[/]"
     )
 
 
@@ -174,8 +203,15 @@ async def _ask(
     from bbscout.agent.runtime import open_session
 
     settings = settings_or_fail()
+    progress = Progress(enabled=True)
     async with open_session(settings, planner=planner, now=now, notice=notice) as session:
-        await session.check_access(repos)
+        progress.left = lambda: session.client.hourly_remaining
+        count = await session.check_access(repos)
+        err.print(
+            f"[dim]workspace {escape(session.client.workspace)}: "
+            f"{count} repositor{'y' if count == 1 else 'ies'}"
+            f" · {session.client.hourly_remaining} requests left this hour · planning…[/]"
+        )
         result = await session.ask(
             question,
             now=now,
@@ -183,7 +219,7 @@ async def _ask(
             mode="investigate" if mode == "investigate" else "ask",
             incident_at=incident_at,
             repo_filter=repos,
-            on_event=Progress(enabled=True),
+            on_event=progress,
         )
     render(result, as_json)
     if result.exit_code in (EXIT_REFUSED, EXIT_RATE_LIMITED):
@@ -346,6 +382,21 @@ def connect() -> None:
             table.add_row(check.name, "[green]pass[/]" if check.ok else "[red]FAIL[/]", escape(check.detail))
         out.print(table)
         return 0 if all(c.ok for c in checks) else EXIT_REFUSED
+
+    run_async(main())
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Empty the response cache (the hourly request count stays: Bitbucket still counts those requests)."""
+    from bbscout.agent.cache import clear_cache, describe
+
+    settings = settings_or_fail()
+
+    async def main() -> int:
+        removed = await clear_cache(settings)
+        out.print(f"Removed {removed:,} cached responses from {escape(describe(settings))}.")
+        return 0
 
     run_async(main())
 

@@ -1,13 +1,13 @@
 """How much a question may spend beyond its answer: the bounded failure-detail policy.
 
-A listing of failed pipelines ("what failed in the last 24 hours?") is worth its listing requests;
-why each run failed is optional. Failure summaries (the failing step and its error line: the step
-list and the log tail, two API requests) may cost at most a fifth of what the listing cost, and at
-least one is always given. They go to the most relevant failures first: the main branch and
-production deploy pipelines, then the newest. The others are offered by name in `gaps`, never left
-out silently. Investigations read more (the failures nearest the incident, in the affected service
-first), within a fixed bound. When few requests are left this hour for the credential (shared by
-every process), these optional follow-ups are dropped, and the gap says so.
+A listing of failed pipelines ("what failed in the last 24 hours?") is worth its listing requests; why each
+run failed is optional. Failure summaries may cost at most a fifth of what the listing cost: the failing
+step and its error line (the step list, and the log tail: a request and its redirect to log storage) where
+the allowance has room for three requests, else the failing step alone (one). They go to the most relevant
+failures first: the main branch and production deploy pipelines, then the newest. The others are offered by
+name in `gaps`, never left out silently. Investigations read more (the failures nearest the incident, in the
+affected service first), within a fixed bound. When few requests are left this hour for the credential
+(shared by every process), these optional follow-ups are dropped, and the gap says so.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ __all__ = ["Allowance", "FailureSelection", "allowance_for", "select_failures"]
 
 FAILED_RESULTS = ("FAILED", "ERROR")
 LISTING_SHARE = 0.2  # failure summaries may add this share of the listing's requests
-SUMMARY_REQUESTS = 2  # the step list and the log tail of one failed pipeline
+SUMMARY_REQUESTS = 3  # the step list, and the log tail (a request answered by a redirect to log storage)
+STEP_REQUESTS = 1  # the step list alone: which step failed (and, for an ERROR, its message)
 INCIDENT_DETAILS = 3  # failures read in full (steps, log, tests) for a build or runtime incident
 FLAKY_DETAILS = 20  # failures whose test reports are compared for a flaky test
 LOW_HOURLY_SHARE = 0.05  # "few requests left": under this share of the hour's allowance...
@@ -155,15 +156,22 @@ def select_failures(plan: Plan, outcomes: list[StepOutcome], allowance: Allowanc
         flags = {"log": False} if flaky else {}
         calls = [("pipeline_failure", _args(r, **flags), f"why {r['ref']} failed") for r in chosen]
         return FailureSelection(calls, _offer(ordered[bound:], "nearest the incident"))
-    share = int(_listing_requests(plan, outcomes) * LISTING_SHARE)
-    budget = max(1, share // SUMMARY_REQUESTS)
     newest = sorted(failed, key=lambda r: r["created_on"], reverse=True)
     ordered = sorted(newest, key=lambda r: not _main_or_production(r, allowance.main_branches))
-    allowed = ordered[:budget]
-    chosen = [r for r in allowed if (r["repo"], r["build_number"]) not in done]
-    calls = [("pipeline_failure", _args(r, tests=False), f"the failing step of {r['ref']}") for r in chosen]
+    left = int(_listing_requests(plan, outcomes) * LISTING_SHARE)
+    calls: list[Call] = []
+    covered = 0
+    for record in ordered:
+        cost = SUMMARY_REQUESTS if left >= SUMMARY_REQUESTS else STEP_REQUESTS
+        if left < cost:
+            break
+        left -= cost
+        covered += 1
+        if (record["repo"], record["build_number"]) not in done:
+            flags = {"tests": False} if cost == SUMMARY_REQUESTS else {"tests": False, "log": False}
+            calls.append(("pipeline_failure", _args(record, **flags), f"the failing step of {record['ref']}"))
     return FailureSelection(
-        calls, _offer(ordered[budget:], "main branch and production deploys first, then the newest")
+        calls, _offer(ordered[covered:], "main branch and production deploys first, then the newest")
     )
 
 

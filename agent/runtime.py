@@ -19,7 +19,6 @@ from pydantic import SecretStr
 from bbscout.agent.cache import open_shared_store
 from bbscout.agent.context import Context
 from bbscout.agent.exit_codes import EXIT_GAPS, EXIT_OK, EXIT_RATE_LIMITED, EXIT_REFUSED
-from bbscout.agent.graph import RECURSION_LIMIT, build_graph
 from bbscout.agent.output import json_document
 from bbscout.agent.plan import StepOutcome
 from bbscout.agent.planners.rules import RulesPlanner
@@ -154,8 +153,11 @@ class Session:
     def context(self) -> Context:
         return Context(tools=self.tools, planner=self.planner, reporter=self.reporter)
 
-    async def check_access(self, repo_filter: list[str] | None) -> None:
-        """List repositories once (auth check + --repo validation); raises BitbucketError or ConfigError."""
+    async def check_access(self, repo_filter: list[str] | None) -> int:
+        """List repositories once (auth check + --repo validation); raises BitbucketError or ConfigError.
+
+        Returns how many repositories the workspace has (the first progress a user sees).
+        """
         repositories = await list_repository_records(self.tools)
         slugs = {r.slug for r in repositories}
         for slug in repo_filter or []:
@@ -165,6 +167,7 @@ class Session:
                     f"No repository '{slug}' in workspace '{self.client.workspace}'. "
                     f'Closest: {", ".join(close) or "none"}. Pass an existing slug to --repo (see `bbscout ask "list repositories"`).'
                 )
+        return len(repositories)
 
     async def ask(
         self,
@@ -180,6 +183,8 @@ class Session:
         on_event: EventSink | None = None,
     ) -> RunResult:
         """Run the graph once; a checkpointer + thread makes it a chat turn."""
+        from bbscout.agent.graph import RECURSION_LIMIT, build_graph  # langgraph: only once there is work
+
         started = time.perf_counter()
         before_requests, before_bytes = self.client.stats.requests, self.client.stats.bytes
         before_hits = self.client.stats.cache_hits
