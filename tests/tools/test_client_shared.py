@@ -22,7 +22,7 @@ from pydantic import SecretStr
 from bbscout.sandbox.app import SandboxSettings, create_app
 from bbscout.sandbox.server import LoopbackServer
 from bbscout.sandbox.world.model import World
-from bbscout.tools.bitbucket import COALESCE_SECONDS, BasicAuth, BitbucketClient, Store
+from bbscout.tools.bitbucket import COALESCE_SECONDS, BasicAuth, BitbucketClient, NotFound, Store
 from bbscout.tools.bitbucket._redis_store import RedisStore
 from bbscout.tools.bitbucket._sqlite_store import SqliteStore
 from bbscout.tools.context import ToolContext
@@ -286,3 +286,32 @@ async def test_a_kept_first_page_never_hides_newer_deployments(tmp_path: Path) -
         assert later.stats.cache_hits >= 1  # page 1 came from the store
         assert all("page=1" not in str(r.url) for r in server.requests[-later.stats.requests :])
     await store.aclose()
+
+
+async def test_a_missing_immutable_resource_is_remembered_a_missing_listing_is_not(tmp_path: Path) -> None:
+    server = (
+        FakeServer()
+        .route(
+            f"{API}/repositories/acme/api/pipelines/%7Bp%7D/steps/%7Bs%7D/test_reports/test_cases", err404()
+        )
+        .route(f"{API}/repositories/acme/api/pullrequests/5", err404(), js({"id": 5}))
+    )
+    store = SqliteStore(tmp_path / "c.sqlite")
+    reports = "/repositories/acme/api/pipelines/%7Bp%7D/steps/%7Bs%7D/test_reports/test_cases"
+    for _ in range(2):
+        async with client(server, store) as run:
+            with pytest.raises(NotFound):
+                await run.get_json(reports, cache="immutable")  # a completed step without a test report
+            with pytest.raises(NotFound):
+                await run.get_json(reports, cache="immutable")
+    assert len(server.requests) == 1  # two runs, four asks: one request
+    async with client(server, store) as run:
+        with pytest.raises(NotFound):
+            await run.get_json("/repositories/acme/api/pullrequests/5")
+    async with client(server, store) as later:  # something that can appear is asked again
+        assert await later.get_json("/repositories/acme/api/pullrequests/5") == {"id": 5}
+    await store.aclose()
+
+
+def err404() -> httpx.Response:
+    return httpx.Response(404, json={"type": "error", "error": {"message": "Not found"}})

@@ -585,7 +585,7 @@ class BitbucketClient:
             self.stats.cache_hits += 1
             self.stats.endpoint(endpoint).cache_hits += 1
             self._emit(RequestEvent("GET", endpoint, hit.url_path, hit.status, len(hit.body), 0.0, 0, True))
-            return hit
+            return self._found(hit, endpoint)
         fut = store.begin(key)
 
         async def fetch_value() -> CachedResponse:
@@ -595,9 +595,15 @@ class BitbucketClient:
             )
 
         async def fetch_kept() -> CachedResponse:
-            value = await fetch_value()
+            nonlocal mode
+            try:
+                value = await fetch_value()
+            except NotFound:
+                if mode != "immutable":
+                    raise
+                # what cannot change cannot appear either (a completed step's missing test report)
+                return CachedResponse(404, b"", "", httpx.URL(url).path)
             if keep is not None and value.status == 200 and keep(value.body):
-                nonlocal mode
                 mode = "immutable"
             return value
 
@@ -619,9 +625,16 @@ class BitbucketClient:
         else:
             store.misses += 1
             self.stats.cache_misses += 1
-        if value.status in (200, 206):  # 206: a Range tail, keyed by its own variant
-            store.put(key, value, mode)
+        if value.status in (200, 206) or (value.status == 404 and mode == "immutable"):
+            store.put(key, value, mode)  # 206: a Range tail, keyed by its own variant
         store.finish(key, fut, value)
+        return self._found(value, endpoint)
+
+    @staticmethod
+    def _found(value: CachedResponse, endpoint: str) -> CachedResponse:
+        """A kept 404 (of something that cannot change) is raised again, as when it was fetched."""
+        if value.status == 404:
+            raise NotFound("Not found (404)", status=404, endpoint=endpoint)
         return value
 
     async def _backoff(self, delay: float, endpoint: str) -> None:

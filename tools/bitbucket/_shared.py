@@ -87,7 +87,8 @@ class SharedCache:
         async def lead() -> Kept | None:
             nonlocal mine
             mine = await fetch()
-            if mine.status not in (200, 206):
+            kept = mine.status in (200, 206) or (mine.status == 404 and mode() == "immutable")
+            if not kept:
                 return None
             return _encode(mine), (None if mode() == "immutable" else COALESCE_SECONDS)
 
