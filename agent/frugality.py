@@ -154,8 +154,8 @@ def select_failures(plan: Plan, outcomes: list[StepOutcome], allowance: Allowanc
         bound = FLAKY_DETAILS if flaky else INCIDENT_DETAILS
         chosen = [r for r in ordered[:bound] if (r["repo"], r["build_number"]) not in done]
         flags = {"log": False} if flaky else {}
-        calls = [("pipeline_failure", _args(r, **flags), f"why {r['ref']} failed") for r in chosen]
-        return FailureSelection(calls, _offer(ordered[bound:], "nearest the incident"))
+        reads = [("pipeline_failure", _args(r, **flags), f"why {r['ref']} failed") for r in chosen]
+        return FailureSelection(reads, _offer(ordered[bound:], "nearest the incident"))
     newest = sorted(failed, key=lambda r: r["created_on"], reverse=True)
     ordered = sorted(newest, key=lambda r: not _main_or_production(r, allowance.main_branches))
     left = int(_listing_requests(plan, outcomes) * LISTING_SHARE)
