@@ -62,7 +62,6 @@ class _Settings(Settings):
 @dataclass
 class Run:
     requests: int
-    api_requests: int
     bytes: int
     wall: float
     serial: float
@@ -83,10 +82,6 @@ def client_for(base_url: str, world: Any, store: Any = None) -> BitbucketClient:
     )
 
 
-def api_requests(client: BitbucketClient) -> int:
-    return sum(v.requests for k, v in client.stats.by_endpoint.items() if not k.startswith("<"))
-
-
 async def ask(base_url: str, world: Any, store: Any, question: str, **kw: Any) -> Run:
     client = client_for(base_url, world, store)
     async with open_session(_Settings(), planner="rules", now=NOW, client=client) as session:
@@ -97,7 +92,6 @@ async def ask(base_url: str, world: Any, store: Any, question: str, **kw: Any) -
     doc = result.document
     return Run(
         client.stats.requests,
-        api_requests(client),
         client.stats.bytes,
         wall,
         client.stats.seconds,
@@ -207,10 +201,17 @@ def startup_ratios(cache_dir: str) -> tuple[float, float, float, float, float]:
     return bare, helps, version, first, planned
 
 
+def other(label: str, requests: int, nbytes: int, wall: float, floor: int, latency: float, note: str) -> str:
+    return (
+        f"{label:22} {requests:>15} {requests / floor:>7.2f}x  {'':>5}  {wall:>6.2f}s {'':>7} "
+        f"{wall / (2 * latency):>6.1f}x  {nbytes / 1024:>8.0f} KB  ({note})"
+    )
+
+
 def row(label: str, run: Run, floor: int, latency: float) -> str:
     rtt = 2 * latency
     return (
-        f"{label:22} {run.requests:>5} ({run.api_requests:>3} API) {run.requests / floor:>5.2f}x  "
+        f"{label:22} {run.requests:>15} {run.requests / floor:>7.2f}x  "
         f"{run.cache_hits:>5}  {run.wall:>6.2f}s {run.wall / max(run.serial, 1e-9):>6.2f}x "
         f"{run.wall / rtt:>6.1f}x  "
         f"{run.bytes / 1024:>8.0f} KB"
@@ -249,14 +250,14 @@ async def main(latency_ms: float, repos: int) -> None:
         print(row("bbscout, warm cache", warm, floor, latency))
         n_req, n_bytes, n_wall, _ = await naive(server.base_url, world)
         print(
-            f"{'naive client':22} {n_req:>5}             {n_req / floor:>5.2f}x         {n_wall:>6.2f}s"
-            f"                 {n_bytes / 1024:>8.0f} KB   (listing only, one request at a time)"
+            other(
+                "naive client", n_req, n_bytes, n_wall, floor, latency, "listing only, one request at a time"
+            )
         )
         try:
             r_req, r_bytes, r_wall = await react(server.base_url, world)
             print(
-                f"{'ReAct baseline':22} {r_req:>5}             {r_req / floor:>5.2f}x         {r_wall:>6.2f}s"
-                f"                 {r_bytes / 1024:>8.0f} KB   (model: scripted test double)"
+                other("ReAct baseline", r_req, r_bytes, r_wall, floor, latency, "model: the scripted double")
             )
         except ImportError as exc:
             print(f"ReAct baseline: not run ({exc}; install the test extra)")
