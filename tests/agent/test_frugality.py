@@ -112,3 +112,37 @@ async def test_failed_last_24h_costs_at_most_a_fifth_more_than_the_floor() -> No
     assert client.stats.requests <= 1.2 * floor.min_requests
     assert result.report.findings, "at least the most relevant failure is explained"
     assert any("Ask e.g." in gap for gap in result.report.gaps)
+
+
+async def test_two_identical_questions_at_the_same_moment_cost_one_set_of_requests(redis_url: str) -> None:
+    """Two sessions with their own Redis connections (as two replicas would have) ask at once."""
+    import asyncio
+
+    from bbscout.tools.bitbucket._redis_store import RedisStore
+
+    world = build_world("default", seed=7, anchor=ANCHOR)
+    token = world.token("demo")
+    settings = Settings(workspace=None, api_token=None, access_token=None, openai_api_key=None)
+
+    async def ask_once(app: Any, store: Any) -> int:
+        client = BitbucketClient(
+            workspace="acme",
+            auth=BasicAuth(token.email or "", SecretStr(token.secret)),
+            base_url="http://sandbox.local/2.0",
+            transport=httpx.ASGITransport(app=app),
+            store=store,
+        )
+        async with open_session(settings, planner="rules", now=NOW, client=client) as session:
+            await session.check_access(None)
+            result = await session.ask("What pipelines failed in the last 24 hours?", now=NOW)
+        assert result.document["entities"]
+        return client.stats.requests
+
+    alone = create_app(world, SandboxSettings())
+    single = await ask_once(alone, None)
+    together = create_app(world, SandboxSettings())
+    stores = [RedisStore(redis_url), RedisStore(redis_url)]
+    spent = await asyncio.gather(*(ask_once(together, store) for store in stores))
+    for store in stores:
+        await store.aclose()
+    assert len(together.state.request_log) == single == sum(spent)  # one set between them
