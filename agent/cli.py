@@ -464,5 +464,14 @@ def _register_eval() -> None:
 _register_eval()
 
 
+def _register_surfaces() -> None:
+    from bbscout.agent.surfaces.commands import register
+
+    register(app)
+
+
+_register_surfaces()
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()

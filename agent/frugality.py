@@ -15,10 +15,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from bbscout.agent.plan import Plan, StepOutcome
+from bbscout.agent.focus import Incident
+from bbscout.agent.plan import Plan, StepOutcome, records_of
+from bbscout.tools.evidence import PipelineRecord
 
 __all__ = ["Allowance", "FailureSelection", "allowance_for", "select_failures"]
 
@@ -70,27 +71,30 @@ class FailureSelection:
     gaps: list[str]
 
 
-def _label(record: dict[str, Any]) -> str:
-    return f"{record['repo']} #{record['build_number']}"
+def _label(record: PipelineRecord) -> str:
+    return f"{record.repo} #{record.build_number}"
 
 
-def _main_or_production(record: dict[str, Any], main_branches: Mapping[str, str]) -> bool:
-    main = main_branches.get(record["repo"])
-    on_main = record.get("branch") in ({main} if main else {"main", "master"})
-    return on_main or bool(_PRODUCTION_DEPLOY.search(record.get("custom") or ""))
+def _key(record: PipelineRecord) -> tuple[str, int]:
+    return record.repo, record.build_number
 
 
-def _failed(plan: Plan, outcomes: list[StepOutcome]) -> list[dict[str, Any]]:
+def _main_or_production(record: PipelineRecord, main_branches: Mapping[str, str]) -> bool:
+    main = main_branches.get(record.repo)
+    on_main = record.branch in ({main} if main else {"main", "master"})
+    return on_main or bool(_PRODUCTION_DEPLOY.search(record.custom or ""))
+
+
+def _failed(plan: Plan, outcomes: list[StepOutcome]) -> list[PipelineRecord]:
+    """The failed pipelines of the answer (an incident's: every one found)."""
     primary = {step.id for step in plan.steps if step.primary}
-    wanted = set(plan.focus.get("results") or FAILED_RESULTS)
+    wanted = set(plan.focus.results or FAILED_RESULTS)
+    incident = plan.family == "incident"
+    found = [o for o in outcomes if incident or o.step_id in primary]
     records = {
-        r["ref"]: r
-        for o in outcomes
-        if plan.family == "incident" or o.step_id in primary
-        for r in o.records
-        if r.get("kind") == "pipeline"
-        and r.get("result") in FAILED_RESULTS
-        and (plan.family == "incident" or r.get("result") in wanted)
+        r.ref: r
+        for r in records_of(found, PipelineRecord)
+        if r.result in FAILED_RESULTS and (incident or r.result in wanted)
     }
     return list(records.values())
 
@@ -108,22 +112,21 @@ def _listing_requests(plan: Plan, outcomes: list[StepOutcome]) -> int:
     return sum(o.requests for o in outcomes if o.step_id in primary)
 
 
-def _args(record: dict[str, Any], **flags: bool) -> dict[str, Any]:
-    args: dict[str, Any] = {"repo": record["repo"], "build_number": record["build_number"], **flags}
-    if record.get("uuid"):
-        args["uuid"] = record["uuid"]  # the listing already holds the pipeline: no lookup
+def _args(record: PipelineRecord, **flags: bool) -> dict[str, Any]:
+    args: dict[str, Any] = {"repo": record.repo, "build_number": record.build_number, **flags}
+    if record.uuid:
+        args["uuid"] = record.uuid  # the listing already holds the pipeline: no lookup
     return args
 
 
-def _incident_order(plan: Plan, failed: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    at = plan.focus.get("at")
-    service = plan.focus.get("service")
-    moment = datetime.fromisoformat(str(at)) if at else None
+def _incident_order(incident: Incident | None, failed: list[PipelineRecord]) -> list[PipelineRecord]:
+    """The affected service's failures first, then by distance from the moment the symptom began."""
+    service = incident.service if incident else None
 
-    def key(record: dict[str, Any]) -> tuple[bool, float]:
-        created = datetime.fromisoformat(record["created_on"])
-        distance = abs((created - moment).total_seconds()) if moment else -created.timestamp()
-        return (bool(service) and record["repo"] != service, distance)
+    def key(record: PipelineRecord) -> tuple[bool, float]:
+        created = record.created_on
+        distance = abs((created - incident.at).total_seconds()) if incident else -created.timestamp()
+        return (bool(service) and record.repo != service, distance)
 
     return sorted(failed, key=key)
 
@@ -132,7 +135,7 @@ def select_failures(plan: Plan, outcomes: list[StepOutcome], allowance: Allowanc
     """Which failed pipelines to read now (tool calls, most relevant first) and the gap for the rest."""
     failed = _failed(plan, outcomes)
     done = _detailed(outcomes)
-    todo = [r for r in failed if (r["repo"], r["build_number"]) not in done]
+    todo = [r for r in failed if _key(r) not in done]
     if not todo:
         return FailureSelection([], [])
     if allowance.low:
@@ -147,16 +150,17 @@ def select_failures(plan: Plan, outcomes: list[StepOutcome], allowance: Allowanc
             ],
         )
     if plan.family == "incident":
-        from bbscout.agent.incident import incident_kind
+        from bbscout.agent.incident import analysis_kind
 
-        flaky = incident_kind(plan.focus) == "flaky"
-        ordered = _incident_order(plan, failed)
+        incident = plan.focus.incident
+        flaky = incident is not None and analysis_kind(incident) == "flaky"
+        ordered = _incident_order(incident, failed)
         bound = FLAKY_DETAILS if flaky else INCIDENT_DETAILS
-        chosen = [r for r in ordered[:bound] if (r["repo"], r["build_number"]) not in done]
+        chosen = [r for r in ordered[:bound] if _key(r) not in done]
         flags = {"log": False} if flaky else {}
-        reads = [("pipeline_failure", _args(r, **flags), f"why {r['ref']} failed") for r in chosen]
+        reads = [("pipeline_failure", _args(r, **flags), f"why {r.ref} failed") for r in chosen]
         return FailureSelection(reads, _offer(ordered[bound:], "nearest the incident"))
-    newest = sorted(failed, key=lambda r: r["created_on"], reverse=True)
+    newest = sorted(failed, key=lambda r: r.created_on, reverse=True)
     ordered = sorted(newest, key=lambda r: not _main_or_production(r, allowance.main_branches))
     left = int(_listing_requests(plan, outcomes) * LISTING_SHARE)
     calls: list[Call] = []
@@ -167,15 +171,15 @@ def select_failures(plan: Plan, outcomes: list[StepOutcome], allowance: Allowanc
             break
         left -= cost
         covered += 1
-        if (record["repo"], record["build_number"]) not in done:
+        if _key(record) not in done:
             flags = {"tests": False} if cost == SUMMARY_REQUESTS else {"tests": False, "log": False}
-            calls.append(("pipeline_failure", _args(record, **flags), f"the failing step of {record['ref']}"))
+            calls.append(("pipeline_failure", _args(record, **flags), f"the failing step of {record.ref}"))
     return FailureSelection(
         calls, _offer(ordered[covered:], "main branch and production deploys first, then the newest")
     )
 
 
-def _offer(rest: list[dict[str, Any]], order: str) -> list[str]:
+def _offer(rest: list[PipelineRecord], order: str) -> list[str]:
     """One gap naming the failures not looked into, and how to ask about one."""
     if not rest:
         return []

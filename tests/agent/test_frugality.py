@@ -29,6 +29,9 @@ def pipeline(
     return {
         "kind": "pipeline",
         "ref": f"pipeline:{repo}#{build}",
+        "url": f"https://bitbucket.org/acme/{repo}/pipelines/results/{build}",
+        "title": f"Pipeline #{build} FAILED",
+        "state": "COMPLETED",
         "repo": repo,
         "build_number": build,
         "uuid": f"{{uuid-{repo}-{build}}}",
