@@ -62,15 +62,22 @@ async def open_asker(
     """An Asker on the configured connection, with chat threads in the CLI's SQLite file."""
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+    from bbscout.agent.cache import open_shared_store
     from bbscout.agent.surfaces.asker import Asker
 
     settings = load_settings()
     path = data_dir()
     path.mkdir(parents=True, exist_ok=True)
-    async with AsyncSqliteSaver.from_conn_string(str(path / "chat.sqlite")) as saver:
-        clock = (lambda: now) if now else (lambda: datetime.now(UTC))
-        asker = Asker(settings, planner=planner, checkpointer=saver, clock=clock, connection=connection)
-        yield asker
+    store = open_shared_store(settings)  # the response cache and hourly ledger every replica shares
+    try:
+        async with AsyncSqliteSaver.from_conn_string(str(path / "chat.sqlite")) as saver:
+            clock = (lambda: now) if now else (lambda: datetime.now(UTC))
+            asker = Asker(
+                settings, planner=planner, checkpointer=saver, clock=clock, connection=connection, store=store
+            )
+            yield asker
+    finally:
+        await store.aclose()
 
 
 PlannerOpt = Annotated[str, typer.Option("--planner", help="auto (LLM when configured), rules or llm.")]
