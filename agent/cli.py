@@ -7,7 +7,6 @@ never a traceback. `--json` prints exactly one JSON document on stdout; progress
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 import unicodedata
@@ -170,6 +169,8 @@ def render(result: RunResult, as_json: bool) -> None:
 
 def run_async(coro: Coroutine[Any, Any, int]) -> NoReturn:
     """Run a command coroutine, mapping every known failure to its exit code."""
+    import asyncio  # with the work, not at start-up
+
     from bbscout.agent.settings import ConfigError
     from bbscout.tools.bitbucket import BitbucketError, BudgetExhausted, RateLimited
 

@@ -6,7 +6,6 @@ and the other commands never need them (nor the run machinery).
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import sys
 from collections.abc import AsyncIterator
@@ -15,8 +14,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-
-from bbscout.agent.settings import ConfigError, data_dir, load_settings
 
 if TYPE_CHECKING:
     from bbscout.agent.runtime import PlannerChoice
@@ -63,6 +60,7 @@ async def open_asker(
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     from bbscout.agent.cache import open_shared_store
+    from bbscout.agent.settings import data_dir, load_settings
     from bbscout.agent.surfaces.asker import Asker
 
     settings = load_settings()
@@ -104,6 +102,10 @@ def mcp_command(
             f"--host {host} is not a loopback address. The MCP endpoint has no keys of its own: serve it "
             "on 127.0.0.1, or behind a proxy that authenticates callers."
         )
+    import asyncio
+
+    from bbscout.agent.settings import ConfigError  # settings load when a surface starts, not for --help
+
     try:
         asyncio.run(_mcp(mode, host, port, _planner(planner), _now(now)))
     except ConfigError as exc:
@@ -147,6 +149,10 @@ def slack_command(
     now: NowOpt = None,
 ) -> None:
     """Run the Slack app over Socket Mode (SLACK_APP_TOKEN): no public URL needed."""
+    import asyncio
+
+    from bbscout.agent.settings import ConfigError
+
     try:
         asyncio.run(_slack(_planner(planner), _now(now)))
     except ConfigError as exc:
