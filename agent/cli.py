@@ -9,40 +9,26 @@ for the terminal before it is printed.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import sys
-from collections.abc import Coroutine
+import unicodedata
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
-from bbscout.agent import runtime
+from bbscout.agent.exit_codes import EXIT_RATE_LIMITED, EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE
 from bbscout.agent.neutralize import json_text, terminal, terminal_markdown
-from bbscout.agent.runtime import (
-    EXIT_RATE_LIMITED,
-    EXIT_REFUSED,
-    EXIT_UNREACHABLE,
-    EXIT_USAGE,
-    PlannerChoice,
-    RunResult,
-    Session,
-    open_session,
-    sandbox_anchor,
-)
-from bbscout.agent.settings import ConfigError, Settings, data_dir, load_settings
-from bbscout.tools.bitbucket import (
-    BitbucketError,
-    BudgetExhausted,
-    InvalidResponse,
-    RateLimited,
-    ServerError,
-    TransportFailure,
-)
+
+# Start-up: `--help`, `--version` and usage errors import only what this module imports above; the
+# runtime (langgraph, openai, the sandbox) and settings are imported where a command needs them.
+if TYPE_CHECKING:
+    from bbscout.agent.runtime import PlannerChoice, RunResult, Session
+    from bbscout.agent.settings import Settings
+
+MAX_QUESTION_CHARS = 2000
 
 app = typer.Typer(
     name="bbscout",
@@ -52,9 +38,31 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 sandbox_app = typer.Typer(help="The local Bitbucket Cloud sandbox.", no_args_is_help=True)
+cache_app = typer.Typer(
+    help="The shared response cache (SQLite, or Redis with BBSCOUT_REDIS_URL).", no_args_is_help=True
+)
+app.add_typer(cache_app, name="cache")
 app.add_typer(sandbox_app, name="sandbox")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        sys.stdout.write(f"bbscout {version('bbscout')}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Ask questions of a Bitbucket Cloud workspace and investigate incidents (read-only)."""
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -69,10 +77,20 @@ def notice(message: str) -> None:
 
 def check_question(question: str) -> str:
     """Refuse empty, oversized or binary questions with a message saying what to do."""
-    try:
-        return runtime.check_question(question)
-    except ConfigError as exc:
-        fail(str(exc))
+    text = question.strip()
+    if not text:
+        fail(
+            'The question is empty. Ask something like: bbscout ask "What pipelines failed in the last 24 hours?"'
+        )
+    if len(text) > MAX_QUESTION_CHARS:
+        fail(
+            f"The question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
+            "Ask one short question at a time (paste logs into Bitbucket, not into the question)."
+        )
+    junk = sum(1 for c in text if unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") and c not in "\n\t")
+    if junk or "\ufffd" in text:
+        fail("The question contains binary or control characters. Type it as plain text.")
+    return text
 
 
 def parse_now(value: str | None) -> datetime:
@@ -98,10 +116,10 @@ def check_tz(value: str) -> str:
 def settings_or_fail(connection: str | None = None) -> Settings:
     """The settings to run with: the environment's, or a saved connection's (`--connection NAME`)."""
     from bbscout.agent.connections import load_connections, resolve
+    from bbscout.agent.settings import ConfigError, load_settings
 
     try:
-        base = load_settings()
-        return resolve(connection, base, load_connections())[1]
+        return resolve(connection, load_settings(), load_connections())[1]
     except ConfigError as exc:
         fail(str(exc))
 
@@ -111,6 +129,10 @@ class Progress:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+        self.left: Callable[[], int] | None = None  # requests left this hour (the shared ledger)
+
+    def _left(self) -> str:
+        return f" · {self.left()} left this hour" if self.left is not None else ""
 
     def __call__(self, event: dict[str, Any]) -> None:
         if not self.enabled:
@@ -125,7 +147,8 @@ class Progress:
             colour = "green" if event["status"] == "ok" else "yellow"
             err.print(
                 f"  [{colour}]✓[/] {terminal(event['tool'])} {terminal(event['args'])} "
-                f"[dim]{event['seconds']:.2f}s · {event['requests']} req · {event['records']} records · {event['status']}[/]"
+                f"[dim]{event['seconds']:.2f}s · {event['requests']} req · {event['records']} records · "
+                f"{event['status']}{self._left()}[/]"
             )
 
 
@@ -133,18 +156,33 @@ def render(result: RunResult, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json_text(result.document) + "\n")
         return
+
     from bbscout.agent.output import markdown
 
     out.print(terminal_markdown(markdown(result.report)))
     stats = result.document["stats"]
     err.print(
-        f"[dim]{stats['http_requests']} Bitbucket requests · {stats['http_bytes']:,} bytes · "
-        f"{stats['tool_calls']} tool calls · {stats['seconds']:.2f}s · planner {result.document['planner']}[/]"
+        f"[dim]{stats['http_requests']} Bitbucket requests ({stats.get('cache_hits', 0)} more from cache, "
+        f"{stats.get('requests_left_this_hour', '?')} left this hour) · {stats['http_bytes']:,} bytes · "
+        f"{stats['tool_calls']} tool calls · {stats['seconds']:.2f}s · "
+        f"planner {result.document['planner']}[/]"
     )
 
 
 def run_async(coro: Coroutine[Any, Any, int]) -> NoReturn:
     """Run a command coroutine, mapping every known failure to its exit code."""
+    import asyncio  # with the work, not at start-up
+
+    from bbscout.agent.settings import ConfigError
+    from bbscout.tools.bitbucket import (
+        BitbucketError,
+        BudgetExhausted,
+        InvalidResponse,
+        RateLimited,
+        ServerError,
+        TransportFailure,
+    )
+
     try:
         code = asyncio.run(coro)
     except KeyboardInterrupt:
@@ -175,9 +213,18 @@ async def _ask(
     incident_at: datetime | None = None,
     connection: str | None = None,
 ) -> int:
+    from bbscout.agent.runtime import open_session
+
     settings = settings_or_fail(connection)
+    progress = Progress(enabled=True)
     async with open_session(settings, planner=planner, now=now, notice=notice) as session:
-        await session.check_access(repos)
+        progress.left = lambda: session.client.hourly_remaining
+        count = await session.check_access(repos)
+        err.print(
+            f"[dim]workspace {terminal(session.client.workspace)}: "
+            f"{count} repositor{'y' if count == 1 else 'ies'}"
+            f" · {session.client.hourly_remaining} requests left this hour · planning…[/]"
+        )
         result = await session.ask(
             question,
             now=now,
@@ -185,7 +232,7 @@ async def _ask(
             mode="investigate" if mode == "investigate" else "ask",
             incident_at=incident_at,
             repo_filter=repos,
-            on_event=Progress(enabled=True),
+            on_event=progress,
         )
     render(result, as_json)
     if result.exit_code in (EXIT_REFUSED, EXIT_RATE_LIMITED, EXIT_UNREACHABLE):
@@ -278,6 +325,9 @@ async def _chat(
 ) -> int:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+    from bbscout.agent.runtime import open_session
+    from bbscout.agent.settings import data_dir
+
     settings = settings_or_fail(connection)
     path = data_dir()
     path.mkdir(parents=True, exist_ok=True)
@@ -307,6 +357,8 @@ async def _chat(
 async def _chat_turn(
     session: Session, saver: Any, thread: str, text: str, tz: str, now: datetime | None
 ) -> None:
+    from bbscout.tools.bitbucket import BitbucketError
+
     try:
         result = await session.ask(
             text,
@@ -349,6 +401,7 @@ def connect(
     """Test the connection: credentials, identity, workspace access and each read scope."""
     from bbscout.agent import connections
     from bbscout.agent.connect import run_checks
+    from bbscout.agent.settings import ConfigError, load_settings
 
     try:
         base = load_settings()
@@ -365,6 +418,8 @@ def connect(
 
     async def main() -> int:
         checks = await run_checks(settings, notice)
+        from rich.table import Table
+
         table = Table(title=f"Bitbucket connection{f' {named.name!r}' if named else ''}")
         for column in ("check", "result", "detail / fix"):
             table.add_column(column)
@@ -373,14 +428,12 @@ def connect(
             table.add_row(check.name, verdict, terminal(check.detail))
         out.print(table)
         ok = all(c.ok for c in checks)
-        if named is not None and (save is not None or connection is not None):
+        if named is not None:
             failed = next((c for c in checks if not c.ok), None)
             detail = f"{failed.name}: {failed.detail}" if failed else f"{len(checks)} checks passed"
             if ok or save is None:
                 stored = connections.save_connection(connections.with_last_test(named, ok, detail))
-                where = (
-                    "the OS keyring" if stored.secret_store == "keyring" else "the config file (mode 0600)"
-                )
+                where = "the OS keyring" if stored.secret_store == "keyring" else "the config file (0600)"
                 verb = "Saved" if save is not None else "Recorded the test of"
                 notice(
                     f"{verb} connection '{named.name}' ({where}); use it with --connection '{named.name}'."
@@ -400,7 +453,9 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     planner: PlannerOpt = "auto",
 ) -> None:
-    """Serve the HTTP API and the chat page for a team (replicas: set BBSCOUT_DATABASE_URL, BBSCOUT_REDIS_URL)."""
+    """The team service: HTTP API and chat page (replicas: BBSCOUT_DATABASE_URL, BBSCOUT_REDIS_URL)."""
+    from bbscout.agent.settings import ConfigError
+
     try:
         from bbscout.agent.service.serve import serve_app
     except ImportError as exc:
@@ -417,7 +472,10 @@ def apikey(
     quota: Annotated[int, typer.Option("--quota", min=1, help="Requests per hour for this key.")] = 600,
 ) -> None:
     """Make an API key for `bbscout serve`: printed once; the config file keeps only its SHA-256."""
+    import json
+
     from bbscout.agent.service.keys import ApiKey, digest, new_key, save_key
+    from bbscout.agent.settings import ConfigError
 
     key = new_key()
     record = ApiKey(hash=digest(key), quota_per_hour=quota)
@@ -431,6 +489,21 @@ def apikey(
         f"only now. For replicas configured from the environment: "
         f"BBSCOUT_API_KEYS='{json.dumps({name: record.model_dump()})}'"
     )
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Empty the response cache (the hourly request count stays: Bitbucket still counts those requests)."""
+    from bbscout.agent.cache import clear_cache, describe
+
+    settings = settings_or_fail()
+
+    async def main() -> int:
+        removed = await clear_cache(settings)
+        out.print(f"Removed {removed:,} cached responses from {terminal(describe(settings))}.")
+        return 0
+
+    run_async(main())
 
 
 @sandbox_app.command("serve")
@@ -452,6 +525,7 @@ def sandbox_serve(
     rate_limit: Annotated[int, typer.Option("--rate-limit", help="Requests per hour per token.")] = 1000,
 ) -> None:
     """Serve the sandbox Bitbucket API on loopback and print credentials to point bbscout at it."""
+    from bbscout.agent.runtime import sandbox_anchor
     from bbscout.sandbox.app import SandboxSettings, create_app
     from bbscout.sandbox.faults import FaultProfile
     from bbscout.sandbox.server import serve_forever

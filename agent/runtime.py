@@ -18,8 +18,16 @@ import httpx
 from langchain_core.runnables import RunnableConfig
 from pydantic import SecretStr
 
+from bbscout.agent.cache import open_shared_store
 from bbscout.agent.context import Context
-from bbscout.agent.graph import RECURSION_LIMIT, build_graph
+from bbscout.agent.exit_codes import (
+    EXIT_GAPS,
+    EXIT_OK,
+    EXIT_RATE_LIMITED,
+    EXIT_REFUSED,
+    EXIT_UNREACHABLE,
+    UNREACHABLE_ERRORS,
+)
 from bbscout.agent.output import json_document
 from bbscout.agent.plan import StepOutcome
 from bbscout.agent.planners.rules import RulesPlanner
@@ -27,7 +35,7 @@ from bbscout.agent.report import Report
 from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.settings import ConfigError, Settings
 from bbscout.agent.state import InputState, cited_records
-from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache, is_loopback
+from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache, Store, is_loopback
 from bbscout.tools.context import ToolContext, list_repository_records
 from bbscout.tools.resolve import closest_names
 
@@ -37,9 +45,6 @@ Notice = Callable[[str], None]
 EventSink = Callable[[dict[str, Any]], None]
 
 MAX_QUESTION_CHARS = 2000
-EXIT_OK, EXIT_GAPS, EXIT_USAGE, EXIT_REFUSED, EXIT_RATE_LIMITED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4, 5
-# Error kinds that mean "Bitbucket unreachable or answered garbage" (timeouts, invalid JSON, 5xx).
-UNREACHABLE_ERRORS = frozenset({"TransportFailure", "DeadlineExceeded", "ServerError", "InvalidResponse"})
 
 
 @dataclass
@@ -74,10 +79,13 @@ def make_client(
     notice: Notice,
     cache: ResponseCache | None = None,
     embedded: tuple[httpx.AsyncBaseTransport, Any] | None = None,
+    store: Store | None = None,
 ) -> BitbucketClient:
     """A client for real Bitbucket when credentials are set, else for the embedded sandbox world.
 
     `embedded` reuses an already built (transport, world) pair, as a long-running service does.
+    `store` is the shared cache and hourly ledger (agent.cache); the embedded world is rebuilt every
+    hour, so its cache entries are scoped to the world they came from.
     """
     if settings.has_bitbucket_credentials:
         auth: BasicAuth | BearerAuth
@@ -100,6 +108,7 @@ def make_client(
             cache=cache,
             allow_http=settings.allow_http,
             on_wait=lambda seconds, why: notice(f"Waiting {seconds:.0f} s before retrying: {why}."),
+            store=store,
         )
         client.start_run(settings.timeout)
         return client
@@ -116,6 +125,8 @@ def make_client(
         transport=transport,
         budget=settings.request_budget,
         cache=cache,
+        store=store,
+        cache_scope=f"sandbox {world.name} {world.anchor.isoformat()}",
     )
     client.start_run(settings.timeout)
     return client
@@ -218,8 +229,11 @@ class Session:
     def context(self) -> Context:
         return Context(tools=self.tools, planner=self.planner, reporter=self.reporter)
 
-    async def check_access(self, repo_filter: list[str] | None) -> None:
-        """List repositories once (auth check + --repo validation); raises BitbucketError or ConfigError."""
+    async def check_access(self, repo_filter: list[str] | None) -> int:
+        """List repositories once (auth check + --repo validation); raises BitbucketError or ConfigError.
+
+        Returns how many repositories the workspace has (the first progress a user sees).
+        """
         repositories = await list_repository_records(self.tools)
         slugs = {r.slug for r in repositories}
         for slug in repo_filter or []:
@@ -229,6 +243,7 @@ class Session:
                     f"No repository '{slug}' in workspace '{self.client.workspace}'. "
                     f'Closest: {", ".join(close) or "none"}. Pass an existing slug to --repo (see `bbscout ask "list repositories"`).'
                 )
+        return len(repositories)
 
     async def ask(
         self,
@@ -244,9 +259,13 @@ class Session:
         on_event: EventSink | None = None,
     ) -> RunResult:
         """Run the graph once; a checkpointer + thread makes it a chat turn. `settings.timeout` bounds it."""
+        from bbscout.agent.graph import RECURSION_LIMIT, build_graph  # langgraph: only once there is work
+
         self.client.start_run(self.settings.timeout)
         started = time.perf_counter()
         before_requests, before_bytes = self.client.stats.requests, self.client.stats.bytes
+        before_hits = self.client.stats.cache_hits
+        await self.client.refresh_hourly()  # other processes' requests count too
         llm_before = self._llm_tokens()
         graph = build_graph().compile(checkpointer=checkpointer, name="bbscout")
         config: RunnableConfig = {"recursion_limit": RECURSION_LIMIT}
@@ -281,6 +300,10 @@ class Session:
             "tool_calls": len(final.get("outcomes", [])),
             "llm_tokens": self._llm_tokens() - llm_before,
             "seconds": round(time.perf_counter() - started, 3),
+            "cache_hits": self.client.stats.cache_hits - before_hits,
+            "requests_left_this_hour": self.client.hourly_remaining,
+            "hourly_limit": self.client.hourly_limit,
+            "requests_left_from": self.client.hourly_source,
         }
         final = {**final, "question": question, "now": now.isoformat()}
         report, outcomes, document = document_from_state(final, planner=self.planner_name, stats=stats)
@@ -303,8 +326,21 @@ async def open_session(
     notice: Notice = lambda _: None,
     client: BitbucketClient | None = None,
 ) -> AsyncIterator[Session]:
-    """A ready Session; closes the HTTP client on exit."""
+    """A ready Session; closes the HTTP client (and the shared store it opened) on exit.
+
+    A given `client` is used as it is (evals: no shared store, every run cold); otherwise the client
+    shares the configured cache and hourly ledger (agent.cache) with every other bbscout process.
+    """
     planner_obj, reporter, name = make_planner(settings, planner, notice)
-    client = client or make_client(settings, now, notice)
-    async with client:
-        yield Session(settings, client, planner_obj, reporter, name)
+    store = None if client is not None else open_shared_store(settings)
+    try:
+        client = client or make_client(settings, now, notice, store=store)
+        async with client:
+            await client.refresh_hourly()
+            rebuilt = getattr(store, "rebuilt", None)
+            if rebuilt:
+                notice(f"Cache: {rebuilt}.")
+            yield Session(settings, client, planner_obj, reporter, name)
+    finally:
+        if store is not None:
+            await store.aclose()

@@ -102,6 +102,14 @@ class Settings(BaseSettings):
         default=DEFAULT_TIMEOUT, gt=0, le=86_400, validation_alias=AliasChoices("BBSCOUT_TIMEOUT", "timeout")
     )
     allow_http: bool = Field(default=False, validation_alias=AliasChoices("BBSCOUT_ALLOW_HTTP", "allow_http"))
+    # The shared response cache and hourly request ledger (agent/cache.py): Redis when a URL is set,
+    # else SQLite in this directory (default: the user cache directory).
+    redis_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("BBSCOUT_REDIS_URL", "redis_url")
+    )
+    cache_dir: str | None = Field(
+        default=None, validation_alias=AliasChoices("BBSCOUT_CACHE_DIR", "cache_dir")
+    )
 
     @field_validator("base_url")
     @classmethod

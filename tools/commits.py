@@ -51,6 +51,7 @@ COMMIT_FIELDS = ",".join(f"values.{f}" for f in _FIELDS)
 ONE_COMMIT_FIELDS = ",".join(_FIELDS)
 MAX_FILES = 200
 MAX_MISSING_MERGES = 10
+_HASH = re.compile(r"[0-9a-fA-F]{7,40}")  # a commit hash, not a branch that moves
 MAX_SCAN = 2000  # commits read from one repository's branch listing
 MAX_SCAN_FANOUT = 500  # per repository when several are searched
 MAX_ENTERED = 1000  # commits read for the merges of an entered-branch window
@@ -440,10 +441,15 @@ async def get_commit(ctx: ToolContext, args: GetCommit) -> ToolResult:
 async def commits_between(ctx: ToolContext, args: CommitsBetween) -> ToolResult:
     client = ctx.client
     params = [("include", args.include), ("exclude", args.exclude)]
+    by_hash = all(_HASH.fullmatch(ref) for ref in (args.include, args.exclude))  # not branch names
     raws = [
         raw
         async for raw in client.paginate(
-            client.repo_path(args.repo, "commits"), params, fields=COMMIT_FIELDS, max_items=args.limit + 1
+            client.repo_path(args.repo, "commits"),
+            params,
+            fields=COMMIT_FIELDS,
+            max_items=args.limit + 1,
+            cache="immutable" if by_hash else "listing",
         )
     ]
     commits = read_all(

@@ -77,7 +77,7 @@ class ToolContext:
 
     client: Any  # tools.bitbucket.BitbucketClient (Any: tests may pass a stand-in)
     workspace: str
-    concurrency: int = 6
+    concurrency: int = 32  # a listing of 40 repositories takes two round trips, not seven
     repositories: list[RepositoryRecord] | None = None
     environments: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # repo -> uuid -> env
     pipeline_builds: dict[tuple[str, str], int] = field(default_factory=dict)  # (repo, uuid) -> build

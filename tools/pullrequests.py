@@ -71,7 +71,17 @@ _WHO = (
 PR_FIELDS = ",".join(f"values.{f}" for f in _BASE)
 PR_FIELDS_PEOPLE = PR_FIELDS + "," + ",".join(f"+values.{f}" for f in _PEOPLE)
 PR_FIELDS_WHO = PR_FIELDS_PEOPLE + "," + ",".join(f"+values.{f}" for f in _WHO)
-ONE_PR_FIELDS = ",".join((*_BASE, "description", *_PEOPLE))
+ONE_PR_FIELDS = ",".join(
+    (
+        *_BASE,
+        "description",
+        "destination.commit.hash",
+        "source.repository.full_name",
+        "destination.repository.full_name",
+        *_PEOPLE,
+    )
+)
+CLOSED = ("MERGED", "DECLINED", "SUPERSEDED")
 DIFFSTAT_FIELDS = "values.status,values.lines_added,values.lines_removed,values.old.path,values.new.path"
 STATUS_FIELDS = "values.key,values.name,values.state,values.refname"
 COMMENT_FIELDS = (
@@ -456,29 +466,60 @@ def _split_diff(diff: str) -> dict[str, str]:
     return parts
 
 
+def _closed(raw: dict[str, Any]) -> bool:
+    """A merged, declined or superseded pull request is settled: kept like an immutable response."""
+    return str(raw.get("state") or "") in CLOSED
+
+
+def _diffstat_path(
+    client: Any, repo: str, pr_id: int, raw: dict[str, Any]
+) -> tuple[str, list[tuple[str, str]]]:
+    """The PR's diffstat without its 302 hop: the repository diffstat of source..destination (as the
+    redirect does), when both commits are known and the source is not a fork; else the PR endpoint."""
+    source, destination = dig(raw, "source", "commit", "hash"), dig(raw, "destination", "commit", "hash")
+    fork = dig(raw, "source", "repository", "full_name") != dig(raw, "destination", "repository", "full_name")
+    if source and destination and not fork:
+        return client.repo_path(repo, "diffstat", f"{source}..{destination}"), [("topic", "true")]
+    return client.repo_path(repo, "pullrequests", pr_id, "diffstat"), []
+
+
 async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult:
     client = ctx.client
-    raw = await client.get_json(client.repo_path(args.repo, "pullrequests", args.pr_id), fields=ONE_PR_FIELDS)
+    raw = await client.get_json(
+        client.repo_path(args.repo, "pullrequests", args.pr_id), fields=ONE_PR_FIELDS, settled=_closed
+    )
     rec = pr_record(ctx.workspace, args.repo, raw, description=True)
     notes: list[str] = []
     gaps: list[str] = []
-    mode = "immutable" if rec.state in ("MERGED", "DECLINED", "SUPERSEDED") else "listing"
+    closed = rec.state in CLOSED
+    mode = "immutable" if closed else "listing"
+
+    def final(page: dict[str, Any]) -> bool:  # a closed PR's statuses, none still running
+        return (
+            closed
+            and not page.get("next")
+            and all(v.get("state") != "INPROGRESS" for v in page.get("values") or [])
+        )
+
     statuses = [
         f"{s.get('state')} {redact(str(s.get('name') or s.get('key') or ''))}".strip()
         async for s in client.paginate(
             client.repo_path(args.repo, "pullrequests", args.pr_id, "statuses"),
             fields=STATUS_FIELDS,
             max_items=20,
+            settled=final,
         )
     ]
     rec.statuses = statuses
     rev = rec.merge_commit or dig(raw, "source", "commit", "hash", default="") or f"pr{args.pr_id}"
     files: list[FileChangeRecord] = []
+    diffstat, params = _diffstat_path(client, args.repo, args.pr_id, raw)
     try:
         async for d in client.paginate(
-            client.repo_path(args.repo, "pullrequests", args.pr_id, "diffstat"),
+            diffstat,
+            params,
             fields=DIFFSTAT_FIELDS,
-            cache=mode,
+            cache="immutable" if params or closed else "listing",  # a commit pair never changes
             max_items=MAX_FILES + 1,
         ):
             files.append(file_change_record(ctx.workspace, args.repo, rev, d))
@@ -514,6 +555,7 @@ async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult
             client.repo_path(args.repo, "pullrequests", args.pr_id, "comments"),
             fields=COMMENT_FIELDS,
             max_items=MAX_COMMENTS,
+            cache=mode,
         ):
             if c.get("deleted"):
                 continue

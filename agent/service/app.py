@@ -39,6 +39,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 
+from bbscout.agent.cache import open_shared_store
 from bbscout.agent.connections import load_connections
 from bbscout.agent.graph import build_graph
 from bbscout.agent.runtime import PlannerChoice, RunResult, check_question, document_from_state
@@ -228,11 +229,13 @@ def create_app(
         async with open_store(service.secret("database_url"), data_dir()) as store:
             app.state.store = store
             app.state.service = service
-            app.state.runner = Runner(base, load_connections(), store)
-            app.state.redis = await _redis(service)
+            app.state.redis = await _redis(base)
+            shared = open_shared_store(base)  # the response cache and hourly ledger, Redis or SQLite
+            app.state.runner = Runner(base, load_connections(), store, shared)
             try:
                 yield
             finally:
+                await shared.aclose()
                 if app.state.redis is not None:
                     await app.state.redis.aclose()
 
@@ -283,7 +286,9 @@ def create_app(
         checks["checkpointer"] = await _probe(store.backend, store.ping)
         redis = request.app.state.redis
         checks["cache"] = (
-            await _probe("redis", redis.ping) if redis is not None else {"ok": True, "backend": "local"}
+            await _probe("redis", redis.ping)
+            if redis is not None
+            else {"ok": True, "backend": runner_of(request).shared.name}
         )
         ready = all(c["ok"] for c in checks.values())
         try:
@@ -500,10 +505,11 @@ async def _probe(backend: str, ping: Callable[[], Awaitable[Any]]) -> dict[str, 
     return {"ok": True, "backend": backend}
 
 
-async def _redis(service: ServiceSettings) -> Any:
-    url = service.secret("redis_url")
-    if not url:
+async def _redis(base: Settings) -> Any:
+    """A client for readiness and the per-question check, when the shared store is Redis."""
+    if base.redis_url is None:
         return None
+    url = base.redis_url.get_secret_value()
     import redis.asyncio
 
     return redis.asyncio.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=3)

@@ -1,8 +1,9 @@
 """Service settings: where state lives, who may call, how big a request may be.
 
-Environment variables (`BBSCOUT_DATABASE_URL`, `BBSCOUT_REDIS_URL`, `BBSCOUT_API_KEYS` as JSON,
-`BBSCOUT_MAX_BODY_BYTES`) win over the config file's `[service]` and `[api_keys.NAME]` tables, so
-replicas can be configured from the environment alone.
+Environment variables (`BBSCOUT_DATABASE_URL`, `BBSCOUT_API_KEYS` as JSON, `BBSCOUT_MAX_BODY_BYTES`)
+win over the config file's `[service]` and `[api_keys.NAME]` tables, so replicas can be configured
+from the environment alone. `BBSCOUT_REDIS_URL` (the shared cache and ledger) is the core settings'
+own, as every bbscout process shares it.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BBSCOUT_", extra="ignore")
 
     database_url: SecretStr | None = None
-    redis_url: SecretStr | None = None
     api_keys: dict[str, ApiKey] = Field(default_factory=dict)
     max_body_bytes: int = Field(default=16_384, ge=1024)
 
@@ -75,10 +75,5 @@ def load_service_settings(**overrides: Any) -> ServiceSettings:
         raise ConfigError(
             "BBSCOUT_DATABASE_URL must be a PostgreSQL URL (postgresql://user:password@host:5432/db); "
             "leave it unset to keep chat threads in SQLite under the data dir."
-        )
-    redis = settings.secret("redis_url")
-    if redis and not redis.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(
-            "BBSCOUT_REDIS_URL must be a redis:// (or rediss://) URL, e.g. redis://localhost:6379/0."
         )
     return settings

@@ -1,10 +1,10 @@
 """Runs questions for the service: connection → client → `Session.ask`, the one entry point.
 
 The runner owns what outlives a request: the saved connections and their last tests (the store's,
-shared by replicas, win over the config file's), one response cache per connection (never shared
-between connections, so one token's view never answers another's), and the embedded sandbox world
-when no Bitbucket connection is configured. Each request gets a fresh client, so the request budget
-is per question, as in the CLI.
+shared by replicas, win over the config file's), the shared response cache and hourly ledger (Redis
+for replicas; its keys carry each credential's identity), a small in-process cache per connection,
+and the embedded sandbox world when no Bitbucket connection is configured. Each request gets a
+fresh client, so the request budget is per question, as in the CLI.
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ from bbscout.agent.connections import (
     refuse_if_failed,
     resolve,
 )
+from bbscout.agent.exit_codes import EXIT_RATE_LIMITED, EXIT_REFUSED
 from bbscout.agent.runtime import (
-    EXIT_RATE_LIMITED,
-    EXIT_REFUSED,
     PlannerChoice,
     RunResult,
     Session,
@@ -40,6 +39,9 @@ from bbscout.agent.service.problems import Problem
 from bbscout.agent.service.store import Store
 from bbscout.agent.settings import Settings
 from bbscout.tools.bitbucket import ResponseCache
+from bbscout.tools.bitbucket import Store as SharedStore
+
+COALESCE_SECONDS = 5.0  # as the shared store keeps listings (tools.bitbucket._shared)
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,13 @@ class Resolved:
 class Runner:
     """Connections, caches and the embedded world of one service process."""
 
-    def __init__(self, base: Settings, saved: dict[str, Connection], store: Store) -> None:
+    def __init__(
+        self, base: Settings, saved: dict[str, Connection], store: Store, shared: SharedStore
+    ) -> None:
         self.base = base
         self.saved = saved
         self.store = store
+        self.shared = shared
         self.caches: dict[str, ResponseCache] = {}
         self._embedded: tuple[httpx.AsyncBaseTransport, Any] | None = None
 
@@ -104,11 +109,15 @@ class Runner:
         return Resolved(resolved_name, settings)
 
     def _client_for(self, resolved: Resolved, now: datetime) -> Any:
-        cache = self.caches.setdefault(resolved.name, ResponseCache())
+        # In-process: identical concurrent requests fly once; listings coalesce only as long as the
+        # shared store keeps them, so a later question never gets an old listing.
+        cache = self.caches.setdefault(resolved.name, ResponseCache(listing_ttl=COALESCE_SECONDS))
         if resolved.name == SANDBOX_CONNECTION:
             self._embedded = self._embedded or embedded_transport(now)
-            return make_client(resolved.settings, now, lambda _: None, cache=cache, embedded=self._embedded)
-        return make_client(resolved.settings, now, lambda _: None, cache=cache)
+        embedded = self._embedded if resolved.name == SANDBOX_CONNECTION else None
+        return make_client(
+            resolved.settings, now, lambda _: None, cache=cache, embedded=embedded, store=self.shared
+        )
 
     @asynccontextmanager
     async def session(

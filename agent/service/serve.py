@@ -14,7 +14,8 @@ from bbscout.agent.service.app import create_app
 from bbscout.agent.service.config import ServiceSettings, load_service_settings
 from bbscout.agent.service.keys import ApiKey, digest, new_key, save_key
 from bbscout.agent.service.store import StoreUnavailable, open_store
-from bbscout.agent.settings import ConfigError, data_dir, load_settings
+from bbscout.agent.cache import open_shared_store
+from bbscout.agent.settings import ConfigError, Settings, data_dir, load_settings
 
 
 def _loopback(host: str) -> bool:
@@ -37,8 +38,9 @@ def first_key(host: str, notice: Callable[[str], None]) -> None:
     notice(f"    {key}")
 
 
-async def _check_store(service: ServiceSettings) -> None:
+async def _check_store(service: ServiceSettings, base: Settings) -> None:
     """Open the store once (creating its tables), so a wrong URL is an error now, not at the first request."""
+    await open_shared_store(base).aclose()  # a bad BBSCOUT_REDIS_URL is a ConfigError saying the fix
     try:
         async with open_store(service.secret("database_url"), data_dir()):
             pass
@@ -56,9 +58,9 @@ def serve_app(host: str, port: int, planner: PlannerChoice, notice: Callable[[st
     if not service.api_keys:
         first_key(host, notice)
         service = load_service_settings()
-    asyncio.run(_check_store(service))
+    asyncio.run(_check_store(service, base))
     threads = "PostgreSQL" if service.database_url else f"SQLite ({data_dir() / 'service.sqlite'})"
-    cache = "Redis" if service.redis_url else "local"
+    cache = "Redis" if base.redis_url else "SQLite (this machine)"
 
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:

@@ -40,7 +40,11 @@ class Env:
     sandbox_url: str
 
     def variables(self) -> dict[str, str]:
-        return {"BBSCOUT_CONFIG": str(self.config), "BBSCOUT_DATA_DIR": str(self.root / "data")}
+        return {
+            "BBSCOUT_CONFIG": str(self.config),
+            "BBSCOUT_DATA_DIR": str(self.root / "data"),
+            "BBSCOUT_CACHE_DIR": str(self.root / "cache"),
+        }
 
 
 def api_keys() -> dict[str, ApiKey]:

@@ -125,6 +125,7 @@ def test_connect_save_then_connection_on_every_command(tmp_path: Path, env: Env,
     isolated = {
         "BBSCOUT_CONFIG": str(config),
         "BBSCOUT_DATA_DIR": str(tmp_path / "data"),
+        "BBSCOUT_CACHE_DIR": str(tmp_path / "cache"),
         "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
         "COLUMNS": "200",
         "NO_COLOR": "1",

@@ -90,8 +90,9 @@ def on_redis(env: Env, postgres: Any, redis_server: Any) -> Iterator[str]:
     from bbscout.agent.settings import Settings
     from bbscout.sandbox.server import LoopbackServer
 
-    settings = ServiceSettings(api_keys=api_keys(), database_url=postgres.url, redis_url=redis_server.url)
-    with LoopbackServer(create_app(settings, Settings(), planner="rules"), lifespan="on") as server:
+    settings = ServiceSettings(api_keys=api_keys(), database_url=postgres.url)
+    base = Settings(redis_url=redis_server.url)
+    with LoopbackServer(create_app(settings, base, planner="rules"), lifespan="on") as server:
         yield server.origin
 
 

@@ -20,6 +20,7 @@ def isolated(tmp_path: Path, **extra: str) -> dict[str, str]:
         | {
             "BBSCOUT_CONFIG": str(tmp_path / "config.toml"),
             "BBSCOUT_DATA_DIR": str(tmp_path / "data"),
+            "BBSCOUT_CACHE_DIR": str(tmp_path / "cache"),
             "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
         }
         | extra

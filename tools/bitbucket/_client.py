@@ -63,6 +63,7 @@ from bbscout.tools.bitbucket._limits import (
     read_body,
 )
 from bbscout.tools.bitbucket._pagination import collection_fields, join_fields, max_pagelen
+from bbscout.tools.bitbucket._ratelimit import HourlyLimiter
 from bbscout.tools.bitbucket._retry import (
     DEFAULT_RETRY,
     ONCE_STATUSES,
@@ -71,7 +72,9 @@ from bbscout.tools.bitbucket._retry import (
     backoff_delay,
     parse_retry_after,
 )
+from bbscout.tools.bitbucket._shared import SharedCache, credential_identity
 from bbscout.tools.bitbucket._stats import RequestEvent, RequestStats, endpoint_template
+from bbscout.tools.bitbucket._store import Store
 from bbscout.tools.bitbucket._urls import check_base_url, segment
 
 __all__ = [
@@ -107,6 +110,7 @@ def last_endpoint() -> str | None:
 
 
 Params = typing.Mapping[str, typing.Any] | typing.Sequence[tuple[str, typing.Any]] | None
+Settled = typing.Callable[[typing.Any], bool]
 
 
 class _RequestTimeout(httpx.TimeoutException):
@@ -223,6 +227,9 @@ class BitbucketClient:
       `RateLimited` (no request sent) instead of exceeding it.
     * `cache`: a `ResponseCache` (possibly shared between clients); `None` gives the client a
       private one. Use `cache="none"` per call to bypass.
+    * `store`: a `Store` shared with other processes (SQLite, Redis): the second cache level for
+      immutable responses, and the hourly request ledger of this credential. `None`: this process only.
+      `cache_scope` narrows its cache entries further (e.g. to one generated sandbox world).
     * `on_request(event)`: called after every HTTP attempt and every cache hit
       (`event.from_cache`); exceptions it raises are logged and swallowed.
     * `timeout`: total seconds for one attempt (connect, headers and the whole body).
@@ -253,6 +260,8 @@ class BitbucketClient:
         max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES,
         on_wait: typing.Callable[[float, str], None] | None = None,
         allow_http: bool = False,
+        store: Store | None = None,
+        cache_scope: str = "",
     ) -> None:
         if not valid_workspace(workspace):
             raise ValueError("workspace must be a workspace slug (bitbucket.org/WORKSPACE/...) or {uuid}")
@@ -280,9 +289,20 @@ class BitbucketClient:
         self._deadline = RunDeadline(None, clock)
         self.unreadable: collections.Counter[str] = collections.Counter()  # endpoint → items skipped
         self.stats = RequestStats()
-        from bbscout.tools.bitbucket._ratelimit import HourlyLimiter
-
-        self._limiter = HourlyLimiter(hourly_limit, clock)
+        identity = credential_identity(auth)
+        self._shared = (
+            SharedCache(
+                store, base_url=self._base_str, workspace=self.workspace, identity=f"{identity} {cache_scope}"
+            )
+            if store is not None
+            else None
+        )
+        self._limiter = HourlyLimiter(
+            hourly_limit,
+            clock if clock is not time.monotonic else time.time,
+            store=store,
+            ledger=f"{self._base.host}|{identity}",
+        )
         self._secrets: tuple[str, ...] = auth.secret_values() if auth is not None else ()
         self._http = httpx.AsyncClient(
             transport=_ReadOnlyTransport(transport or httpx.AsyncHTTPTransport(retries=0)),
@@ -336,8 +356,21 @@ class BitbucketClient:
 
     @property
     def hourly_remaining(self) -> int:
-        """Requests left in the client-side rolling hour."""
+        """Requests left this hour for this credential, across every process sharing the store."""
         return self._limiter.remaining
+
+    @property
+    def hourly_limit(self) -> int:
+        """The hour's allowance: Bitbucket's `X-RateLimit-Limit` once seen, else the configured limit."""
+        return self._limiter.limit
+
+    @property
+    def hourly_source(self) -> str:
+        return self._limiter.source
+
+    async def refresh_hourly(self) -> int:
+        """Read the shared ledger (other processes' requests); returns the requests left this hour."""
+        return await self._limiter.refresh()
 
     # path helpers ------------------------------------------------------------------------------
     @staticmethod
@@ -362,8 +395,13 @@ class BitbucketClient:
         *,
         fields: str | typing.Sequence[str] | None = None,
         cache: CacheMode = "listing",
+        settled: Settled | None = None,
     ) -> dict[str, typing.Any]:
-        """GET a JSON resource. `fields` is joined with commas (a leading `+` goes out as `%2B`)."""
+        """GET a JSON resource. `fields` is joined with commas (a leading `+` goes out as `%2B`).
+
+        `settled(document)` → True marks a response that can no longer change (a completed pipeline,
+        a merged pull request): it is then kept like an immutable one.
+        """
         url = self._url(path)
         query = _normalize_params(params)
         joined = join_fields(fields)
@@ -377,7 +415,8 @@ class BitbucketClient:
             return await self._fetch(url, query, headers, expect_json=True)
 
         _LAST_ENDPOINT.set(self._endpoint_for(url))
-        value = await self._cached(url, query, "json", cache, fetch)
+        keep = self._keep_when(settled) if settled is not None else None
+        value = await self._cached(url, query, "json", cache, fetch, keep)
         doc = self._parse_json(value.body)
         if not isinstance(doc, dict):
             raise InvalidResponse(
@@ -386,6 +425,18 @@ class BitbucketClient:
                 endpoint=self._endpoint_for(url),
             )
         return doc
+
+    def _keep_when(self, settled: Settled) -> typing.Callable[[bytes], bool]:
+        """A body is kept as settled only when it is a JSON object the endpoint's rule calls settled."""
+
+        def keep(body: bytes) -> bool:
+            try:
+                doc = self._parse_json(body)
+            except ValueError:
+                return False
+            return isinstance(doc, dict) and settled(doc)
+
+        return keep
 
     async def get_text(
         self,
@@ -451,12 +502,14 @@ class BitbucketClient:
         max_items: int | None = None,
         stop: typing.Callable[[dict[str, typing.Any]], bool] | None = None,
         cache: CacheMode = "listing",
+        settled: Settled | None = None,
     ) -> typing.AsyncIterator[dict[str, typing.Any]]:
         """Yield the `values` of a collection, fetching only the pages needed.
 
         Follows the opaque `next` link, or (``by_page=True``, for the pipelines list) requests
         `page=1,2,...` with the same params, stopping on an empty/short page or `page*pagelen >= size`.
         `stop(item)` → True ends iteration before that item; `max_items` caps the items yielded.
+        `settled(page)` → True keeps that page like an immutable response (see `get_json`).
         """
         if max_items is not None and max_items <= 0:
             return
@@ -476,9 +529,9 @@ class BitbucketClient:
         if selected is not None:
             query.append(("fields", selected))
         pages = (
-            self._numbered_pages(path, query, size, cache)
+            self._numbered_pages(path, query, size, cache, settled)
             if by_page
-            else self._linked_pages(path, query, size, cache)
+            else self._linked_pages(path, query, size, cache, settled)
         )
         yielded = 0
         async for values in pages:
@@ -491,12 +544,14 @@ class BitbucketClient:
                     return
 
     async def _numbered_pages(
-        self, path: str, query: list[tuple[str, str]], size: int, cache: CacheMode
+        self, path: str, query: list[tuple[str, str]], size: int, cache: CacheMode, settled: Settled | None
     ) -> typing.AsyncIterator[list[dict[str, typing.Any]]]:
         """page=1,2,... (the pipelines list has no reliable `next`): stop on a short page or at `size`."""
         page = 1
         while True:
-            data = await self.get_json(path, [*query, ("pagelen", size), ("page", page)], cache=cache)
+            data = await self.get_json(
+                path, [*query, ("pagelen", size), ("page", page)], cache=cache, settled=settled
+            )
             values, count = self._page_values(data, path)
             yield values
             total = data.get("size")
@@ -505,14 +560,14 @@ class BitbucketClient:
             page += 1
 
     async def _linked_pages(
-        self, path: str, query: list[tuple[str, str]], size: int, cache: CacheMode
+        self, path: str, query: list[tuple[str, str]], size: int, cache: CacheMode, settled: Settled | None
     ) -> typing.AsyncIterator[list[dict[str, typing.Any]]]:
         """Follow the opaque `next` link; stop when it is missing or loops."""
         url: str = self._url(path)
         page_params: list[tuple[str, str]] | None = [*query, ("pagelen", str(size))]
         seen: set[str] = {cache_key("GET", url, page_params)}
         while True:
-            data = await self.get_json(url, page_params, cache=cache)
+            data = await self.get_json(url, page_params, cache=cache, settled=settled)
             yield self._page_values(data, url)[0]
             nxt = data.get("next")
             if not nxt or not isinstance(nxt, str):
@@ -617,7 +672,9 @@ class BitbucketClient:
         variant: str,
         mode: CacheMode,
         fetch: typing.Callable[[], typing.Awaitable[_Raw]],
+        keep: typing.Callable[[bytes], bool] | None = None,
     ) -> CachedResponse:
+        """L1: this process's `ResponseCache` (with single flight); L2: the shared store, if any."""
         if mode not in ("immutable", "listing", "none"):
             raise ValueError("cache must be 'immutable', 'listing' or 'none'")
         if mode == "none":
@@ -627,6 +684,10 @@ class BitbucketClient:
         key = cache_key("GET", url, query, variant)
         endpoint = self._endpoint_for(url)
         hit = store.get(key)
+        if hit is None and self._shared is not None:
+            hit = await self._shared.get(key, mode)
+            if hit is not None:
+                store.put(key, hit, mode)
         if hit is None:
             fut = store.inflight(key)
             if fut is not None:
@@ -642,19 +703,56 @@ class BitbucketClient:
             self.stats.cache_hits += 1
             self.stats.endpoint(endpoint).cache_hits += 1
             self._emit(RequestEvent("GET", endpoint, hit.url_path, hit.status, len(hit.body), 0.0, 0, True))
-            return hit
-        store.misses += 1
-        self.stats.cache_misses += 1
+            return self._found(hit, endpoint)
         fut = store.begin(key)
-        try:
+
+        async def fetch_value() -> CachedResponse:
             raw = await fetch()
+            return CachedResponse(
+                raw.status, raw.body, raw.headers.get("content-type", ""), httpx.URL(url).path
+            )
+
+        async def fetch_kept() -> CachedResponse:
+            nonlocal mode
+            try:
+                value = await fetch_value()
+            except NotFound:
+                if mode != "immutable":
+                    raise
+                # what cannot change cannot appear either (a completed step's missing test report)
+                return CachedResponse(404, b"", "", httpx.URL(url).path)
+            if keep is not None and value.status == 200 and keep(value.body):
+                mode = "immutable"
+            return value
+
+        try:
+            if self._shared is not None:
+                value, shared = await self._shared.fetch(key, fetch_kept, lambda: mode)
+            else:
+                value, shared = await fetch_kept(), False
         except BaseException as exc:
             store.finish(key, fut, error=exc)
             raise
-        value = CachedResponse(raw.status, raw.body, raw.headers.get("content-type", ""), httpx.URL(url).path)
-        if raw.status in (200, 206):  # 206: a Range tail, keyed by its own variant
-            store.put(key, value, mode)
+        if shared:  # another process made this request a moment ago
+            store.hits += 1
+            self.stats.cache_hits += 1
+            self.stats.endpoint(endpoint).cache_hits += 1
+            self._emit(
+                RequestEvent("GET", endpoint, value.url_path, value.status, len(value.body), 0.0, 0, True)
+            )
+        else:
+            store.misses += 1
+            self.stats.cache_misses += 1
+        if value.status in (200, 206) or (value.status == 404 and mode == "immutable"):
+            store.put(key, value, mode)  # 206: a Range tail, keyed by its own variant
         store.finish(key, fut, value)
+        return self._found(value, endpoint)
+
+    @staticmethod
+    def _found(value: CachedResponse, endpoint: str) -> CachedResponse:
+        """A kept 404 (of something that cannot change) is raised again, as when it was fetched."""
+        if value.status == 404:
+            raise NotFound("Not found (404)", status=404, endpoint=endpoint)
         return value
 
     def _out_of_time(self, endpoint: str) -> DeadlineExceeded:
@@ -890,14 +988,12 @@ class BitbucketClient:
         if left is not None and left <= 0:
             raise self._out_of_time(endpoint)
         if on_api:
-            self._limiter.check(endpoint)
+            await self._limiter.acquire(endpoint)
         request = self._http.build_request(verb, target, params=params or None, headers=headers)
         auth = self._auth if (self._under_base(target) and self._auth is not None) else None
         ep_stats = self.stats.endpoint(endpoint)
         self.stats.requests += 1
         ep_stats.requests += 1
-        if on_api:
-            self._limiter.record()
         budget = self._timeout if left is None else min(self._timeout, left)
         started = self._clock()
         status: int | None = None
@@ -945,6 +1041,8 @@ class BitbucketClient:
         if near is not None:
             self.stats.near_limit = near.strip().lower() == "true"
         assert status is not None
+        if on_api:
+            await self._limiter.observe(response.headers)
         return _Raw(status, response.headers, response.url, body, nbytes)
 
 
