@@ -98,6 +98,7 @@ async def load(a: str, b: str, questions: int, request_log: list[object]) -> Non
             history = (await client.get(f"{a}/v1/threads/{thread}")).json()
             lost += 2 - len(history["messages"])
     total = first + second
+    distinct = min(questions, len(QUESTIONS))
     print(
         f"two replicas, {questions} concurrent questions per wave, sandbox latency {args.latency_ms:.0f} ms"
     )
@@ -113,7 +114,9 @@ async def load(a: str, b: str, questions: int, request_log: list[object]) -> Non
     print(
         f"all: {len(total)} answered, {first_errors + second_errors} errors, {lost} lost thread messages, "
         f"p50 {statistics.median(total):.2f} s, p95 {percentile(total, 0.95):.2f} s, "
-        f"Bitbucket requests/question {sent / (2 * questions):.1f}"
+        f"Bitbucket requests/question {sent / (2 * questions):.1f} "
+        f"({distinct} distinct first questions: {sent_first / distinct:.1f} requests each; "
+        "identical ones share one set across replicas)"
     )
 
 
