@@ -12,10 +12,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import httpx
-from langchain_core.runnables import RunnableConfig
 from pydantic import SecretStr
 
 from bbscout.agent.cache import open_shared_store
@@ -38,6 +37,9 @@ from bbscout.agent.state import InputState, cited_records
 from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache, Store, is_loopback
 from bbscout.tools.context import ToolContext, list_repository_records
 from bbscout.tools.resolve import closest_names
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
 
 PlannerChoice = Literal["auto", "rules", "llm"]
 SANDBOX_BASE_URL = "http://sandbox.local/2.0"

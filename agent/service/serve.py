@@ -9,12 +9,12 @@ from collections.abc import Callable
 
 import uvicorn
 
+from bbscout.agent.cache import open_shared_store
 from bbscout.agent.runtime import PlannerChoice
 from bbscout.agent.service.app import create_app
 from bbscout.agent.service.config import ServiceSettings, load_service_settings
 from bbscout.agent.service.keys import ApiKey, digest, new_key, save_key
 from bbscout.agent.service.store import StoreUnavailable, open_store
-from bbscout.agent.cache import open_shared_store
 from bbscout.agent.settings import ConfigError, Settings, data_dir, load_settings
 
 
