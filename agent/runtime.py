@@ -22,6 +22,7 @@ from bbscout.agent.graph import RECURSION_LIMIT, build_graph
 from bbscout.agent.output import json_document
 from bbscout.agent.plan import StepOutcome
 from bbscout.agent.planners.rules import RulesPlanner
+from bbscout.agent.readonly import REFUSED
 from bbscout.agent.report import Report
 from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.settings import ConfigError, Settings
@@ -93,7 +94,8 @@ def make_client(
     transport, world = embedded or embedded_transport(now)
     token = world.token("demo")
     notice(
-        "No Bitbucket credentials configured (BITBUCKET_EMAIL + BITBUCKET_API_TOKEN, or BITBUCKET_ACCESS_TOKEN): "
+        "No Bitbucket credentials configured (BITBUCKET_EMAIL + BITBUCKET_API_TOKEN, or "
+        "BITBUCKET_ACCESS_TOKEN): "
         f"using the embedded sandbox workspace '{world.workspace['slug']}'."
     )
     return BitbucketClient(
@@ -110,8 +112,8 @@ def make_planner(settings: Settings, choice: PlannerChoice, notice: Notice) -> t
     """(planner, reporter, name): the LLM pair when configured (or demanded), else rules."""
     if choice == "llm" and not settings.has_llm:
         raise ConfigError(
-            "--planner llm needs an OpenAI-compatible endpoint: set OPENAI_API_KEY (and OPENAI_BASE_URL for a "
-            "non-OpenAI server, BBSCOUT_MODEL for the model name), or use --planner rules."
+            "--planner llm needs an OpenAI-compatible endpoint: set OPENAI_API_KEY (and OPENAI_BASE_URL "
+            "for a non-OpenAI server, BBSCOUT_MODEL for the model name), or use --planner rules."
         )
     if choice == "rules" or not settings.has_llm:
         if choice == "auto":
@@ -147,8 +149,11 @@ def check_question(question: str) -> str:
     return text
 
 
-def exit_code_for(report: Report, outcomes: list[StepOutcome]) -> int:
-    """0 answered, 1 with gaps, 3 refused everywhere, 4 rate limited with nothing to show."""
+def exit_code_for(report: Report, outcomes: list[StepOutcome], refused: str | None = None) -> int:
+    """0 answered, 1 with gaps, 3 refused (by Bitbucket everywhere, or by bbscout: a request to act),
+    4 rate limited with nothing to show."""
+    if refused:
+        return EXIT_REFUSED
     kinds = {o.error_kind for o in outcomes if o.error_kind}
     has_records = any(o.records for o in outcomes)
     if "AuthError" in kinds or (not has_records and kinds & {"ScopeError", "NotFound"}):
@@ -183,7 +188,8 @@ class Session:
                 close = closest_names(slug, repositories)
                 raise ConfigError(
                     f"No repository '{slug}' in workspace '{self.client.workspace}'. "
-                    f'Closest: {", ".join(close) or "none"}. Pass an existing slug to --repo (see `bbscout ask "list repositories"`).'
+                    f"Closest: {', '.join(close) or 'none'}. Pass an existing slug to --repo "
+                    '(see `bbscout ask "list repositories"`).'
                 )
 
     async def ask(
@@ -226,6 +232,7 @@ class Session:
         report = Report.model_validate(final["report"])
         outcomes = [StepOutcome.model_validate(o) for o in final.get("outcomes", [])]
         records = cited_records(final)
+        refused = REFUSED if final.get("refusal") else None
         stats = {
             "http_requests": self.client.stats.requests - before_requests,
             "http_bytes": self.client.stats.bytes - before_bytes,
@@ -241,10 +248,10 @@ class Session:
             report=report,
             records=records,
             stats=stats,
+            refused=refused,
         )
-        return RunResult(
-            report=report, document=document, exit_code=exit_code_for(report, outcomes), outcomes=outcomes
-        )
+        exit_code = exit_code_for(report, outcomes, refused)
+        return RunResult(report=report, document=document, exit_code=exit_code, outcomes=outcomes)
 
     def _llm_tokens(self) -> int:
         llm = getattr(getattr(self.planner, "primary", None), "client", None)
