@@ -88,8 +88,8 @@ def _repos(target: Target) -> str:
     return ", ".join(target.repos[:MAX_TARGETS]) if target.repos else ""
 
 
-def _object(target: Target, act: ActRequest) -> str:
-    """What the refused request would have changed, in a few words."""
+def _object(target: Target, act: ActRequest, held: set[str]) -> str:
+    """What the refused request would have changed, in a few words (numbers only of objects that exist)."""
     repos, env = _repos(target), target.environment
     where = f" in {repos}" if repos else ""
     action = target.action
@@ -99,10 +99,14 @@ def _object(target: Target, act: ActRequest) -> str:
         return f"{repos or 'anything'}{f' to {_env(env)}' if repos and env else ''}"
     if action == "promote":
         return f"{repos or 'anything'} to {_env(env)}"
-    if target.pr_ids:
-        return ", ".join(f"PR #{n}" for n in target.pr_ids) + where
-    if target.builds:
-        return ", ".join(f"build #{n}" for n in target.builds) + where
+    prs = [n for n in target.pr_ids if any(ref.startswith("pr:") and ref.endswith(f"#{n}") for ref in held)]
+    builds = [n for n in target.builds if any(ref.endswith(f"#{n}") for ref in held)]
+    if prs:
+        return ", ".join(f"PR #{n}" for n in prs) + where
+    if builds:
+        return ", ".join(f"build #{n}" for n in builds) + where
+    if target.pr_ids or target.builds:
+        return f"the {'pull request' if target.pr_ids else 'build'} you named{where}"
     if action in ("create branch", "delete branch") and target.branch:
         return f"the branch `{target.branch}`{where}"
     if action in ("create tag", "delete tag") and target.releases:
@@ -124,10 +128,11 @@ def _object(target: Target, act: ActRequest) -> str:
     )
 
 
-def first_line(act: ActRequest, target: Target) -> str:
+def first_line(act: ActRequest, target: Target, held: set[str]) -> str:
+    """ "bbscout is read-only, so I did not roll back web-frontend in Production — nothing was changed …" """
     verbs = [_VERB[target.action], *(_VERB[a] for a in act.also if a != target.action)]
     doing = " or ".join(dict.fromkeys(verbs))
-    what = _object(target, act)
+    what = _object(target, act, held)
     return f"**bbscout is read-only, so I did not {doing} {what} — nothing was changed in Bitbucket.**"
 
 
@@ -527,10 +532,13 @@ def write(
         _which_repository(w, request)
     else:
         _WRITERS.get(target.action, _other_writer)(w, act, target, outcomes)
+        if outcomes and all(o.error for o in outcomes):
+            w.add("Bitbucket did not return what you named: see what I could not see, below.")
     body = "\n".join(w.lines)
     intro = "What you need to do it yourself:\n\n" if w.lines and w.lines[0].startswith("-") else ""
+    held = {r.ref for o in outcomes for r in o.records} | {r.ref for r in target.records}
     return Report(
-        answer=f"{first_line(act, target)}\n\n{intro}{body}".rstrip(),
+        answer=f"{first_line(act, target, held)}\n\n{intro}{body}".rstrip(),
         entities=[r.ref for r in w.cited],
         gaps=list(gaps),
     )
