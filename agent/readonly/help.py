@@ -91,7 +91,7 @@ def _first_steps(act: ActRequest, target: Target, request: PlanRequest) -> list[
             return []
         places = places or [(repo, target.environment or "production") for repo in repos]
         for repo, env in places[:MAX_TARGETS]:
-            limit = 10 if action == "roll back" else 25
+            limit = 5 if action == "roll back" else 25  # live, the one before, and a few redeploys
             s.add(
                 "list_deployments",
                 {"repos": [repo], "environment": env, "statuses": ["SUCCESSFUL"], "limit": limit},
