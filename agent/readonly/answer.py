@@ -16,7 +16,15 @@ from zoneinfo import ZoneInfo
 from bbscout.agent.plan import StepOutcome, records_of
 from bbscout.agent.planners.base import PlanRequest
 from bbscout.agent.readonly.grammar import ActRequest
-from bbscout.agent.readonly.target import FAILED, MAX_TARGETS, Target, chosen_runs, culprit_run, matches
+from bbscout.agent.readonly.target import (
+    FAILED,
+    MAX_TARGETS,
+    Target,
+    chosen_runs,
+    culprit_run,
+    matches,
+    resolve,
+)
 from bbscout.agent.readonly.vocab import Action
 from bbscout.agent.report import Report
 from bbscout.tools.evidence import (
@@ -99,8 +107,13 @@ def _object(target: Target, act: ActRequest, held: set[str]) -> str:
         return f"{repos or 'anything'}{f' to {_env(env)}' if repos and env else ''}"
     if action == "promote":
         return f"{repos or 'anything'} to {_env(env)}"
-    prs = [n for n in target.pr_ids if any(ref.startswith("pr:") and ref.endswith(f"#{n}") for ref in held)]
-    builds = [n for n in target.builds if any(ref.endswith(f"#{n}") for ref in held)]
+    bound_prs = [r.id for r in target.records if isinstance(r, PullRequestRecord)]
+    bound_builds = [r.build_number for r in target.records if isinstance(r, PipelineRecord)]
+    named_prs = [
+        n for n in target.pr_ids if any(ref.startswith("pr:") and ref.endswith(f"#{n}") for ref in held)
+    ]
+    prs = named_prs or bound_prs
+    builds = [n for n in target.builds if any(ref.endswith(f"#{n}") for ref in held)] or bound_builds
     if prs:
         return ", ".join(f"PR #{n}" for n in prs) + where
     if builds:
@@ -521,7 +534,13 @@ def write(
     act: ActRequest, target: Target, request: PlanRequest, outcomes: list[StepOutcome], gaps: Sequence[str]
 ) -> Report:
     """The refusal and its read-only help (see the module docstring)."""
-    w = _Writer(target, request)
+    resolved = resolve(target, outcomes)
+    w = _Writer(resolved, request)
+    if target.candidates and not resolved.candidates:
+        matching = ", ".join(f"{k} {v}" for k, v in target.narrow.items())
+        n = len(target.candidates)
+        w.add(f"“It”: of the {n} results of the previous answer, the one matching {matching}.\n")
+    target = resolved
     if target.candidates:
         _candidates(w, target)
     elif (

@@ -24,7 +24,15 @@ from bbscout.agent.plan import Family, Plan, Step, StepOutcome, Window, records_
 from bbscout.agent.planners.base import Conversation, Planned, PlanRequest, Reviewed
 from bbscout.agent.readonly.answer import write
 from bbscout.agent.readonly.grammar import ActRequest
-from bbscout.agent.readonly.target import FAILED, MAX_TARGETS, Target, bind, chosen_runs, culprit_run
+from bbscout.agent.readonly.target import (
+    FAILED,
+    MAX_TARGETS,
+    Target,
+    bind,
+    chosen_runs,
+    culprit_run,
+    resolve,
+)
 from bbscout.agent.report import Report
 from bbscout.agent.review import call_key
 from bbscout.tools.evidence import (
@@ -80,8 +88,24 @@ def _window(request: PlanRequest) -> Window | None:
 
 def _first_steps(act: ActRequest, target: Target, request: PlanRequest) -> list[Step]:
     s = _Steps(0)
+    if target.candidates and target.narrow:
+        window = target.narrow_window
+        prs = [c for c in target.candidates if isinstance(c, PullRequestRecord)]
+        s.add(
+            "list_pull_requests",
+            {
+                "repos": sorted({c.repo for c in prs}),
+                "states": sorted({c.state for c in prs}),
+                **target.narrow,
+                "since": window.start.isoformat() if window else None,
+                "until": window.end.isoformat() if window else None,
+                "limit": 50,
+            },
+            "which of the previous answer's PRs is the one its question asked for",
+            primary=False,
+        )
     if target.candidates:
-        return []
+        return s.steps
     action, repos, one = target.action, target.repos[:MAX_TARGETS], target.repos[0] if target.repos else None
     if action in ("roll back", "redeploy"):
         places = list(
@@ -231,6 +255,9 @@ def _revert_steps(s: _Steps, act: ActRequest, target: Target, one: str | None) -
 def _follow_ups(act: ActRequest, target: Target, outcomes: list[StepOutcome], round_no: int) -> list[Step]:
     s = _Steps(round_no)
     done = {call_key(o.tool, o.args) for o in outcomes}
+    target = resolve(target, outcomes)
+    if target.candidates:
+        return []
     if target.action == "re-run" and not any(o.tool == "pipeline_failure" for o in outcomes):
         listed = [o for o in outcomes if o.tool == "list_pipelines"]
         for run in chosen_runs(target, records_of(listed, PipelineRecord), act.plural):
@@ -249,7 +276,8 @@ def _follow_ups(act: ActRequest, target: Target, outcomes: list[StepOutcome], ro
             )
         held = [c.hash for c in records_of(outcomes, CommitRecord)]
         named_commit = any(o.tool == "get_commit" for o in outcomes)
-        for pr in records_of(outcomes, PullRequestRecord):
+        bound = [r for r in target.records if isinstance(r, PullRequestRecord)]
+        for pr in bound or records_of(outcomes, PullRequestRecord):
             merge = pr.merge_commit
             if (
                 pr.state == "MERGED"

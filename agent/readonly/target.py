@@ -5,15 +5,19 @@ question names (PR 67, build #186, a hash, release #281) come from intake's read
 ordinal or a question that names nothing ("roll it back", "merge that one", "retry the second one",
 "kick off the build again") binds to the records the previous answer cited (`PriorTurn.primary`),
 of the kind the action works on. A singular reference that matches several records is not guessed:
-they become `candidates` and the answer asks which one.
+they become `candidates` and the answer asks which one — unless the previous answer was broader than
+its question (a constraint its plan could not apply, such as "which PR changed config/production.yaml"
+answered with every PR of the day): then `narrow` holds that constraint, the help applies it to the
+candidates (`resolve`), and "it" is the one that matches.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from bbscout.agent.planners.base import PlanRequest
+from bbscout.agent.plan import StepOutcome, Window
+from bbscout.agent.planners.base import PlanRequest, PriorTurn
 from bbscout.agent.readonly.grammar import ActRequest, action_for
 from bbscout.agent.readonly.vocab import DEFAULT_BRANCH_WORDS, Action, Thing
 from bbscout.tools.evidence import (
@@ -26,7 +30,17 @@ from bbscout.tools.evidence import (
     RepositoryRecord,
 )
 
-__all__ = ["FAILED", "MAX_TARGETS", "Target", "bind", "chosen_runs", "culprit_run", "matches", "thing_of"]
+__all__ = [
+    "FAILED",
+    "MAX_TARGETS",
+    "Target",
+    "bind",
+    "chosen_runs",
+    "culprit_run",
+    "matches",
+    "resolve",
+    "thing_of",
+]
 
 FAILED = ("FAILED", "ERROR")
 MAX_TARGETS = 3  # repositories or objects the help fetches for at most (a plural "them" included)
@@ -75,6 +89,10 @@ class Target:
     source_branch: str | None = None  # "off main", "tag master as …"
     names: list[str] = field(default_factory=list)  # words describing the object ("renovate", "s3 retries")
     pr_of_previous: int | None = None  # "re-run it" after a PR answer: that PR's pipelines
+    narrow: dict[str, str] = field(
+        default_factory=dict
+    )  # list_pull_requests filters the previous plan missed
+    narrow_window: Window | None = None  # the previous plan's window, for that listing
 
     def url(self, repo: str) -> str | None:
         record = self.repositories.get(repo)
@@ -126,6 +144,31 @@ def _full_branch_name(name: str, repositories: dict[str, RepositoryRecord]) -> b
     )
 
 
+_NARROWING = {"path": "path", "text": "text", "who": "author"}  # constraint kind → list_pull_requests filter
+
+
+def _narrowing(previous: PriorTurn | None, candidates: Sequence[Evidence]) -> dict[str, str]:
+    """The previous question's PR constraints its plan left unapplied, when "it" is one of its PRs."""
+    if previous is None or not candidates or not all(isinstance(c, PullRequestRecord) for c in candidates):
+        return {}
+    return {
+        _NARROWING[c.kind]: c.value
+        for c in previous.plan.constraints
+        if not c.applied and c.kind in _NARROWING
+    }
+
+
+def resolve(target: Target, outcomes: Sequence[StepOutcome]) -> Target:
+    """`target` with its candidates narrowed by the listing that applied `narrow` (see the module)."""
+    if not target.candidates or not target.narrow:
+        return target
+    listed = {r.ref for o in outcomes if o.tool == "list_pull_requests" for r in o.records}
+    kept = [c for c in target.candidates if c.ref in listed]
+    if len(kept) == 1:
+        return replace(target, records=kept, candidates=[])
+    return replace(target, candidates=kept or target.candidates)
+
+
 def bind(act: ActRequest, request: PlanRequest) -> Target:
     """The request bound to the workspace and the previous answer (see the module docstring)."""
     u = request.intake
@@ -144,7 +187,7 @@ def bind(act: ActRequest, request: PlanRequest) -> Target:
     records, candidates = _select(act, pool, action) if pool else ([], [])
     pr_of_previous = next((r.id for r in pool if isinstance(r, PullRequestRecord)), None)
     if not repos:
-        repos = list(dict.fromkeys(r.repo for r in [*records, *candidates, *pool] if r.repo))
+        repos = list(dict.fromkeys(r.repo for r in records or candidates or pool if r.repo))
         repos = repos or list((previous.plan.repos if previous else None) or [])
     environment = act.environment or next(
         (r.environment for r in records if isinstance(r, DeploymentRecord)), None
@@ -178,6 +221,8 @@ def bind(act: ActRequest, request: PlanRequest) -> Target:
         source_branch=source_branch,
         names=names,
         pr_of_previous=pr_of_previous if not records else None,
+        narrow=_narrowing(previous, candidates),
+        narrow_window=previous.plan.window if previous else None,
     )
 
 

@@ -123,6 +123,32 @@ async def test_follow_ups_bind_to_what_the_previous_answer_cited(sessions: Sessi
     assert again.document["stats"]["tool_calls"] == 0 and "Redeploy" in again.document["answer"]
 
 
+async def test_it_is_the_pr_the_previous_question_asked_for(sessions: Sessions, world: World) -> None:
+    """ "which PR changed config/production.yaml today?" then "revert it": whether or not the previous
+    answer could filter by the path, "it" is the PR that changed that file, with its merge commit."""
+    async with sessions() as session:
+        _, reverted = await chat(
+            session,
+            ["which PR changed config/production.yaml in checkout-service today?", "go ahead and revert it"],
+        )
+    refused(reverted)
+    [pr] = answer(
+        world,
+        OracleQuery(
+            kind="about",
+            of=OracleQuery(
+                kind="commits",
+                repos=["checkout-service"],
+                path="config/production.yaml",
+                window={"day": "today"},
+            ),
+            relation=["prs"],
+        ),
+        NOW,
+    ).refs
+    assert refs(reverted) == [pr, *related_refs(world, pr, "merge_commit")]
+
+
 async def test_an_unclear_it_is_not_guessed(sessions: Sessions) -> None:
     async with sessions() as session:
         running, killed = await chat(session, ["which pipelines are running right now?", "kill it"])
