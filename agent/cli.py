@@ -1,14 +1,15 @@
 """`bbscout`: ask, investigate, chat, connect, sandbox serve, eval.
 
 Every failure a user can cause ends in one actionable paragraph on stderr and a documented exit code
-(0 answered, 1 answered with gaps, 2 usage/configuration, 3 Bitbucket refused, 4 rate limited),
-never a traceback. `--json` prints exactly one JSON document on stdout; progress goes to stderr.
+(0 answered, 1 answered with gaps, 2 usage/configuration, 3 Bitbucket refused, 4 rate limited,
+5 Bitbucket unreachable or answered garbage), never a traceback. `--json` prints exactly one JSON
+document on stdout; progress goes to stderr. Text from Bitbucket goes through `agent.neutralize`
+for the terminal before it is printed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import unicodedata
 from collections.abc import Coroutine
@@ -18,13 +19,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
-from rich.markup import escape
 from rich.table import Table
 
+from bbscout.agent.neutralize import json_text, terminal, terminal_markdown
 from bbscout.agent.runtime import (
     EXIT_RATE_LIMITED,
     EXIT_REFUSED,
+    EXIT_UNREACHABLE,
     EXIT_USAGE,
     PlannerChoice,
     RunResult,
@@ -33,7 +34,14 @@ from bbscout.agent.runtime import (
     sandbox_anchor,
 )
 from bbscout.agent.settings import ConfigError, Settings, data_dir, load_settings
-from bbscout.tools.bitbucket import BitbucketError, BudgetExhausted, RateLimited
+from bbscout.tools.bitbucket import (
+    BitbucketError,
+    BudgetExhausted,
+    InvalidResponse,
+    RateLimited,
+    ServerError,
+    TransportFailure,
+)
 
 MAX_QUESTION_CHARS = 2000
 
@@ -52,12 +60,12 @@ out = Console(highlight=False)
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """One paragraph on stderr, then exit with `code`."""
-    err.print(f"[bold red]Error:[/] {escape(message)}", markup=True)
+    err.print(f"[bold red]Error:[/] {terminal(message)}", markup=True)
     raise typer.Exit(code)
 
 
 def notice(message: str) -> None:
-    err.print(f"[dim]{escape(message)}[/]", markup=True)
+    err.print(f"[dim]{terminal(message)}[/]", markup=True)
 
 
 def check_question(question: str) -> str:
@@ -116,25 +124,25 @@ class Progress:
             return
         if event.get("event") == "planned":
             err.print(
-                f"[dim]plan:[/] {escape(event['intent'])} ({event['steps']} call{'s' if event['steps'] != 1 else ''})"
+                f"[dim]plan:[/] {terminal(event['intent'])} ({event['steps']} call{'s' if event['steps'] != 1 else ''})"
             )
         elif event.get("event") == "step_started":
-            err.print(f"[dim]  → {event['tool']} {escape(event['args'])}[/]")
+            err.print(f"[dim]  → {terminal(event['tool'])} {terminal(event['args'])}[/]")
         elif event.get("event") == "step_finished":
             colour = "green" if event["status"] == "ok" else "yellow"
             err.print(
-                f"  [{colour}]✓[/] {event['tool']} {escape(event['args'])} "
+                f"  [{colour}]✓[/] {terminal(event['tool'])} {terminal(event['args'])} "
                 f"[dim]{event['seconds']:.2f}s · {event['requests']} req · {event['records']} records · {event['status']}[/]"
             )
 
 
 def render(result: RunResult, as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(result.document, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(result.document) + "\n")
         return
     from bbscout.agent.output import markdown
 
-    out.print(Markdown(markdown(result.report)))
+    out.print(terminal_markdown(markdown(result.report)))
     stats = result.document["stats"]
     err.print(
         f"[dim]{stats['http_requests']} Bitbucket requests · {stats['http_bytes']:,} bytes · "
@@ -155,6 +163,8 @@ def run_async(coro: Coroutine[Any, Any, int]) -> NoReturn:
         fail(exc.explain(), EXIT_RATE_LIMITED)
     except BudgetExhausted as exc:
         fail(f"{exc.explain()} Raise BBSCOUT_REQUEST_BUDGET or narrow the question.", EXIT_RATE_LIMITED)
+    except (TransportFailure, ServerError, InvalidResponse) as exc:
+        fail(exc.explain(), EXIT_UNREACHABLE)
     except BitbucketError as exc:
         fail(exc.explain(), EXIT_REFUSED)
     raise typer.Exit(code)
@@ -184,10 +194,10 @@ async def _ask(
             on_event=Progress(enabled=True),
         )
     render(result, as_json)
-    if result.exit_code in (EXIT_REFUSED, EXIT_RATE_LIMITED):
+    if result.exit_code in (EXIT_REFUSED, EXIT_RATE_LIMITED, EXIT_UNREACHABLE):
         first = next((o.error for o in result.outcomes if o.error), None)
         if first:
-            err.print(f"[bold red]Error:[/] {escape(first)}")
+            err.print(f"[bold red]Error:[/] {terminal(first)}")
     return result.exit_code
 
 
@@ -303,7 +313,7 @@ async def _chat_turn(
             on_event=Progress(True),
         )
     except BitbucketError as exc:
-        err.print(f"[bold red]Error:[/] {escape(exc.explain())}")
+        err.print(f"[bold red]Error:[/] {terminal(exc.explain())}")
         return
     render(result, as_json=False)
 
@@ -334,7 +344,8 @@ def connect() -> None:
         for column in ("check", "result", "detail / fix"):
             table.add_column(column)
         for check in checks:
-            table.add_row(check.name, "[green]pass[/]" if check.ok else "[red]FAIL[/]", escape(check.detail))
+            verdict = "[green]pass[/]" if check.ok else "[red]FAIL[/]"
+            table.add_row(check.name, verdict, terminal(check.detail))
         out.print(table)
         return 0 if all(c.ok for c in checks) else EXIT_REFUSED
 

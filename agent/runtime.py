@@ -27,7 +27,7 @@ from bbscout.agent.report import Report
 from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.settings import ConfigError, Settings
 from bbscout.agent.state import cited_records
-from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache
+from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache, is_loopback
 from bbscout.tools.context import ToolContext, list_repository_records
 from bbscout.tools.resolve import closest_names
 
@@ -37,7 +37,9 @@ Notice = Callable[[str], None]
 EventSink = Callable[[dict[str, Any]], None]
 
 MAX_QUESTION_CHARS = 2000
-EXIT_OK, EXIT_GAPS, EXIT_USAGE, EXIT_REFUSED, EXIT_RATE_LIMITED = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_GAPS, EXIT_USAGE, EXIT_REFUSED, EXIT_RATE_LIMITED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4, 5
+# Error kinds that mean "Bitbucket unreachable or answered garbage" (timeouts, invalid JSON, 5xx).
+UNREACHABLE_ERRORS = frozenset({"TransportFailure", "DeadlineExceeded", "ServerError", "InvalidResponse"})
 
 
 @dataclass
@@ -84,13 +86,23 @@ def make_client(
         else:
             assert settings.access_token is not None
             auth = BearerAuth(settings.access_token)
-        return BitbucketClient(
+        url = httpx.URL(settings.base_url)
+        if url.scheme == "http" and not is_loopback(url.host):
+            notice(
+                f"Warning: BBSCOUT_ALLOW_HTTP is set: the token goes to {url.host} over plain HTTP, "
+                "unencrypted. Use https:// unless this is a trusted proxy."
+            )
+        client = BitbucketClient(
             workspace=settings.workspace or "",
             auth=auth,
             base_url=settings.base_url,
             budget=settings.request_budget,
             cache=cache,
+            allow_http=settings.allow_http,
+            on_wait=lambda seconds, why: notice(f"Waiting {seconds:.0f} s before retrying: {why}."),
         )
+        client.start_run(settings.timeout)
+        return client
     transport, world = embedded or embedded_transport(now)
     token = world.token("demo")
     notice(
@@ -98,7 +110,7 @@ def make_client(
         "BITBUCKET_ACCESS_TOKEN): "
         f"using the embedded sandbox workspace '{world.workspace['slug']}'."
     )
-    return BitbucketClient(
+    client = BitbucketClient(
         workspace=str(world.workspace["slug"]),
         auth=BasicAuth(token.email or "", SecretStr(token.secret)),
         base_url=SANDBOX_BASE_URL,
@@ -106,6 +118,8 @@ def make_client(
         budget=settings.request_budget,
         cache=cache,
     )
+    client.start_run(settings.timeout)
+    return client
 
 
 def make_planner(settings: Settings, choice: PlannerChoice, notice: Notice) -> tuple[Any, Any, str]:
@@ -151,7 +165,7 @@ def check_question(question: str) -> str:
 
 def exit_code_for(report: Report, outcomes: list[StepOutcome], refused: str | None = None) -> int:
     """0 answered, 1 with gaps, 3 refused (by Bitbucket everywhere, or by bbscout: a request to act),
-    4 rate limited with nothing to show."""
+    4 rate limited or 5 unreachable with nothing to show."""
     if refused:
         return EXIT_REFUSED
     kinds = {o.error_kind for o in outcomes if o.error_kind}
@@ -160,6 +174,8 @@ def exit_code_for(report: Report, outcomes: list[StepOutcome], refused: str | No
         return EXIT_REFUSED
     if not has_records and "RateLimited" in kinds:
         return EXIT_RATE_LIMITED
+    if not has_records and kinds & UNREACHABLE_ERRORS:
+        return EXIT_UNREACHABLE
     return EXIT_GAPS if report.gaps else EXIT_OK
 
 
@@ -205,7 +221,8 @@ class Session:
         thread_id: str | None = None,
         on_event: EventSink | None = None,
     ) -> RunResult:
-        """Run the graph once; a checkpointer + thread makes it a chat turn."""
+        """Run the graph once; a checkpointer + thread makes it a chat turn. `settings.timeout` bounds it."""
+        self.client.start_run(self.settings.timeout)
         started = time.perf_counter()
         before_requests, before_bytes = self.client.stats.requests, self.client.stats.bytes
         llm_before = self._llm_tokens()

@@ -26,6 +26,7 @@ from bbscout.tools.pick import pick_one, plural, wanted
 from bbscout.tools.pullrequests import DIFFSTAT_FIELDS, file_change_record, merged_prs
 from bbscout.tools.redact import redact
 from bbscout.tools.resolve import Person, PersonFilter, person_from_account, person_from_raw
+from bbscout.tools.shapes import read_all, readable
 
 __all__ = [
     "COMMIT_FIELDS",
@@ -151,6 +152,7 @@ async def _by_date(ctx: ToolContext, repo: str, scope: _Scope) -> tuple[list[Com
     records: list[CommitRecord] = []
     listed: list[dict[str, Any]] = []
     truncated = False
+    label = f"commits from {repo}"
     scanned = 0
     # For merges_only we must see every commit in the window (squash merges look like plain
     # commits); otherwise stop as soon as `want` matches are in.
@@ -169,7 +171,9 @@ async def _by_date(ctx: ToolContext, repo: str, scope: _Scope) -> tuple[list[Com
             continue
         listed.append(raw)
         if not args.merges_only:
-            records.append(scope.record(ctx, repo, raw))
+            rec = readable(ctx, label, lambda r: scope.record(ctx, repo, r), raw)
+            if rec is not None:
+                records.append(rec)
             if len(records) > scope.want:
                 truncated = True
                 break
@@ -442,7 +446,12 @@ async def commits_between(ctx: ToolContext, args: CommitsBetween) -> ToolResult:
             client.repo_path(args.repo, "commits"), params, fields=COMMIT_FIELDS, max_items=args.limit + 1
         )
     ]
-    commits = [commit_record(ctx.workspace, args.repo, raw) for raw in raws[: args.limit]]
+    commits = read_all(
+        ctx,
+        f"commits from {args.repo}",
+        lambda r: commit_record(ctx.workspace, args.repo, r),
+        raws[: args.limit],
+    )
     # Bitbucket's A..B puts the side with the changes first (the reverse of git).
     spec = f"{args.include}..{args.exclude}"
     files, cut = await _diffstat(ctx, args.repo, spec, args.include)  # file refs at the newer side

@@ -8,6 +8,7 @@ something when `state.name == "COMPLETED"`.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ from bbscout.tools.evidence import (
 )
 from bbscout.tools.pick import pick_one, plural, wanted
 from bbscout.tools.redact import redact
+from bbscout.tools.shapes import Unreadable, need_int, readable
 
 __all__ = ["STATUS_FILTER", "get_pipeline", "list_pipelines", "pipeline_failure", "pipeline_record"]
 
@@ -114,8 +116,16 @@ def _pipeline_state(raw: dict[str, Any]) -> tuple[str, str | None]:
 
 
 def pipeline_record(ws: str, repo: str, raw: dict[str, Any]) -> PipelineRecord:
-    """A `pipeline` JSON object (possibly fields-trimmed) → PipelineRecord (text redacted)."""
-    build = int(raw.get("build_number") or 0)
+    """A `pipeline` JSON object (possibly fields-trimmed) → PipelineRecord (text redacted).
+
+    Raises `Unreadable` without a build number, a state or a creation time: such a pipeline cannot be
+    placed in a window or an outcome, and must be counted as unreadable, not filtered out as "not failed".
+    """
+    build = need_int(raw.get("build_number"), "build_number")
+    if not isinstance(raw.get("state"), dict) or not isinstance(dig(raw, "state", "name"), str):
+        raise Unreadable("pipeline state is missing")
+    if parse_dt(raw.get("created_on")) is None:
+        raise Unreadable("pipeline created_on is missing")
     state, result = _pipeline_state(raw)
     target = raw.get("target") or {}
     pr_id = dig(target, "pullrequest", "id")
@@ -210,8 +220,10 @@ async def list_pipelines(ctx: ToolContext, args: ListPipelines) -> ToolResult:
         async for raw in ctx.client.paginate(
             path, params, fields=LIST_FIELDS, by_page=True, pagelen=pagelen, stop=older
         ):
-            rec = pipeline_record(ctx.workspace, slug, raw)
-            if _wanted(rec, args):
+            rec = readable(
+                ctx, f"pipelines from {slug}", lambda r: pipeline_record(ctx.workspace, slug, r), raw
+            )
+            if rec is not None and _wanted(rec, args):
                 sink.append(rec)
                 if len(sink) > want:
                     return
@@ -305,10 +317,15 @@ def _step_record(ws: str, repo: str, build: int, pipeline_uuid: str, raw: dict[s
 async def _steps(ctx: ToolContext, repo: str, pipe: PipelineRecord) -> list[StepRecord]:
     path = ctx.client.repo_path(repo, "pipelines", pipe.uuid, "steps")
     mode = "immutable" if pipe.state == "COMPLETED" else "listing"
-    return [
-        _step_record(ctx.workspace, repo, pipe.build_number, pipe.uuid, raw)
-        async for raw in ctx.client.paginate(path, fields=STEP_FIELDS, cache=mode, max_items=200)
-    ]
+    label = f"steps of pipeline #{pipe.build_number} in {repo}"
+    steps = []
+    async for raw in ctx.client.paginate(path, fields=STEP_FIELDS, cache=mode, max_items=200):
+        step = readable(
+            ctx, label, lambda r: _step_record(ctx.workspace, repo, pipe.build_number, pipe.uuid, r), raw
+        )
+        if step is not None:
+            steps.append(step)
+    return steps
 
 
 async def get_pipeline(ctx: ToolContext, args: GetPipeline) -> ToolResult:
@@ -421,10 +438,16 @@ async def pipeline_failure(ctx: ToolContext, args: PipelineFailure) -> ToolResul
                 status = str(case.get("status") or case.get("result") or "").upper()
                 if status in ("FAILED", "ERROR"):
                     failed_cases += 1
-                    if len(tests) < MAX_TEST_CASES:
-                        tests.append(
-                            _test_case_record(ctx.workspace, args.repo, pipe.build_number, step, case)
-                        )
+                    test = readable(
+                        ctx,
+                        f"test cases of pipeline #{pipe.build_number} in {args.repo}",
+                        functools.partial(
+                            _test_case_record, ctx.workspace, args.repo, pipe.build_number, step
+                        ),
+                        case,
+                    )
+                    if test is not None and len(tests) < MAX_TEST_CASES:
+                        tests.append(test)
             step.tests_total, step.tests_failed = total, failed_cases
         except NotFound:
             pass  # the step produced no test report

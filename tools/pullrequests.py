@@ -11,6 +11,7 @@ candidates' diffstats are read, bounded, and the result says how many were exami
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from bbscout.tools.paths import path_matches
 from bbscout.tools.pick import pick_one, plural, wanted
 from bbscout.tools.redact import redact
 from bbscout.tools.resolve import Person, PersonFilter, person_from_account
+from bbscout.tools.shapes import read_all, readable
 
 __all__ = [
     "PR_FIELDS",
@@ -402,7 +404,11 @@ async def list_pull_requests(ctx: ToolContext, args: ListPullRequests) -> ToolRe
         matched_files = {(slug, int(raw.get("id") or 0)): hits for slug, raw, hits in found}
     records = []
     for slug, raw in items:
-        rec = pr_record(ctx.workspace, slug, raw, description=bool(args.text))
+        build = functools.partial(pr_record, ctx.workspace, slug, description=bool(args.text))
+        built = readable(ctx, f"pull requests from {slug}", build, raw)
+        if built is None:
+            continue
+        rec = built
         rec.matched_paths = [redact(p) for p in matched_files.get((slug, rec.id), [])]
         records.append(rec)
     if args.pick is None:
@@ -564,7 +570,12 @@ async def pull_requests_for_commit(ctx: ToolContext, args: PullRequestsForCommit
             fields=PR_FIELDS + ",next",
         )
         if data.get("values"):
-            recs = [pr_record(ctx.workspace, args.repo, raw) for raw in data["values"]]
+            recs = read_all(
+                ctx,
+                f"pull requests from {args.repo}",
+                lambda r: pr_record(ctx.workspace, args.repo, r),
+                data["values"],
+            )
             notes.append("method: /commit/{hash}/pullrequests")
             return ToolResult(tool="pull_requests_for_commit", records=recs, notes=notes)
         # An empty answer is ambiguous: 202 (still indexing) also comes with an empty page.
@@ -615,7 +626,12 @@ async def pull_requests_for_commit(ctx: ToolContext, args: PullRequestsForCommit
         f"MERGED/OPEN pull requests updated since the commit and read the commit lists of {checked}"
     )
     truncated = len(candidates) >= FALLBACK_PR_SCAN or checked >= FALLBACK_COMMIT_CHECKS
-    recs = [pr_record(ctx.workspace, args.repo, raw) for raw in found.values()]
+    recs = read_all(
+        ctx,
+        f"pull requests from {args.repo}",
+        lambda r: pr_record(ctx.workspace, args.repo, r),
+        found.values(),
+    )
     return ToolResult(
         tool="pull_requests_for_commit", records=recs, notes=notes, truncated=truncated and not recs
     )

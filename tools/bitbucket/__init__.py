@@ -16,13 +16,21 @@ from __future__ import annotations
 from bbscout.tools.bitbucket import bbql
 from bbscout.tools.bitbucket._auth import BasicAuth, BearerAuth
 from bbscout.tools.bitbucket._cache import ResponseCache
-from bbscout.tools.bitbucket._client import DEFAULT_BASE_URL, DEFAULT_MAX_REDIRECTS, BitbucketClient
+from bbscout.tools.bitbucket._client import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_REDIRECTS,
+    BitbucketClient,
+    last_endpoint,
+    valid_workspace,
+)
 from bbscout.tools.bitbucket._errors import (
     AuthError,
     BadRequest,
     BitbucketError,
     BudgetExhausted,
+    DeadlineExceeded,
     Gone,
+    InvalidResponse,
     NotFound,
     RateLimited,
     ReadOnlyViolation,
@@ -52,6 +60,7 @@ from bbscout.tools.bitbucket._models import (
 from bbscout.tools.bitbucket._pagination import max_pagelen
 from bbscout.tools.bitbucket._retry import DEFAULT_RETRY, RetryConfig
 from bbscout.tools.bitbucket._stats import EndpointStats, RequestEvent, RequestStats, endpoint_template
+from bbscout.tools.bitbucket._urls import check_base_url, is_loopback
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -72,11 +81,13 @@ __all__ = [
     "CodeSearchMatch",
     "Commit",
     "CommitStatus",
+    "DeadlineExceeded",
     "Deployment",
     "DiffStat",
     "EndpointStats",
     "Environment",
     "Gone",
+    "InvalidResponse",
     "NotFound",
     "Paginated",
     "Pipeline",
@@ -97,6 +108,10 @@ __all__ = [
     "Workspace",
     "WorkspaceAccess",
     "bbql",
+    "check_base_url",
     "endpoint_template",
+    "is_loopback",
+    "last_endpoint",
     "max_pagelen",
+    "valid_workspace",
 ]
