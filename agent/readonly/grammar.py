@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -352,14 +352,10 @@ class _Object:
     environment: str | None = None
     source_environment: str | None = None
     culprit: bool = False
-    numbers: list[int] | None = None
-    versions: list[str] | None = None
-    refs: list[str] | None = None
-    names: list[str] | None = None
-
-    def __post_init__(self) -> None:
-        self.numbers, self.versions = self.numbers or [], self.versions or []
-        self.refs, self.names = self.refs or [], self.names or []
+    numbers: list[int] = field(default_factory=list)
+    versions: list[str] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
 
 
 def _thing_at(span: Sequence[str], k: int, family: str) -> tuple[int, Thing] | None:
@@ -429,8 +425,6 @@ def _object(span: list[str], family: str) -> _Object:
 
 def _details(span: list[str], obj: _Object, skip: set[int]) -> None:
     """Environments (with to/from roles), numbers, versions, branch-like refs and descriptive names."""
-    assert obj.numbers is not None and obj.versions is not None and obj.refs is not None
-    assert obj.names is not None
     cut = next((k for k, w in enumerate(span) if w in _CONTENT_MARKERS), len(span))
     targeted = False  # "promote the staging build to prod": a plain environment before a target is the source
     for k, word in enumerate(span[:cut]):

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
-from bbscout.agent.plan import Family, Plan, Step, StepOutcome, Window, records_of
+from bbscout.agent.plan import Family, Plan, Step, StepOutcome, records_of
 from bbscout.agent.planners.base import Conversation, Planned, PlanRequest, Reviewed
 from bbscout.agent.readonly.answer import write
 from bbscout.agent.readonly.grammar import ActRequest
@@ -80,10 +80,6 @@ class _Steps:
                 id=f"ro{self.round_no}.{len(self.steps) + 1}", tool=tool, args=clean, why=why, primary=primary
             )
         )
-
-
-def _window(request: PlanRequest) -> Window | None:
-    return request.intake.window
 
 
 def _first_steps(act: ActRequest, target: Target, request: PlanRequest) -> list[Step]:
@@ -189,7 +185,7 @@ def _rerun_steps(s: _Steps, act: ActRequest, target: Target, request: PlanReques
             )
         return
     pr_id = target.pr_ids[0] if target.pr_ids else target.pr_of_previous
-    window = _window(request)
+    window = request.intake.window
     if one and pr_id is not None:
         s.add(
             "list_pipelines",
@@ -311,7 +307,7 @@ class ReadOnlyHelp:
             family=family_of(target),
             intent=f"refused (read-only): {target.action} — what you need to do it in Bitbucket",
             steps=steps,
-            window=_window(request) if target.action == "re-run" else None,
+            window=request.intake.window if target.action == "re-run" else None,
             repos=target.repos or None,
             understood=[f"a request to {target.action} ({self.act.form}: “{self.act.clause}”)"],
             not_understood=[f"bbscout is read-only: it does not {target.action}"],

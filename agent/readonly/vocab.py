@@ -186,7 +186,7 @@ ADVERBS: frozenset[str] = frozenset(
     {
         "just", "quickly", "please", "pls", "kindly", "now", "also", "immediately", "asap", "maybe",
         "possibly", "perhaps", "actually", "simply", "urgently", "right", "straight", "then", "already",
-        "still", "finally", "safely", "manually", "carefully", "first", "again", "now,", "really",
+        "still", "finally", "safely", "manually", "carefully", "first", "again", "really",
     }
 )  # fmt: skip
 # At the end of a clause they make even a bare noun phrase a request ("rollback for web-frontend please").
@@ -242,7 +242,6 @@ _MERGE_NOUNS = frozenset(
 VERBS: tuple[Verb, ...] = (
     Verb("merge", "merge", _MERGE_NOUNS),
     Verb("squash", "merge"),
-    Verb("squash and merge", "merge"),
     Verb("land", "merge"),
     Verb("approve", "approve"),
     Verb("sign … off", "approve"),
