@@ -28,10 +28,14 @@ test: install
 # gate at what they honestly achieve (see evals/README.md).
 HELDOUT_MIN ?= 0.95
 HELDOUT2_MIN ?= 0.95
+# Read-only refusals (issue 16): 35/37 with the current rules planner; the two it misses are look-alike
+# questions the planner must answer better (see evals/README.md). Raise to 0.95 when it does.
+REFUSALS_MIN ?= 0.94
 evals: install
 	$(BIN)/bbscout eval --planner rules --report evals/reports/latest
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout.yaml --min-pass-rate $(HELDOUT_MIN) --report evals/reports/heldout
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout2.yaml --min-pass-rate $(HELDOUT2_MIN) --report evals/reports/heldout2
+	$(BIN)/bbscout eval --planner rules --cases evals/heldout/refusals.yaml --min-pass-rate $(REFUSALS_MIN) --report evals/reports/refusals
 
 # ruff (lint + format) over the tree; mypy over the package (strict on agent/ and tools/).
 TYPECHECK := build/typecheck/bbscout
