@@ -157,7 +157,7 @@ def select_failures(plan: Plan, outcomes: list[StepOutcome], allowance: Allowanc
         ordered = _incident_order(incident, failed)
         bound = FLAKY_DETAILS if flaky else INCIDENT_DETAILS
         chosen = [r for r in ordered[:bound] if _key(r) not in done]
-        flags = {"log": False} if flaky else {}
+        flags = {"log": False} if flaky else {"tests": False}  # tests compare runs; a log says why it broke
         reads = [("pipeline_failure", _args(r, **flags), f"why {r.ref} failed") for r in chosen]
         return FailureSelection(reads, _offer(ordered[bound:], "nearest the incident"))
     newest = sorted(failed, key=lambda r: r.created_on, reverse=True)

@@ -13,7 +13,8 @@ from typing import Any
 
 from bbscout.agent.focus import Incident
 from bbscout.agent.frugality import Allowance, select_failures
-from bbscout.agent.incident import analysis_kind
+from bbscout.agent.incident import affected_service, analysis_kind
+from bbscout.agent.incident.suspects import built_by, same_commit
 from bbscout.agent.plan import Plan, Step, StepOutcome, records_of
 from bbscout.tools.evidence import DeploymentRecord, Evidence, PipelineRecord, PullRequestRecord
 
@@ -42,6 +43,11 @@ def follow_up_gaps(plan: Plan, outcomes: list[StepOutcome], allowance: Allowance
 
 
 def _incident_follow_ups(plan: Plan, incident: Incident, outcomes: list[StepOutcome]) -> list[Call]:
+    """What each service last deployed before T, and the change set it shipped.
+
+    In the affected service each pull request's own files are read (which change touched the config or
+    a dependency); elsewhere the pull requests alone (they are ruled out as another service's anyway).
+    """
     at = incident.at
     environment = (plan.focus.environment or "production").lower()
     latest: dict[str, DeploymentRecord] = {}
@@ -56,23 +62,20 @@ def _incident_follow_ups(plan: Plan, incident: Incident, outcomes: list[StepOutc
             current = latest.get(record.repo)
             if current is None or started > (current.started_on or started):
                 latest[record.repo] = record
-    ordered = sorted(latest.values(), key=lambda r: (r.repo != incident.service, r.started_on or at))
+    service = affected_service(incident, outcomes)
+    ordered = sorted(latest.values(), key=lambda r: (r.repo != service, r.started_on or at))
     return [
         (
             "deployment_changes",
-            {"repo": r.repo, "environment": r.environment, "deployment_uuid": r.uuid},
+            {
+                "repo": r.repo,
+                "environment": r.environment,
+                "deployment_uuid": r.uuid,
+                "files": "per_pull_request" if service in (None, r.repo) else "none",
+            },
             f"what {r.ref} shipped before {incident.at.isoformat()}",
         )
         for r in ordered
-    ]
-
-
-def _suspect_follow_ups(outcomes: list[StepOutcome]) -> list[Call]:
-    """Each PR a pre-T deployment shipped → its own files and reviewers, to attribute the change."""
-    shipped = [o for o in outcomes if o.tool == "deployment_changes"]
-    return [
-        ("get_pull_request", {"repo": r.repo, "pr_id": r.id}, f"files and reviewers of {r.ref}")
-        for r in records_of(shipped, PullRequestRecord)
     ]
 
 
@@ -99,30 +102,35 @@ def _picked_deployment_changes(plan: Plan, outcomes: list[StepOutcome]) -> list[
 
 
 def _build_incident_follow_ups(incident: Incident, outcomes: list[StepOutcome]) -> list[Call]:
-    """Failed pipelines nearest T → the commit that failed and the PR behind it."""
-    at, service = incident.at, incident.service
+    """Failed pipelines nearest T → the commit that failed and the files of the change behind it.
+
+    A PR merge that failed is read as its merge commit (its diffstat is the PR's files); a PR's branch run
+    reads the commit and the PR's diffstat; a direct push, the commit with its files.
+    """
+    at = incident.at
+    service = affected_service(incident, outcomes)
+    prs = records_of(outcomes, PullRequestRecord)
     failed = [
         r
         for r in records_of(outcomes, PipelineRecord)
-        if r.result in FAILED_RESULTS and (not service or r.repo == service)
+        if r.result in FAILED_RESULTS and (not service or r.repo == service) and r.commit
     ]
     failed.sort(key=lambda r: abs(r.created_on - at))
     calls: list[Call] = []
     for record in failed[:3]:
-        if record.commit:
-            calls.append(
-                (
-                    "get_commit",
-                    {"repo": record.repo, "commit": record.commit},
-                    f"the commit {record.ref} built",
-                )
-            )
-        if record.pr_id:
+        assert record.commit is not None
+        pr = built_by(record, prs)
+        merged = pr is not None and pr.state == "MERGED" and same_commit(pr.merge_commit, record.commit)
+        commit_args: dict[str, Any] = {"repo": record.repo, "commit": record.commit, "statuses": False}
+        if pr is not None and not merged:
+            commit_args["files"] = False
+        calls.append(("get_commit", commit_args, f"the commit {record.ref} built"))
+        if pr is not None and not merged:
             calls.append(
                 (
                     "get_pull_request",
-                    {"repo": record.repo, "pr_id": record.pr_id},
-                    f"the PR {record.ref} built",
+                    {"repo": record.repo, "pr_id": pr.id, "statuses": False},
+                    f"the files of {pr.ref}, which {record.ref} built",
                 )
             )
     return calls
@@ -151,9 +159,7 @@ def follow_ups(
         if kind == "build":
             candidates = _build_incident_follow_ups(incident, outcomes) + candidates
         elif kind == "runtime":
-            candidates = (
-                _incident_follow_ups(plan, incident, outcomes) + _suspect_follow_ups(outcomes) + candidates
-            )
+            candidates = _incident_follow_ups(plan, incident, outcomes) + candidates
         elif kind == "rollback":
             candidates = []
         elif kind == "flaky":

@@ -146,10 +146,12 @@ class ListPullRequests(ToolArgs):
 
 
 class GetPullRequest(ToolArgs):
-    """One pull request with reviewers, approvals, build statuses and its diffstat."""
+    """One pull request with reviewers, approvals, build statuses and its diffstat (`statuses=False` skips the
+    build statuses, a request)."""
 
     repo: str
     pr_id: int
+    statuses: bool = True
     include_diff: bool = False  # a bounded diff excerpt as well
     include_comments: bool = False
 
@@ -203,10 +205,13 @@ class ListCommits(ToolArgs):
 
 
 class GetCommit(ToolArgs):
-    """One commit with its diffstat (files changed) and build statuses."""
+    """One commit with its diffstat (files changed) and build statuses; `files=False` / `statuses=False` skip
+    them when they are not needed (a request each)."""
 
     repo: str
     commit: str
+    files: bool = True
+    statuses: bool = True
 
 
 class CommitsBetween(ToolArgs):
@@ -259,12 +264,15 @@ class ListDeployments(ToolArgs):
 class DeploymentChanges(ToolArgs):
     """What a deployment shipped: the commits, pull requests and files between it and the previous successful deployment to the same environment.
 
-    `deployment_uuid` None = the latest deployment to `environment`.
+    `deployment_uuid` None = the latest deployment to `environment`. `files`: "change_set" = the files
+    changed between the two deployments; "per_pull_request" = each pull request's own files (which change
+    touched what, for an incident); "none" = commits and pull requests only.
     """
 
     repo: str
     environment: str = "production"
     deployment_uuid: str | None = None
+    files: Literal["change_set", "per_pull_request", "none"] = "change_set"
 
 
 class SearchCode(ToolArgs):

@@ -35,6 +35,8 @@ __all__ = [
     "merged_prs",
     "pr_record",
     "pull_requests_for_commit",
+    "remember",
+    "settled_pull_request",
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -172,6 +174,12 @@ def file_change_record(ws: str, repo: str, rev: str, raw: dict[str, Any]) -> Fil
         lines_removed=removed,
         old_path=renamed,
     )
+
+
+def remember(ctx: ToolContext, repo: str, raw: dict[str, Any]) -> None:
+    """Keep a pull request this run read in a listing (a change set looks its PRs up there first)."""
+    if isinstance(raw.get("id"), int):
+        ctx.pull_requests[(repo, raw["id"])] = raw
 
 
 def _text_query(text: str) -> bbql.Query:
@@ -344,6 +352,7 @@ async def list_pull_requests(ctx: ToolContext, args: ListPullRequests) -> ToolRe
         async for raw in ctx.client.paginate(
             ctx.client.repo_path(slug, "pullrequests"), params, fields=fields, pagelen=50, stop=older
         ):
+            remember(ctx, slug, raw)
             if str(raw.get("state")) not in states or not _text_matches(raw, args.text):
                 continue
             stamp = parse_dt(raw.get(args.time_field))
@@ -466,7 +475,7 @@ def _split_diff(diff: str) -> dict[str, str]:
     return parts
 
 
-def _closed(raw: dict[str, Any]) -> bool:
+def settled_pull_request(raw: dict[str, Any]) -> bool:
     """A merged, declined or superseded pull request is settled: kept like an immutable response."""
     return str(raw.get("state") or "") in CLOSED
 
@@ -486,7 +495,9 @@ def _diffstat_path(
 async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult:
     client = ctx.client
     raw = await client.get_json(
-        client.repo_path(args.repo, "pullrequests", args.pr_id), fields=ONE_PR_FIELDS, settled=_closed
+        client.repo_path(args.repo, "pullrequests", args.pr_id),
+        fields=ONE_PR_FIELDS,
+        settled=settled_pull_request,
     )
     rec = pr_record(ctx.workspace, args.repo, raw, description=True)
     notes: list[str] = []
@@ -501,16 +512,16 @@ async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult
             and all(v.get("state") != "INPROGRESS" for v in page.get("values") or [])
         )
 
-    statuses = [
-        f"{s.get('state')} {redact(str(s.get('name') or s.get('key') or ''))}".strip()
-        async for s in client.paginate(
-            client.repo_path(args.repo, "pullrequests", args.pr_id, "statuses"),
-            fields=STATUS_FIELDS,
-            max_items=20,
-            settled=final,
-        )
-    ]
-    rec.statuses = statuses
+    if args.statuses:
+        rec.statuses = [
+            f"{s.get('state')} {redact(str(s.get('name') or s.get('key') or ''))}".strip()
+            async for s in client.paginate(
+                client.repo_path(args.repo, "pullrequests", args.pr_id, "statuses"),
+                fields=STATUS_FIELDS,
+                max_items=20,
+                settled=final,
+            )
+        ]
     rev = rec.merge_commit or dig(raw, "source", "commit", "hash", default="") or f"pr{args.pr_id}"
     files: list[FileChangeRecord] = []
     diffstat, params = _diffstat_path(client, args.repo, args.pr_id, raw)
@@ -589,7 +600,7 @@ async def merged_prs(
     params: list[tuple[str, Any]] = [("state", s) for s in states] + [("sort", "-updated_on")]
     if conds:
         params.append(("q", str(bbql.all_of(*conds))))
-    return [
+    found = [
         raw
         async for raw in ctx.client.paginate(
             ctx.client.repo_path(repo, "pullrequests"),
@@ -599,6 +610,9 @@ async def merged_prs(
             max_items=max_items,
         )
     ]
+    for raw in found:
+        remember(ctx, repo, raw)
+    return found
 
 
 async def pull_requests_for_commit(ctx: ToolContext, args: PullRequestsForCommit) -> ToolResult:
