@@ -112,7 +112,7 @@ def _listing_requests(plan: Plan, outcomes: list[StepOutcome]) -> int:
     return sum(o.requests for o in outcomes if o.step_id in primary)
 
 
-def _args(record: PipelineRecord, **flags: bool) -> dict[str, Any]:
+def _args(record: PipelineRecord, **flags: Any) -> dict[str, Any]:
     args: dict[str, Any] = {"repo": record.repo, "build_number": record.build_number, **flags}
     if record.uuid:
         args["uuid"] = record.uuid  # the listing already holds the pipeline: no lookup
@@ -129,6 +129,19 @@ def _incident_order(incident: Incident | None, failed: list[PipelineRecord]) -> 
         return (bool(service) and record.repo != service, distance)
 
     return sorted(failed, key=key)
+
+
+def _one_per_commit(records: list[PipelineRecord]) -> list[PipelineRecord]:
+    """The first failed run of each commit (runs without a known commit all kept), in order."""
+    seen: set[str] = set()
+    kept = []
+    for record in records:
+        if record.commit and record.commit in seen:
+            continue
+        if record.commit:
+            seen.add(record.commit)
+        kept.append(record)
+    return kept
 
 
 def select_failures(plan: Plan, outcomes: list[StepOutcome], allowance: Allowance) -> FailureSelection:
@@ -151,13 +164,18 @@ def select_failures(plan: Plan, outcomes: list[StepOutcome], allowance: Allowanc
         )
     if plan.family == "incident":
         from bbscout.agent.incident import analysis_kind
+        from bbscout.agent.incident.patterns import test_kinds
 
         incident = plan.focus.incident
         flaky = incident is not None and analysis_kind(incident) == "flaky"
         ordered = _incident_order(incident, failed)
+        if not flaky:  # one run says why a change broke; its other failed runs are cited with it
+            ordered = _one_per_commit(ordered)
         bound = FLAKY_DETAILS if flaky else INCIDENT_DETAILS
         chosen = [r for r in ordered[:bound] if _key(r) not in done]
-        flags = {"log": False} if flaky else {"tests": False}  # tests compare runs; a log says why it broke
+        flags: dict[str, Any] = {"tests": False}  # a build or deploy: its log says why it broke
+        if flaky:  # the test reports compare runs, of the kind of test the symptom names
+            flags = {"log": False, "test_steps": (test_kinds(incident.symptom) if incident else None) or None}
         reads = [("pipeline_failure", _args(r, **flags), f"why {r.ref} failed") for r in chosen]
         return FailureSelection(reads, _offer(ordered[bound:], "nearest the incident"))
     newest = sorted(failed, key=lambda r: r.created_on, reverse=True)

@@ -102,10 +102,11 @@ def _picked_deployment_changes(plan: Plan, outcomes: list[StepOutcome]) -> list[
 
 
 def _build_incident_follow_ups(incident: Incident, outcomes: list[StepOutcome]) -> list[Call]:
-    """Failed pipelines nearest T → the commit that failed and the files of the change behind it.
+    """Failed pipelines nearest T → the change behind each failed commit, with its files.
 
-    A PR merge that failed is read as its merge commit (its diffstat is the PR's files); a PR's branch run
-    reads the commit and the PR's diffstat; a direct push, the commit with its files.
+    A PR's branch run: the PR's diffstat (the PR is the suspect). A PR merge that failed, or a direct
+    push: the commit with its diffstat (a merge commit's is its PR's files). Never build statuses: the
+    failed runs are already in the evidence.
     """
     at = incident.at
     service = affected_service(incident, outcomes)
@@ -118,21 +119,13 @@ def _build_incident_follow_ups(incident: Incident, outcomes: list[StepOutcome]) 
     failed.sort(key=lambda r: abs(r.created_on - at))
     calls: list[Call] = []
     for record in failed[:3]:
-        assert record.commit is not None
         pr = built_by(record, prs)
-        merged = pr is not None and pr.state == "MERGED" and same_commit(pr.merge_commit, record.commit)
-        commit_args: dict[str, Any] = {"repo": record.repo, "commit": record.commit, "statuses": False}
-        if pr is not None and not merged:
-            commit_args["files"] = False
-        calls.append(("get_commit", commit_args, f"the commit {record.ref} built"))
-        if pr is not None and not merged:
-            calls.append(
-                (
-                    "get_pull_request",
-                    {"repo": record.repo, "pr_id": pr.id, "statuses": False},
-                    f"the files of {pr.ref}, which {record.ref} built",
-                )
-            )
+        if pr is not None and not (pr.state == "MERGED" and same_commit(pr.merge_commit, record.commit)):
+            args: dict[str, Any] = {"repo": record.repo, "pr_id": pr.id, "statuses": False}
+            calls.append(("get_pull_request", args, f"the files of {pr.ref}, which {record.ref} built"))
+        else:
+            args = {"repo": record.repo, "commit": record.commit, "statuses": False}
+            calls.append(("get_commit", args, f"the commit {record.ref} built"))
     return calls
 
 

@@ -93,7 +93,8 @@ class PipelineFailure(ToolArgs):
     """Why a pipeline failed: its failed steps, each with the log tail and extracted error lines, and the failed test cases.
 
     `uuid` (from a listing) saves looking the pipeline up; `log=False` / `tests=False` skip the log tail /
-    the test report when they are not needed (each costs a request per failed step).
+    the test report when they are not needed (each costs a request per failed step). `test_steps` reads
+    the test report only of failed steps whose name has one of these words (["integration"]).
     """
 
     repo: str
@@ -102,6 +103,7 @@ class PipelineFailure(ToolArgs):
     uuid: str | None = None
     log: bool = True
     tests: bool = True
+    test_steps: list[str] | None = None
 
 
 class ListPullRequests(ToolArgs):

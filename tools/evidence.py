@@ -114,6 +114,7 @@ class StepRecord(Record):
     error_lines: list[str] = Field(default_factory=list)  # redacted lines that explain the failure
     tests_total: int | None = None
     tests_failed: int | None = None
+    runs_tests: bool | None = None  # its commands run tests or write a test report (None: not known)
 
 
 class TestCaseRecord(Record):

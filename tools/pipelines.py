@@ -75,7 +75,16 @@ STEP_FIELDS = ",".join(
         "started_on",
         "completed_on",
         "duration_in_seconds",
+        "script_commands.command",
     )
+)
+# A command that runs tests or writes a test report (Bitbucket reads JUnit-style XML from such folders).
+_TEST_COMMAND = re.compile(
+    r"(?i)junit|test[-_]?(?:reports?|results?)\b|surefire|failsafe|testresults|\.trx\b"
+    r"|\b(?:pytest|py\.test|tox|nox|nose2?|unittest|jest|mocha|vitest|jasmine|karma|rspec|minitest|phpunit"
+    r"|pest|ctest|xunit|nunit|mstest|cypress|playwright)\b"
+    r"|\b(?:go|cargo|dotnet|npm|yarn|pnpm|bun|deno|make|swift|mix|sbt|bazel|flutter|dart)\s+(?:run\s+)?test"
+    r"|\bmvnw?\b[^|;&]*\b(?:test|verify|install|package|deploy)\b|\bgradlew?\b[^|;&]*\b(?:test\w*|check|build)\b"
 )
 TEST_CASE_FIELDS = ",".join(
     f"values.{f}"
@@ -306,6 +315,12 @@ def _step_record(ws: str, repo: str, build: int, pipeline_uuid: str, raw: dict[s
         duration = int((completed - started).total_seconds()) if started and completed else None
     err = dig(raw, "state", "result", "error", "message")
     title = f'Step "{name}" {result or state}' + (f": {one_line(err, 120)}" if err else "")
+    commands = raw.get("script_commands")
+    runs_tests = (
+        any(_TEST_COMMAND.search(str(c.get("command") or "")) for c in commands if isinstance(c, dict))
+        if isinstance(commands, list)
+        else None
+    )
     return StepRecord(
         ref=step_ref(repo, build, name),
         repo=repo,
@@ -321,7 +336,13 @@ def _step_record(ws: str, repo: str, build: int, pipeline_uuid: str, raw: dict[s
         completed_on=completed,
         duration_seconds=duration,
         error_lines=[clip(err, 300)] if err else [],
+        runs_tests=runs_tests,
     )
+
+
+def _named(name: str, words: list[str] | None) -> bool:
+    """The step's name has one of `words` (no words: every step)."""
+    return not words or any(re.search(rf"(?i)\b{re.escape(w)}", name) for w in words)
 
 
 def _steps_settled(page: dict[str, Any]) -> bool:
@@ -448,7 +469,9 @@ async def pipeline_failure(ctx: ToolContext, args: PipelineFailure) -> ToolResul
             lines = _tail_lines(text, 0, from_partial=len(text.encode()) >= LOG_TAIL_BYTES)
             step.error_lines = [*step.error_lines, *extract_error_lines(lines)][-MAX_ERROR_LINES:]
             step.log_tail = redact("\n".join(lines[-args.log_tail_lines :]))
-        if not args.tests:
+        if not args.tests or step.runs_tests is False or not _named(step.name, args.test_steps):
+            if args.tests and step.runs_tests is False:
+                notes.append(f'step "{step.name}" runs no tests (its commands): no test report read')
             records.append(step)
             continue
         cases_path = ctx.client.repo_path(
