@@ -504,7 +504,7 @@ def _which_one_and_when(work: str, text: str, u: Understanding) -> None:
     """One object or many, landed-on time, what is live, unsupported filters, cues, name filters."""
     u.pick = pick_in(work, _PLURAL_NOUNS) if u.count is None else None
     u.landed = landed_in(text)
-    u.current = current_in(work) and u.window is None
+    u.current = current_in(text) and u.window is None
     u.unsupported = [
         Unsupported(kind=kind, value=value)
         for kind, value in unsupported_in(text, not_values=_all_topic_words())
