@@ -32,7 +32,7 @@ __all__ = [
 
 IncidentKind = Literal["runtime", "build", "flaky"]
 ConstraintKind = Literal[
-    "who", "state", "repository", "branch", "path", "environment", "window", "text", "count"
+    "who", "state", "repository", "branch", "path", "environment", "window", "text", "count", "one", "other"
 ]
 
 
@@ -128,8 +128,9 @@ class Constraint(BaseModel):
     """One restriction the question states, and whether the plan applies it.
 
     `value` is what intake understood ("Priya", "FAILED/ERROR", "checkout-service", "last 24 hours",
-    "5"); `how` says by what it is applied ("list_pipelines.results", "the follow-up filter") or, when
-    not applied, why not ("no repository matches 'chekout'", "no tool argument filters by it").
+    "5"); `filter` is how an answer names the restriction ("author", "reviewer", "label", "state");
+    `how` says by what it is applied ("list_pipelines.results", "the follow-up filter") or, when not
+    applied, why not ("no repository matches 'chekout'", "no tool argument filters by it").
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -138,3 +139,15 @@ class Constraint(BaseModel):
     value: str
     applied: bool
     how: str = ""
+    filter: str = ""
+
+    @property
+    def named(self) -> str:
+        """The restriction in words: "reviewer Emma", "label 'bug'", "window yesterday"."""
+        name = self.filter or self.kind
+        value = f"'{self.value}'" if self.kind in ("text", "other") else self.value
+        return (
+            f"{name} {value}"
+            if name not in ("repository", "one")
+            else (f"repository {value}" if name == "repository" else f"the {value} one")
+        )

@@ -502,14 +502,15 @@ _PLURAL_NOUNS = frozenset(w for ws in V.TOPICS.values() for p in ws for w in p.s
 
 def _which_one_and_when(work: str, text: str, u: Understanding) -> None:
     """One object or many, landed-on time, what is live, unsupported filters, cues, name filters."""
-    u.pick = pick_in(work, _PLURAL_NOUNS) if u.count is None else None
+    u.cues = cues_in(text)
+    # "the latest deployment of each service" asks for one per service: a list, not one object
+    u.pick = pick_in(work, _PLURAL_NOUNS) if u.count is None and "each" not in u.cues else None
     u.landed = landed_in(text)
     u.current = current_in(text) and u.window is None
     u.unsupported = [
         Unsupported(kind=kind, value=value)
         for kind, value in unsupported_in(text, not_values=_all_topic_words())
     ]
-    u.cues = cues_in(text)
     if u.branch and re.search(rf"\bfrom\s+(?:the\s+)?{re.escape(u.branch.lower())}", text):
         u.cues.append("from_branch")
     kind = re.search(rf"\b({'|'.join(V.BRANCH_KINDS)})\s+branch(?:es)?\b", text)

@@ -254,15 +254,16 @@ def _newest_then_changes(d: Draft, row: Intent, args: dict[str, Any], f: frozens
     if not d.u.environment:
         d.understood.append("environment: production (none named)")
     d.focus.environment = env
-    step = d.step(
-        row.tool,
-        {"environment": env, "latest_per_environment": True},
-        f"find the latest {env} deployment across repositories",
-        primary=True,
-    )
+    where = f"of {', '.join(d.repos)}" if d.repos else "across repositories"
+    if d.window is not None:  # "the last deployment yesterday": the newest in the window
+        listing = {"repos": d.repos, "environment": env, "since": d.window.start, "until": d.window.end}
+        listing |= {"statuses": ["SUCCESSFUL"], "pick": "newest"}
+    else:
+        listing = {"repos": d.repos, "environment": env, "latest_per_environment": True}
+    step = d.step(row.tool, listing, f"find the latest {env} deployment {where}", primary=True)
     d.focus.newest_deployment = NewestDeployment(from_step=step.id, environment=env)
-    d.understood.append("'the last deployment': the newest one across repositories, then what it shipped")
-    return f"what changed in the latest {env} deployment"
+    d.understood.append(f"'the last deployment': the newest one {where}, then what it shipped")
+    return f"what changed in the latest {env} deployment" + (f", {d.window.label}" if d.window else "")
 
 
 def _single_repo(d: Draft, row: Intent, args: dict[str, Any], f: frozenset[str]) -> str:

@@ -240,7 +240,7 @@ INTENTS: tuple[Intent, ...] = (
         "what a deployment shipped",
         "deployments",
         "deployment_changes",
-        when("wants_changes repo"),
+        when("wants_changes repo", none_of="window"),
         shape="per_repo",
     ),
     Intent(
