@@ -103,6 +103,7 @@ __all__ = [
     "pipeline_error",
     "ref_size",
     "related_refs",
+    "relaxations",
     "resolve_window",
     "scenario_refs",
 ]
@@ -932,6 +933,64 @@ def _rollback_target(world: Any, q: OracleQuery, now: datetime, tz: str) -> Orac
 
 
 _REFERENT_KINDS = {"about": _about, "rollback_target": _rollback_target}
+
+
+# --- constraints dropped: the query without one of them ------------------------------------------------
+
+# field → (the constraint's name, how an answer may say it, the field's relaxed value); `window`/`since`
+# are relaxed together
+_RELAXABLE: dict[str, tuple[str, tuple[str, ...], Any]] = {
+    "repos": ("repository", ("repositor",), None),
+    "results": ("state", ("state", "result", "status"), None),
+    "states": ("state", ("state", "status"), None),
+    "pr_states": ("state", ("state", "status"), None),
+    "statuses": ("state", ("state", "status", "outcome"), None),
+    "branch": ("branch", ("branch",), None),
+    "target": ("branch", ("branch", "target"), None),
+    "trigger": ("trigger", ("trigger",), None),
+    "author": ("author", ("author",), None),
+    "reviewer": ("reviewer", ("reviewer",), None),
+    "approver": ("approver", ("approver", "approv"), None),
+    "participant": ("participant", ("participant",), None),
+    "awaiting_review": ("review", ("review", "approv"), False),
+    "path": ("path", ("path",), None),
+    "touched_path": ("path", ("path",), None),
+    "environment": ("environment", ("environment",), None),
+    "text": ("text", ("text", "title", "description", "message"), None),
+    "current": ("live", ("live", "current"), False),
+    "latest": ("latest", ("latest",), False),
+    "landed": ("landed", ("landed", "entered", "merged into"), False),
+    "exclude_main": ("branch", ("branch",), False),
+    "name_contains": ("name", ("name",), None),
+    "limit": ("how many", ("how many", "limit", "at most"), None),
+}
+_LIST_KINDS = frozenset({"pipelines", "pull_requests", "commits", "branches", "deployments", "repositories"})
+
+
+def relaxations(q: OracleQuery) -> list[tuple[str, tuple[str, ...], OracleQuery]]:
+    """(name, words, query without that constraint) for each constraint `q` states, list kinds only."""
+    if q.kind not in _LIST_KINDS or q.order_by == "size" or (q.pick is not None and q.pick < 0):
+        return []
+    out: list[tuple[str, tuple[str, ...], OracleQuery]] = []
+    given = q.model_fields_set
+    for name, (label, words, empty) in _RELAXABLE.items():
+        value = getattr(q, name)
+        if name not in given or value in (None, False, []):
+            continue
+        said = (*words, *_value_words(value))
+        out.append((label, said, q.model_copy(update={name: empty})))
+    if q.resolved_window() is not None:
+        out.append(
+            ("window", ("window", "time", "date"), q.model_copy(update={"window": None, "since": None}))
+        )
+    if q.pick is not None and q.pick > 0:
+        out.append(("which one", ("one", "newest", "latest", "oldest"), q.model_copy(update={"pick": None})))
+    return out
+
+
+def _value_words(value: Any) -> tuple[str, ...]:
+    values = value if isinstance(value, list) else [value]
+    return tuple(str(v) for v in values if isinstance(v, str) and v)
 
 
 # --- entry point ------------------------------------------------------------------------------------

@@ -149,6 +149,10 @@ def _live_also(p: _Plan, u: Understanding, value: str) -> str | None:
     return "deployment_changes (the latest deployment)" if "deployment_changes" in p.tools() else None
 
 
+def _about_commits(u: Understanding) -> bool:
+    return "commits" in u.topics and "pull_requests" not in u.topics and u.landed
+
+
 def _people(role: str) -> Values:
     return lambda u: list(getattr(u, role + "s"))
 
@@ -190,7 +194,8 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "state",
         "state",
-        lambda u: ["/".join(u.pr_states)] if u.pr_states else [],
+        # "commits merged to main" is a commit question: "merged" times them (landed), it is no PR state
+        lambda u: ["/".join(u.pr_states)] if u.pr_states and not _about_commits(u) else [],
         ("states",),
         "no step filters by state",
         match=lambda v: _overlaps(v.split("/")),

@@ -384,29 +384,30 @@ SHAPES: dict[Shape, Callable[[Draft, Intent, dict[str, Any], frozenset[str]], st
 def _describe(d: Draft, row: Intent, args: dict[str, Any]) -> str:
     """The plan's intent: the row's name with its state, scope and window ("failed pipelines, last 24
     hours")."""
-    words = [row.name]
+    what = row.name
     if row.tool == "list_pipelines":
         results = args.get("results") or []
         state = (
             "failed"
             if set(results) == {"FAILED", "ERROR"}
-            else (
-                ", ".join(results).lower() if results else "running" if args.get("in_progress") else "recent"
-            )
+            else ", ".join(results).lower()
+            if results
+            else "running"
+            if args.get("in_progress")
+            else "recent"
         )
-        words = [f"{state} pipelines"]
+        what = f"{state} pipelines"
     elif row.tool == "list_pull_requests":
-        words = [f"{'/'.join(s.lower() for s in args.get('states', ['OPEN']))} pull requests"]
+        what = f"{'/'.join(s.lower() for s in args.get('states', ['OPEN']))} pull requests"
     elif row.tool == "list_commits" and args.get("merges_only"):
-        words = ["merged commits"]
-    if args.get("pick"):
-        words.insert(0, f"the {args['pick']} of the")
-    w = d.window
-    if w is not None:
-        words.append(f", {w.label}")
-    elif row.tool == "list_pipelines" and d.u.branch:
-        words.append(f" on {d.u.branch}")
-    return "".join(x if x.startswith(",") else (" " + x if i else x) for i, x in enumerate(words))
+        what = "merged commits"
+    if args.get("pick") and row.name != "the newest deployment":
+        what = f"the {args['pick']} of the {what}"
+    if d.window is not None:
+        return f"{what}, {d.window.label}"
+    if row.tool == "list_pipelines" and d.u.branch:
+        return f"{what} on {d.u.branch}"
+    return what
 
 
 # --- incidents -----------------------------------------------------------------------------------

@@ -130,6 +130,7 @@ SLOTS: dict[str, Slot] = {
     "list_pull_requests.limit": lambda d, f: d.u.count or (None if d.u.pick else PR_LIST_LIMIT),
     # names
     "list_branches.name_contains": _branch_name,
+    "exclude_main": lambda d, f: "pick" in f and not d.u.branch,  # "the newest branch": a work branch
     "list_repositories.name_contains": lambda d, f: d.u.name_filter,
     # what to include
     "include_diff": lambda d, f: bool({"ask:diff", "ask:changes"} & f),

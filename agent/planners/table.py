@@ -230,6 +230,7 @@ INTENTS: tuple[Intent, ...] = (
         "branches",
         "list_branches",
         windows=(
+            WindowRule(when("pick"), None, say="the {pick} one, whenever its last commit was"),
             WindowRule(when(any_of="ask:recent window"), RECENT_DEFAULT, "last 7 days"),
             WindowRule(ALWAYS, None),
         ),

@@ -535,7 +535,10 @@ def report_deployments(request: PlanRequest, plan: Plan, outcomes: list[StepOutc
             confidence="high",
         )
     if pick:
-        answer = f"The {pick} {noun}{env_text} {scope}: **{deployment_line(deployments[0])}**"
+        # "the most recent deploy" has two readings: to any environment, or to production; say which
+        reading = "" if environment else " (to any environment; ask “… to production” for production only)"
+        answer = f"The {pick} {noun}{env_text or ' to any environment'} {scope}: "
+        answer += f"**{deployment_line(deployments[0])}**{reading}"
     else:
         head = f"**{plural(len(deployments), noun)}{tail}{env_text}{window_text(plan)}** {scope}"
         answer = head + ", newest first.\n\n" + listing(deployments, deployment_line)
