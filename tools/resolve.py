@@ -210,8 +210,18 @@ def closest_names(phrase: str, repos: Sequence[RepositoryRecord], limit: int = 3
     return [h[0] for h in hits]
 
 
+def _compact(text: str) -> str:
+    return re.sub(r"[\s_.-]+", "", text.lower())
+
+
 def resolve(phrase: str, repos: Sequence[RepositoryRecord]) -> Resolution:
-    """One confident slug, the ambiguous candidates, or nothing (with the closest names)."""
+    """One confident slug, the ambiguous candidates, or nothing (with the closest names).
+
+    A slug written as one word ("webfrontend", "api gateway") is that slug.
+    """
+    fused = [r.slug for r in repos if _compact(phrase) in {_compact(r.slug), _compact(r.name)}]
+    if len(fused) == 1:
+        return Resolution(phrase=phrase, slugs=fused)
     ranked = [(s, sc) for s, sc in rank_repositories(phrase, repos) if sc >= MINIMUM]
     if not ranked:
         return Resolution(phrase=phrase, alternatives=closest_names(phrase, repos))

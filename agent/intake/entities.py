@@ -503,6 +503,8 @@ _PLURAL_NOUNS = frozenset(w for ws in V.TOPICS.values() for p in ws for w in p.s
 def _which_one_and_when(work: str, text: str, u: Understanding) -> None:
     """One object or many, landed-on time, what is live, unsupported filters, cues, name filters."""
     u.cues = cues_in(text)
+    if "open_verb" in u.cues and u.pr_states == ["OPEN"]:
+        u.pr_states, u.cues = ["OPEN", "MERGED", "DECLINED"], [*u.cues, "created"]
     # "the latest deployment of each service" asks for one per service: a list, not one object
     u.pick = pick_in(work, _PLURAL_NOUNS) if u.count is None and "each" not in u.cues else None
     u.landed = landed_in(text)
@@ -591,6 +593,8 @@ def _repo_mentions(text: str, u: Understanding, repos: Sequence[RepositoryRecord
         stem = word[:-1] if word.endswith("s") and len(word) > 4 else word
         if word in slug_words or stem in slug_words or word in _SCAN_SYNONYMS:
             return True
+        if len(word) >= 8 and _fused(word, known):
+            return True  # "webfrontend", "billingservice": two words written as one
         return len(word) >= 6 and any(len(s) >= 6 and _ratio(word, s) >= 85 for s in slug_words)
 
     # punctuation is kept as tokens: a clause break ("… 3 days - infra issue") ends a name's context
@@ -676,6 +680,14 @@ def _slug_typo(word: str) -> bool:
     return len(last) >= 4 and any(fuzz.ratio(last, s) >= 80 for s in _SLUG_SUFFIXES if len(s) >= 4)
 
 
+def _fused(word: str, known: set[str]) -> bool:
+    """A slug written without its hyphen ("webfrontend"), or a word and a repository suffix run together
+    ("billingservice"): a repository name to resolve, or to report as unknown with the closest names."""
+    if any(fuzz.ratio(word, slug.replace("-", "")) >= 85 for slug in known):
+        return True
+    return any(word.endswith(suffix) and len(word) - len(suffix) >= 3 for suffix in _SLUG_SUFFIXES)
+
+
 def _names_a_repo(run: list[str], before: list[str], after: str, known: set[str]) -> bool:
     """Whether a run of repository-like words is used as a repository name, not as an ordinary word.
 
@@ -685,7 +697,9 @@ def _names_a_repo(run: list[str], before: list[str], after: str, known: set[str]
     "checkout is throwing", "payments prs", "failed in auth?"); a bare word modifying some other noun ("an
     infra problem", "with a data issue") is an ordinary word.
     """
-    if any("-" in t or t in known for t in run) or any(t in GENERIC or t == "services" for t in run):
+    if any("-" in t or t in known or _fused(t, known) for t in run) or any(
+        t in GENERIC or t == "services" for t in run
+    ):
         return True
     prev = next((t for t in reversed(before) if t not in _DETERMINERS), None)
     indefinite = bool(before) and before[-1] in ("a", "an")  # "with a data issue": a common noun phrase

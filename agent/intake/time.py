@@ -603,6 +603,7 @@ def _normalize(text: str) -> str:
         if "from" not in t and "between" not in t
         else t
     )
+    t = re.sub(r"\bthis\s+fortnight\b", "the past fortnight", t)
     t = re.sub(r"\b(?:a|one)\s+fortnight\b", "1 fortnight", t)
     t = re.sub(r"\bmid-?night\b", "midnight", t)
     t = re.sub(r"\b(?:earlier|so far|up to now|until now)\s+today\b", "today", t)

@@ -758,6 +758,50 @@ STOP_WORDS: frozenset[str] = frozenset(
 )
 
 
+# Words of the filter grammars below (people's roles, text, which one, landed, live, unsupported filters):
+# typo-corrected towards, and never "corrected" into a neighbour ("comments" is not "commits").
+FILTER_WORDS: tuple[str, ...] = (
+    "comment",
+    "comments",
+    "commented",
+    "reviewer",
+    "reviewers",
+    "reviewed",
+    "reviewing",
+    "approver",
+    "approvers",
+    "approved",
+    "approval",
+    "approvals",
+    "participant",
+    "participants",
+    "participated",
+    "involving",
+    "mentioning",
+    "mentions",
+    "mentioned",
+    "title",
+    "description",
+    "message",
+    "label",
+    "labels",
+    "labelled",
+    "labeled",
+    "tagged",
+    "milestone",
+    "priority",
+    "component",
+    "landed",
+    "live",
+    "currently",
+    "latest",
+    "newest",
+    "oldest",
+    "earliest",
+    "fortnight",
+)
+
+
 def _words(*tables: Iterable[str]) -> set[str]:
     """Every alphabetic word of every phrase (dict tables iterate over their keys)."""
     return {w for table in tables for phrase in table for w in phrase.split() if w.isalpha()}
@@ -780,6 +824,7 @@ CORRECTABLE: frozenset[str] = frozenset(
         "kickoff",
     }
     | set(_TIME_VOCAB)
+    | set(FILTER_WORDS)
 )
 
 
@@ -1009,6 +1054,10 @@ CUES: dict[str, tuple[str, ...]] = {
     ),
     "merge_commits": (r"\bmerge\s+commits?\b", r"\bmerges\b"),
     "created": (r"\b(?:opened|created|raised|submitted|filed|new)\b",),
+    # "what did Priya open?": open as a verb is what someone opened (any state), not "open PRs"
+    "open_verb": (
+        r"\b(?:did|does|do|has|have|had|will)\s+(?:[\w@.'’-]+\s+){1,3}open\b(?!\s+(?:prs?|pull|pr\b))",
+    ),
     "show": (
         r"\b(?:show|open|cat|contents?|read|view|print|display|fetch|pull\s+up|bring\s+up|give\s+me|see|dump)\b",
         r"\bwhat(?:'s|s|\s+is)?\s+in(?:side)?\b",

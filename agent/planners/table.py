@@ -119,6 +119,8 @@ FAMILIES: tuple[FamilyRule, ...] = (
     FamilyRule("code", when("symbol topic:code")),
     FamilyRule("pipelines", when(any_of="build_number results running trigger")),
     FamilyRule("pull_requests", when(any_of="pr_number awaiting_review draft reviewer approver participant")),
+    # "what has dependabot opened?": people open pull requests
+    FamilyRule("pull_requests", when("people no_topic", any_of="created open_verb")),
     FamilyRule("commits", when(any_of="commit merged_state path landed")),
     FamilyRule("commits", when("ask:changes scoped_or_branch")),
     FamilyRule("deployments", when("env")),
