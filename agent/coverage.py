@@ -33,6 +33,9 @@ _STATE_WORDS: dict[str, tuple[str, ...]] = {
     "DECLINED": ("declined", "rejected"),
     "SUPERSEDED": ("superseded",),
     "in progress": ("running", "pending", "in progress", "in-progress", "queued"),
+    "IN_PROGRESS": ("running", "in progress", "in-progress"),
+    "PENDING": ("pending", "queued"),
+    "PAUSED": ("paused",),
     "awaiting review": ("review", "approv"),
     "live now": ("live", "current", "deployed now", "running now", "in production now"),
 }

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bbscout.tools.args import DeploymentStatus, PipelineResult, PullRequestState, Trigger
+from bbscout.tools.args import DeploymentStatus, PipelineProgress, PipelineResult, PullRequestState, Trigger
 
 __all__ = [
     "Constraint",
@@ -107,7 +107,8 @@ class Focus(BaseModel):
 
     # the answer set, filtered by the reporters
     results: list[PipelineResult] = Field(default_factory=list)  # pipeline results asked for
-    in_progress: bool = False  # running/pending pipelines only
+    in_progress: bool = False  # unfinished pipelines only
+    progress: list[PipelineProgress] = Field(default_factory=list)  # which unfinished states (none: all)
     states: list[PullRequestState] = Field(default_factory=list)  # pull request states asked for
     statuses: list[DeploymentStatus] = Field(default_factory=list)  # deployment outcomes asked for
     environment: str | None = None  # deployments (and an incident's environment; None = production)

@@ -30,7 +30,7 @@ from bbscout.agent.intake.filters import (
 from bbscout.agent.intake.normalize import basic, correct
 from bbscout.agent.intake.time import parse_window
 from bbscout.agent.plan import Window
-from bbscout.tools.args import PipelineResult, PullRequestState, Trigger
+from bbscout.tools.args import PipelineProgress, PipelineResult, PullRequestState, Trigger
 from bbscout.tools.evidence import RepositoryRecord
 from bbscout.tools.resolve import GENERIC, SYNONYMS, closest_names, rank_repositories, resolve
 
@@ -83,6 +83,9 @@ class Understanding(BaseModel):
     states: list[str] = Field(default_factory=list)  # the state words as typed (canonical spelling)
     results: list[PipelineResult] = Field(default_factory=list)
     in_progress: bool = False
+    progress: list[PipelineProgress] = Field(
+        default_factory=list
+    )  # which unfinished states: running ≠ pending
     pr_states: list[PullRequestState] = Field(default_factory=list)
     awaiting_review: bool = False
     draft: bool = False
@@ -159,6 +162,9 @@ _PATH = re.compile(
     r"charts|deploy|scripts|ci|\.github|pkg|cmd|internal|services|packages|terraform|migrations)/[\w./-]*"
     r"|Dockerfile|Makefile|Jenkinsfile|Procfile)(?![\w/-])",
 )
+# any other slashed token ("envs/production", "src/gateway/"): a path unless it is said as a branch
+_SLASHED = re.compile(r"(?<![\w/.:@#-])((?:[A-Za-z_.][\w.-]*/)+[\w.-]*)(?![\w/-])")
+_NOT_PATHS = frozenset({"and/or", "ci/cd", "n/a", "i/o", "w/o", "w/", "either/or", "pr/mr", "prs/mrs"})
 _BRANCH_PREFIXED = re.compile(rf"(?<![\w/.-])((?:{'|'.join(V.BRANCH_PREFIXES)})/[\w./-]*[\w-])")
 _BRANCH_CONTEXT = re.compile(
     r"(?:\b(?:on|to|into|against|from|targeting|target|off|for|in)\s+(?:the\s+)?(?:branch\s+)?(?P<a>[\w./-]+)\s+branch\b"
@@ -317,6 +323,12 @@ _AWAITING = re.compile(
 )
 
 
+_NOT_MERGED = re.compile(
+    r"(?<![\w'-])(?:" + "|".join(sorted((re.escape(n) for n in V.NEGATIONS), key=len, reverse=True)) + r")\s+"
+    r"(?:(?:yet|been|be|got|gotten|get|ever|still|actually)\s+)*merged\b"
+)
+
+
 def _states(text: str, u: Understanding) -> None:
     for phrase in _found(text, V.AWAITING_REVIEW):
         u.awaiting_review = True
@@ -329,6 +341,7 @@ def _states(text: str, u: Understanding) -> None:
         text = _AWAITING.sub(" ", text)
     for phrase in _found(text, V.IN_PROGRESS):
         u.in_progress = True
+        u.progress.extend(s for s in V.PROGRESS[phrase] if s not in u.progress)
         u.states.append(phrase)
         text = text.replace(phrase, " ")
     text, negated = _negated_results(text)
@@ -337,6 +350,10 @@ def _states(text: str, u: Understanding) -> None:
         u.states.append(phrase)
     if negated and not u.results and "SUCCESSFUL" in negated:
         u.results.extend(("FAILED", "ERROR"))  # "builds that aren't green"
+    if _NOT_MERGED.search(text):  # "haven't been merged yet": still open
+        u.pr_states.append("OPEN")
+        u.states.append("not merged")
+        text = _NOT_MERGED.sub(" ", text)
     for phrase in _found(text, V.PR_STATES):
         u.pr_states.extend(V.PR_STATES[phrase])
         u.states.append(phrase)
@@ -422,6 +439,13 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
         path = m.group(1).rstrip(".")
         if not re.match(rf"(?:{'|'.join(V.BRANCH_PREFIXES)})/", path) and not re.match(r"\d", path):
             u.paths.append(path)
+    for m in _SLASHED.finditer(question):
+        path = m.group(1).rstrip(".")
+        if any(path in p or p in path for p in [*u.paths, u.branch or "\0"]) or path.lower() in _NOT_PATHS:
+            continue
+        if re.match(rf"(?:{'|'.join(V.BRANCH_PREFIXES)})/", path) or _said_as_branch(question, path):
+            continue
+        u.paths.append(path)
     u.paths = _uniq(u.paths)
     for p in u.paths + ([u.branch] if u.branch else []):
         text = text.replace(p.lower(), " ")
@@ -459,6 +483,19 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
     return text
 
 
+def _said_as_branch(question: str, token: str) -> bool:
+    """ "on team/foo", "the team/foo branch", "into team/foo": a branch name, not a path."""
+    t = re.escape(token)
+    return bool(
+        re.search(
+            rf"{t}\s+branch|branch\s+(?:named\s+|called\s+)?[`'\"]?{t}"
+            rf"|\b(?:on|into|onto|against|from|targeting|off)\s+(?:the\s+)?[`'\"]?{t}",
+            question,
+            re.IGNORECASE,
+        )
+    )
+
+
 def _people(question: str, u: Understanding, repos: Sequence[RepositoryRecord]) -> None:
     """People in a role (author, reviewer, approver, participant): `filters.names_in_roles` over the question,
     keeping only words that can be names here (not vocabulary, not a repository's name)."""
@@ -487,7 +524,9 @@ def _texts(question: str, u: Understanding) -> None:
     """
     if not {"pull_requests", "commits"} & set(u.topics) or "code" in u.topics:
         return
-    texts = texts_in(question, not_text=[*_all_topic_words(), *u.authors, *u.reviewers, *u.approvers])
+    nouns = {w for ws in V.TOPICS.values() for p in ws for w in p.split()}
+    people = [w for name in [*u.authors, *u.reviewers, *u.approvers, *u.participants] for w in name.split()]
+    texts = texts_in(question, not_text=[*nouns, *people])
     named = {x.lower() for x in [u.branch or "", *u.paths]}
     for ticket in tickets_in(question):
         inside = any(ticket.lower() in x for x in named)

@@ -35,6 +35,8 @@ _BOT = (
 )
 # a name before its verb ("Emma approved") must look like one: capitalised, an @handle, or a bot
 _NAME_STRICT = r"@[\w.\-]+|[A-Z][\w'.\-]*(?:\s+[A-Z][\w'\-]+)?"
+# words that introduce a clause whose subject is the person ("where hannah was asked to review")
+_CLAUSE = r"(?:where|when|with|that|and|which|whom?|if|has|had)\s+"
 # after a marker ("reviewed by priya") a lower-case handle is a name too
 _NAME_LOOSE = r"@?[A-Za-z][\w.\-]*(?:\s+[A-Z][\w'\-]+)?(?![\w.\-]*/)"
 
@@ -45,11 +47,15 @@ def _role_patterns() -> tuple[tuple[Role, re.Pattern[str]], ...]:
     out: list[tuple[Role, re.Pattern[str]]] = []
     for role, templates in V.PERSON_ROLES.items():
         for template in templates:
-            name = _NAME_STRICT if template.startswith("{who}\\s") else _NAME_LOOSE
-            body = template.replace("{who}", rf"(?P<name>{_BOT}|(?-i:{name}))").replace(
-                "{bot}", rf"(?P<name>{_BOT})"
-            )
-            out.append((role, re.compile(rf"(?<![\w@-])(?i:{body})")))  # type: ignore[arg-type]
+            variants = [(template, _NAME_LOOSE)]
+            if template.startswith("{who}\\s"):  # "Emma approved": the name must look like one …
+                # … unless a clause marker introduces it ("where hannah was asked to review")
+                variants = [(template, _NAME_STRICT), (_CLAUSE + template, _NAME_LOOSE)]
+            for text, name in variants:
+                body = text.replace("{who}", rf"(?P<name>{_BOT}|(?-i:{name}))").replace(
+                    "{bot}", rf"(?P<name>{_BOT})"
+                )
+                out.append((role, re.compile(rf"(?<![\w@-])(?i:{body})")))  # type: ignore[arg-type]
     return tuple(out)
 
 
@@ -86,28 +92,39 @@ _WORD = r"(?P<text>[\w][\w.\-]*)"
 _TICKET_ALONE = re.compile(r"(?<![\w/.-])([A-Z][A-Z0-9]{1,9}-\d{1,6}|[a-z]{2,10}-\d{1,6})(?![\w/-])")
 
 
+_ARTICLE = r"(?:(?:a|an|the|any|some)\s+)?"
+_WORDS = r"(?P<text>[\w-]+(?:\s+[\w-]+){0,2}?)"
+
+
 @cache
-def _text_patterns() -> tuple[re.Pattern[str], ...]:
-    out = []
+def _text_patterns() -> tuple[tuple[re.Pattern[str], bool], ...]:
+    """(pattern, quoted): each marker with each kind of text its placeholder allows."""
+    out: dict[str, bool] = {}
+    bodies = {"quoted": _QUOTED, "ticket": _TICKET, "word": _WORD, "words": _WORDS}
     for template in V.TEXT_MARKERS:
-        for kind, body in (("quoted", _QUOTED), ("ticket", _TICKET), ("word", _WORD)):
-            if "{text}" in template:
-                out.append(template.replace("{text}", body))
+        for kind, body in bodies.items():
+            if "{text}" in template and kind != "words":
+                out.setdefault(template.replace("{text}", _ARTICLE + body), kind == "quoted")
             elif "{" + kind + "}" in template:
-                out.append(template.replace("{" + kind + "}", body))
-    return tuple(re.compile(rf"(?<![\w-])(?:{p})", re.IGNORECASE) for p in dict.fromkeys(out))
+                out.setdefault(template.replace("{" + kind + "}", body), kind == "quoted")
+    return tuple((re.compile(rf"(?<![\w-])(?:{p})", re.IGNORECASE), quoted) for p, quoted in out.items())
 
 
 def texts_in(question: str, not_text: Iterable[str] = ()) -> list[str]:
-    """Text the question filters titles, descriptions or messages by ("mentioning CHK-731")."""
+    """Text the question filters titles, descriptions or messages by ("mentioning CHK-731"); a quoted
+    string is taken as typed, an unquoted word only when it is not vocabulary (`not_text`)."""
     skip = {w.lower() for w in not_text} | V.NOT_TEXT | V.STOP_WORDS
     found: list[str] = []
-    for pattern in _text_patterns():
+    for pattern, quoted in _text_patterns():
         for m in pattern.finditer(question):
             text = m.group("text").strip().rstrip(".?!,")
-            if text and text.lower() not in skip and text not in found:
+            if not text or text in found:
+                continue
+            if " " in text and not quoted:  # a subject ("address autocomplete"): its most specific word
+                text = max((w for w in text.split() if w.lower() not in skip), key=len, default="")
+            if text and (quoted or text.lower() not in skip) and text not in found:
                 found.append(text)
-    return [t for t in found if not any(t != o and t in o for o in found)]
+    return [t for t in found if not any(t != o and t.lower() in o.lower() for o in found)]
 
 
 def tickets_in(question: str) -> list[str]:

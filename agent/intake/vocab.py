@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bbscout.agent.intake.time import _TIME_VOCAB
-from bbscout.tools.args import PipelineResult, PullRequestState, Trigger
+from bbscout.tools.args import PipelineProgress, PipelineResult, PullRequestState, Trigger
 
 # Which kind of object the question is about (a question may mention several).
 TOPICS: dict[str, tuple[str, ...]] = {
@@ -248,24 +248,42 @@ NEGATIONS: tuple[str, ...] = (
     "didn't",
     "don't",
     "doesn't",
+    "haven't",
+    "hasn't",
+    "hadn't",
+    "have not",
+    "has not",
+    "won't",
 )
-IN_PROGRESS: tuple[str, ...] = (
-    "running",
-    "in progress",
-    "in-progress",
-    "pending",
-    "queued",
-    "ongoing",
-    "still running",
-    "paused",
-    "currently running",
-    "underway",
-    "building",
-    "still building",
-    "currently building",
-    "in flight",
-    "in-flight",
-)
+# Pipelines not finished, by the state each word means: running is not pending (queued) and the answer
+# counts them apart.
+PROGRESS: dict[str, tuple[PipelineProgress, ...]] = {
+    "running": ("IN_PROGRESS",),
+    "in progress": ("IN_PROGRESS",),
+    "in-progress": ("IN_PROGRESS",),
+    "ongoing": ("IN_PROGRESS",),
+    "still running": ("IN_PROGRESS",),
+    "currently running": ("IN_PROGRESS",),
+    "underway": ("IN_PROGRESS",),
+    "building": ("IN_PROGRESS",),
+    "still building": ("IN_PROGRESS",),
+    "currently building": ("IN_PROGRESS",),
+    "executing": ("IN_PROGRESS",),
+    "pending": ("PENDING",),
+    "queued": ("PENDING",),
+    "queued up": ("PENDING",),
+    "in the queue": ("PENDING",),
+    "waiting to run": ("PENDING",),
+    "waiting to start": ("PENDING",),
+    "not started": ("PENDING",),
+    "not yet started": ("PENDING",),
+    "paused": ("PAUSED",),
+    "in flight": ("IN_PROGRESS", "PENDING"),
+    "in-flight": ("IN_PROGRESS", "PENDING"),
+    "unfinished": ("IN_PROGRESS", "PENDING", "PAUSED"),
+    "not finished": ("IN_PROGRESS", "PENDING", "PAUSED"),
+}
+IN_PROGRESS: tuple[str, ...] = tuple(PROGRESS)
 PR_STATES: dict[str, tuple[PullRequestState, ...]] = {
     "open": ("OPEN",),
     "opened": ("OPEN", "MERGED", "DECLINED"),
@@ -887,10 +905,12 @@ PERSON_ROLES: dict[str, tuple[str, ...]] = {
         r"(?:of|by)\s+{who}['’]s?(?=[\s?.,!]|$)",
         r"(?:did|has|have|had)\s+{who}\s+(?:merge|merged|push|pushed|commit|committed|deploy|deployed|ship|"
         r"shipped|open|opened|write|wrote|land|landed|break|broke|change|changed|touch|touched|raise|raised|"
-        r"create|created|submit|submitted|author|authored)",
+        r"create|created|submit|submitted|author|authored|had|got|get|gotten|sent|send)",
         r"{who}\s+(?:has\s+|had\s+)?(?:opened|created|raised|authored|wrote|pushed|committed|submitted|merged|"
         r"landed|shipped|made)",
         r"{bot}\s+(?:prs?|pull\s+requests?|merge\s+requests?|commits?|branch(?:es)?|updates?|upgrades?|bumps?)",
+        # a bot named with no role authors (bots open PRs and push commits; they do not review)
+        r"{bot}",
     ),
 }
 # Bot accounts people name: a dependency bot by its product name, or a bot by its kind.
@@ -918,8 +938,15 @@ TEXT_MARKERS: tuple[str, ...] = (
     r"(?:contains?|containing|includes?|including|mentions?|mentioning|with|has|have|having|says|saying|"
     r"matching|matches|like|of)\s+{text}",
     r"(?:the\s+)?(?:word|words|text|string|phrase|term|keyword)\s+{text}",
+    r"(?:talk|talks|talking|talked|is|are|was|were)\s+about\s+{text}",
+    r"(?:related\s+to|relating\s+to|concerning|regarding|re:|to\s+do\s+with)\s+{text}",
+    r"(?:prs?|pull\s+requests?|merge\s+requests?|commits?|changes?)\s+(?:that\s+are\s+|which\s+are\s+)?"
+    r"about\s+(?!to\b){text}",
     r"(?:about|regarding|re:?|for|on)\s+{ticket}",
     r"(?:about|regarding)\s+{quoted}",
+    # "a PR for the address autocomplete thing": what the change is about, named by its subject
+    r"(?:for|about|regarding|on|with)\s+(?:the|a|an|that|this|our)\s+{words}\s+(?:thing|feature|work|change|"
+    r"changes|fix|bug|issue|stuff|ticket|story|refactor|refactoring|migration|upgrade|update|rework|cleanup)\b",
 )
 # Words that are never the text a question filters by ("PRs mentioning it").
 NOT_TEXT: frozenset[str] = frozenset(

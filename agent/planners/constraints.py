@@ -100,6 +100,9 @@ def _follow_up_author(p: _Plan, u: Understanding, value: str) -> str | None:
 
 
 def _results_also(p: _Plan, u: Understanding, value: str) -> str | None:
+    single = p.tools() & {"get_pipeline", "pipeline_failure"}
+    if single:  # "why did build 182 fail": the build asked about is read, its result stated
+        return f"{sorted(single)[0]} (the build asked about)"
     if p.by_arg(["statuses"], bool):
         return p.by_arg(["statuses"], bool)
     if p.focus.results or p.focus.statuses:
@@ -204,9 +207,9 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "state",
         "state",
-        lambda u: ["in progress"] if u.in_progress else [],
+        lambda u: ["/".join(u.progress) or "in progress"] if u.in_progress else [],
         ("in_progress",),
-        "no step filters running ones",
+        "no step filters unfinished ones",
         match=lambda v: bool,
         also=_running_also,
     ),

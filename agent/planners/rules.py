@@ -170,7 +170,9 @@ def _focus(d: Draft, row: Intent, args: dict[str, Any], f: frozenset[str]) -> No
         elif results:
             d.understood.append(f"results: {', '.join(results)}")
         if focus.in_progress:
-            d.understood.append("running/pending pipelines only")
+            focus.progress = list(d.u.progress) if len(d.u.progress) < 3 else []
+            said = "/".join(focus.progress) if focus.progress else "running, pending or paused"
+            d.understood.append(f"unfinished pipelines only: {said}")
     elif row.tool == "list_pull_requests":
         focus.states = list(args.get("states") or ["OPEN"])
     elif row.tool == "list_deployments" and row.shape != "newest_then_changes":

@@ -19,6 +19,7 @@ __all__ = ["SLOTS", "Slot", "fill", "pr_states"]
 Slot = Callable[[Draft, frozenset[str]], Any]
 STALE_LIMIT = 500
 PR_LIST_LIMIT = 200
+PATH_SCAN_BOUNDED = 200
 
 # pipeline-result words → deployment outcomes ("any deploys fail?": FAILED)
 _DEPLOY_STATUS: dict[str, DeploymentStatus] = {
@@ -85,6 +86,16 @@ def _branch_name(d: Draft, f: frozenset[str]) -> str | None:
     return (u.branch if u.branch and not u.default_branch else None) or u.branch_prefix
 
 
+def _path_scan(d: Draft) -> int | None:
+    """PRs touching a path: a scope bounded by one repository or a window is scanned whole (up to the
+    tool's maximum); the whole workspace over all time keeps the tool's default, and says how far it
+    looked."""
+    if not d.u.paths:
+        return None
+    bounded = (d.repos is not None and len(d.repos) == 1) or d.window is not None
+    return PATH_SCAN_BOUNDED if bounded else None
+
+
 def _since(d: Draft, f: frozenset[str]) -> Any:
     return d.window.start if d.window else None
 
@@ -101,6 +112,7 @@ SLOTS: dict[str, Slot] = {
     "destination_branch": _destination_branch,
     "source_branch": _source_branch,
     "path": lambda d, f: _first(d.u.paths),
+    "path_scan_limit": lambda d, f: _path_scan(d),
     "environment": lambda d, f: d.u.environment,
     # who
     "author": lambda d, f: _first(d.u.authors),

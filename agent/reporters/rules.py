@@ -7,6 +7,8 @@ delegated to `agent.incident` for ranking. Repository text only appears after th
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -218,8 +220,17 @@ def _cause(pipeline: PipelineRecord, outcomes: list[StepOutcome]) -> str:
     if not steps:
         return ""
     step = steps[0]
-    line = next((x for x in step.error_lines if x.strip()), "")
+    line = _error_line(step.error_lines)
     return f"step “{step.name}” {step.result}" + (f": {first_line(line, 140)}" if line else "")
+
+
+_EXCEPTION = re.compile(r"^E\s+\S|\b\w*(?:Error|Exception|Timeout)\b|\bTraceback\b|\bpanic:")
+
+
+def _error_line(lines: Sequence[str]) -> str:
+    """The line that says what went wrong: an exception ("E   KeyError: 'x'") before an assertion's echo."""
+    text = [x.strip() for x in lines if x.strip()]
+    return next((x for x in text if _EXCEPTION.search(x)), text[0] if text else "")
 
 
 _PROGRESS = {"IN_PROGRESS": "running", "PENDING": "pending", "PAUSED": "paused"}
@@ -231,9 +242,10 @@ def report_pipelines(request: PlanRequest, plan: Plan, outcomes: list[StepOutcom
     if results:
         pipelines = [p for p in pipelines if p.result in results]
     if plan.focus.in_progress:
-        pipelines = [p for p in pipelines if p.state in ("PENDING", "IN_PROGRESS", "PAUSED")]
+        unfinished = plan.focus.progress or ["PENDING", "IN_PROGRESS", "PAUSED"]
+        pipelines = [p for p in pipelines if p.state in unfinished]
     pipelines.sort(key=lambda p: p.created_on, reverse=True)
-    noun = describe_results(results, plan.focus.in_progress)
+    noun = describe_results(results, plan.focus.in_progress, plan.focus.progress)
     scope = in_scope(plan)
     quals = qualifiers(plan, branch="on")
     pick = picked(plan)
@@ -260,7 +272,7 @@ def report_pipelines(request: PlanRequest, plan: Plan, outcomes: list[StepOutcom
             confidence="high",
         )
     headline = f"**{plural(len(pipelines), (noun + ' pipeline').strip())}{quals}{window_text(plan)}** {scope}"
-    if plan.focus.in_progress:
+    if plan.focus.in_progress and len(plan.focus.progress) != 1:
         split = {word: sum(1 for p in pipelines if p.state == state) for state, word in _PROGRESS.items()}
         headline += " — " + ", ".join(f"{n} {word}" for word, n in split.items() if n)
     counts = {r: sum(1 for p in pipelines if p.result == r) for r in results}
@@ -285,9 +297,9 @@ def _is_listing(plan: Plan) -> bool:
     return any(s.primary and s.tool.startswith("list_") and not s.args.get("pick") for s in plan.steps)
 
 
-def describe_results(results: Sequence[str], in_progress: bool) -> str:
+def describe_results(results: Sequence[str], in_progress: bool, progress: Sequence[str] = ()) -> str:
     if in_progress:
-        return "running or pending"
+        return " or ".join(_PROGRESS[s] for s in progress) if progress else "running or pending"
     names = {
         frozenset({"FAILED", "ERROR"}): "failed",
         frozenset({"FAILED"}): "failed (result FAILED)",
@@ -303,6 +315,10 @@ def describe_results(results: Sequence[str], in_progress: bool) -> str:
 
 def pr_line(pr: PullRequestRecord) -> str:
     approvals = f", approved by {', '.join(pr.approved_by)}" if pr.approved_by else ""
+    if pr.state == "MERGED" and pr.closed_by:
+        approvals += f", merged by {pr.closed_by}"
+    if pr.matched_paths:
+        approvals += f", touched {', '.join(f'`{p}`' for p in pr.matched_paths[:3])}"
     draft = " (draft)" if pr.draft else ""
     return (
         f"{link(pr)} **{pr.state}**{draft} “{first_line(pr.subject or pr.title)}” by {pr.author} — "
