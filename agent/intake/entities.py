@@ -26,6 +26,7 @@ from bbscout.agent.intake.filters import (
     texts_in,
     tickets_in,
     unsupported_in,
+    without_role_phrases,
 )
 from bbscout.agent.intake.normalize import basic, correct
 from bbscout.agent.intake.time import parse_window
@@ -926,11 +927,12 @@ def understand(
         u.incident = "weak"
     if u.incident != "strong" and _ONSET.search(text) and (u.incident or _found(work, V.ASKS["changes"])):
         u.incident = "strong"  # "… started around 5am, what changed?": a symptom with an onset time
-    _states(work, u)
+    _people(question, u, repositories)
+    # "where Hannah was asked to review" names a reviewer; it is no "awaiting review" state
+    _states(without_role_phrases(work) if u.reviewers or u.approvers else work, u)
     _breakage(work, u)
     _trigger(work, u)
     u.environment = _environment(work)
-    _people(question, u, repositories)
     u.all_repos = bool(_ALL_REPOS.search(work))
     work = _paths_and_branches(question, work, u, [])
     _symbols(question, u)

@@ -24,6 +24,7 @@ __all__ = [
     "texts_in",
     "tickets_in",
     "unsupported_in",
+    "without_role_phrases",
 ]
 
 Pick = Literal["newest", "oldest"]
@@ -77,6 +78,26 @@ def names_in_roles(question: str, is_name: Callable[[str], bool]) -> dict[Role, 
             if name not in found[role]:
                 found[role].append(name)
     return found
+
+
+@cache
+def _review_role_patterns() -> tuple[re.Pattern[str], ...]:
+    """The reviewer and approver templates over lower-case text, any word standing for the name."""
+    loose = r"(?:[\w@.'-]+(?:\s+[\w'-]+)?)"
+    return tuple(
+        re.compile(template.replace("{who}", loose).replace("{bot}", loose))
+        for role in ("reviewer", "approver")
+        for template in V.PERSON_ROLES[role]
+        if template.startswith("{who}") or "{who}" in template
+    )
+
+
+def without_role_phrases(text: str) -> str:
+    """`text` with the phrases that name a reviewer or approver blanked, so "asked to review" or "approved
+    by" are not read as a state ("awaiting review")."""
+    for pattern in _review_role_patterns():
+        text = pattern.sub(" ", text)
+    return text
 
 
 def _clean_name(raw: str) -> str:

@@ -108,6 +108,7 @@ def _say(template: str, d: Draft, f: frozenset[str]) -> str:
             ("the reviewer", u.reviewers),
             ("the approver", u.approvers),
             ("the participant", u.participants),
+            ("the author", u.authors),
             ("one object", u.pick),
         )
         if on

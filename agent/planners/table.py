@@ -153,6 +153,12 @@ class Intent:
 
 
 _NO_WINDOW_WHEN_SELECTIVE = WindowRule(when(any_of=_SELECTIVE), None, say="{selective}: over all history")
+# Pull requests are filtered by person server-side (BBQL), so a person narrows them as much as a text:
+# "has Hannah had any PRs declined?" means ever. Commits are filtered by person client-side (the whole
+# history would be read), so there a person keeps the default window.
+_NO_PR_WINDOW_WHEN_SELECTIVE = WindowRule(
+    when(any_of=_SELECTIVE + " people"), None, say="{selective}: over all history"
+)
 
 INTENTS: tuple[Intent, ...] = (
     # --- pipelines
@@ -174,6 +180,7 @@ INTENTS: tuple[Intent, ...] = (
                 when("work_branch", none_of="pr_number"), None, say="every run of {branch} (a work branch)"
             ),
             WindowRule(when("pick"), None, say="the {pick} one, whenever it ran"),
+            WindowRule(when("running", none_of="results"), None, say="unfinished now, whenever they started"),
             WindowRule(when("pr_number"), RECENT_DEFAULT, "last 7 days"),
             WindowRule(ALWAYS, PIPELINE_DEFAULT, "last 24 hours"),
         ),
@@ -193,7 +200,7 @@ INTENTS: tuple[Intent, ...] = (
         "pull_requests",
         "list_pull_requests",
         windows=(
-            _NO_WINDOW_WHEN_SELECTIVE,
+            _NO_PR_WINDOW_WHEN_SELECTIVE,
             WindowRule(
                 when("explicit_state named_repo", none_of="ask:recent ask:latest open_only"),
                 None,

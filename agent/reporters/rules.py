@@ -8,7 +8,6 @@ delegated to `agent.incident` for ranking. Repository text only appears after th
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -241,16 +240,21 @@ def report_pipelines(request: PlanRequest, plan: Plan, outcomes: list[StepOutcom
     pipelines = answer_set(plan, outcomes, PipelineRecord)
     if results:
         pipelines = [p for p in pipelines if p.result in results]
+    others = ""  # unfinished runs in another state than asked: counted apart, never as these
     if plan.focus.in_progress:
         unfinished = plan.focus.progress or ["PENDING", "IN_PROGRESS", "PAUSED"]
+        rest = [p for p in pipelines if p.state in _PROGRESS and p.state not in unfinished]
         pipelines = [p for p in pipelines if p.state in unfinished]
+        counts = {_PROGRESS[st]: sum(1 for p in rest if p.state == st) for st in _PROGRESS}
+        others = ", ".join(f"{n} {word}" for word, n in counts.items() if n)
     pipelines.sort(key=lambda p: p.created_on, reverse=True)
     noun = describe_results(results, plan.focus.in_progress, plan.focus.progress)
     scope = in_scope(plan)
     quals = qualifiers(plan, branch="on")
     pick = picked(plan)
     if not pipelines:
-        answer = f"**No {noun} pipelines{quals}{window_text(plan)}** {scope}."
+        answer = f"**No {noun} pipelines{quals}{window_text(plan)}** {scope}"
+        answer += f" ({others}, not counted)." if others else "."
         if set(results) == set(FAILED):
             answer += " (Failures include results FAILED and ERROR; STOPPED runs are not counted.)"
         return Report(answer=with_rules(answer, plan, outcomes), confidence="high")
@@ -281,6 +285,8 @@ def report_pipelines(request: PlanRequest, plan: Plan, outcomes: list[StepOutcom
         headline += f" — {split_results}"
     if len(pipelines) == 1 and pipelines[0].result in FAILED and _cause(pipelines[0], outcomes):
         headline += f" — {_cause(pipelines[0], outcomes)}"
+    if others:
+        headline += f" ({others}, not counted)"
     if set(results) == set(FAILED):
         headline += ". STOPPED runs are not counted as failures"
     answer = headline + ".\n\n" + listing(pipelines, pipeline_line(outcomes))

@@ -91,9 +91,9 @@ CASES: list[tuple[str, str, str, dict[str, Any], tuple[str, str] | None]] = [
     (
         "what's running right now in payments",
         "pipelines",
-        "list_pipelines",
-        {"repos": ["payments-service"], "in_progress": True},
-        ("2026-11-28T15:30", "2026-11-29T15:30"),
+        "list_pipelines",  # unfinished now, whenever it started: no window
+        {"repos": ["payments-service"], "in_progress": True, "since": None},
+        None,
     ),
     (
         "manual pipelines on develop yesterday",
