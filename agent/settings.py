@@ -17,8 +17,11 @@ import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bbscout.tools.bitbucket import check_base_url, valid_workspace
+
 DEFAULT_BASE_URL = "https://api.bitbucket.org/2.0"
 DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_TIMEOUT = 60.0  # seconds per run (each question; each chat turn)
 SECRET_KEYS = ("api_token", "access_token", "openai_api_key")
 
 
@@ -95,6 +98,18 @@ class Settings(BaseSettings):
     request_budget: int = Field(
         default=300, ge=1, validation_alias=AliasChoices("BBSCOUT_REQUEST_BUDGET", "request_budget")
     )
+    timeout: float = Field(
+        default=DEFAULT_TIMEOUT, gt=0, le=86_400, validation_alias=AliasChoices("BBSCOUT_TIMEOUT", "timeout")
+    )
+    allow_http: bool = Field(default=False, validation_alias=AliasChoices("BBSCOUT_ALLOW_HTTP", "allow_http"))
+    # The shared response cache and hourly request ledger (agent/cache.py): Redis when a URL is set,
+    # else SQLite in this directory (default: the user cache directory).
+    redis_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("BBSCOUT_REDIS_URL", "redis_url")
+    )
+    cache_dir: str | None = Field(
+        default=None, validation_alias=AliasChoices("BBSCOUT_CACHE_DIR", "cache_dir")
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -140,6 +155,15 @@ class Settings(BaseSettings):
                 "BITBUCKET_WORKSPACE is not set. Use the workspace slug from your Bitbucket URL "
                 "(https://bitbucket.org/WORKSPACE/...): export BITBUCKET_WORKSPACE=your-workspace"
             )
+        if self.has_bitbucket_credentials and not valid_workspace(self.workspace):
+            raise ConfigError(
+                f"BITBUCKET_WORKSPACE={self.workspace!r} is not a workspace slug. Use the slug from your "
+                "Bitbucket URL (https://bitbucket.org/WORKSPACE/...), e.g. export BITBUCKET_WORKSPACE=acme"
+            )
+        try:
+            check_base_url(self.base_url, allow_http=self.allow_http)
+        except ValueError as exc:
+            raise ConfigError(f"BITBUCKET_BASE_URL: {exc}.") from None
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -13,15 +13,14 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bbscout.evals.case import load_cases
-from bbscout.evals.report import comparison, document, print_summary, write_report
-from bbscout.evals.runner import CaseResult, RunConfig, run_cases
+# The suite's modules load when it runs, not when `bbscout --help` lists this command.
+if TYPE_CHECKING:
+    from bbscout.evals.runner import CaseResult, RunConfig
 
 __all__ = ["DEFAULT_MIN_PASS_RATE", "eval_command", "run_suite"]
 
@@ -41,6 +40,12 @@ def run_suite(
     progress: bool = False,
 ) -> dict[str, object]:
     """Load, run, grade and summarise; returns the `--json` document."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from bbscout.evals.case import load_cases
+    from bbscout.evals.report import comparison, document
+    from bbscout.evals.runner import RunConfig, run_cases
+
     cases = load_cases(cases_glob, tags)
     console = Console(stderr=True)
     started = time.perf_counter()
@@ -110,6 +115,8 @@ def eval_command(
     timeout: Annotated[float, typer.Option(help="seconds per case before it counts as a crash")] = 120.0,
 ) -> None:
     """Run the eval suite against the sandbox and grade every answer; exit 1 when CI must refuse."""
+    from bbscout.evals.report import print_summary, write_report
+    from bbscout.evals.runner import RunConfig
     from bbscout.sandbox.faults import FAULT_PROFILES
 
     err = Console(stderr=True)
