@@ -107,6 +107,7 @@ class Focus(BaseModel):
 
     # the answer set, filtered by the reporters
     results: list[PipelineResult] = Field(default_factory=list)  # pipeline results asked for
+    why_failed: bool = False  # "why did … fail?": why they failed is the answer, not an optional detail
     in_progress: bool = False  # unfinished pipelines only
     progress: list[PipelineProgress] = Field(default_factory=list)  # which unfinished states (none: all)
     states: list[PullRequestState] = Field(default_factory=list)  # pull request states asked for

@@ -84,6 +84,7 @@ Referents (chat follow-ups, issue 15; refusal evidence, issue 16):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -967,8 +968,32 @@ _RELAXABLE: dict[str, tuple[str, tuple[str, ...], Any]] = {
 _LIST_KINDS = frozenset({"pipelines", "pull_requests", "commits", "branches", "deployments", "repositories"})
 
 
-def relaxations(q: OracleQuery) -> list[tuple[str, tuple[str, ...], OracleQuery]]:
-    """(name, words, query without that constraint) for each constraint `q` states, list kinds only."""
+# the question names a time (else a case's window only bounds its answer key, and is no stated constraint)
+_TIME_WORDS = re.compile(
+    r"(?i)\b(?:today|yesterday|tonight|overnight|morning|afternoon|evening|night|week|weekend|fortnight|month|"
+    r"year|days?|hours?|minutes?|since|between|until|before|after|ago|last|past|recent(?:ly)?|monday|tuesday|"
+    r"wednesday|thursday|friday|saturday|sunday|\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}|\d{4}-\d{2}-\d{2}|"
+    r"\d+\s*[hdw])\b"
+)
+
+
+def _names_repository(question: str, slugs: list[str]) -> bool:
+    """The question names one of `slugs` (or a word of one): the repositories are a stated constraint."""
+    text = re.sub(r"[^a-z0-9]+", " ", question.lower())
+    compact = text.replace(" ", "")
+    words = set(text.split())
+    return any(
+        slug.replace("-", "") in compact or bool((set(slug.split("-")) - {"service", "app", "api"}) & words)
+        for slug in slugs
+    )
+
+
+def relaxations(q: OracleQuery, question: str = "") -> list[tuple[str, tuple[str, ...], OracleQuery]]:
+    """(name, words, query without that constraint) for each constraint `q` states, list kinds only.
+
+    With the `question`, a window or repositories the question does not state are left alone (the case
+    narrows its answer key with them; an answer is not "dropping" what nobody asked).
+    """
     if q.kind not in _LIST_KINDS or q.order_by == "size" or (q.pick is not None and q.pick < 0):
         return []
     out: list[tuple[str, tuple[str, ...], OracleQuery]] = []
@@ -977,9 +1002,11 @@ def relaxations(q: OracleQuery) -> list[tuple[str, tuple[str, ...], OracleQuery]
         value = getattr(q, name)
         if name not in given or value in (None, False, []):
             continue
+        if name == "repos" and question and not _names_repository(question, list(value)):
+            continue
         said = (*words, *_value_words(value))
         out.append((label, said, q.model_copy(update={name: empty})))
-    if q.resolved_window() is not None:
+    if q.resolved_window() is not None and (not question or _TIME_WORDS.search(question)):
         out.append(
             ("window", ("window", "time", "date"), q.model_copy(update={"window": None, "since": None}))
         )

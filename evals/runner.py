@@ -337,7 +337,7 @@ def grade_turn(
             )
         )
         if exp.oracle is not None and ans is not None:
-            checks.append(_dropped_silently(doc, exp.oracle, ans, world, now, tz))
+            checks.append(_dropped_silently(doc, exp.oracle, ans, world, now, tz, question))
     if exp.culprit_top:
         assert exp.scenario
         culprit = world.scenarios[exp.scenario].culprit_ref
@@ -377,12 +377,19 @@ def grade_turn(
 
 
 def _dropped_silently(
-    doc: dict[str, Any], query: OracleQuery, ans: OracleAnswer, world: Any, now: datetime, tz: str
+    doc: dict[str, Any],
+    query: OracleQuery,
+    ans: OracleAnswer,
+    world: Any,
+    now: datetime,
+    tz: str,
+    question: str,
 ) -> graders.Check:
-    """Each constraint of the case's query relaxed in turn: the objects only the relaxed query admits."""
+    """Each constraint of the case's query that the question states, relaxed in turn: the objects only the
+    relaxed query admits."""
     strict = set(ans.refs)
     dropped = []
-    for name, words, relaxed in relaxations(query):
+    for name, words, relaxed in relaxations(query, question):
         try:
             wider = answer(world, relaxed, now, tz).refs
         except ValueError:  # the query needs that constraint (a branch only one repository has)

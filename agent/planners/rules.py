@@ -164,6 +164,7 @@ def _focus(d: Draft, row: Intent, args: dict[str, Any], f: frozenset[str]) -> No
     focus = d.focus
     if row.tool == "list_pipelines":
         focus.results = list(args.get("results") or [])
+        focus.why_failed = bool({"ask:why", "ask:log"} & f) and "failed" in f
         focus.in_progress = bool(args.get("in_progress"))
         results = focus.results
         if set(results) == {"FAILED", "ERROR"}:
