@@ -1033,6 +1033,8 @@ LANDED: tuple[str, ...] = (
 # --- what is live: list_deployments current (the latest SUCCESSFUL deployment per environment) --------
 LIVE: tuple[str, ...] = (
     r"\blive\b",
+    # "what's deployed to prod?" (the possessive 's is dropped by normalisation): present tense, no time
+    r"^\s*(?:so\s+|and\s+|ok\s+)?what(?:'s|s|\s+is)?\s+(?:currently\s+)?deployed\s+(?:to|in|on)\b",
     r"\bcurrently\s+(?:deployed|running|on|in|live|released|out)\b",
     r"\b(?:deployed|running|released|out|on)\s+(?:in\s+\w+\s+)?(?:right\s+)?now\b",
     r"\b(?:is|are|'s)\s+(?:deployed|running|live|out|sitting)\s+(?:in|on|to)\b",
