@@ -521,15 +521,17 @@ def _people(question: str, u: Understanding, repos: Sequence[RepositoryRecord]) 
 def _texts(question: str, u: Understanding) -> None:
     """Text a PR's title/description or a commit's message must contain; a lone ticket key counts too.
 
-    Only for questions about PRs or commits: in a code question the same words are the search query.
+    Not in a code question (there the same words are the search query); a lone ticket key only in a
+    question about PRs or commits. Text in a question about other objects is still read, so the answer
+    can say no tool filters them by it.
     """
-    if not {"pull_requests", "commits"} & set(u.topics) or "code" in u.topics:
+    if "code" in u.topics or (u.symbols and not u.topics):
         return
     nouns = {w for ws in V.TOPICS.values() for p in ws for w in p.split()}
     people = [w for name in [*u.authors, *u.reviewers, *u.approvers, *u.participants] for w in name.split()]
     texts = texts_in(question, not_text=[*nouns, *people])
     named = {x.lower() for x in [u.branch or "", *u.paths]}
-    for ticket in tickets_in(question):
+    for ticket in tickets_in(question) if {"pull_requests", "commits"} & set(u.topics) else []:
         inside = any(ticket.lower() in x for x in named)
         if not inside and not any(ticket.lower() == t.lower() for t in texts):
             texts.append(ticket)

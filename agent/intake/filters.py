@@ -176,6 +176,10 @@ def _pick_patterns() -> tuple[re.Pattern[str], ...]:
         re.compile(
             rf"\b(?P<n>{verbs})\s+(?:[\w'/-]+\s+){{0,5}}?(?P<p>last|most\s+recently|first)\s*(?:[?.!]|$)"
         ),
+        # "which branch is the newest?"
+        re.compile(
+            rf"\b(?P<n>{nouns})\s+(?:is|was|are|were)\s+(?:the\s+)?(?P<p>{pick})(?:\s+one)?\s*(?:[?.!]|$)"
+        ),
     )
 
 

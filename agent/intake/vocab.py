@@ -565,6 +565,12 @@ WRITE_VERBS: tuple[str, ...] = (
 # A write verb at the start followed by one of these is a noun ("deploy failures since wednesday?",
 # "build status on main", "merge history"): a question about the objects, not a request.
 WRITE_NOUN_FOLLOWERS: tuple[str, ...] = (
+    "commit",
+    "commits",
+    "request",
+    "requests",
+    "conflict",
+    "conflicts",
     "failure",
     "failures",
     "failed",
@@ -1076,6 +1082,7 @@ CUES: dict[str, tuple[str, ...]] = {
     "commit_noun": (
         r"\bcommit(?:s|ted)?\b",
         r"\bmerge\s+commits?\b",
+        r"\bmerges\b",
         r"\bpush(?:ed|es)?\b",
         r"\bsha\b",
         r"\bhash(?:es)?\b",

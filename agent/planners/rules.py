@@ -300,10 +300,13 @@ def _each_commit(d: Draft, row: Intent, args: dict[str, Any], f: frozenset[str])
     repo = d.single_repo(d.repos, f"commit {commits[0]}")
     if repo is None:
         return f"commit {commits[0]}"
+    prs = row.tool == "pull_requests_for_commit"  # "which PR brought …": the PR is the answer
     for h in commits:
-        d.step("get_commit", {"repo": repo, "commit": h}, f"commit {h}", primary=True)
-        d.step("pull_requests_for_commit", {"repo": repo, "commit": h}, f"the PR that brought {h}")
-    return f"commit {commits[0]} in {repo}"
+        d.step("get_commit", {"repo": repo, "commit": h}, f"commit {h}", primary=not prs)
+        d.step(
+            "pull_requests_for_commit", {"repo": repo, "commit": h}, f"the PR that brought {h}", primary=prs
+        )
+    return f"{'the pull request of ' if prs else ''}commit {commits[0]} in {repo}"
 
 
 def _each_path(d: Draft, row: Intent, args: dict[str, Any], f: frozenset[str]) -> str:
@@ -619,14 +622,6 @@ def _ambiguous_single(d: Draft, family: str, f: frozenset[str]) -> bool:
     return True
 
 
-def _repositories(d: Draft, f: frozenset[str]) -> str:
-    name = d.u.name_filter
-    if name:
-        d.understood.append(f"repositories whose name contains '{name}'")
-    d.step("list_repositories", {"name_contains": name}, "the workspace's repositories", primary=True)
-    return f"repositories with '{name}' in the name" if name else "repositories in the workspace"
-
-
 # --- the planner ---------------------------------------------------------------------------------
 
 
@@ -678,8 +673,10 @@ def build_plan(request: PlanRequest) -> Plan:
         )
         return d.plan("unknown", "not understood", None)
     d.understood.insert(0, f"family: {family}")
-    if family == "repositories":
-        return d.plan(family, _repositories(d, f), None)  # a name in the question filters, it is no target
+    if family == "repositories":  # a name in the question filters, it is no target
+        if d.u.name_filter:
+            d.understood.append(f"repositories whose name contains '{d.u.name_filter}'")
+        return d.plan(family, plan_intent(d, family, f), None)
     if _ambiguous_single(d, family, f):
         return d.plan(family, "ambiguous: which one?", None)
     repos, ok = d.target_repos()

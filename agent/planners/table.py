@@ -97,6 +97,8 @@ FAMILIES: tuple[FamilyRule, ...] = (
     FamilyRule("incident", when("incident:weak scoped no_topic", none_of="build_number")),
     FamilyRule("code", when("topic:code", any_of="symbol path")),
     FamilyRule("code", when("path no_topic show")),
+    # "cat Dockerfile from the release/2.4 branch": a file, at a branch
+    FamilyRule("code", when("path show topic:branches", none_of=_ALL_TOPICS.replace("topic:branches", ""))),
     # "did the feature/x branch fail?": its pipelines
     FamilyRule(
         "pipelines",
@@ -194,6 +196,14 @@ INTENTS: tuple[Intent, ...] = (
         "get_pull_request",
         when(any_of="pr_number hash_number"),
         shape="each_number",
+    ),
+    # "which PR brought commit 0f88105?"
+    Intent(
+        "the pull request of a commit",
+        "pull_requests",
+        "pull_requests_for_commit",
+        when("commit"),
+        shape="each_commit",
     ),
     Intent(
         "pull requests",
