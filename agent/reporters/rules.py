@@ -481,8 +481,8 @@ def _change_set(outcome: StepOutcome) -> tuple[str, list[str], Finding]:
     for note in outcome.notes:
         text += f"\n\n_{note}_"
     finding = Finding(
-        title=f"{current.repo}: {len(prs)} PRs / {len(commits)} commits in {current.environment} "
-        f"release “{current.release}”",
+        title=f"{current.repo}: {plural(len(prs), 'PR')} / {plural(len(commits), 'commit')} in "
+        f"{current.environment} release “{current.release}”",
         detail="; ".join(f"{p.ref}: {first_line(p.subject or p.title)}" for p in prs)
         or "no pull requests found",
         refs=[current.ref, *(p.ref for p in prs)],
