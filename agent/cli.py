@@ -113,11 +113,13 @@ def check_tz(value: str) -> str:
     return value
 
 
-def settings_or_fail() -> Settings:
+def settings_or_fail(connection: str | None = None) -> Settings:
+    """The settings to run with: the environment's, or a saved connection's (`--connection NAME`)."""
+    from bbscout.agent.connections import load_connections, resolve
     from bbscout.agent.settings import ConfigError, load_settings
 
     try:
-        return load_settings()
+        return resolve(connection, load_settings(), load_connections())[1]
     except ConfigError as exc:
         fail(str(exc))
 
@@ -209,10 +211,11 @@ async def _ask(
     repos: list[str] | None,
     mode: str = "ask",
     incident_at: datetime | None = None,
+    connection: str | None = None,
 ) -> int:
     from bbscout.agent.runtime import open_session
 
-    settings = settings_or_fail()
+    settings = settings_or_fail(connection)
     progress = Progress(enabled=True)
     async with open_session(settings, planner=planner, now=now, notice=notice) as session:
         progress.left = lambda: session.client.hourly_remaining
@@ -248,6 +251,10 @@ TzOpt = Annotated[str, typer.Option("--tz", help="Your time zone, for 'yesterday
 RepoOpt = Annotated[
     list[str] | None, typer.Option("--repo", help="Limit to this repository slug (repeatable).")
 ]
+ConnectionOpt = Annotated[
+    str | None,
+    typer.Option("--connection", help="Use this saved connection (see `bbscout connect --save NAME`)."),
+]
 
 
 def check_planner(value: str) -> PlannerChoice:
@@ -264,6 +271,7 @@ def ask(
     now: NowOpt = None,
     tz: TzOpt = "UTC",
     repo: RepoOpt = None,
+    connection: ConnectionOpt = None,
 ) -> None:
     """Answer a question about the workspace's pipelines, PRs, commits, branches, deployments or code."""
     text = check_question(question)
@@ -275,6 +283,7 @@ def ask(
             now=parse_now(now),
             tz=check_tz(tz),
             repos=repo,
+            connection=connection,
         )
     )
 
@@ -288,6 +297,7 @@ def investigate(
     now: NowOpt = None,
     tz: TzOpt = "UTC",
     repo: RepoOpt = None,
+    connection: ConnectionOpt = None,
 ) -> None:
     """Incident mode: what changed before the symptom began, ranked suspects, ruled-out changes."""
     text = check_question(symptom)
@@ -305,17 +315,20 @@ def investigate(
             repos=repo,
             mode="investigate",
             incident_at=incident_at,
+            connection=connection,
         )
     )
 
 
-async def _chat(thread: str, planner: PlannerChoice, tz: str, now_override: datetime | None) -> int:
+async def _chat(
+    thread: str, planner: PlannerChoice, tz: str, now_override: datetime | None, connection: str | None
+) -> int:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     from bbscout.agent.runtime import open_session
     from bbscout.agent.settings import data_dir
 
-    settings = settings_or_fail()
+    settings = settings_or_fail(connection)
     path = data_dir()
     path.mkdir(parents=True, exist_ok=True)
     start = now_override or datetime.now(UTC)
@@ -369,32 +382,113 @@ def chat(
     planner: PlannerOpt = "auto",
     tz: TzOpt = "UTC",
     now: NowOpt = None,
+    connection: ConnectionOpt = None,
 ) -> None:
     """Interactive questions with follow-ups ("which of those were on main?")."""
-    run_async(_chat(thread, check_planner(planner), check_tz(tz), parse_now(now) if now else None))
+    run_async(
+        _chat(thread, check_planner(planner), check_tz(tz), parse_now(now) if now else None, connection)
+    )
 
 
 @app.command()
-def connect() -> None:
+def connect(
+    connection: ConnectionOpt = None,
+    save: Annotated[
+        str | None,
+        typer.Option("--save", help="Test the configured credentials, then save them under this name."),
+    ] = None,
+) -> None:
     """Test the connection: credentials, identity, workspace access and each read scope."""
+    from bbscout.agent import connections
     from bbscout.agent.connect import run_checks
+    from bbscout.agent.settings import ConfigError, load_settings
 
-    settings = settings_or_fail()
+    try:
+        base = load_settings()
+        saved = connections.load_connections()
+        if save is not None:
+            named: connections.Connection | None = connections.from_settings(save, base)
+        elif connection is not None and connection in saved:
+            named = saved[connection]  # re-testing is how a failed connection comes back
+        else:
+            named = None
+        settings = named.settings(base) if named else connections.resolve(connection, base, saved)[1]
+    except ConfigError as exc:
+        fail(str(exc))
 
     async def main() -> int:
         checks = await run_checks(settings, notice)
         from rich.table import Table
 
-        table = Table(title="Bitbucket connection")
+        table = Table(title=f"Bitbucket connection{f' {named.name!r}' if named else ''}")
         for column in ("check", "result", "detail / fix"):
             table.add_column(column)
         for check in checks:
             verdict = "[green]pass[/]" if check.ok else "[red]FAIL[/]"
             table.add_row(check.name, verdict, terminal(check.detail))
         out.print(table)
-        return 0 if all(c.ok for c in checks) else EXIT_REFUSED
+        ok = all(c.ok for c in checks)
+        if named is not None:
+            failed = next((c for c in checks if not c.ok), None)
+            detail = f"{failed.name}: {failed.detail}" if failed else f"{len(checks)} checks passed"
+            if ok or save is None:
+                stored = connections.save_connection(connections.with_last_test(named, ok, detail))
+                where = "the OS keyring" if stored.secret_store == "keyring" else "the config file (0600)"
+                verb = "Saved" if save is not None else "Recorded the test of"
+                notice(
+                    f"{verb} connection '{named.name}' ({where}); use it with --connection '{named.name}'."
+                )
+            else:
+                notice(
+                    f"Not saved: connection '{named.name}' failed its test. Fix the failure above and retry."
+                )
+        return 0 if ok else EXIT_REFUSED
 
     run_async(main())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    planner: PlannerOpt = "auto",
+) -> None:
+    """The team service: HTTP API and chat page (replicas: BBSCOUT_DATABASE_URL, BBSCOUT_REDIS_URL)."""
+    from bbscout.agent.settings import ConfigError
+
+    try:
+        from bbscout.agent.service.serve import serve_app
+    except ImportError as exc:
+        fail(f"bbscout serve needs the server extra ({exc.name} is missing): pip install 'bbscout[server]'")
+    try:
+        serve_app(host, port, check_planner(planner), notice)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def apikey(
+    name: Annotated[str, typer.Argument(help="Who or what the key is for, e.g. oncall-bot.")],
+    quota: Annotated[int, typer.Option("--quota", min=1, help="Requests per hour for this key.")] = 600,
+) -> None:
+    """Make an API key for `bbscout serve`: printed once; the config file keeps only its SHA-256."""
+    import json
+
+    from bbscout.agent.service.keys import ApiKey, digest, new_key, save_key
+    from bbscout.agent.settings import ConfigError
+
+    key = new_key()
+    record = ApiKey(hash=digest(key), quota_per_hour=quota)
+    try:
+        path = save_key(name, record)
+    except ConfigError as exc:
+        fail(str(exc))
+    sys.stdout.write(key + "\n")
+    notice(
+        f"API key '{name}' ({quota:,} requests/hour) saved to {path} as its SHA-256; the key itself is shown "
+        f"only now. For replicas configured from the environment: "
+        f"BBSCOUT_API_KEYS='{json.dumps({name: record.model_dump()})}'"
+    )
 
 
 @cache_app.command("clear")

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import httpx
 from pydantic import SecretStr
@@ -33,10 +33,13 @@ from bbscout.agent.planners.rules import RulesPlanner
 from bbscout.agent.report import Report
 from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.settings import ConfigError, Settings
-from bbscout.agent.state import cited_records
+from bbscout.agent.state import InputState, cited_records
 from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache, Store, is_loopback
 from bbscout.tools.context import ToolContext, list_repository_records
 from bbscout.tools.resolve import closest_names
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
 
 PlannerChoice = Literal["auto", "rules", "llm"]
 SANDBOX_BASE_URL = "http://sandbox.local/2.0"
@@ -172,6 +175,33 @@ def check_question(question: str) -> str:
     return text
 
 
+def document_from_state(
+    values: dict[str, Any], *, planner: str, stats: dict[str, Any] | None = None
+) -> tuple[Report, list[StepOutcome], dict[str, Any]]:
+    """(report, outcomes, `--json` document) from a finished turn's graph state.
+
+    Without `stats` (a turn read back from a checkpoint) they are rebuilt from the outcomes.
+    """
+    report = Report.model_validate(values["report"])
+    outcomes = [StepOutcome.model_validate(o) for o in values.get("outcomes", [])]
+    if stats is None:
+        stats = {
+            "http_requests": sum(o.requests for o in outcomes),
+            "tool_calls": len(outcomes),
+            "seconds": round(sum(o.seconds for o in outcomes), 3),
+        }
+    document = json_document(
+        question=values["question"],
+        planner=planner,
+        now=values["now"],
+        window=(values.get("plan") or {}).get("window"),
+        report=report,
+        records=cited_records(values),
+        stats=stats,
+    )
+    return report, outcomes, document
+
+
 def exit_code_for(report: Report, outcomes: list[StepOutcome]) -> int:
     """0 answered, 1 with gaps, 3 refused everywhere, 4 rate limited or 5 unreachable with nothing to show."""
     kinds = {o.error_kind for o in outcomes if o.error_kind}
@@ -240,10 +270,11 @@ class Session:
         await self.client.refresh_hourly()  # other processes' requests count too
         llm_before = self._llm_tokens()
         graph = build_graph().compile(checkpointer=checkpointer, name="bbscout")
-        config: dict[str, Any] = {"recursion_limit": RECURSION_LIMIT}
+        config: RunnableConfig = {"recursion_limit": RECURSION_LIMIT}
         if thread_id:
             config["configurable"] = {"thread_id": thread_id}
-        inputs = {
+            config["metadata"] = {"planner": self.planner_name}  # kept with the turn's checkpoint
+        inputs: InputState = {
             "question": question,
             "now": now.isoformat(),
             "tz": tz,
@@ -251,21 +282,24 @@ class Session:
             "incident_at": incident_at.isoformat() if incident_at else None,
             "repo_filter": repo_filter,
         }
+        # A chat turn writes one checkpoint, when it ends: a turn that fails leaves the thread as it was.
+        durability: Literal["exit"] | None = "exit" if checkpointer is not None else None
         final: dict[str, Any] = {}
         async for part_mode, chunk in graph.astream(
-            inputs, config=config, context=self.context(), stream_mode=["custom", "values"]
+            inputs,
+            config=config,
+            context=self.context(),
+            stream_mode=["custom", "values"],
+            durability=durability,
         ):
             if part_mode == "custom" and on_event:
-                on_event(chunk)
+                on_event(cast(dict[str, Any], chunk))
             elif part_mode == "values":
-                final = chunk
-        report = Report.model_validate(final["report"])
-        outcomes = [StepOutcome.model_validate(o) for o in final.get("outcomes", [])]
-        records = cited_records(final)
+                final = cast(dict[str, Any], chunk)
         stats = {
             "http_requests": self.client.stats.requests - before_requests,
             "http_bytes": self.client.stats.bytes - before_bytes,
-            "tool_calls": len(outcomes),
+            "tool_calls": len(final.get("outcomes", [])),
             "llm_tokens": self._llm_tokens() - llm_before,
             "seconds": round(time.perf_counter() - started, 3),
             "cache_hits": self.client.stats.cache_hits - before_hits,
@@ -273,15 +307,8 @@ class Session:
             "hourly_limit": self.client.hourly_limit,
             "requests_left_from": self.client.hourly_source,
         }
-        document = json_document(
-            question=question,
-            planner=self.planner_name,
-            now=now.isoformat(),
-            window=(final.get("plan") or {}).get("window"),
-            report=report,
-            records=records,
-            stats=stats,
-        )
+        final = {**final, "question": question, "now": now.isoformat()}
+        report, outcomes, document = document_from_state(final, planner=self.planner_name, stats=stats)
         return RunResult(
             report=report, document=document, exit_code=exit_code_for(report, outcomes), outcomes=outcomes
         )

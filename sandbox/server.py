@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -21,8 +21,11 @@ __all__ = ["LoopbackServer", "serve_forever"]
 
 
 class LoopbackServer:
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, lifespan: Literal["on", "off"] = "off"
+    ) -> None:
         self.app = app
+        self.lifespan = lifespan
         self.host = host
         self.port = port
         self._server: uvicorn.Server | None = None
@@ -33,6 +36,10 @@ class LoopbackServer:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/2.0"
 
+    @property
+    def origin(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
     def start(self) -> None:
         # proto=IPPROTO_TCP so asyncio sets TCP_NODELAY on accepted sockets (else 40 ms delayed-ACK stalls)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -41,7 +48,11 @@ class LoopbackServer:
         self.port = sock.getsockname()[1]
         self._sock = sock
         config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan=self.lifespan,
+            timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name=f"sandbox-{self.port}", daemon=True)

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import httpx
 
+from bbscout.agent.connections import load_connections, resolve
 from bbscout.agent.runtime import (
     EventSink,
     PlannerChoice,
@@ -83,32 +84,33 @@ class Asker:
         self.checkpointer = checkpointer
         self.clock = clock
         self.connection = connection
-        self.cache = ResponseCache()
+        self.caches: dict[str, ResponseCache] = {}  # one per connection: a token's view answers only it
         self.store = store
         self._embedded: tuple[httpx.AsyncBaseTransport, Any] | None = None
         self._thread_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    def _settings_for(self, connection: str | None) -> Settings:
-        if connection is not None:
-            raise ConfigError(
-                f"Unknown connection {connection!r}: this bbscout has only the one set by BITBUCKET_* "
-                "(or the config file); leave `connection` out to use it."
-            )
-        return self.settings
+    def _settings_for(self, connection: str | None) -> tuple[str, Settings]:
+        """(name, settings): a saved connection (`bbscout connect --save NAME`), else the configured one."""
+        return resolve(connection, self.settings, load_connections())
 
     @asynccontextmanager
     async def session(
         self, connection: str | None = None, now: datetime | None = None
     ) -> AsyncIterator[Session]:
         """A session on `connection` with a fresh client (its own request budget) and the shared cache."""
-        settings = self._settings_for(connection or self.connection)
+        name, settings = self._settings_for(connection or self.connection)
         at = now or self.clock()
         embedded = None
         if not settings.has_bitbucket_credentials:
             self._embedded = self._embedded or embedded_transport(at)
             embedded = self._embedded
         client = make_client(
-            settings, at, lambda _: None, cache=self.cache, embedded=embedded, store=self.store
+            settings,
+            at,
+            lambda _: None,
+            cache=self.caches.setdefault(name, ResponseCache()),
+            embedded=embedded,
+            store=self.store,
         )
         async with open_session(settings, planner=self.planner, now=at, client=client) as session:
             yield session

@@ -91,6 +91,10 @@ def mcp_command(
     port: Annotated[int, typer.Option(help="TCP port for --transport http.")] = 8765,
     planner: PlannerOpt = "auto",
     now: NowOpt = None,
+    connection: Annotated[
+        str | None,
+        typer.Option("--connection", help="The saved connection to answer from (default: the only one)."),
+    ] = None,
 ) -> None:
     """Serve bbscout's tools over MCP, for Claude Desktop, Cursor, VS Code and other assistants."""
     mode: Literal["stdio", "http"]
@@ -107,7 +111,7 @@ def mcp_command(
     from bbscout.agent.settings import ConfigError  # settings load when a surface starts, not for --help
 
     try:
-        asyncio.run(_mcp(mode, host, port, _planner(planner), _now(now)))
+        asyncio.run(_mcp(mode, host, port, _planner(planner), _now(now), connection))
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     except KeyboardInterrupt:
@@ -115,11 +119,16 @@ def mcp_command(
 
 
 async def _mcp(
-    mode: Literal["stdio", "http"], host: str, port: int, planner: PlannerChoice, now: datetime | None
+    mode: Literal["stdio", "http"],
+    host: str,
+    port: int,
+    planner: PlannerChoice,
+    now: datetime | None,
+    connection: str | None = None,
 ) -> None:
     from bbscout.agent.surfaces.mcp_server import http_app, serve_stdio
 
-    async with open_asker(planner, now) as asker:
+    async with open_asker(planner, now, connection) as asker:
         if mode == "stdio":
             await serve_stdio(asker)
             return

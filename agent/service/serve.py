@@ -1,0 +1,79 @@
+"""`bbscout serve`: settings, a first API key when there is none, a store check, then uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Callable
+
+import uvicorn
+
+from bbscout.agent.cache import open_shared_store
+from bbscout.agent.runtime import PlannerChoice
+from bbscout.agent.service.app import create_app
+from bbscout.agent.service.config import ServiceSettings, load_service_settings
+from bbscout.agent.service.keys import ApiKey, digest, new_key, save_key
+from bbscout.agent.service.store import StoreUnavailable, open_store
+from bbscout.agent.settings import ConfigError, Settings, data_dir, load_settings
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def first_key(host: str, notice: Callable[[str], None]) -> None:
+    """A single instance on loopback gets a first key ('local'), shown once; elsewhere keys are required."""
+    if not _loopback(host):
+        raise ConfigError(
+            f"No API key is configured, and {host} is not a loopback address. Make one per caller with "
+            "`bbscout apikey NAME` (or set BBSCOUT_API_KEYS) before serving beyond this machine."
+        )
+    key = new_key()
+    path = save_key("local", ApiKey(hash=digest(key), quota_per_hour=600))
+    notice(f"No API key was configured: made 'local' (hash saved to {path}). Shown only now:")
+    notice(f"    {key}")
+
+
+async def _check_store(service: ServiceSettings, base: Settings) -> None:
+    """Open the store once (creating its tables), so a wrong URL is an error now, not at the first request."""
+    await open_shared_store(base).aclose()  # a bad BBSCOUT_REDIS_URL is a ConfigError saying the fix
+    try:
+        async with open_store(service.secret("database_url"), data_dir()):
+            pass
+    except StoreUnavailable as exc:
+        raise ConfigError(
+            f"{exc} Check BBSCOUT_DATABASE_URL (postgresql://user:password@host:5432/db) and that the "
+            "server accepts connections, or unset it to keep threads in SQLite."
+        ) from None
+
+
+def serve_app(host: str, port: int, planner: PlannerChoice, notice: Callable[[str], None]) -> None:
+    """Blocking: serve until interrupted."""
+    base = load_settings()
+    service = load_service_settings()
+    if not service.api_keys:
+        first_key(host, notice)
+        service = load_service_settings()
+    asyncio.run(_check_store(service, base))
+    threads = "PostgreSQL" if service.database_url else f"SQLite ({data_dir() / 'service.sqlite'})"
+    cache = "Redis" if base.redis_url else "SQLite (this machine)"
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:  # listening: say where (the real port when --port 0)
+                bound = self.servers[0].sockets[0].getsockname()[1] if self.servers else port
+                notice(
+                    f"bbscout serving on http://{host}:{bound}/ (threads: {threads}; cache: {cache}; "
+                    f"{len(service.api_keys)} API key(s)); API docs at /docs"
+                )
+
+    app = create_app(service, base, planner=planner)
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=5
+    )
+    Server(config).run()
