@@ -33,7 +33,7 @@ from bbscout.agent.plan import Family, Plan, StepOutcome, Window
 from bbscout.agent.planners.base import Conversation, Planned, PlanRequest, Reviewed
 from bbscout.agent.planners.draft import LLM_HINT, Draft, features
 from bbscout.agent.planners.followups import follow_up
-from bbscout.agent.planners.slots import STALE_LIMIT, fill
+from bbscout.agent.planners.slots import STALE_LIMIT, fill, pr_states
 from bbscout.agent.planners.table import FAMILIES, INTENTS, Intent, Shape, WindowRule
 
 __all__ = ["LLM_HINT", "RulesPlanner", "build_plan"]
@@ -113,8 +113,6 @@ def _say(template: str, d: Draft, f: frozenset[str]) -> str:
         )
         if on
     ]
-    from bbscout.agent.planners.slots import pr_states
-
     return template.format(
         branch=u.branch,
         pick=u.pick,
