@@ -174,7 +174,7 @@ def select_failures(plan: Plan, outcomes: list[StepOutcome], allowance: Allowanc
             ordered = _one_per_commit(ordered)
         bound = FLAKY_DETAILS if flaky else INCIDENT_DETAILS
         chosen = [r for r in ordered[:bound] if _key(r) not in done]
-        flags: dict[str, Any] = {"tests": False}  # a build or deploy: its log says why it broke
+        flags: dict[str, Any] = {"log": "if_needed"}  # the failed tests say why, else the log does
         if flaky:  # the test reports compare runs, of the kind of test the symptom names
             flags = {"log": False, "test_steps": (test_kinds(incident.symptom) if incident else None) or None}
         reads = [("pipeline_failure", _args(r, **flags), f"why {r.ref} failed") for r in chosen]
@@ -183,7 +183,7 @@ def select_failures(plan: Plan, outcomes: list[StepOutcome], allowance: Allowanc
     ordered = sorted(newest, key=lambda r: not _main_or_production(r, allowance.main_branches))
     if plan.focus.why_failed:  # "why did … fail?": the cause is the answer, read like an incident's
         chosen = [r for r in ordered[:INCIDENT_DETAILS] if _key(r) not in done]
-        reads = [("pipeline_failure", _args(r), f"why {r.ref} failed") for r in chosen]
+        reads = [("pipeline_failure", _args(r, log="if_needed"), f"why {r.ref} failed") for r in chosen]
         return FailureSelection(
             reads, _offer(ordered[INCIDENT_DETAILS:], "main branch first, then the newest")
         )

@@ -69,6 +69,7 @@ class Run:
     answer: str
     entities: int
     gaps: list[str]
+    lead: str | None = None  # the first entity: an incident's most likely cause
 
 
 def client_for(base_url: str, world: Any, store: Any = None) -> BitbucketClient:
@@ -99,6 +100,7 @@ async def ask(base_url: str, world: Any, store: Any, question: str, **kw: Any) -
         doc["answer"],
         len(doc["entities"]),
         doc["gaps"],
+        doc["entities"][0]["ref"] if doc["entities"] else None,
     )
 
 
@@ -339,8 +341,12 @@ async def investigations() -> None:
                 await store.aclose()
             cold, warm = runs
             listings = sum(1 for q in sent[1] if LISTING.search(q))
-            culprit = planted.culprit_ref or str(planted.facts.get("test"))  # a flaky incident names a test
-            found = "first" if cold.answer and culprit in cold.answer.split("\n", 1)[0] else "NOT FIRST"
+            if planted.culprit_ref:
+                culprit, first = planted.culprit_ref, cold.lead == planted.culprit_ref
+            else:  # a flaky incident names a test
+                culprit = str(planted.facts.get("test"))
+                first = f"flaky test: `{culprit}`" in cold.answer
+            found = "first" if first else "NOT FIRST"
             ratio = warm.requests / cold.requests
             flags = ("" if cold.requests <= COLD_TARGET else " (cold over 60)") + (
                 "" if ratio <= WARM_TARGET else " (warm over 20%)"

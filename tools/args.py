@@ -93,15 +93,16 @@ class PipelineFailure(ToolArgs):
     """Why a pipeline failed: its failed steps, each with the log tail and extracted error lines, and the failed test cases.
 
     `uuid` (from a listing) saves looking the pipeline up; `log=False` / `tests=False` skip the log tail /
-    the test report when they are not needed (each costs a request per failed step). `test_steps` reads
-    the test report only of failed steps whose name has one of these words (["integration"]).
+    the test report when they are not needed (each costs a request per failed step); `log="if_needed"` reads
+    the log only of a step whose failed tests do not say why. `test_steps` reads the test report only of
+    failed steps whose name has one of these words (["integration"]).
     """
 
     repo: str
     build_number: int
     log_tail_lines: int = Field(default=40, ge=5, le=400)
     uuid: str | None = None
-    log: bool = True
+    log: bool | Literal["if_needed"] = True
     tests: bool = True
     test_steps: list[str] | None = None
 

@@ -246,8 +246,14 @@ async def _fallback(ctx: ToolContext, args: SearchCode, slugs: list[str], reason
     fetched = 0
     pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
     path_hits = {(r.repo, r.path) for r in records}
+    # "Where is X defined?": the likeliest files are grepped until one defines it, not all of them.
+    defining = definition_pattern(args.query) if args.definitions_only else None
     for _score_value, slug, ref, p in candidates:
         if fetched >= SCAN_FILES:
+            break
+        if defining is not None and any(
+            r.method == "content_scan" and _defines(defining, r.lines) for r in records
+        ):
             break
         if PurePosixPath(p).suffix.lower() not in _TEXT_EXT and PurePosixPath(p).suffix:
             continue
@@ -274,8 +280,9 @@ async def _fallback(ctx: ToolContext, args: SearchCode, slugs: list[str], reason
     records.sort(key=lambda r: (r.method != "content_scan", r.repo, r.path))
     notes = [
         f"code search unavailable ({reason}); scanned {scanned_entries} paths in {len(slugs)} repositor"
-        f"{'y' if len(slugs) == 1 else 'ies'} and grepped {fetched} likely file(s) — matches in other files "
-        "may be missed"
+        f"{'y' if len(slugs) == 1 else 'ies'} and grepped {fetched} likely file(s)"
+        + (" up to the first that defines it" if defining is not None and fetched < SCAN_FILES else "")
+        + " — matches in other files may be missed"
     ]
     return ToolResult(
         tool="search_code", records=records[: args.limit], notes=notes, gaps=gaps, truncated=True

@@ -458,48 +458,16 @@ async def pipeline_failure(ctx: ToolContext, args: PipelineFailure) -> ToolResul
         failed = [s for s in steps if s.result == "STOPPED"]
     tests: list[TestCaseRecord] = []
     for step in failed[:MAX_FAILED_STEPS]:
-        log_path = ctx.client.repo_path(args.repo, "pipelines", pipeline_uuid, "steps", step.uuid, "log")
-        text = None
-        try:
-            if args.log:
-                text = await ctx.client.get_text(log_path, cache="immutable", tail_bytes=LOG_TAIL_BYTES)
-        except NotFound:
-            gaps.append(f'step "{step.name}": no log available (404)')
-        if text is not None:
-            lines = _tail_lines(text, 0, from_partial=len(text.encode()) >= LOG_TAIL_BYTES)
-            step.error_lines = [*step.error_lines, *extract_error_lines(lines)][-MAX_ERROR_LINES:]
-            step.log_tail = redact("\n".join(lines[-args.log_tail_lines :]))
-        if not args.tests or step.runs_tests is False or not _named(step.name, args.test_steps):
-            if args.tests and step.runs_tests is False:
-                notes.append(f'step "{step.name}" runs no tests (its commands): no test report read')
-            records.append(step)
-            continue
-        cases_path = ctx.client.repo_path(
-            args.repo, "pipelines", pipeline_uuid, "steps", step.uuid, "test_reports", "test_cases"
-        )
-        try:
-            total = 0
-            failed_cases = 0
-            async for case in ctx.client.paginate(
-                cases_path, fields=TEST_CASE_FIELDS, cache="immutable", max_items=2000
-            ):
-                total += 1
-                status = str(case.get("status") or case.get("result") or "").upper()
-                if status in ("FAILED", "ERROR"):
-                    failed_cases += 1
-                    test = readable(
-                        ctx,
-                        f"test cases of pipeline #{args.build_number} in {args.repo}",
-                        functools.partial(
-                            _test_case_record, ctx.workspace, args.repo, args.build_number, step
-                        ),
-                        case,
-                    )
-                    if test is not None and len(tests) < MAX_TEST_CASES:
-                        tests.append(test)
-            step.tests_total, step.tests_failed = total, failed_cases
-        except NotFound:
-            pass  # the step produced no test report
+        step_path = ctx.client.repo_path(args.repo, "pipelines", pipeline_uuid, "steps", step.uuid)
+        if args.tests and step.runs_tests is False:
+            notes.append(f'step "{step.name}" runs no tests (its commands): no test report read')
+        elif args.tests and _named(step.name, args.test_steps):
+            tests += await _failed_tests(ctx, args, step, step_path + "/test_reports/test_cases")
+        explained = [t.message for t in tests if t.step_name == step.name and t.message]
+        if args.log is True or (args.log == "if_needed" and not explained):
+            await _read_log(ctx, args, step, step_path + "/log", gaps)
+        elif explained:  # the failed tests' own messages say why
+            step.error_lines = [*step.error_lines, *dict.fromkeys(explained)][-MAX_ERROR_LINES:]
         records.append(step)
     if len(failed) > MAX_FAILED_STEPS:
         notes.append(f"{len(failed) - MAX_FAILED_STEPS} more failed steps not read")
@@ -507,5 +475,46 @@ async def pipeline_failure(ctx: ToolContext, args: PipelineFailure) -> ToolResul
         notes.append("no step failed; the pipeline itself errored (configuration, YAML or quota)")
     other_steps = [s for s in steps if s not in failed[:MAX_FAILED_STEPS]]
     return ToolResult(
-        tool="pipeline_failure", records=[*records, *tests, *other_steps], notes=notes, gaps=gaps
+        tool="pipeline_failure",
+        records=[*records, *tests[:MAX_TEST_CASES], *other_steps],
+        notes=notes,
+        gaps=gaps,
     )
+
+
+async def _read_log(
+    ctx: ToolContext, args: PipelineFailure, step: StepRecord, path: str, gaps: list[str]
+) -> None:
+    """The step's log tail (a ranged request, then its redirect to log storage): error lines and the tail."""
+    try:
+        text = await ctx.client.get_text(path, cache="immutable", tail_bytes=LOG_TAIL_BYTES)
+    except NotFound:
+        gaps.append(f'step "{step.name}": no log available (404)')
+        return
+    lines = _tail_lines(text, 0, from_partial=len(text.encode()) >= LOG_TAIL_BYTES)
+    step.error_lines = [*step.error_lines, *extract_error_lines(lines)][-MAX_ERROR_LINES:]
+    step.log_tail = redact("\n".join(lines[-args.log_tail_lines :]))
+
+
+async def _failed_tests(
+    ctx: ToolContext, args: PipelineFailure, step: StepRecord, path: str
+) -> list[TestCaseRecord]:
+    """The step's failed test cases (none when it produced no test report); counts go on the step."""
+    found: list[TestCaseRecord] = []
+    total = failed = 0
+    label = f"test cases of pipeline #{args.build_number} in {args.repo}"
+    build = functools.partial(_test_case_record, ctx.workspace, args.repo, args.build_number, step)
+    try:
+        async for case in ctx.client.paginate(
+            path, fields=TEST_CASE_FIELDS, cache="immutable", max_items=2000
+        ):
+            total += 1
+            if str(case.get("status") or case.get("result") or "").upper() in ("FAILED", "ERROR"):
+                failed += 1
+                test = readable(ctx, label, build, case)
+                if test is not None and len(found) < MAX_TEST_CASES:
+                    found.append(test)
+    except NotFound:
+        return []  # the step produced no test report
+    step.tests_total, step.tests_failed = total, failed
+    return found

@@ -233,11 +233,17 @@ async def test_search_code_definitions_only(ctx: ToolContext, world: World) -> N
 
 
 async def test_search_code_definitions_only_fallback(nosearch_world: World) -> None:
+    from bbscout.tools.code import SCAN_FILES
+
     slug, path, name, _ = _definitions_world(nosearch_world)
     app = create_app(nosearch_world, SandboxSettings())
     async with tool_context(app, nosearch_world) as ctx:
         res = await run_tool(ctx, "search_code", {"query": name, "repos": [slug], "definitions_only": True})
     assert [r.path for r in res.records] == [path]
+    grepped = int(next(n for n in res.notes if "grepped" in n).split("grepped ")[1].split()[0])
+    assert any("up to the first that defines it" in n for n in res.notes)
+    # the failed search, the main branch, its tree, then the likeliest files until one defines it
+    assert grepped < SCAN_FILES and res.requests == 3 + grepped
 
 
 def test_definition_pattern_per_language() -> None:
