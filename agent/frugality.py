@@ -6,9 +6,11 @@ step and its error line (the step list, and the log tail: a request and its redi
 the allowance has room for three requests, else the failing step alone (one). They go to the most relevant
 failures first: the main branch and production deploy pipelines, then the newest. The others are offered by
 name in `gaps`, never left out silently. A question that asks why ("why did the main build fail last
-night?") and investigations read more (the failures nearest the incident, in the
-affected service first), within a fixed bound. When few requests are left this hour for the credential
-(shared by every process), these optional follow-ups are dropped, and the gap says so.
+night?") and investigations read more (the failures nearest the incident, in the affected service first,
+one run per failed commit), within a fixed bound: the failed tests' messages, and the log only when they
+do not say why; a flaky test compares test reports alone, of the steps the symptom names. When few
+requests are left this hour for the credential (shared by every process), these optional follow-ups are
+dropped, and the gap says so.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ FAILED_RESULTS = ("FAILED", "ERROR")
 LISTING_SHARE = 0.2  # failure summaries may add this share of the listing's requests
 SUMMARY_REQUESTS = 3  # the step list, and the log tail (a request answered by a redirect to log storage)
 STEP_REQUESTS = 1  # the step list alone: which step failed (and, for an ERROR, its message)
-INCIDENT_DETAILS = 3  # failures read in full (steps, log, tests) for a build or runtime incident
+INCIDENT_DETAILS = 3  # failed commits read (steps, failed tests, else the log) for a "why" or an incident
 FLAKY_DETAILS = 20  # failures whose test reports are compared for a flaky test
 LOW_HOURLY_SHARE = 0.05  # "few requests left": under this share of the hour's allowance...
 LOW_HOURLY_MIN = 50  # ...or under this many, whichever is more

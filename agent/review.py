@@ -1,8 +1,10 @@
 """Follow-ups the evidence calls for, whichever planner made the plan.
 
-A failed pipeline → why it failed (failed step, log tail, failed tests). An incident → what each
-candidate service last deployed to the affected environment before T, and the change set between
-that deployment and the previous one. Bounded per round; never repeats a call already made.
+A failed pipeline → why it failed (failed step, failed tests, the log tail when they do not say).
+An incident → what each candidate service last deployed to the affected environment before T, and the
+change set between that deployment and the previous one (each PR's own files in the affected service);
+a broken build → the change behind each failed commit. Bounded per round; never repeats a call already
+made.
 """
 
 from __future__ import annotations
