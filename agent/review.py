@@ -123,7 +123,7 @@ def _build_incident_follow_ups(incident: Incident, outcomes: list[StepOutcome]) 
     for record in failed[:3]:
         pr = built_by(record, prs)
         if pr is not None and not (pr.state == "MERGED" and same_commit(pr.merge_commit, record.commit)):
-            args: dict[str, Any] = {"repo": record.repo, "pr_id": pr.id, "statuses": False}
+            args: dict[str, Any] = {"repo": record.repo, "pr_id": pr.id, "files_only": True}
             calls.append(("get_pull_request", args, f"the files of {pr.ref}, which {record.ref} built"))
         else:
             args = {"repo": record.repo, "commit": record.commit, "statuses": False}

@@ -149,12 +149,15 @@ class ListPullRequests(ToolArgs):
 
 
 class GetPullRequest(ToolArgs):
-    """One pull request with reviewers, approvals, build statuses and its diffstat (`statuses=False` skips the
-    build statuses, a request)."""
+    """One pull request with reviewers, approvals, build statuses and its diffstat.
+
+    `files_only`: the pull request and its diffstat alone (no build statuses; no request for the pull
+    request itself when a listing of this run already read it).
+    """
 
     repo: str
     pr_id: int
-    statuses: bool = True
+    files_only: bool = False
     include_diff: bool = False  # a bounded diff excerpt as well
     include_comments: bool = False
 

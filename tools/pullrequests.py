@@ -49,7 +49,10 @@ _BASE = (
     "author.nickname",
     "source.branch.name",
     "source.commit.hash",
+    "source.repository.full_name",
     "destination.branch.name",
+    "destination.commit.hash",  # with the source commit: the PR's diffstat, without asking for the PR
+    "destination.repository.full_name",
     "created_on",
     "updated_on",
     "merge_commit.hash",
@@ -77,9 +80,6 @@ ONE_PR_FIELDS = ",".join(
     (
         *_BASE,
         "description",
-        "destination.commit.hash",
-        "source.repository.full_name",
-        "destination.repository.full_name",
         *_PEOPLE,
     )
 )
@@ -494,12 +494,14 @@ def _diffstat_path(
 
 async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult:
     client = ctx.client
-    raw = await client.get_json(
-        client.repo_path(args.repo, "pullrequests", args.pr_id),
-        fields=ONE_PR_FIELDS,
-        settled=settled_pull_request,
-    )
-    rec = pr_record(ctx.workspace, args.repo, raw, description=True)
+    raw = ctx.pull_requests.get((args.repo, args.pr_id)) if args.files_only else None
+    if raw is None or not dig(raw, "destination", "commit", "hash"):
+        raw = await client.get_json(
+            client.repo_path(args.repo, "pullrequests", args.pr_id),
+            fields=ONE_PR_FIELDS,
+            settled=settled_pull_request,
+        )
+    rec = pr_record(ctx.workspace, args.repo, raw, description=not args.files_only)
     notes: list[str] = []
     gaps: list[str] = []
     closed = rec.state in CLOSED
@@ -512,7 +514,7 @@ async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult
             and all(v.get("state") != "INPROGRESS" for v in page.get("values") or [])
         )
 
-    if args.statuses:
+    if not args.files_only:
         rec.statuses = [
             f"{s.get('state')} {redact(str(s.get('name') or s.get('key') or ''))}".strip()
             async for s in client.paginate(

@@ -348,7 +348,7 @@ NOT_FROM_THE_QUESTION = {
     ("deployment_changes", "files"): "an incident reads each PR's own files in the affected service (review)",
     ("get_commit", "files"): "an incident reads what a failed commit changed when it needs it (review)",
     ("get_commit", "statuses"): "as above: an incident already holds the failed runs",
-    ("get_pull_request", "statuses"): "as above",
+    ("get_pull_request", "files_only"): "an incident reads a suspect PR's files alone (review)",
     ("list_commits", "repos"): "the rules planner asks per repository (`repo`), each on its own main branch",
     ("deployment_changes", "deployment_uuid"): "set by review or a chat follow-up on a listed deployment",
     ("commits_between", "repo"): "between two deployments: the tools compute it (deployment_changes)",
