@@ -65,7 +65,8 @@ def check_question(question: str) -> str:
     text = question.strip()
     if not text:
         fail(
-            'The question is empty. Ask something like: bbscout ask "What pipelines failed in the last 24 hours?"'
+            'The question is empty. Ask something like: bbscout ask "What pipelines failed in the '
+            'last 24 hours?"'
         )
     if len(text) > MAX_QUESTION_CHARS:
         fail(
@@ -93,7 +94,8 @@ def check_tz(value: str) -> str:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         fail(
-            f"--tz {value!r} is not a known time zone. Use an IANA name such as UTC, Europe/Berlin or America/New_York."
+            f"--tz {value!r} is not a known time zone. Use an IANA name such as UTC, Europe/Berlin "
+            "or America/New_York."
         )
     return value
 
@@ -116,7 +118,8 @@ class Progress:
             return
         if event.get("event") == "planned":
             err.print(
-                f"[dim]plan:[/] {escape(event['intent'])} ({event['steps']} call{'s' if event['steps'] != 1 else ''})"
+                f"[dim]plan:[/] {escape(event['intent'])} ({event['steps']} "
+                f"call{'s' if event['steps'] != 1 else ''})"
             )
         elif event.get("event") == "step_started":
             err.print(f"[dim]  → {event['tool']} {escape(event['args'])}[/]")
@@ -124,7 +127,8 @@ class Progress:
             colour = "green" if event["status"] == "ok" else "yellow"
             err.print(
                 f"  [{colour}]✓[/] {event['tool']} {escape(event['args'])} "
-                f"[dim]{event['seconds']:.2f}s · {event['requests']} req · {event['records']} records · {event['status']}[/]"
+                f"[dim]{event['seconds']:.2f}s · {event['requests']} req · {event['records']} "
+                f"records · {event['status']}[/]"
             )
 
 
@@ -138,7 +142,8 @@ def render(result: RunResult, as_json: bool) -> None:
     stats = result.document["stats"]
     err.print(
         f"[dim]{stats['http_requests']} Bitbucket requests · {stats['http_bytes']:,} bytes · "
-        f"{stats['tool_calls']} tool calls · {stats['seconds']:.2f}s · planner {result.document['planner']}[/]"
+        f"{stats['tool_calls']} tool calls · {stats['seconds']:.2f}s · planner "
+        f"{result.document['planner']}[/]"
     )
 
 

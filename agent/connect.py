@@ -51,7 +51,10 @@ async def run_checks(
             page = await client.get_json(f"/repositories/{ws}", {"pagelen": 1}, cache="none")
             values = page.get("values") or []
             if not values:
-                return "read:repository:bitbucket works, but the workspace has no repositories this token can see"
+                return (
+                    "read:repository:bitbucket works, but the workspace has no repositories this token "
+                    "can see"
+                )
             state["repo"] = values[0]["slug"]
             return f"read:repository:bitbucket ok (e.g. {state['repo']})"
 

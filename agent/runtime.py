@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import httpx
+from langchain_core.runnables import RunnableConfig
 from pydantic import SecretStr
 
 from bbscout.agent.context import Context
@@ -24,6 +25,7 @@ from bbscout.agent.planners.rules import RulesPlanner
 from bbscout.agent.report import Report
 from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.settings import ConfigError, Settings
+from bbscout.agent.state import InputState, State
 from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache
 from bbscout.tools.context import ToolContext, list_repository_records
 from bbscout.tools.resolve import closest_names
@@ -83,8 +85,8 @@ def make_client(
     transport, world = embedded_transport(now)
     token = world.token("demo")
     notice(
-        "No Bitbucket credentials configured (BITBUCKET_EMAIL + BITBUCKET_API_TOKEN, or BITBUCKET_ACCESS_TOKEN): "
-        f"using the embedded sandbox workspace '{world.workspace['slug']}'."
+        "No Bitbucket credentials configured (BITBUCKET_EMAIL + BITBUCKET_API_TOKEN, or "
+        f"BITBUCKET_ACCESS_TOKEN): using the embedded sandbox workspace '{world.workspace['slug']}'."
     )
     return BitbucketClient(
         workspace=str(world.workspace["slug"]),
@@ -100,8 +102,8 @@ def make_planner(settings: Settings, choice: PlannerChoice, notice: Notice) -> t
     """(planner, reporter, name): the LLM pair when configured (or demanded), else rules."""
     if choice == "llm" and not settings.has_llm:
         raise ConfigError(
-            "--planner llm needs an OpenAI-compatible endpoint: set OPENAI_API_KEY (and OPENAI_BASE_URL for a "
-            "non-OpenAI server, BBSCOUT_MODEL for the model name), or use --planner rules."
+            "--planner llm needs an OpenAI-compatible endpoint: set OPENAI_API_KEY (and OPENAI_BASE_URL "
+            "for a non-OpenAI server, BBSCOUT_MODEL for the model name), or use --planner rules."
         )
     if choice == "rules" or not settings.has_llm:
         if choice == "auto":
@@ -152,7 +154,8 @@ class Session:
                 close = closest_names(slug, repositories)
                 raise ConfigError(
                     f"No repository '{slug}' in workspace '{self.client.workspace}'. "
-                    f'Closest: {", ".join(close) or "none"}. Pass an existing slug to --repo (see `bbscout ask "list repositories"`).'
+                    f"Closest: {', '.join(close) or 'none'}. Pass an existing slug to --repo (see "
+                    '`bbscout ask "list repositories"`).'
                 )
 
     async def ask(
@@ -173,10 +176,10 @@ class Session:
         before_requests, before_bytes = self.client.stats.requests, self.client.stats.bytes
         llm_before = self._llm_tokens()
         graph = build_graph().compile(checkpointer=checkpointer, name="bbscout")
-        config: dict[str, Any] = {"recursion_limit": RECURSION_LIMIT}
+        config: RunnableConfig = {"recursion_limit": RECURSION_LIMIT}
         if thread_id:
             config["configurable"] = {"thread_id": thread_id}
-        inputs = {
+        inputs: InputState = {
             "question": question,
             "now": now.isoformat(),
             "tz": tz,
@@ -184,14 +187,14 @@ class Session:
             "incident_at": incident_at.isoformat() if incident_at else None,
             "repo_filter": repo_filter,
         }
-        final: dict[str, Any] = {}
-        async for part_mode, chunk in graph.astream(
-            inputs, config=config, context=self.context(), stream_mode=["custom", "values"]
+        final: State = {}
+        async for part in graph.astream(
+            inputs, config=config, context=self.context(), stream_mode=["custom", "values"], version="v2"
         ):
-            if part_mode == "custom" and on_event:
-                on_event(chunk)
-            elif part_mode == "values":
-                final = chunk
+            if part["type"] == "custom" and on_event:
+                on_event(part["data"])
+            elif part["type"] == "values":
+                final = part["data"]
         report = Report.model_validate(final["report"])
         outcomes = [StepOutcome.model_validate(o) for o in final.get("outcomes", [])]
         records = {r["ref"]: r for o in outcomes for r in o.records}

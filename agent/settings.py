@@ -133,7 +133,8 @@ class Settings(BaseSettings):
         if self.api_token and not self.email:
             raise ConfigError(
                 "BITBUCKET_API_TOKEN is set but BITBUCKET_EMAIL is not. API tokens authenticate with your "
-                "Atlassian account email (not your Bitbucket username): export BITBUCKET_EMAIL=you@example.com"
+                "Atlassian account email (not your Bitbucket username): export "
+                "BITBUCKET_EMAIL=you@example.com"
             )
         if self.has_bitbucket_credentials and not self.workspace:
             raise ConfigError(

@@ -301,11 +301,11 @@ def guess_mime(path: str) -> str:
         ".env": "text/plain",
         ".tf": "text/plain",
     }
-    for ext, mt in special.items():
+    for ext, media_type in special.items():
         if path.endswith(ext):
-            return mt
-    mt, _ = mimetypes.guess_type(path)
-    return mt or "text/plain"
+            return media_type
+    guessed, _ = mimetypes.guess_type(path)
+    return guessed or "text/plain"
 
 
 def branch_json(rd: RepoData, name: str) -> Json:
@@ -466,8 +466,8 @@ class Sandbox:
             group, handler, args = self.route(ctx)
             check_scope(token, group)
             key = self.cache_key(ctx, raw_query)
-            hit = self._cache.get(key) if key else None
-            if hit is not None:
+            hit = self._cache.get(key) if key is not None else None
+            if key is not None and hit is not None:
                 self._cache.move_to_end(key)
                 return Response(hit[1], hit[0], media_type="application/json", headers=ctx.headers)
             response = handler(ctx, *args)

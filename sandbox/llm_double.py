@@ -185,9 +185,7 @@ def _check_node(
         ref = node["$ref"]
         if len(node) > 1:
             problems.append(f"{where}, '$ref' cannot have sibling keywords.")
-        if not isinstance(ref, str) or not (
-            ref == "#" or ref.startswith(("#/$defs/", "#/definitions/"))
-        ):
+        if not isinstance(ref, str) or not (ref == "#" or ref.startswith(("#/$defs/", "#/definitions/"))):
             problems.append(f"{where}, invalid $ref {ref!r}.")
         elif ref != "#" and ref.split("/", 2)[2] not in defs:
             problems.append(f"{where}, $ref {ref!r} does not resolve.")
@@ -618,7 +616,7 @@ class LLMDoubleServer:
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        return self.app.state.requests  # type: ignore[no-any-return]
+        return self.app.state.requests
 
     def set_script(self, script: Script | None) -> None:
         """Replace the script and forget recorded requests."""

@@ -66,7 +66,8 @@ class GetPipeline(ToolArgs):
 
 
 class PipelineFailure(ToolArgs):
-    """Why a pipeline failed: its failed steps, each with the log tail and extracted error lines, and the failed test cases."""
+    """Why a pipeline failed: its failed steps, each with the log tail and extracted error lines, and the
+    failed test cases."""
 
     repo: str
     build_number: int
@@ -81,7 +82,7 @@ class ListPullRequests(ToolArgs):
     """
 
     repos: list[str] | None = None
-    states: list[PullRequestState] = Field(default_factory=lambda: ["OPEN"])
+    states: list[PullRequestState] = Field(default_factory=lambda: list[PullRequestState](["OPEN"]))
     author: str | None = None  # display name or nickname fragment
     destination_branch: str | None = None
     source_branch: str | None = None
@@ -104,7 +105,8 @@ class GetPullRequest(ToolArgs):
 
 
 class PullRequestsForCommit(ToolArgs):
-    """The pull requests that contain a commit (falls back to scanning merged PRs if the endpoint is unavailable)."""
+    """The pull requests that contain a commit (falls back to scanning merged PRs if the endpoint is
+    unavailable)."""
 
     repo: str
     commit: str
@@ -134,7 +136,8 @@ class GetCommit(ToolArgs):
 
 
 class CommitsBetween(ToolArgs):
-    """Commits reachable from `include` but not from `exclude` (like `git log exclude..include`), with files changed."""
+    """Commits reachable from `include` but not from `exclude` (like `git log exclude..include`), with
+    files changed."""
 
     repo: str
     include: str
@@ -153,8 +156,8 @@ class ListBranches(ToolArgs):
 
 
 class ListDeployments(ToolArgs):
-    """Deployments newest first, per repository, optionally one environment ("production", "staging", "test"), a window
-    and outcomes (`statuses`: SUCCESSFUL, FAILED, STOPPED, IN_PROGRESS)."""
+    """Deployments newest first, per repository, optionally one environment ("production", "staging",
+    "test"), a window and outcomes (`statuses`: SUCCESSFUL, FAILED, STOPPED, IN_PROGRESS)."""
 
     repos: list[str] | None = None
     environment: str | None = None
@@ -166,7 +169,8 @@ class ListDeployments(ToolArgs):
 
 
 class DeploymentChanges(ToolArgs):
-    """What a deployment shipped: the commits, pull requests and files between it and the previous successful deployment to the same environment.
+    """What a deployment shipped: the commits, pull requests and files between it and the previous
+    successful deployment to the same environment.
 
     `deployment_uuid` None = the latest deployment to `environment`.
     """
@@ -177,7 +181,8 @@ class DeploymentChanges(ToolArgs):
 
 
 class SearchCode(ToolArgs):
-    """Search code across the workspace (or `repos`) for a symbol or text; falls back to a bounded path/content scan when code search is unavailable."""
+    """Search code across the workspace (or `repos`) for a symbol or text; falls back to a bounded
+    path/content scan when code search is unavailable."""
 
     query: str
     repos: list[str] | None = None

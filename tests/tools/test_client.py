@@ -383,6 +383,14 @@ async def test_truncated_json_is_retried() -> None:
             await bb.get_json("/user")
 
 
+async def test_json_that_is_not_an_object_is_a_transport_failure() -> None:
+    server = FakeServer().route(f"{API}/user", js([{"uuid": "{x}"}]))
+    async with make_client(server) as bb:
+        with pytest.raises(TransportFailure, match="JSON object") as exc:
+            await bb.get_json("/user")
+    assert exc.value.endpoint == "/user" and exc.value.status == 200
+
+
 async def test_429_honours_retry_after_seconds_and_http_date() -> None:
     sleeps = Sleeps()
     when = datetime.now(UTC) + timedelta(seconds=9)

@@ -36,7 +36,7 @@ def test_token_without_email_says_to_set_the_email() -> None:
 
 
 def test_token_without_workspace_says_where_to_find_the_slug() -> None:
-    with pytest.raises(ConfigError, match="bitbucket.org/WORKSPACE"):
+    with pytest.raises(ConfigError, match=r"bitbucket\.org/WORKSPACE"):
         load_settings(access_token="t0k3n")
 
 
@@ -74,5 +74,5 @@ def test_unreadable_config_is_a_clear_error(clean_env: Path) -> None:
 
 
 def test_bad_base_url() -> None:
-    with pytest.raises(ConfigError, match="base_url|BITBUCKET_BASE_URL"):
+    with pytest.raises(ConfigError, match=r"base_url|BITBUCKET_BASE_URL"):
         load_settings(base_url="ftp://x")
