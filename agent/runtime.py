@@ -31,6 +31,7 @@ from bbscout.tools.context import ToolContext, list_repository_records
 from bbscout.tools.resolve import closest_names
 
 PlannerChoice = Literal["auto", "rules", "llm"]
+Source = Literal["sandbox", "bitbucket"]  # where the answer's data came from (`--json` "source")
 SANDBOX_BASE_URL = "http://sandbox.local/2.0"
 Notice = Callable[[str], None]
 EventSink = Callable[[dict[str, Any]], None]
@@ -67,8 +68,9 @@ def embedded_transport(
 def make_client(
     settings: Settings, now: datetime, notice: Notice, cache: ResponseCache | None = None
 ) -> BitbucketClient:
-    """A client for real Bitbucket when credentials are set, else for the embedded sandbox world."""
-    if settings.has_bitbucket_credentials:
+    """A client for the configured Bitbucket, or for the embedded sandbox world when nothing is set."""
+    settings.check_bitbucket()
+    if not settings.uses_embedded_sandbox:
         auth: BasicAuth | BearerAuth
         if settings.api_token is not None:
             auth = BasicAuth(settings.email or "", settings.api_token)
@@ -85,8 +87,9 @@ def make_client(
     transport, world = embedded_transport(now)
     token = world.token("demo")
     notice(
-        "No Bitbucket credentials configured (BITBUCKET_EMAIL + BITBUCKET_API_TOKEN, or "
-        f"BITBUCKET_ACCESS_TOKEN): using the embedded sandbox workspace '{world.workspace['slug']}'."
+        "No Bitbucket settings (BITBUCKET_* or the config file): using the embedded sandbox workspace "
+        f"'{world.workspace['slug']}', invented demo data. Set BITBUCKET_WORKSPACE, BITBUCKET_EMAIL and "
+        "BITBUCKET_API_TOKEN to ask your own workspace."
     )
     return BitbucketClient(
         workspace=str(world.workspace["slug"]),
@@ -133,10 +136,17 @@ class Session:
     """One configured bbscout: client, tools, planner and reporter, reused across chat turns."""
 
     def __init__(
-        self, settings: Settings, client: BitbucketClient, planner: Any, reporter: Any, planner_name: str
+        self,
+        settings: Settings,
+        client: BitbucketClient,
+        planner: Any,
+        reporter: Any,
+        planner_name: str,
+        source: Source = "bitbucket",
     ):
         self.settings = settings
         self.client = client
+        self.source = source
         self.tools = ToolContext(client=client, workspace=client.workspace)
         self.planner = planner
         self.reporter = reporter
@@ -196,6 +206,9 @@ class Session:
             elif part["type"] == "values":
                 final = part["data"]
         report = Report.model_validate(final["report"])
+        if self.source == "sandbox":
+            note = f"Source: the embedded sandbox workspace '{self.client.workspace}' (invented demo data)."
+            report = report.model_copy(update={"answer": f"{report.answer}\n\n{note}"})
         outcomes = [StepOutcome.model_validate(o) for o in final.get("outcomes", [])]
         records = {r["ref"]: r for o in outcomes for r in o.records}
         previous = final.get("previous") or {}
@@ -210,6 +223,7 @@ class Session:
         document = json_document(
             question=question,
             planner=self.planner_name,
+            source=self.source,
             now=now.isoformat(),
             window=(final.get("plan") or {}).get("window"),
             report=report,
@@ -234,9 +248,16 @@ async def open_session(
     now: datetime,
     notice: Notice = lambda _: None,
     client: BitbucketClient | None = None,
+    source: Source = "bitbucket",
 ) -> AsyncIterator[Session]:
-    """A ready Session; closes the HTTP client on exit."""
+    """A ready Session; closes the HTTP client on exit.
+
+    Without `client`, the settings decide: the configured Bitbucket, or the embedded sandbox when no
+    Bitbucket setting exists. A caller passing its own `client` says where it points with `source`.
+    """
     planner_obj, reporter, name = make_planner(settings, planner, notice)
-    client = client or make_client(settings, now, notice)
+    if client is None:
+        client = make_client(settings, now, notice)
+        source = "sandbox" if settings.uses_embedded_sandbox else "bitbucket"
     async with client:
-        yield Session(settings, client, planner_obj, reporter, name)
+        yield Session(settings, client, planner_obj, reporter, name, source)

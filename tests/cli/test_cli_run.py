@@ -50,6 +50,7 @@ def test_embedded_default_answers_and_says_so(bbscout: Run) -> None:
     assert result.returncode in (0, 1), result.stderr
     assert "embedded sandbox" in result.stderr and "rules planner" in result.stderr
     assert "pipeline:" in result.stdout and "failed" in result.stdout.lower()
+    assert "Source: the embedded sandbox workspace 'acme' (invented demo data)." in result.stdout
     assert "list_pipelines" in result.stderr  # the live progress lists each call
     assert_no_traceback(result)
 
@@ -70,6 +71,7 @@ def test_json_contract_only_json_on_stdout(bbscout: Run) -> None:
         "stats",
     }
     assert doc["planner"] == "rules" and doc["question"] == QUESTION
+    assert doc["source"] == "sandbox" and doc["answer"].endswith("(invented demo data).")
     assert doc["window"]["end"].startswith("2026-11-29T16:20")
     assert set(doc["stats"]) >= {"http_requests", "http_bytes", "tool_calls", "llm_tokens", "seconds"}
     assert doc["stats"]["http_requests"] > 0
@@ -82,7 +84,8 @@ def test_real_credentials_over_loopback(bbscout: Run, world, server) -> None:  #
     result = bbscout("ask", QUESTION, "--json", "--now", NOW, env=creds(world, server))
     assert result.returncode in (0, 1), result.stderr
     assert "embedded sandbox" not in result.stderr
-    assert json.loads(result.stdout)["entities"]
+    doc = json.loads(result.stdout)
+    assert doc["entities"] and doc["source"] == "bitbucket" and "sandbox" not in doc["answer"]
     assert world.token("demo").secret not in result.stdout + result.stderr
 
 
