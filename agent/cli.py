@@ -1,19 +1,26 @@
-"""`bbscout`: ask, investigate, chat, connect, sandbox serve, eval.
+"""`bbscout`: ask, investigate, chat, connect — plus `eval` and `sandbox`, registered by those packages.
 
 Every failure a user can cause ends in one actionable paragraph on stderr and a documented exit code
 (0 answered, 1 answered with gaps, 2 usage/configuration, 3 Bitbucket refused, 4 rate limited),
 never a traceback. `--json` prints exactly one JSON document on stdout; progress goes to stderr.
+
+The product does not import its test harness: `bbscout.evals` and `bbscout.sandbox` declare their
+commands in the `bbscout.commands` entry-point group (pyproject.toml), loaded only when one of them
+runs or `--help` lists them. The run machinery (graph, planners) is imported when a command needs it,
+so usage and configuration errors answer at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sys
 import unicodedata
 from collections.abc import Coroutine
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn
+from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
@@ -21,31 +28,52 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
-from bbscout.agent.runtime import (
-    EXIT_RATE_LIMITED,
-    EXIT_REFUSED,
-    EXIT_USAGE,
-    PlannerChoice,
-    RunResult,
-    Session,
-    open_session,
-    sandbox_anchor,
-)
+from bbscout.agent.exit_codes import EXIT_RATE_LIMITED, EXIT_REFUSED, EXIT_USAGE
 from bbscout.agent.settings import ConfigError, Settings, data_dir, load_settings
 from bbscout.tools.bitbucket import BitbucketError, BudgetExhausted, RateLimited
 
+if TYPE_CHECKING:
+    from typer import _click  # the click that typer vendors: the types of TyperGroup's methods
+
+    from bbscout.agent.runtime import PlannerChoice, RunResult, Session
+
 MAX_QUESTION_CHARS = 2000
+COMMANDS_GROUP = "bbscout.commands"
+
+
+@functools.cache
+def registered_commands() -> dict[str, EntryPoint]:
+    """Commands other packages of the distribution register (`eval`, `sandbox`), by name."""
+    return {entry.name: entry for entry in entry_points(group=COMMANDS_GROUP)}
+
+
+class Commands(TyperGroup):
+    """bbscout's own commands, then the registered ones, each imported on first use."""
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        own = super().list_commands(ctx)
+        return own + sorted(name for name in registered_commands() if name not in own)
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        entry = registered_commands().get(cmd_name)
+        if command is None and entry is not None:
+            command = typer.main.get_command(entry.load())
+            command.name = cmd_name
+            self.add_command(command)
+        return command
+
 
 app = typer.Typer(
     name="bbscout",
+    cls=Commands,
     help="Ask questions of a Bitbucket Cloud workspace and investigate incidents (read-only).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-sandbox_app = typer.Typer(help="The local Bitbucket Cloud sandbox.", no_args_is_help=True)
-app.add_typer(sandbox_app, name="sandbox")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False)
 
@@ -176,6 +204,8 @@ async def _ask(
     mode: str = "ask",
     incident_at: datetime | None = None,
 ) -> int:
+    from bbscout.agent.runtime import open_session
+
     settings = settings_or_fail()
     async with open_session(settings, planner=planner, now=now, notice=notice) as session:
         await session.check_access(repos)
@@ -269,6 +299,8 @@ def investigate(
 async def _chat(thread: str, planner: PlannerChoice, tz: str, now_override: datetime | None) -> int:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+    from bbscout.agent.runtime import open_session
+
     settings = settings_or_fail()
     path = data_dir()
     path.mkdir(parents=True, exist_ok=True)
@@ -344,68 +376,6 @@ def connect() -> None:
         return 0 if all(c.ok for c in checks) else EXIT_REFUSED
 
     run_async(main())
-
-
-@sandbox_app.command("serve")
-def sandbox_serve(
-    host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 7990,
-    world: Annotated[str, typer.Option(help="default, nosearch or quiet.")] = "default",
-    seed: Annotated[int, typer.Option(help="World seed.")] = 7,
-    anchor: Annotated[
-        str | None, typer.Option(help="The world's 'now' (ISO-8601); default: this hour.")
-    ] = None,
-    repos: Annotated[int, typer.Option(help="Number of repositories.")] = 10,
-    days: Annotated[int, typer.Option(help="Days of history.")] = 30,
-    latency_ms: Annotated[float, typer.Option("--latency-ms", help="Added latency per request.")] = 0.0,
-    jitter_ms: Annotated[float, typer.Option("--jitter-ms", help="Random extra latency.")] = 0.0,
-    error_rate: Annotated[
-        float, typer.Option("--error-rate", help="Fraction of requests answered 5xx.")
-    ] = 0.0,
-    rate_limit: Annotated[int, typer.Option("--rate-limit", help="Requests per hour per token.")] = 1000,
-) -> None:
-    """Serve the sandbox Bitbucket API on loopback and print credentials to point bbscout at it."""
-    from bbscout.sandbox.app import SandboxSettings, create_app
-    from bbscout.sandbox.faults import FaultProfile
-    from bbscout.sandbox.server import serve_forever
-    from bbscout.sandbox.world import build_world
-
-    if not 0 <= error_rate <= 1:
-        fail("--error-rate is a fraction between 0 and 1.")
-    built = build_world(
-        world,
-        seed=seed,
-        anchor=parse_now(anchor) if anchor else sandbox_anchor(datetime.now(UTC)),
-        repos=repos,
-        days=days,
-    )
-    token = built.token("demo")
-    settings = SandboxSettings(
-        rate_limit_per_hour=rate_limit,
-        faults=FaultProfile(latency_ms=latency_ms, jitter_ms=jitter_ms, error_rate=error_rate),
-    )
-    base = f"http://{host}:{port}/2.0"
-    sys.stdout.write(
-        f"# bbscout sandbox: world '{world}' (seed {seed}, anchor {built.anchor.isoformat()}) at {base}\n"
-        f"export BITBUCKET_BASE_URL={base}\n"
-        f"export BITBUCKET_WORKSPACE={built.workspace['slug']}\n"
-        f"export BITBUCKET_EMAIL={token.email}\n"
-        f"export BITBUCKET_API_TOKEN={token.secret}\n"
-        "# These are the sandbox's own test credentials, not real ones.\n"
-    )
-    sys.stdout.flush()
-    serve_forever(create_app(built, settings), host, port)
-
-
-def _register_eval() -> None:
-    try:
-        from bbscout.evals.cli import eval_command
-    except ImportError:  # evals not installed in this build
-        return
-    app.command("eval")(eval_command)
-
-
-_register_eval()
 
 
 def main() -> None:  # pragma: no cover - console entry

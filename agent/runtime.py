@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 import httpx
@@ -18,6 +18,7 @@ from langchain_core.runnables import RunnableConfig
 from pydantic import SecretStr
 
 from bbscout.agent.context import Context
+from bbscout.agent.exit_codes import EXIT_GAPS, EXIT_OK, EXIT_RATE_LIMITED, EXIT_REFUSED
 from bbscout.agent.graph import RECURSION_LIMIT, build_graph
 from bbscout.agent.output import json_document
 from bbscout.agent.plan import StepOutcome
@@ -36,8 +37,6 @@ SANDBOX_BASE_URL = "http://sandbox.local/2.0"
 Notice = Callable[[str], None]
 EventSink = Callable[[dict[str, Any]], None]
 
-EXIT_OK, EXIT_GAPS, EXIT_USAGE, EXIT_REFUSED, EXIT_RATE_LIMITED = 0, 1, 2, 3, 4
-
 
 @dataclass
 class RunResult:
@@ -49,19 +48,15 @@ class RunResult:
     outcomes: list[StepOutcome] = field(default_factory=list)
 
 
-def sandbox_anchor(now: datetime) -> datetime:
-    """The embedded world's "now": the top of the current hour, so repeated runs see the same world."""
-    return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
 def embedded_transport(
     now: datetime, world_name: str = "default", seed: int = 7
 ) -> tuple[httpx.AsyncBaseTransport, Any]:
-    """An in-process sandbox: the ASGI app over httpx, and the world it serves."""
+    """An in-process sandbox: the ASGI app over httpx, and the world it serves (the only place the
+    product imports the sandbox)."""
     from bbscout.sandbox.app import create_app
-    from bbscout.sandbox.world import build_world
+    from bbscout.sandbox.world import build_world, hour_anchor
 
-    world = build_world(world_name, seed=seed, anchor=sandbox_anchor(now))
+    world = build_world(world_name, seed=seed, anchor=hour_anchor(now))
     return httpx.ASGITransport(app=create_app(world)), world
 
 

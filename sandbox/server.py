@@ -3,7 +3,7 @@
     with LoopbackServer(create_app(world)) as server:
         httpx.get(server.base_url + "/user", auth=...)
 
-Works as a sync or async context manager; `serve_forever` is the blocking CLI entry point.
+Works as a sync or async context manager.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["LoopbackServer", "serve_forever"]
+__all__ = ["LoopbackServer"]
 
 
 class LoopbackServer:
@@ -82,8 +82,3 @@ class LoopbackServer:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await asyncio.to_thread(self.stop)
-
-
-def serve_forever(app: Any, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Blocking: serve until interrupted (used by `bbscout sandbox serve`)."""
-    uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="off")

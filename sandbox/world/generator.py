@@ -47,6 +47,11 @@ READ_SCOPES = [
 CLASSIC_SCOPES = ["repository", "pullrequest", "pipeline", "project", "account"]
 
 
+def hour_anchor(now: datetime) -> datetime:
+    """A live world's "now": the top of the current hour (UTC), so runs within the hour see one world."""
+    return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
 def build_world(
     name: str = "default",
     *,
