@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from bbscout.sandbox.world.logs import Failure
 from bbscout.sandbox.world.model import FileChange, Scenario, World
+from bbscout.sandbox.world.refs import commit_ref, deployment_ref, pipeline_ref, pr_ref
 from bbscout.sandbox.world.sim import (
     HOUR,
     MIN,
@@ -25,7 +26,6 @@ from bbscout.sandbox.world.sim import (
     RepoSim,
     SimContext,
 )
-from bbscout.tools.evidence import commit_ref, deployment_ref, pipeline_ref, pr_ref
 
 Sims = dict[str, RepoSim]
 
