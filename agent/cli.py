@@ -300,31 +300,41 @@ async def _chat(thread: str, planner: PlannerChoice, tz: str, now_override: date
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     from bbscout.agent.runtime import open_session
+    from bbscout.agent.terminal import PromptReader, ctrl_c_cancels
 
     settings = settings_or_fail()
     path = data_dir()
     path.mkdir(parents=True, exist_ok=True)
     start = now_override or datetime.now(UTC)
-    async with (
-        AsyncSqliteSaver.from_conn_string(str(path / "chat.sqlite")) as saver,
-        open_session(settings, planner=planner, now=start, notice=notice) as session,
-    ):
-        await session.check_access(None)
-        err.print(f"[dim]bbscout chat — thread '{thread}'. Ask a question; 'exit' or Ctrl-D to leave.[/]")
-        while True:
-            try:
-                line = input("you> ")
-            except EOFError:
-                return 0
-            if line.strip().lower() in ("exit", "quit", ":q"):
-                return 0
-            if not line.strip():
-                continue
-            try:
-                text = check_question(line)
-            except typer.Exit:
-                continue
-            await _chat_turn(session, saver, thread, text, tz, now_override)
+    prompt = PromptReader()
+    main = asyncio.current_task()
+    assert main is not None
+    try:
+        with ctrl_c_cancels(main):
+            async with (
+                AsyncSqliteSaver.from_conn_string(str(path / "chat.sqlite")) as saver,
+                open_session(settings, planner=planner, now=start, notice=notice) as session,
+            ):
+                await session.check_access(None)
+                err.print(
+                    f"[dim]bbscout chat — thread '{thread}'. Ask a question; 'exit' or Ctrl-D to leave.[/]"
+                )
+                while True:
+                    try:
+                        line = await prompt.readline("you> ")
+                    except EOFError:
+                        return 0
+                    if line.strip().lower() in ("exit", "quit", ":q"):
+                        return 0
+                    if not line.strip():
+                        continue
+                    try:
+                        text = check_question(line)
+                    except typer.Exit:
+                        continue
+                    await _chat_turn(session, saver, thread, text, tz, now_override)
+    except asyncio.CancelledError:  # Ctrl-C (ctrl_c_cancels): leave like any interrupted command
+        raise KeyboardInterrupt from None
 
 
 async def _chat_turn(
