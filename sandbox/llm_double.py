@@ -57,6 +57,8 @@ _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _TYPES = {"string", "number", "integer", "boolean", "object", "array", "null"}
 _FORMATS = {"date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"}
 # Keywords OpenAI strict mode accepts (structured outputs "supported schemas"); anything else is a 400.
+# agent/tool_schemas.py keeps its own copy on purpose: the double plays OpenAI and checks the product's
+# schemas against the rules as OpenAI states them, so a mistake in the product's list cannot pass here.
 _ALLOWED_KEYWORDS = {
     "type",
     "description",
