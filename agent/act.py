@@ -61,7 +61,7 @@ async def run_step(tools: ToolContext, step: Step, emit: Emit) -> StepOutcome:
             step_id=step.id,
             tool=step.tool,
             args=step.args,
-            records=[record.model_dump(mode="json") for record in result.records],
+            records=list(result.records),
             rendered=render_result(result),
             notes=result.notes,
             gaps=result.gaps,

@@ -388,5 +388,14 @@ def connect() -> None:
     run_async(main())
 
 
+def _register_surfaces() -> None:
+    from bbscout.agent.surfaces.commands import register
+
+    register(app)
+
+
+_register_surfaces()
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()

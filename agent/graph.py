@@ -1,7 +1,8 @@
-"""The investigation graph: plan → act ⇄ review → report. The only module that wires nodes."""
+"""The investigation graph: intake → plan → act ⇄ review → report. The only module that wires nodes."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime
 from typing import Any, Literal
 
@@ -11,13 +12,10 @@ from langgraph.runtime import Runtime
 
 from bbscout.agent.act import run_ready
 from bbscout.agent.context import Context
-from bbscout.agent.llm import LLMError
-from bbscout.agent.plan import Plan, Step, StepOutcome
+from bbscout.agent.plan import Plan, Step, StepOutcome, by_ref
 from bbscout.agent.planners.base import PlanRequest, PriorTurn
-from bbscout.agent.planners.rules import RulesPlanner
-from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.review import call_key, follow_ups
-from bbscout.agent.state import InputState, State
+from bbscout.agent.state import InputState, State, conversation_of, dump_request, request_of
 from bbscout.agent.verify import verify_report
 from bbscout.tools.bitbucket import BitbucketError
 from bbscout.tools.context import list_repository_records
@@ -26,56 +24,49 @@ RECURSION_LIMIT = 64
 
 
 def _emit(event: dict[str, Any]) -> None:
-    try:
+    with suppress(RuntimeError):  # outside a streaming run there is no writer
         get_stream_writer()(event)
-    except RuntimeError:  # outside a streaming run
-        pass
 
 
-async def plan_request(state: State, context: Context) -> PlanRequest:
+async def intake(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Start the turn: read the question once (window, hints) against the workspace's repositories."""
+    gaps: list[str] = []
+    try:
+        repositories = await list_repository_records(runtime.context.tools)
+    except BitbucketError as exc:  # the planners still plan; the steps will meet the same error
+        repositories, gaps = [], [exc.explain()]
     previous = state.get("previous")
-    return PlanRequest(
-        question=state["question"],
-        now=datetime.fromisoformat(state["now"]),
+    incident_at = state.get("incident_at")
+    request = PlanRequest.read(
+        state["question"],
+        datetime.fromisoformat(state["now"]),
         tz=state.get("tz") or "UTC",
         mode="investigate" if state.get("mode") == "investigate" else "ask",
-        incident_at=datetime.fromisoformat(state["incident_at"]) if state.get("incident_at") else None,
+        incident_at=datetime.fromisoformat(incident_at) if incident_at else None,
         repo_filter=state.get("repo_filter"),
-        repositories=await list_repository_records(context.tools),
-        previous=(
-            PriorTurn(
-                question=previous["question"],
-                plan=Plan.model_validate(previous["plan"]),
-                primary=previous.get("primary", []),
-            )
-            if previous
-            else None
-        ),
+        repositories=repositories,
+        previous=PriorTurn.model_validate(previous) if previous else None,
     )
+    return {
+        "request": dump_request(request),
+        "outcomes": [],
+        "pending": [],
+        "round": 0,
+        "gaps": gaps,
+        "report": {},
+    }
 
 
 async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Understand the question and make the first steps."""
-    gaps: list[str] = []
-    try:
-        request = await plan_request(state, runtime.context)
-    except BitbucketError as exc:
-        made = Plan(family="unknown", intent="could not list the workspace's repositories")
-        gaps.append(exc.explain())
-    else:
-        try:
-            made = await runtime.context.planner.plan(request)
-        except LLMError as exc:
-            gaps.append(f"The LLM planner failed ({exc}); answered with the rules planner instead.")
-            made = await RulesPlanner().plan(request)
+    planned = await runtime.context.planner.plan(request_of(state), conversation_of(state))
+    made = planned.plan
     _emit({"event": "planned", "family": made.family, "intent": made.intent, "steps": len(made.steps)})
     return {
         "plan": made.model_dump(mode="json"),
         "pending": [step.model_dump(mode="json") for step in made.steps],
-        "outcomes": [],
-        "round": 0,
-        "gaps": gaps,
-        "report": {},
+        "conversation": planned.conversation.model_dump(mode="json"),
+        "gaps": [*state.get("gaps", []), *planned.gaps],
     }
 
 
@@ -110,22 +101,18 @@ async def review(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     made = Plan.model_validate(state["plan"])
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
     steps = follow_ups(made, outcomes, round_no, context.max_follow_ups)
-    gaps = state.get("gaps", [])
     seen = {call_key(s.tool, s.args) for s in steps} | {call_key(o.tool, o.args) for o in outcomes}
-    try:
-        request = await plan_request(state, context)
-        proposed = await context.planner.review(request, made, outcomes, round_no)
-    except LLMError as exc:
-        proposed, gaps = [], [*gaps, f"The LLM planner could not review the evidence ({exc})."]
-    except BitbucketError as exc:
-        return {"round": round_no, "pending": [], "gaps": [*gaps, exc.explain()]}
-    steps += [s for s in proposed if call_key(s.tool, s.args) not in seen]
+    reviewed = await context.planner.review(
+        request_of(state), made, outcomes, round_no, conversation_of(state)
+    )
+    steps += [s for s in reviewed.steps if call_key(s.tool, s.args) not in seen]
     made.steps += steps
     return {
         "round": round_no,
         "plan": made.model_dump(mode="json"),
         "pending": [s.model_dump(mode="json") for s in steps],
-        "gaps": gaps,
+        "conversation": reviewed.conversation.model_dump(mode="json"),
+        "gaps": [*state.get("gaps", []), *reviewed.gaps],
     }
 
 
@@ -139,21 +126,16 @@ async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     made = Plan.model_validate(state["plan"])
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
     gaps = list(dict.fromkeys(state.get("gaps", [])))
-    request = await plan_request(state, context)
-    try:
-        written = await context.reporter.report(request, made, outcomes, gaps)
-    except LLMError as exc:
-        gaps.append(f"The LLM reporter failed ({exc}); this answer uses the rules templates.")
-        written = await RulesReporter().report(request, made, outcomes, gaps)
+    request = request_of(state)
+    written = await context.reporter.report(request, made, outcomes, gaps)
     verified = verify_report(written, outcomes, request.previous, request.question)
-    by_ref = {r["ref"]: r for o in outcomes for r in o.records}
-    if request.previous:
-        by_ref = {r["ref"]: r for r in request.previous.primary} | by_ref
-    primary = [by_ref[ref] for ref in verified.entities if ref in by_ref]
+    citable = by_ref(outcomes, request.previous.primary if request.previous else [])
+    primary = [citable[ref] for ref in verified.entities if ref in citable]
     _emit({"event": "reported", "entities": len(verified.entities)})
+    turn = PriorTurn(question=state["question"], plan=made, primary=primary)
     return {
         "report": verified.model_dump(mode="json"),
-        "previous": {"question": state["question"], "plan": made.model_dump(mode="json"), "primary": primary},
+        "previous": turn.model_dump(mode="json"),
         "turns": state.get("turns", 0) + 1,
     }
 
@@ -161,11 +143,13 @@ async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 def build_graph() -> StateGraph[State, Context, InputState, State]:
     """The uncompiled graph (compile with or without a checkpointer)."""
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
+    builder.add_node("intake", intake)
     builder.add_node("plan", plan)
     builder.add_node("act", act)
     builder.add_node("review", review)
     builder.add_node("report", report)
-    builder.add_edge(START, "plan")
+    builder.add_edge(START, "intake")
+    builder.add_edge("intake", "plan")
     builder.add_edge("plan", "act")
     builder.add_conditional_edges("act", after_act)
     builder.add_conditional_edges("review", after_review)

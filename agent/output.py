@@ -5,34 +5,47 @@ from __future__ import annotations
 from typing import Any
 
 from bbscout.agent.report import Report
+from bbscout.tools.evidence import (
+    BranchRecord,
+    CodeMatchRecord,
+    CommitRecord,
+    DeploymentRecord,
+    Evidence,
+    FileChangeRecord,
+    FileContentRecord,
+    PipelineRecord,
+    PullRequestRecord,
+    RepositoryRecord,
+    StepRecord,
+)
 
-ENTITY_TYPES = {
-    "pipeline": ("pipeline", "build_number"),
-    "step": ("pipeline", "build_number"),
-    "pull_request": ("pull_request", "id"),
-    "commit": ("commit", "hash"),
-    "branch": ("branch", "name"),
-    "deployment": ("deployment", "uuid"),
-    "repository": ("repository", "slug"),
-    "file": ("file", "path"),
-    "file_content": ("file", "path"),
-    "code_match": ("file", "path"),
-}
+
+def _type_and_id(record: Evidence) -> tuple[str, str] | None:
+    match record:
+        case PipelineRecord() | StepRecord():
+            return "pipeline", str(record.build_number)
+        case PullRequestRecord():
+            return "pull_request", str(record.id)
+        case CommitRecord():
+            return "commit", record.hash
+        case BranchRecord():
+            return "branch", record.name
+        case DeploymentRecord():
+            return "deployment", record.uuid
+        case RepositoryRecord():
+            return "repository", record.slug
+        case FileChangeRecord() | FileContentRecord() | CodeMatchRecord():
+            return "file", record.path
+    return None  # test cases: the contract has no entity type for them
 
 
-def entity(record: dict[str, Any]) -> dict[str, Any] | None:
+def entity(record: Evidence) -> dict[str, Any] | None:
     """A record as a contract entity: {type, repo, id, ref, url}; None for kinds the contract lacks."""
-    kind = ENTITY_TYPES.get(record.get("kind", ""))
-    if kind is None:
+    typed = _type_and_id(record)
+    if typed is None:
         return None
-    entity_type, id_field = kind
-    return {
-        "type": entity_type,
-        "repo": record["repo"],
-        "id": str(record[id_field]),
-        "ref": record["ref"],
-        "url": record["url"],
-    }
+    entity_type, entity_id = typed
+    return {"type": entity_type, "repo": record.repo, "id": entity_id, "ref": record.ref, "url": record.url}
 
 
 def json_document(
@@ -43,7 +56,7 @@ def json_document(
     now: str,
     window: dict[str, Any] | None,
     report: Report,
-    records: dict[str, dict[str, Any]],
+    records: dict[str, Evidence],
     stats: dict[str, Any],
 ) -> dict[str, Any]:
     """The one JSON document `--json` prints (schema in the product issue; evals read it)."""

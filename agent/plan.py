@@ -7,12 +7,15 @@ answer (the reporter lists exactly those as entities); other steps gather suppor
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bbscout.agent.focus import Constraint, Focus
 from bbscout.tools.args import TOOL_ARGS
+from bbscout.tools.evidence import Evidence, Record
 
 Family = Literal[
     "pipelines",
@@ -63,10 +66,10 @@ class Step(BaseModel):
 class Plan(BaseModel):
     """What the planner understood and the calls that answer it.
 
-    `focus` carries family-specific reporting hints as plain data, e.g. {"results": ["FAILED","ERROR"]},
-    {"states": ["MERGED"]}, {"environment": "production"}, {"symptom": "...", "at": "..."}.
-    `clarify` is set (and `steps` empty) when the question is ambiguous; `not_understood` lists the
-    parts the planner could not map to a tool, so the answer can say so instead of guessing.
+    `focus` carries what review and the reporters must honour beyond the steps (`agent.focus.Focus`);
+    `constraints` records each restriction the question states as applied or not. `clarify` is set
+    (and `steps` empty) when the question is ambiguous; `not_understood` lists the parts the planner
+    could not map to a tool, so the answer can say so instead of guessing.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -76,14 +79,15 @@ class Plan(BaseModel):
     steps: list[Step] = Field(default_factory=list)
     window: Window | None = None
     repos: list[str] | None = None
-    focus: dict[str, Any] = Field(default_factory=dict)
+    focus: Focus = Field(default_factory=Focus)
+    constraints: list[Constraint] = Field(default_factory=list)
     understood: list[str] = Field(default_factory=list)
     not_understood: list[str] = Field(default_factory=list)
     clarify: list[str] = Field(default_factory=list)
 
 
 class StepOutcome(BaseModel):
-    """What running one step produced: the records (plain JSON), a compact rendering for a model, and any error.
+    """What running one step produced: typed evidence, a compact rendering for a model, and any error.
 
     `rendered` is already redacted and bounded (see `tools.render`); `error` is the actionable message of
     a `BitbucketError` (never a token). Outcomes are stored in graph state in step order.
@@ -94,7 +98,7 @@ class StepOutcome(BaseModel):
     step_id: str
     tool: str
     args: dict[str, Any] = Field(default_factory=dict)
-    records: list[dict[str, Any]] = Field(default_factory=list)
+    records: list[Evidence] = Field(default_factory=list)
     rendered: str = ""
     notes: list[str] = Field(default_factory=list)
     gaps: list[str] = Field(default_factory=list)
@@ -102,3 +106,16 @@ class StepOutcome(BaseModel):
     error_kind: str | None = None  # the BitbucketError class name (AuthError, ScopeError, ...)
     requests: int = 0
     seconds: float = 0.0
+
+
+R = TypeVar("R", bound=Record)
+
+
+def records_of(outcomes: Iterable[StepOutcome], kind: type[R]) -> list[R]:
+    """Every record of one evidence type in `outcomes`, in order."""
+    return [record for outcome in outcomes for record in outcome.records if isinstance(record, kind)]
+
+
+def by_ref(outcomes: Iterable[StepOutcome], earlier: Iterable[Evidence] = ()) -> dict[str, Evidence]:
+    """The records an answer may cite, by ref: this run's over `earlier` ones (the previous answer's)."""
+    return {r.ref: r for r in earlier} | {r.ref: r for o in outcomes for r in o.records}

@@ -8,155 +8,137 @@ that deployment and the previous one. Bounded per round; never repeats a call al
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from bbscout.agent.plan import Plan, Step, StepOutcome
+from bbscout.agent.focus import Incident
+from bbscout.agent.incident import analysis_kind
+from bbscout.agent.plan import Plan, Step, StepOutcome, records_of
+from bbscout.tools.evidence import DeploymentRecord, Evidence, PipelineRecord, PullRequestRecord
 
 FAILED_RESULTS = ("FAILED", "ERROR")
+Call = tuple[str, dict[str, Any], str]  # tool, arguments, why
 
 
 def call_key(tool: str, args: dict[str, Any]) -> str:
     return tool + json.dumps(args, sort_keys=True, default=str)
 
 
-def primary_records(plan: Plan, outcomes: list[StepOutcome]) -> list[dict[str, Any]]:
+def primary_records(plan: Plan, outcomes: list[StepOutcome]) -> list[Evidence]:
     """Records produced by the plan's primary steps, in step order."""
     primary_ids = {step.id for step in plan.steps if step.primary}
     return [record for outcome in outcomes if outcome.step_id in primary_ids for record in outcome.records]
 
 
-def _records(outcomes: list[StepOutcome], kind: str) -> list[dict[str, Any]]:
-    return [r for o in outcomes for r in o.records if r.get("kind") == kind]
-
-
-def _failure_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[tuple[str, dict[str, Any], str]]:
-    wanted = set(plan.focus.get("results") or FAILED_RESULTS)
+def _failure_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[Call]:
+    wanted = set(plan.focus.results or FAILED_RESULTS)
     failed = [
         r
         for r in primary_records(plan, outcomes)
-        if r.get("kind") == "pipeline" and r.get("result") in wanted and r.get("result") in FAILED_RESULTS
+        if isinstance(r, PipelineRecord) and r.result in wanted and r.result in FAILED_RESULTS
     ]
     if plan.family == "incident":
-        failed = [r for r in _records(outcomes, "pipeline") if r.get("result") in FAILED_RESULTS]
-    failed.sort(key=lambda r: r["created_on"], reverse=True)
+        failed = [r for r in records_of(outcomes, PipelineRecord) if r.result in FAILED_RESULTS]
+    failed.sort(key=lambda r: r.created_on, reverse=True)
     return [
-        ("pipeline_failure", {"repo": r["repo"], "build_number": r["build_number"]}, f"why {r['ref']} failed")
+        ("pipeline_failure", {"repo": r.repo, "build_number": r.build_number}, f"why {r.ref} failed")
         for r in failed
     ]
 
 
-def _incident_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[tuple[str, dict[str, Any], str]]:
-    at = datetime.fromisoformat(plan.focus["at"])
-    environment = str(plan.focus.get("environment") or "production").lower()
-    latest: dict[str, dict[str, Any]] = {}
-    for record in _records(outcomes, "deployment"):
+def _incident_follow_ups(plan: Plan, incident: Incident, outcomes: list[StepOutcome]) -> list[Call]:
+    at = incident.at
+    environment = (plan.focus.environment or "production").lower()
+    latest: dict[str, DeploymentRecord] = {}
+    for record in records_of(outcomes, DeploymentRecord):
+        started = record.started_on
         if (
-            record.get("status") == "SUCCESSFUL"
-            and environment
-            in (record.get("environment", "").lower(), record.get("environment_type", "").lower())
-            and record.get("started_on")
-            and datetime.fromisoformat(record["started_on"]) <= at
-            and datetime.fromisoformat(record["started_on"]) >= at - timedelta(hours=48)
+            record.status == "SUCCESSFUL"
+            and environment in (record.environment.lower(), record.environment_type.lower())
+            and started is not None
+            and at - timedelta(hours=48) <= started <= at
         ):
-            current = latest.get(record["repo"])
-            if current is None or record["started_on"] > current["started_on"]:
-                latest[record["repo"]] = record
-    service = plan.focus.get("service")
-    ordered = sorted(latest.values(), key=lambda r: (r["repo"] != service, r["started_on"]), reverse=False)
+            current = latest.get(record.repo)
+            if current is None or started > (current.started_on or started):
+                latest[record.repo] = record
+    ordered = sorted(latest.values(), key=lambda r: (r.repo != incident.service, r.started_on or at))
     return [
         (
             "deployment_changes",
-            {"repo": r["repo"], "environment": r["environment"], "deployment_uuid": r["uuid"]},
-            f"what {r['ref']} shipped before {plan.focus['at']}",
+            {"repo": r.repo, "environment": r.environment, "deployment_uuid": r.uuid},
+            f"what {r.ref} shipped before {incident.at.isoformat()}",
         )
         for r in ordered
     ]
 
 
-def _suspect_follow_ups(outcomes: list[StepOutcome]) -> list[tuple[str, dict[str, Any], str]]:
+def _suspect_follow_ups(outcomes: list[StepOutcome]) -> list[Call]:
     """Each PR a pre-T deployment shipped → its own files and reviewers, to attribute the change."""
-    prs = [
-        r
-        for o in outcomes
-        if o.tool == "deployment_changes"
-        for r in o.records
-        if r.get("kind") == "pull_request"
-    ]
+    shipped = [o for o in outcomes if o.tool == "deployment_changes"]
     return [
-        ("get_pull_request", {"repo": r["repo"], "pr_id": r["id"]}, f"files and reviewers of {r['ref']}")
-        for r in prs
+        ("get_pull_request", {"repo": r.repo, "pr_id": r.id}, f"files and reviewers of {r.ref}")
+        for r in records_of(shipped, PullRequestRecord)
     ]
 
 
 def _picked_deployment_changes(plan: Plan, outcomes: list[StepOutcome]) -> list[Step]:
-    """'What changed in the last deployment' with no repository named: the newest one found, then its change set."""
-    hint = plan.focus.get("follow_up") or {}
-    if hint.get("tool") != "deployment_changes":
+    """'What changed in the last deployment' with no repository named: the newest one, then its change set."""
+    hint = plan.focus.newest_deployment
+    if hint is None:
         return []
+    listed = [o for o in outcomes if o.step_id == hint.from_step]
     found = [
-        r
-        for o in outcomes
-        if o.step_id == hint.get("from_step")
-        for r in o.records
-        if r.get("kind") == "deployment" and r.get("status") == "SUCCESSFUL" and r.get("started_on")
+        (r.started_on, r)
+        for r in records_of(listed, DeploymentRecord)
+        if r.status == "SUCCESSFUL" and r.started_on is not None
     ]
     if not found:
         return []
-    newest = max(found, key=lambda r: r["started_on"])
-    args = {"repo": newest["repo"], "environment": newest["environment"], "deployment_uuid": newest["uuid"]}
+    newest = max(found, key=lambda pair: pair[0])[1]
+    args = {"repo": newest.repo, "environment": newest.environment, "deployment_uuid": newest.uuid}
     return [
         Step(
-            id="pick.1",
-            tool="deployment_changes",
-            args=args,
-            why=f"what {newest['ref']} shipped",
-            primary=True,
+            id="pick.1", tool="deployment_changes", args=args, why=f"what {newest.ref} shipped", primary=True
         )
     ]
 
 
-def _build_incident_follow_ups(
-    plan: Plan, outcomes: list[StepOutcome]
-) -> list[tuple[str, dict[str, Any], str]]:
+def _build_incident_follow_ups(incident: Incident, outcomes: list[StepOutcome]) -> list[Call]:
     """Failed pipelines nearest T → the commit that failed and the PR behind it."""
-    at = datetime.fromisoformat(plan.focus["at"])
-    service = plan.focus.get("service")
+    at, service = incident.at, incident.service
     failed = [
         r
-        for r in _records(outcomes, "pipeline")
-        if r.get("result") in FAILED_RESULTS and (not service or r["repo"] == service)
+        for r in records_of(outcomes, PipelineRecord)
+        if r.result in FAILED_RESULTS and (not service or r.repo == service)
     ]
-    failed.sort(key=lambda r: abs(datetime.fromisoformat(r["created_on"]) - at))
-    calls: list[tuple[str, dict[str, Any], str]] = []
+    failed.sort(key=lambda r: abs(r.created_on - at))
+    calls: list[Call] = []
     for record in failed[:3]:
-        if record.get("commit"):
+        if record.commit:
             calls.append(
                 (
                     "get_commit",
-                    {"repo": record["repo"], "commit": record["commit"]},
-                    f"the commit {record['ref']} built",
+                    {"repo": record.repo, "commit": record.commit},
+                    f"the commit {record.ref} built",
                 )
             )
-        if record.get("pr_id"):
+        if record.pr_id:
             calls.append(
                 (
                     "get_pull_request",
-                    {"repo": record["repo"], "pr_id": record["pr_id"]},
-                    f"the PR {record['ref']} built",
+                    {"repo": record.repo, "pr_id": record.pr_id},
+                    f"the PR {record.ref} built",
                 )
             )
     return calls
 
 
-def _flaky_follow_ups(plan: Plan) -> list[tuple[str, dict[str, Any], str]]:
-    """Intermittent failures show over days, not around one moment: every failed run from a day before T on."""
-    at = datetime.fromisoformat(plan.focus["at"])
-    repos = [plan.focus["service"]] if plan.focus.get("service") else None
+def _flaky_follow_ups(incident: Incident) -> list[Call]:
+    """Intermittent failures show over days, not around one moment: every failed run from a day before T."""
     args = {
-        "repos": repos,
+        "repos": [incident.service] if incident.service else None,
         "results": ["FAILED", "ERROR"],
-        "since": (at - timedelta(days=1)).isoformat(),
+        "since": (incident.at - timedelta(days=1)).isoformat(),
         "limit": 100,
     }
     return [("list_pipelines", args, "failed runs from a day before T on, to compare their failing tests")]
@@ -166,18 +148,19 @@ def follow_ups(plan: Plan, outcomes: list[StepOutcome], round_no: int, limit: in
     """New steps for this round, at most `limit`, none already run."""
     seen = {call_key(o.tool, o.args) for o in outcomes}
     candidates = _failure_follow_ups(plan, outcomes)
-    if plan.family == "incident" and plan.focus.get("at"):
-        from bbscout.agent.incident import incident_kind
-
-        kind = incident_kind(plan.focus)
+    incident = plan.focus.incident
+    if plan.family == "incident" and incident is not None:
+        kind = analysis_kind(incident)
         if kind == "build":
-            candidates = _build_incident_follow_ups(plan, outcomes) + candidates
+            candidates = _build_incident_follow_ups(incident, outcomes) + candidates
         elif kind == "runtime":
-            candidates = _incident_follow_ups(plan, outcomes) + _suspect_follow_ups(outcomes) + candidates
+            candidates = (
+                _incident_follow_ups(plan, incident, outcomes) + _suspect_follow_ups(outcomes) + candidates
+            )
         elif kind == "rollback":
             candidates = []
         elif kind == "flaky":
-            candidates = _flaky_follow_ups(plan) + candidates
+            candidates = _flaky_follow_ups(incident) + candidates
     steps: list[Step] = [
         s for s in _picked_deployment_changes(plan, outcomes) if call_key(s.tool, s.args) not in seen
     ]

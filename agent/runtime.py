@@ -7,6 +7,7 @@ default, the request budget and the exit-code rules live in one place.
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from bbscout.agent.planners.rules import RulesPlanner
 from bbscout.agent.report import Report
 from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.settings import ConfigError, Settings
-from bbscout.agent.state import InputState, State
+from bbscout.agent.state import InputState, State, cited_records
 from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache
 from bbscout.tools.context import ToolContext, list_repository_records
 from bbscout.tools.resolve import closest_names
@@ -36,6 +37,8 @@ Source = Literal["sandbox", "bitbucket"]  # where the answer's data came from (`
 SANDBOX_BASE_URL = "http://sandbox.local/2.0"
 Notice = Callable[[str], None]
 EventSink = Callable[[dict[str, Any]], None]
+
+MAX_QUESTION_CHARS = 2000
 
 
 @dataclass
@@ -61,9 +64,16 @@ def embedded_transport(
 
 
 def make_client(
-    settings: Settings, now: datetime, notice: Notice, cache: ResponseCache | None = None
+    settings: Settings,
+    now: datetime,
+    notice: Notice,
+    cache: ResponseCache | None = None,
+    embedded: tuple[httpx.AsyncBaseTransport, Any] | None = None,
 ) -> BitbucketClient:
-    """A client for the configured Bitbucket, or for the embedded sandbox world when nothing is set."""
+    """A client for the configured Bitbucket, or for the embedded sandbox world when nothing is set.
+
+    `embedded` reuses an already built (transport, world) pair, as a long-running service does.
+    """
     settings.check_bitbucket()
     if not settings.uses_embedded_sandbox:
         auth: BasicAuth | BearerAuth
@@ -79,7 +89,7 @@ def make_client(
             budget=settings.request_budget,
             cache=cache,
         )
-    transport, world = embedded_transport(now)
+    transport, world = embedded or embedded_transport(now)
     token = world.token("demo")
     notice(
         "No Bitbucket settings (BITBUCKET_* or the config file): using the embedded sandbox workspace "
@@ -107,13 +117,34 @@ def make_planner(settings: Settings, choice: PlannerChoice, notice: Notice) -> t
         if choice == "auto":
             notice("No LLM configured (OPENAI_API_KEY): using the offline rules planner and reporter.")
         return RulesPlanner(), RulesReporter(), "rules"
+    from bbscout.agent.fallback import FallbackPlanner, FallbackReporter
     from bbscout.agent.llm import LLMClient
     from bbscout.agent.planners.llm import LLMPlanner
     from bbscout.agent.reporters.llm import LLMReporter
 
     assert settings.openai_api_key is not None
     llm = LLMClient(api_key=settings.openai_api_key, base_url=settings.openai_base_url, model=settings.model)
-    return LLMPlanner(llm), LLMReporter(llm), "llm"
+    planner = FallbackPlanner(LLMPlanner(llm), RulesPlanner())
+    return planner, FallbackReporter(LLMReporter(llm), RulesReporter()), "llm"
+
+
+def check_question(question: str) -> str:
+    """The question, stripped; ConfigError for empty, oversized or binary text (CLI and API alike)."""
+    text = question.strip()
+    if not text:
+        raise ConfigError(
+            "The question is empty. Ask something like: "
+            'bbscout ask "What pipelines failed in the last 24 hours?"'
+        )
+    if len(text) > MAX_QUESTION_CHARS:
+        raise ConfigError(
+            f"The question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
+            "Ask one short question at a time (paste logs into Bitbucket, not into the question)."
+        )
+    junk = sum(1 for c in text if unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") and c not in "\n\t")
+    if junk or "\ufffd" in text:
+        raise ConfigError("The question contains binary or control characters. Type it as plain text.")
+    return text
 
 
 def exit_code_for(report: Report, outcomes: list[StepOutcome]) -> int:
@@ -205,9 +236,7 @@ class Session:
             note = f"Source: the embedded sandbox workspace '{self.client.workspace}' (invented demo data)."
             report = report.model_copy(update={"answer": f"{report.answer}\n\n{note}"})
         outcomes = [StepOutcome.model_validate(o) for o in final.get("outcomes", [])]
-        records = {r["ref"]: r for o in outcomes for r in o.records}
-        previous = final.get("previous") or {}
-        records = {r["ref"]: r for r in previous.get("primary", [])} | records
+        records = cited_records(final)
         stats = {
             "http_requests": self.client.stats.requests - before_requests,
             "http_bytes": self.client.stats.bytes - before_bytes,
@@ -230,7 +259,7 @@ class Session:
         )
 
     def _llm_tokens(self) -> int:
-        llm = getattr(self.planner, "client", None)
+        llm = getattr(getattr(self.planner, "primary", None), "client", None)
         usage = getattr(llm, "usage", None)
         return int(getattr(usage, "total_tokens", 0) or 0)
 

@@ -27,8 +27,19 @@ from pydantic import BaseModel, ValidationError
 from bbscout.agent.plan import Step
 from bbscout.tools.args import TOOL_ARGS
 
-__all__ = ["ToolCallError", "openai_tools", "parse_tool_call", "response_format_for", "strict_schema"]
+__all__ = [
+    "FIELD_HINTS",
+    "ToolCallError",
+    "openai_tools",
+    "parse_tool_call",
+    "response_format_for",
+    "strict_schema",
+]
 
+# The keywords OpenAI's strict mode accepts (structured outputs, "supported schemas"). The test double
+# (sandbox/llm_double.py) and tests/llm/test_tool_schemas.py each keep their own copy on purpose: the
+# double simulates OpenAI's validator independently of this converter, so a list shared with it would let
+# the converter and its checker agree on the same mistake. Change a copy only when OpenAI's rules change.
 _KEEP = {
     "type",
     "description",
@@ -55,7 +66,7 @@ _FORMATS = {"date-time", "time", "date", "duration", "email", "hostname", "ipv4"
 _DATETIME_HINT = "ISO-8601 UTC timestamp, e.g. 2026-03-01T14:05:00Z"
 
 # Hints for fields whose meaning is not obvious from the name (the arg models carry none).
-_FIELD_HINTS: dict[str, str] = {
+FIELD_HINTS: dict[str, str] = {
     "repos": "Repository slugs; null = every repository",
     "repo": "Repository slug",
     "since": f"Window start, {_DATETIME_HINT}",
@@ -185,7 +196,7 @@ def openai_tools(strict: bool = True) -> list[dict[str, Any]]:
         function: dict[str, Any] = {
             "name": name,
             "description": _description(model),
-            "parameters": strict_schema(params, hints=_FIELD_HINTS) if strict else params,
+            "parameters": strict_schema(params, hints=FIELD_HINTS) if strict else params,
         }
         if strict:
             function["strict"] = True

@@ -16,6 +16,17 @@ from typing import Any
 from bbscout.agent.plan import StepOutcome
 from bbscout.agent.planners.base import PriorTurn
 from bbscout.agent.report import Report
+from bbscout.tools.evidence import (
+    BranchRecord,
+    CommitRecord,
+    DeploymentRecord,
+    Evidence,
+    PipelineRecord,
+    PullRequestRecord,
+    RepositoryRecord,
+    StepRecord,
+    TestCaseRecord,
+)
 
 log = logging.getLogger("bbscout.verify")
 log.addHandler(logging.NullHandler())
@@ -27,32 +38,42 @@ BUILD_RE = re.compile(r"\b(?:build|pipeline|run)\s*#(\d+)", re.IGNORECASE)
 REMOVED = "[unverified reference removed]"
 
 
+def _identifiers(record: Evidence) -> tuple[list[str | None], list[int | None], list[int | None], list[str]]:
+    """(commit hashes, PR numbers, build numbers, free text) a record holds."""
+    match record:
+        case CommitRecord():
+            return [record.hash, *record.parents], [record.pr_id], [], [record.message]
+        case PullRequestRecord():
+            return [record.merge_commit], [record.id], [], [record.subject, record.description]
+        case PipelineRecord():
+            return [record.commit], [record.pr_id], [record.build_number], []
+        case DeploymentRecord():
+            return [record.commit], [], [record.build_number], []
+        case BranchRecord():
+            return [record.head], [], [], []
+        case StepRecord() | TestCaseRecord():
+            return [], [], [record.build_number], []
+        case RepositoryRecord():
+            return [], [], [], [record.description]
+    return [], [], [], []
+
+
 class Known:
     """The identifiers the evidence holds."""
 
-    def __init__(self, records: Iterable[dict[str, Any]]) -> None:
+    def __init__(self, records: Iterable[Evidence]) -> None:
         self.refs: set[str] = set()
         self.hashes: set[str] = set()
         self.pr_ids: set[int] = set()
         self.builds: set[int] = set()
         for record in records:
-            self.refs.add(record["ref"])
-            for key in ("hash", "commit", "merge_commit", "head"):
-                if isinstance(record.get(key), str):
-                    self.hashes.add(record[key])
-            for parent in record.get("parents", []):
-                self.hashes.add(parent)
-            if record.get("kind") == "pull_request":
-                self.pr_ids.add(int(record["id"]))
-            if record.get("pr_id"):
-                self.pr_ids.add(int(record["pr_id"]))
-            if record.get("build_number"):
-                self.builds.add(int(record["build_number"]))
-            for key in ("message", "subject", "title", "description"):
-                if isinstance(
-                    record.get(key), str
-                ):  # numbers the evidence itself mentions are not inventions
-                    self.pr_ids.update(int(n) for n in PR_RE.findall(record[key]))
+            self.refs.add(record.ref)
+            hashes, pr_ids, builds, texts = _identifiers(record)
+            self.hashes.update(h for h in hashes if h)
+            self.pr_ids.update(n for n in pr_ids if n)
+            self.builds.update(n for n in builds if n)
+            for text in [*texts, record.title]:  # numbers the evidence itself mentions are not inventions
+                self.pr_ids.update(int(n) for n in PR_RE.findall(text))
 
     def has_ref(self, ref: str) -> bool:
         return ref in self.refs

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bbscout.evals.case import Case
+from bbscout.tools.evidence import Evidence
 
 __all__ = ["SYSTEM_PROMPT", "build_react_agent", "langchain_tools", "run_react_case"]
 
@@ -34,7 +35,7 @@ SYSTEM_PROMPT = (
 _REF = re.compile(r"\b(?:pipeline|pr|commit|branch|deployment|repo|file|step):[^\s\])`'\",]+")
 
 
-def langchain_tools(ctx: Any, evidence: dict[str, dict[str, Any]]) -> list[Any]:
+def langchain_tools(ctx: Any, evidence: dict[str, Evidence]) -> list[Any]:
     """bbscout's tools as LangChain tools; records seen are collected into `evidence` by ref."""
     from langchain_core.tools import StructuredTool
 
@@ -48,7 +49,7 @@ def langchain_tools(ctx: Any, evidence: dict[str, dict[str, Any]]) -> list[Any]:
             except Exception as exc:
                 return f"[{name}] error: {type(exc).__name__}: {exc}"
             for r in result.records:
-                evidence[r.ref] = r.model_dump(mode="json")
+                evidence[r.ref] = r
             return render_result(result)
 
         return call
@@ -111,7 +112,7 @@ async def run_react_case(
     out: list[tuple[dict[str, Any], int]] = []
     async with client:
         ctx = ToolContext(client=client, workspace=client.workspace)
-        evidence: dict[str, dict[str, Any]] = {}
+        evidence: dict[str, Evidence] = {}
         prompt = SYSTEM_PROMPT.format(workspace=client.workspace, now=case.now.isoformat(), tz=case.tz)
         agent = build_react_agent(_chat_model(cfg), langchain_tools(ctx, evidence), prompt)
         history: list[Any] = []

@@ -43,6 +43,8 @@ FAMILIES = (
     "unanswerable",
     "ambiguous",
     "adversarial",
+    "followups",  # issue 15: chat follow-ups graded on their last turn
+    "refusals",  # issue 16: requests to act refused read-only, look-alike questions answered
 )
 _OFFSET = re.compile(r"^-(\d+(?:\.\d+)?)\s*([mhdw])$")
 
@@ -90,6 +92,26 @@ class WindowSpec(_Strict):
 
 
 PipelineResult = Literal["FAILED", "ERROR", "SUCCESSFUL", "STOPPED", "EXPIRED"]
+# Chat referents and refusal evidence (issues 15, 16): what `kind: about` reads of its referents.
+Relation = Literal["self", "commits", "prs", "files", "merge_commit", "shipped"]
+Attribute = Literal[
+    "author",
+    "merged_by",
+    "approvers",
+    "reviewers",
+    "commenters",
+    "opened_at",
+    "closed_at",
+    "at",
+    "branch",
+    "target_branch",
+    "failed_step",
+    "error",
+    "result",
+    "release",
+    "stopped_by",
+    "deployed_at",
+]
 PipelineState = Literal["PENDING", "IN_PROGRESS", "PAUSED", "COMPLETED"]
 
 
@@ -97,7 +119,7 @@ class OracleQuery(_Strict):
     """A question asked of the raw world. Field meaning depends on `kind` (see `evals.oracle`).
 
     kind: pipelines | pull_requests | commits | branches | deployments | deployment_changes |
-          repositories | code | file | scenario
+          repositories | code | file | scenario | about | rollback_target
     """
 
     kind: Literal[
@@ -111,6 +133,8 @@ class OracleQuery(_Strict):
         "code",
         "file",
         "scenario",
+        "about",  # issue 15: a fact or relation of referents selected by `of`
+        "rollback_target",  # issue 16: the release live in an environment and the previous one
     ]
     repos: list[str] | None = None  # None: every repository in the workspace
     window: WindowSpec | None = None
@@ -141,9 +165,26 @@ class OracleQuery(_Strict):
     # scenario
     scenario: str | None = None
     refs: Literal["answer_refs", "culprit_ref", "ruled_out_refs"] = "answer_refs"
-    # selection after sorting newest first (chat: "the second one")
+    # selection after sorting newest first (chat: "the second one"); a negative pick counts from the
+    # oldest end (-1: "the oldest / last one")
     pick: int | None = None
     limit: int | None = None
+    # --- constraint coverage (issue 10); conventions in `evals.oracle` "Constraint coverage" ---
+    reviewer: str | None = None  # pull requests: the person is listed in `reviewers`
+    approver: str | None = None  # pull requests: the person is a participant with `approved: true`
+    participant: str | None = None  # pull requests: any participant (reviewer or commenter, not the author)
+    text: str | None = None  # pull requests: in title or description; commits: in the message (no case)
+    touched_path: str | None = None  # pull requests: a non-merge commit of the PR changed this path
+    landed: bool = False  # commits: timed by when they entered the branch's first-parent history
+    current: bool = False  # deployments: what is live, the newest SUCCESSFUL one per (repo, environment)
+    cite: Literal["deployment", "commit"] = "deployment"  # deployments: cite the deployed commit instead
+    exclude_main: bool = False  # branches: leave out the repository's main branch
+    # --- chat referents and refusal evidence (issues 15, 16; see `evals.oracle` "Referents") ---
+    order_by: Literal["time", "size"] = "time"  # size: lines changed, biggest first ("the biggest one")
+    of: OracleQuery | None = None  # kind: about — the referent(s), selected by another query
+    subject: list[str] | None = None  # kind: about — or the refs the user named ("PR 68", "#186")
+    relation: list[Relation] = Field(default_factory=lambda: list[Relation](["self"]))  # kind: about
+    attribute: Attribute | None = None  # kind: about — a fact the answer must state about each referent
 
     @model_validator(mode="after")
     def _window(self) -> OracleQuery:
@@ -151,6 +192,33 @@ class OracleQuery(_Strict):
             raise ValueError("give since or window, not both")
         if self.kind == "scenario" and not self.scenario:
             raise ValueError("kind: scenario needs scenario:")
+        if self.kind == "about" and (self.of is None) == (self.subject is None):
+            raise ValueError("kind: about needs of: (a query selecting the referents) or subject: (refs)")
+        if self.kind == "rollback_target" and (
+            not self.repos or len(self.repos) != 1 or not self.environment
+        ):
+            raise ValueError("kind: rollback_target needs one repository in repos: and an environment:")
+        if self.pick == 0:
+            raise ValueError("pick is 1-based (1 = newest); negative counts from the oldest (-1 = oldest)")
+        return self
+
+    @model_validator(mode="after")
+    def _constraint_kinds(self) -> OracleQuery:
+        """A constraint given for a kind that ignores it would silently widen the answer key."""
+        allowed = {
+            "reviewer": ("pull_requests",),
+            "approver": ("pull_requests",),
+            "participant": ("pull_requests",),
+            "text": ("pull_requests", "commits"),
+            "touched_path": ("pull_requests",),
+            "landed": ("commits",),
+            "current": ("deployments",),
+            "cite": ("deployments",),
+            "exclude_main": ("branches",),
+        }
+        for name, kinds in allowed.items():
+            if name in self.model_fields_set and self.kind not in kinds:
+                raise ValueError(f"{name} applies to kind {' or '.join(kinds)}, not {self.kind}")
         return self
 
     def resolved_window(self) -> WindowSpec | None:
@@ -192,6 +260,17 @@ class Expect(_Strict):
         False  # same entities/refs as a control run on the world with injections removed
     )
     exit_codes: list[int] | None = None
+    # --- wording and constraint honesty (issue 10); graders in `evals.graders` "Constraint honesty" ---
+    headline_contains: list[str] = Field(default_factory=list)  # all in the answer's first sentence
+    headline_contains_any: list[str] = Field(default_factory=list)  # one of them in the first sentence
+    answer_contains_any: list[str] = Field(default_factory=list)  # one of them anywhere in the answer
+    number_agreement: bool = False  # no "1 deployments" / "2 pipeline" in the answer
+    unapplied_constraint: str | None = None  # e.g. "label": says it could not filter by it (first line, gaps)
+    # --- chat follow-ups and refusals (issues 15, 16) ---
+    asks_which: bool = False  # cannot be bound: asks which one, naming the oracle's candidates, answers none
+    refused: bool | None = None  # True: refused read-only (exit 3, `refused` in --json); False: answered
+    max_requests: int | None = None  # at most this many HTTP requests in this turn
+    max_tool_calls: int | None = None  # at most this many tool calls in this turn
 
     @model_validator(mode="after")
     def _consistent(self) -> Expect:
@@ -201,6 +280,8 @@ class Expect(_Strict):
             raise ValueError("refs: answer_refs needs scenario:")
         if self.culprit_top and not self.scenario:
             raise ValueError("culprit_top needs scenario:")
+        if self.asks_which and self.oracle is None and self.refs is None:
+            raise ValueError("asks_which needs oracle: or refs: (the candidates it must name)")
         return self
 
 

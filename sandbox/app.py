@@ -38,7 +38,7 @@ from bbscout.sandbox.fields import apply_fields
 from bbscout.sandbox.paging import ApiError, iterator_page, list_page, numbered_page, page_params
 from bbscout.sandbox.ratelimit import RateLimiter
 from bbscout.sandbox.repoindex import RepoIndex, fake_blob
-from bbscout.sandbox.world.model import API_ROOT, WEB_ROOT, FileChange, RepoData, Token, World
+from bbscout.sandbox.world.model import API_ROOT, WEB_ROOT, Account, FileChange, RepoData, Token, World
 
 __all__ = ["SandboxSettings", "create_app"]
 
@@ -549,6 +549,12 @@ class Sandbox:
             case ["workspaces", ws, "search", "code"]:
                 self.workspace(ws)
                 return "search", self.search_code, ()
+            case ["workspaces", ws, "members"]:
+                self.workspace(ws)
+                return "members", self.list_members, ()
+            case ["workspaces", ws, "members", member]:
+                self.workspace(ws)
+                return "members", self.get_member, (member,)
             case ["repositories", ws]:
                 self.workspace(ws)
                 return "repository", self.list_repos, ()
@@ -721,6 +727,26 @@ class Sandbox:
 
     def get_workspace(self, ctx: Ctx) -> Response:
         return json_response(ctx, self.world.workspace)
+
+    def membership(self, account: Account) -> Json:
+        w = self.world.workspace
+        ws = {k: w[k] for k in ("type", "uuid", "name", "slug", "links") if k in w}
+        return {
+            "type": "workspace_membership",
+            "user": account.to_json(),
+            "workspace": ws,
+            "links": {"self": {"href": f"{API_ROOT}/workspaces/{w['slug']}/members/{quote(account.uuid)}"}},
+        }
+
+    def list_members(self, ctx: Ctx) -> Response:
+        """`GET /workspaces/{ws}/members`: every account, bots included (a bot acts as a member user)."""
+        return paged(ctx, [self.membership(a) for a in self.world.accounts])
+
+    def get_member(self, ctx: Ctx, member: str) -> Response:
+        for account in self.world.accounts:
+            if member in (account.uuid, account.account_id):
+                return json_response(ctx, self.membership(account))
+        raise not_found(f"{member} is not a member of this workspace")
 
     # ---- repositories ----------------------------------------------------------------------
     def list_repos(self, ctx: Ctx) -> Response:

@@ -31,6 +31,7 @@ SCOPES: dict[str, ScopeRule] = {
     "user": ScopeRule(("read:user:bitbucket",), ("account",)),
     "user_workspaces": ScopeRule(("read:workspace:bitbucket",), ("account",)),
     "workspace": ScopeRule(("read:workspace:bitbucket",), ()),
+    "members": ScopeRule(("read:workspace:bitbucket",), ("account",)),
     "repository": ScopeRule(("read:repository:bitbucket",), ("repository",)),
     "search": ScopeRule(("read:repository:bitbucket",), ("repository",), api_token_only=True),
     "pullrequest": ScopeRule(("read:pullrequest:bitbucket",), ("pullrequest",)),

@@ -12,13 +12,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PipelineResult = Literal["SUCCESSFUL", "FAILED", "ERROR", "STOPPED"]
 PipelineProgress = Literal["PENDING", "IN_PROGRESS", "PAUSED"]
 PullRequestState = Literal["OPEN", "MERGED", "DECLINED", "SUPERSEDED"]
 Trigger = Literal["PUSH", "MANUAL", "SCHEDULED", "PARENT_STEP"]
 DeploymentStatus = Literal["SUCCESSFUL", "FAILED", "STOPPED", "IN_PROGRESS"]
+Pick = Literal["newest", "oldest"]
+
+PICK_HELP = (
+    '"the latest/last/newest/most recent X" = "newest", "the first/oldest X" = "oldest": exactly one '
+    "record (newest across every repository searched), with a note stating the rule used; null = a list"
+)
+PERSON_HELP = (
+    'a person: full name, first or last name, nickname, or a bot ("renovate", "dependabot", '
+    '"the dependency bot"); ambiguous names are reported with the candidates, never guessed'
+)
 
 
 class ToolArgs(BaseModel):
@@ -40,11 +50,24 @@ class ResolveRepository(ToolArgs):
     phrase: str
 
 
+class ResolvePerson(ToolArgs):
+    """Who a person phrase means ("Emma", "dokafor", "the renovate bot"): the matching workspace members,
+    best reading first; several on the best reading means the name is ambiguous (say so and list them).
+    The list tools' person filters (author, reviewer, approver, participant) resolve names themselves."""
+
+    phrase: str
+    repos: list[str] | None = Field(
+        default=None,
+        description="Where to look for authors when the workspace's member list is not readable",
+    )
+
+
 class ListPipelines(ToolArgs):
-    """Pipelines in a time window (by created_on), newest first, across `repos` (None = every repository).
+    """Pipelines (builds) in a window (by created_on), newest first, across `repos` (None = every repository).
 
     `results` filters completed pipelines by outcome; `in_progress` selects running/pending ones instead.
-    "Failed" in user language means FAILED and ERROR, never STOPPED unless asked.
+    "Failed" in user language means FAILED and ERROR, never STOPPED unless asked. "The latest successful
+    build on main": results=[SUCCESSFUL], branch=main, pick=newest.
     """
 
     repos: list[str] | None = None
@@ -55,6 +78,7 @@ class ListPipelines(ToolArgs):
     pr_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    pick: Pick | None = Field(default=None, description=PICK_HELP)
     limit: int = Field(default=50, ge=1, le=500)
 
 
@@ -78,12 +102,31 @@ class ListPullRequests(ToolArgs):
     """Pull requests by state, newest activity (updated_on) first, optionally within a window on updated_on
     (or on created_on with `time_field="created_on"`: "PRs opened this week").
 
-    `awaiting_review` keeps OPEN PRs that no reviewer has approved yet.
+    Filters: `author`, `reviewer` (named as a reviewer), `approver` (approved it), `participant` (reviewer
+    or anyone who took part), `text` (in title or description), `path` (changed a file or directory:
+    a bounded scan of the newest candidates' diffstats that says how many it examined), branches.
+    `awaiting_review` keeps OPEN PRs that no reviewer has approved yet. Merged PRs need
+    states=[MERGED] (the default is OPEN only).
     """
 
     repos: list[str] | None = None
     states: list[PullRequestState] = Field(default_factory=lambda: list[PullRequestState](["OPEN"]))
-    author: str | None = None  # display name or nickname fragment
+    author: str | None = Field(default=None, description="The PR's author: " + PERSON_HELP)
+    reviewer: str | None = Field(default=None, description="Named as a reviewer: " + PERSON_HELP)
+    approver: str | None = Field(default=None, description="Approved the PR: " + PERSON_HELP)
+    participant: str | None = Field(
+        default=None, description="Reviewer or participant (commented, approved): " + PERSON_HELP
+    )
+    text: str | None = Field(
+        default=None, description="Case-insensitive text the title or description contains"
+    )
+    path: str | None = Field(
+        default=None,
+        description="A file path, directory or glob (config/production.yaml, config/, *.tf) the PR changed",
+    )
+    path_scan_limit: int = Field(
+        default=40, ge=1, le=200, description="With `path`: how many of the newest candidate PRs to examine"
+    )
     destination_branch: str | None = None
     source_branch: str | None = None
     since: datetime | None = None
@@ -92,6 +135,7 @@ class ListPullRequests(ToolArgs):
         "updated_on"  # which timestamp since/until bound ("opened in the last 5 days": created_on)
     )
     awaiting_review: bool = False
+    pick: Pick | None = Field(default=None, description=PICK_HELP + " (by `time_field`)")
     limit: int = Field(default=30, ge=1, le=200)
 
 
@@ -113,19 +157,44 @@ class PullRequestsForCommit(ToolArgs):
 
 
 class ListCommits(ToolArgs):
-    """Commits on a branch (default: the main branch) newest first, within a window on commit date.
+    """Commits on a branch (default: the main branch), newest first, in a window, in `repo` or across `repos`.
 
-    `merges_only` keeps merge commits and PR merges ("what was merged to main yesterday").
+    The window is on the commit's own date, or with `time_field="entered_branch"` on when it entered the
+    branch's first-parent history: "landed on / merged to main yesterday" (a commit merged yesterday counts
+    even if written earlier; one written yesterday but merged today does not). `merges_only` keeps merge
+    commits and PR merges. `message_contains` matches text in the message; `author` a person.
     """
 
-    repo: str
+    repo: str | None = Field(default=None, description="One repository slug (or use `repos`)")
+    repos: list[str] | None = Field(
+        default=None, description="Several repository slugs; `repo` and `repos` both null = every repository"
+    )
     branch: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-    author: str | None = None
+    time_field: Literal["date", "entered_branch"] = Field(
+        default="date",
+        description='Which time since/until bound: the commit date, or "entered_branch" for landed/merged',
+    )
+    author: str | None = Field(default=None, description="The commit's author: " + PERSON_HELP)
+    message_contains: str | None = Field(
+        default=None, description="Case-insensitive text the commit message contains"
+    )
     path: str | None = None
     merges_only: bool = False
+    pick: Pick | None = Field(default=None, description=PICK_HELP)
     limit: int = Field(default=50, ge=1, le=500)
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> ListCommits:
+        if self.repo is not None and self.repos is not None:
+            raise ValueError("give `repo` (one repository) or `repos` (several), not both")
+        if self.path and self.time_field == "entered_branch":
+            raise ValueError(
+                "`path` cannot be combined with time_field=entered_branch (a path-filtered history has no "
+                "first-parent chain); list by date with `path`, or drop `path`"
+            )
+        return self
 
 
 class GetCommit(ToolArgs):
@@ -146,25 +215,40 @@ class CommitsBetween(ToolArgs):
 
 
 class ListBranches(ToolArgs):
-    """Branches by most recent commit first; `stale_before` keeps only branches with no commit since then."""
+    """Branches by most recent commit first; `stale_before` keeps only branches with no commit since then.
+
+    "The newest branch" = pick=newest (by its latest commit: Bitbucket records no branch creation time).
+    """
 
     repos: list[str] | None = None
     name_contains: str | None = None
     since: datetime | None = None
     stale_before: datetime | None = None
+    pick: Pick | None = Field(default=None, description=PICK_HELP + " (by the latest commit's date)")
     limit: int = Field(default=50, ge=1, le=500)
 
 
 class ListDeployments(ToolArgs):
-    """Deployments newest first, per repository, optionally one environment ("production", "staging",
-    "test"), a window and outcomes (`statuses`: SUCCESSFUL, FAILED, STOPPED, IN_PROGRESS)."""
+    """Deployments newest first, per repository, optionally one environment ("production", "staging", "test"),
+    a window and outcomes (`statuses`: SUCCESSFUL, FAILED, STOPPED, IN_PROGRESS).
+
+    "What is live in prod for X right now" / "which commit is in production": `current` (one record per
+    repository and environment: the latest SUCCESSFUL deployment, whose `replaces*` fields name the release
+    it replaced, also for a redeploy or rollback). "The latest deployment (to production)": pick=newest.
+    `latest_per_environment` is the newest deployment per environment whatever its outcome.
+    """
 
     repos: list[str] | None = None
     environment: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    current: bool = Field(
+        default=False,
+        description="What is live now: per repository and environment, the latest SUCCESSFUL deployment",
+    )
     latest_per_environment: bool = False
     statuses: list[DeploymentStatus] | None = None  # outcome filter ("failed deploys": FAILED); None = any
+    pick: Pick | None = Field(default=None, description=PICK_HELP + " (by started_on)")
     limit: int = Field(default=50, ge=1, le=500)
 
 
@@ -217,4 +301,5 @@ TOOL_ARGS: dict[str, type[ToolArgs]] = {
     "deployment_changes": DeploymentChanges,
     "search_code": SearchCode,
     "browse_source": BrowseSource,
+    "resolve_person": ResolvePerson,
 }

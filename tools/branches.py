@@ -16,6 +16,7 @@ from bbscout.tools.bitbucket import bbql
 from bbscout.tools.commits import _author
 from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import BranchRecord, ToolResult, branch_ref
+from bbscout.tools.pick import pick_one, plural, wanted
 from bbscout.tools.redact import redact
 
 __all__ = ["branch_record", "list_branches"]
@@ -59,9 +60,13 @@ def branch_record(ws: str, repo: str, raw: dict[str, Any]) -> BranchRecord:
 async def list_branches(ctx: ToolContext, args: ListBranches) -> ToolResult:
     slugs = await repo_slugs(ctx, args.repos)
     stale = args.stale_before
-    params: list[tuple[str, Any]] = [("sort", "target.date" if stale else "-target.date")]
+    want = wanted(args.pick, args.limit)
+    # "oldest" reads ascending (like stale): both then stop at the first `want` matches
+    ascending = stale is not None or args.pick == "oldest"
+    params: list[tuple[str, Any]] = [("sort", "target.date" if ascending else "-target.date")]
     if args.name_contains:
         params.append(("q", str(bbql.cond("name", "~", args.name_contains))))
+    scan = 1 if args.pick else want
 
     def stop(item: dict[str, Any]) -> bool:
         date = parse_dt(dig(item, "target", "date"))
@@ -69,11 +74,15 @@ async def list_branches(ctx: ToolContext, args: ListBranches) -> ToolResult:
             return False
         if stale is not None:
             return date >= stale
-        return args.since is not None and date < args.since
+        return args.since is not None and date < args.since and not ascending
 
     async def per_repo(slug: str, sink: list[BranchRecord]) -> None:
         async for raw in ctx.client.paginate(
-            ctx.client.repo_path(slug, "refs", "branches"), params, fields=BRANCH_FIELDS, stop=stop
+            ctx.client.repo_path(slug, "refs", "branches"),
+            params,
+            fields=BRANCH_FIELDS,
+            stop=stop,
+            pagelen=min(100, scan + 1) if args.pick else None,
         ):
             rec = branch_record(ctx.workspace, slug, raw)
             if args.name_contains and args.name_contains.lower() not in rec.name.lower():
@@ -83,21 +92,32 @@ async def list_branches(ctx: ToolContext, args: ListBranches) -> ToolResult:
             if args.since is not None and rec.head_date < args.since:
                 continue
             sink.append(rec)
-            if len(sink) > args.limit:
+            if len(sink) > scan:
                 return
 
     out = await fan_out(ctx, slugs, per_repo)
     records = [r for rs in out.results.values() for r in rs]
-    records.sort(key=lambda r: r.head_date, reverse=stale is None)
+    records.sort(key=lambda r: r.head_date, reverse=not ascending)
     notes = [f"searched {len(slugs)} repositor{'y' if len(slugs) == 1 else 'ies'}"]
     if stale is not None:
         notes.append(f"stale branches (no commit since {stale:%Y-%m-%d %H:%M}Z), oldest first")
-    more = len(records) > args.limit
+    among = "branches" + (f" named like {args.name_contains!r}" if args.name_contains else "")
+    among += " in " + (slugs[0] if len(slugs) == 1 else plural(len(slugs), "repository", "repositories"))
+    chosen, rule = pick_one(
+        records,
+        args.pick,
+        lambda r: r.head_date,
+        field="the date of its latest commit (Bitbucket does not record when a branch was created)",
+        among=among,
+        complete=not out.truncated,
+    )
+    notes.extend(rule)
+    more = args.pick is None and len(records) > args.limit
     if more:
         notes.append(f"more branches matched than the limit of {args.limit}")
     return ToolResult(
         tool="list_branches",
-        records=records[: args.limit],
+        records=chosen[: args.limit],
         notes=notes,
         gaps=out.gaps,
         truncated=out.truncated or more,

@@ -75,6 +75,7 @@ class ToolContext:
     environments: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # repo -> uuid -> env
     pipeline_builds: dict[tuple[str, str], int] = field(default_factory=dict)  # (repo, uuid) -> build
     main_branches: dict[str, str] = field(default_factory=dict)
+    people: list[Any] | None = None  # workspace members as tools.resolve.Person, fetched once per run
     _repo_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
 

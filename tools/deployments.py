@@ -28,6 +28,7 @@ from bbscout.tools.evidence import (
     ToolResult,
     deployment_ref,
 )
+from bbscout.tools.pick import pick_one, plural, wanted
 from bbscout.tools.pullrequests import ONE_PR_FIELDS, merged_prs, pr_record
 from bbscout.tools.redact import redact
 
@@ -112,10 +113,12 @@ def _build_number(ctx: ToolContext, repo: str, raw: dict[str, Any]) -> int | Non
 
 
 def _env_matches(env: dict[str, str], wanted: str | None) -> bool:
+    """The environment's name or type is `wanted`, or starts with it ("prod" → Production)."""
     if not wanted:
         return True
     w = wanted.strip().lower()
-    return w in (env.get("name", "").lower(), env.get("type", "").lower())
+    names = (env.get("name", "").lower(), env.get("type", "").lower())
+    return w in names or (len(w) >= 3 and any(n.startswith(w) for n in names))
 
 
 def deployment_record(
@@ -231,6 +234,7 @@ def _records_for(
     live: dict[str, int] = {}  # environment → index of its current (last successful) deployment
     flags: dict[int, bool] = {}
     replaced: dict[int, int] = {}  # rollback index → index of the deployment it rolled back
+    previous: dict[int, int] = {}  # successful deployment → the one live in its environment before it
     for i, raw in enumerate(ordered):
         env_uuid = _norm_uuid(dig(raw, "environment", "uuid"))
         commit = _commit(raw)
@@ -245,6 +249,8 @@ def _records_for(
         if commit and ok:
             seen.add(commit)
             live[env_uuid] = i
+        if ok and current is not None:
+            previous[i] = current
     refs = {i: deployment_ref(repo, str(raw.get("uuid") or "")) for i, raw in enumerate(ordered)}
     rolled_back_by = {old: new for new, old in replaced.items()}
     for i in range(len(ordered) - 1, -1, -1):
@@ -255,6 +261,16 @@ def _records_for(
             rec.rolls_back = refs[replaced[i]]
         if i in rolled_back_by:
             rec.rolled_back_by = refs[rolled_back_by[i]]
+        if i in previous:
+            before = ordered[previous[i]]
+            rec.replaces = refs[previous[i]]
+            rec.replaces_release = redact(
+                str(
+                    dig(before, "release", "name", default="")
+                    or dig(before, "deployable", "name", default="")
+                )
+            )
+            rec.replaces_commit = _commit(before)
         recs.append(rec)
     return recs
 
@@ -266,12 +282,19 @@ def _status_matches(rec: DeploymentRecord, statuses: Sequence[str]) -> bool:
     return outcome in statuses
 
 
+def _successful(raw: dict[str, Any]) -> bool:
+    return str(dig(raw, "state", "status", "name", default="")) == "SUCCESSFUL"
+
+
 async def list_deployments(ctx: ToolContext, args: ListDeployments) -> ToolResult:
     slugs = await repo_slugs(ctx, args.repos)
     notes: list[str] = []
+    want = wanted(args.pick, args.limit)
 
     async def per_repo(slug: str, sink: list[DeploymentRecord]) -> None:
         envs = await environments(ctx, slug)
+        if not envs:
+            return  # every deployment targets an environment: none defined, nothing to read
         if args.environment and not any(_env_matches(e, args.environment) for e in envs.values()):
             notes.append(
                 f"{slug}: no environment named {args.environment!r} "
@@ -281,14 +304,14 @@ async def list_deployments(ctx: ToolContext, args: ListDeployments) -> ToolResul
         wanted_envs = {u for u, e in envs.items() if _env_matches(e, args.environment)}
 
         def enough(ordered: list[dict[str, Any]]) -> bool:
+            env_of = [_norm_uuid(dig(r, "environment", "uuid")) for r in ordered]
+            if args.current:
+                # the live deployment and the one before it (what it replaced), per environment
+                ok = [e for e, r in zip(env_of, ordered, strict=True) if _successful(r)]
+                return all(ok.count(e) >= 2 for e in wanted_envs)
             if args.latest_per_environment:
-                seen = {_norm_uuid(dig(r, "environment", "uuid")) for r in ordered}
-                return wanted_envs <= seen
-            return (
-                args.since is None
-                and sum(_norm_uuid(dig(r, "environment", "uuid")) in wanted_envs for r in ordered)
-                > args.limit
-            )
+                return wanted_envs <= set(env_of)
+            return args.since is None and sum(e in wanted_envs for e in env_of) > want
 
         raws, note = await deployment_history(ctx, slug, since=args.since, enough=enough)
         if note:
@@ -304,27 +327,58 @@ async def list_deployments(ctx: ToolContext, args: ListDeployments) -> ToolResul
                 continue
             if args.statuses and not _status_matches(rec, args.statuses):
                 continue
+            if args.current and rec.status != "SUCCESSFUL":
+                continue
             sink.append(rec)
+        if args.current:
+            live = {r.environment for r in sink}
+            for e in sorted(wanted_envs):
+                name = envs[e]["name"]
+                if name not in live:
+                    notes.append(f"{slug}: nothing deployed successfully to {name} in the deployments read")
 
     out = await fan_out(ctx, slugs, per_repo)
     records = [r for rs in out.results.values() for r in rs]
-    if args.latest_per_environment:
+    if args.latest_per_environment or args.current:
         latest: dict[tuple[str, str], DeploymentRecord] = {}
         for rec in sorted(records, key=lambda r: r.started_on or EPOCH, reverse=True):
             latest.setdefault((rec.repo, rec.environment), rec)
         records = list(latest.values())
     records.sort(key=lambda r: r.started_on or EPOCH, reverse=True)
-    more = len(records) > args.limit
+    if args.current:
+        notes.append(
+            "current = the latest SUCCESSFUL deployment per repository and environment; `replaces` is the "
+            "deployment live before it"
+        )
+    chosen, rule = pick_one(
+        records,
+        args.pick,
+        lambda r: r.started_on or EPOCH,
+        field="started_on",
+        among=_among(args, slugs),
+        complete=not out.truncated,
+    )
+    notes.extend(rule)
+    more = args.pick is None and len(records) > args.limit
     if more:
         notes.append(f"more deployments matched than the limit of {args.limit}")
     notes.append("is_redeploy is judged from the deployments read (the window's history)")
     return ToolResult(
         tool="list_deployments",
-        records=records[: args.limit],
+        records=chosen[: args.limit],
         notes=sorted(set(notes), key=notes.index),
         gaps=out.gaps,
         truncated=out.truncated or more,
     )
+
+
+def _among(args: ListDeployments, slugs: list[str]) -> str:
+    what = "current (live) deployments" if args.current else "deployments"
+    if args.statuses:
+        what = f"{'/'.join(args.statuses)} {what}"
+    if args.environment:
+        what += f" to {args.environment}"
+    return what + " in " + (slugs[0] if len(slugs) == 1 else plural(len(slugs), "repository", "repositories"))
 
 
 async def _pipeline_build(ctx: ToolContext, repo: str, rec: DeploymentRecord, raw: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ before they enter graph state, so they survive checkpoint round-trips.
 Ref formats (shared with the sandbox ground truth):
     repo:SLUG  pipeline:REPO#BUILD  step:REPO#BUILD/STEP_NAME  pr:REPO#ID  commit:REPO@HASH12
     branch:REPO:NAME  deployment:REPO:{UUID}  file:REPO:PATH@REV  test:REPO#BUILD/TEST_NAME
+    person:{ACCOUNT_UUID} (or person:NAME for an author with no linked account; `repo` is "")
 """
 
 from __future__ import annotations
@@ -52,6 +53,10 @@ def file_ref(repo: str, path: str, rev: str) -> str:
 
 def test_ref(repo: str, build_number: int, test_name: str) -> str:
     return f"test:{repo}#{build_number}/{test_name}"
+
+
+def person_ref(uuid: str, name: str) -> str:
+    return f"person:{uuid or name}"
 
 
 class Record(BaseModel):
@@ -141,6 +146,8 @@ class PullRequestRecord(Record):
         default_factory=list
     )  # build statuses, "STATE name", e.g. "FAILED Pipeline #412"
     comments: list[str] = Field(default_factory=list)  # "Author (path): text", redacted, bounded; untrusted
+    participants: list[str] = Field(default_factory=list)  # everyone in `participants` (reviewers included)
+    matched_paths: list[str] = Field(default_factory=list)  # changed files that matched a `path` filter
 
 
 class CommitRecord(Record):
@@ -154,6 +161,10 @@ class CommitRecord(Record):
     branch: str | None = None  # the branch it was listed on, when known
     pr_id: int | None = None  # the PR that merged it, when known
     statuses: list[str] = Field(default_factory=list)  # build statuses, "STATE name"
+    entered_on: datetime | None = (
+        None  # when it entered `branch`'s first-parent history (time_field=entered_branch)
+    )
+    entered_via: str | None = None  # full hash of the first-parent commit (the merge) that brought it in
 
 
 class BranchRecord(Record):
@@ -183,6 +194,18 @@ class DeploymentRecord(Record):
         None  # a rollback: ref of the deployment it replaced (an earlier commit came back)
     )
     rolled_back_by: str | None = None  # this deployment was rolled back: ref of the rollback that replaced it
+    replaces: str | None = None  # a successful deployment: ref of the one live in this environment before it
+    replaces_release: str | None = None  # that deployment's release name
+    replaces_commit: str | None = None  # that deployment's commit (full hash)
+
+
+class PersonRecord(Record):
+    kind: Literal["person"] = "person"
+    name: str  # display name (redacted)
+    nickname: str = ""
+    uuid: str = ""  # account uuid with braces; "" for an author with no linked account
+    is_bot: bool = False
+    source: Literal["workspace member", "author seen"] = "workspace member"
 
 
 class FileChangeRecord(Record):
@@ -225,7 +248,8 @@ Evidence = Annotated[
     | DeploymentRecord
     | FileChangeRecord
     | CodeMatchRecord
-    | FileContentRecord,
+    | FileContentRecord
+    | PersonRecord,
     Field(discriminator="kind"),
 ]
 

@@ -25,6 +25,7 @@ from bbscout.tools.evidence import (
     step_ref,
     test_ref,
 )
+from bbscout.tools.pick import pick_one, plural, wanted
 from bbscout.tools.redact import redact
 
 __all__ = ["STATUS_FILTER", "get_pipeline", "list_pipelines", "pipeline_failure", "pipeline_record"]
@@ -197,6 +198,7 @@ async def list_pipelines(ctx: ToolContext, args: ListPipelines) -> ToolResult:
     slugs = await repo_slugs(ctx, args.repos)
     params = _list_params(args)
     since = args.since
+    want = wanted(args.pick, args.limit)
 
     def older(item: dict[str, Any]) -> bool:
         created = parse_dt(item.get("created_on"))
@@ -204,26 +206,48 @@ async def list_pipelines(ctx: ToolContext, args: ListPipelines) -> ToolResult:
 
     async def per_repo(slug: str, sink: list[PipelineRecord]) -> None:
         path = ctx.client.repo_path(slug, "pipelines")
-        pagelen = 100 if (since is not None or args.limit > 50) else min(100, args.limit + 1)
+        pagelen = 100 if (since is not None or want > 50) else min(100, want + 1)
         async for raw in ctx.client.paginate(
             path, params, fields=LIST_FIELDS, by_page=True, pagelen=pagelen, stop=older
         ):
             rec = pipeline_record(ctx.workspace, slug, raw)
             if _wanted(rec, args):
                 sink.append(rec)
-                if len(sink) > args.limit:
+                if len(sink) > want:
                     return
 
     out = await fan_out(ctx, slugs, per_repo)
     records = sorted((r for rs in out.results.values() for r in rs), key=lambda r: r.created_on, reverse=True)
-    truncated = out.truncated or len(records) > args.limit
+    more = args.pick is None and len(records) > args.limit
+    truncated = out.truncated or more
     notes: list[str] = []
-    if len(records) > args.limit:
+    if more:
         notes.append(f"{len(records) - args.limit}+ more pipelines matched than the limit of {args.limit}")
     notes.append(f"searched {len(slugs)} repositor{'y' if len(slugs) == 1 else 'ies'}")
-    return ToolResult(
-        tool="list_pipelines", records=records[: args.limit], notes=notes, gaps=out.gaps, truncated=truncated
+    chosen, rule = pick_one(
+        records,
+        args.pick,
+        lambda r: r.created_on,
+        field="created_on",
+        among=_among(args, slugs),
+        complete=not (out.truncated or any(len(rs) > want for rs in out.results.values())),
     )
+    notes.extend(rule)
+    return ToolResult(
+        tool="list_pipelines", records=chosen[: args.limit], notes=notes, gaps=out.gaps, truncated=truncated
+    )
+
+
+def _among(args: ListPipelines, slugs: list[str]) -> str:
+    """The candidate set in words: "SUCCESSFUL pipelines on main in api-gateway"."""
+    what = "running pipelines" if args.in_progress else f"{'/'.join(args.results or [])} pipelines".strip()
+    if args.branch:
+        what += f" on {redact(args.branch)}"
+    if args.pr_id is not None:
+        what += f" for PR #{args.pr_id}"
+    if args.trigger:
+        what += f" triggered by {args.trigger}"
+    return what + " in " + (slugs[0] if len(slugs) == 1 else plural(len(slugs), "repository", "repositories"))
 
 
 async def _fetch_pipeline(ctx: ToolContext, repo: str, build_number: int) -> tuple[dict[str, Any], str]:

@@ -1,23 +1,29 @@
 """Pull-request tools: list_pull_requests, get_pull_request, pull_requests_for_commit.
 
-Filters go to the server (`state=` repeated, BBQL `q` for branches and the updated_on window,
-`sort=-updated_on`, pagelen 50); the author filter is client-side because usernames were removed
-from BBQL (GDPR). Reviewers/participants are hidden in list responses, so they are requested only
-when `awaiting_review` needs them.
+Filters go to the server (`state=` repeated, BBQL `q` for branches, the updated_on window and text
+in title/description, `sort=-updated_on`, pagelen 50); people filters (author, reviewer, approver,
+participant) are client-side because BBQL filters people only by uuid and a name is what we are
+given. Reviewers/participants are hidden in list responses, so they are requested (`fields=+...`)
+only when a filter needs them. "Touched path X" has no server-side filter at all: the newest
+candidates' diffstats are read, bounded, and the result says how many were examined.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Any
 
 from bbscout.tools import links
 from bbscout.tools.args import GetPullRequest, ListPullRequests, PullRequestsForCommit
-from bbscout.tools.bitbucket import BitbucketError, NotFound, bbql
+from bbscout.tools.bitbucket import AuthError, BadRequest, BitbucketError, NotFound, bbql
 from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import FileChangeRecord, PullRequestRecord, ToolResult, file_ref, pr_ref
+from bbscout.tools.paths import path_matches
+from bbscout.tools.pick import pick_one, plural, wanted
 from bbscout.tools.redact import redact
+from bbscout.tools.resolve import Person, PersonFilter, person_from_account
 
 __all__ = [
     "PR_FIELDS",
@@ -53,8 +59,16 @@ _PEOPLE = (
     "participants.approved",
     "participants.state",
 )
+_WHO = (
+    "author.uuid",
+    "reviewers.nickname",
+    "reviewers.uuid",
+    "participants.user.nickname",
+    "participants.user.uuid",
+)
 PR_FIELDS = ",".join(f"values.{f}" for f in _BASE)
 PR_FIELDS_PEOPLE = PR_FIELDS + "," + ",".join(f"+values.{f}" for f in _PEOPLE)
+PR_FIELDS_WHO = PR_FIELDS_PEOPLE + "," + ",".join(f"+values.{f}" for f in _WHO)
 ONE_PR_FIELDS = ",".join((*_BASE, "description", *_PEOPLE))
 DIFFSTAT_FIELDS = "values.status,values.lines_added,values.lines_removed,values.old.path,values.new.path"
 STATUS_FIELDS = "values.key,values.name,values.state,values.refname"
@@ -66,6 +80,8 @@ MAX_FILES = 200
 MAX_COMMENTS = 30
 FALLBACK_PR_SCAN = 100  # merged/open PRs read by the /commit/{c}/pullrequests fallback
 FALLBACK_COMMIT_CHECKS = 8  # PR /commits lists read by the fallback
+PATH_DIFFSTAT_FIELDS = "values.new.path,values.old.path"
+MAX_PATH_FILES = 1000  # changed files read per PR when matching a path
 
 _MERGED_IN = re.compile(r"(?i)\bpull request #(\d+)")
 
@@ -83,6 +99,7 @@ def pr_record(ws: str, repo: str, raw: dict[str, Any], *, description: bool = Fa
         if str(p.get("state") or "").lower() == "changes_requested"
     ]
     reviewers = [redact(str(r.get("display_name") or "?")) for r in raw.get("reviewers") or []]
+    everyone = [redact(str(dig(p, "user", "display_name", default="?"))) for p in participants]
     state = str(raw.get("state") or "OPEN").upper()
     if state not in ("OPEN", "MERGED", "DECLINED", "SUPERSEDED"):
         state = "OPEN"
@@ -115,6 +132,7 @@ def pr_record(ws: str, repo: str, raw: dict[str, Any], *, description: bool = Fa
         changes_requested_by=changes,
         comment_count=int(raw.get("comment_count") or 0),
         draft=bool(raw.get("draft") or False),
+        participants=everyone,
     )
 
 
@@ -144,8 +162,12 @@ def file_change_record(ws: str, repo: str, rev: str, raw: dict[str, Any]) -> Fil
     )
 
 
-def _list_query(args: ListPullRequests) -> str | None:
-    conds = []
+def _text_query(text: str) -> bbql.Query:
+    return bbql.any_of(bbql.cond("title", "~", text), bbql.cond("description", "~", text))
+
+
+def _list_query(args: ListPullRequests, *, text: bool = True) -> str | None:
+    conds: list[bbql.Query] = []
     if args.since is not None:
         conds.append(bbql.cond(args.time_field, ">=", args.since))
     if args.until is not None:
@@ -154,15 +176,16 @@ def _list_query(args: ListPullRequests) -> str | None:
         conds.append(bbql.cond("destination.branch.name", "=", args.destination_branch))
     if args.source_branch:
         conds.append(bbql.cond("source.branch.name", "=", args.source_branch))
+    if text and args.text:
+        conds.append(_text_query(args.text))
     return str(bbql.all_of(*conds)) if conds else None
 
 
-def _author_matches(raw: dict[str, Any], fragment: str | None) -> bool:
-    if not fragment:
+def _text_matches(raw: dict[str, Any], text: str | None) -> bool:
+    if not text:
         return True
-    needle = fragment.strip().lower()
-    names = (dig(raw, "author", "display_name", default=""), dig(raw, "author", "nickname", default=""))
-    return any(needle in str(n).lower() for n in names)
+    needle = text.strip().lower()
+    return any(needle in str(raw.get(k) or "").lower() for k in ("title", "description"))
 
 
 def _awaiting_review(raw: dict[str, Any]) -> bool:
@@ -171,17 +194,132 @@ def _awaiting_review(raw: dict[str, Any]) -> bool:
     return not any(p.get("approved") for p in raw.get("participants") or [])
 
 
+def _people(raw: dict[str, Any], role: str) -> list[Person]:
+    """The people of a PR in one role: author, reviewer, approver or participant."""
+    if role == "author":
+        return [person_from_account(raw.get("author") or {})]
+    reviewers = [person_from_account(r) for r in raw.get("reviewers") or []]
+    parts = raw.get("participants") or []
+    if role == "reviewer":
+        return reviewers
+    if role == "approver":
+        return [person_from_account(p.get("user") or {}) for p in parts if p.get("approved")]
+    return reviewers + [person_from_account(p.get("user") or {}) for p in parts]
+
+
+def _people_filters(args: ListPullRequests) -> dict[str, PersonFilter]:
+    given = {
+        "author": args.author,
+        "reviewer": args.reviewer,
+        "approver": args.approver,
+        "participant": args.participant,
+    }
+    return {role: PersonFilter(phrase, role) for role, phrase in given.items() if phrase and phrase.strip()}
+
+
+def _among(args: ListPullRequests, states: list[str], slugs: list[str]) -> str:
+    """The candidate set in words, for the pick rule and the path-scan note."""
+    parts = [f"{'/'.join(states)} pull requests"]
+    for role, phrase in (
+        ("by", args.author),
+        ("with reviewer", args.reviewer),
+        ("approved by", args.approver),
+        ("with participant", args.participant),
+    ):
+        if phrase:
+            parts.append(f"{role} {phrase!r}")
+    if args.text:
+        parts.append(f"mentioning {args.text!r}")
+    if args.path:
+        parts.append(f"touching {args.path!r}")
+    if args.destination_branch:
+        parts.append(f"into {args.destination_branch}")
+    if args.source_branch:
+        parts.append(f"from {args.source_branch}")
+    parts.append("in " + (slugs[0] if len(slugs) == 1 else plural(len(slugs), "repository", "repositories")))
+    return " ".join(parts)
+
+
+async def _changed_paths(ctx: ToolContext, repo: str, raw: dict[str, Any]) -> list[str]:
+    """Files a PR changed, in one request: the merge commit's diffstat (vs its first parent) for a
+    merged PR, else source..destination (Bitbucket's PR diffstat, without the 302 hop)."""
+    merge = dig(raw, "merge_commit", "hash")
+    src, dst = dig(raw, "source", "commit", "hash"), dig(raw, "destination", "commit", "hash")
+    if merge and raw.get("state") == "MERGED":
+        spec, cache = str(merge), "immutable"
+    elif src and dst:
+        spec, cache = f"{src}..{dst}", "immutable" if raw.get("state") != "OPEN" else "listing"
+    else:
+        raise NotFound(f"PR #{raw.get('id')} has no commits to diff", status=404)
+    paths: list[str] = []
+    async for d in ctx.client.paginate(
+        ctx.client.repo_path(repo, "diffstat", spec),
+        fields=PATH_DIFFSTAT_FIELDS,
+        cache=cache,
+        max_items=MAX_PATH_FILES,
+    ):
+        for side in ("new", "old"):
+            p = dig(d, side, "path")
+            if p and p not in paths:
+                paths.append(str(p))
+    return paths
+
+
+async def _scan_paths(
+    ctx: ToolContext, args: ListPullRequests, candidates: list[tuple[str, dict[str, Any]]], want: int
+) -> tuple[list[tuple[str, dict[str, Any], list[str]]], int, list[str]]:
+    """Examine candidates newest first, a batch at a time, until `want` touch the path.
+
+    Returns the matches with their matching files, how many PRs were examined, and the PRs whose
+    diffstat could not be read.
+    """
+    assert args.path is not None
+    matches: list[tuple[str, dict[str, Any], list[str]]] = []
+    unreadable: list[str] = []
+    examined = 0
+    batch = max(1, ctx.concurrency)
+    for start in range(0, len(candidates), batch):
+        if len(matches) >= want:
+            break
+        chunk = candidates[start : start + batch]
+        outcomes = await asyncio.gather(
+            *(_changed_paths(ctx, repo, raw) for repo, raw in chunk), return_exceptions=True
+        )
+        for (repo, raw), outcome in zip(chunk, outcomes, strict=True):
+            examined += 1
+            if isinstance(outcome, AuthError):
+                raise outcome
+            if isinstance(outcome, BitbucketError):
+                unreadable.append(f"{repo}#{raw.get('id')}")
+                continue
+            if isinstance(outcome, BaseException):
+                raise outcome
+            hits = [p for p in outcome if path_matches(p, args.path)]
+            if hits:
+                matches.append((repo, raw, hits))
+    return matches, examined, unreadable
+
+
 async def list_pull_requests(ctx: ToolContext, args: ListPullRequests) -> ToolResult:
     slugs = await repo_slugs(ctx, args.repos)
     states = list(dict.fromkeys(args.states or ["OPEN"]))
     if args.awaiting_review and "OPEN" not in states:
         states = ["OPEN"]
-    params: list[tuple[str, Any]] = [("state", s) for s in states] + [("sort", "-updated_on")]
-    q = _list_query(args)
-    if q:
-        params.append(("q", q))
-    fields = PR_FIELDS_PEOPLE if args.awaiting_review else PR_FIELDS
+    people = _people_filters(args)
+    base: list[tuple[str, Any]] = [("state", s) for s in states] + [("sort", "-updated_on")]
+    fields = (
+        PR_FIELDS_WHO
+        if people.keys() - {"author"}
+        else (PR_FIELDS_PEOPLE if args.awaiting_review else PR_FIELDS)
+    )
+    if args.text:
+        fields += ",values.description"
+    if args.path:
+        fields += ",values.destination.commit.hash"
+    want = wanted(args.pick, args.limit)
+    cap = args.path_scan_limit if args.path else want  # candidates collected per repository
     since = args.since
+    notes: list[str] = []
 
     def older(item: dict[str, Any]) -> bool:
         # Sorted by -updated_on, and created_on <= updated_on: once activity is older than `since`,
@@ -189,11 +327,12 @@ async def list_pull_requests(ctx: ToolContext, args: ListPullRequests) -> ToolRe
         updated = parse_dt(item.get("updated_on"))
         return since is not None and updated is not None and updated < since
 
-    async def per_repo(slug: str, sink: list[PullRequestRecord]) -> None:
+    async def read(slug: str, sink: list[tuple[str, dict[str, Any]]], q: str | None) -> None:
+        params = [*base, ("q", q)] if q else base
         async for raw in ctx.client.paginate(
             ctx.client.repo_path(slug, "pullrequests"), params, fields=fields, pagelen=50, stop=older
         ):
-            if str(raw.get("state")) not in states or not _author_matches(raw, args.author):
+            if str(raw.get("state")) not in states or not _text_matches(raw, args.text):
                 continue
             stamp = parse_dt(raw.get(args.time_field))
             if args.until is not None and stamp is not None and stamp > args.until:
@@ -202,23 +341,93 @@ async def list_pull_requests(ctx: ToolContext, args: ListPullRequests) -> ToolRe
                 continue
             if args.awaiting_review and not _awaiting_review(raw):
                 continue
-            sink.append(pr_record(ctx.workspace, slug, raw))
-            if len(sink) > args.limit:
+            if not all(f.offer(_people(raw, role)) for role, f in people.items()):
+                continue
+            sink.append((slug, raw))
+            if len(sink) > cap:
                 return
 
+    async def per_repo(slug: str, sink: list[tuple[str, dict[str, Any]]]) -> None:
+        try:
+            await read(slug, sink, _list_query(args))
+        except BadRequest:
+            if not args.text:
+                raise
+            # A server that refuses `description ~` still answers without the text clause; the
+            # text is then matched client-side over what is read.
+            sink.clear()
+            notes.append(f"{slug}: text filter applied client-side (the server refused it in q)")
+            await read(slug, sink, _list_query(args, text=False))
+
     out = await fan_out(ctx, slugs, per_repo)
-    records = sorted((r for rs in out.results.values() for r in rs), key=lambda r: r.updated_on, reverse=True)
-    notes = [
-        f"searched {len(slugs)} repositor{'y' if len(slugs) == 1 else 'ies'}; states {', '.join(states)}"
+    for f in people.values():
+        f.settle()
+    items = [
+        (slug, raw)
+        for rows in out.results.values()
+        for slug, raw in rows
+        if all(f.keeps(_people(raw, role)) for role, f in people.items())
     ]
-    if len(records) > args.limit:
+    more_candidates = any(len(rows) > cap for rows in out.results.values())
+    gaps = list(out.gaps)
+    for f in people.values():
+        note, gap = f.describe()
+        notes.append(note)
+        if gap:
+            gaps.append(gap)
+    key = args.time_field
+    items.sort(key=lambda it: parse_dt(it[1].get(key)) or EPOCH, reverse=True)
+    matched_files: dict[tuple[str, int], list[str]] = {}
+    truncated = out.truncated
+    if args.path:
+        candidates = items[: args.path_scan_limit]
+        found, examined, unreadable = await _scan_paths(ctx, args, candidates, want + (args.pick is None))
+        stopped_early = examined < len(candidates)
+        unexamined = len(items) - examined + (1 if more_candidates else 0)
+        notes.append(
+            f"path {args.path!r}: examined the changed files of the {examined} most recently "
+            f"{'updated' if key == 'updated_on' else 'created'} of {len(items)}"
+            f"{'+' if more_candidates else ''} candidate {'/'.join(states)} pull requests"
+            + (f", stopped early after {len(found)} match(es)" if stopped_early else "")
+        )
+        if unexamined > 0 and len(found) <= want and not stopped_early:
+            truncated = True
+            gaps.append(
+                f"path {args.path!r}: only the {examined} newest candidate pull requests were checked "
+                f"(path_scan_limit {args.path_scan_limit}); older ones were not"
+            )
+        if unreadable:
+            gaps.append(f"path {args.path!r}: changed files unreadable for {', '.join(unreadable)}")
+        items = [(slug, raw) for slug, raw, _ in found]
+        matched_files = {(slug, int(raw.get("id") or 0)): hits for slug, raw, hits in found}
+    records = []
+    for slug, raw in items:
+        rec = pr_record(ctx.workspace, slug, raw, description=bool(args.text))
+        rec.matched_paths = [redact(p) for p in matched_files.get((slug, rec.id), [])]
+        records.append(rec)
+    if args.pick is None:
+        records.sort(key=lambda r: r.updated_on, reverse=True)
+    notes.insert(
+        0, f"searched {len(slugs)} repositor{'y' if len(slugs) == 1 else 'ies'}; states {', '.join(states)}"
+    )
+    chosen, rule = pick_one(
+        records,
+        args.pick,
+        lambda r: r.created_on if key == "created_on" else r.updated_on,
+        field=key,
+        among=_among(args, states, slugs),
+        complete=not (truncated or more_candidates),
+    )
+    notes.extend(rule)
+    more = args.pick is None and len(records) > args.limit
+    if more:
         notes.append(f"more pull requests matched than the limit of {args.limit}")
     return ToolResult(
         tool="list_pull_requests",
-        records=records[: args.limit],
+        records=chosen[: args.limit],
         notes=notes,
-        gaps=out.gaps,
-        truncated=out.truncated or len(records) > args.limit,
+        gaps=gaps,
+        truncated=truncated or more,
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bbscout.tools import branches, code, commits, deployments, pipelines, pullrequests, repositories
+from bbscout.tools import branches, code, commits, deployments, people, pipelines, pullrequests, repositories
 from bbscout.tools.args import TOOL_ARGS, ToolArgs
 from bbscout.tools.context import ToolContext
 from bbscout.tools.evidence import ToolResult
@@ -56,6 +56,7 @@ _RUNNERS: dict[str, RunFn] = {
     "deployment_changes": deployments.deployment_changes,
     "search_code": code.search_code,
     "browse_source": code.browse_source,
+    "resolve_person": people.resolve_person_tool,
 }
 
 

@@ -106,12 +106,16 @@ def _head(rec: Record) -> str:
         ]
         if rec.merge_commit:
             parts.append(f"merge {rec.merge_commit[:12]}")
+        if rec.reviewers:
+            parts.append("reviewers: " + ", ".join(rec.reviewers))
         if rec.approved_by:
             parts.append("approved: " + ", ".join(rec.approved_by))
         if rec.changes_requested_by:
             parts.append("changes requested: " + ", ".join(rec.changes_requested_by))
         if rec.statuses:
             parts.append("builds: " + "; ".join(rec.statuses[:5]))
+        if rec.matched_paths:
+            parts.append("touched: " + ", ".join(rec.matched_paths[:5]))
         return " ".join(parts)
     if isinstance(rec, CommitRecord):
         first = rec.message.strip().splitlines()[0] if rec.message.strip() else ""
@@ -120,6 +124,9 @@ def _head(rec: Record) -> str:
             parts.append("merge")
         if rec.pr_id:
             parts.append(f"PR#{rec.pr_id}")
+        if rec.entered_on:
+            via = "" if rec.entered_via == rec.hash else f" via {(rec.entered_via or '')[:12]}"
+            parts.append(f"entered {rec.branch or 'branch'} {_ts(rec.entered_on)}{via}")
         if rec.statuses:
             parts.append("builds: " + "; ".join(rec.statuses[:5]))
         return " ".join(parts)
@@ -142,6 +149,8 @@ def _head(rec: Record) -> str:
             parts.append("REDEPLOY (commit deployed here before)")
         if rec.rolled_back_by:
             parts.append(f"ROLLED BACK by {rec.rolled_back_by}")
+        if rec.replaces:
+            parts.append(f"replaced {rec.replaces} (release {_q(rec.replaces_release or '?', 40)})")
         return " ".join(parts)
     if isinstance(rec, FileChangeRecord):
         moved = f" (from {rec.old_path})" if rec.old_path else ""

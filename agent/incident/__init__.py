@@ -9,13 +9,14 @@ rollback — a redeploy of an earlier release, and what it replaced.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from typing import Literal
 
+from bbscout.agent.focus import Incident
 from bbscout.agent.incident.patterns import flaky_report, rollback_report
 from bbscout.agent.incident.render import render_suspects
 from bbscout.agent.incident.suspects import (
     BUILD_SYMPTOM_RE,
-    Evidence,
+    EvidenceIndex,
     build_candidates,
     collect_candidates,
     infer_service,
@@ -25,38 +26,34 @@ from bbscout.agent.incident.suspects import (
 )
 from bbscout.agent.plan import Plan, StepOutcome
 from bbscout.agent.report import Report, RuledOut
+from bbscout.tools.evidence import DeploymentRecord, PipelineRecord
 
-KINDS = ("runtime", "build", "flaky", "rollback")
+AnalysisKind = Literal["runtime", "build", "flaky", "rollback"]
 ROLLBACK_RE = re.compile(r"\broll(?:ed|ing)?[\s-]?backs?\b|\brollbacks?\b|\bredeploy", re.IGNORECASE)
 FLAKY_RE = re.compile(
     r"\bflak\w*|\bintermittent\w*|\brandom(?:ly)?\b|\bsporadic\w*|\bon and off\b", re.IGNORECASE
 )
 
 
-def incident_kind(focus: dict[str, object]) -> str:
-    """Rollback and flakiness are recognised from the words; otherwise the planner's kind, else build vs runtime."""
-    symptom = str(focus.get("symptom", ""))
-    if ROLLBACK_RE.search(symptom):
+def analysis_kind(incident: Incident) -> AnalysisKind:
+    """Rollbacks and flakiness are known by their words; then the planner's kind; else build or runtime."""
+    if ROLLBACK_RE.search(incident.symptom):
         return "rollback"
-    if FLAKY_RE.search(symptom):
+    if FLAKY_RE.search(incident.symptom):
         return "flaky"
-    kind = focus.get("kind")
-    if kind in KINDS:
-        return str(kind)
-    return "build" if BUILD_SYMPTOM_RE.search(symptom) else "runtime"
+    if incident.kind is not None:
+        return incident.kind
+    return "build" if BUILD_SYMPTOM_RE.search(incident.symptom) else "runtime"
 
 
-def investigate(plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    """Analyse the incident described by `plan.focus` (symptom, at, service, kind, since)."""
-    focus = plan.focus
-    at = datetime.fromisoformat(str(focus["at"]))
-    since = datetime.fromisoformat(str(focus["since"])) if focus.get("since") else None
-    environment = str(focus.get("environment") or "production").lower()
-    symptom = str(focus.get("symptom", ""))
-    evidence = Evidence(outcomes)
-    repos = {r["repo"] for r in evidence.of("pipeline") + evidence.of("deployment")}
-    service = focus.get("service") or infer_service(symptom, repos)
-    kind = incident_kind(focus)
+def investigate(plan: Plan, incident: Incident, outcomes: list[StepOutcome]) -> Report:
+    """Analyse `incident` from the run's evidence (the environment is the plan's, production by default)."""
+    at, since, symptom = incident.at, incident.since, incident.symptom
+    environment = (plan.focus.environment or "production").lower()
+    evidence = EvidenceIndex(outcomes)
+    repos = {r.repo for r in [*evidence.of(PipelineRecord), *evidence.of(DeploymentRecord)]}
+    service = incident.service or infer_service(symptom, repos)
+    kind = analysis_kind(incident)
     if kind == "flaky":
         return flaky_report(evidence, service, symptom)
     if kind == "rollback":
@@ -69,9 +66,7 @@ def investigate(plan: Plan, outcomes: list[StepOutcome]) -> Report:
         )
     else:
         failed_commits = {
-            p["commit"]
-            for p in evidence.of("pipeline")
-            if p.get("result") in ("FAILED", "ERROR") and p.get("commit")
+            p.commit for p in evidence.of(PipelineRecord) if p.result in ("FAILED", "ERROR") and p.commit
         }
         candidates = collect_candidates(evidence, at, environment)
         words = symptom_terms(symptom, service)

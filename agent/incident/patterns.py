@@ -8,39 +8,39 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any
 
-from bbscout.agent.incident.suspects import Evidence, _at, _in_environment
+from bbscout.agent.incident.suspects import EvidenceIndex, in_environment
 from bbscout.agent.report import Finding, Report, TimelineEvent
+from bbscout.tools.evidence import DeploymentRecord, PipelineRecord, TestCaseRecord
 
 
-def flaky_report(evidence: Evidence, service: str | None, symptom: str) -> Report:
+def _minute(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def flaky_report(evidence: EvidenceIndex, service: str | None, symptom: str) -> Report:
     """The test that failed in the most runs (on more than one branch), and the runs where it failed."""
-    pipelines = {(p["repo"], p["build_number"]): p for p in evidence.of("pipeline")}
-    runs: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for test in evidence.of("test_case"):
-        pipeline = pipelines.get((test["repo"], test["build_number"]))
-        if (
-            test.get("status") in ("FAILED", "ERROR")
-            and pipeline
-            and (not service or test["repo"] == service)
-        ):
-            runs[(test["repo"], test["name"])].append(pipeline)
+    pipelines = {(p.repo, p.build_number): p for p in evidence.of(PipelineRecord)}
+    runs: dict[tuple[str, str], list[PipelineRecord]] = defaultdict(list)
+    for test in evidence.of(TestCaseRecord):
+        pipeline = pipelines.get((test.repo, test.build_number))
+        if test.status in ("FAILED", "ERROR") and pipeline and (not service or test.repo == service):
+            runs[(test.repo, test.name)].append(pipeline)
     scored = sorted(
-        ((len({p.get("branch") for p in ps}), len(ps), key) for key, ps in runs.items() if len(ps) >= 2),
+        ((len({p.branch for p in ps}), len(ps), key) for key, ps in runs.items() if len(ps) >= 2),
         reverse=True,
     )
     if not scored:
+        where = f"in `{service}` " if service else ""
         return Report(
-            answer=f"**No test failed in more than one run** {('in `' + service + '` ') if service else ''}in the pipelines "
+            answer=f"**No test failed in more than one run** {where}in the pipelines "
             f"examined, so nothing looks flaky for “{symptom}”.",
             confidence="low",
         )
     branches, count, (repo, name) = scored[0]
-    failing = sorted({p["ref"]: p for p in runs[(repo, name)]}.values(), key=lambda p: p["created_on"])
+    failing = sorted({p.ref: p for p in runs[(repo, name)]}.values(), key=lambda p: p.created_on)
     listing = "\n".join(
-        f"- [{p['ref']}]({p['url']}) {p.get('result')} on `{p.get('branch')}` at {p['created_on'][:16].replace('T', ' ')} UTC"
-        for p in failing
+        f"- [{p.ref}]({p.url}) {p.result} on `{p.branch}` at {_minute(p.created_on)} UTC" for p in failing
     )
     others = [f"`{n}` ({len(ps)} runs)" for (_, n), ps in runs.items() if n != name and len(ps) >= 2][:3]
     answer = (
@@ -50,12 +50,12 @@ def flaky_report(evidence: Evidence, service: str | None, symptom: str) -> Repor
     )
     return Report(
         answer=answer,
-        entities=[p["ref"] for p in failing],
+        entities=[p.ref for p in failing],
         findings=[
             Finding(
                 title=f"{name} fails intermittently",
                 detail=f"{count} failing runs on {branches} branches",
-                refs=[p["ref"] for p in failing],
+                refs=[p.ref for p in failing],
             )
         ],
         next_step=f"Quarantine or fix `{name}`; rerun the affected pipelines to confirm they pass.",
@@ -63,62 +63,65 @@ def flaky_report(evidence: Evidence, service: str | None, symptom: str) -> Repor
     )
 
 
-def rollback_report(evidence: Evidence, at: datetime, environment: str, service: str | None) -> Report:
-    """The redeploy of an earlier release nearest T, and the deployment it replaced."""
-    deployments = sorted(
-        (
-            d
-            for d in evidence.of("deployment")
-            if _in_environment(d, environment)
-            and d.get("status") == "SUCCESSFUL"
-            and d.get("started_on")
-            and (not service or d["repo"] == service)
-        ),
-        key=lambda d: d["started_on"],
-    )
-    rollbacks: list[tuple[dict[str, Any], dict[str, Any]]] = []
+def _rollbacks(deployments: list[DeploymentRecord]) -> list[tuple[DeploymentRecord, DeploymentRecord]]:
+    """(rollback, the deployment it replaced): a redeploy of an earlier release over a different commit."""
+    pairs = []
     for index, deployment in enumerate(deployments):
-        earlier = [d for d in deployments[:index] if d["repo"] == deployment["repo"]]
+        earlier = [d for d in deployments[:index] if d.repo == deployment.repo]
         if not earlier:
             continue
         replaced = earlier[-1]
         same_release = any(
-            (d.get("commit") and d.get("commit") == deployment.get("commit"))
-            or (d.get("release") and d.get("release") == deployment.get("release"))
+            (d.commit and d.commit == deployment.commit) or (d.release and d.release == deployment.release)
             for d in earlier[:-1]
         )
-        if (deployment.get("is_redeploy") or same_release) and replaced.get("commit") != deployment.get(
-            "commit"
-        ):
-            rollbacks.append((deployment, replaced))
-    near = [
-        pair for pair in rollbacks if abs((_at(pair[0]["started_on"]) or at) - at) <= timedelta(hours=24)
-    ] or rollbacks
+        if (deployment.is_redeploy or same_release) and replaced.commit != deployment.commit:
+            pairs.append((deployment, replaced))
+    return pairs
+
+
+def rollback_report(evidence: EvidenceIndex, at: datetime, environment: str, service: str | None) -> Report:
+    """The redeploy of an earlier release nearest T, and the deployment it replaced."""
+    started = {
+        d.ref: d.started_on
+        for d in evidence.of(DeploymentRecord)
+        if in_environment(d, environment)
+        and d.status == "SUCCESSFUL"
+        and d.started_on is not None
+        and (not service or d.repo == service)
+    }
+    deployments = sorted(
+        (d for d in evidence.of(DeploymentRecord) if d.ref in started), key=lambda d: started[d.ref] or at
+    )
+    rollbacks = _rollbacks(deployments)
+
+    def distance(pair: tuple[DeploymentRecord, DeploymentRecord]) -> timedelta:
+        return abs((started[pair[0].ref] or at) - at)
+
+    near = [pair for pair in rollbacks if distance(pair) <= timedelta(hours=24)] or rollbacks
     if not near:
+        where = f"in `{service}` " if service else ""
         return Report(
-            answer=f"**No rollback to {environment} found** {('in `' + service + '` ') if service else ''}near "
-            f"{at.strftime('%Y-%m-%d %H:%M UTC')}.",
+            answer=f"**No rollback to {environment} found** {where}near {at.strftime('%Y-%m-%d %H:%M UTC')}.",
             confidence="low",
         )
-    rollback, replaced = min(near, key=lambda pair: abs((_at(pair[0]["started_on"]) or at) - at))
+    rollback, replaced = min(near, key=distance)
+    rolled_at, replaced_at = started[rollback.ref] or at, started[replaced.ref] or at
     answer = (
-        f"**[{rollback['ref']}]({rollback['url']}) rolled {rollback['environment']} of `{rollback['repo']}` back** to "
-        f"release “{rollback.get('release', '')}” at {rollback['started_on'][:16].replace('T', ' ')} UTC"
-        + (f" (by {rollback['deployer']})" if rollback.get("deployer") else "")
-        + f", replacing [{replaced['ref']}]({replaced['url']}) (release “{replaced.get('release', '')}”, "
-        f"commit `{str(replaced.get('commit'))[:12]}`, deployed {replaced['started_on'][:16].replace('T', ' ')} UTC)."
+        f"**[{rollback.ref}]({rollback.url}) rolled {rollback.environment} of `{rollback.repo}` back** to "
+        f"release “{rollback.release}” at {_minute(rolled_at)} UTC"
+        + (f" (by {rollback.deployer})" if rollback.deployer else "")
+        + f", replacing [{replaced.ref}]({replaced.url}) (release “{replaced.release}”, "
+        f"commit `{str(replaced.commit)[:12]}`, deployed {_minute(replaced_at)} UTC)."
     )
     return Report(
         answer=answer,
-        entities=[rollback["ref"], replaced["ref"]],
+        entities=[rollback.ref, replaced.ref],
         timeline=[
-            TimelineEvent(
-                at=d["started_on"],
-                what=f"{d['repo']}: deployed “{d.get('release', '')}” to {d['environment']}",
-                ref=d["ref"],
-            )
-            for d in (replaced, rollback)
+            TimelineEvent(at=when, what=f"{d.repo}: deployed “{d.release}” to {d.environment}", ref=d.ref)
+            for d, when in ((replaced, replaced_at), (rollback, rolled_at))
         ],
-        next_step="Compare the rolled-back release's change set (`what changed in the last production deployment`) to find the faulty change.",
+        next_step="Compare the rolled-back release's change set (`what changed in the last production "
+        "deployment`) to find the faulty change.",
         confidence="high",
     )

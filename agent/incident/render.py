@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bbscout.agent.incident.suspects import Candidate, Evidence, _in_environment, timeline
+from bbscout.agent.incident.suspects import Candidate, EvidenceIndex, headline, in_environment, timeline
 from bbscout.agent.report import Finding, Report, RuledOut, Suspect
+from bbscout.tools.evidence import CommitRecord, DeploymentRecord, PullRequestRecord
 
 
 def render_suspects(
-    evidence: Evidence,
+    evidence: EvidenceIndex,
     candidates: list[Candidate],
     excluded: list[RuledOut],
     at: datetime,
@@ -24,9 +25,10 @@ def render_suspects(
     ranked = sorted((c for c in candidates if c.ref not in excluded_refs), key=lambda c: (-c.score, c.ref))
     events = timeline(evidence, at)
     at_text = at.strftime("%Y-%m-%d %H:%M UTC")
+    where = f"in `{service}` " if service else ""
     if not ranked and build:
         return Report(
-            answer=f"**No failed pipeline {('in `' + service + '` ') if service else ''}within 6 hours of {at_text}**, "
+            answer=f"**No failed pipeline {where}within 6 hours of {at_text}**, "
             f"so no change lines up with “{symptom}”.",
             timeline=events,
             confidence="low",
@@ -34,7 +36,7 @@ def render_suspects(
         )
     if not ranked:
         answer = (
-            f"**No change was deployed to {environment} {('in `' + service + '` ') if service else ''}in the 48 hours "
+            f"**No change was deployed to {environment} {where}in the 48 hours "
             f"before {at_text}**, so nothing deployed explains “{symptom}”."
         )
         if excluded:
@@ -51,37 +53,29 @@ def render_suspects(
     suspects = [
         Suspect(ref=c.ref, score=c.score, reasons=c.reasons, related_refs=c.related) for c in ranked[:5]
     ]
-    title = (
-        top.record.get("subject") or top.record.get("title") or top.record.get("message", "").splitlines()[0]
-    )
+    title = headline(top.record)
     margin = top.score - (ranked[1].score if len(ranked) > 1 else 0.0)
     confidence = "high" if margin >= 0.15 and top.score >= 0.8 else "medium" if top.score >= 0.6 else "low"
-    noun = {
-        "pull_request": f"PR #{top.record.get('id')}",
-        "commit": f"commit {str(top.record.get('hash'))[:12]}",
-    }.get(top.record["kind"], f"the change behind pipeline #{top.record.get('build_number')}")
-    shipped_at = (top.deployment or {}).get("started_on") or ""
-    previous = [
-        d
-        for d in evidence.of("deployment")
-        if top.deployment
-        and d["repo"] == top.record["repo"]
-        and _in_environment(d, environment)
-        and d.get("status") == "SUCCESSFUL"
-        and (d.get("started_on") or "") < shipped_at
-    ]
-    rollback = max(previous, key=lambda d: d["started_on"], default=None)
-    next_step = f"Revert {noun} (“{title[:80]}”) in `{top.record['repo']}`"
+    record = top.record
+    noun = (
+        f"PR #{record.id}"
+        if isinstance(record, PullRequestRecord)
+        else f"commit {record.hash[:12]}"
+        if isinstance(record, CommitRecord)
+        else f"the change behind pipeline #{record.build_number}"
+    )
+    rollback = _rollback_target(evidence, top, environment)
+    next_step = f"Revert {noun} (“{title[:80]}”) in `{record.repo}`"
     if rollback:
-        next_step += f", or roll {environment} back to release “{rollback.get('release', '')}” ({rollback['ref']}) while you confirm"
+        next_step += (
+            f", or roll {environment} back to release “{rollback.release}” ({rollback.ref}) while you confirm"
+        )
     lines = [
-        f"**Most likely cause: [{top.ref}]({top.record['url']}) “{title[:100]}”** — "
-        + "; ".join(top.reasons)
-        + ".",
+        f"**Most likely cause: [{top.ref}]({record.url}) “{title[:100]}”** — " + "; ".join(top.reasons) + ".",
         f"Symptom: “{symptom}” from {at_text}. Confidence: {confidence}.",
         "### Suspects\n"
         + "\n".join(
-            f"{i}. [{c.ref}]({c.record['url']}) (score {c.score:.2f}) — " + "; ".join(c.reasons)
+            f"{i}. [{c.ref}]({c.record.url}) (score {c.score:.2f}) — " + "; ".join(c.reasons)
             for i, c in enumerate(ranked[:5], 1)
         ),
     ]
@@ -106,3 +100,20 @@ def render_suspects(
         next_step=next_step,
         confidence=confidence,
     )
+
+
+def _rollback_target(evidence: EvidenceIndex, top: Candidate, environment: str) -> DeploymentRecord | None:
+    """The last successful deployment of the suspect's service before the one that shipped it."""
+    shipped = top.deployment.started_on if top.deployment else None
+    if shipped is None:
+        return None
+    earlier = [
+        (d.started_on, d)
+        for d in evidence.of(DeploymentRecord)
+        if d.repo == top.record.repo
+        and in_environment(d, environment)
+        and d.status == "SUCCESSFUL"
+        and d.started_on is not None
+        and d.started_on < shipped
+    ]
+    return max(earlier, key=lambda pair: pair[0])[1] if earlier else None

@@ -11,10 +11,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
-from bbscout.agent.plan import StepOutcome
+from bbscout.agent.plan import StepOutcome, records_of
 from bbscout.agent.report import RuledOut, TimelineEvent
+from bbscout.tools.evidence import (
+    CommitRecord,
+    DeploymentRecord,
+    FileChangeRecord,
+    PipelineRecord,
+    PullRequestRecord,
+    Record,
+)
 
 CONFIG_RE = re.compile(r"(^|/)(config|conf|settings)/|\.(ya?ml|toml|ini|properties|env|json)$", re.IGNORECASE)
 DEPENDENCY_RE = re.compile(
@@ -50,16 +58,27 @@ ENVIRONMENT_WORDS = {
     "test": ("test", "qa", "dev"),
 }
 
-Records = list[dict[str, Any]]
-
-
-def _at(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+R = TypeVar("R", bound=Record)
+Change = PullRequestRecord | CommitRecord | PipelineRecord  # what a suspect points at
+FAILED = ("FAILED", "ERROR")
 
 
 def minutes(delta: timedelta) -> str:
     total = int(delta.total_seconds() // 60)
     return f"{total} min" if total < 120 else f"{total // 60} h {total % 60} min"
+
+
+def hh_mm(moment: datetime) -> str:
+    return moment.strftime("%H:%M")
+
+
+def headline(record: Change) -> str:
+    """The change's own words: a PR's title, a commit's first message line, else the record title."""
+    if isinstance(record, PullRequestRecord) and record.subject:
+        return record.subject
+    if isinstance(record, CommitRecord) and not record.title and record.message:
+        return record.message.splitlines()[0]
+    return record.title
 
 
 BUILD_SYMPTOM_RE = re.compile(
@@ -78,36 +97,37 @@ class Candidate:
     """
 
     ref: str
-    record: dict[str, Any]
-    deployment: dict[str, Any] | None = None
-    files: Records = field(default_factory=list)
+    record: Change
+    deployment: DeploymentRecord | None = None
+    files: list[FileChangeRecord] = field(default_factory=list)
     commit_ref: str | None = None
-    pipeline: dict[str, Any] | None = None
+    pipeline: PipelineRecord | None = None
     more_pipelines: list[str] = field(default_factory=list)  # other failed runs of the same change
     score: float = 0.0
     reasons: list[str] = field(default_factory=list)
 
     @property
     def related(self) -> list[str]:
-        own = (self.commit_ref, (self.deployment or {}).get("ref"), (self.pipeline or {}).get("ref"))
+        own = (
+            self.commit_ref,
+            self.deployment.ref if self.deployment else None,
+            self.pipeline.ref if self.pipeline else None,
+        )
         return [r for r in own if r] + self.more_pipelines
 
 
-class Evidence:
-    """The run's records indexed the ways the ranking needs."""
+class EvidenceIndex:
+    """The run's records (one per ref) indexed the ways the ranking needs."""
 
     def __init__(self, outcomes: list[StepOutcome]) -> None:
         self.outcomes = outcomes
-        records = {r["ref"]: r for o in outcomes for r in o.records}
-        self.by_kind: dict[str, Records] = {}
-        for record in records.values():
-            self.by_kind.setdefault(record["kind"], []).append(record)
-        self.commit_by_hash = {r["hash"]: r for r in self.of("commit")}
+        self.records = list({r.ref: r for o in outcomes for r in o.records}.values())
+        self.commit_by_hash = {r.hash: r for r in self.of(CommitRecord)}
 
-    def of(self, kind: str) -> Records:
-        return self.by_kind.get(kind, [])
+    def of(self, kind: type[R]) -> list[R]:
+        return [r for r in self.records if isinstance(r, kind)]
 
-    def commit(self, hash_or_prefix: str | None) -> dict[str, Any] | None:
+    def commit(self, hash_or_prefix: str | None) -> CommitRecord | None:
         """The commit record for a full or short hash (PRs carry 12-character hashes)."""
         if not hash_or_prefix:
             return None
@@ -115,14 +135,14 @@ class Evidence:
             (c for h, c in self.commit_by_hash.items() if _same_commit(h, hash_or_prefix)), None
         )
 
-    def pr_files(self, repo: str, pr_id: int) -> Records:
+    def pr_files(self, repo: str, pr_id: int) -> list[FileChangeRecord]:
         for outcome in self.outcomes:
             if (
                 outcome.tool == "get_pull_request"
                 and outcome.args.get("repo") == repo
                 and outcome.args.get("pr_id") == pr_id
             ):
-                return [r for r in outcome.records if r["kind"] == "file"]
+                return records_of([outcome], FileChangeRecord)
         return []
 
 
@@ -137,52 +157,45 @@ def proximity_bonus(distance: timedelta, steps: tuple[tuple[timedelta, float], .
 
 def same_service(candidate: Candidate, service: str | None) -> bool:
     """Add the affected-service bonus and reason when the candidate is in it."""
-    if service and candidate.record["repo"] == service:
+    if service and candidate.record.repo == service:
         candidate.score += 0.2
         candidate.reasons.append(f"in the affected service `{service}`")
         return True
     return False
 
 
-def _in_environment(deployment: dict[str, Any], environment: str) -> bool:
-    return environment in (
-        deployment.get("environment", "").lower(),
-        deployment.get("environment_type", "").lower(),
-    )
+def in_environment(deployment: DeploymentRecord, environment: str) -> bool:
+    return environment in (deployment.environment.lower(), deployment.environment_type.lower())
 
 
-def collect_candidates(evidence: Evidence, at: datetime, environment: str) -> list[Candidate]:
+def collect_candidates(evidence: EvidenceIndex, at: datetime, environment: str) -> list[Candidate]:
     """Every PR (or PR-less commit) in a change set deployed to `environment` before `at`."""
     candidates: dict[str, Candidate] = {}
     for outcome in evidence.outcomes:
         if outcome.tool != "deployment_changes" or not outcome.records:
             continue
-        deployments = [r for r in outcome.records if r["kind"] == "deployment"]
-        target = next((d for d in deployments if d["uuid"] == outcome.args.get("deployment_uuid")), None)
-        if target is None or not _in_environment(target, environment):
+        deployments = records_of([outcome], DeploymentRecord)
+        target = next((d for d in deployments if d.uuid == outcome.args.get("deployment_uuid")), None)
+        if target is None or not in_environment(target, environment):
             continue
-        started = _at(target.get("started_on"))
-        if started is None or started > at:
+        if target.started_on is None or target.started_on > at:
             continue
-        files = [r for r in outcome.records if r["kind"] == "file"]
-        prs = [r for r in outcome.records if r["kind"] == "pull_request"]
-        commits = [r for r in outcome.records if r["kind"] == "commit"]
+        files = records_of([outcome], FileChangeRecord)
+        prs = records_of([outcome], PullRequestRecord)
         for pr in prs:
-            own_files = evidence.pr_files(pr["repo"], pr["id"]) or (files if len(prs) == 1 else [])
-            merge = evidence.commit(pr.get("merge_commit"))
-            candidates[pr["ref"]] = Candidate(
-                pr["ref"], pr, target, own_files, merge["ref"] if merge else None
-            )
-        pr_ids = {p["id"] for p in prs}
-        for commit in commits:
-            if not commit.get("pr_id") and commit.get("pr_id") not in pr_ids and not commit.get("is_merge"):
-                if not prs:
-                    candidates[commit["ref"]] = Candidate(commit["ref"], commit, target, files)
+            own_files = evidence.pr_files(pr.repo, pr.id) or (files if len(prs) == 1 else [])
+            merge = evidence.commit(pr.merge_commit)
+            candidates[pr.ref] = Candidate(pr.ref, pr, target, own_files, merge.ref if merge else None)
+        if prs:
+            continue
+        for commit in records_of([outcome], CommitRecord):
+            if not commit.pr_id and not commit.is_merge:
+                candidates[commit.ref] = Candidate(commit.ref, commit, target, files)
     return list(candidates.values())
 
 
 def concerns_environment(path: str, environment: str) -> bool:
-    """A config file for another environment (config/staging.yaml in a production incident) is not a suspect change."""
+    """A config file for another environment (config/staging.yaml in a production incident) is no suspect."""
     name = path.lower().rsplit("/", 1)[-1]
     named = [
         env for env, words in ENVIRONMENT_WORDS.items() if any(re.search(rf"\b{w}\b", name) for w in words)
@@ -237,19 +250,17 @@ def score(
     environment: str = "production",
 ) -> None:
     """Fill `score` and `reasons`; weights favour deployment proximity, then service, then change type."""
-    assert candidate.deployment is not None
-    deployed = _at(candidate.deployment["started_on"])
-    assert deployed is not None
-    before = at - deployed
+    deployment = candidate.deployment
+    assert deployment is not None and deployment.started_on is not None
+    before = at - deployment.started_on
     candidate.score = 0.4
     candidate.reasons.append(
-        f"deployed to {candidate.deployment['environment']} {minutes(before)} before the symptom began "
-        f"({candidate.deployment['ref']})"
+        f"deployed to {deployment.environment} {minutes(before)} before the symptom began ({deployment.ref})"
     )
     candidate.score += proximity_bonus(before, RUNTIME_PROXIMITY)
     if not same_service(candidate, service) and service:
         candidate.score -= 0.3
-    paths = [f["path"] for f in candidate.files]
+    paths = [f.path for f in candidate.files]
     config = [p for p in paths if CONFIG_RE.search(p) and concerns_environment(p, environment)]
     deps = [p for p in paths if DEPENDENCY_RE.search(p)]
     if config:
@@ -258,18 +269,21 @@ def score(
     if deps:
         candidate.score += 0.1
         candidate.reasons.append("dependency change: " + ", ".join(f"`{p}`" for p in deps[:3]))
-    text = " ".join(
-        [
-            candidate.record.get("subject") or candidate.record.get("title", ""),
-            candidate.record.get("message", ""),
-            *paths,
-        ]
-    ).lower()
+    record = candidate.record
+    said = record.subject if isinstance(record, PullRequestRecord) and record.subject else record.title
+    message = record.message if isinstance(record, CommitRecord) else ""
+    text = " ".join([said, message, *paths]).lower()
     hits = sorted(w for w in symptom_words if w in text)
     if hits:
         candidate.score += min(0.1, 0.05 * len(hits))
         candidate.reasons.append("mentions " + ", ".join(f"“{w}”" for w in hits))
-    merge = candidate.record.get("merge_commit") or candidate.record.get("hash")
+    merge = (
+        record.merge_commit
+        if isinstance(record, PullRequestRecord)
+        else record.hash
+        if isinstance(record, CommitRecord)
+        else None
+    )
     if merge and merge in failed_commits:
         candidate.score += 0.1
         candidate.reasons.append("a pipeline on this change failed")
@@ -280,8 +294,25 @@ def _same_commit(a: str | None, b: str | None) -> bool:
     return bool(a and b and (a.startswith(b) or b.startswith(a)))
 
 
+def _built_by(pipeline: PipelineRecord, prs: list[PullRequestRecord]) -> PullRequestRecord | None:
+    """The PR behind a failed run: the one it ran for, whose merge it built, or an open one's branch."""
+    return next(
+        (
+            r
+            for r in prs
+            if r.repo == pipeline.repo
+            and (
+                r.id == pipeline.pr_id
+                or _same_commit(r.merge_commit, pipeline.commit)
+                or (r.state == "OPEN" and r.source_branch == pipeline.branch)
+            )
+        ),
+        None,
+    )
+
+
 def build_candidates(
-    evidence: Evidence,
+    evidence: EvidenceIndex,
     at: datetime,
     service: str | None,
     since: datetime | None = None,
@@ -292,159 +323,146 @@ def build_candidates(
     With `since` (a question like "who broke main this morning" has a window, not a moment), T becomes
     the first failure in the window: the run that turned the build red.
     """
-    prs = evidence.of("pull_request")
+    prs = evidence.of(PullRequestRecord)
     candidates: dict[str, Candidate] = {}
     failed = [
         p
-        for p in evidence.of("pipeline")
-        if p.get("result") in ("FAILED", "ERROR")
-        and (not service or p["repo"] == service)
-        and (not main_only or p.get("branch") in ("main", "master"))
+        for p in evidence.of(PipelineRecord)
+        if p.result in FAILED
+        and (not service or p.repo == service)
+        and (not main_only or p.branch in ("main", "master"))
     ]
     if since is not None:
-        in_window = [p for p in failed if since <= (_at(p["created_on"]) or since) <= at]
+        in_window = [p for p in failed if since <= p.created_on <= at]
         if in_window:
-            at = min(_at(p["created_on"]) or at for p in in_window)
+            at = min(p.created_on for p in in_window)
         failed = in_window
 
-    def within(hours: int) -> Records:
-        return [p for p in failed if abs((_at(p["created_on"]) or at) - at) <= timedelta(hours=hours)]
+    def distance(pipeline: PipelineRecord) -> timedelta:
+        return abs(pipeline.created_on - at)
+
+    def within(hours: int) -> list[PipelineRecord]:
+        return [p for p in failed if distance(p) <= timedelta(hours=hours)]
 
     failed = within(6) or within(
         24
     )  # "why is X failing?" asked later in the day still finds this morning's run
-    for pipeline in sorted(failed, key=lambda p: abs((_at(p["created_on"]) or at) - at)):
-        pr = next(
-            (
-                r
-                for r in prs
-                if r["repo"] == pipeline["repo"]
-                and (
-                    r["id"] == pipeline.get("pr_id")
-                    or _same_commit(r.get("merge_commit"), pipeline.get("commit"))
-                    or (r["state"] == "OPEN" and r["source_branch"] == pipeline.get("branch"))
-                )
-            ),
-            None,
-        )
-        commit = evidence.commit(pipeline.get("commit"))
-        record = pr or commit or pipeline
-        if record["ref"] in candidates:
-            candidates[record["ref"]].more_pipelines.append(pipeline["ref"])
+    for pipeline in sorted(failed, key=distance):
+        pr = _built_by(pipeline, prs)
+        commit = evidence.commit(pipeline.commit)
+        record: Change = pr or commit or pipeline
+        if record.ref in candidates:
+            candidates[record.ref].more_pipelines.append(pipeline.ref)
             continue
         candidate = Candidate(
-            record["ref"],
+            record.ref,
             record,
-            commit_ref=commit["ref"] if commit else None,
+            commit_ref=commit.ref if commit else None,
             pipeline=pipeline,
-            files=evidence.pr_files(record["repo"], record["id"]) if pr else [],
+            files=evidence.pr_files(pr.repo, pr.id) if pr else [],
         )
-        distance = abs((_at(pipeline["created_on"]) or at) - at)
         candidate.score = 0.5
         candidate.reasons.append(
-            f"pipeline #{pipeline['build_number']} {pipeline['result']} on `{pipeline.get('branch') or '?'}` "
-            f"at {pipeline['created_on'][11:16]} UTC, {minutes(distance)} from T ({pipeline['ref']})"
+            f"pipeline #{pipeline.build_number} {pipeline.result} on `{pipeline.branch or '?'}` "
+            f"at {hh_mm(pipeline.created_on)} UTC, {minutes(distance(pipeline))} from T ({pipeline.ref})"
         )
-        candidate.score += proximity_bonus(distance, BUILD_PROXIMITY)
+        candidate.score += proximity_bonus(distance(pipeline), BUILD_PROXIMITY)
         same_service(candidate, service)
-        if pr and _same_commit(pr.get("merge_commit"), pipeline.get("commit")):
+        if pr and _same_commit(pr.merge_commit, pipeline.commit):
             candidate.score += 0.1
-            candidate.reasons.append(f"its merge to `{pr['destination_branch']}` is the commit that failed")
-        deps = [f["path"] for f in candidate.files if DEPENDENCY_RE.search(f["path"])]
+            candidate.reasons.append(f"its merge to `{pr.destination_branch}` is the commit that failed")
+        deps = [f.path for f in candidate.files if DEPENDENCY_RE.search(f.path)]
         if deps:
             candidate.score += 0.1
             candidate.reasons.append("dependency change: " + ", ".join(f"`{p}`" for p in deps[:3]))
         candidate.score = round(candidate.score, 2)
-        candidates[record["ref"]] = candidate
+        candidates[record.ref] = candidate
     return list(candidates.values())
 
 
 def ruled_out(
-    evidence: Evidence, candidates: list[Candidate], at: datetime, environment: str, service: str | None
+    evidence: EvidenceIndex, candidates: list[Candidate], at: datetime, environment: str, service: str | None
 ) -> list[RuledOut]:
     """Changes people will ask about, and why they are not the cause."""
     out: list[RuledOut] = []
     for candidate in candidates:
-        if service and candidate.record["repo"] != service:
+        if service and candidate.record.repo != service:
             out.append(
                 RuledOut(
                     ref=candidate.ref,
-                    reason=f"other service (`{candidate.record['repo']}`), the symptom is in `{service}`",
+                    reason=f"other service (`{candidate.record.repo}`), the symptom is in `{service}`",
                 )
             )
     shipped = {c.ref for c in candidates}
     last_deploy: dict[str, datetime] = {}
     for c in candidates:
-        started = _at((c.deployment or {}).get("started_on"))
-        if started and (c.record["repo"] not in last_deploy or started > last_deploy[c.record["repo"]]):
-            last_deploy[c.record["repo"]] = started
-    for pr in evidence.of("pull_request"):
-        if pr["state"] != "MERGED" or pr["ref"] in shipped:
+        started = c.deployment.started_on if c.deployment else None
+        if started and (c.record.repo not in last_deploy or started > last_deploy[c.record.repo]):
+            last_deploy[c.record.repo] = started
+    for pr in evidence.of(PullRequestRecord):
+        if pr.state != "MERGED" or pr.ref in shipped or (service and pr.repo != service):
             continue
-        merged = _at(pr["updated_on"])
-        if merged is None or (service and pr["repo"] != service):
-            continue
+        merged = pr.updated_on
         if merged > at:
             out.append(
                 RuledOut(
-                    ref=pr["ref"], reason=f"merged after the symptom began ({minutes(merged - at)} after T)"
+                    ref=pr.ref, reason=f"merged after the symptom began ({minutes(merged - at)} after T)"
                 )
             )
             continue
-        previous = last_deploy.get(pr["repo"])
+        previous = last_deploy.get(pr.repo)
         if previous is None or merged > previous:
             out.append(
                 RuledOut(
-                    ref=pr["ref"],
-                    reason=f"merged {pr['updated_on'][:16]}Z but not deployed to {environment} before the symptom began",
+                    ref=pr.ref,
+                    reason=f"merged {merged:%Y-%m-%dT%H:%M}Z but not deployed to {environment} "
+                    "before the symptom began",
                 )
             )
-    for deployment in evidence.of("deployment"):
-        started = _at(deployment.get("started_on"))
+    for deployment in evidence.of(DeploymentRecord):
+        started = deployment.started_on
         if (
             started
             and started > at
-            and _in_environment(deployment, environment)
-            and (not service or deployment["repo"] == service)
+            and in_environment(deployment, environment)
+            and (not service or deployment.repo == service)
         ):
             out.append(
                 RuledOut(
-                    ref=deployment["ref"],
+                    ref=deployment.ref,
                     reason=f"deployed after the symptom began ({minutes(started - at)} after T)",
                 )
             )
     return list({r.ref: r for r in out}.values())
 
 
-def timeline(evidence: Evidence, at: datetime) -> list[TimelineEvent]:
+def timeline(evidence: EvidenceIndex, at: datetime) -> list[TimelineEvent]:
     start, end = at - timedelta(hours=12), at + timedelta(hours=1)
-    events = []
-    for d in evidence.of("deployment"):
-        when = _at(d.get("started_on"))
-        if when and start <= when <= end:
-            events.append(
-                TimelineEvent(
-                    at=when,
-                    what=f"{d['repo']}: deployed “{d.get('release', '')}” to {d['environment']} ({d.get('status') or d.get('state')})",
-                    ref=d["ref"],
-                )
-            )
-    for pr in evidence.of("pull_request"):
-        when = _at(pr.get("updated_on"))
-        if pr["state"] == "MERGED" and when and start <= when <= end:
-            events.append(
-                TimelineEvent(
-                    at=when,
-                    what=f"{pr['repo']}: merged PR #{pr['id']} “{(pr.get('subject') or pr['title'])[:70]}”",
-                    ref=pr["ref"],
-                )
-            )
-    for p in evidence.of("pipeline"):
-        when = _at(p.get("created_on"))
-        if p.get("result") in ("FAILED", "ERROR") and when and start <= when <= end:
-            events.append(
-                TimelineEvent(
-                    at=when, what=f"{p['repo']}: pipeline #{p['build_number']} {p['result']}", ref=p["ref"]
-                )
-            )
+
+    def inside(when: datetime | None) -> bool:
+        return when is not None and start <= when <= end
+
+    events = [
+        TimelineEvent(
+            at=d.started_on,
+            what=f"{d.repo}: deployed “{d.release}” to {d.environment} ({d.status or d.state})",
+            ref=d.ref,
+        )
+        for d in evidence.of(DeploymentRecord)
+        if d.started_on is not None and inside(d.started_on)
+    ]
+    events += [
+        TimelineEvent(
+            at=pr.updated_on,
+            what=f"{pr.repo}: merged PR #{pr.id} “{(pr.subject or pr.title)[:70]}”",
+            ref=pr.ref,
+        )
+        for pr in evidence.of(PullRequestRecord)
+        if pr.state == "MERGED" and inside(pr.updated_on)
+    ]
+    events += [
+        TimelineEvent(at=p.created_on, what=f"{p.repo}: pipeline #{p.build_number} {p.result}", ref=p.ref)
+        for p in evidence.of(PipelineRecord)
+        if p.result in FAILED and inside(p.created_on)
+    ]
     return sorted(events, key=lambda e: e.at)

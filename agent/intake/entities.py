@@ -19,6 +19,7 @@ from bbscout.agent.intake import vocab as V
 from bbscout.agent.intake.normalize import basic, correct
 from bbscout.agent.intake.time import parse_window
 from bbscout.agent.plan import Window
+from bbscout.tools.args import PipelineResult, PullRequestState, Trigger
 from bbscout.tools.evidence import RepositoryRecord
 from bbscout.tools.resolve import GENERIC, SYNONYMS, closest_names, rank_repositories, resolve
 
@@ -56,12 +57,12 @@ class Understanding(BaseModel):
     default_branch: bool = False  # the user said main/master/trunk/"the default branch"
     authors: list[str] = Field(default_factory=list)
     states: list[str] = Field(default_factory=list)  # the state words as typed (canonical spelling)
-    results: list[str] = Field(default_factory=list)  # pipeline results: FAILED, ERROR, STOPPED, SUCCESSFUL
+    results: list[PipelineResult] = Field(default_factory=list)
     in_progress: bool = False
-    pr_states: list[str] = Field(default_factory=list)  # OPEN, MERGED, DECLINED, SUPERSEDED
+    pr_states: list[PullRequestState] = Field(default_factory=list)
     awaiting_review: bool = False
     draft: bool = False
-    trigger: str | None = None  # PUSH, MANUAL, SCHEDULED
+    trigger: Trigger | None = None
     nightly: bool = False
     environment: str | None = None  # production, staging, test
     pr_numbers: list[int] = Field(default_factory=list)
@@ -199,7 +200,8 @@ _ORDINAL = re.compile(
     r"|\b(?:number|no\.|item|#)\s*(?P<n>[1-9])\s+(?:in|on|from)\s+(?:the|that|this)\s+list\b"
 )
 _DEICTIC = re.compile(
-    r"\b(?:that one|this one|that pipeline|that build|that pr|that commit|that deploy(?:ment)?|it|those|these|them|ones)\b"
+    r"\b(?:that one|this one|that pipeline|that build|that pr|that commit|that deploy(?:ment)?|it|those"
+    r"|these|them|ones)\b"
 )
 _COUNT = re.compile(
     r"\b(?:top|last|latest|first|most\s+recent|recent|newest|past)\s+(?P<a>\d{1,3})\b(?!\s*(?:[.:]\d|"
@@ -208,7 +210,8 @@ _COUNT = re.compile(
     r"|\b(?P<b>\d{1,3})\s+(?:most\s+recent|latest|newest|last|recent)\b"
 )
 _ALL_REPOS = re.compile(
-    r"\b(?:all|every|each|any|across(?:\s+all)?(?:\s+the)?)\s+(?:of\s+(?:the|our)\s+)?(?:repos?|repositories|services|projects|codebases)\b|\bworkspace[- ]wide\b|\beverywhere\b"
+    r"\b(?:all|every|each|any|across(?:\s+all)?(?:\s+the)?)\s+(?:of\s+(?:the|our)\s+)?(?:repos?"
+    r"|repositories|services|projects|codebases)\b|\bworkspace[- ]wide\b|\beverywhere\b"
 )
 _WRITE = re.compile(
     r"^(?:(?:hey|hi|yo|ok|okay|please|pls|plz|kindly|bbscout|now|then|so|and)[\s,]+)*"
@@ -322,9 +325,10 @@ def _states(text: str, u: Understanding) -> None:
         u.states.append(phrase)
     if _found(text, V.DRAFT):
         u.draft = True
-    order = ["FAILED", "ERROR", "STOPPED", "SUCCESSFUL"]
-    u.results = [r for r in order if r in u.results]
-    u.pr_states = [s for s in ["OPEN", "MERGED", "DECLINED", "SUPERSEDED"] if s in u.pr_states]
+    results: list[PipelineResult] = ["FAILED", "ERROR", "STOPPED", "SUCCESSFUL"]
+    states: list[PullRequestState] = ["OPEN", "MERGED", "DECLINED", "SUPERSEDED"]
+    u.results = [r for r in results if r in u.results]
+    u.pr_states = [s for s in states if s in u.pr_states]
     u.states = _uniq(u.states)
 
 
@@ -337,7 +341,7 @@ _NEGATED_RESULT = re.compile(
 
 
 def _negated_results(text: str) -> tuple[str, set[str]]:
-    """Blank result words that follow a negation ("errored, not failed tests"); returns the results they named."""
+    """Blank result words after a negation ("errored, not failed tests"); returns the results they named."""
     negated: set[str] = set()
 
     def blank(m: re.Match[str]) -> str:
@@ -594,7 +598,7 @@ _DETERMINERS = frozenset({"the", "a", "an", "our", "my", "your", "this", "that",
 
 
 def _slug_typo(word: str) -> bool:
-    """A hyphenated word whose last part is a misspelt slug suffix ("billing-servce"): meant as a repository name."""
+    """A hyphenated word ending in a misspelt slug suffix ("billing-servce"): meant as a repository name."""
     last = word.rsplit("-", 1)[-1]
     return len(last) >= 4 and any(fuzz.ratio(last, s) >= 80 for s in _SLUG_SUFFIXES if len(s) >= 4)
 
@@ -650,24 +654,24 @@ def _all_topic_words() -> set[str]:
 _NB = r"(?<![\w/-])"  # word boundaries that keep slugs whole ("data-pipeline" is not "pipeline")
 _NE = r"(?![\w/-])"
 _FLAKY = re.compile(
-    _NB
-    + r"(?:flak(?:y|ey|iness|ily|e|es|ed|ing)|intermittent(?:ly)?|random(?:ly)?|sporadic(?:ally)?|non-?deterministic(?:ally)?"
+    _NB + r"(?:flak(?:y|ey|iness|ily|e|es|ed|ing)|intermittent(?:ly)?|random(?:ly)?|sporadic(?:ally)?"
+    r"|non-?deterministic(?:ally)?"
     r"|sometimes\s+(?:fail\w*|pass\w*|red|green)|on\s+and\s+off|hit[- ]and[- ]miss|now\s+and\s+then)" + _NE
 )
 _CI_SUBJECT = re.compile(
-    _NB
-    + r"(?:builds?|pipelines?|ci|ci\s+runs?|tests?|test\s+suites?|suites?|specs?|unit\s+tests?|integration\s+tests?"
+    _NB + r"(?:builds?|pipelines?|ci|ci\s+runs?|tests?|test\s+suites?|suites?|specs?|unit\s+tests?"
+    r"|integration\s+tests?"
     r"|e2e|jobs?|checks?|lint(?:ing|er)?|compil\w*|npm\s+ci|main|master|trunk|mainline|default\s+branch|branch(?:es)?"
     r"|prs?|pull\s+requests?|merge\s+requests?|mrs?)" + _NE
 )
 _CI_FAILURE = re.compile(
-    _NB
-    + r"(?:fail\w*|broke|broken|breaks?|breaking|red|errored|erroring|busted|borked|hosed|flak\w*|won't\s+pass|doesn't\s+pass"
+    _NB + r"(?:fail\w*|broke|broken|breaks?|breaking|red|errored|erroring|busted|borked|hosed|flak\w*"
+    r"|won't\s+pass|doesn't\s+pass"
     r"|not\s+passing|can't\s+pass|stopped\s+passing|timing\s+out|times\s+out|timed\s+out)" + _NE
 )
 _RUNTIME = re.compile(
-    _NB
-    + r"(?:5\d\d|5\d\ds|5xx|4xx|http\s*\d{3}|outage|latency|slow(?:ness|er)?|degrad\w*|requests?|traffic|customers?"
+    _NB + r"(?:5\d\d|5\d\ds|5xx|4xx|http\s*\d{3}|outage|latency|slow(?:ness|er)?|degrad\w*|requests?|traffic"
+    r"|customers?"
     r"|users?|paged|pager|alerts?|error\s+rate|crash\w*|exceptions?|production|prod|live\s+site|is\s+down|went\s+down"
     r"|are\s+down|rolled\s+back|roll(?:ed)?[- ]?back|rollbacks?|memory|cpu|oom)" + _NE
 )
@@ -684,8 +688,8 @@ _ONGOING_WHY = re.compile(
     r"\bwhy\s+(?:is|are|does|do|has|have|isn't|aren't|doesn't|won't|keeps?|'s|is\s+it\s+that|the\s+hell\s+(?:is|are))\b"
     r"|\b(?:keeps?|kept|started|starts|still|been|has\s+been|have\s+been|is\s+now|are\s+now)\s+"
     r"(?:failing|red|broken|erroring|busted|borked|hosed)\b|\b(?:is|are|got|went|get|gets)\s+(?:busted|borked|hosed)\b"
-    r"|"
-    + r"\b(?:any\s+(?:idea|clue|ideas|clues)|no\s+idea|not\s+sure|wonder(?:ing)?|figure\s+out|find\s+out|tell\s+me)\s+(?:why|what)\b"
+    r"|" + r"\b(?:any\s+(?:idea|clue|ideas|clues)|no\s+idea|not\s+sure|wonder(?:ing)?|figure\s+out|find\s+out"
+    r"|tell\s+me)\s+(?:why|what)\b"
     r"|\bwhat(?:'s|s|\s+is|\s+was|\s+went)\s+wrong\b|\b(?:broken|failing|red|busted)\s+because\b"
 )
 # "who turned the build red?", "what made main go red?": blame for a build turning red
@@ -832,7 +836,8 @@ def understand(
     u.out_of_scope = _uniq(V.OUT_OF_SCOPE[p] for p in _found(text, V.OUT_OF_SCOPE))
     metrics = _found(_found_removed(text, V.HTTP_PHRASES), V.METRICS)
     if metrics:
-        # either way the metric words are no out-of-scope topic: a symptom is an incident, a value ask gets the metrics answer
+        # either way the metric words are no out-of-scope topic: a symptom is an incident, a value ask
+        # gets the metrics answer
         u.out_of_scope = [x for x in u.out_of_scope if not x.startswith(("host metrics", "dashboards"))]
         if not (_found(text, V.METRIC_SYMPTOM) or _ONSET.search(text)):
             u.metric_ask = metrics[0]
@@ -843,7 +848,7 @@ _REQUEST = re.compile(r"\b(?:can|could|would|will|please|pls|plz|kindly|go\s+ahe
 
 
 def _noun_use(text: str, w: re.Match[str]) -> bool:
-    """ "deploy failures since wednesday?", "merge history?": the write verb is a noun of a question, not a request.
+    """ "deploy failures since wednesday?", "merge history?": the write verb is a question's noun, no request.
 
     A polite/request prefix ("can you deploy …", "please merge …") always makes it a request.
     """

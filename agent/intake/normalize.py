@@ -12,7 +12,8 @@ from collections.abc import Iterable
 
 from rapidfuzz import fuzz, process
 
-# A plain word: not part of an identifier, path, slug or branch ("calculate_tax", "src/app.py", "auth-service").
+# A plain word: not part of an identifier, path, slug or branch ("calculate_tax", "src/app.py",
+# "auth-service").
 _WORD = re.compile(r"(?<![\w./-])[a-z][a-z']*[a-z](?![\w/-]|\.\w)")
 
 # Common words that sit close to a vocabulary word but must never be "corrected" into one.

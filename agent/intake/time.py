@@ -13,7 +13,8 @@ Conventions (documented, tested):
       afternoon 12:00–18:00, evening 18:00–24:00, night 18:00–06:00 ("tonight" before 18:00 = last night).
     * "last week"/"last month"/"last year" are the previous calendar period; "past week", "in the last
       week", "last 7 days" are rolling.
-    * "since Monday" = the most recent Monday (today if today is Monday); "last Friday" = strictly before today.
+    * "since Monday" = the most recent Monday (today if today is Monday); "last Friday" = strictly before
+      today.
     * "before T"/"until T" = the 24 hours before T. A date without a year is the most recent such date.
     * a zone written in the text ("9am PST", "14:05 CET", "10:00 Europe/Berlin", "UTC+2") replaces the
       user's zone for the whole expression; "PST"/"EST"/"CET" mean the region's civil time (DST-aware).
@@ -29,8 +30,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil import parser as dtparser  # type: ignore[import-untyped]
-from dateutil.relativedelta import relativedelta  # type: ignore[import-untyped]
+from dateutil import parser as dtparser
+from dateutil.relativedelta import relativedelta
 
 from bbscout.agent.intake.normalize import basic, correct
 from bbscout.agent.plan import Window

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bbscout.agent.intake.time import _TIME_VOCAB
+from bbscout.tools.args import PipelineResult, PullRequestState, Trigger
 
 # Which kind of object the question is about (a question may mention several).
 TOPICS: dict[str, tuple[str, ...]] = {
@@ -185,7 +186,7 @@ INCIDENT_WEAK: tuple[str, ...] = (
 )
 
 # Pipeline results. "failed" in user language means FAILED and ERROR, never STOPPED unless asked.
-RESULTS: dict[str, tuple[str, ...]] = {
+RESULTS: dict[str, tuple[PipelineResult, ...]] = {
     "failed": ("FAILED", "ERROR"),
     "failing": ("FAILED", "ERROR"),
     "fail": ("FAILED", "ERROR"),
@@ -265,7 +266,7 @@ IN_PROGRESS: tuple[str, ...] = (
     "in flight",
     "in-flight",
 )
-PR_STATES: dict[str, tuple[str, ...]] = {
+PR_STATES: dict[str, tuple[PullRequestState, ...]] = {
     "open": ("OPEN",),
     "opened": ("OPEN", "MERGED", "DECLINED"),
     "raised": ("OPEN", "MERGED", "DECLINED"),
@@ -307,7 +308,7 @@ AWAITING_REVIEW: tuple[str, ...] = (
 )
 DRAFT: tuple[str, ...] = ("draft", "drafts", "wip")
 
-TRIGGERS: dict[str, str] = {
+TRIGGERS: dict[str, Trigger] = {
     "manual": "MANUAL",
     "manually": "MANUAL",
     "by hand": "MANUAL",
@@ -616,8 +617,8 @@ WRITE_NOUN_FOLLOWERS: tuple[str, ...] = (
     "freeze",
 )
 
-# Metrics bbscout cannot read (no monitoring data): asking for their *value* is unanswerable; reporting that one
-# moved ("p99 spiked since 14:00, what changed?") is an incident.
+# Metrics bbscout cannot read (no monitoring data): asking for their *value* is unanswerable; reporting
+# that one moved ("p99 spiked since 14:00, what changed?") is an incident.
 METRICS: tuple[str, ...] = (
     "p50",
     "p75",

@@ -6,30 +6,38 @@ independent). `review()` continues the same conversation: it answers every tool 
 message holding the outcome inside a `<bitbucket_data>` block, and asks again; new tool calls become
 new steps, plain content means done.
 
+The planner keeps nothing between calls: the conversation (`planners.base.Conversation`) comes in
+with each call and goes back out, and the graph keeps it in state, so any process continues any
+thread. A chat's next question is a new turn of the same conversation (the system prompt refreshed,
+the last `MAX_EARLIER_TURNS` turns kept), so the model sees what it asked and learned before.
+
 Conversation invariants (OpenAI rejects violations with a 400):
-- every assistant tool call gets exactly one tool answer: outcomes by step id, "not run" otherwise;
-- outcomes of steps this planner did not request (the lead's generic follow-ups, or everything after a
-  process restart) are added as a synthesized assistant tool_calls message plus their tool answers;
+- every assistant tool call gets exactly one tool answer: outcomes by step id, "not run" otherwise
+  (also for calls a turn left unanswered when the next turn starts);
+- outcomes of steps this planner did not request (the lead's generic follow-ups, or all of them when
+  the rules planner planned this turn after an LLM failure) are added as a synthesized assistant
+  tool_calls message plus their tool answers;
 - an invalid tool call is never kept in the history: the model is re-asked once on a scratch copy in
   which the invalid calls are answered with the validation error, and only valid calls are recorded.
-
-Conversations are cached per request (question, now, mode, incident time, repo filter); a missing one
-is rebuilt from the outcomes, so a checkpoint resume still works.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import Counter, OrderedDict
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bbscout.agent.focus import Focus, Incident
+from bbscout.agent.intake import Understanding
 from bbscout.agent.llm import ChatResult, LLMClient
 from bbscout.agent.plan import Family, Plan, Step, StepOutcome, Window
-from bbscout.agent.planners.base import PlanRequest
+from bbscout.agent.planners.base import Conversation, Planned, PlanRequest, Reviewed
+from bbscout.agent.planners.constraints import constraints_of
 from bbscout.agent.prompts import DATA_REMINDER, data_block, load_prompt, outcome_text
 from bbscout.agent.tool_schemas import ToolCallError, openai_tools, parse_tool_call
 
@@ -56,7 +64,8 @@ TOOL_FAMILY: dict[str, Family] = {
     "browse_source": "code",
 }
 MAX_REPOSITORIES_SHOWN = 200
-_CACHE_SIZE = 32
+MAX_EARLIER_TURNS = 4  # chat turns kept before the current one (each whole, so every call keeps its answer)
+_NOT_RUN = "not run: bbscout did not execute this call."
 _ACCEPTED = "accepted: this call will be run and its result sent later; do not request it again."
 
 
@@ -68,15 +77,6 @@ def tool_message(call_id: str, tool: str, body: str) -> dict[str, Any]:
         "content": f"Result of {tool} (step {call_id}). {DATA_REMINDER}\n"
         + data_block(body, tool=tool, step=call_id),
     }
-
-
-@dataclass
-class _Conversation:
-    messages: list[dict[str, Any]]
-    pending: list[dict[str, Any]] = field(default_factory=list)  # unanswered calls of the last assistant turn
-    answered: set[str] = field(default_factory=set)  # step ids whose outcome the model has seen
-    alias: dict[str, str] = field(default_factory=dict)  # duplicate call id -> the step id that answers it
-    call_ids: set[str] = field(default_factory=set)  # every tool_call id used so far
 
 
 @dataclass
@@ -102,35 +102,17 @@ class LLMPlanner:
         self.workspace = workspace
         self.max_rounds = max_rounds
         self.tools = openai_tools()
-        self._conversations: OrderedDict[str, _Conversation] = OrderedDict()
 
     # -- public -------------------------------------------------------------------------------
 
-    async def plan(self, request: PlanRequest) -> Plan:
-        messages = [
-            {"role": "system", "content": self._system_prompt(request)},
-            {"role": "user", "content": self._user_prompt(request)},
-        ]
-        conv = _Conversation(messages=messages)
+    async def plan(self, request: PlanRequest, conversation: Conversation) -> Planned:
+        conv = self._begin_turn(request, conversation)
         parsed, content, not_understood = await self._ask(conv, [], primary=lambda _step: True)
-        self._remember(request, conv)
 
         steps = parsed.steps
         family = self._family(request, steps)
-        focus: dict[str, Any] = {}
-        if request.mode == "investigate":
-            focus["symptom"] = request.question
-            focus["at"] = (request.incident_at or request.now).isoformat()
-        for step in steps:
-            if step.tool == "list_pipelines" and "results" in step.args:
-                focus.setdefault("results", step.args["results"])
-            if step.tool == "list_pull_requests" and "states" in step.args:
-                focus.setdefault("states", step.args["states"])
-            if step.tool in {"list_deployments", "deployment_changes"} and "environment" in step.args:
-                focus.setdefault("environment", step.args["environment"])
-        if not steps and content:
-            focus["direct_answer"] = content
-        return Plan(
+        focus = self._focus(request, steps, content)
+        made = Plan(
             family=family,
             intent=request.question.strip()[:200],
             steps=steps,
@@ -140,29 +122,33 @@ class LLMPlanner:
             understood=[f"{s.tool}({json.dumps(s.args, separators=(',', ':'))})" for s in steps],
             not_understood=not_understood,
         )
+        made.constraints = constraints_of(
+            request.intake, made, repositories=request.repositories, repo_filter=request.repo_filter
+        )
+        return Planned(made, conv)
 
     async def review(
-        self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], round_no: int
-    ) -> list[Step]:
-        conv = self._conversations.get(self._key(request))
-        if conv is None:
-            conv = _Conversation(
-                messages=[
-                    {"role": "system", "content": self._system_prompt(request)},
-                    {"role": "user", "content": self._user_prompt(request)},
-                ]
-            )
-            self._remember(request, conv)
+        self,
+        request: PlanRequest,
+        plan: Plan,
+        outcomes: list[StepOutcome],
+        round_no: int,
+        conversation: Conversation,
+    ) -> Reviewed:
+        conv = conversation.model_copy(deep=True)
+        if conv.turn != _turn_key(request):  # this turn was planned without the model (a fallback)
+            conv = self._begin_turn(request, conv)
         self._add_outcomes(conv, outcomes, plan.steps)
         if round_no >= self.max_rounds:
-            return []
+            return Reviewed([], conv)
         replan = {
             "role": "user",
             "content": load_prompt("replan", round_no=round_no, max_rounds=self.max_rounds),
         }
-        if not self.client.fits([*conv.messages, replan], tools=self.tools):
+        this_turn = [conv.messages[0], *conv.messages[conv.turn_starts[-1] :], replan]
+        if not self.client.fits(this_turn, tools=self.tools):  # earlier turns are cut first when sent
             log.info("llm planner: context budget reached after round %s; stopping", round_no)
-            return []
+            return Reviewed([], conv)
         conv.messages.append(replan)
 
         weak_tools = {s.tool for s in plan.steps if s.primary and self._weak(s.id, outcomes)}
@@ -172,12 +158,29 @@ class LLMPlanner:
         )
         for note in not_understood:
             log.info("llm planner: %s", note)
-        return parsed.steps
+        return Reviewed(parsed.steps, conv)
 
     # -- conversation -------------------------------------------------------------------------
 
+    def _begin_turn(self, request: PlanRequest, conversation: Conversation) -> Conversation:
+        """A copy of `conversation` with a turn for `request` begun: calls answered, old turns dropped."""
+        conv = conversation.model_copy(deep=True)
+        for call in conv.pending:
+            conv.messages.append(tool_message(call["id"], call["function"]["name"], _NOT_RUN))
+        kept = conv.turn_starts[-MAX_EARLIER_TURNS:]
+        earlier = conv.messages[kept[0] :] if kept else []
+        conv.messages = [
+            {"role": "system", "content": self._system_prompt(request)},
+            *earlier,
+            {"role": "user", "content": self._user_prompt(request)},
+        ]
+        conv.turn_starts = [start - kept[0] + 1 for start in kept] + [len(conv.messages) - 1]
+        conv.turn = _turn_key(request)
+        conv.pending, conv.answered, conv.alias = [], [], {}
+        return conv
+
     async def _ask(
-        self, conv: _Conversation, existing: list[Step], *, primary: Any
+        self, conv: Conversation, existing: list[Step], *, primary: Any
     ) -> tuple[_Parsed, str | None, list[str]]:
         """Ask the model, re-ask once on invalid calls, record the valid calls; returns new steps."""
         result = await self._chat(conv.messages)
@@ -222,7 +225,7 @@ class LLMPlanner:
             messages, tools=self.tools, tool_choice="auto", parallel_tool_calls=True
         )
 
-    def _parse(self, result: ChatResult, conv: _Conversation, existing: list[Step], primary: Any) -> _Parsed:
+    def _parse(self, result: ChatResult, conv: Conversation, existing: list[Step], primary: Any) -> _Parsed:
         parsed = _Parsed()
         seen = {(s.tool, json.dumps(s.args, sort_keys=True)): s.id for s in existing}
         for call in result.tool_calls:
@@ -235,7 +238,7 @@ class LLMPlanner:
             except ToolCallError as exc:
                 parsed.problems.append((call, str(exc)))
                 continue
-            conv.call_ids.add(call_id)
+            conv.call_ids.append(call_id)
             key = (step.tool, json.dumps(step.args, sort_keys=True))
             if key in seen:  # an identical call already ran (or is planned): answer it with that outcome
                 conv.alias[call_id] = seen[key]
@@ -248,24 +251,24 @@ class LLMPlanner:
             parsed.calls.append(call)
         return parsed
 
-    def _add_outcomes(self, conv: _Conversation, outcomes: list[StepOutcome], steps: list[Step]) -> None:
+    def _add_outcomes(self, conv: Conversation, outcomes: list[StepOutcome], steps: list[Step]) -> None:
         by_id = {o.step_id: o for o in outcomes}
         step_args = {s.id: s.args for s in steps}
         for call in conv.pending:
             step_id = conv.alias.get(call["id"], call["id"])
             outcome = by_id.get(step_id)
-            body = outcome_text(outcome) if outcome else "not run: bbscout did not execute this call."
+            body = outcome_text(outcome) if outcome else _NOT_RUN
             conv.messages.append(tool_message(call["id"], call["function"]["name"], body))
             if outcome is not None:
-                conv.answered.add(step_id)
+                conv.answered.append(step_id)
         conv.pending = []
         extra = [o for o in outcomes if o.step_id not in conv.answered]
         if not extra:
             return
         calls = []
         for outcome in extra:
-            call_id = _unique_id(f"bbscout_{outcome.step_id}", conv.call_ids)
-            conv.call_ids.add(call_id)
+            call_id = _unique_id(f"bbscout_{outcome.step_id}", set(conv.call_ids))
+            conv.call_ids.append(call_id)
             calls.append((call_id, outcome))
         conv.messages.append(
             {
@@ -286,26 +289,7 @@ class LLMPlanner:
         )
         for cid, outcome in calls:
             conv.messages.append(tool_message(cid, outcome.tool, outcome_text(outcome)))
-            conv.answered.add(outcome.step_id)
-
-    def _remember(self, request: PlanRequest, conv: _Conversation) -> None:
-        key = self._key(request)
-        self._conversations[key] = conv
-        self._conversations.move_to_end(key)
-        while len(self._conversations) > _CACHE_SIZE:
-            self._conversations.popitem(last=False)
-
-    @staticmethod
-    def _key(request: PlanRequest) -> str:
-        return json.dumps(
-            [
-                request.question,
-                request.now.isoformat(),
-                request.mode,
-                request.incident_at.isoformat() if request.incident_at else None,
-                request.repo_filter,
-            ]
-        )
+            conv.answered.append(outcome.step_id)
 
     # -- prompts ------------------------------------------------------------------------------
 
@@ -340,8 +324,7 @@ class LLMPlanner:
         previous = ""
         if request.previous is not None:
             refs = "\n".join(
-                f"{i + 1}. {r.get('ref', '?')} — {r.get('title', '')}"
-                for i, r in enumerate(request.previous.primary[:50])
+                f"{i + 1}. {r.ref} — {r.title}" for i, r in enumerate(request.previous.primary[:50])
             )
             previous = (
                 f"\nPrevious question in this chat: {request.previous.question!r}. Its answer listed, in "
@@ -350,6 +333,7 @@ class LLMPlanner:
             )
         return load_prompt(
             "planner",
+            intake=intake_hints(request.intake),
             workspace=self.workspace or "(this workspace)",
             now=_iso(request.now),
             tz=request.tz,
@@ -386,6 +370,21 @@ class LLMPlanner:
         )
 
     @staticmethod
+    def _focus(request: PlanRequest, steps: list[Step], content: str | None) -> Focus:
+        """What the first round's calls say the answer is filtered to (the first call that says it wins)."""
+        focus = Focus(direct_answer=content if not steps and content else None)
+        if request.mode == "investigate":
+            focus.incident = Incident(symptom=request.question, at=request.incident_at or request.now)
+        for step in steps:
+            if step.tool == "list_pipelines" and step.args.get("results") and not focus.results:
+                focus.results = step.args["results"]
+            if step.tool == "list_pull_requests" and step.args.get("states") and not focus.states:
+                focus.states = step.args["states"]
+            if step.tool in {"list_deployments", "deployment_changes"} and focus.environment is None:
+                focus.environment = step.args.get("environment")
+        return focus
+
+    @staticmethod
     def _window(steps: list[Step], now: datetime) -> Window | None:
         for step in steps:
             since = step.args.get("since")
@@ -414,6 +413,59 @@ class LLMPlanner:
     def _weak(step_id: str, outcomes: list[StepOutcome]) -> bool:
         outcome = next((o for o in outcomes if o.step_id == step_id), None)
         return outcome is not None and (outcome.error is not None or not outcome.records)
+
+
+def intake_hints(u: Understanding) -> str:
+    """What intake recognised, one line per kind, for the planner prompt (the window already in UTC)."""
+    lines = []
+    if u.window is not None:
+        lines.append(
+            f"- time window: {u.window.label} = since {_iso(u.window.start)} until {_iso(u.window.end)}"
+        )
+    for m in u.repo_mentions:
+        if m.status == "resolved":
+            lines.append(f"- repository: '{m.phrase}' = {m.slugs[0]}")
+        elif m.status == "ambiguous":
+            lines.append(f"- repository: '{m.phrase}' is ambiguous ({', '.join(m.candidates)})")
+        else:
+            closest = f" (closest: {', '.join(m.candidates)})" if m.candidates else ""
+            lines.append(f"- repository: no repository matches '{m.phrase}'{closest}")
+    if u.branch:
+        lines.append(f"- branch: {u.branch}" + (" (the default branch)" if u.default_branch else ""))
+    named: list[tuple[str, Sequence[object]]] = [
+        ("authors", u.authors),
+        ("pipeline results", u.results),
+        ("pull request states", u.pr_states),
+        ("pull request numbers", u.pr_numbers),
+        ("build numbers", u.build_numbers),
+        ("commits", u.commits),
+        ("paths", u.paths),
+        ("code symbols or text", u.symbols),
+    ]
+    lines += [f"- {what}: {', '.join(map(str, values))}" for what, values in named if values]
+    flags = [
+        ("running or pending only", u.in_progress),
+        ("awaiting review", u.awaiting_review),
+        ("drafts", u.draft),
+    ]
+    lines += [f"- {what}" for what, on in flags if on]
+    for what, value in (("trigger", u.trigger), ("environment", u.environment), ("how many", u.count)):
+        if value:
+            lines.append(f"- {what}: {value}")
+    return "\n".join(lines) or "- (nothing recognised)"
+
+
+def _turn_key(request: PlanRequest) -> str:
+    """Which request a turn answers (one graph run: same question, clock, mode and scope)."""
+    return json.dumps(
+        [
+            request.question,
+            request.now.isoformat(),
+            request.mode,
+            request.incident_at.isoformat() if request.incident_at else None,
+            request.repo_filter,
+        ]
+    )
 
 
 def _iso(moment: datetime) -> str:

@@ -8,10 +8,10 @@ data for) it says so in `not_understood`/`clarify` with no steps, instead of a c
 Defaults (each stated in `Plan.understood` when applied):
     pipelines without a time → last 24 hours (a work branch such as feature/x: its whole history, bounded
     by the limit); PRs "recent" / merged / declined → last 7 days, except an explicit state in a named
-    repository (every such PR, bounded by the limit) (open PRs: no window, they are open whatever their age); commits → last 7 days; branches
-    "recent" → last 7 days, "stale" → no commit for 30 days; deployment lists and rollbacks → last 7
-    days; incidents → deployments [T-48h, T+30m], merged PRs [T-72h, T+30m], failed pipelines
-    [T-24h, T+30m].
+    repository (every such PR, bounded by the limit) (open PRs: no window, they are open whatever their
+    age); commits → last 7 days; branches "recent" → last 7 days, "stale" → no commit for 30 days;
+    deployment lists and rollbacks → last 7 days; incidents → deployments [T-48h, T+30m], merged PRs
+    [T-72h, T+30m], failed pipelines [T-24h, T+30m].
 """
 
 from __future__ import annotations
@@ -21,10 +21,27 @@ from collections.abc import Sequence
 from datetime import UTC, timedelta
 from typing import Any, Literal, TypeVar
 
-from bbscout.agent.intake import Understanding, incident_kind, parse_instant, understand
+from bbscout.agent.focus import Constraint, Focus, Incident, IncidentKind, NewestDeployment, RecordFilter
+from bbscout.agent.intake import Understanding, incident_kind, parse_instant
 from bbscout.agent.plan import Family, Plan, Step, StepOutcome, Window
-from bbscout.agent.planners.base import PlanRequest, PriorTurn
-from bbscout.tools.evidence import RepositoryRecord
+from bbscout.agent.planners.base import Conversation, Planned, PlanRequest, PriorTurn, Reviewed
+from bbscout.agent.planners.constraints import constraints_of
+from bbscout.tools.args import DeploymentStatus
+from bbscout.tools.evidence import (
+    BranchRecord,
+    CodeMatchRecord,
+    CommitRecord,
+    DeploymentRecord,
+    Evidence,
+    FileChangeRecord,
+    FileContentRecord,
+    PersonRecord,
+    PipelineRecord,
+    PullRequestRecord,
+    RepositoryRecord,
+    StepRecord,
+    TestCaseRecord,
+)
 from bbscout.tools.resolve import GENERIC
 
 __all__ = ["LLM_HINT", "RulesPlanner", "build_plan"]
@@ -73,7 +90,12 @@ _ROLLBACK = re.compile(
     r"\broll(?:ed|ing|s)?(?:[\s-]+(?:\S+\s+){0,3}?)?back(?:s)?\b|\brollbacks?\b|\bredeploy|\breverted\s+(?:the\s+)?(?:deploy|release)"
 )
 # pipeline-result words → deployment outcomes ("any deploys fail?": FAILED)
-_DEPLOY_STATUS = {"FAILED": "FAILED", "ERROR": "FAILED", "STOPPED": "STOPPED", "SUCCESSFUL": "SUCCESSFUL"}
+_DEPLOY_STATUS: dict[str, DeploymentStatus] = {
+    "FAILED": "FAILED",
+    "ERROR": "FAILED",
+    "STOPPED": "STOPPED",
+    "SUCCESSFUL": "SUCCESSFUL",
+}
 _LONG_LIVED = frozenset(
     {"main", "master", "trunk", "develop", "development", "dev", "staging", "next", "production", "prod"}
 )
@@ -91,7 +113,8 @@ _RETARGET = re.compile(r"^\s*(?:and|also|ok(?:ay)?|now|then|same|what|how)\b.*|^
 _OPEN_AGAINST = re.compile(
     r"\b(?:open|opened|pending|outstanding|unmerged)\s+(?:(?:right\s+)?now\s+)?(?:against|into|onto|targeting|to)\s+(?!be\b)"
 )
-# "which commits went out with the last prod deploy", "PRs included in the latest release": what a deployment shipped
+# "which commits went out with the last prod deploy", "PRs included in the latest release": what a
+# deployment shipped
 _SHIPPED_WITH = re.compile(
     r"\b(?:commits?|changes?|prs?|pull\s+requests?|fixes|files?|features?|tickets?)\b.*?\b(?:went\s+out|go\s+out|shipped|ship|"
     r"went\s+in|go\s+in|were\s+in|was\s+in|are\s+in|is\s+in|included|in|made\s+it\s+into|part\s+of)\s+(?:with|in|into|on|of)?\s*"
@@ -116,7 +139,7 @@ class _Ctx:
         self.understood: list[str] = []
         self.not_understood: list[str] = []
         self.clarify: list[str] = []
-        self.focus: dict[str, Any] = {}
+        self.focus = Focus()
         self.steps: list[Step] = []
         self.window: Window | None = u.window
 
@@ -152,7 +175,7 @@ class _Ctx:
             self.understood.append(f"window: {w.label} ({w.start:%Y-%m-%d %H:%M}–{w.end:%Y-%m-%d %H:%M} UTC)")
         if self.not_understood and family == "unknown":
             self.not_understood.append(f"the rules planner only maps common question shapes; {LLM_HINT}")
-        return Plan(
+        plan = Plan(
             family=family,
             intent=intent,
             steps=[] if self.clarify else self.steps,
@@ -162,6 +185,13 @@ class _Ctx:
             understood=self.understood,
             not_understood=self.not_understood,
             clarify=self.clarify,
+        )
+        plan.constraints = self.constraints(plan)
+        return plan
+
+    def constraints(self, plan: Plan) -> list[Constraint]:
+        return constraints_of(
+            self.u, plan, repositories=self.request.repositories, repo_filter=self.request.repo_filter
         )
 
 
@@ -304,7 +334,7 @@ def _pipelines(c: _Ctx, repos: list[str] | None) -> str:
     work_branch = u.branch is not None and not u.default_branch and u.branch.lower() not in _LONG_LIVED
     w: Window | None
     if work_branch and c.window is None and not u.pr_numbers:
-        w = None  # a work branch ("did feature/x fail?") is short-lived: its whole history, bounded by the limit
+        w = None  # a work branch ("did feature/x fail?") is short-lived: its whole history, up to the limit
         c.understood.append(f"no time given: every run of {u.branch} (a work branch), newest first")
     else:
         w = (
@@ -314,13 +344,13 @@ def _pipelines(c: _Ctx, repos: list[str] | None) -> str:
         )
     results = list(u.results) or None
     if results:
-        c.focus["results"] = results
+        c.focus.results = results
         if set(results) == {"FAILED", "ERROR"}:
             c.understood.append("'failed' means results FAILED and ERROR (not STOPPED)")
         else:
             c.understood.append(f"results: {', '.join(results)}")
     if u.in_progress:
-        c.focus["in_progress"] = True
+        c.focus.in_progress = True
         c.understood.append("running/pending pipelines only")
     singular = re.search(
         r"\b(?:latest|last|most recent|newest|current)\s+(?:pipeline|build|ci run|run)\b(?!s)", u.text
@@ -338,8 +368,6 @@ def _pipelines(c: _Ctx, repos: list[str] | None) -> str:
     for what, value in (("branch", u.branch), ("trigger", u.trigger), ("pull request", _first(u.pr_numbers))):
         if value:
             c.understood.append(f"{what}: {value}")
-    if u.nightly:
-        c.focus["nightly"] = True
     groups = _branch_groups(c, repos) if u.default_branch else {u.branch: repos}
     for branch, group in groups.items():
         c.step(
@@ -367,7 +395,7 @@ def _branch_groups(c: _Ctx, repos: list[str] | None) -> dict[str | None, list[st
     c.understood.append(
         "default branch per repository: " + ", ".join(f"{b} ({len(s)} repos)" for b, s in groups.items())
     )
-    return dict(groups.items())  # type: ignore[arg-type]
+    return dict(groups.items())
 
 
 def _pull_requests(c: _Ctx, repos: list[str] | None) -> str:
@@ -414,14 +442,13 @@ def _pull_requests(c: _Ctx, repos: list[str] | None) -> str:
         and not {"recent", "latest"} & set(u.asks)
         and states != ["OPEN"]
     ):
+        which = "/".join(s.lower() for s in states)
         c.understood.append(
-            f"no time given: every {'/'.join(s.lower() for s in states)} pull request in {', '.join(repos or [])}, newest first"
+            f"no time given: every {which} pull request in {', '.join(repos or [])}, newest first"
         )
     elif w is None and (states != ["OPEN"] or "recent" in u.asks):
         w = c.default_window(RECENT_DEFAULT, "last 7 days")
-    if u.draft:
-        c.focus["draft"] = True
-    c.focus["states"] = states
+    c.focus.states = states
     src = (
         u.branch
         if u.branch and re.search(rf"\bfrom\s+(?:the\s+)?{re.escape(u.branch.lower())}", u.text)
@@ -521,7 +548,7 @@ def _branches(c: _Ctx, repos: list[str] | None) -> str:
         c.window = Window(
             start=cutoff, end=c.now, label=u.window.label if u.window else "no commit in 30 days"
         )
-        c.focus["stale"] = True
+        c.focus.stale = True
         c.step(
             "list_branches",
             {"repos": repos, "name_contains": name, "stale_before": cutoff, "limit": u.count or STALE_LIMIT},
@@ -552,7 +579,7 @@ def _deployments(c: _Ctx, repos: list[str] | None) -> str:
         env = env or "production"
         if not u.environment:
             c.understood.append("environment: production (none named)")
-        c.focus["environment"] = env
+        c.focus.environment = env
         if repos:
             for repo in repos:
                 c.step(
@@ -568,31 +595,21 @@ def _deployments(c: _Ctx, repos: list[str] | None) -> str:
             f"find the latest {env} deployment across repositories",
             primary=True,
         )
-        c.focus["follow_up"] = {
-            "tool": "deployment_changes",
-            "from_step": c.steps[-1].id,
-            "environment": env,
-            "pick": "newest",
-        }
+        c.focus.newest_deployment = NewestDeployment(from_step=c.steps[-1].id, environment=env)
         c.understood.append("'the last deployment': the newest one across repositories, then what it shipped")
         return f"what changed in the latest {env} deployment"
     if rollbacks:
-        c.focus["rollbacks"] = True
+        c.focus.rollbacks = True
         c.understood.append("rollbacks: deployments that redeployed an earlier commit")
+    in_progress: list[DeploymentStatus] = ["IN_PROGRESS"] if u.in_progress else []
     statuses = (
         None
         if rollbacks
-        else (
-            list(dict.fromkeys(_DEPLOY_STATUS[r] for r in u.results))
-            + (["IN_PROGRESS"] if u.in_progress else [])
-        )
-        or None
+        else (list(dict.fromkeys(_DEPLOY_STATUS[r] for r in u.results)) + in_progress) or None
     )
     if statuses:
-        c.focus["statuses"] = statuses
+        c.focus.statuses = statuses
         c.understood.append(f"deployment outcome: {', '.join(statuses)}")
-    if "who" in u.asks:
-        c.focus["who"] = True
     latest = "latest" in u.asks and u.window is None and not rollbacks
     if latest:
         c.step(
@@ -616,7 +633,9 @@ def _deployments(c: _Ctx, repos: list[str] | None) -> str:
         "deployments in the window",
         primary=True,
     )
-    return f"{'/'.join(x.lower() for x in statuses or []) + ' ' if statuses else ''}{'rollbacks' if rollbacks else 'deployments'}{' to ' + env if env else ''}, {w.label}"
+    outcome = "/".join(x.lower() for x in statuses) + " " if statuses else ""
+    noun = "rollbacks" if rollbacks else "deployments"
+    return f"{outcome}{noun}{' to ' + env if env else ''}, {w.label}"
 
 
 def _code(c: _Ctx, repos: list[str] | None) -> str:
@@ -651,11 +670,11 @@ def _code(c: _Ctx, repos: list[str] | None) -> str:
             f"where '{q}' is defined" if definitions else f"where '{q}' appears",
             primary=True,
         )
-    c.focus["query"] = queries[0] if queries else ""
+    c.focus.query = queries[0] if queries else ""
     if definitions:
-        c.focus["definitions_only"] = True
         c.understood.append(
-            f"where {', '.join(queries[:3])} is defined: only lines that define it (def/class/function/const …)"
+            f"where {', '.join(queries[:3])} is defined: only lines that define it "
+            "(def/class/function/const …)"
         )
     else:
         c.understood.append(f"search code for: {', '.join(queries[:3])}")
@@ -747,7 +766,6 @@ def _incident(c: _Ctx, repos: list[str] | None) -> str:
     kind = incident_kind(req.question) if req.mode == "investigate" else (c.u.breakage or "runtime")
     if kind != "runtime":
         return _ci_incident(c, repos, kind)
-    c.focus["kind"] = "runtime"
     at = req.incident_at.astimezone(UTC) if req.incident_at else parse_instant(req.question, req.now, req.tz)
     if at is None:
         at = c.now
@@ -774,15 +792,15 @@ def _incident(c: _Ctx, repos: list[str] | None) -> str:
         "failed pipelines around the symptom",
     )
     service = repos[0] if repos and len(repos) == 1 else None
-    c.focus.update({"symptom": req.question.strip(), "at": at.isoformat(), "service": service})
+    c.focus.incident = Incident(symptom=req.question.strip(), at=at, service=service, kind="runtime")
     c.understood.append(
         f"incident at {at:%Y-%m-%d %H:%M} UTC" + (f" in {service}" if service else " (all repositories)")
     )
     return f"what changed before {at:%H:%M} UTC" + (f" in {service}" if service else "")
 
 
-def _ci_incident(c: _Ctx, repos: list[str] | None, kind: str) -> str:
-    """A build that broke ("who broke main?") or a flaky test ("tests keep failing randomly"): failed runs first.
+def _ci_incident(c: _Ctx, repos: list[str] | None, kind: IncidentKind) -> str:
+    """A build that broke ("who broke main?") or a flaky test ("tests keep failing randomly"): failures first.
 
     Build: failed pipelines from an hour before the window (the run that turned it red started before anyone
     noticed) or the 24 hours before `at`, plus the merged/open PRs of the 72 hours before (the suspects).
@@ -799,15 +817,14 @@ def _ci_incident(c: _Ctx, repos: list[str] | None, kind: str) -> str:
     ):
         since -= CI_SLACK  # "red since 07:16": when it was noticed; the run that broke it started before
     service = repos[0] if repos and len(repos) == 1 else None
-    c.focus.update({"symptom": req.question.strip(), "at": at.isoformat(), "service": service, "kind": kind})
-    if since is not None:
-        c.focus["since"] = since.isoformat()
+    test = next((t for t in u.symbols if re.search(r"(?i)test|spec", t)), None) if kind == "flaky" else None
+    c.focus.incident = Incident(
+        symptom=req.question.strip(), at=at, service=service, kind=kind, since=since, test=test
+    )
     scope = [service] if service else repos
     where = f" in {service}" if service else (f" in {', '.join(repos)}" if repos else " (all repositories)")
     if kind == "flaky":
-        test = next((t for t in u.symbols if re.search(r"(?i)test|spec", t)), None)
         if test:
-            c.focus["test"] = test
             c.understood.append(f"the flaky test: {test}")
         start = since or at - FLAKY_DEFAULT
         end = u.window.end if u.window else c.now
@@ -864,7 +881,7 @@ _BUILDERS = {
 
 
 def _follow_up(c: _Ctx, prev: PriorTurn) -> Plan | None:
-    """ "which of those were on main?", "the log of the second one", "and in payments?", "what about yesterday?"."""
+    """ "which of those were on main?", "the log of the second one", "and in payments?", "and yesterday?"."""
     u = c.u
     index = u.ordinal
     if (
@@ -887,11 +904,9 @@ def _follow_up(c: _Ctx, prev: PriorTurn) -> Plan | None:
         return _about_record(c, prev.primary[index], index)
     if _FILTER.search(u.text) or (u.deictic and not u.topics and _has_filter(u)):
         filt = _filter_from(c)
-        if filt:
-            c.focus["filter"] = filt
-            c.understood.append(
-                "filter the previous answer: " + ", ".join(f"{k}={v}" for k, v in filt.items())
-            )
+        if filt.terms():
+            c.focus.filter = filt
+            c.understood.append("filter the previous answer: " + filt.described("="))
             _refetch_for_filter(c, prev, filt)
             return c.plan("follow_up", "filter the previous results", prev.plan.repos)
     new_topic = bool(set(u.topics) - {prev.plan.family})
@@ -921,7 +936,7 @@ _KIND_NOUN = {
 
 
 def _ambiguous_single(c: _Ctx, family: str) -> bool:
-    """ "when did the deploy go out?", "why did the build fail?": one definite thing with nothing saying which.
+    """ "when did the deploy go out?", "why did the build fail?": one definite thing, nothing saying which.
 
     With several repositories in the workspace (and no --repo, repository, number, branch, commit or
     author naming it) any pick would be a guess: ask which one instead, listing the candidates.
@@ -1039,16 +1054,16 @@ def _has_filter(u: Understanding) -> bool:
     )
 
 
-def _refetch_for_filter(c: _Ctx, prev: PriorTurn, filt: dict[str, Any]) -> None:
+def _refetch_for_filter(c: _Ctx, prev: PriorTurn, filt: RecordFilter) -> None:
     """A filter the previous records cannot answer (approvals are not in PR listings): re-list the same
     repositories with the filter server-side; the reporter keeps only the previous answer's refs."""
-    if not filt.get("awaiting_review"):
+    if not filt.awaiting_review:
         return
-    prs = [r for r in prev.primary if r.get("kind") == "pull_request"]
+    prs = [r for r in prev.primary if isinstance(r, PullRequestRecord)]
     if not prs:
         return
-    repos = sorted({str(r["repo"]) for r in prs})
-    c.focus["within"] = [r["ref"] for r in prs]
+    repos = sorted({r.repo for r in prs})
+    c.focus.within = [r.ref for r in prs]
     c.step(
         "list_pull_requests",
         {"repos": repos, "states": ["OPEN"], "awaiting_review": True, "limit": 200},
@@ -1060,92 +1075,86 @@ def _refetch_for_filter(c: _Ctx, prev: PriorTurn, filt: dict[str, Any]) -> None:
     )
 
 
-def _filter_from(c: _Ctx) -> dict[str, Any]:
+def _filter_from(c: _Ctx) -> RecordFilter:
     u = c.u
-    f: dict[str, Any] = {}
-    if u.awaiting_review:
-        f["awaiting_review"] = True
-    if u.branch:
-        f["branch"] = u.branch
-    if u.authors:
-        f["author"] = u.authors[0]
-    if u.results:
-        f["results"] = u.results
-    if u.pr_states and not u.awaiting_review:
-        f["states"] = u.pr_states
-    if u.environment:
-        f["environment"] = u.environment
-    if u.repos:
-        f["repos"] = u.repos
-    if u.trigger:
-        f["trigger"] = u.trigger
-    if u.window:
-        f["since"], f["until"] = u.window.start.isoformat(), u.window.end.isoformat()
-    return f
+    return RecordFilter(
+        awaiting_review=u.awaiting_review,
+        branch=u.branch,
+        author=_first(u.authors),
+        results=u.results,
+        states=[] if u.awaiting_review else u.pr_states,
+        environment=u.environment,
+        repos=u.repos,
+        trigger=u.trigger,
+        since=u.window.start if u.window else None,
+        until=u.window.end if u.window else None,
+    )
 
 
-def _about_record(c: _Ctx, rec: dict[str, Any], index: int) -> Plan:
-    u, kind, repo = c.u, rec.get("kind"), rec.get("repo", "")
+def _about_record(c: _Ctx, rec: Evidence, index: int) -> Plan:
+    u, repo = c.u, rec.repo
     ordinal = "the last one" if index == -1 else f"result #{index + 1}"
-    if kind in ("pipeline", "step", "test_case"):
-        failed = (
-            rec.get("result") in ("FAILED", "ERROR") or kind != "pipeline" or {"log", "why"} & set(u.asks)
-        )
-        tool = "pipeline_failure" if failed else "get_pipeline"
-        c.step(
-            tool,
-            {"repo": repo, "build_number": rec["build_number"]},
-            f"{ordinal}: pipeline #{rec['build_number']}",
-            primary=True,
-        )
-        what = f"pipeline #{rec['build_number']} in {repo}"
-    elif kind == "pull_request":
-        c.step(
-            "get_pull_request",
-            {
-                "repo": repo,
-                "pr_id": rec["id"],
-                "include_diff": bool({"diff", "changes"} & set(u.asks)),
-                "include_comments": "comments" in u.asks,
-            },
-            f"{ordinal}: PR #{rec['id']}",
-            primary=True,
-        )
-        what = f"PR #{rec['id']} in {repo}"
-    elif kind == "commit":
-        c.step("get_commit", {"repo": repo, "commit": rec["hash"]}, f"{ordinal}: commit", primary=True)
-        what = f"commit {rec['hash'][:12]} in {repo}"
-    elif kind == "deployment":
-        env = str(rec.get("environment") or "production").lower()
-        c.step(
-            "deployment_changes",
-            {"repo": repo, "environment": env, "deployment_uuid": rec.get("uuid")},
-            f"{ordinal}: what that deployment shipped",
-            primary=True,
-        )
-        what = f"deployment {rec.get('release') or rec.get('uuid')} of {repo}"
-    elif kind == "branch":
-        c.step(
-            "list_commits",
-            {"repo": repo, "branch": rec["name"]},
-            f"{ordinal}: commits on {rec['name']}",
-            primary=True,
-        )
-        what = f"branch {rec['name']} in {repo}"
-    elif kind in ("code_match", "file", "file_content"):
-        c.step(
-            "browse_source",
-            {"repo": repo, "path": rec.get("path", ""), "ref": rec.get("rev")},
-            f"{ordinal}: the file",
-            primary=True,
-        )
-        what = f"{rec.get('path')} in {repo}"
-    elif kind == "repository":
-        c.step("browse_source", {"repo": rec.get("slug") or repo}, f"{ordinal}: the repository", primary=True)
-        what = f"repository {rec.get('slug') or repo}"
-    else:
-        c.not_understood.append(f"don't know how to look closer at a '{kind}' record")
-        return c.plan("unknown", "follow-up on a previous result", None)
+    match rec:
+        case PipelineRecord() | StepRecord() | TestCaseRecord():
+            failed = (
+                not isinstance(rec, PipelineRecord)
+                or rec.result in ("FAILED", "ERROR")
+                or {"log", "why"} & set(u.asks)
+            )
+            c.step(
+                "pipeline_failure" if failed else "get_pipeline",
+                {"repo": repo, "build_number": rec.build_number},
+                f"{ordinal}: pipeline #{rec.build_number}",
+                primary=True,
+            )
+            what = f"pipeline #{rec.build_number} in {repo}"
+        case PullRequestRecord():
+            c.step(
+                "get_pull_request",
+                {
+                    "repo": repo,
+                    "pr_id": rec.id,
+                    "include_diff": bool({"diff", "changes"} & set(u.asks)),
+                    "include_comments": "comments" in u.asks,
+                },
+                f"{ordinal}: PR #{rec.id}",
+                primary=True,
+            )
+            what = f"PR #{rec.id} in {repo}"
+        case CommitRecord():
+            c.step("get_commit", {"repo": repo, "commit": rec.hash}, f"{ordinal}: commit", primary=True)
+            what = f"commit {rec.hash[:12]} in {repo}"
+        case DeploymentRecord():
+            env = (rec.environment or "production").lower()
+            c.step(
+                "deployment_changes",
+                {"repo": repo, "environment": env, "deployment_uuid": rec.uuid},
+                f"{ordinal}: what that deployment shipped",
+                primary=True,
+            )
+            what = f"deployment {rec.release or rec.uuid} of {repo}"
+        case BranchRecord():
+            c.step(
+                "list_commits",
+                {"repo": repo, "branch": rec.name},
+                f"{ordinal}: commits on {rec.name}",
+                primary=True,
+            )
+            what = f"branch {rec.name} in {repo}"
+        case CodeMatchRecord() | FileChangeRecord() | FileContentRecord():
+            c.step(
+                "browse_source",
+                {"repo": repo, "path": rec.path, "ref": rec.rev},
+                f"{ordinal}: the file",
+                primary=True,
+            )
+            what = f"{rec.path} in {repo}"
+        case RepositoryRecord():
+            c.step("browse_source", {"repo": rec.slug or repo}, f"{ordinal}: the repository", primary=True)
+            what = f"repository {rec.slug or repo}"
+        case PersonRecord():
+            c.not_understood.append(f"don't know how to look closer at a person ({rec.name})")
+            return c.plan("unknown", "follow-up on a previous result", None)
     c.understood.append(f"follow-up on {ordinal} of the previous answer: {what}")
     return c.plan("follow_up", f"details of {what}", [repo] if repo else None)
 
@@ -1163,9 +1172,9 @@ def _rerun(c: _Ctx, prev: PriorTurn) -> Plan:
         return c.plan(prev.plan.family, prev.plan.intent, prev.plan.repos)
     w = c.u.window
     req = c.request
-    again = PlanRequest(
-        question=prev.question,
-        now=req.now,
+    again = PlanRequest.read(
+        prev.question,
+        req.now,
         tz=req.tz,
         mode=req.mode,
         incident_at=req.incident_at,
@@ -1199,7 +1208,7 @@ def _rerun(c: _Ctx, prev: PriorTurn) -> Plan:
         understood.append(
             f"window: {window.label} ({window.start:%Y-%m-%d %H:%M}–{window.end:%Y-%m-%d %H:%M} UTC)"
         )
-    return plan.model_copy(
+    again_plan = plan.model_copy(
         update={
             "steps": steps,
             "window": window,
@@ -1207,10 +1216,15 @@ def _rerun(c: _Ctx, prev: PriorTurn) -> Plan:
             "understood": understood,
         }
     )
+    # the earlier question's constraints still hold, except those this one restates
+    current = c.constraints(again_plan)
+    restated = {x.kind for x in current}
+    again_plan.constraints = current + [x for x in plan.constraints if x.kind not in restated]
+    return again_plan
 
 
 def _rerun_steps(c: _Ctx, prev: PriorTurn, repos: list[str] | None, w: Window | None) -> Plan:
-    """Fallback when the previous question cannot be re-planned: its listing steps with new repositories/window."""
+    """When the previous question cannot be re-planned: its listing steps with new repositories/window."""
     for old in prev.plan.steps:
         args = dict(old.args)
         if any(k in args for k in ("build_number", "pr_id", "commit", "deployment_uuid")) and repos:
@@ -1230,7 +1244,7 @@ def _rerun_steps(c: _Ctx, prev: PriorTurn, repos: list[str] | None, w: Window | 
         ):
             args["repos"] = repos
         c.step(old.tool, args, old.why, primary=old.primary)
-    c.focus = dict(prev.plan.focus)
+    c.focus = prev.plan.focus.model_copy(deep=True)
     if w is None:
         c.window = prev.plan.window
     changed = [f"repositories → {', '.join(repos)}" if repos else "", f"window → {w.label}" if w else ""]
@@ -1246,12 +1260,13 @@ def _rerun_steps(c: _Ctx, prev: PriorTurn, repos: list[str] | None, w: Window | 
 
 
 def build_plan(request: PlanRequest) -> Plan:
-    """Plan a question offline; pure apart from `request` (no clock, no I/O)."""
-    u = understand(request.question, request.now, request.tz, request.repositories)
+    """Plan a question offline from intake's reading of it; pure apart from `request` (no clock, no I/O)."""
+    u = request.intake
     c = _Ctx(request, u)
     if u.write_verbs:
+        verb = u.write_verbs[0]
         c.not_understood.append(
-            f"'{u.write_verbs[0]}' is a change to Bitbucket; bbscout is read-only and can't {u.write_verbs[0]} anything"
+            f"'{verb}' is a change to Bitbucket; bbscout is read-only and can't {verb} anything"
         )
         return c.plan("unknown", "refused: write action", None)
     if u.out_of_scope:
@@ -1260,8 +1275,9 @@ def build_plan(request: PlanRequest) -> Plan:
     if u.metric_ask and request.mode == "ask":
         where = f" in {u.repos[0]}" if len(u.repos) == 1 else ""
         c.not_understood.append(
-            f"'{u.metric_ask}' is a metric: bbscout has no metrics or monitoring data (only Bitbucket: builds, PRs, "
-            f"commits, deployments, code), so it cannot tell its value. If it moved, ask instead "
+            f"'{u.metric_ask}' is a metric: bbscout has no metrics or monitoring data (only Bitbucket: "
+            f"builds, PRs, commits, deployments, code), so it cannot tell its value. If it moved, ask "
+            "instead "
             f"'what changed{where or ' in <service>'} before <time>?'"
         )
         return c.plan("unknown", "metrics: no data", None)
@@ -1271,14 +1287,15 @@ def build_plan(request: PlanRequest) -> Plan:
             return plan
     elif _no_subject(u) and request.mode == "ask" and not request.repo_filter:
         c.not_understood.append(
-            f"'{request.question.strip()}' does not say what it is about. Which one do you mean? Please name a "
-            "repository, a build or PR number, a branch or a deployment (e.g. 'is the main build of checkout-service broken?')"
+            f"'{request.question.strip()}' does not say what it is about. Which one do you mean? Please name "
+            "a repository, a build or PR number, a branch or a deployment (e.g. 'is the main build of "
+            "checkout-service broken?')"
         )
         return c.plan("unknown", "no subject: ask which one", None)
     elif _status_without_subject(u) and request.mode == "ask" and not request.repo_filter:
         c.clarify.append(
-            f"'{request.question.strip()}' asks about a status but not of what. Which repository or branch do you mean "
-            "(e.g. 'are the tests passing on main in checkout-service?')?"
+            f"'{request.question.strip()}' asks about a status but not of what. Which repository or branch "
+            "do you mean (e.g. 'are the tests passing on main in checkout-service?')?"
         )
         c.understood.append("a yes/no status question naming no repository, branch, PR or build")
         return c.plan("unknown", "no subject: ask which repository", None)
@@ -1312,11 +1329,16 @@ class RulesPlanner:
 
     name: Literal["rules"] = "rules"
 
-    async def plan(self, request: PlanRequest) -> Plan:
-        return build_plan(request)
+    async def plan(self, request: PlanRequest, conversation: Conversation) -> Planned:
+        return Planned(build_plan(request), conversation)
 
     async def review(
-        self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], round_no: int
-    ) -> list[Step]:
+        self,
+        request: PlanRequest,
+        plan: Plan,
+        outcomes: list[StepOutcome],
+        round_no: int,
+        conversation: Conversation,
+    ) -> Reviewed:
         del request, plan, outcomes, round_no
-        return []
+        return Reviewed([], conversation)

@@ -54,8 +54,8 @@ class LLMReporter:
     async def report(
         self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], gaps: list[str]
     ) -> Report:
-        direct = plan.focus.get("direct_answer")
-        if not outcomes and isinstance(direct, str) and direct.strip():
+        direct = plan.focus.direct_answer
+        if not outcomes and direct and direct.strip():
             return Report(answer=direct.strip(), gaps=list(gaps))
         messages = self._messages(request, plan, outcomes, gaps)
         result = await self.client.chat(messages, response_format=self.response_format)
@@ -102,9 +102,9 @@ class LLMReporter:
         if plan.window is not None:
             window = plan.window
             head.append(f"Window: {window.label} ({window.start.isoformat()} to {window.end.isoformat()})")
-        if plan.focus:
-            focus = {k: v for k, v in plan.focus.items() if k != "direct_answer"}
-            head.append(f"Focus: {json.dumps(focus, default=str)}")
+        focus = plan.focus.model_dump(mode="json", exclude_defaults=True, exclude={"direct_answer"})
+        if focus:
+            head.append(f"Focus: {json.dumps(focus)}")
         primary = [s.id for s in plan.steps if s.primary]
         if primary:
             head.append(f"Primary steps (their records are what the answer lists): {', '.join(primary)}")

@@ -7,43 +7,65 @@ delegated to `agent.incident` for ranking. Repository text only appears after th
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import TypeVar
 
+from bbscout.agent.focus import RecordFilter
 from bbscout.agent.incident import investigate
-from bbscout.agent.plan import Plan, StepOutcome
+from bbscout.agent.plan import Family, Plan, StepOutcome, records_of
 from bbscout.agent.planners.base import PlanRequest
 from bbscout.agent.report import Finding, Report
 from bbscout.agent.review import primary_records
+from bbscout.tools.evidence import (
+    BranchRecord,
+    CodeMatchRecord,
+    CommitRecord,
+    DeploymentRecord,
+    Evidence,
+    FileChangeRecord,
+    FileContentRecord,
+    PipelineRecord,
+    PullRequestRecord,
+    Record,
+    RepositoryRecord,
+    StepRecord,
+    TestCaseRecord,
+)
 
 LLM_HINT = (
     "For freer questions, configure an OpenAI-compatible model (OPENAI_API_KEY, optionally OPENAI_BASE_URL "
     "and BBSCOUT_MODEL) and use `--planner llm`."
 )
 MAX_LISTED = 25
+FAILED = ("FAILED", "ERROR")
+_EARLIEST = datetime.min.replace(tzinfo=UTC)  # sorts records with no time last (newest first)
 
-Records = list[dict[str, Any]]
+R = TypeVar("R", bound=Record)
+Writer = Callable[[PlanRequest, Plan, list[StepOutcome]], Report]
 
 
-def when(value: str | None) -> str:
+def when(moment: datetime | None) -> str:
     """A timestamp as people read it in an incident channel: `2026-11-28 14:05 UTC`."""
-    if not value:
-        return "?"
-    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "?"
 
 
-def link(record: dict[str, Any]) -> str:
-    return f"[{record['ref']}]({record['url']})"
+def link(record: Record) -> str:
+    return f"[{record.ref}]({record.url})"
 
 
 def first_line(text: str, limit: int = 90) -> str:
-    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def dedupe(records: Records) -> Records:
-    return list({r["ref"]: r for r in records}.values())
+def dedupe(records: Iterable[R]) -> list[R]:
+    return list({r.ref: r for r in records}.values())
+
+
+def answer_set(plan: Plan, outcomes: list[StepOutcome], kind: type[R]) -> list[R]:
+    """The primary records of one type, one per ref."""
+    return dedupe(r for r in primary_records(plan, outcomes) if isinstance(r, kind))
 
 
 def in_scope(plan: Plan) -> str:
@@ -59,115 +81,103 @@ def window_text(plan: Plan) -> str:
     return f" {plan.window.label}" if plan.window else ""
 
 
-def listing(records: Records, line: Callable[[dict[str, Any]], str]) -> str:
+def listing(records: Sequence[R], line: Callable[[R], str]) -> str:
     shown = [f"- {line(r)}" for r in records[:MAX_LISTED]]
     if len(records) > MAX_LISTED:
         shown.append(f"- … and {len(records) - MAX_LISTED} more (narrow the window or name a repository)")
     return "\n".join(shown)
 
 
-def records_of(outcomes: list[StepOutcome], kind: str) -> Records:
-    return dedupe([r for o in outcomes for r in o.records if r.get("kind") == kind])
-
-
 # --- pipelines -------------------------------------------------------------------------------------
 
 
-def failure_findings(pipelines: Records, outcomes: list[StepOutcome]) -> list[Finding]:
+def _failed_steps(pipeline: PipelineRecord, outcomes: list[StepOutcome]) -> list[StepRecord]:
+    prefix = f"step:{pipeline.repo}#{pipeline.build_number}/"
+    return [
+        s for s in dedupe(records_of(outcomes, StepRecord)) if s.ref.startswith(prefix) and s.result in FAILED
+    ]
+
+
+def failure_findings(pipelines: list[PipelineRecord], outcomes: list[StepOutcome]) -> list[Finding]:
     """One finding per failed pipeline whose failure details were fetched."""
     findings = []
     for pipeline in pipelines:
-        prefix = f"step:{pipeline['repo']}#{pipeline['build_number']}/"
-        steps = [s for s in records_of(outcomes, "step") if s["ref"].startswith(prefix) and s.get("result")]
-        failed_steps = [s for s in steps if s["result"] in ("FAILED", "ERROR")]
+        failed_steps = _failed_steps(pipeline, outcomes)
         tests = [
             t
-            for t in records_of(outcomes, "test_case")
-            if t["repo"] == pipeline["repo"] and t["build_number"] == pipeline["build_number"]
+            for t in dedupe(records_of(outcomes, TestCaseRecord))
+            if t.repo == pipeline.repo and t.build_number == pipeline.build_number
         ]
-        if not failed_steps and not tests and not pipeline.get("error_message"):
+        error = pipeline.error_message
+        if not failed_steps and not tests and not error:
             continue
-        parts = []
-        if pipeline.get("error_message"):
-            parts.append(f"Pipeline error: {pipeline['error_message']}")
+        parts = [f"Pipeline error: {error}"] if error else []
         for step in failed_steps:
-            lines = [
-                line
-                for line in step.get("error_lines") or []
-                if not pipeline.get("error_message") or pipeline["error_message"] not in line
-            ]
+            lines = [line for line in step.error_lines if not error or error not in line]
             parts.append(
-                f"Step “{step['name']}” {step['result']}" + (": " + " | ".join(lines[:4]) if lines else "")
+                f"Step “{step.name}” {step.result}" + (": " + " | ".join(lines[:4]) if lines else "")
             )
         if tests:
-            parts.append("Failed tests: " + ", ".join(t["name"] for t in tests[:6]))
+            parts.append("Failed tests: " + ", ".join(t.name for t in tests[:6]))
         findings.append(
             Finding(
-                title=f"Why {pipeline['ref']} {pipeline.get('result', 'failed').lower()}",
+                title=f"Why {pipeline.ref} {(pipeline.result or 'failed').lower()}",
                 detail="\n".join(parts),
-                refs=[pipeline["ref"], *(s["ref"] for s in failed_steps), *(t["ref"] for t in tests[:6])],
+                refs=[pipeline.ref, *(s.ref for s in failed_steps), *(t.ref for t in tests[:6])],
             )
         )
     return findings
 
 
-def failing_step_name(pipeline: dict[str, Any], outcomes: list[StepOutcome]) -> str | None:
-    prefix = f"step:{pipeline['repo']}#{pipeline['build_number']}/"
-    for step in records_of(outcomes, "step"):
-        if step["ref"].startswith(prefix) and step.get("result") in ("FAILED", "ERROR"):
-            return str(step["name"])
-    return None
-
-
-def pipeline_line(outcomes: list[StepOutcome]) -> Callable[[dict[str, Any]], str]:
-    def line(p: dict[str, Any]) -> str:
-        status = p.get("result") or p.get("state")
-        where = f" on `{p['branch']}`" if p.get("branch") else ""
-        pr = f" (PR #{p['pr_id']})" if p.get("pr_id") else ""
-        trigger = f", {p['trigger'].lower()}" if p.get("trigger") else ""
-        who = f" by {p['creator']}" if p.get("creator") else ""
-        step = failing_step_name(p, outcomes)
-        step_text = f" — step “{step}”" if step else ""
-        error = f" — {p['error_message']}" if p.get("error_message") else ""
-        return f"{link(p)} **{status}**{where}{pr} at {when(p['created_on'])}{trigger}{who}{step_text}{error}"
+def pipeline_line(outcomes: list[StepOutcome]) -> Callable[[PipelineRecord], str]:
+    def line(p: PipelineRecord) -> str:
+        where = f" on `{p.branch}`" if p.branch else ""
+        pr = f" (PR #{p.pr_id})" if p.pr_id else ""
+        trigger = f", {p.trigger.lower()}" if p.trigger else ""
+        who = f" by {p.creator}" if p.creator else ""
+        failed_steps = _failed_steps(p, outcomes)
+        step = f" — step “{failed_steps[0].name}”" if failed_steps else ""
+        error = f" — {p.error_message}" if p.error_message else ""
+        status = p.result or p.state
+        return f"{link(p)} **{status}**{where}{pr} at {when(p.created_on)}{trigger}{who}{step}{error}"
 
     return line
 
 
 def report_pipelines(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    results = plan.focus.get("results") or []
-    pipelines = [r for r in dedupe(primary_records(plan, outcomes)) if r.get("kind") == "pipeline"]
+    results = plan.focus.results
+    pipelines = answer_set(plan, outcomes, PipelineRecord)
     if results:
-        pipelines = [p for p in pipelines if p.get("result") in results]
-    if plan.focus.get("in_progress"):
-        pipelines = [p for p in pipelines if p.get("state") in ("PENDING", "IN_PROGRESS", "PAUSED")]
-    pipelines.sort(key=lambda p: p["created_on"], reverse=True)
-    noun = describe_results(results, plan.focus.get("in_progress", False))
+        pipelines = [p for p in pipelines if p.result in results]
+    if plan.focus.in_progress:
+        pipelines = [p for p in pipelines if p.state in ("PENDING", "IN_PROGRESS", "PAUSED")]
+    pipelines.sort(key=lambda p: p.created_on, reverse=True)
+    noun = describe_results(results, plan.focus.in_progress)
     scope = in_scope(plan)
     if not pipelines:
         answer = f"**No {noun} pipelines{window_text(plan)}** {scope}."
-        if set(results) == {"FAILED", "ERROR"}:
+        if set(results) == set(FAILED):
             answer += " (Failures include results FAILED and ERROR; STOPPED runs are not counted.)"
         return Report(answer=answer, confidence="high")
-    counts = {r: sum(1 for p in pipelines if p.get("result") == r) for r in results}
+    counts = {r: sum(1 for p in pipelines if p.result == r) for r in results}
     split = ", ".join(f"{n} {r}" for r, n in counts.items() if n)
     headline = (
         f"**{len(pipelines)} {noun} pipeline{'s' if len(pipelines) != 1 else ''}{window_text(plan)}** {scope}"
     )
     if len(results) > 1 and split:
         headline += f" — {split}"
-    if set(results) == {"FAILED", "ERROR"}:
+    if set(results) == set(FAILED):
         headline += ". STOPPED runs are not counted as failures"
     answer = headline + ".\n\n" + listing(pipelines, pipeline_line(outcomes))
     return Report(
         answer=answer,
-        entities=[p["ref"] for p in pipelines],
+        entities=[p.ref for p in pipelines],
         findings=failure_findings(pipelines, outcomes),
         confidence="high",
     )
 
 
-def describe_results(results: list[str], in_progress: bool) -> str:
+def describe_results(results: Sequence[str], in_progress: bool) -> str:
     if in_progress:
         return "running"
     names = {
@@ -183,31 +193,29 @@ def describe_results(results: list[str], in_progress: bool) -> str:
 # --- pull requests ---------------------------------------------------------------------------------
 
 
-def pr_line(pr: dict[str, Any]) -> str:
-    approvals = f", approved by {', '.join(pr['approved_by'])}" if pr.get("approved_by") else ""
-    draft = " (draft)" if pr.get("draft") else ""
+def pr_line(pr: PullRequestRecord) -> str:
+    approvals = f", approved by {', '.join(pr.approved_by)}" if pr.approved_by else ""
+    draft = " (draft)" if pr.draft else ""
     return (
-        f"{link(pr)} **{pr['state']}**{draft} “{first_line(pr.get('subject') or pr['title'])}” by {pr['author']} — "
-        f"`{pr['source_branch']}` → `{pr['destination_branch']}`, updated {when(pr['updated_on'])}{approvals}"
+        f"{link(pr)} **{pr.state}**{draft} “{first_line(pr.subject or pr.title)}” by {pr.author} — "
+        f"`{pr.source_branch}` → `{pr.destination_branch}`, updated {when(pr.updated_on)}{approvals}"
     )
 
 
 def report_pull_requests(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    prs = [r for r in dedupe(primary_records(plan, outcomes)) if r.get("kind") == "pull_request"]
-    states = plan.focus.get("states") or []
+    prs = answer_set(plan, outcomes, PullRequestRecord)
+    states = plan.focus.states
     if states:
-        prs = [p for p in prs if p["state"] in states]
-    within = plan.focus.get("within")
-    if (
-        within is not None
-    ):  # a follow-up filter re-listed the repositories: keep the previous answer's PRs only
-        prs = [p for p in prs if p["ref"] in set(within)]
-    wanted = plan.focus.get("filter") or {}
-    if wanted:
+        prs = [p for p in prs if p.state in states]
+    within = plan.focus.within
+    if within is not None:  # a follow-up filter re-listed the repositories: keep the previous answer's PRs
+        prs = [p for p in prs if p.ref in set(within)]
+    wanted = plan.focus.filter
+    if wanted is not None:
         prs = [p for p in prs if matches_filter(p, wanted)]
-    prs.sort(key=lambda p: p["updated_on"], reverse=True)
+    prs.sort(key=lambda p: p.updated_on, reverse=True)
     noun = "/".join(s.lower() for s in states) + " " if states else ""
-    if plan.focus.get("awaiting_review") or wanted.get("awaiting_review"):
+    if wanted is not None and wanted.awaiting_review:
         noun = "open, awaiting-review "
     scope = in_scope(plan)
     if within is not None:
@@ -218,154 +226,153 @@ def report_pull_requests(request: PlanRequest, plan: Plan, outcomes: list[StepOu
         f"**{len(prs)} {noun}pull request{'s' if len(prs) != 1 else ''}{window_text(plan)}** {scope}, "
         f"most recently updated first.\n\n" + listing(prs, pr_line)
     )
-    return Report(answer=answer, entities=[p["ref"] for p in prs], confidence="high")
+    return Report(answer=answer, entities=[p.ref for p in prs], confidence="high")
 
 
 # --- commits ---------------------------------------------------------------------------------------
 
 
-def commit_line(c: dict[str, Any]) -> str:
-    pr = f" (PR #{c['pr_id']})" if c.get("pr_id") else ""
-    return f"{link(c)} “{first_line(c['message'])}” — {c['author']}, {when(c['date'])}{pr}"
+def commit_line(c: CommitRecord) -> str:
+    pr = f" (PR #{c.pr_id})" if c.pr_id else ""
+    return f"{link(c)} “{first_line(c.message)}” — {c.author}, {when(c.date)}{pr}"
 
 
 def report_commits(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    commits = [r for r in dedupe(primary_records(plan, outcomes)) if r.get("kind") == "commit"]
-    commits.sort(key=lambda c: c["date"], reverse=True)
-    branch = plan.focus.get("branch")
-    merged = plan.focus.get("merges_only")
-    what = "merges" if merged else "commits"
-    target = f" to `{branch}`" if branch and merged else (f" on `{branch}`" if branch else "")
+    commits = answer_set(plan, outcomes, CommitRecord)
+    commits.sort(key=lambda c: c.date, reverse=True)
     scope = in_scope(plan)
     if not commits:
-        return Report(answer=f"**No {what}{target}{window_text(plan)}** {scope}.", confidence="high")
-    answer = f"**{len(commits)} {what}{target}{window_text(plan)}** {scope}, newest first.\n\n" + listing(
+        return Report(answer=f"**No commits{window_text(plan)}** {scope}.", confidence="high")
+    answer = f"**{len(commits)} commits{window_text(plan)}** {scope}, newest first.\n\n" + listing(
         commits, commit_line
     )
-    return Report(answer=answer, entities=[c["ref"] for c in commits], confidence="high")
+    return Report(answer=answer, entities=[c.ref for c in commits], confidence="high")
 
 
 # --- branches --------------------------------------------------------------------------------------
 
 
+def branch_line(b: BranchRecord) -> str:
+    return f"{link(b)} last commit {when(b.head_date)} by {b.head_author} — “{first_line(b.head_message)}”"
+
+
 def report_branches(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    branches = [r for r in dedupe(primary_records(plan, outcomes)) if r.get("kind") == "branch"]
-    branches.sort(key=lambda b: b["head_date"], reverse=not plan.focus.get("stale"))
-    noun = "stale branches" if plan.focus.get("stale") else "branches, most recently active first"
+    branches = answer_set(plan, outcomes, BranchRecord)
+    branches.sort(key=lambda b: b.head_date, reverse=not plan.focus.stale)
+    noun = "stale branches" if plan.focus.stale else "branches, most recently active first"
     if not branches:
         return Report(
             answer=f"**No {noun.split(',')[0]}{window_text(plan)}** {in_scope(plan)}.", confidence="high"
         )
-    answer = f"**{len(branches)} {noun}** {in_scope(plan)}.\n\n" + listing(
-        branches,
-        lambda b: (
-            f"{link(b)} last commit {when(b['head_date'])} by {b['head_author']} — “{first_line(b.get('head_message', ''))}”"
-        ),
-    )
-    return Report(answer=answer, entities=[b["ref"] for b in branches], confidence="high")
+    answer = f"**{len(branches)} {noun}** {in_scope(plan)}.\n\n" + listing(branches, branch_line)
+    return Report(answer=answer, entities=[b.ref for b in branches], confidence="high")
 
 
 # --- deployments -----------------------------------------------------------------------------------
 
 
-def deployment_line(d: dict[str, Any]) -> str:
-    status = d.get("status") or d.get("state")
+def deployment_line(d: DeploymentRecord) -> str:
     redeploy = ""
-    if d.get("rolls_back"):
-        redeploy = f" — **rollback**: replaced {d['rolls_back']}"
-    elif d.get("rolled_back_by"):
-        redeploy = f" — **rolled back** by {d['rolled_back_by']}"
-    elif d.get("is_redeploy"):
+    if d.rolls_back:
+        redeploy = f" — **rollback**: replaced {d.rolls_back}"
+    elif d.rolled_back_by:
+        redeploy = f" — **rolled back** by {d.rolled_back_by}"
+    elif d.is_redeploy:
         redeploy = " — redeploy of an earlier release"
-    commit = f" commit `{d['commit'][:12]}`" if d.get("commit") else ""
-    who = f" by {d['deployer']}" if d.get("deployer") else ""
+    commit = f" commit `{d.commit[:12]}`" if d.commit else ""
+    who = f" by {d.deployer}" if d.deployer else ""
     return (
-        f"{link(d)} {d['environment']}: release “{d.get('release', '')}”{commit} **{status}** "
-        f"at {when(d.get('started_on'))}{who}{redeploy}"
+        f"{link(d)} {d.environment}: release “{d.release}”{commit} **{d.status or d.state}** "
+        f"at {when(d.started_on)}{who}{redeploy}"
     )
 
 
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def _change_set(outcome: StepOutcome) -> tuple[str, list[str], Finding]:
+    """One deployment's change set: the answer text, its entities and a finding."""
+    deployments = records_of([outcome], DeploymentRecord)
+    target_uuid = outcome.args.get("deployment_uuid")
+    current = next((d for d in deployments if d.uuid == target_uuid), None) or max(
+        deployments, key=lambda d: d.started_on or _EARLIEST
+    )
+    previous = [d for d in deployments if d is not current]
+    commits = records_of([outcome], CommitRecord)
+    prs = records_of([outcome], PullRequestRecord)
+    files = records_of([outcome], FileChangeRecord)
+    text = f"**The last {current.environment} deployment of `{current.repo}`** — {deployment_line(current)}"
+    if previous:
+        text += (
+            f"\n\nSince the previous successful deployment ({link(previous[0])}, "
+            f"{when(previous[0].started_on)}) it shipped"
+        )
+    else:
+        text += "\n\nIt shipped"
+    text += f" {_plural(len(commits), 'commit')} from {_plural(len(prs), 'pull request')}:"
+    if prs:
+        text += "\n" + listing(prs, pr_line)
+    loose = [c for c in commits if not c.pr_id]
+    if loose:
+        text += "\n" + listing(loose, commit_line)
+    if files:
+        text += "\n\nFiles changed: " + ", ".join(
+            f"`{f.path}` (+{f.lines_added}/-{f.lines_removed})" for f in files[:15]
+        )
+        if len(files) > 15:
+            text += f" and {len(files) - 15} more"
+    for note in outcome.notes:
+        text += f"\n\n_{note}_"
+    finding = Finding(
+        title=f"{current.repo}: {len(prs)} PRs / {len(commits)} commits in {current.environment} "
+        f"release “{current.release}”",
+        detail="; ".join(f"{p.ref}: {first_line(p.subject or p.title)}" for p in prs)
+        or "no pull requests found",
+        refs=[current.ref, *(p.ref for p in prs)],
+    )
+    return text, [current.ref, *(p.ref for p in prs), *(c.ref for c in commits)], finding
+
+
 def report_deployment_changes(plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    answers, entities, findings = [], [], []
-    for outcome in outcomes:
-        if outcome.tool != "deployment_changes" or not outcome.records:
-            continue
-        deployments = [r for r in outcome.records if r["kind"] == "deployment"]
-        target_uuid = outcome.args.get("deployment_uuid")
-        current = next((d for d in deployments if d["uuid"] == target_uuid), None) or max(
-            deployments, key=lambda d: d.get("started_on") or ""
-        )
-        previous = [d for d in deployments if d is not current]
-        commits = [r for r in outcome.records if r["kind"] == "commit"]
-        prs = [r for r in outcome.records if r["kind"] == "pull_request"]
-        files = [r for r in outcome.records if r["kind"] == "file"]
-        text = f"**The last {current['environment']} deployment of `{current['repo']}`** — {deployment_line(current)}"
-        if previous:
-            text += f"\n\nSince the previous successful deployment ({link(previous[0])}, {when(previous[0].get('started_on'))}) it shipped"
-        else:
-            text += "\n\nIt shipped"
-        text += f" {len(commits)} commit{'s' if len(commits) != 1 else ''} from {len(prs)} pull request{'s' if len(prs) != 1 else ''}:"
-        if prs:
-            text += "\n" + listing(prs, pr_line)
-        loose = [c for c in commits if not c.get("pr_id")]
-        if loose:
-            text += "\n" + listing(loose, commit_line)
-        if files:
-            text += "\n\nFiles changed: " + ", ".join(
-                f"`{f['path']}` (+{f['lines_added']}/-{f['lines_removed']})" for f in files[:15]
-            )
-            if len(files) > 15:
-                text += f" and {len(files) - 15} more"
-        for note in outcome.notes:
-            text += f"\n\n_{note}_"
-        answers.append(text)
-        entities += [current["ref"], *(p["ref"] for p in prs), *(c["ref"] for c in commits)]
-        findings.append(
-            Finding(
-                title=f"{current['repo']}: {len(prs)} PRs / {len(commits)} commits in {current['environment']} release “{current.get('release', '')}”",
-                detail="; ".join(f"{p['ref']}: {first_line(p.get('subject') or p['title'])}" for p in prs)
-                or "no pull requests found",
-                refs=[current["ref"], *(p["ref"] for p in prs)],
-            )
-        )
-    if not answers:
+    sets = [_change_set(o) for o in outcomes if o.tool == "deployment_changes" and o.records]
+    if not sets:
         return Report(
             answer=f"**No deployment found{window_text(plan)}** {in_scope(plan)}.", confidence="medium"
         )
     return Report(
-        answer="\n\n".join(answers),
-        entities=list(dict.fromkeys(entities)),
-        findings=findings,
+        answer="\n\n".join(text for text, _, _ in sets),
+        entities=list(dict.fromkeys(ref for _, refs, _ in sets for ref in refs)),
+        findings=[finding for _, _, finding in sets],
         confidence="high",
     )
 
 
+def _ran_primary(plan: Plan, outcomes: list[StepOutcome], tool: str) -> bool:
+    primary_ids = {s.id for s in plan.steps if s.primary}
+    return any(o.tool == tool for o in outcomes if o.step_id in primary_ids)
+
+
 def report_deployments(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    if any(
-        o.tool == "deployment_changes"
-        for o in outcomes
-        if o.step_id in {s.id for s in plan.steps if s.primary}
-    ):
+    if _ran_primary(plan, outcomes, "deployment_changes"):
         return report_deployment_changes(plan, outcomes)
-    deployments = [r for r in dedupe(primary_records(plan, outcomes)) if r.get("kind") == "deployment"]
-    environment = plan.focus.get("environment")
+    deployments = answer_set(plan, outcomes, DeploymentRecord)
+    environment = plan.focus.environment
     if environment:
         deployments = [
             d
             for d in deployments
-            if environment.lower() in (d["environment"].lower(), d.get("environment_type", "").lower())
+            if environment.lower() in (d.environment.lower(), d.environment_type.lower())
         ]
-    if plan.focus.get("rollbacks"):
-        deployments = [d for d in deployments if d.get("rolls_back") or d.get("rolled_back_by")]
-    statuses = [str(x).upper() for x in plan.focus.get("statuses") or []]
+    if plan.focus.rollbacks:
+        deployments = [d for d in deployments if d.rolls_back or d.rolled_back_by]
+    statuses = plan.focus.statuses
     if statuses:
-        deployments = [
-            d for d in deployments if (d.get("status") or d.get("state") or "").upper() in statuses
-        ]
-    deployments.sort(key=lambda d: d.get("started_on") or "", reverse=True)
+        deployments = [d for d in deployments if (d.status or d.state).upper() in statuses]
+    deployments.sort(key=lambda d: d.started_on or _EARLIEST, reverse=True)
     noun = (
         "deployments in rollbacks (each rollback and the release it replaced)"
-        if plan.focus.get("rollbacks")
+        if plan.focus.rollbacks
         else "deployments"
     )
     if statuses:
@@ -376,11 +383,9 @@ def report_deployments(request: PlanRequest, plan: Plan, outcomes: list[StepOutc
             answer=f"**No {noun}{env_text}{window_text(plan)}** {in_scope(plan)}.", confidence="high"
         )
     head = f"**{len(deployments)} {noun}{env_text}{window_text(plan)}** {in_scope(plan)}, newest first."
-    if plan.focus.get("latest"):
-        head = f"**Latest deployment per environment** {in_scope(plan)}."
     return Report(
         answer=head + "\n\n" + listing(deployments, deployment_line),
-        entities=[d["ref"] for d in deployments],
+        entities=[d.ref for d in deployments],
         confidence="high",
     )
 
@@ -388,133 +393,157 @@ def report_deployments(request: PlanRequest, plan: Plan, outcomes: list[StepOutc
 # --- code, repositories, follow-ups, unknown ---------------------------------------------------------
 
 
+def _content(content: FileContentRecord) -> str:
+    if content.is_directory:
+        return f"{link(content)} (directory):\n" + "\n".join(f"- `{e}`" for e in content.entries[:50])
+    cut = "\n_(truncated)_" if content.truncated else ""
+    return f"{link(content)}:\n```\n{content.content}\n```{cut}"
+
+
 def report_code(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    records = dedupe(primary_records(plan, outcomes))
-    matches = [r for r in records if r["kind"] == "code_match"]
-    contents = [r for r in records if r["kind"] == "file_content"]
-    parts = []
-    for content in contents:
-        if content.get("is_directory"):
-            parts.append(
-                f"{link(content)} (directory):\n" + "\n".join(f"- `{e}`" for e in content["entries"][:50])
-            )
-        else:
-            cut = "\n_(truncated)_" if content.get("truncated") else ""
-            parts.append(f"{link(content)}:\n```\n{content['content']}\n```{cut}")
+    matches = answer_set(plan, outcomes, CodeMatchRecord)
+    contents = answer_set(plan, outcomes, FileContentRecord)
+    parts = [_content(content) for content in contents]
     if matches:
-        query = plan.focus.get("query", "")
-        method = {m.get("method") for m in matches}
         how = (
             " (code search was unavailable: found by scanning paths and file contents)"
-            if method - {"code_search"}
+            if {m.method for m in matches} - {"code_search"}
             else ""
         )
         parts.append(
-            f"**{len(matches)} file{'s' if len(matches) != 1 else ''} match “{query}”**{how}:\n"
-            + listing(matches, lambda m: f"{link(m)}" + (f" — `{m['lines'][0]}`" if m.get("lines") else ""))
+            f"**{_plural(len(matches), 'file')} match “{plan.focus.query or ''}”**{how}:\n"
+            + listing(matches, lambda m: link(m) + (f" — `{m.lines[0]}`" if m.lines else ""))
         )
     if not parts:
         return Report(
-            answer=f"**Nothing found for “{plan.focus.get('query', '')}”** {in_scope(plan)}.",
+            answer=f"**Nothing found for “{plan.focus.query or ''}”** {in_scope(plan)}.",
             confidence="medium",
         )
     notes = [n for o in outcomes for n in o.notes]
     return Report(
         answer="\n\n".join(parts) + ("".join(f"\n\n_{n}_" for n in notes)),
-        entities=[r["ref"] for r in matches + contents],
+        entities=[r.ref for r in [*matches, *contents]],
         confidence="high",
     )
 
 
 def report_repositories(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    repos = [r for r in dedupe(primary_records(plan, outcomes)) if r.get("kind") == "repository"]
+    repos = answer_set(plan, outcomes, RepositoryRecord)
     return Report(
         answer=f"**{len(repos)} repositories** in the workspace.\n\n"
-        + listing(repos, lambda r: f"{link(r)} — {first_line(r.get('description', ''))}"),
-        entities=[r["ref"] for r in repos],
+        + listing(repos, lambda r: f"{link(r)} — {first_line(r.description)}"),
+        entities=[r.ref for r in repos],
         confidence="high",
     )
 
 
-_FILTER_FIELDS = {"repos": ("repo",), "states": ("state",), "results": ("result",), "trigger": ("trigger",)}
-_TIME_FIELDS = ("created_on", "date", "started_on", "head_date", "updated_on")
+# What a follow-up filter compares, per evidence type (records without the field never match it).
 
 
-def _record_time(record: dict[str, Any]) -> datetime | None:
-    for key in _TIME_FIELDS:
-        if record.get(key):
-            return datetime.fromisoformat(str(record[key]))
+def _branches(record: Evidence) -> set[str]:
+    if isinstance(record, PipelineRecord | CommitRecord):
+        return {record.branch} if record.branch else set()
+    if isinstance(record, PullRequestRecord):
+        return {record.destination_branch, record.source_branch}
+    return set()
+
+
+def _people(record: Evidence) -> list[str]:
+    if isinstance(record, PullRequestRecord | CommitRecord):
+        return [record.author]
+    if isinstance(record, PipelineRecord):
+        return [record.creator] if record.creator else []
+    if isinstance(record, DeploymentRecord):
+        return [record.deployer] if record.deployer else []
+    if isinstance(record, BranchRecord):
+        return [record.head_author]
+    return []
+
+
+def _record_time(record: Evidence) -> datetime | None:
+    if isinstance(record, PipelineRecord | PullRequestRecord):
+        return record.created_on
+    if isinstance(record, CommitRecord):
+        return record.date
+    if isinstance(record, DeploymentRecord | StepRecord):
+        return record.started_on
+    if isinstance(record, BranchRecord):
+        return record.head_date
     return None
 
 
-def matches_filter(record: dict[str, Any], wanted: dict[str, Any]) -> bool:
-    """A previous answer's record against a follow-up filter ("which of those were in checkout / by Priya / on main")."""
-    for key, value in wanted.items():
-        if key == "branch":
-            names = {record.get("branch"), record.get("destination_branch"), record.get("source_branch")}
-            if str(value).lower() not in {str(n).lower() for n in names if n}:
-                return False
-        elif key == "author":
-            people = [record.get(k) for k in ("author", "creator", "deployer", "head_author")]
-            if not any(str(value).lower() in str(p).lower() for p in people if p):
-                return False
-        elif key == "environment":
-            envs = {
-                str(record.get("environment") or "").lower(),
-                str(record.get("environment_type") or "").lower(),
-            }
-            if str(value).lower() not in envs:
-                return False
-        elif key == "awaiting_review":
-            awaiting = (
-                record.get("state") == "OPEN" and not record.get("draft") and not record.get("approved_by")
-            )
-            if bool(value) != awaiting:
-                return False
-        elif key in ("since", "until"):
-            at, bound = _record_time(record), datetime.fromisoformat(str(value))
-            if at is None or (at < bound if key == "since" else at > bound):
-                return False
-        elif key in _FILTER_FIELDS:
-            have = next((record.get(k) for k in _FILTER_FIELDS[key] if record.get(k) is not None), None)
-            values = value if isinstance(value, list) else [value]
-            if str(have).lower() not in {str(v).lower() for v in values}:
-                return False
-        else:
-            have = record.get(key)
-            if isinstance(value, list):
-                if have not in value:
-                    return False
-            elif str(have).lower() != str(value).lower():
-                return False
-    return True
+def _state(record: Evidence) -> str | None:
+    if isinstance(record, PipelineRecord | PullRequestRecord | DeploymentRecord | StepRecord):
+        return record.state
+    return None
+
+
+def _awaiting_review(record: Evidence) -> bool:
+    return (
+        isinstance(record, PullRequestRecord)
+        and record.state == "OPEN"
+        and not record.draft
+        and not record.approved_by
+    )
+
+
+def matches_filter(record: Evidence, wanted: RecordFilter) -> bool:
+    """A previous answer's record against a follow-up filter ("which of those were by Priya / on main")."""
+    if wanted.branch and wanted.branch.lower() not in {b.lower() for b in _branches(record)}:
+        return False
+    if wanted.author and not any(wanted.author.lower() in p.lower() for p in _people(record)):
+        return False
+    if wanted.environment and not (
+        isinstance(record, DeploymentRecord)
+        and wanted.environment.lower() in (record.environment.lower(), record.environment_type.lower())
+    ):
+        return False
+    if wanted.awaiting_review and not _awaiting_review(record):
+        return False
+    at = _record_time(record)
+    if (wanted.since or wanted.until) and at is None:
+        return False
+    if at is not None and ((wanted.since and at < wanted.since) or (wanted.until and at > wanted.until)):
+        return False
+    if wanted.repos and record.repo not in wanted.repos:
+        return False
+    if wanted.states and _state(record) not in wanted.states:
+        return False
+    result = record.result if isinstance(record, PipelineRecord | StepRecord) else None
+    if wanted.results and result not in wanted.results:
+        return False
+    trigger = record.trigger if isinstance(record, PipelineRecord) else None
+    return not (wanted.trigger and trigger != wanted.trigger)
 
 
 def report_follow_up(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
     if plan.steps:
-        primary_ids = {s.id for s in plan.steps if s.primary}
-        if any(o.tool == "deployment_changes" for o in outcomes if o.step_id in primary_ids):
+        if _ran_primary(plan, outcomes, "deployment_changes"):
             return report_deployment_changes(plan, outcomes)  # "what changed in it?" after a deployment
-        kinds = {r.get("kind") for r in primary_records(plan, outcomes)}
-        if "pipeline" in kinds:
-            return report_pipelines(
-                request, plan.model_copy(update={"focus": {**plan.focus, "results": []}}), outcomes
-            )
-        writer = next((WRITERS[k] for k in ("pull_request", "commit", "deployment") if k in kinds), None)
+        kinds = {type(r) for r in primary_records(plan, outcomes)}
+        if PipelineRecord in kinds:
+            unfiltered = plan.focus.model_copy(update={"results": []})
+            return report_pipelines(request, plan.model_copy(update={"focus": unfiltered}), outcomes)
+        writers: list[tuple[type[Record], Writer]] = [
+            (PullRequestRecord, report_pull_requests),
+            (CommitRecord, report_commits),
+            (DeploymentRecord, report_deployments),
+        ]
+        writer = next((w for kind, w in writers if kind in kinds), None)
         if writer:
             return writer(request, plan, outcomes)
     previous = request.previous.primary if request.previous else []
-    wanted = plan.focus.get("filter") or {}
+    wanted = plan.focus.filter or RecordFilter()
     kept = [r for r in previous if matches_filter(r, wanted)]
-    described = ", ".join(f"{k} = {v}" for k, v in wanted.items()) or "your filter"
+    described = wanted.described(" = ") or "your filter"
     if not kept:
         return Report(
             answer=f"**None of the {len(previous)} previous results match {described}.**", confidence="high"
         )
     return Report(
         answer=f"**{len(kept)} of the {len(previous)} previous results match {described}:**\n\n"
-        + listing(kept, lambda r: f"{link(r)} {first_line(r.get('title', ''))}"),
-        entities=[r["ref"] for r in kept],
+        + listing(kept, lambda r: f"{link(r)} {first_line(r.title)}"),
+        entities=[r.ref for r in kept],
         confidence="high",
     )
 
@@ -526,8 +555,8 @@ def report_unknown(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]
     if plan.not_understood:
         parts.append("Not understood: " + "; ".join(plan.not_understood) + ".")
     parts.append(
-        "I answer questions about pipelines, pull requests, commits, branches, deployments, code and incidents, "
-        "e.g. “what pipelines failed in the last 24 hours?”. " + LLM_HINT
+        "I answer questions about pipelines, pull requests, commits, branches, deployments, code and "
+        "incidents, e.g. “what pipelines failed in the last 24 hours?”. " + LLM_HINT
     )
     if request.previous is None and plan.family == "follow_up":
         parts.append("That looks like a follow-up, but there is no earlier answer in this conversation.")
@@ -535,17 +564,16 @@ def report_unknown(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]
 
 
 def report_incident(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    return investigate(plan, outcomes)
+    if plan.focus.incident is None:  # nothing says what to investigate
+        return report_unknown(request, plan, outcomes)
+    return investigate(plan, plan.focus.incident, outcomes)
 
 
-WRITERS: dict[str, Callable[..., Report]] = {
+WRITERS: dict[Family, Writer] = {
     "pipelines": report_pipelines,
-    "pull_request": report_pull_requests,
     "pull_requests": report_pull_requests,
-    "commit": report_commits,
     "commits": report_commits,
     "branches": report_branches,
-    "deployment": report_deployments,
     "deployments": report_deployments,
     "code": report_code,
     "repositories": report_repositories,
@@ -556,7 +584,7 @@ WRITERS: dict[str, Callable[..., Report]] = {
 
 
 def qualify_partial(report: Report, plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    """Never let "no failed pipelines" stand when the calls behind it failed or saw only part of the workspace."""
+    """Never let "no failed pipelines" stand when the calls behind it failed or saw only part of it."""
     primary_ids = {s.id for s in plan.steps if s.primary}
     primary = [o for o in outcomes if o.step_id in primary_ids]
     if not primary:
@@ -570,9 +598,10 @@ def qualify_partial(report: Report, plan: Plan, outcomes: list[StepOutcome]) -> 
         return report
     partial = [g for o in primary for g in o.gaps] + [o.error for o in failed if o.error]
     if partial:
+        parts = "part" if len(partial) == 1 else "parts"
         report.answer = (
-            f"_Partial answer: {len(partial)} part{'s' if len(partial) != 1 else ''} of the workspace could not be "
-            "read (listed under “What I could not see”); the answer covers the rest._\n\n" + report.answer
+            f"_Partial answer: {len(partial)} {parts} of the workspace could not be read (listed under "
+            "“What I could not see”); the answer covers the rest._\n\n" + report.answer
         )
     return report
 

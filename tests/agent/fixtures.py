@@ -1,7 +1,11 @@
-"""Hand-built repositories mirroring the sandbox's default `acme` workspace (no dependency on sandbox.world)."""
+"""Hand-built repositories mirroring the sandbox's default `acme` workspace (not built from sandbox.world)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from bbscout.agent.planners.base import PlanRequest
 from bbscout.tools.evidence import RepositoryRecord
 
 _REPOS: tuple[tuple[str, str, str, str], ...] = (
@@ -92,3 +96,9 @@ def acme_repos() -> list[RepositoryRecord]:
 
 
 ALL_SLUGS = [r[0] for r in _REPOS]
+
+
+def plan_request(question: str, now: datetime, **kw: Any) -> PlanRequest:
+    """A planner's request for `question` against the acme repositories (unless others are given)."""
+    kw.setdefault("repositories", acme_repos())
+    return PlanRequest.read(question, now, **kw)

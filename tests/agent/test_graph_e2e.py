@@ -1,4 +1,5 @@
-"""The whole graph against the sandbox world: planted incidents, adversarial content, partial answers, chat, LLM."""
+"""The whole graph against the sandbox world: planted incidents, adversarial content, partial answers,
+chat."""
 
 from __future__ import annotations
 
@@ -134,15 +135,16 @@ async def test_planted_secrets_never_appear_in_answers_json_or_logs(
     secrets = world.scenarios["adversarial_content"].facts["secrets"]
     caplog.set_level(logging.DEBUG)
     captured: list[str] = []
+    events: list[str] = []
     async with session_for(world) as session:
         for question in (
             FAILED_24H,
             "show me the log of data-pipeline build 184",
             "why is the data-pipeline PR for S3 export retries failing?",
         ):
-            result = await session.ask(question, now=NOW, on_event=lambda e: captured.append(json.dumps(e)))
+            result = await session.ask(question, now=NOW, on_event=lambda e: events.append(json.dumps(e)))
             captured += [json.dumps(result.document), *(o.model_dump_json() for o in result.outcomes)]
-    everything = "\n".join(captured) + caplog.text
+    everything = "\n".join(events + captured) + caplog.text
     assert "data-pipeline#184" in everything  # the leaking pipeline was really examined
     for secret in secrets:
         assert secret not in everything
@@ -238,3 +240,30 @@ async def test_chat_follow_up_filters_earlier_evidence_without_refetching(world:
         )
     }
     assert set(refs(follow)) == expected
+
+
+async def test_intake_reads_the_question_once_into_json_plain_state(world: Any, tmp_path: Any) -> None:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from bbscout.agent.graph import build_graph
+    from bbscout.agent.plan import Plan, StepOutcome, records_of
+    from bbscout.agent.state import request_of
+    from bbscout.tools.evidence import PipelineRecord
+
+    async with AsyncSqliteSaver.from_conn_string(str(tmp_path / "chat.sqlite")) as saver:
+        async with session_for(world) as session:
+            await session.ask(FAILED_24H, now=NOW, checkpointer=saver, thread_id="t")
+        snapshot = (
+            await build_graph().compile(checkpointer=saver).aget_state({"configurable": {"thread_id": "t"}})
+        )
+    values = snapshot.values
+    assert json.loads(json.dumps(values)) == values  # JSON-plain: survives any checkpointer unchanged
+    request = request_of(values)
+    assert request.intake.window is not None
+    assert (request.intake.window.start, request.intake.window.end) == (NOW - timedelta(hours=24), NOW)
+    assert request.intake.results == ["FAILED", "ERROR"]
+    assert sorted(r.slug for r in request.repositories) == sorted(world.repos)
+    plan = Plan.model_validate(values["plan"])
+    assert plan.window == request.intake.window and plan.constraints
+    pipelines = records_of([StepOutcome.model_validate(o) for o in values["outcomes"]], PipelineRecord)
+    assert pipelines and {p.result for p in pipelines} <= {"FAILED", "ERROR"}

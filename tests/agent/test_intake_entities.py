@@ -1,4 +1,5 @@
-"""Entity hints: repositories, branch aliases, authors, states, triggers, environments, numbers, paths, symbols."""
+"""Entity hints: repositories, branch aliases, authors, states, triggers, environments, numbers, paths,
+symbols."""
 
 from __future__ import annotations
 

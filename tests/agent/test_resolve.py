@@ -76,7 +76,7 @@ def test_empty_workspace() -> None:
     "phrase", ["billing-service", "billing", "login-service", "cart-service", "ledger-api"]
 )
 def test_slug_shaped_or_unrelated_names_do_not_resolve_to_a_lookalike(phrase: str) -> None:
-    """A typed slug must share a word with the repository's own name: "billing-service" is not payments-service."""
+    """A typed slug must share a word with the repository name ("billing-service" is no payments-service)."""
     res = resolve(phrase, REPOS)
     assert res.slugs == [] and not res.ambiguous and res.alternatives
 

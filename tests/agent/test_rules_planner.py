@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from bbscout.agent.focus import Focus, Incident, RecordFilter
 from bbscout.agent.plan import Plan, Step
-from bbscout.agent.planners.base import Planner, PlanRequest, PriorTurn
+from bbscout.agent.planners.base import Conversation, Planner, PlanRequest, PriorTurn
 from bbscout.agent.planners.rules import RulesPlanner, build_plan
+from bbscout.tools.evidence import PersonRecord
 from tests.agent.fixtures import ALL_SLUGS, acme_repos
 
 NOW = datetime(2026, 11, 29, 15, 30, tzinfo=UTC)  # Sunday
@@ -22,7 +24,12 @@ def Z(s: str) -> str:
 
 async def plan(question: str, **kw: Any) -> Plan:
     kw.setdefault("repositories", REPOS)
-    return await RulesPlanner().plan(PlanRequest(question=question, now=NOW, **kw))
+    return (await RulesPlanner().plan(PlanRequest.read(question, NOW, **kw), Conversation())).plan
+
+
+def incident_of(p: Plan) -> Incident:
+    assert p.focus.incident is not None, p
+    return p.focus.incident
 
 
 def primary(p: Plan) -> list[dict[str, Any]]:
@@ -404,9 +411,11 @@ async def test_families(
 async def test_planner_protocol_and_review_adds_nothing() -> None:
     planner: Planner = RulesPlanner()
     assert planner.name == "rules"
-    request = PlanRequest(question="failed builds", now=NOW, repositories=REPOS)
-    p = await planner.plan(request)
-    assert await planner.review(request, p, [], 1) == []
+    request = PlanRequest.read("failed builds", NOW, repositories=REPOS)
+    conversation = Conversation(messages=[{"role": "user", "content": "an earlier turn"}])
+    planned = await planner.plan(request, conversation)
+    reviewed = await planner.review(request, planned.plan, [], 1, planned.conversation)
+    assert reviewed.steps == [] and reviewed.conversation == conversation  # kept, untouched
 
 
 async def test_merged_commits_to_main_cover_every_repo_with_its_main_branch() -> None:
@@ -444,7 +453,8 @@ async def test_merged_commits_to_main_cover_every_repo_with_its_main_branch() ->
 async def test_what_was_merged_lists_merged_pull_requests(
     question: str, repos: list[str] | None, window: tuple[str, str]
 ) -> None:
-    """No "commits" noun: "what was merged" means the merged pull requests, timed by their merge (last update)."""
+    """No "commits" noun: "what was merged" means the merged pull requests, timed by their merge (last
+    update)."""
     p = await plan(question)
     assert p.family == "pull_requests", p
     prim = primary(p)
@@ -488,7 +498,7 @@ async def test_failed_on_main_across_repos_splits_by_main_branch() -> None:
 
 async def test_failed_means_failed_and_error_and_says_so() -> None:
     p = await plan("failed builds")
-    assert p.focus["results"] == ["FAILED", "ERROR"]
+    assert p.focus.results == ["FAILED", "ERROR"]
     assert any("FAILED and ERROR" in line for line in p.understood)
     assert any("last 24 hours" in line for line in p.understood)  # the default, stated
 
@@ -509,12 +519,9 @@ async def test_incident_steps_and_focus() -> None:
         and tools["list_pipelines"]["since"] == "2026-11-28T11:00:00Z"
     )
     assert all(not s.depends_on for s in p.steps)
-    assert p.focus == {
-        "symptom": "checkout is slow",
-        "at": at.isoformat(),
-        "service": "checkout-service",
-        "kind": "runtime",
-    }
+    assert p.focus == Focus(
+        incident=Incident(symptom="checkout is slow", at=at, service="checkout-service", kind="runtime")
+    )
 
 
 async def test_repo_filter_overrides_hints() -> None:
@@ -563,7 +570,7 @@ async def test_unknown_never_plans(question: str, needle: str) -> None:
 
 def _pipelines_turn() -> PriorTurn:
     first = build_plan(
-        PlanRequest(question="what pipelines failed in the last 24 hours?", now=NOW, repositories=REPOS)
+        PlanRequest.read("what pipelines failed in the last 24 hours?", NOW, repositories=REPOS)
     )
     primary_records = [
         {
@@ -601,7 +608,7 @@ def _pipelines_turn() -> PriorTurn:
 async def test_follow_up_filters_without_refetch(question: str, filt: dict[str, Any]) -> None:
     p = await plan(question, previous=_pipelines_turn())
     assert p.family == "follow_up" and p.steps == []
-    assert p.focus["filter"] == filt
+    assert p.focus.filter is not None and p.focus.filter.terms() == filt
 
 
 @pytest.mark.parametrize(
@@ -697,7 +704,7 @@ async def test_what_broke_without_an_object_lists_failed_pipelines(question: str
 )
 async def test_runtime_incidents_stay_runtime(question: str) -> None:
     p = await plan(question)
-    assert p.family == "incident" and p.focus["kind"] == "runtime"
+    assert p.family == "incident" and incident_of(p).kind == "runtime"
     assert {s.tool for s in p.steps} == {"list_deployments", "list_pull_requests", "list_pipelines"}
 
 
@@ -715,22 +722,26 @@ async def test_runtime_incidents_stay_runtime(question: str) -> None:
 async def test_build_breakage_is_a_build_incident(question: str, service: str | None) -> None:
     p = await plan(question)
     assert p.family == "incident", p
-    assert p.focus["kind"] == "build" and p.focus["service"] == service and p.focus["symptom"] == question
+    incident = p.focus.incident
+    assert incident is not None
+    assert incident.kind == "build" and incident.service == service and incident.symptom == question
     tools = {s.tool: s.args for s in p.steps}
     assert set(tools) == {"list_pipelines", "list_pull_requests"}
     assert all(s.primary and not s.depends_on for s in p.steps)
     assert tools["list_pipelines"]["results"] == ["FAILED", "ERROR"]
     assert tools["list_pull_requests"]["states"] == ["MERGED", "OPEN"]
     assert tools["list_pipelines"].get("repos") == ([service] if service else None)
-    at = datetime.fromisoformat(p.focus["at"])
-    if "since" not in p.focus:
+    if incident.since is None:
+        at = incident.at
         assert datetime.fromisoformat(tools["list_pipelines"]["since"]) == at - timedelta(hours=24)
         assert datetime.fromisoformat(tools["list_pull_requests"]["since"]) == at - timedelta(hours=72)
 
 
 async def test_build_incident_window_and_time() -> None:
     p = await plan("who broke the api-gateway main build this morning?")
-    assert p.focus["at"] == "2026-11-29T12:00:00+00:00" and p.focus["since"] == "2026-11-29T00:00:00+00:00"
+    assert p.focus.incident is not None
+    assert p.focus.incident.at == datetime(2026, 11, 29, 12, tzinfo=UTC)
+    assert p.focus.incident.since == datetime(2026, 11, 29, tzinfo=UTC)
     tools = {s.tool: s.args for s in p.steps}
     assert tools["list_pipelines"]["since"] == Z("2026-11-29T00:00")
     assert tools["list_pull_requests"]["since"] == Z(
@@ -738,14 +749,16 @@ async def test_build_incident_window_and_time() -> None:
     )  # the 72 hours before T reach further back
     # "red since 07:16": noticed then; the breaking run started before, so the window opens an hour earlier
     p = await plan("why is the api-gateway main build red since 07:16 UTC?")
-    assert p.focus["kind"] == "build" and p.focus["since"] == "2026-11-29T06:16:00+00:00"
+    assert p.focus.incident is not None and p.focus.incident.kind == "build"
+    assert p.focus.incident.since == datetime(2026, 11, 29, 6, 16, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
     ("question", "service", "since"),
     [
         (
-            "checkout-service integration tests keep failing randomly on feature branches this week - which runs?",
+            "checkout-service integration tests keep failing randomly on feature branches this week - "
+            "which runs?",
             "checkout-service",
             "2026-11-23T00:00",
         ),
@@ -760,7 +773,7 @@ async def test_build_incident_window_and_time() -> None:
 )
 async def test_flaky_tests_are_a_flaky_incident(question: str, service: str | None, since: str) -> None:
     p = await plan(question)
-    assert p.family == "incident" and p.focus["kind"] == "flaky" and p.focus["service"] == service
+    assert p.family == "incident" and incident_of(p).kind == "flaky" and incident_of(p).service == service
     (step,) = p.steps
     assert step.tool == "list_pipelines" and step.primary and step.args["results"] == ["FAILED", "ERROR"]
     assert step.args["since"] == Z(since) and step.args.get("repos") == ([service] if service else None)
@@ -779,7 +792,8 @@ async def test_flaky_tests_are_a_flaky_incident(question: str, service: str | No
 async def test_investigate_sets_the_kind_from_the_symptom(symptom: str, kind: str) -> None:
     at = datetime(2026, 11, 29, 11, 0, tzinfo=UTC)
     p = await plan(symptom, mode="investigate", incident_at=at)
-    assert p.family == "incident" and p.focus["kind"] == kind and p.focus["at"] == at.isoformat()
+    assert p.family == "incident" and p.focus.incident is not None
+    assert p.focus.incident.kind == kind and p.focus.incident.at == at
 
 
 @pytest.mark.parametrize(
@@ -876,7 +890,8 @@ async def test_definitions_only_for_where_defined(question: str, definitions: bo
 @pytest.mark.parametrize(
     "question",
     [
-        "can you pull up the payments client source (src/checkout/payments_client.py) from checkout-service for me?",
+        "can you pull up the payments client source (src/checkout/payments_client.py) from checkout-service "
+        "for me?",
         "display src/checkout/payments_client.py in checkout-service",
         "what's in src/checkout/payments_client.py in checkout-service?",
     ],
@@ -915,7 +930,7 @@ async def test_numbered_objects_use_the_single_object_tools(
 
 
 def _prs_turn(question: str = "open PRs", state: str = "OPEN") -> PriorTurn:
-    first = build_plan(PlanRequest(question=question, now=NOW, repositories=REPOS))
+    first = build_plan(PlanRequest.read(question, NOW, repositories=REPOS))
     records = [
         {
             "kind": "pull_request",
@@ -951,8 +966,8 @@ def _prs_turn(question: str = "open PRs", state: str = "OPEN") -> PriorTurn:
 )
 async def test_follow_up_awaiting_review_refetches_approvals(question: str) -> None:
     p = await plan(question, previous=_prs_turn())
-    assert p.family == "follow_up" and p.focus["filter"] == {"awaiting_review": True}
-    assert p.focus["within"] == ["pr:checkout-service#67", "pr:auth-service#39", "pr:data-pipeline#35"]
+    assert p.family == "follow_up" and p.focus.filter == RecordFilter(awaiting_review=True)
+    assert p.focus.within == ["pr:checkout-service#67", "pr:auth-service#39", "pr:data-pipeline#35"]
     (step,) = p.steps
     assert step.tool == "list_pull_requests" and step.primary and step.args["awaiting_review"] is True
     assert step.args["repos"] == ["auth-service", "checkout-service", "data-pipeline"]
@@ -964,17 +979,18 @@ async def test_follow_up_repository_filter_matches_records() -> None:
     prev = _prs_turn("PRs merged in the last 24 hours", "MERGED")
     p = await plan("which of those were merged into checkout-service?", previous=prev)
     assert p.family == "follow_up" and p.steps == []
-    kept = [r["ref"] for r in prev.primary if matches_filter(r, p.focus["filter"])]
+    assert p.focus.filter is not None
+    kept = [r.ref for r in prev.primary if matches_filter(r, p.focus.filter)]
     assert kept == ["pr:checkout-service#67"]
-    assert matches_filter(prev.primary[1], {"author": "renovate"}) and not matches_filter(
-        prev.primary[1], {"states": ["OPEN"]}
+    assert matches_filter(prev.primary[1], RecordFilter(author="renovate")) and not matches_filter(
+        prev.primary[1], RecordFilter(states=["OPEN"])
     )
-    assert not matches_filter(prev.primary[1], {"since": "2026-11-29T11:00:00+00:00"})
+    assert not matches_filter(prev.primary[1], RecordFilter(since=datetime(2026, 11, 29, 11, tzinfo=UTC)))
 
 
 async def test_follow_up_what_changed_in_a_deployment() -> None:
     first = build_plan(
-        PlanRequest(question="latest production deployment of checkout-service", now=NOW, repositories=REPOS)
+        PlanRequest.read("latest production deployment of checkout-service", NOW, repositories=REPOS)
     )
     dep = {
         "kind": "deployment",
@@ -984,6 +1000,7 @@ async def test_follow_up_what_changed_in_a_deployment() -> None:
         "title": "",
         "uuid": "{d1}",
         "environment": "Production",
+        "state": "COMPLETED",
         "release": "#330",
     }
     for question in ("what changed in it?", "what did it ship?", "what's in that deployment?"):
@@ -1004,7 +1021,7 @@ async def test_follow_up_what_changed_in_a_deployment() -> None:
 async def test_follow_up_repo_switch_replans_the_question_not_its_objects() -> None:
     """The previous plan may hold build numbers of the old repository (failure details): never reuse them."""
     first = build_plan(
-        PlanRequest(question="what failed in mobile-app in the last 2 days?", now=NOW, repositories=REPOS)
+        PlanRequest.read("what failed in mobile-app in the last 2 days?", NOW, repositories=REPOS)
     )
     first = first.model_copy(
         update={
@@ -1019,7 +1036,7 @@ async def test_follow_up_repo_switch_replans_the_question_not_its_objects() -> N
     assert [(s.tool, s.args.get("repos"), s.args["since"]) for s in p.steps] == [
         ("list_pipelines", ["notification-service"], Z("2026-11-27T15:30"))
     ]
-    assert p.family == "pipelines" and p.focus["results"] == ["FAILED", "ERROR"]
+    assert p.family == "pipelines" and p.focus.results == ["FAILED", "ERROR"]
 
 
 @pytest.mark.parametrize(
@@ -1236,12 +1253,12 @@ async def test_running_in_an_environment_is_the_latest_deployment(question: str,
 async def test_deployment_outcome_filter(question: str, statuses: list[str]) -> None:
     p = await plan(question)
     assert p.family == "deployments", p
-    assert _first_primary(p)["statuses"] == statuses and p.focus["statuses"] == statuses
+    assert _first_primary(p)["statuses"] == statuses and p.focus.statuses == statuses
 
 
 async def test_deployments_without_an_outcome_word_are_not_filtered() -> None:
     p = await plan("prod deploys this week")
-    assert "statuses" not in _first_primary(p) and "statuses" not in p.focus
+    assert "statuses" not in _first_primary(p) and not p.focus.statuses
 
 
 @pytest.mark.parametrize(
@@ -1255,7 +1272,7 @@ async def test_deployments_without_an_outcome_word_are_not_filtered() -> None:
 async def test_rollbacks_with_or_without_a_repository(question: str) -> None:
     p = await plan(question)
     assert p.family == "deployments", p
-    assert p.focus.get("rollbacks") is True
+    assert p.focus.rollbacks is True
     assert "statuses" not in _first_primary(p)
 
 
@@ -1293,13 +1310,14 @@ async def test_yes_no_repository_questions_list_matching_repositories(question: 
 async def test_symptoms_with_a_service_are_runtime_incidents(question: str, service: str, at: str) -> None:
     p = await plan(question)
     assert p.family == "incident", p
-    assert p.focus["kind"] == "runtime" and p.focus["service"] == service and p.focus["at"] == at
+    assert incident_of(p).kind == "runtime" and incident_of(p).service == service
+    assert incident_of(p).at == datetime.fromisoformat(at)
     assert {s.tool for s in p.steps} == {"list_deployments", "list_pull_requests", "list_pipelines"}
 
 
 async def test_symptom_onset_in_another_zone() -> None:
     p = await plan("web-frontend is throwing 500s - started around 6am eastern")
-    assert p.family == "incident" and p.focus["at"] == "2026-11-29T11:00:00+00:00", p
+    assert p.family == "incident" and incident_of(p).at == datetime(2026, 11, 29, 11, tzinfo=UTC), p
 
 
 @pytest.mark.parametrize(
@@ -1312,7 +1330,7 @@ async def test_symptom_onset_in_another_zone() -> None:
 )
 async def test_turned_red_is_a_build_incident(question: str, service: str) -> None:
     p = await plan(question)
-    assert p.family == "incident" and p.focus["kind"] == "build" and p.focus["service"] == service, p
+    assert p.family == "incident" and incident_of(p).kind == "build" and incident_of(p).service == service, p
     tools = [s.tool for s in p.steps]
     assert tools == ["list_pipelines", "list_pull_requests"]
     assert "until" not in p.steps[0].args
@@ -1328,7 +1346,7 @@ async def test_turned_red_is_a_build_incident(question: str, service: str) -> No
 )
 async def test_root_cause_phrasings_are_incidents(question: str, kind: str) -> None:
     p = await plan(question)
-    assert p.family == "incident" and p.focus["kind"] == kind, p
+    assert p.family == "incident" and incident_of(p).kind == kind, p
 
 
 @pytest.mark.parametrize(
@@ -1343,8 +1361,8 @@ async def test_flaky_phrasings_are_flaky_incidents_with_a_week(
     question: str, service: str, test: str | None
 ) -> None:
     p = await plan(question)
-    assert p.family == "incident" and p.focus["kind"] == "flaky" and p.focus["service"] == service, p
-    assert p.focus.get("test") == test
+    assert p.family == "incident" and incident_of(p).kind == "flaky" and incident_of(p).service == service, p
+    assert incident_of(p).test == test
     step = _first_primary(p)
     assert step["_tool"] == "list_pipelines" and step["repos"] == [service]
     assert step["since"] == "2026-11-22T15:30:00Z"
@@ -1550,3 +1568,15 @@ async def test_status_question_without_subject_asks_which(question: str) -> None
 )
 async def test_quantified_or_named_status_questions_are_answered(question: str) -> None:
     assert (await plan(question)).steps
+
+
+async def test_a_follow_up_on_a_person_says_it_cannot_look_closer() -> None:
+    first = build_plan(PlanRequest.read("who are the workspace members?", NOW, repositories=REPOS))
+    person = PersonRecord(
+        ref="person:{u1}", repo="", url="https://bitbucket.org/{u1}/", title="Priya Natarajan", name="Priya"
+    )
+    p = await plan(
+        "tell me more about the first one", previous=PriorTurn(question="q", plan=first, primary=[person])
+    )
+    assert p.family == "unknown" and p.steps == []
+    assert p.not_understood[0] == "don't know how to look closer at a person (Priya)"

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from bbscout.agent.llm import LLMClient
 from bbscout.agent.plan import StepOutcome
 from bbscout.agent.planners.base import PlanRequest
-from bbscout.tools.evidence import RepositoryRecord
+from bbscout.tools.evidence import PipelineRecord, PullRequestRecord, RepositoryRecord
 
 API_KEY = "sk-test-DO-NOT-LEAK-4f9c2a7e1b"
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
@@ -50,7 +50,37 @@ REPOS = [
 
 
 def make_request(question: str = "what pipelines failed in the last 24 hours?", **kwargs: Any) -> PlanRequest:
-    return PlanRequest(question=question, now=NOW, repositories=list(REPOS), **kwargs)
+    return PlanRequest.read(question, NOW, repositories=list(REPOS), **kwargs)
+
+
+def pipeline_record(repo: str, build: int) -> PipelineRecord:
+    return PipelineRecord(
+        ref=f"pipeline:{repo}#{build}",
+        repo=repo,
+        url=f"https://bitbucket.org/acme/{repo}/pipelines/results/{build}",
+        title=f"pipeline #{build} FAILED",
+        uuid=f"{{p{build}}}",
+        build_number=build,
+        state="COMPLETED",
+        result="FAILED",
+        created_on=NOW,
+    )
+
+
+def pr_record(repo: str, pr_id: int) -> PullRequestRecord:
+    return PullRequestRecord(
+        ref=f"pr:{repo}#{pr_id}",
+        repo=repo,
+        url=f"https://bitbucket.org/acme/{repo}/pull-requests/{pr_id}",
+        title=f"PR #{pr_id}",
+        id=pr_id,
+        state="MERGED",
+        author="Priya",
+        source_branch="feature/x",
+        destination_branch="main",
+        created_on=NOW,
+        updated_on=NOW,
+    )
 
 
 def outcome(step_id: str, tool: str, rendered: str, **kwargs: Any) -> StepOutcome:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -123,7 +124,9 @@ async def test_errors_map_to_llm_error_without_the_key(
 
 async def test_connection_error_is_actionable() -> None:
     async with make_client("http://127.0.0.1:9/v1", timeout=5) as client:
-        with pytest.raises(LLMError, match="cannot reach the LLM endpoint at http://127.0.0.1:9/v1") as info:
+        with pytest.raises(
+            LLMError, match=re.escape("cannot reach the LLM endpoint at http://127.0.0.1:9/v1")
+        ) as info:
             await client.chat([{"role": "user", "content": "q"}])
     assert info.value.kind == "connection" and API_KEY not in str(info.value)
 

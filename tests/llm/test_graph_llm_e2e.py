@@ -1,6 +1,8 @@
 """The LLM path end to end: the real `openai` client over loopback HTTP to the test double, the real graph,
 the sandbox world — parallel tool calls run concurrently, a second round replans from evidence, the
-verifier strips an invented ref, tokens are counted, and no planted secret reaches the model."""
+verifier strips an invented ref, tokens are counted, and no planted secret reaches the model; the
+conversation lives in graph state, so a chat thread or an interrupted turn continues in another
+process; a failing model falls back to the rules, each failure a gap."""
 
 from __future__ import annotations
 
@@ -75,7 +77,7 @@ async def test_llm_planner_end_to_end_over_real_http() -> None:
             result = await session.ask(
                 "what pipelines failed in the last 24 hours?", now=NOW, on_event=events.append
             )
-            usage = session.planner.client.usage
+            usage = session.planner.primary.client.usage
         sent = [json.dumps(body) for body in double.requests]
 
     doc = result.document
@@ -97,3 +99,167 @@ async def test_llm_planner_end_to_end_over_real_http() -> None:
     # repository text reached the model only inside delimited data blocks
     tool_texts = [m["content"] for body in double.requests for m in tool_messages(body)]
     assert tool_texts and all("<bitbucket_data" in text for text in tool_texts)
+
+
+def sandbox_client(world: Any) -> BitbucketClient:
+    token = world.token("demo")
+    return BitbucketClient(
+        workspace="acme",
+        auth=BasicAuth(token.email, SecretStr(token.secret)),
+        base_url="http://sandbox.local/2.0",
+        transport=httpx.ASGITransport(app=create_app(world)),
+    )
+
+
+def llm_settings(double: LLMDoubleServer) -> Settings:
+    return Settings(openai_api_key="sk-test-double-key", openai_base_url=double.base_url, model="test-double")
+
+
+def users_of(body: dict[str, Any]) -> list[str]:
+    return [m["content"] for m in body["messages"] if m["role"] == "user"]
+
+
+FIRST = "what pipelines failed in the last 24 hours?"
+SECOND = "which of those were on main?"
+
+
+def chat_model(body: dict[str, Any]) -> Turn:
+    """Turn 1: one listing call, then done, a report citing what it saw; turn 2: answers from turn 1."""
+    text = "\n".join(m["content"] for m in body["messages"] if isinstance(m.get("content"), str))
+    data = "\n".join(re.findall(r"<bitbucket_data[^>]*>(.*?)</bitbucket_data>", text, re.DOTALL))
+    refs = sorted(set(re.findall(r"pipeline:[\w-]+#\d+", data)))
+    if body.get("response_format"):
+        return Turn.json(
+            {"answer": f"Failed: {', '.join(refs)}.", "entities": refs, "findings": [], "gaps": []}
+        )
+    if users_of(body)[-1] == FIRST:
+        return Turn(
+            tool_calls=[
+                ToolCall("list_pipelines", {"results": ["FAILED", "ERROR"], "since": SINCE}, id="call_t1")
+            ]
+        )
+    if users_of(body)[-1] == SECOND:
+        return Turn(content=f"From the earlier results: {refs[0]} ran on main.")
+    return Turn(content="I have what I need.")
+
+
+async def test_a_chat_thread_continues_its_conversation_in_a_new_process(tmp_path: Any) -> None:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    world = build_world("default", seed=7, anchor=ANCHOR)
+    path = str(tmp_path / "chat.sqlite")
+    with LLMDoubleServer([chat_model] * 40) as double:
+        async with (
+            AsyncSqliteSaver.from_conn_string(path) as saver,
+            open_session(
+                llm_settings(double), planner="llm", now=NOW, client=sandbox_client(world)
+            ) as session,
+        ):
+            first = await session.ask(FIRST, now=NOW, checkpointer=saver, thread_id="oncall")
+        turn_one = list(double.requests)
+        double.set_script([chat_model] * 10)
+        # another process: a new planner, a new LLM client and a new connection to the same SQLite file
+        async with (
+            AsyncSqliteSaver.from_conn_string(path) as saver,
+            open_session(
+                llm_settings(double), planner="llm", now=NOW, client=sandbox_client(world)
+            ) as session,
+        ):
+            second = await session.ask(SECOND, now=NOW, checkpointer=saver, thread_id="oncall")
+        turn_two = list(double.requests)
+
+    planned = [b for b in turn_one if not b.get("response_format")]
+    last_of_turn_one = planned[-1]["messages"] + [{"role": "assistant", "content": "I have what I need."}]
+    sent = turn_two[0]["messages"]  # turn 2's plan: the question, after all of turn 1
+    assert sent[-1] == {"role": "user", "content": SECOND}
+    assert sent[1:-1] == last_of_turn_one[1:]  # turn 1 exactly as the model saw it, its answers included
+    assert [c["id"] for c in sent[2]["tool_calls"]] == ["call_t1"]  # the model's own call, not a rebuilt one
+    assert "pipeline:" in next(m["content"] for m in sent if m.get("tool_call_id") == "call_t1")
+    assert f"Previous question in this chat: {FIRST!r}" in sent[0]["content"]  # a fresh system prompt
+    # the second answer came from the earlier evidence, with no new Bitbucket lookup, and its ref survives
+    cited = first.document["entities"][0]["ref"]
+    assert second.outcomes == [] and second.report.answer == f"From the earlier results: {cited} ran on main."
+
+
+async def test_a_turn_interrupted_after_act_resumes_in_another_process(tmp_path: Any) -> None:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    from bbscout.agent.graph import RECURSION_LIMIT, build_graph
+
+    world = build_world("default", seed=7, anchor=ANCHOR)
+    path = str(tmp_path / "chat.sqlite")
+    config: Any = {"configurable": {"thread_id": "t"}, "recursion_limit": RECURSION_LIMIT}
+    inputs: Any = {"question": FIRST, "now": NOW.isoformat(), "tz": "UTC", "mode": "ask"}
+    with LLMDoubleServer([chat_model] * 40) as double:
+        async with (
+            AsyncSqliteSaver.from_conn_string(path) as saver,
+            open_session(
+                llm_settings(double), planner="llm", now=NOW, client=sandbox_client(world)
+            ) as session,
+        ):
+            graph = build_graph().compile(checkpointer=saver, interrupt_after=["act"])
+            await graph.ainvoke(inputs, config, context=session.context())
+            assert (await graph.aget_state(config)).next == ("review",)
+        double.set_script([chat_model] * 20)
+        async with (
+            AsyncSqliteSaver.from_conn_string(path) as saver,
+            open_session(
+                llm_settings(double), planner="llm", now=NOW, client=sandbox_client(world)
+            ) as session,
+        ):
+            final = (
+                await build_graph()
+                .compile(checkpointer=saver)
+                .ainvoke(None, config, context=session.context())
+            )
+        review = double.requests[0]["messages"]
+    assert [m["role"] for m in review[:4]] == ["system", "user", "assistant", "tool"]
+    assert review[2]["tool_calls"][0]["id"] == "call_t1" and review[3]["tool_call_id"] == "call_t1"
+    assert review[-1]["role"] == "user" and "Round 1 of 3" in review[-1]["content"]
+    assert final["report"]["entities"] and not final["gaps"]
+
+
+async def test_llm_failures_fall_back_to_the_rules_with_a_gap_each() -> None:
+    world = build_world("default", seed=7, anchor=ANCHOR)
+    refused = Turn(status=401, error_message="Incorrect API key provided")
+
+    def model(body: dict[str, Any]) -> Turn:
+        first_call = len(users_of(body)) == 1 and not tool_messages(body)
+        return refused if body.get("response_format") or first_call else Turn(content="nothing more")
+
+    async with open_session(
+        Settings(openai_api_key=None), planner="rules", now=NOW, client=sandbox_client(world)
+    ) as session:
+        rules = await session.ask(FIRST, now=NOW)
+    with LLMDoubleServer([model] * 20) as double:
+        async with open_session(
+            llm_settings(double), planner="llm", now=NOW, client=sandbox_client(world)
+        ) as session:
+            result = await session.ask(FIRST, now=NOW)
+        reviews = [b for b in double.requests if tool_messages(b)]
+    gaps = result.report.gaps
+    assert any(g.startswith("The LLM planner failed (") and "rules planner instead" in g for g in gaps)
+    assert any(g.startswith("The LLM reporter failed (") and "rules templates" in g for g in gaps)
+    assert result.report.answer == rules.report.answer  # the same plan, evidence and templates
+    assert [e["ref"] for e in result.document["entities"]] == [e["ref"] for e in rules.document["entities"]]
+    # the model still reviewed the rules plan's evidence, handed to it as synthesized calls
+    assert reviews and all(
+        c["id"].startswith("bbscout_") for m in reviews[0]["messages"] for c in m.get("tool_calls") or []
+    )
+
+
+async def test_a_failed_review_stops_reviewing_with_a_gap_and_the_answer_stands() -> None:
+    world = build_world("default", seed=7, anchor=ANCHOR)
+
+    def model(body: dict[str, Any]) -> Turn:
+        if body.get("response_format") or not tool_messages(body):
+            return chat_model(body)
+        return Turn(status=401, error_message="Incorrect API key provided")
+
+    with LLMDoubleServer([model] * 20) as double:
+        async with open_session(
+            llm_settings(double), planner="llm", now=NOW, client=sandbox_client(world)
+        ) as session:
+            result = await session.ask(FIRST, now=NOW)
+    assert any(g.startswith("The LLM planner could not review the evidence (") for g in result.report.gaps)
+    assert result.document["entities"] and result.exit_code == 1  # answered, with the gap said

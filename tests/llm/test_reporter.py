@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bbscout.agent.focus import Focus
 from bbscout.agent.plan import Plan, Step
 from bbscout.agent.report import Report
 from bbscout.agent.reporters.llm import FALLBACK_GAP, LLMReporter
@@ -147,7 +148,7 @@ async def test_evidence_is_shared_within_the_budget(double: LLMDoubleServer) -> 
 
 
 async def test_direct_answer_needs_no_call(double: LLMDoubleServer, reporter: LLMReporter) -> None:
-    plan = Plan(family="unknown", intent="restart", focus={"direct_answer": "bbscout is read-only."})
+    plan = Plan(family="unknown", intent="restart", focus=Focus(direct_answer="bbscout is read-only."))
     report = await reporter.report(make_request(), plan, [], ["nothing was fetched"])
     assert report.answer == "bbscout is read-only." and report.gaps == ["nothing was fetched"]
     assert double.requests == []

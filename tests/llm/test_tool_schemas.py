@@ -15,6 +15,8 @@ from bbscout.sandbox.llm_double import LLMDoubleServer, strict_schema_violations
 from bbscout.tools.args import TOOL_ARGS
 from tests.llm import API_KEY
 
+# Written out again, not imported from agent.tool_schemas: a checker that shares the converter's list
+# would agree with its mistakes (see the comment on `_KEEP`).
 ALLOWED = {
     "type",
     "description",

@@ -63,6 +63,19 @@ async def test_403_missing_scope(app: Starlette, world: World) -> None:
     async with make_client(app, world.token("rat-web")) as c:
         r = await c.get("/user")
         assert r.status_code == 403 and r.json()["error"]["detail"]["required"] == ["account"]
+        # workspace members need `account` (classic) / read:workspace (new): a repository token has neither
+        r = await c.get("/workspaces/acme/members")
+        assert r.status_code == 403 and r.json()["error"]["detail"]["required"] == ["account"]
+
+
+async def test_workspace_members(client: httpx.AsyncClient, world: World) -> None:
+    r = await client.get("/workspaces/acme/members", params={"fields": "values.user.display_name,next"})
+    assert r.status_code == 200
+    assert [v["user"]["display_name"] for v in r.json()["values"]] == [a.display_name for a in world.accounts]
+    one = world.accounts[0]
+    r = await client.get(f"/workspaces/acme/members/{one.uuid}")
+    assert r.status_code == 200 and r.json()["user"]["uuid"] == one.uuid
+    assert (await client.get("/workspaces/nope/members")).status_code == 404
 
 
 async def test_repo_token_visibility(app: Starlette, world: World) -> None:

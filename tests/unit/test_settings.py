@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -52,7 +53,7 @@ def test_token_without_email_says_to_set_the_email() -> None:
 
 
 def test_token_without_workspace_says_where_to_find_the_slug() -> None:
-    with pytest.raises(ConfigError, match=r"bitbucket\.org/WORKSPACE"):
+    with pytest.raises(ConfigError, match=re.escape("bitbucket.org/WORKSPACE")):
         load_settings(access_token="t0k3n")
 
 

@@ -2,16 +2,53 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from bbscout.agent.plan import Plan, StepOutcome
 from bbscout.agent.planners.base import PriorTurn
 from bbscout.agent.report import Finding, Report, RuledOut, Suspect, TimelineEvent
 from bbscout.agent.verify import REMOVED, verify_report
+from bbscout.tools.evidence import CommitRecord, Evidence, PipelineRecord, PullRequestRecord
 
 HASH = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
-RECORDS = [
-    {"kind": "pipeline", "ref": "pipeline:api#41", "repo": "api", "build_number": 41, "commit": HASH},
-    {"kind": "pull_request", "ref": "pr:api#7", "repo": "api", "id": 7, "merge_commit": HASH},
-    {"kind": "commit", "ref": f"commit:api@{HASH[:12]}", "repo": "api", "hash": HASH, "parents": []},
+AT = datetime(2026, 11, 29, 10, tzinfo=UTC)
+RECORDS: list[Evidence] = [
+    PipelineRecord(
+        ref="pipeline:api#41",
+        repo="api",
+        url="https://bitbucket.org/acme/api/pipelines/results/41",
+        title="pipeline #41",
+        uuid="{p41}",
+        build_number=41,
+        state="COMPLETED",
+        result="FAILED",
+        commit=HASH,
+        created_on=AT,
+    ),
+    PullRequestRecord(
+        ref="pr:api#7",
+        repo="api",
+        url="https://bitbucket.org/acme/api/pull-requests/7",
+        title="PR #7",
+        id=7,
+        state="MERGED",
+        author="Priya",
+        source_branch="feature/x",
+        destination_branch="main",
+        created_on=AT,
+        updated_on=AT,
+        merge_commit=HASH,
+    ),
+    CommitRecord(
+        ref=f"commit:api@{HASH[:12]}",
+        repo="api",
+        url=f"https://bitbucket.org/acme/api/commits/{HASH}",
+        title="fix: retry (PR #6)",
+        hash=HASH,
+        author="Priya",
+        date=AT,
+        message="fix: retry\n\nsee pull request #6",
+    ),
 ]
 
 
@@ -57,7 +94,7 @@ def test_previous_turn_records_count_as_evidence_for_follow_ups() -> None:
     previous = PriorTurn(
         question="q",
         plan=Plan(family="pipelines", intent="x"),
-        primary=[{"kind": "pipeline", "ref": "pipeline:web#3", "repo": "web", "build_number": 3}],
+        primary=[RECORDS[0].model_copy(update={"ref": "pipeline:web#3", "repo": "web", "build_number": 3})],
     )
     cleaned = verify_report(Report(answer="pipeline:web#3 again", entities=["pipeline:web#3"]), [], previous)
     assert cleaned.entities == ["pipeline:web#3"] and REMOVED not in cleaned.answer
@@ -67,3 +104,8 @@ def test_numbers_and_uuids_are_not_mistaken_for_hashes() -> None:
     text = "12 pipelines, 2026-11-29, deployment {0f9e8d7c-1111-4222-8333-444455556666} and 1234567"
     cleaned = verify_report(Report(answer=text), outcomes())
     assert cleaned.answer == text
+
+
+def test_numbers_the_evidence_mentions_are_not_inventions() -> None:
+    cleaned = verify_report(Report(answer="It reverts PR #6 and PR #5."), outcomes())
+    assert "PR #6" in cleaned.answer and "PR #5" not in cleaned.answer and cleaned.answer.count(REMOVED) == 1

@@ -1,0 +1,96 @@
+"""Shared fixtures of the surfaces tests: an isolated environment and the `bbscout` console script."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from bbscout.agent.settings import Settings
+from bbscout.sandbox.app import SandboxSettings, create_app
+from bbscout.sandbox.faults import FaultProfile
+from bbscout.sandbox.server import LoopbackServer
+from bbscout.sandbox.world import World, build_world
+from tests.surfaces.fake_slack import FakeSlack
+
+BBSCOUT = str(Path(sys.executable).parent / "bbscout")
+NOW = "2026-11-29T16:20:00+00:00"
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    """The process environment without any Bitbucket, LLM, Slack or bbscout setting (the embedded sandbox)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BITBUCKET_", "OPENAI_", "BBSCOUT_", "SLACK_"))
+    }
+    env.update(HOME=str(tmp_path), BBSCOUT_CONFIG=str(tmp_path / "config.toml"))
+    env.update(BBSCOUT_DATA_DIR=str(tmp_path / "data"), NO_COLOR="1")
+    return env
+
+
+@asynccontextmanager
+async def listening(*args: str, env: dict[str, str], banner: str) -> AsyncIterator[str]:
+    """Run `bbscout ARGS` until its stderr announces `banner` (a regex with a `url` group); yield the URL."""
+    process = await asyncio.create_subprocess_exec(
+        BBSCOUT, *args, env=env, stdin=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    assert process.stderr is not None
+    seen = []
+    try:
+        while True:
+            line = (await asyncio.wait_for(process.stderr.readline(), 60)).decode()
+            if not line:
+                raise AssertionError(f"bbscout exited before listening: {''.join(seen)}")
+            seen.append(line)
+            if match := re.search(banner, line):
+                break
+        yield match.group("url")
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()
+
+
+HOSTILE_TITLE = "<!channel> ship it now <https://evil.example/login|click here> <@U0BOSS>"
+
+
+def root_of(server: LoopbackServer) -> str:
+    return f"http://{server.host}:{server.port}"
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    """The default world, with a PR title that tries to ping the channel and hide a link."""
+    built = build_world("default", seed=7, anchor=datetime.fromisoformat("2026-11-29T16:00:00+00:00"))
+    built.repos["checkout-service"].pullrequests[67]["title"] = HOSTILE_TITLE
+    return built
+
+
+@pytest.fixture(scope="module")
+def bitbucket(world: World) -> Iterator[Settings]:
+    """The sandbox over loopback HTTP (20 ms a request, so a run lasts long enough to show progress)."""
+    faults = SandboxSettings(faults=FaultProfile(latency_ms=20))
+    with LoopbackServer(create_app(world, faults)) as server:
+        token = world.token("demo")
+        yield Settings(
+            workspace="acme", email=token.email, api_token=SecretStr(token.secret), base_url=server.base_url
+        )
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    slack = FakeSlack()
+    with LoopbackServer(slack.app) as server:
+        slack.ws_url = f"ws://{server.host}:{server.port}/link"
+        slack.api_url = f"{root_of(server)}/api/"  # type: ignore[attr-defined]
+        yield slack
