@@ -45,6 +45,7 @@ lint: install typecheck-tree
 	$(BIN)/mypy -p bbscout.agent -p bbscout.tools -p bbscout.sandbox -p bbscout.evals
 
 bench: install
+	$(BIN)/python benchmarks/bench_frugal.py
 	$(BIN)/python benchmarks/bench_tools.py
 	$(BIN)/python benchmarks/bench_world.py
 	$(BIN)/python benchmarks/bench_sandbox.py

@@ -1,23 +1,22 @@
-"""`bbscout`: ask, investigate, chat, connect — plus `eval` and `sandbox`, registered by those packages.
+"""`bbscout`: ask, investigate, chat, connect, cache; `eval` and `sandbox` are registered by those packages.
 
 Every failure a user can cause ends in one actionable paragraph on stderr and a documented exit code
-(0 answered, 1 answered with gaps, 2 usage/configuration, 3 Bitbucket refused, 4 rate limited),
-never a traceback. `--json` prints exactly one JSON document on stdout; progress goes to stderr.
+(0 answered, 1 answered with gaps, 2 usage/configuration, 3 Bitbucket refused, 4 rate limited,
+5 Bitbucket unreachable or answered garbage), never a traceback. `--json` prints exactly one JSON
+document on stdout; progress goes to stderr. Text from Bitbucket goes through `agent.neutralize`
+for the terminal before it is printed.
 
 The product does not import its test harness: `bbscout.evals` and `bbscout.sandbox` declare their
 commands in the `bbscout.commands` entry-point group (pyproject.toml), loaded only when one of them
-runs or `--help` lists them. The run machinery (graph, planners) is imported when a command needs it,
-so usage and configuration errors answer at once.
+runs or `--help` lists them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import json
 import sys
 import unicodedata
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -25,19 +24,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
-from rich.markdown import Markdown
-from rich.markup import escape
-from rich.table import Table
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-from bbscout.agent.exit_codes import EXIT_RATE_LIMITED, EXIT_REFUSED, EXIT_USAGE
-from bbscout.agent.settings import ConfigError, Settings, data_dir, load_settings
-from bbscout.tools.bitbucket import BitbucketError, BudgetExhausted, RateLimited
+from bbscout.agent.exit_codes import EXIT_RATE_LIMITED, EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE
+from bbscout.agent.neutralize import json_text, terminal, terminal_markdown
 
+# Start-up: `--help`, `--version` and usage errors import only what this module imports above; the
+# runtime (langgraph, openai, the sandbox) and settings are imported where a command needs them.
 if TYPE_CHECKING:
     from typer import _click  # the click that typer vendors: the types of TyperGroup's methods
 
     from bbscout.agent.runtime import PlannerChoice, RunResult, Session
+    from bbscout.agent.settings import Settings
 
 MAX_QUESTION_CHARS = 2000
 COMMANDS_GROUP = "bbscout.commands"
@@ -49,8 +47,26 @@ def registered_commands() -> dict[str, EntryPoint]:
     return {entry.name: entry for entry in entry_points(group=COMMANDS_GROUP)}
 
 
+def summary(entry: EntryPoint) -> str:
+    """The first line of a registered command's module docstring, read without importing the module
+    (or its package), so `--help` stays as light as the rest of start-up."""
+    import ast
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    package, _, module = entry.module.rpartition(".")
+    spec = find_spec(package)  # imports only the parents of `package`
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        source = Path(folder) / f"{module}.py"
+        if source.is_file():
+            return (ast.get_docstring(ast.parse(source.read_text(encoding="utf-8"))) or "").split("\n")[0]
+    return ""
+
+
 class Commands(TyperGroup):
-    """bbscout's own commands, then the registered ones, each imported on first use."""
+    """bbscout's own commands, then the registered ones, each imported only when it runs."""
+
+    listing = False  # inside --help: registered commands are described, not imported
 
     def list_commands(self, ctx: _click.Context) -> list[str]:
         own = super().list_commands(ctx)
@@ -59,11 +75,21 @@ class Commands(TyperGroup):
     def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
         command = super().get_command(ctx, cmd_name)
         entry = registered_commands().get(cmd_name)
-        if command is None and entry is not None:
-            command = typer.main.get_command(entry.load())
-            command.name = cmd_name
-            self.add_command(command)
+        if command is not None or entry is None:
+            return command
+        if self.listing:
+            return TyperCommand(cmd_name, help=summary(entry))
+        command = typer.main.get_command(entry.load())
+        command.name = cmd_name
+        self.add_command(command)
         return command
+
+    def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
+        self.listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.listing = False
 
 
 app = typer.Typer(
@@ -74,18 +100,40 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+cache_app = typer.Typer(
+    help="The shared response cache (SQLite, or Redis with BBSCOUT_REDIS_URL).", no_args_is_help=True
+)
+app.add_typer(cache_app, name="cache")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        sys.stdout.write(f"bbscout {version('bbscout')}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Ask questions of a Bitbucket Cloud workspace and investigate incidents (read-only)."""
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """One paragraph on stderr, then exit with `code`."""
-    err.print(f"[bold red]Error:[/] {escape(message)}", markup=True)
+    err.print(f"[bold red]Error:[/] {terminal(message)}", markup=True)
     raise typer.Exit(code)
 
 
 def notice(message: str) -> None:
-    err.print(f"[dim]{escape(message)}[/]", markup=True)
+    err.print(f"[dim]{terminal(message)}[/]", markup=True)
 
 
 def check_question(question: str) -> str:
@@ -129,6 +177,8 @@ def check_tz(value: str) -> str:
 
 
 def settings_or_fail() -> Settings:
+    from bbscout.agent.settings import ConfigError, load_settings
+
     try:
         return load_settings()
     except ConfigError as exc:
@@ -140,43 +190,61 @@ class Progress:
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
+        self.left: Callable[[], int] | None = None  # requests left this hour (the shared ledger)
+
+    def _left(self) -> str:
+        return f" · {self.left()} left this hour" if self.left is not None else ""
 
     def __call__(self, event: dict[str, Any]) -> None:
         if not self.enabled:
             return
         if event.get("event") == "planned":
             err.print(
-                f"[dim]plan:[/] {escape(event['intent'])} ({event['steps']} "
+                f"[dim]plan:[/] {terminal(event['intent'])} ({event['steps']} "
                 f"call{'s' if event['steps'] != 1 else ''})"
             )
         elif event.get("event") == "step_started":
-            err.print(f"[dim]  → {event['tool']} {escape(event['args'])}[/]")
+            err.print(f"[dim]  → {terminal(event['tool'])} {terminal(event['args'])}[/]")
         elif event.get("event") == "step_finished":
             colour = "green" if event["status"] == "ok" else "yellow"
             err.print(
-                f"  [{colour}]✓[/] {event['tool']} {escape(event['args'])} "
-                f"[dim]{event['seconds']:.2f}s · {event['requests']} req · {event['records']} "
-                f"records · {event['status']}[/]"
+                f"  [{colour}]✓[/] {terminal(event['tool'])} {terminal(event['args'])} "
+                f"[dim]{event['seconds']:.2f}s · {event['requests']} req · {event['records']} records · "
+                f"{event['status']}{self._left()}[/]"
             )
 
 
 def render(result: RunResult, as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(json.dumps(result.document, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(result.document) + "\n")
         return
+
     from bbscout.agent.output import markdown
 
-    out.print(Markdown(markdown(result.report)))
+    out.print(terminal_markdown(markdown(result.report)))
     stats = result.document["stats"]
     err.print(
-        f"[dim]{stats['http_requests']} Bitbucket requests · {stats['http_bytes']:,} bytes · "
-        f"{stats['tool_calls']} tool calls · {stats['seconds']:.2f}s · planner "
-        f"{result.document['planner']}[/]"
+        f"[dim]{stats['http_requests']} Bitbucket requests ({stats.get('cache_hits', 0)} more from cache, "
+        f"{stats.get('requests_left_this_hour', '?')} left this hour) · {stats['http_bytes']:,} bytes · "
+        f"{stats['tool_calls']} tool calls · {stats['seconds']:.2f}s · "
+        f"planner {result.document['planner']}[/]"
     )
 
 
 def run_async(coro: Coroutine[Any, Any, int]) -> NoReturn:
     """Run a command coroutine, mapping every known failure to its exit code."""
+    import asyncio  # with the work, not at start-up
+
+    from bbscout.agent.settings import ConfigError
+    from bbscout.tools.bitbucket import (
+        BitbucketError,
+        BudgetExhausted,
+        InvalidResponse,
+        RateLimited,
+        ServerError,
+        TransportFailure,
+    )
+
     try:
         code = asyncio.run(coro)
     except KeyboardInterrupt:
@@ -188,6 +256,8 @@ def run_async(coro: Coroutine[Any, Any, int]) -> NoReturn:
         fail(exc.explain(), EXIT_RATE_LIMITED)
     except BudgetExhausted as exc:
         fail(f"{exc.explain()} Raise BBSCOUT_REQUEST_BUDGET or narrow the question.", EXIT_RATE_LIMITED)
+    except (TransportFailure, ServerError, InvalidResponse) as exc:
+        fail(exc.explain(), EXIT_UNREACHABLE)
     except BitbucketError as exc:
         fail(exc.explain(), EXIT_REFUSED)
     raise typer.Exit(code)
@@ -207,8 +277,15 @@ async def _ask(
     from bbscout.agent.runtime import open_session
 
     settings = settings_or_fail()
+    progress = Progress(enabled=True)
     async with open_session(settings, planner=planner, now=now, notice=notice) as session:
-        await session.check_access(repos)
+        progress.left = lambda: session.client.hourly_remaining
+        count = await session.check_access(repos)
+        err.print(
+            f"[dim]workspace {terminal(session.client.workspace)}: "
+            f"{count} repositor{'y' if count == 1 else 'ies'}"
+            f" · {session.client.hourly_remaining} requests left this hour · planning…[/]"
+        )
         result = await session.ask(
             question,
             now=now,
@@ -216,13 +293,13 @@ async def _ask(
             mode="investigate" if mode == "investigate" else "ask",
             incident_at=incident_at,
             repo_filter=repos,
-            on_event=Progress(enabled=True),
+            on_event=progress,
         )
     render(result, as_json)
-    if result.exit_code in (EXIT_REFUSED, EXIT_RATE_LIMITED):
+    if result.exit_code in (EXIT_REFUSED, EXIT_RATE_LIMITED, EXIT_UNREACHABLE):
         first = next((o.error for o in result.outcomes if o.error), None)
         if first:
-            err.print(f"[bold red]Error:[/] {escape(first)}")
+            err.print(f"[bold red]Error:[/] {terminal(first)}")
     return result.exit_code
 
 
@@ -297,9 +374,12 @@ def investigate(
 
 
 async def _chat(thread: str, planner: PlannerChoice, tz: str, now_override: datetime | None) -> int:
+    import asyncio
+
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     from bbscout.agent.runtime import open_session
+    from bbscout.agent.settings import data_dir
     from bbscout.agent.terminal import PromptReader, ctrl_c_cancels
 
     settings = settings_or_fail()
@@ -340,6 +420,8 @@ async def _chat(thread: str, planner: PlannerChoice, tz: str, now_override: date
 async def _chat_turn(
     session: Session, saver: Any, thread: str, text: str, tz: str, now: datetime | None
 ) -> None:
+    from bbscout.tools.bitbucket import BitbucketError
+
     try:
         result = await session.ask(
             text,
@@ -350,7 +432,7 @@ async def _chat_turn(
             on_event=Progress(True),
         )
     except BitbucketError as exc:
-        err.print(f"[bold red]Error:[/] {escape(exc.explain())}")
+        err.print(f"[bold red]Error:[/] {terminal(exc.explain())}")
         return
     render(result, as_json=False)
 
@@ -377,13 +459,31 @@ def connect() -> None:
 
     async def main() -> int:
         checks = await run_checks(settings, notice)
+        from rich.table import Table
+
         table = Table(title="Bitbucket connection")
         for column in ("check", "result", "detail / fix"):
             table.add_column(column)
         for check in checks:
-            table.add_row(check.name, "[green]pass[/]" if check.ok else "[red]FAIL[/]", escape(check.detail))
+            verdict = "[green]pass[/]" if check.ok else "[red]FAIL[/]"
+            table.add_row(check.name, verdict, terminal(check.detail))
         out.print(table)
         return 0 if all(c.ok for c in checks) else EXIT_REFUSED
+
+    run_async(main())
+
+
+@cache_app.command("clear")
+def cache_clear() -> None:
+    """Empty the response cache (the hourly request count stays: Bitbucket still counts those requests)."""
+    from bbscout.agent.cache import clear_cache, describe
+
+    settings = settings_or_fail()
+
+    async def main() -> int:
+        removed = await clear_cache(settings)
+        out.print(f"Removed {removed:,} cached responses from {terminal(describe(settings))}.")
+        return 0
 
     run_async(main())
 

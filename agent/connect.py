@@ -1,4 +1,8 @@
-"""`bbscout connect`: the setup guide's "Test Connection", one check per permission the agent needs."""
+"""`bbscout connect`: the setup guide's "Test Connection", one check per permission the agent needs.
+
+Paths are built with the client's helpers, so names the server supplies (a repository slug) are
+encoded as single segments, never spliced into the path.
+"""
 
 from __future__ import annotations
 
@@ -44,24 +48,30 @@ async def run_checks(
             return f"authenticated as {user.get('display_name', '?')}"
 
         async def workspace() -> str:
-            data = await client.get_json(f"/workspaces/{ws}", cache="none")
+            data = await client.get_json(client.workspace_path(), cache="none")
             return f"workspace '{data.get('slug', ws)}' ({data.get('name', '')}) is visible"
 
         async def repositories() -> str:
-            page = await client.get_json(f"/repositories/{ws}", {"pagelen": 1}, cache="none")
-            values = page.get("values") or []
-            if not values:
+            page = await client.get_json(f"/repositories/{client.segment(ws)}", {"pagelen": 1}, cache="none")
+            values = page.get("values")
+            slugs = [
+                v["slug"]
+                for v in (values if isinstance(values, list) else [])
+                if isinstance(v, dict) and isinstance(v.get("slug"), str) and v["slug"].strip()
+            ]
+            if not slugs:
                 return (
                     "read:repository:bitbucket works, but the workspace has no repositories this token "
                     "can see"
                 )
-            state["repo"] = values[0]["slug"]
+            state["repo"] = slugs[0]
             return f"read:repository:bitbucket ok (e.g. {state['repo']})"
 
         async def scoped(path: str, scope: str) -> str:
             if "repo" not in state:
                 raise _Skipped("skipped: no repository visible to test this scope with")
-            await client.get_json(f"/repositories/{ws}/{state['repo']}/{path}", {"pagelen": 1}, cache="none")
+            target = client.repo_path(state["repo"], path.rstrip("/")) + ("/" if path.endswith("/") else "")
+            await client.get_json(target, {"pagelen": 1}, cache="none")
             return f"{scope} ok"
 
         checks = [await _probe("credentials + identity (/user)", identity)]

@@ -1,7 +1,6 @@
-"""The documented exit codes, shared by the CLI and the rules that grade a finished run."""
+"""The documented exit codes (README): a module of its own so the CLI can name them without importing
+the runtime (langgraph, the sandbox) before it has work to do."""
 
-EXIT_OK = 0  # answered
-EXIT_GAPS = 1  # answered, with gaps (something could not be seen)
-EXIT_USAGE = 2  # usage or configuration error
-EXIT_REFUSED = 3  # Bitbucket refused (401/403/404)
-EXIT_RATE_LIMITED = 4  # rate limited beyond the budget
+EXIT_OK, EXIT_GAPS, EXIT_USAGE, EXIT_REFUSED, EXIT_RATE_LIMITED, EXIT_UNREACHABLE = 0, 1, 2, 3, 4, 5
+# Error kinds that mean "Bitbucket unreachable or answered garbage" (timeouts, invalid JSON, 5xx).
+UNREACHABLE_ERRORS = frozenset({"TransportFailure", "DeadlineExceeded", "ServerError", "InvalidResponse"})

@@ -12,9 +12,10 @@ from langgraph.runtime import Runtime
 
 from bbscout.agent.act import run_ready
 from bbscout.agent.context import Context
+from bbscout.agent.frugality import allowance_for
 from bbscout.agent.plan import Plan, Step, StepOutcome, by_ref
 from bbscout.agent.planners.base import PlanRequest, PriorTurn
-from bbscout.agent.review import call_key, follow_ups
+from bbscout.agent.review import call_key, follow_up_gaps, follow_ups
 from bbscout.agent.state import InputState, State, conversation_of, dump_request, request_of
 from bbscout.agent.verify import verify_report
 from bbscout.tools.bitbucket import BitbucketError
@@ -100,7 +101,8 @@ async def review(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         return {"round": round_no, "pending": [], "gaps": [*state.get("gaps", []), "request budget spent"]}
     made = Plan.model_validate(state["plan"])
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
-    steps = follow_ups(made, outcomes, round_no, context.max_follow_ups)
+    allowance = allowance_for(context.tools)
+    steps = follow_ups(made, outcomes, round_no, context.max_follow_ups, allowance)
     seen = {call_key(s.tool, s.args) for s in steps} | {call_key(o.tool, o.args) for o in outcomes}
     reviewed = await context.planner.review(
         request_of(state), made, outcomes, round_no, conversation_of(state)
@@ -112,7 +114,7 @@ async def review(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "plan": made.model_dump(mode="json"),
         "pending": [s.model_dump(mode="json") for s in steps],
         "conversation": reviewed.conversation.model_dump(mode="json"),
-        "gaps": [*state.get("gaps", []), *reviewed.gaps],
+        "gaps": [*state.get("gaps", []), *follow_up_gaps(made, outcomes, allowance), *reviewed.gaps],
     }
 
 

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from bbscout.agent.focus import Incident
+from bbscout.agent.frugality import Allowance, select_failures
 from bbscout.agent.incident import analysis_kind
 from bbscout.agent.plan import Plan, Step, StepOutcome, records_of
 from bbscout.tools.evidence import DeploymentRecord, Evidence, PipelineRecord, PullRequestRecord
@@ -30,20 +31,14 @@ def primary_records(plan: Plan, outcomes: list[StepOutcome]) -> list[Evidence]:
     return [record for outcome in outcomes if outcome.step_id in primary_ids for record in outcome.records]
 
 
-def _failure_follow_ups(plan: Plan, outcomes: list[StepOutcome]) -> list[Call]:
-    wanted = set(plan.focus.results or FAILED_RESULTS)
-    failed = [
-        r
-        for r in primary_records(plan, outcomes)
-        if isinstance(r, PipelineRecord) and r.result in wanted and r.result in FAILED_RESULTS
-    ]
-    if plan.family == "incident":
-        failed = [r for r in records_of(outcomes, PipelineRecord) if r.result in FAILED_RESULTS]
-    failed.sort(key=lambda r: r.created_on, reverse=True)
-    return [
-        ("pipeline_failure", {"repo": r.repo, "build_number": r.build_number}, f"why {r.ref} failed")
-        for r in failed
-    ]
+def _failure_follow_ups(plan: Plan, outcomes: list[StepOutcome], allowance: Allowance) -> list[Call]:
+    """Why failed pipelines failed, within the bounded failure-detail policy (agent.frugality)."""
+    return select_failures(plan, outcomes, allowance).calls
+
+
+def follow_up_gaps(plan: Plan, outcomes: list[StepOutcome], allowance: Allowance) -> list[str]:
+    """What the failure-detail policy offers instead of reading, or skipped for the hourly budget."""
+    return select_failures(plan, outcomes, allowance).gaps
 
 
 def _incident_follow_ups(plan: Plan, incident: Incident, outcomes: list[StepOutcome]) -> list[Call]:
@@ -144,10 +139,12 @@ def _flaky_follow_ups(incident: Incident) -> list[Call]:
     return [("list_pipelines", args, "failed runs from a day before T on, to compare their failing tests")]
 
 
-def follow_ups(plan: Plan, outcomes: list[StepOutcome], round_no: int, limit: int) -> list[Step]:
+def follow_ups(
+    plan: Plan, outcomes: list[StepOutcome], round_no: int, limit: int, allowance: Allowance | None = None
+) -> list[Step]:
     """New steps for this round, at most `limit`, none already run."""
     seen = {call_key(o.tool, o.args) for o in outcomes}
-    candidates = _failure_follow_ups(plan, outcomes)
+    candidates = _failure_follow_ups(plan, outcomes, allowance or Allowance())
     incident = plan.focus.incident
     if plan.family == "incident" and incident is not None:
         kind = analysis_kind(incident)

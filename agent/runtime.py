@@ -12,15 +12,21 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
-from langchain_core.runnables import RunnableConfig
 from pydantic import SecretStr
 
+from bbscout.agent.cache import open_shared_store
 from bbscout.agent.context import Context
-from bbscout.agent.exit_codes import EXIT_GAPS, EXIT_OK, EXIT_RATE_LIMITED, EXIT_REFUSED
-from bbscout.agent.graph import RECURSION_LIMIT, build_graph
+from bbscout.agent.exit_codes import (
+    EXIT_GAPS,
+    EXIT_OK,
+    EXIT_RATE_LIMITED,
+    EXIT_REFUSED,
+    EXIT_UNREACHABLE,
+    UNREACHABLE_ERRORS,
+)
 from bbscout.agent.output import json_document
 from bbscout.agent.plan import StepOutcome
 from bbscout.agent.planners.rules import RulesPlanner
@@ -28,9 +34,12 @@ from bbscout.agent.report import Report
 from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.settings import ConfigError, Settings
 from bbscout.agent.state import InputState, State, cited_records
-from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache
+from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache, Store, is_loopback
 from bbscout.tools.context import ToolContext, list_repository_records
 from bbscout.tools.resolve import closest_names
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import RunnableConfig
 
 PlannerChoice = Literal["auto", "rules", "llm"]
 Source = Literal["sandbox", "bitbucket"]  # where the answer's data came from (`--json` "source")
@@ -69,10 +78,13 @@ def make_client(
     notice: Notice,
     cache: ResponseCache | None = None,
     embedded: tuple[httpx.AsyncBaseTransport, Any] | None = None,
+    store: Store | None = None,
 ) -> BitbucketClient:
     """A client for the configured Bitbucket, or for the embedded sandbox world when nothing is set.
 
     `embedded` reuses an already built (transport, world) pair, as a long-running service does.
+    `store` is the shared cache and hourly ledger (agent.cache); the embedded world is rebuilt every
+    hour, so its cache entries are scoped to the world they came from.
     """
     settings.check_bitbucket()
     if not settings.uses_embedded_sandbox:
@@ -82,13 +94,24 @@ def make_client(
         else:
             assert settings.access_token is not None
             auth = BearerAuth(settings.access_token)
-        return BitbucketClient(
+        url = httpx.URL(settings.base_url)
+        if url.scheme == "http" and not is_loopback(url.host):
+            notice(
+                f"Warning: BBSCOUT_ALLOW_HTTP is set: the token goes to {url.host} over plain HTTP, "
+                "unencrypted. Use https:// unless this is a trusted proxy."
+            )
+        client = BitbucketClient(
             workspace=settings.workspace or "",
             auth=auth,
             base_url=settings.base_url,
             budget=settings.request_budget,
             cache=cache,
+            allow_http=settings.allow_http,
+            on_wait=lambda seconds, why: notice(f"Waiting {seconds:.0f} s before retrying: {why}."),
+            store=store,
         )
+        client.start_run(settings.timeout)
+        return client
     transport, world = embedded or embedded_transport(now)
     token = world.token("demo")
     notice(
@@ -96,14 +119,18 @@ def make_client(
         f"'{world.workspace['slug']}', invented demo data. Set BITBUCKET_WORKSPACE, BITBUCKET_EMAIL and "
         "BITBUCKET_API_TOKEN to ask your own workspace."
     )
-    return BitbucketClient(
+    client = BitbucketClient(
         workspace=str(world.workspace["slug"]),
         auth=BasicAuth(token.email or "", SecretStr(token.secret)),
         base_url=SANDBOX_BASE_URL,
         transport=transport,
         budget=settings.request_budget,
         cache=cache,
+        store=store,
+        cache_scope=f"sandbox {world.name} {world.anchor.isoformat()}",
     )
+    client.start_run(settings.timeout)
+    return client
 
 
 def make_planner(settings: Settings, choice: PlannerChoice, notice: Notice) -> tuple[Any, Any, str]:
@@ -148,13 +175,15 @@ def check_question(question: str) -> str:
 
 
 def exit_code_for(report: Report, outcomes: list[StepOutcome]) -> int:
-    """0 answered, 1 with gaps, 3 refused everywhere, 4 rate limited with nothing to show."""
+    """0 answered, 1 with gaps, 3 refused everywhere, 4 rate limited or 5 unreachable with nothing to show."""
     kinds = {o.error_kind for o in outcomes if o.error_kind}
     has_records = any(o.records for o in outcomes)
     if "AuthError" in kinds or (not has_records and kinds & {"ScopeError", "NotFound"}):
         return EXIT_REFUSED
     if not has_records and "RateLimited" in kinds:
         return EXIT_RATE_LIMITED
+    if not has_records and kinds & UNREACHABLE_ERRORS:
+        return EXIT_UNREACHABLE
     return EXIT_GAPS if report.gaps else EXIT_OK
 
 
@@ -181,8 +210,11 @@ class Session:
     def context(self) -> Context:
         return Context(tools=self.tools, planner=self.planner, reporter=self.reporter)
 
-    async def check_access(self, repo_filter: list[str] | None) -> None:
-        """List repositories once (auth check + --repo validation); raises BitbucketError or ConfigError."""
+    async def check_access(self, repo_filter: list[str] | None) -> int:
+        """List repositories once (auth check + --repo validation); raises BitbucketError or ConfigError.
+
+        Returns how many repositories the workspace has (the first progress a user sees).
+        """
         repositories = await list_repository_records(self.tools)
         slugs = {r.slug for r in repositories}
         for slug in repo_filter or []:
@@ -193,6 +225,7 @@ class Session:
                     f"Closest: {', '.join(close) or 'none'}. Pass an existing slug to --repo (see "
                     '`bbscout ask "list repositories"`).'
                 )
+        return len(repositories)
 
     async def ask(
         self,
@@ -207,9 +240,14 @@ class Session:
         thread_id: str | None = None,
         on_event: EventSink | None = None,
     ) -> RunResult:
-        """Run the graph once; a checkpointer + thread makes it a chat turn."""
+        """Run the graph once; a checkpointer + thread makes it a chat turn. `settings.timeout` bounds it."""
+        from bbscout.agent.graph import RECURSION_LIMIT, build_graph  # langgraph: only once there is work
+
+        self.client.start_run(self.settings.timeout)
         started = time.perf_counter()
         before_requests, before_bytes = self.client.stats.requests, self.client.stats.bytes
+        before_hits = self.client.stats.cache_hits
+        await self.client.refresh_hourly()  # other processes' requests count too
         llm_before = self._llm_tokens()
         graph = build_graph().compile(checkpointer=checkpointer, name="bbscout")
         config: RunnableConfig = {"recursion_limit": RECURSION_LIMIT}
@@ -243,6 +281,10 @@ class Session:
             "tool_calls": len(outcomes),
             "llm_tokens": self._llm_tokens() - llm_before,
             "seconds": round(time.perf_counter() - started, 3),
+            "cache_hits": self.client.stats.cache_hits - before_hits,
+            "requests_left_this_hour": self.client.hourly_remaining,
+            "hourly_limit": self.client.hourly_limit,
+            "requests_left_from": self.client.hourly_source,
         }
         document = json_document(
             question=question,
@@ -274,14 +316,25 @@ async def open_session(
     client: BitbucketClient | None = None,
     source: Source = "bitbucket",
 ) -> AsyncIterator[Session]:
-    """A ready Session; closes the HTTP client on exit.
+    """A ready Session; closes the HTTP client (and the shared store it opened) on exit.
 
     Without `client`, the settings decide: the configured Bitbucket, or the embedded sandbox when no
-    Bitbucket setting exists. A caller passing its own `client` says where it points with `source`.
+    Bitbucket setting exists; that client shares the configured cache and hourly ledger (agent.cache)
+    with every other bbscout process. A given `client` is used as it is (evals: no shared store, every
+    run cold), and the caller says where it points with `source`.
     """
     planner_obj, reporter, name = make_planner(settings, planner, notice)
+    store = None if client is not None else open_shared_store(settings)
     if client is None:
-        client = make_client(settings, now, notice)
         source = "sandbox" if settings.uses_embedded_sandbox else "bitbucket"
-    async with client:
-        yield Session(settings, client, planner_obj, reporter, name, source)
+    try:
+        client = client or make_client(settings, now, notice, store=store)
+        async with client:
+            await client.refresh_hourly()
+            rebuilt = getattr(store, "rebuilt", None)
+            if rebuilt:
+                notice(f"Cache: {rebuilt}.")
+            yield Session(settings, client, planner_obj, reporter, name, source)
+    finally:
+        if store is not None:
+            await store.aclose()

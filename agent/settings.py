@@ -15,14 +15,17 @@ import os
 import stat
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bbscout.tools.bitbucket import check_base_url, valid_workspace
+
 DEFAULT_BASE_URL = "https://api.bitbucket.org/2.0"
 DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_TIMEOUT = 60.0  # seconds per run (each question; each chat turn)
 SECRET_KEYS = ("api_token", "access_token", "openai_api_key")
 # Every Bitbucket setting: field (= config-file key) → environment variable.
 BITBUCKET_SETTINGS = {
@@ -118,6 +121,18 @@ class Settings(BaseSettings):
     request_budget: int = Field(
         default=300, ge=1, validation_alias=AliasChoices("BBSCOUT_REQUEST_BUDGET", "request_budget")
     )
+    timeout: float = Field(
+        default=DEFAULT_TIMEOUT, gt=0, le=86_400, validation_alias=AliasChoices("BBSCOUT_TIMEOUT", "timeout")
+    )
+    allow_http: bool = Field(default=False, validation_alias=AliasChoices("BBSCOUT_ALLOW_HTTP", "allow_http"))
+    # The shared response cache and hourly request ledger (agent/cache.py): Redis when a URL is set,
+    # else SQLite in this directory (default: the user cache directory).
+    redis_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("BBSCOUT_REDIS_URL", "redis_url")
+    )
+    cache_dir: str | None = Field(
+        default=None, validation_alias=AliasChoices("BBSCOUT_CACHE_DIR", "cache_dir")
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -173,8 +188,20 @@ class Settings(BaseSettings):
                 "BITBUCKET_ACCESS_TOKEN."
             )
         missing = self.missing_bitbucket_settings()
-        if not missing:
-            return
+        if missing:
+            self._refuse_partial(missing)
+        if not self.uses_embedded_sandbox and not valid_workspace(self.workspace):
+            raise ConfigError(
+                f"BITBUCKET_WORKSPACE={self.workspace!r} is not a workspace slug. Use the slug from your "
+                "Bitbucket URL (https://bitbucket.org/WORKSPACE/...), e.g. export BITBUCKET_WORKSPACE=acme"
+            )
+        try:
+            check_base_url(self.base_url, allow_http=self.allow_http)
+        except ValueError as exc:
+            raise ConfigError(f"BITBUCKET_BASE_URL: {exc}.") from None
+
+    def _refuse_partial(self, missing: list[str]) -> NoReturn:
+        """ConfigError naming every missing Bitbucket setting and how to set it."""
         given = ", ".join(BITBUCKET_SETTINGS[name] for name in self.bitbucket_settings)
         names = [
             "BITBUCKET_API_TOKEN (with BITBUCKET_EMAIL) or BITBUCKET_ACCESS_TOKEN"

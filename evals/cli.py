@@ -1,4 +1,4 @@
-"""`bbscout eval`: run the eval suite, print/write reports, and exit non-zero when CI must refuse.
+"""Run the eval suite against the sandbox, grade every answer and report; exit 1 when CI must refuse.
 
 `app` is registered with the product CLI through the `bbscout.commands` entry-point group
 (pyproject.toml), so the product never imports the harness to build its command line.
@@ -15,15 +15,14 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bbscout.evals.case import load_cases
-from bbscout.evals.report import comparison, document, print_summary, write_report
-from bbscout.evals.runner import CaseResult, RunConfig, run_cases
+# The suite's modules load when it runs, not when `bbscout --help` lists this command.
+if TYPE_CHECKING:
+    from bbscout.evals.runner import CaseResult, RunConfig
 
 __all__ = ["DEFAULT_MIN_PASS_RATE", "app", "eval_command", "run_suite"]
 
@@ -43,6 +42,12 @@ def run_suite(
     progress: bool = False,
 ) -> dict[str, object]:
     """Load, run, grade and summarise; returns the `--json` document."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from bbscout.evals.case import load_cases
+    from bbscout.evals.report import comparison, document
+    from bbscout.evals.runner import RunConfig, run_cases
+
     cases = load_cases(cases_glob, tags)
     console = Console(stderr=True)
     started = time.perf_counter()
@@ -112,6 +117,8 @@ def eval_command(
     timeout: Annotated[float, typer.Option(help="seconds per case before it counts as a crash")] = 120.0,
 ) -> None:
     """Run the eval suite against the sandbox and grade every answer; exit 1 when CI must refuse."""
+    from bbscout.evals.report import print_summary, write_report
+    from bbscout.evals.runner import RunConfig
     from bbscout.sandbox.faults import FAULT_PROFILES
 
     err = Console(stderr=True)

@@ -1,4 +1,4 @@
-"""`bbscout sandbox serve`: the sandbox API on loopback, with credentials to point bbscout at it.
+"""The local Bitbucket Cloud sandbox: `serve` its API on loopback, with credentials for bbscout.
 
 Registered with the product CLI through the `bbscout.commands` entry-point group (pyproject.toml), so
 the product never imports the sandbox to build its command line.

@@ -91,11 +91,18 @@ class GetPipeline(ToolArgs):
 
 class PipelineFailure(ToolArgs):
     """Why a pipeline failed: its failed steps, each with the log tail and extracted error lines, and the
-    failed test cases."""
+    failed test cases.
+
+    `uuid` (from a listing) saves looking the pipeline up; `log=False` / `tests=False` skip the log tail /
+    the test report when they are not needed (each costs a request per failed step).
+    """
 
     repo: str
     build_number: int
     log_tail_lines: int = Field(default=40, ge=5, le=400)
+    uuid: str | None = None
+    log: bool = True
+    tests: bool = True
 
 
 class ListPullRequests(ToolArgs):

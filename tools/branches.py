@@ -18,6 +18,7 @@ from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, par
 from bbscout.tools.evidence import BranchRecord, ToolResult, branch_ref
 from bbscout.tools.pick import pick_one, plural, wanted
 from bbscout.tools.redact import redact
+from bbscout.tools.shapes import readable
 
 __all__ = ["branch_record", "list_branches"]
 
@@ -84,7 +85,9 @@ async def list_branches(ctx: ToolContext, args: ListBranches) -> ToolResult:
             stop=stop,
             pagelen=min(100, scan + 1) if args.pick else None,
         ):
-            rec = branch_record(ctx.workspace, slug, raw)
+            rec = readable(ctx, f"branches from {slug}", lambda r: branch_record(ctx.workspace, slug, r), raw)
+            if rec is None:
+                continue
             if args.name_contains and args.name_contains.lower() not in rec.name.lower():
                 continue
             if stale is not None and rec.head_date >= stale:

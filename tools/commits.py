@@ -26,6 +26,7 @@ from bbscout.tools.pick import pick_one, plural, wanted
 from bbscout.tools.pullrequests import DIFFSTAT_FIELDS, file_change_record, merged_prs
 from bbscout.tools.redact import redact
 from bbscout.tools.resolve import Person, PersonFilter, person_from_account, person_from_raw
+from bbscout.tools.shapes import read_all, readable
 
 __all__ = [
     "COMMIT_FIELDS",
@@ -50,6 +51,7 @@ COMMIT_FIELDS = ",".join(f"values.{f}" for f in _FIELDS)
 ONE_COMMIT_FIELDS = ",".join(_FIELDS)
 MAX_FILES = 200
 MAX_MISSING_MERGES = 10
+_HASH = re.compile(r"[0-9a-fA-F]{7,40}")  # a commit hash, not a branch that moves
 MAX_SCAN = 2000  # commits read from one repository's branch listing
 MAX_SCAN_FANOUT = 500  # per repository when several are searched
 MAX_ENTERED = 1000  # commits read for the merges of an entered-branch window
@@ -151,6 +153,7 @@ async def _by_date(ctx: ToolContext, repo: str, scope: _Scope) -> tuple[list[Com
     records: list[CommitRecord] = []
     listed: list[dict[str, Any]] = []
     truncated = False
+    label = f"commits from {repo}"
     scanned = 0
     # For merges_only we must see every commit in the window (squash merges look like plain
     # commits); otherwise stop as soon as `want` matches are in.
@@ -169,7 +172,9 @@ async def _by_date(ctx: ToolContext, repo: str, scope: _Scope) -> tuple[list[Com
             continue
         listed.append(raw)
         if not args.merges_only:
-            records.append(scope.record(ctx, repo, raw))
+            rec = readable(ctx, label, lambda r: scope.record(ctx, repo, r), raw)
+            if rec is not None:
+                records.append(rec)
             if len(records) > scope.want:
                 truncated = True
                 break
@@ -436,13 +441,23 @@ async def get_commit(ctx: ToolContext, args: GetCommit) -> ToolResult:
 async def commits_between(ctx: ToolContext, args: CommitsBetween) -> ToolResult:
     client = ctx.client
     params = [("include", args.include), ("exclude", args.exclude)]
+    by_hash = all(_HASH.fullmatch(ref) for ref in (args.include, args.exclude))  # not branch names
     raws = [
         raw
         async for raw in client.paginate(
-            client.repo_path(args.repo, "commits"), params, fields=COMMIT_FIELDS, max_items=args.limit + 1
+            client.repo_path(args.repo, "commits"),
+            params,
+            fields=COMMIT_FIELDS,
+            max_items=args.limit + 1,
+            cache="immutable" if by_hash else "listing",
         )
     ]
-    commits = [commit_record(ctx.workspace, args.repo, raw) for raw in raws[: args.limit]]
+    commits = read_all(
+        ctx,
+        f"commits from {args.repo}",
+        lambda r: commit_record(ctx.workspace, args.repo, r),
+        raws[: args.limit],
+    )
     # Bitbucket's A..B puts the side with the changes first (the reverse of git).
     spec = f"{args.include}..{args.exclude}"
     files, cut = await _diffstat(ctx, args.repo, spec, args.include)  # file refs at the newer side

@@ -8,6 +8,7 @@ per-repository coroutine concurrently with the gap/truncation policy of `tools.r
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,7 +18,9 @@ from bbscout.tools.bitbucket import (
     AuthError,
     BitbucketError,
     BudgetExhausted,
+    DeadlineExceeded,
     Gone,
+    InvalidResponse,
     NotFound,
     RateLimited,
     ScopeError,
@@ -26,6 +29,7 @@ from bbscout.tools.bitbucket import (
 )
 from bbscout.tools.evidence import RepositoryRecord
 from bbscout.tools.redact import redact
+from bbscout.tools.shapes import DATA_ERRORS, need_str, read_all, shape_error
 
 __all__ = [
     "FanOut",
@@ -47,6 +51,7 @@ PER_REPO_ERRORS: tuple[type[BitbucketError], ...] = (
     Gone,
     ServerError,
     TransportFailure,
+    InvalidResponse,
     RateLimited,
     BudgetExhausted,
 )
@@ -66,15 +71,19 @@ class ToolContext:
         workspace: the workspace slug (bitbucket.org/WORKSPACE/...).
         concurrency: max repositories queried at once in a fan-out.
         repositories: the repository listing, fetched once per run and reused.
+        unreadable: records left out because Bitbucket sent them in a shape the tools cannot read,
+            counted by label ("pipelines from api-gateway"); `run_tool` reports new counts as gaps.
     """
 
     client: Any  # tools.bitbucket.BitbucketClient (Any: tests may pass a stand-in)
     workspace: str
-    concurrency: int = 6
+    concurrency: int = 32  # a listing of 40 repositories takes two round trips, not seven
     repositories: list[RepositoryRecord] | None = None
     environments: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # repo -> uuid -> env
     pipeline_builds: dict[tuple[str, str], int] = field(default_factory=dict)  # (repo, uuid) -> build
     main_branches: dict[str, str] = field(default_factory=dict)
+    unreadable: Counter[str] = field(default_factory=Counter)
+    unreadable_reported: dict[str, int] = field(default_factory=dict)
     people: list[Any] | None = None  # workspace members as tools.resolve.Person, fetched once per run
     _repo_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
@@ -148,8 +157,14 @@ def gap_for(repo: str, err: BitbucketError) -> str:
         return f"{repo}: endpoint retired{status}"
     if isinstance(err, ServerError):
         return f"{repo}: Bitbucket server error{status}; retry later"
+    if isinstance(err, DeadlineExceeded):
+        return (
+            f"{repo}: not read: the run's time limit ran out (BBSCOUT_TIMEOUT) before {err.endpoint} answered"
+        )
     if isinstance(err, TransportFailure):
         return f"{repo}: could not reach Bitbucket ({err.message})"
+    if isinstance(err, InvalidResponse):
+        return f"{repo}: Bitbucket's answer could not be read ({err.message}) [{err.endpoint}]"
     return f"{repo}: {err.message}"
 
 
@@ -157,7 +172,7 @@ def _repo_record(ctx: ToolContext, raw: dict[str, Any]) -> RepositoryRecord:
     from bbscout.tools import links
     from bbscout.tools.evidence import repo_ref
 
-    slug = str(raw.get("slug") or "")
+    slug = need_str(raw.get("slug"), "repository slug")
     name = str(raw.get("name") or slug)
     desc = clip(raw.get("description") or "", 300)
     project = dig(raw, "project", "key", default="") or ""
@@ -182,10 +197,10 @@ async def list_repository_records(ctx: ToolContext) -> list[RepositoryRecord]:
     async with ctx._repo_lock:
         if ctx.repositories is None:
             path = f"/repositories/{ctx.client.segment(ctx.workspace)}"
-            records = [
-                _repo_record(ctx, raw)
-                async for raw in ctx.client.paginate(path, [("sort", "slug")], fields=REPO_FIELDS)
-            ]
+            listing = [raw async for raw in ctx.client.paginate(path, [("sort", "slug")], fields=REPO_FIELDS)]
+            records = read_all(
+                ctx, "repositories of the workspace listing", lambda r: _repo_record(ctx, r), listing
+            )
             ctx.repositories = records
             for rec in records:
                 ctx.main_branches.setdefault(rec.slug, rec.main_branch)
@@ -242,6 +257,8 @@ async def fan_out(
                 raise
             except PER_REPO_ERRORS as err:
                 errors[slug] = err
+            except DATA_ERRORS as exc:  # this repository's answer did not fit: its gap, not a crash
+                errors[slug] = shape_error(slug, exc)
 
     outcomes = await asyncio.gather(*(one(s) for s in slugs), return_exceptions=True)
     for outcome in outcomes:
@@ -250,5 +267,5 @@ async def fan_out(
     if slugs and len(errors) == len(slugs):
         raise errors[slugs[0]]  # nothing was seen at all: that is a failed call, not an empty answer
     gaps = [gap_for(slug, errors[slug]) for slug in slugs if slug in errors]
-    truncated = any(isinstance(e, (BudgetExhausted, RateLimited)) for e in errors.values())
+    truncated = any(isinstance(e, (BudgetExhausted, RateLimited, DeadlineExceeded)) for e in errors.values())
     return FanOut(results=results, gaps=gaps, truncated=truncated)

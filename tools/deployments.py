@@ -168,6 +168,18 @@ def _descending(values: list[dict[str, Any]]) -> bool:
     return all(x >= y for x, y in itertools.pairwise(dates))
 
 
+def _settled_page(page: dict[str, Any]) -> bool:
+    """An earlier page of an oldest-first listing, full of completed deployments, never changes again
+    (new deployments are appended after it): it is kept like an immutable response."""
+    values = page.get("values") or []
+    return (
+        bool(page.get("next"))
+        and len(values) >= PAGELEN
+        and not _descending(values)
+        and all(dig(v, "state", "name") == "COMPLETED" for v in values)
+    )
+
+
 async def deployment_history(
     ctx: ToolContext,
     repo: str,
@@ -194,7 +206,7 @@ async def deployment_history(
             return True
         return enough is not None and enough(ordered)
 
-    first = await client.get_json(path, [*base, ("page", 1)], fields=fields)
+    first = await client.get_json(path, [*base, ("page", 1)], fields=fields, settled=_settled_page)
     values = list(first.get("values") or [])
     out.extend(values)
     size = first.get("size")
@@ -212,9 +224,22 @@ async def deployment_history(
         )
     else:
         out.clear()  # page 1 holds the OLDEST deployments: walk back from the last page instead
-        page = pages
+        # A kept page 1 may be older than the listing: read forward from the last page it knew of to the
+        # real end (the newest deployments), then back as far as needed.
+        last = pages
+        data = (
+            first
+            if last == 1
+            else await client.get_json(path, [*base, ("page", last)], fields=fields, settled=_settled_page)
+        )
+        out.extend(data.get("values") or [])
+        while data.get("next") and len(out) < MAX_SCAN:
+            last += 1
+            data = await client.get_json(path, [*base, ("page", last)], fields=fields)
+            out.extend(data.get("values") or [])
+        page = pages - 1
         while page > 1 and not done() and len(out) < MAX_SCAN:
-            data = await client.get_json(path, [*base, ("page", page)], fields=fields)
+            data = await client.get_json(path, [*base, ("page", page)], fields=fields, settled=_settled_page)
             out.extend(data.get("values") or [])
             page -= 1
         if page == 1 and not done():

@@ -92,6 +92,7 @@ class PipelineRecord(Record):
     pr_id: int | None = None  # when triggered for a pull request
     commit: str | None = None  # full hash
     trigger: str | None = None  # PUSH, MANUAL, SCHEDULED, PARENT_STEP
+    custom: str | None = None  # the custom pipeline run (target.selector.pattern), e.g. deploy-to-production
     creator: str | None = None  # display name
     created_on: datetime
     completed_on: datetime | None = None

@@ -8,6 +8,7 @@ something when `state.name == "COMPLETED"`.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ from bbscout.tools.evidence import (
 )
 from bbscout.tools.pick import pick_one, plural, wanted
 from bbscout.tools.redact import redact
+from bbscout.tools.shapes import Unreadable, need_int, readable
 
 __all__ = ["STATUS_FILTER", "get_pipeline", "list_pipelines", "pipeline_failure", "pipeline_record"]
 
@@ -52,6 +54,8 @@ PIPELINE_FIELDS = (
     "target.destination",
     "target.pullrequest.id",
     "target.commit.hash",
+    "target.selector.type",
+    "target.selector.pattern",
     "trigger.name",
     "creator.display_name",
     "created_on",
@@ -113,9 +117,22 @@ def _pipeline_state(raw: dict[str, Any]) -> tuple[str, str | None]:
     return name, result
 
 
+def _completed(raw: dict[str, Any]) -> bool:
+    """A completed pipeline never changes again (its steps, logs and test reports neither)."""
+    return _pipeline_state(raw)[0] == "COMPLETED"
+
+
 def pipeline_record(ws: str, repo: str, raw: dict[str, Any]) -> PipelineRecord:
-    """A `pipeline` JSON object (possibly fields-trimmed) → PipelineRecord (text redacted)."""
-    build = int(raw.get("build_number") or 0)
+    """A `pipeline` JSON object (possibly fields-trimmed) → PipelineRecord (text redacted).
+
+    Raises `Unreadable` without a build number, a state or a creation time: such a pipeline cannot be
+    placed in a window or an outcome, and must be counted as unreadable, not filtered out as "not failed".
+    """
+    build = need_int(raw.get("build_number"), "build_number")
+    if not isinstance(raw.get("state"), dict) or not isinstance(dig(raw, "state", "name"), str):
+        raise Unreadable("pipeline state is missing")
+    if parse_dt(raw.get("created_on")) is None:
+        raise Unreadable("pipeline created_on is missing")
     state, result = _pipeline_state(raw)
     target = raw.get("target") or {}
     pr_id = dig(target, "pullrequest", "id")
@@ -153,6 +170,9 @@ def pipeline_record(ws: str, repo: str, raw: dict[str, Any]) -> PipelineRecord:
         pr_id=int(pr_id) if pr_id else None,
         commit=dig(target, "commit", "hash"),
         trigger=str(trigger) if trigger else None,
+        custom=str(dig(target, "selector", "pattern"))
+        if dig(target, "selector", "type") == "custom" and dig(target, "selector", "pattern")
+        else None,
         creator=redact(str(dig(raw, "creator", "display_name")))
         if dig(raw, "creator", "display_name")
         else None,
@@ -210,8 +230,10 @@ async def list_pipelines(ctx: ToolContext, args: ListPipelines) -> ToolResult:
         async for raw in ctx.client.paginate(
             path, params, fields=LIST_FIELDS, by_page=True, pagelen=pagelen, stop=older
         ):
-            rec = pipeline_record(ctx.workspace, slug, raw)
-            if _wanted(rec, args):
+            rec = readable(
+                ctx, f"pipelines from {slug}", lambda r: pipeline_record(ctx.workspace, slug, r), raw
+            )
+            if rec is not None and _wanted(rec, args):
                 sink.append(rec)
                 if len(sink) > want:
                     return
@@ -254,7 +276,7 @@ async def _fetch_pipeline(ctx: ToolContext, repo: str, build_number: int) -> tup
     """The pipeline by build number (undocumented but works), else a scan of the list."""
     try:
         raw = await ctx.client.get_json(
-            ctx.client.repo_path(repo, "pipelines", build_number), fields=ONE_FIELDS
+            ctx.client.repo_path(repo, "pipelines", build_number), fields=ONE_FIELDS, settled=_completed
         )
         if int(raw.get("build_number") or -1) == build_number:
             return raw, "get by build number"
@@ -302,19 +324,31 @@ def _step_record(ws: str, repo: str, build: int, pipeline_uuid: str, raw: dict[s
     )
 
 
-async def _steps(ctx: ToolContext, repo: str, pipe: PipelineRecord) -> list[StepRecord]:
-    path = ctx.client.repo_path(repo, "pipelines", pipe.uuid, "steps")
-    mode = "immutable" if pipe.state == "COMPLETED" else "listing"
-    return [
-        _step_record(ctx.workspace, repo, pipe.build_number, pipe.uuid, raw)
-        async for raw in ctx.client.paginate(path, fields=STEP_FIELDS, cache=mode, max_items=200)
-    ]
+def _steps_settled(page: dict[str, Any]) -> bool:
+    """Every step on the page has completed: the page can no longer change."""
+    values = page.get("values") or []
+    return (
+        bool(values) and all(dig(v, "state", "name") == "COMPLETED" for v in values) and not page.get("next")
+    )
+
+
+async def _steps(ctx: ToolContext, repo: str, build_number: int, pipeline_uuid: str) -> list[StepRecord]:
+    path = ctx.client.repo_path(repo, "pipelines", pipeline_uuid, "steps")
+    label = f"steps of pipeline #{build_number} in {repo}"
+    steps = []
+    async for raw in ctx.client.paginate(path, fields=STEP_FIELDS, settled=_steps_settled, max_items=200):
+        step = readable(
+            ctx, label, lambda r: _step_record(ctx.workspace, repo, build_number, pipeline_uuid, r), raw
+        )
+        if step is not None:
+            steps.append(step)
+    return steps
 
 
 async def get_pipeline(ctx: ToolContext, args: GetPipeline) -> ToolResult:
     raw, method = await _fetch_pipeline(ctx, args.repo, args.build_number)
     pipe = pipeline_record(ctx.workspace, args.repo, raw)
-    steps = await _steps(ctx, args.repo, pipe)
+    steps = await _steps(ctx, args.repo, pipe.build_number, pipe.uuid)
     notes = [] if method == "get by build number" else [f"found via {method}"]
     return ToolResult(tool="get_pipeline", records=[pipe, *steps], notes=notes)
 
@@ -383,35 +417,44 @@ def _test_case_record(
 
 
 async def pipeline_failure(ctx: ToolContext, args: PipelineFailure) -> ToolResult:
-    raw, method = await _fetch_pipeline(ctx, args.repo, args.build_number)
-    pipe = pipeline_record(ctx.workspace, args.repo, raw)
-    notes: list[str] = [] if method == "get by build number" else [f"found via {method}"]
+    notes: list[str] = []
     gaps: list[str] = []
-    if pipe.state != "COMPLETED":
-        notes.append(f"pipeline #{pipe.build_number} has not completed (state {pipe.state})")
-    elif pipe.result not in ("FAILED", "ERROR"):
-        notes.append(f"pipeline #{pipe.build_number} did not fail (result {pipe.result})")
-    if pipe.error_message:
-        notes.append(f"pipeline error: {pipe.error_message}")
-    steps = await _steps(ctx, args.repo, pipe)
+    records: list[Any] = []
+    pipe: PipelineRecord | None = None
+    if args.uuid is None:  # else the caller already holds the pipeline's record (from a listing)
+        raw, method = await _fetch_pipeline(ctx, args.repo, args.build_number)
+        pipe = pipeline_record(ctx.workspace, args.repo, raw)
+        records.append(pipe)
+        notes += [] if method == "get by build number" else [f"found via {method}"]
+        if pipe.state != "COMPLETED":
+            notes.append(f"pipeline #{pipe.build_number} has not completed (state {pipe.state})")
+        elif pipe.result not in ("FAILED", "ERROR"):
+            notes.append(f"pipeline #{pipe.build_number} did not fail (result {pipe.result})")
+        if pipe.error_message:
+            notes.append(f"pipeline error: {pipe.error_message}")
+    pipeline_uuid = pipe.uuid if pipe is not None else str(args.uuid)
+    steps = await _steps(ctx, args.repo, args.build_number, pipeline_uuid)
     failed = [s for s in steps if (s.result or "") in ("FAILED", "ERROR")]
-    if not failed and pipe.result == "STOPPED":
+    if not failed and (pipe is None or pipe.result == "STOPPED"):
         failed = [s for s in steps if s.result == "STOPPED"]
-    records: list[Any] = [pipe]
     tests: list[TestCaseRecord] = []
     for step in failed[:MAX_FAILED_STEPS]:
-        log_path = ctx.client.repo_path(args.repo, "pipelines", pipe.uuid, "steps", step.uuid, "log")
+        log_path = ctx.client.repo_path(args.repo, "pipelines", pipeline_uuid, "steps", step.uuid, "log")
+        text = None
         try:
-            text = await ctx.client.get_text(log_path, cache="immutable", tail_bytes=LOG_TAIL_BYTES)
+            if args.log:
+                text = await ctx.client.get_text(log_path, cache="immutable", tail_bytes=LOG_TAIL_BYTES)
         except NotFound:
-            text = None
             gaps.append(f'step "{step.name}": no log available (404)')
         if text is not None:
             lines = _tail_lines(text, 0, from_partial=len(text.encode()) >= LOG_TAIL_BYTES)
             step.error_lines = [*step.error_lines, *extract_error_lines(lines)][-MAX_ERROR_LINES:]
             step.log_tail = redact("\n".join(lines[-args.log_tail_lines :]))
+        if not args.tests:
+            records.append(step)
+            continue
         cases_path = ctx.client.repo_path(
-            args.repo, "pipelines", pipe.uuid, "steps", step.uuid, "test_reports", "test_cases"
+            args.repo, "pipelines", pipeline_uuid, "steps", step.uuid, "test_reports", "test_cases"
         )
         try:
             total = 0
@@ -423,17 +466,23 @@ async def pipeline_failure(ctx: ToolContext, args: PipelineFailure) -> ToolResul
                 status = str(case.get("status") or case.get("result") or "").upper()
                 if status in ("FAILED", "ERROR"):
                     failed_cases += 1
-                    if len(tests) < MAX_TEST_CASES:
-                        tests.append(
-                            _test_case_record(ctx.workspace, args.repo, pipe.build_number, step, case)
-                        )
+                    test = readable(
+                        ctx,
+                        f"test cases of pipeline #{args.build_number} in {args.repo}",
+                        functools.partial(
+                            _test_case_record, ctx.workspace, args.repo, args.build_number, step
+                        ),
+                        case,
+                    )
+                    if test is not None and len(tests) < MAX_TEST_CASES:
+                        tests.append(test)
             step.tests_total, step.tests_failed = total, failed_cases
         except NotFound:
             pass  # the step produced no test report
         records.append(step)
     if len(failed) > MAX_FAILED_STEPS:
         notes.append(f"{len(failed) - MAX_FAILED_STEPS} more failed steps not read")
-    if not failed and pipe.result in ("FAILED", "ERROR"):
+    if not failed and pipe is not None and pipe.result in ("FAILED", "ERROR"):
         notes.append("no step failed; the pipeline itself errored (configuration, YAML or quota)")
     other_steps = [s for s in steps if s not in failed[:MAX_FAILED_STEPS]]
     return ToolResult(

@@ -11,6 +11,7 @@ candidates' diffstats are read, bounded, and the result says how many were exami
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from bbscout.tools.paths import path_matches
 from bbscout.tools.pick import pick_one, plural, wanted
 from bbscout.tools.redact import redact
 from bbscout.tools.resolve import Person, PersonFilter, person_from_account
+from bbscout.tools.shapes import read_all, readable
 
 __all__ = [
     "PR_FIELDS",
@@ -69,7 +71,17 @@ _WHO = (
 PR_FIELDS = ",".join(f"values.{f}" for f in _BASE)
 PR_FIELDS_PEOPLE = PR_FIELDS + "," + ",".join(f"+values.{f}" for f in _PEOPLE)
 PR_FIELDS_WHO = PR_FIELDS_PEOPLE + "," + ",".join(f"+values.{f}" for f in _WHO)
-ONE_PR_FIELDS = ",".join((*_BASE, "description", *_PEOPLE))
+ONE_PR_FIELDS = ",".join(
+    (
+        *_BASE,
+        "description",
+        "destination.commit.hash",
+        "source.repository.full_name",
+        "destination.repository.full_name",
+        *_PEOPLE,
+    )
+)
+CLOSED = ("MERGED", "DECLINED", "SUPERSEDED")
 DIFFSTAT_FIELDS = "values.status,values.lines_added,values.lines_removed,values.old.path,values.new.path"
 STATUS_FIELDS = "values.key,values.name,values.state,values.refname"
 COMMENT_FIELDS = (
@@ -402,7 +414,11 @@ async def list_pull_requests(ctx: ToolContext, args: ListPullRequests) -> ToolRe
         matched_files = {(slug, int(raw.get("id") or 0)): hits for slug, raw, hits in found}
     records = []
     for slug, raw in items:
-        rec = pr_record(ctx.workspace, slug, raw, description=bool(args.text))
+        build = functools.partial(pr_record, ctx.workspace, slug, description=bool(args.text))
+        built = readable(ctx, f"pull requests from {slug}", build, raw)
+        if built is None:
+            continue
+        rec = built
         rec.matched_paths = [redact(p) for p in matched_files.get((slug, rec.id), [])]
         records.append(rec)
     if args.pick is None:
@@ -450,29 +466,60 @@ def _split_diff(diff: str) -> dict[str, str]:
     return parts
 
 
+def _closed(raw: dict[str, Any]) -> bool:
+    """A merged, declined or superseded pull request is settled: kept like an immutable response."""
+    return str(raw.get("state") or "") in CLOSED
+
+
+def _diffstat_path(
+    client: Any, repo: str, pr_id: int, raw: dict[str, Any]
+) -> tuple[str, list[tuple[str, str]]]:
+    """The PR's diffstat without its 302 hop: the repository diffstat of source..destination (as the
+    redirect does), when both commits are known and the source is not a fork; else the PR endpoint."""
+    source, destination = dig(raw, "source", "commit", "hash"), dig(raw, "destination", "commit", "hash")
+    fork = dig(raw, "source", "repository", "full_name") != dig(raw, "destination", "repository", "full_name")
+    if source and destination and not fork:
+        return client.repo_path(repo, "diffstat", f"{source}..{destination}"), [("topic", "true")]
+    return client.repo_path(repo, "pullrequests", pr_id, "diffstat"), []
+
+
 async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult:
     client = ctx.client
-    raw = await client.get_json(client.repo_path(args.repo, "pullrequests", args.pr_id), fields=ONE_PR_FIELDS)
+    raw = await client.get_json(
+        client.repo_path(args.repo, "pullrequests", args.pr_id), fields=ONE_PR_FIELDS, settled=_closed
+    )
     rec = pr_record(ctx.workspace, args.repo, raw, description=True)
     notes: list[str] = []
     gaps: list[str] = []
-    mode = "immutable" if rec.state in ("MERGED", "DECLINED", "SUPERSEDED") else "listing"
+    closed = rec.state in CLOSED
+    mode = "immutable" if closed else "listing"
+
+    def final(page: dict[str, Any]) -> bool:  # a closed PR's statuses, none still running
+        return (
+            closed
+            and not page.get("next")
+            and all(v.get("state") != "INPROGRESS" for v in page.get("values") or [])
+        )
+
     statuses = [
         f"{s.get('state')} {redact(str(s.get('name') or s.get('key') or ''))}".strip()
         async for s in client.paginate(
             client.repo_path(args.repo, "pullrequests", args.pr_id, "statuses"),
             fields=STATUS_FIELDS,
             max_items=20,
+            settled=final,
         )
     ]
     rec.statuses = statuses
     rev = rec.merge_commit or dig(raw, "source", "commit", "hash", default="") or f"pr{args.pr_id}"
     files: list[FileChangeRecord] = []
+    diffstat, params = _diffstat_path(client, args.repo, args.pr_id, raw)
     try:
         async for d in client.paginate(
-            client.repo_path(args.repo, "pullrequests", args.pr_id, "diffstat"),
+            diffstat,
+            params,
             fields=DIFFSTAT_FIELDS,
-            cache=mode,
+            cache="immutable" if params or closed else "listing",  # a commit pair never changes
             max_items=MAX_FILES + 1,
         ):
             files.append(file_change_record(ctx.workspace, args.repo, rev, d))
@@ -508,6 +555,7 @@ async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult
             client.repo_path(args.repo, "pullrequests", args.pr_id, "comments"),
             fields=COMMENT_FIELDS,
             max_items=MAX_COMMENTS,
+            cache=mode,
         ):
             if c.get("deleted"):
                 continue
@@ -565,7 +613,12 @@ async def pull_requests_for_commit(ctx: ToolContext, args: PullRequestsForCommit
             fields=PR_FIELDS + ",next",
         )
         if data.get("values"):
-            recs = [pr_record(ctx.workspace, args.repo, raw) for raw in data["values"]]
+            recs = read_all(
+                ctx,
+                f"pull requests from {args.repo}",
+                lambda r: pr_record(ctx.workspace, args.repo, r),
+                data["values"],
+            )
             notes.append("method: /commit/{hash}/pullrequests")
             return ToolResult(tool="pull_requests_for_commit", records=recs, notes=notes)
         # An empty answer is ambiguous: 202 (still indexing) also comes with an empty page.
@@ -617,7 +670,12 @@ async def pull_requests_for_commit(ctx: ToolContext, args: PullRequestsForCommit
         f"of {checked}"
     )
     truncated = len(candidates) >= FALLBACK_PR_SCAN or checked >= FALLBACK_COMMIT_CHECKS
-    recs = [pr_record(ctx.workspace, args.repo, raw) for raw in found.values()]
+    recs = read_all(
+        ctx,
+        f"pull requests from {args.repo}",
+        lambda r: pr_record(ctx.workspace, args.repo, r),
+        found.values(),
+    )
     return ToolResult(
         tool="pull_requests_for_commit", records=recs, notes=notes, truncated=truncated and not recs
     )

@@ -2,7 +2,10 @@
 
 `run_tool` validates arguments against `tools.args.TOOL_ARGS`, runs the coroutine, accounts the
 HTTP requests it made (cache hits are free) and applies a final redaction sweep over every string
-of the result, so no repository-derived text leaves `tools/` unredacted even if a builder forgot.
+of the result (secret shapes, and the client's own credentials whatever their shape), so no
+repository-derived text leaves `tools/` unredacted even if a builder forgot. Records Bitbucket sent
+in a shape the tool could not read become gaps with their count (`tools.shapes`); a tool that could
+not read an answer at all raises `InvalidResponse`, never a bare Python error.
 
 Error policy: fan-outs over several repositories turn per-repository `ScopeError`/`NotFound`/
 `ServerError`/`TransportFailure`/`RateLimited`/`BudgetExhausted` into `gaps` and keep the other
@@ -23,6 +26,7 @@ from bbscout.tools.args import TOOL_ARGS, ToolArgs
 from bbscout.tools.context import ToolContext
 from bbscout.tools.evidence import ToolResult
 from bbscout.tools.redact import redact
+from bbscout.tools.shapes import DATA_ERRORS, shape_error, unread_gaps
 
 __all__ = ["TOOLS", "Tool", "run_tool", "tool_schemas"]
 
@@ -79,17 +83,17 @@ def tool_schemas() -> list[dict[str, Any]]:
     ]
 
 
-def _sweep(value: Any) -> Any:
-    """Redact every string inside a record (idempotent; innocent strings are returned unchanged)."""
+def _sweep(value: Any, clean: Callable[[str], str]) -> Any:
+    """Clean every string inside a record (idempotent; innocent strings are returned unchanged)."""
     if isinstance(value, str):
-        return redact(value)
+        return clean(value)
     if isinstance(value, list):
-        return [_sweep(v) for v in value]
+        return [_sweep(v, clean) for v in value]
     if isinstance(value, BaseModel):
         updates = {}
         for name in type(value).model_fields:
             old = getattr(value, name)
-            new = _sweep(old)
+            new = _sweep(old, clean)
             if new is not old and new != old:
                 updates[name] = new
         return value.model_copy(update=updates) if updates else value
@@ -111,11 +115,19 @@ async def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | ToolArgs)
         else tool.args_model.model_validate(args.model_dump() if isinstance(args, BaseModel) else args)
     )
     before = ctx.client.stats.requests
-    result = await tool.run(ctx, parsed)
+    try:
+        result = await tool.run(ctx, parsed)
+    except DATA_ERRORS as exc:
+        raise shape_error(name, exc) from None
     result.tool = name
     result.args = parsed.model_dump(mode="json", exclude_defaults=True)
     result.requests = ctx.client.stats.requests - before
-    result.records = [_sweep(r) for r in result.records]
-    result.notes = [redact(n) for n in result.notes]
-    result.gaps = [redact(g) for g in result.gaps]
+    scrub: Callable[[str], str] = getattr(ctx.client, "scrub", lambda text: text)
+
+    def clean(text: str) -> str:
+        return redact(scrub(text))
+
+    result.records = [_sweep(r, clean) for r in result.records]
+    result.notes = [clean(n) for n in result.notes]
+    result.gaps = [clean(g) for g in [*result.gaps, *unread_gaps(ctx)]]
     return result

@@ -32,7 +32,7 @@ from bbscout.agent.runtime import (
     open_session,
 )
 from bbscout.agent.settings import ConfigError, Settings
-from bbscout.tools.bitbucket import ResponseCache
+from bbscout.tools.bitbucket import ResponseCache, Store
 
 __all__ = ["Asker", "Clock", "Question"]
 
@@ -66,6 +66,7 @@ class Asker:
         checkpointer: a langgraph checkpointer for threads; without one a thread id is refused.
         clock: "now" for questions that do not carry one (tests inject a fixed time).
         connection: the named connection used when a question names none.
+        store: the response cache and hourly request ledger shared with other processes (agent.cache).
     """
 
     def __init__(
@@ -76,6 +77,7 @@ class Asker:
         checkpointer: Any = None,
         clock: Clock = utc_now,
         connection: str | None = None,
+        store: Store | None = None,
     ) -> None:
         self.settings = settings
         self.planner = planner
@@ -83,6 +85,7 @@ class Asker:
         self.clock = clock
         self.connection = connection
         self.cache = ResponseCache()
+        self.store = store
         self._embedded: tuple[httpx.AsyncBaseTransport, Any] | None = None
         self._thread_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -105,7 +108,9 @@ class Asker:
         if settings.uses_embedded_sandbox:
             self._embedded = self._embedded or embedded_transport(at)
             embedded = self._embedded
-        client = make_client(settings, at, lambda _: None, cache=self.cache, embedded=embedded)
+        client = make_client(
+            settings, at, lambda _: None, cache=self.cache, embedded=embedded, store=self.store
+        )
         source: Source = "sandbox" if settings.uses_embedded_sandbox else "bitbucket"
         async with open_session(
             settings, planner=self.planner, now=at, client=client, source=source

@@ -6,7 +6,6 @@ and the other commands never need them (nor the run machinery).
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import sys
 from collections.abc import AsyncIterator
@@ -15,8 +14,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-
-from bbscout.agent.settings import ConfigError, data_dir, load_settings
 
 if TYPE_CHECKING:
     from bbscout.agent.runtime import PlannerChoice
@@ -62,15 +59,23 @@ async def open_asker(
     """An Asker on the configured connection, with chat threads in the CLI's SQLite file."""
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+    from bbscout.agent.cache import open_shared_store
+    from bbscout.agent.settings import data_dir, load_settings
     from bbscout.agent.surfaces.asker import Asker
 
     settings = load_settings()
     path = data_dir()
     path.mkdir(parents=True, exist_ok=True)
-    async with AsyncSqliteSaver.from_conn_string(str(path / "chat.sqlite")) as saver:
-        clock = (lambda: now) if now else (lambda: datetime.now(UTC))
-        asker = Asker(settings, planner=planner, checkpointer=saver, clock=clock, connection=connection)
-        yield asker
+    store = open_shared_store(settings)  # the response cache and hourly ledger every replica shares
+    try:
+        async with AsyncSqliteSaver.from_conn_string(str(path / "chat.sqlite")) as saver:
+            clock = (lambda: now) if now else (lambda: datetime.now(UTC))
+            asker = Asker(
+                settings, planner=planner, checkpointer=saver, clock=clock, connection=connection, store=store
+            )
+            yield asker
+    finally:
+        await store.aclose()
 
 
 PlannerOpt = Annotated[str, typer.Option("--planner", help="auto (LLM when configured), rules or llm.")]
@@ -97,6 +102,10 @@ def mcp_command(
             f"--host {host} is not a loopback address. The MCP endpoint has no keys of its own: serve it "
             "on 127.0.0.1, or behind a proxy that authenticates callers."
         )
+    import asyncio
+
+    from bbscout.agent.settings import ConfigError  # settings load when a surface starts, not for --help
+
     try:
         asyncio.run(_mcp(mode, host, port, _planner(planner), _now(now)))
     except ConfigError as exc:
@@ -140,6 +149,10 @@ def slack_command(
     now: NowOpt = None,
 ) -> None:
     """Run the Slack app over Socket Mode (SLACK_APP_TOKEN): no public URL needed."""
+    import asyncio
+
+    from bbscout.agent.settings import ConfigError
+
     try:
         asyncio.run(_slack(_planner(planner), _now(now)))
     except ConfigError as exc:

@@ -26,6 +26,7 @@ def clean_env(tmp_path: Path) -> dict[str, str]:
         HOME=str(tmp_path),
         BBSCOUT_CONFIG=str(tmp_path / "config.toml"),
         BBSCOUT_DATA_DIR=str(tmp_path / "data"),
+        BBSCOUT_CACHE_DIR=str(tmp_path / "cache"),
         COLUMNS="160",
         NO_COLOR="1",
     )

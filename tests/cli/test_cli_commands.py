@@ -22,7 +22,7 @@ def test_help_lists_the_registered_commands(bbscout: Run) -> None:
     commands = [line.split()[1] for line in panel.splitlines() if line.startswith("│ ") and line[2] != " "]
     assert commands[:4] == ["ask", "investigate", "chat", "connect"]
     assert {"eval", "sandbox"} <= set(commands)
-    assert "Run the eval suite" in result.stdout and "The local Bitbucket Cloud sandbox." in result.stdout
+    assert "Run the eval suite" in result.stdout and "The local Bitbucket Cloud sandbox" in result.stdout
 
 
 def test_registered_commands_run_with_their_own_options(bbscout: Run) -> None:

@@ -216,7 +216,9 @@ async def test_a_turn_interrupted_after_act_resumes_in_another_process(tmp_path:
     assert [m["role"] for m in review[:4]] == ["system", "user", "assistant", "tool"]
     assert review[2]["tool_calls"][0]["id"] == "call_t1" and review[3]["tool_call_id"] == "call_t1"
     assert review[-1]["role"] == "user" and "Round 1 of 3" in review[-1]["content"]
-    assert final["report"]["entities"] and not final["gaps"]
+    assert final["report"]["entities"]
+    # no gap but the failure summaries offered instead of read (agent.frugality)
+    assert [g for g in final["gaps"] if "not looked into, to save requests" not in g] == []
 
 
 async def test_llm_failures_fall_back_to_the_rules_with_a_gap_each() -> None:

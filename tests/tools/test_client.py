@@ -359,7 +359,8 @@ async def test_gives_up_after_max_attempts() -> None:
         with pytest.raises(TransportFailure) as texc:
             await bb.get_json("/t")
         assert "timed out" in str(texc.value)
-    assert server.paths().count(f"{API}/user") == 3 and server.paths().count(f"{API}/t") == 3
+    # a timeout is tried once more, not max_attempts times: a hung server costs two deadlines at most
+    assert server.paths().count(f"{API}/user") == 3 and server.paths().count(f"{API}/t") == 2
 
 
 async def test_555_is_retried_once_only() -> None:
@@ -381,14 +382,6 @@ async def test_truncated_json_is_retried() -> None:
     async with make_client(server2, retry=RetryConfig(max_attempts=2)) as bb:
         with pytest.raises(TransportFailure, match="JSON"):
             await bb.get_json("/user")
-
-
-async def test_json_that_is_not_an_object_is_a_transport_failure() -> None:
-    server = FakeServer().route(f"{API}/user", js([{"uuid": "{x}"}]))
-    async with make_client(server) as bb:
-        with pytest.raises(TransportFailure, match="JSON object") as exc:
-            await bb.get_json("/user")
-    assert exc.value.endpoint == "/user" and exc.value.status == 200
 
 
 async def test_429_honours_retry_after_seconds_and_http_date() -> None:

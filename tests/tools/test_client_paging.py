@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bbscout.tools.bitbucket import max_pagelen
+from bbscout.tools.bitbucket import InvalidResponse, max_pagelen
 from bbscout.tools.bitbucket._pagination import collection_fields
 from tests.tools.test_client import API, FakeServer, make_client
 
@@ -45,10 +45,12 @@ async def test_follows_next_links_all_items_no_duplicates() -> None:
 
 async def test_next_link_loop_is_detected() -> None:
     server = FakeServer()
-    server.route(API + "/loop", lambda r: httpx.Response(200, json={"values": [1], "next": str(r.url)}))
+    server.route(
+        API + "/loop", lambda r: httpx.Response(200, json={"values": [{"n": 1}], "next": str(r.url)})
+    )
     async with make_client(server) as bb:
         items = [v async for v in bb.paginate("/loop")]
-    assert len(server.requests) == 1 and items == [1]
+    assert len(server.requests) == 1 and items == [{"n": 1}]
 
 
 async def test_next_link_to_foreign_host_is_refused() -> None:
@@ -56,7 +58,7 @@ async def test_next_link_to_foreign_host_is_refused() -> None:
         API + "/x", httpx.Response(200, json={"values": [1], "next": "https://evil.example/2.0/x?page=2"})
     )
     async with make_client(server) as bb:
-        with pytest.raises(ValueError):
+        with pytest.raises(InvalidResponse, match="next"):  # typed: a traceback as it stood
             _ = [v async for v in bb.paginate("/x")]
     assert len(server.requests) == 1
 

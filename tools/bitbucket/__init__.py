@@ -16,13 +16,21 @@ from __future__ import annotations
 from bbscout.tools.bitbucket import bbql
 from bbscout.tools.bitbucket._auth import BasicAuth, BearerAuth
 from bbscout.tools.bitbucket._cache import ResponseCache
-from bbscout.tools.bitbucket._client import DEFAULT_BASE_URL, DEFAULT_MAX_REDIRECTS, BitbucketClient
+from bbscout.tools.bitbucket._client import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_REDIRECTS,
+    BitbucketClient,
+    last_endpoint,
+    valid_workspace,
+)
 from bbscout.tools.bitbucket._errors import (
     AuthError,
     BadRequest,
     BitbucketError,
     BudgetExhausted,
+    DeadlineExceeded,
     Gone,
+    InvalidResponse,
     NotFound,
     RateLimited,
     ReadOnlyViolation,
@@ -51,9 +59,13 @@ from bbscout.tools.bitbucket._models import (
 )
 from bbscout.tools.bitbucket._pagination import max_pagelen
 from bbscout.tools.bitbucket._retry import DEFAULT_RETRY, RetryConfig
+from bbscout.tools.bitbucket._shared import COALESCE_SECONDS, credential_identity
 from bbscout.tools.bitbucket._stats import EndpointStats, RequestEvent, RequestStats, endpoint_template
+from bbscout.tools.bitbucket._store import MemoryStore, Store, Usage, open_store
+from bbscout.tools.bitbucket._urls import check_base_url, is_loopback
 
 __all__ = [
+    "COALESCE_SECONDS",
     "DEFAULT_BASE_URL",
     "DEFAULT_MAX_REDIRECTS",
     "DEFAULT_RETRY",
@@ -72,11 +84,14 @@ __all__ = [
     "CodeSearchMatch",
     "Commit",
     "CommitStatus",
+    "DeadlineExceeded",
     "Deployment",
     "DiffStat",
     "EndpointStats",
     "Environment",
     "Gone",
+    "InvalidResponse",
+    "MemoryStore",
     "NotFound",
     "Paginated",
     "Pipeline",
@@ -91,12 +106,20 @@ __all__ = [
     "RetryConfig",
     "ScopeError",
     "ServerError",
+    "Store",
     "TestCase",
     "TestReport",
     "TransportFailure",
+    "Usage",
     "Workspace",
     "WorkspaceAccess",
     "bbql",
+    "check_base_url",
+    "credential_identity",
     "endpoint_template",
+    "is_loopback",
+    "last_endpoint",
     "max_pagelen",
+    "open_store",
+    "valid_workspace",
 ]

@@ -2,10 +2,15 @@
 
 Request path (every byte goes through `_send`):
 
-    get_json / get_text / paginate
+    get_json / get_text / paginate            (answers that do not fit the endpoint → InvalidResponse)
       → cache lookup + single flight          (`_cached`)
-      → retries, redirects, status → errors   (`_fetch`)
+      → retries, redirects, status → errors   (`_fetch`; waits draw on the run's deadline)
       → read-only guard, budget, hourly limit, accounting, one HTTP attempt   (`_send`)
+      → a total deadline per request (`timeout`, not per read), capped decompressed bytes (`_limits`)
+
+A hostile or broken server costs at most `timeout` seconds per attempt, the run's deadline
+(`start_run`) in all, and `max_json_bytes`/`max_text_bytes` of memory per answer. Credentials go only
+to the API origin under the base path, over https (or loopback, or with `allow_http`).
 
 The transport is injectable (`transport=httpx.MockTransport(...)` or `httpx.ASGITransport(app)` in
 tests); sleeping, the clock and jitter randomness are injectable too, so tests never wait.
@@ -14,13 +19,14 @@ tests); sleeping, the clock and jitter randomness are injectable too, so tests n
 from __future__ import annotations
 
 import asyncio
+import collections
+import contextvars
 import enum
 import json
 import logging
 import random
 import time
 import typing
-import urllib.parse
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -34,7 +40,9 @@ from bbscout.tools.bitbucket._errors import (
     BadRequest,
     BitbucketError,
     BudgetExhausted,
+    DeadlineExceeded,
     Gone,
+    InvalidResponse,
     NotFound,
     RateLimited,
     ReadOnlyViolation,
@@ -43,7 +51,19 @@ from bbscout.tools.bitbucket._errors import (
     TransportFailure,
     humanize_wait,
 )
+from bbscout.tools.bitbucket._limits import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_ERROR_BYTES,
+    DEFAULT_MAX_JSON_BYTES,
+    DEFAULT_MAX_TEXT_BYTES,
+    ReadMode,
+    RunDeadline,
+    TooLarge,
+    human_bytes,
+    read_body,
+)
 from bbscout.tools.bitbucket._pagination import collection_fields, join_fields, max_pagelen
+from bbscout.tools.bitbucket._ratelimit import HourlyLimiter
 from bbscout.tools.bitbucket._retry import (
     DEFAULT_RETRY,
     ONCE_STATUSES,
@@ -52,9 +72,20 @@ from bbscout.tools.bitbucket._retry import (
     backoff_delay,
     parse_retry_after,
 )
+from bbscout.tools.bitbucket._shared import SharedCache, credential_identity
 from bbscout.tools.bitbucket._stats import RequestEvent, RequestStats, endpoint_template
+from bbscout.tools.bitbucket._store import Store
+from bbscout.tools.bitbucket._urls import check_base_url, segment
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_MAX_REDIRECTS", "TEXT_ACCEPT", "BitbucketClient", "Params"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_REDIRECTS",
+    "TEXT_ACCEPT",
+    "BitbucketClient",
+    "Params",
+    "last_endpoint",
+    "valid_workspace",
+]
 
 logger = logging.getLogger("bbscout.tools.bitbucket")
 
@@ -66,8 +97,24 @@ _SAFE_METHODS = frozenset({"GET", "HEAD"})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _FORBIDDEN_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization", "host"})
 _MASK = "**********"
+ANNOUNCE_WAIT_SECONDS = 3.0  # retry waits at least this long are reported through `on_wait`
+MIN_SCRUB_CHARS = 8
+TIMEOUT_ATTEMPTS = 2  # a request that timed out is tried once more, not `max_attempts` times
+
+_LAST_ENDPOINT: contextvars.ContextVar[str | None] = contextvars.ContextVar("bb_last_endpoint", default=None)
+
+
+def last_endpoint() -> str | None:
+    """The endpoint template this task last asked for (names the source of data a caller cannot read)."""
+    return _LAST_ENDPOINT.get()
+
 
 Params = typing.Mapping[str, typing.Any] | typing.Sequence[tuple[str, typing.Any]] | None
+Settled = typing.Callable[[typing.Any], bool]
+
+
+class _RequestTimeout(httpx.TimeoutException):
+    """The total per-request deadline passed (httpx's own timeouts restart with every read)."""
 
 
 class _ErrorFields(typing.TypedDict):
@@ -188,8 +235,16 @@ class BitbucketClient:
       `RateLimited` (no request sent) instead of exceeding it.
     * `cache`: a `ResponseCache` (possibly shared between clients); `None` gives the client a
       private one. Use `cache="none"` per call to bypass.
+    * `store`: a `Store` shared with other processes (SQLite, Redis): the second cache level for
+      immutable responses, and the hourly request ledger of this credential. `None`: this process only.
+      `cache_scope` narrows its cache entries further (e.g. to one generated sandbox world).
     * `on_request(event)`: called after every HTTP attempt and every cache hit
       (`event.from_cache`); exceptions it raises are logged and swallowed.
+    * `timeout`: total seconds for one attempt (connect, headers and the whole body).
+    * `start_run(seconds)`: the run's deadline; requests and retry waits draw on what is left.
+    * `max_json_bytes` / `max_text_bytes`: caps on the decompressed bytes of one answer.
+    * `on_wait(seconds, why)`: told before a retry wait of `ANNOUNCE_WAIT_SECONDS` or more.
+    * `allow_http`: permit plain http:// to a non-loopback host (an injected transport implies it).
     """
 
     def __init__(
@@ -209,8 +264,14 @@ class BitbucketClient:
         clock: typing.Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        max_json_bytes: int = DEFAULT_MAX_JSON_BYTES,
+        max_text_bytes: int = DEFAULT_MAX_TEXT_BYTES,
+        on_wait: typing.Callable[[float, str], None] | None = None,
+        allow_http: bool = False,
+        store: Store | None = None,
+        cache_scope: str = "",
     ) -> None:
-        if not isinstance(workspace, str) or not workspace.strip() or "/" in workspace:
+        if not valid_workspace(workspace):
             raise ValueError("workspace must be a workspace slug (bitbucket.org/WORKSPACE/...) or {uuid}")
         if auth is not None and not isinstance(auth, (BasicAuth, BearerAuth)):
             raise TypeError("auth must be BasicAuth, BearerAuth or None")
@@ -218,9 +279,7 @@ class BitbucketClient:
             raise ValueError("budget must be >= 0 or None")
         self.workspace = workspace.strip()
         self._auth = auth
-        self._base = httpx.URL(base_url.rstrip("/"))
-        if self._base.scheme not in ("http", "https") or not self._base.host:
-            raise ValueError("base_url must be an absolute http(s) URL")
+        self._base = check_base_url(base_url, allow_http=allow_http or transport is not None)
         self._base_str = str(self._base).rstrip("/")
         self._base_path = self._base.path.rstrip("/")
         self._retry = retry
@@ -231,16 +290,33 @@ class BitbucketClient:
         self._clock = clock
         self._rng = rng or random.Random()
         self._max_redirects = max_redirects
+        self._timeout = timeout
+        self._max_json_bytes = max_json_bytes
+        self._max_text_bytes = max_text_bytes
+        self._on_wait = on_wait
+        self._deadline = RunDeadline(None, clock)
+        self.unreadable: collections.Counter[str] = collections.Counter()  # endpoint → items skipped
         self.stats = RequestStats()
-        from bbscout.tools.bitbucket._ratelimit import HourlyLimiter
-
-        self._limiter = HourlyLimiter(hourly_limit, clock)
+        identity = credential_identity(auth)
+        self._shared = (
+            SharedCache(
+                store, base_url=self._base_str, workspace=self.workspace, identity=f"{identity} {cache_scope}"
+            )
+            if store is not None
+            else None
+        )
+        self._limiter = HourlyLimiter(
+            hourly_limit,
+            clock if clock is not time.monotonic else time.time,
+            store=store,
+            ledger=f"{self._base.host}|{identity}",
+        )
         self._secrets: tuple[str, ...] = auth.secret_values() if auth is not None else ()
         self._http = httpx.AsyncClient(
             transport=_ReadOnlyTransport(transport or httpx.AsyncHTTPTransport(retries=0)),
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
-            headers={"User-Agent": "bbscout/0.1 (+read-only)"},
+            headers={"User-Agent": "bbscout/0.1 (+read-only)", "Accept-Encoding": ACCEPT_ENCODING},
         )
         self._closed = False
 
@@ -261,6 +337,10 @@ class BitbucketClient:
             f"BitbucketClient(workspace={self.workspace!r}, base_url={self._base_str!r}, "
             f"auth={self._auth!r}, requests={self.stats.requests}, budget={self._budget!r})"
         )
+
+    def start_run(self, seconds: float | None) -> None:
+        """Start the run's deadline: from now on, requests and waits fit in `seconds` (None: no limit)."""
+        self._deadline = RunDeadline(seconds, self._clock)
 
     # public properties -------------------------------------------------------------------------
     @property
@@ -284,14 +364,27 @@ class BitbucketClient:
 
     @property
     def hourly_remaining(self) -> int:
-        """Requests left in the client-side rolling hour."""
+        """Requests left this hour for this credential, across every process sharing the store."""
         return self._limiter.remaining
+
+    @property
+    def hourly_limit(self) -> int:
+        """The hour's allowance: Bitbucket's `X-RateLimit-Limit` once seen, else the configured limit."""
+        return self._limiter.limit
+
+    @property
+    def hourly_source(self) -> str:
+        return self._limiter.source
+
+    async def refresh_hourly(self) -> int:
+        """Read the shared ledger (other processes' requests); returns the requests left this hour."""
+        return await self._limiter.refresh()
 
     # path helpers ------------------------------------------------------------------------------
     @staticmethod
     def segment(value: str | int) -> str:
-        """Percent-encode one path segment (`{uuid}` → `%7Buuid%7D`, `feat/x` → `feat%2Fx`)."""
-        return urllib.parse.quote(str(value), safe="")
+        """Percent-encode one path segment (`feat/x` → `feat%2Fx`; `..` → `%2E%2E`, never a traversal)."""
+        return segment(value)
 
     def repo_path(self, repo: str, *parts: str | int) -> str:
         """`/repositories/{workspace}/{repo}/part/...` with every segment percent-encoded."""
@@ -310,8 +403,13 @@ class BitbucketClient:
         *,
         fields: str | typing.Sequence[str] | None = None,
         cache: CacheMode = "listing",
+        settled: Settled | None = None,
     ) -> dict[str, typing.Any]:
-        """GET a JSON resource. `fields` is joined with commas (a leading `+` goes out as `%2B`)."""
+        """GET a JSON resource. `fields` is joined with commas (a leading `+` goes out as `%2B`).
+
+        `settled(document)` → True marks a response that can no longer change (a completed pipeline,
+        a merged pull request): it is then kept like an immutable one.
+        """
         url = self._url(path)
         query = _normalize_params(params)
         joined = join_fields(fields)
@@ -324,15 +422,29 @@ class BitbucketClient:
         async def fetch() -> _Raw:
             return await self._fetch(url, query, headers, expect_json=True)
 
-        cached = await self._cached(url, query, "json", cache, fetch)
-        data = self._parse_json(cached.body)
-        if not isinstance(data, dict):
-            raise TransportFailure(
-                f"expected a JSON object from Bitbucket, got a JSON {type(data).__name__}",
-                status=cached.status,
+        _LAST_ENDPOINT.set(self._endpoint_for(url))
+        keep = self._keep_when(settled) if settled is not None else None
+        value = await self._cached(url, query, "json", cache, fetch, keep)
+        doc = self._parse_json(value.body)
+        if not isinstance(doc, dict):
+            raise InvalidResponse(
+                f"Bitbucket answered with a JSON {_json_type(doc)} where an object was expected",
+                status=value.status,
                 endpoint=self._endpoint_for(url),
             )
-        return data
+        return doc
+
+    def _keep_when(self, settled: Settled) -> typing.Callable[[bytes], bool]:
+        """A body is kept as settled only when it is a JSON object the endpoint's rule calls settled."""
+
+        def keep(body: bytes) -> bool:
+            try:
+                doc = self._parse_json(body)
+            except ValueError:
+                return False
+            return isinstance(doc, dict) and settled(doc)
+
+        return keep
 
     async def get_text(
         self,
@@ -380,6 +492,7 @@ class BitbucketClient:
                     raw.body = raw.body[-tail_bytes:]
                 return raw
 
+        _LAST_ENDPOINT.set(self._endpoint_for(url))
         cached = await self._cached(url, query, variant, cache, fetch)
         body = cached.body
         if tail_bytes is not None and len(body) >= tail_bytes:
@@ -397,12 +510,14 @@ class BitbucketClient:
         max_items: int | None = None,
         stop: typing.Callable[[dict[str, typing.Any]], bool] | None = None,
         cache: CacheMode = "listing",
+        settled: Settled | None = None,
     ) -> typing.AsyncIterator[dict[str, typing.Any]]:
         """Yield the `values` of a collection, fetching only the pages needed.
 
         Follows the opaque `next` link, or (``by_page=True``, for the pipelines list) requests
         `page=1,2,...` with the same params, stopping on an empty/short page or `page*pagelen >= size`.
         `stop(item)` → True ends iteration before that item; `max_items` caps the items yielded.
+        `settled(page)` → True keeps that page like an immutable response (see `get_json`).
         """
         if max_items is not None and max_items <= 0:
             return
@@ -422,9 +537,9 @@ class BitbucketClient:
         if selected is not None:
             query.append(("fields", selected))
         pages = (
-            self._numbered_pages(path, query, size, cache)
+            self._numbered_pages(path, query, size, cache, settled)
             if by_page
-            else self._linked_pages(path, query, size, cache)
+            else self._linked_pages(path, query, size, cache, settled)
         )
         yielded = 0
         async for values in pages:
@@ -437,21 +552,23 @@ class BitbucketClient:
                     return
 
     async def _numbered_pages(
-        self, path: str, query: list[tuple[str, str]], size: int, cache: CacheMode
+        self, path: str, query: list[tuple[str, str]], size: int, cache: CacheMode, settled: Settled | None
     ) -> typing.AsyncIterator[list[dict[str, typing.Any]]]:
         """page=1,2,... (the pipelines list has no reliable `next`): stop on a short page or at `size`."""
         page = 1
         while True:
-            data = await self.get_json(path, [*query, ("pagelen", size), ("page", page)], cache=cache)
-            values = data.get("values") or []
+            data = await self.get_json(
+                path, [*query, ("pagelen", size), ("page", page)], cache=cache, settled=settled
+            )
+            values, count = self._page_values(data, path)
             yield values
             total = data.get("size")
-            if not values or len(values) < size or (isinstance(total, int) and page * size >= total):
+            if not count or count < size or (isinstance(total, int) and page * size >= total):
                 return
             page += 1
 
     async def _linked_pages(
-        self, path: str, query: list[tuple[str, str]], size: int, cache: CacheMode
+        self, path: str, query: list[tuple[str, str]], size: int, cache: CacheMode, settled: Settled | None
     ) -> typing.AsyncIterator[list[dict[str, typing.Any]]]:
         """Follow the opaque `next` link; stop when it is missing or loops."""
         url: str = self._url(path)
@@ -459,12 +576,19 @@ class BitbucketClient:
         page_params: list[tuple[str, str]] | None = first_page
         seen: set[str] = {cache_key("GET", url, first_page)}
         while True:
-            data = await self.get_json(url, page_params, cache=cache)
-            yield data.get("values") or []
+            data = await self.get_json(url, page_params, cache=cache, settled=settled)
+            yield self._page_values(data, url)[0]
             nxt = data.get("next")
             if not nxt or not isinstance(nxt, str):
                 return
-            nxt = str(httpx.URL(url).join(nxt))
+            try:
+                nxt = self._url(str(httpx.URL(url).join(nxt)))
+            except (httpx.InvalidURL, ValueError):
+                raise InvalidResponse(
+                    "Bitbucket's `next` link points outside the API base URL; not followed (credentials "
+                    "stay on the API)",
+                    endpoint=self._endpoint_for(url),
+                ) from None
             canonical = cache_key("GET", nxt, [])
             if canonical in seen:
                 logger.warning("pagination loop detected at %s; stopping", self._endpoint_for(url))
@@ -473,12 +597,33 @@ class BitbucketClient:
             url, page_params = nxt, None
 
     # internals ---------------------------------------------------------------------------------
+    def _page_values(self, data: dict[str, typing.Any], url: str) -> tuple[list[dict[str, typing.Any]], int]:
+        """A page's objects and how many items it had; items that are not objects are counted, not kept."""
+        values = data.get("values")
+        if values is None:
+            return [], 0
+        endpoint = self._endpoint_for(self._url(url))
+        if not isinstance(values, list):
+            raise InvalidResponse(
+                f"Bitbucket answered a listing whose `values` is a JSON {_json_type(values)}, not a list",
+                endpoint=endpoint,
+            )
+        items = [v for v in values if isinstance(v, dict)]
+        if len(items) < len(values):
+            self.unreadable[endpoint] += len(values) - len(items)
+        return items, len(values)
+
+    def _under_base(self, url: httpx.URL) -> bool:
+        """On the API origin and under its base path: the only URLs that get credentials."""
+        path = url.path
+        return self._is_api(url) and (not self._base_path or path.startswith(self._base_path + "/"))
+
     def _url(self, path: str) -> str:
         if not isinstance(path, str) or not path:
             raise ValueError("path must be a non-empty string")
         if path.startswith(("http://", "https://")):
             target = httpx.URL(path)
-            if not self._is_api(target) or not target.path.startswith(self._base_path + "/"):
+            if not self._under_base(target):
                 raise ValueError(
                     "absolute URLs must point below base_url (refusing to send credentials elsewhere)"
                 )
@@ -499,13 +644,19 @@ class BitbucketClient:
             raw = raw[len(self._base_path) :]
         return endpoint_template(raw or "/")
 
-    def _scrub(self, text: str | None) -> str | None:
-        if text is None:
-            return None
+    def scrub(self, text: str) -> str:
+        """`text` with the client's own credentials (token, Basic header value) masked.
+
+        Secrets shorter than `MIN_SCRUB_CHARS` (test stand-ins) are left alone: masking every "t"
+        would garble the text and protect nothing.
+        """
         for secret in self._secrets:
-            if secret:
+            if len(secret) >= MIN_SCRUB_CHARS and secret in text:
                 text = text.replace(secret, _MASK)
         return text
+
+    def _scrub(self, text: str | None) -> str | None:
+        return None if text is None else self.scrub(text)
 
     def _emit(self, event: RequestEvent) -> None:
         if self._on_request is None:
@@ -518,7 +669,10 @@ class BitbucketClient:
     def _parse_json(self, body: bytes) -> typing.Any:
         if not body.strip():
             return {}
-        return json.loads(body)
+        try:
+            return json.loads(body)
+        except RecursionError:  # nesting deeper than Python's stack: not an answer, whatever it is
+            raise ValueError("JSON nested too deeply") from None
 
     async def _cached(
         self,
@@ -527,7 +681,9 @@ class BitbucketClient:
         variant: str,
         mode: CacheMode,
         fetch: typing.Callable[[], typing.Awaitable[_Raw]],
+        keep: typing.Callable[[bytes], bool] | None = None,
     ) -> CachedResponse:
+        """L1: this process's `ResponseCache` (with single flight); L2: the shared store, if any."""
         if mode not in ("immutable", "listing", "none"):
             raise ValueError("cache must be 'immutable', 'listing' or 'none'")
         if mode == "none":
@@ -537,6 +693,10 @@ class BitbucketClient:
         key = cache_key("GET", url, query, variant)
         endpoint = self._endpoint_for(url)
         hit = store.get(key)
+        if hit is None and self._shared is not None:
+            hit = await self._shared.get(key, mode)
+            if hit is not None:
+                store.put(key, hit, mode)
         if hit is None:
             fut = store.inflight(key)
             if fut is not None:
@@ -552,24 +712,77 @@ class BitbucketClient:
             self.stats.cache_hits += 1
             self.stats.endpoint(endpoint).cache_hits += 1
             self._emit(RequestEvent("GET", endpoint, hit.url_path, hit.status, len(hit.body), 0.0, 0, True))
-            return hit
-        store.misses += 1
-        self.stats.cache_misses += 1
+            return self._found(hit, endpoint)
         fut = store.begin(key)
-        try:
+
+        async def fetch_value() -> CachedResponse:
             raw = await fetch()
+            return CachedResponse(
+                raw.status, raw.body, raw.headers.get("content-type", ""), httpx.URL(url).path
+            )
+
+        async def fetch_kept() -> CachedResponse:
+            nonlocal mode
+            try:
+                value = await fetch_value()
+            except NotFound:
+                if mode != "immutable":
+                    raise
+                # what cannot change cannot appear either (a completed step's missing test report)
+                return CachedResponse(404, b"", "", httpx.URL(url).path)
+            if keep is not None and value.status == 200 and keep(value.body):
+                mode = "immutable"
+            return value
+
+        try:
+            if self._shared is not None:
+                value, shared = await self._shared.fetch(key, fetch_kept, lambda: mode)
+            else:
+                value, shared = await fetch_kept(), False
         except BaseException as exc:
             store.finish(key, fut, error=exc)
             raise
-        value = CachedResponse(raw.status, raw.body, raw.headers.get("content-type", ""), httpx.URL(url).path)
-        if raw.status in (200, 206):  # 206: a Range tail, keyed by its own variant
-            store.put(key, value, mode)
+        if shared:  # another process made this request a moment ago
+            store.hits += 1
+            self.stats.cache_hits += 1
+            self.stats.endpoint(endpoint).cache_hits += 1
+            self._emit(
+                RequestEvent("GET", endpoint, value.url_path, value.status, len(value.body), 0.0, 0, True)
+            )
+        else:
+            store.misses += 1
+            self.stats.cache_misses += 1
+        if value.status in (200, 206) or (value.status == 404 and mode == "immutable"):
+            store.put(key, value, mode)  # 206: a Range tail, keyed by its own variant
         store.finish(key, fut, value)
+        return self._found(value, endpoint)
+
+    @staticmethod
+    def _found(value: CachedResponse, endpoint: str) -> CachedResponse:
+        """A kept 404 (of something that cannot change) is raised again, as when it was fetched."""
+        if value.status == 404:
+            raise NotFound("Not found (404)", status=404, endpoint=endpoint)
         return value
 
-    async def _backoff(self, delay: float, endpoint: str) -> None:
+    def _out_of_time(self, endpoint: str) -> DeadlineExceeded:
+        limit = self._deadline.seconds or 0.0
+        return DeadlineExceeded(
+            f"the run's time limit ({limit:g} s, BBSCOUT_TIMEOUT) ran out before Bitbucket answered",
+            endpoint=endpoint,
+        )
+
+    async def _backoff(self, delay: float, endpoint: str, why: str) -> None:
+        """Wait before a retry, within the run's deadline; long waits are announced."""
+        left = self._deadline.remaining()
+        if left is not None and delay >= left:
+            raise self._out_of_time(endpoint)
         self.stats.retries += 1
         self.stats.endpoint(endpoint).retries += 1
+        if self._on_wait is not None and delay >= ANNOUNCE_WAIT_SECONDS:
+            try:
+                self._on_wait(delay, f"{why} from {endpoint}")
+            except Exception:  # a progress hook must never break a request
+                logger.exception("on_wait callback failed")
         await self._sleep(delay)
 
     async def _fetch(
@@ -582,9 +795,10 @@ class BitbucketClient:
         tail_limit: int | None = None,
         passthrough: typing.Collection[int] = (),
     ) -> _Raw:
-        """One logical GET: retries (bounded), redirects (auth only on the API origin), errors."""
+        """One logical GET: retries (bounded), redirects (auth only under the API base), errors."""
         cfg = self._retry
         endpoint = self._endpoint_for(url)
+        mode: ReadMode = "head" if expect_json else ("tail" if tail_limit is not None else "cut")
         current, current_query = url, query
         attempt = 0
         hops = 0
@@ -599,19 +813,37 @@ class BitbucketClient:
                     attempt=attempt,
                     tail_limit=tail_limit,
                     endpoint=endpoint,
+                    mode=mode,
                 )
-            except httpx.TransportError as exc:
-                kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
-                if attempt < cfg.max_attempts:
-                    await self._backoff(backoff_delay(attempt, cfg, self._rng), endpoint)
+            except httpx.TimeoutException:
+                if attempt < min(TIMEOUT_ATTEMPTS, cfg.max_attempts):
+                    await self._backoff(backoff_delay(attempt, cfg, self._rng), endpoint, "a timeout")
                     continue
                 raise TransportFailure(
-                    f"request to Bitbucket {kind} ({type(exc).__name__}) after {attempt} attempt(s)",
+                    f"request to Bitbucket timed out: no complete answer within {self._timeout:g} s "
+                    f"({attempt} attempt(s))",
+                    endpoint=endpoint,
+                ) from None
+            except httpx.TransportError as exc:
+                if attempt < cfg.max_attempts:
+                    await self._backoff(
+                        backoff_delay(attempt, cfg, self._rng), endpoint, "a connection error"
+                    )
+                    continue
+                raise TransportFailure(
+                    f"request to Bitbucket failed ({type(exc).__name__}) after {attempt} attempt(s)",
                     endpoint=endpoint,
                 ) from None
             except httpx.HTTPError as exc:
                 raise TransportFailure(
                     f"request to Bitbucket failed ({type(exc).__name__})", endpoint=endpoint
+                ) from None
+            except TooLarge as exc:
+                raise InvalidResponse(
+                    f"Bitbucket's answer is larger than {human_bytes(exc.cap)} after decompression; refused",
+                    endpoint=endpoint,
+                    hint="Narrow the question (a repository, a shorter window), or check that no proxy "
+                    "rewrites Bitbucket's answers.",
                 ) from None
 
             status = raw.status
@@ -620,7 +852,12 @@ class BitbucketClient:
                 hops += 1
                 if hops > self._max_redirects:
                     raise TransportFailure(f"more than {self._max_redirects} redirects", endpoint=endpoint)
-                current, current_query = str(raw.url.join(location)), None
+                try:
+                    current, current_query = str(raw.url.join(location)), None
+                except (httpx.InvalidURL, ValueError):
+                    raise InvalidResponse(
+                        "Bitbucket redirected to an invalid URL", endpoint=endpoint
+                    ) from None
                 attempt -= 1  # a hop is not a failed attempt
                 continue
             if status in passthrough:
@@ -631,7 +868,9 @@ class BitbucketClient:
                         self._parse_json(raw.body)
                     except ValueError:
                         if attempt < cfg.max_attempts:
-                            await self._backoff(backoff_delay(attempt, cfg, self._rng), endpoint)
+                            await self._backoff(
+                                backoff_delay(attempt, cfg, self._rng), endpoint, "invalid JSON"
+                            )
                             continue
                         raise TransportFailure(
                             f"invalid or truncated JSON body from Bitbucket after {attempt} attempt(s)",
@@ -641,7 +880,9 @@ class BitbucketClient:
                 return raw
             if status == 429:
                 wait = parse_retry_after(raw.headers.get("retry-after"))
-                if (wait is not None and wait > cfg.max_delay) or attempt >= cfg.max_attempts:
+                left = self._deadline.remaining()
+                too_long = wait is not None and (wait > cfg.max_delay or (left is not None and wait >= left))
+                if too_long or attempt >= cfg.max_attempts:
                     message, _, _ = _error_payload(raw.body)
                     raise RateLimited(
                         f"Bitbucket rate limit exceeded (429); {humanize_wait(wait)}",
@@ -650,14 +891,15 @@ class BitbucketClient:
                         endpoint=endpoint,
                         server_message=self._scrub(message),
                     )
-                await self._backoff(
-                    wait if wait is not None else backoff_delay(attempt, cfg, self._rng), endpoint
-                )
+                delay = wait if wait is not None else backoff_delay(attempt, cfg, self._rng)
+                await self._backoff(delay, endpoint, "Bitbucket's rate limit (429)")
                 continue
             if status in RETRY_STATUSES or 500 <= status < 600:
                 limit = min(2 if status in ONCE_STATUSES else cfg.max_attempts, cfg.max_attempts)
                 if status in RETRY_STATUSES and attempt < limit:
-                    await self._backoff(backoff_delay(attempt, cfg, self._rng), endpoint)
+                    await self._backoff(
+                        backoff_delay(attempt, cfg, self._rng), endpoint, f"a server error ({status})"
+                    )
                     continue
             raise self._error_for(raw, endpoint, attempt)
 
@@ -736,8 +978,9 @@ class BitbucketClient:
         attempt: int = 1,
         tail_limit: int | None = None,
         endpoint: str | None = None,
+        mode: ReadMode = "head",
     ) -> _Raw:
-        """The only place a request leaves the client: read-only guard, budget, limiter, accounting."""
+        """The only place a request leaves the client: read-only guard, budget, limiter, deadlines, caps."""
         verb = str(method).upper()
         if verb not in _SAFE_METHODS:
             raise ReadOnlyViolation(f"refusing to send {verb}: the Bitbucket client is read-only")
@@ -750,28 +993,45 @@ class BitbucketClient:
             raise BudgetExhausted(
                 f"request budget of {self._budget} spent", budget=self._budget, endpoint=endpoint
             )
+        left = self._deadline.remaining()
+        if left is not None and left <= 0:
+            raise self._out_of_time(endpoint)
         if on_api:
-            self._limiter.check(endpoint)
+            await self._limiter.acquire(endpoint)
         request = self._http.build_request(
             verb, target, params=tuple(params) if params else None, headers=headers
         )
-        auth = self._auth if (on_api and self._auth is not None) else None
+        auth = self._auth if (self._under_base(target) and self._auth is not None) else None
         ep_stats = self.stats.endpoint(endpoint)
         self.stats.requests += 1
         ep_stats.requests += 1
-        if on_api:
-            self._limiter.record()
+        budget = self._timeout if left is None else min(self._timeout, left)
         started = self._clock()
         status: int | None = None
         nbytes = 0
         error: str | None = None
         try:
-            response = await self._http.send(request, auth=auth, follow_redirects=False, stream=True)
-            try:
-                status = response.status_code
-                body, nbytes = await self._read(response, tail_limit if status == 200 else None)
-            finally:
-                await response.aclose()
+            async with asyncio.timeout(budget):
+                response = await self._http.send(request, auth=auth, follow_redirects=False, stream=True)
+                try:
+                    status = response.status_code
+                    how: ReadMode
+                    if 200 <= status < 300 and tail_limit is not None:
+                        cap, how = tail_limit, "tail"
+                    elif 200 <= status < 300:
+                        cap = self._max_json_bytes if mode == "head" else self._max_text_bytes
+                        how = "head" if mode == "head" else "cut"
+                    else:
+                        cap, how = DEFAULT_MAX_ERROR_BYTES, "cut"
+                    body, nbytes, _ = await read_body(response, cap, how)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            error = "Timeout"
+            ep_stats.errors += 1
+            if left is not None and left < self._timeout:
+                raise self._out_of_time(endpoint) from None
+            raise _RequestTimeout(f"no complete answer within {self._timeout:g} s", request=request) from None
         except BaseException as exc:
             error = type(exc).__name__
             ep_stats.errors += 1
@@ -791,18 +1051,21 @@ class BitbucketClient:
         near = response.headers.get("x-ratelimit-nearlimit")
         if near is not None:
             self.stats.near_limit = near.strip().lower() == "true"
+        assert status is not None
+        if on_api:
+            await self._limiter.observe(response.headers)
         return _Raw(status, response.headers, response.url, body, nbytes)
 
-    @staticmethod
-    async def _read(response: httpx.Response, tail_limit: int | None) -> tuple[bytes, int]:
-        if tail_limit is None:
-            body = await response.aread()
-            return body, len(body)
-        buf = bytearray()
-        total = 0
-        async for chunk in response.aiter_bytes():
-            total += len(chunk)
-            buf += chunk
-            if len(buf) > 2 * tail_limit:
-                del buf[:-tail_limit]
-        return bytes(buf[-tail_limit:]), total
+
+def valid_workspace(workspace: object) -> bool:
+    """A workspace slug or `{uuid}`: no blanks, no path or query characters, not `.` or `..`."""
+    if not isinstance(workspace, str):
+        return False
+    text = workspace.strip()
+    return bool(text) and text not in (".", "..") and not any(c in "/?#\\%" or c.isspace() for c in text)
+
+
+def _json_type(value: typing.Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number"
+    )

@@ -13,7 +13,13 @@ agent's tool layer) can catch by category, the way httpx callers catch `HTTPErro
     ├── BudgetExhausted            the per-run request budget is spent (no request was sent)
     ├── ServerError                5xx (and Bitbucket's 555 timeout) after retries
     ├── TransportFailure           timeouts, connection errors, truncated/invalid JSON after retries
+    │   └── DeadlineExceeded       the run's time limit (`start_run`, BBSCOUT_TIMEOUT) ran out first
+    ├── InvalidResponse            an answer that does not fit its endpoint: wrong JSON shape, an
+    │                              off-API `next` link, or more bytes than the cap allows
     └── ReadOnlyViolation          a non-GET/HEAD method was attempted (nothing was sent)
+
+`ServerError`, `TransportFailure` and `InvalidResponse` mean "Bitbucket unreachable or answered
+garbage": the CLI exits 5 for them, not 3 ("refused").
 
 Other unexpected statuses (406, 409, ...) raise the base `BitbucketError`.
 
@@ -30,7 +36,9 @@ __all__ = [
     "BadRequest",
     "BitbucketError",
     "BudgetExhausted",
+    "DeadlineExceeded",
     "Gone",
+    "InvalidResponse",
     "NotFound",
     "RateLimited",
     "ReadOnlyViolation",
@@ -43,7 +51,7 @@ __all__ = [
 
 def humanize_wait(seconds: float | None) -> str:
     """'resets in ~N min' style text for a wait in seconds."""
-    if seconds is None:
+    if seconds is None or not math.isfinite(seconds):
         return "try again in a few minutes"
     if seconds < 90:
         return f"resets in ~{max(1, math.ceil(seconds))} s"
@@ -160,6 +168,20 @@ class ServerError(BitbucketError):
 
 class TransportFailure(BitbucketError):
     default_hint = "Could not reach Bitbucket or got an incomplete response; check the network and retry."
+
+
+class DeadlineExceeded(TransportFailure):
+    default_hint = (
+        "The run's time limit ran out before Bitbucket answered; raise BBSCOUT_TIMEOUT (seconds) or "
+        "narrow the question (a repository, a shorter window)."
+    )
+
+
+class InvalidResponse(BitbucketError):
+    default_hint = (
+        "Bitbucket (or a proxy in front of it) answered with data bbscout cannot use; check "
+        "BITBUCKET_BASE_URL points at the Bitbucket Cloud API, or retry later."
+    )
 
 
 class ReadOnlyViolation(BitbucketError):

@@ -17,6 +17,7 @@ __all__ = ["DEFAULT_RETRY", "RETRY_STATUSES", "RetryConfig", "backoff_delay", "p
 
 RETRY_STATUSES: frozenset[int] = frozenset({500, 502, 503, 504, 555})
 ONCE_STATUSES: frozenset[int] = frozenset({555})
+MAX_RETRY_AFTER = 86_400.0  # a day: longer waits say the same thing
 
 
 @dataclass(frozen=True)
@@ -65,4 +66,4 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         seconds = (when - (now or datetime.now(UTC))).total_seconds()
     if math.isnan(seconds):
         return None
-    return max(0.0, seconds)
+    return min(MAX_RETRY_AFTER, max(0.0, seconds))  # `inf`, `1e400`: "a long time", not an overflow
