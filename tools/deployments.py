@@ -89,7 +89,8 @@ def _started(raw: dict[str, Any]) -> datetime | None:
 
 
 def _commit(raw: dict[str, Any]) -> str | None:
-    return dig(raw, "deployable", "commit", "hash") or dig(raw, "release", "commit", "hash")
+    commit = dig(raw, "deployable", "commit", "hash") or dig(raw, "release", "commit", "hash")
+    return str(commit) if commit else None
 
 
 def _build_number(ctx: ToolContext, repo: str, raw: dict[str, Any]) -> int | None:
@@ -296,7 +297,8 @@ def _records_for(
 
 
 def _status_matches(rec: DeploymentRecord, statuses: Sequence[str]) -> bool:
-    """A completed deployment's outcome is `state.status.name`; a running one has only `state.name` IN_PROGRESS."""
+    """A completed deployment's outcome is `state.status.name`; a running one has only `state.name`
+    IN_PROGRESS."""
     outcome = rec.status or ("IN_PROGRESS" if rec.state == "IN_PROGRESS" else rec.state)
     return outcome in statuses
 
