@@ -96,7 +96,7 @@ class PipelineFailure(ToolArgs):
     `uuid` (from a listing) saves looking the pipeline up; `log=False` / `tests=False` skip the log tail /
     the test report when they are not needed (each costs a request per failed step); `log="if_needed"` reads
     the log only of a step whose failed tests do not say why. `test_steps` reads the test report only of
-    failed steps whose name has one of these words (["integration"]).
+    failed steps whose name has one of these words (["integration"]), in a pipeline with such steps.
     """
 
     repo: str

@@ -459,11 +459,13 @@ async def pipeline_failure(ctx: ToolContext, args: PipelineFailure) -> ToolResul
     if not failed and (pipe is None or pipe.result == "STOPPED"):
         failed = [s for s in steps if s.result == "STOPPED"]
     tests: list[TestCaseRecord] = []
+    # Steps of the kind asked for, when this pipeline names its steps that way at all (else every test step).
+    kinds = args.test_steps if any(_named(s.name, args.test_steps) for s in steps) else None
     for step in failed[:MAX_FAILED_STEPS]:
         step_path = ctx.client.repo_path(args.repo, "pipelines", pipeline_uuid, "steps", step.uuid)
         if args.tests and step.runs_tests is False:
             notes.append(f'step "{step.name}" runs no tests (its commands): no test report read')
-        elif args.tests and _named(step.name, args.test_steps):
+        elif args.tests and _named(step.name, kinds):
             tests += await _failed_tests(ctx, args, step, step_path + "/test_reports/test_cases")
         explained = [t.message for t in tests if t.step_name == step.name and t.message]
         if args.log is True or (args.log == "if_needed" and not explained):

@@ -128,3 +128,8 @@ async def test_a_step_whose_commands_run_no_tests_costs_no_test_report_request(
     res = await run_tool(ctx, "pipeline_failure", {**narrowed, "test_steps": ["integration"]})
     assert not [p for p in sent(app, before) if "test_reports" in p], "only integration steps were asked for"
     assert [r for r in res.records if r.kind == "step" and r.name == "Unit tests"]
+
+    assert not [r for r in res.records if r.kind == "test_case"]
+    # no step of this pipeline is an "e2e" step: the kind cannot choose, so its test step's report is read
+    res = await run_tool(ctx, "pipeline_failure", {**narrowed, "test_steps": ["e2e"]})
+    assert [r for r in res.records if r.kind == "test_case"]
