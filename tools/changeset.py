@@ -63,9 +63,9 @@ def attribute(commits: list[CommitRecord]) -> None:
                 within[sha].pr_id = merge.pr_id
 
 
-def _full_hash(short: str | None, commits: list[CommitRecord]) -> str | None:
+def _full_hash(short: object, commits: list[CommitRecord]) -> str | None:
     """A PR's merge commit (often 12 characters) as the full hash of a commit in the change set."""
-    if not short:
+    if not isinstance(short, str) or not short:
         return None
     return next((c.hash for c in commits if c.hash.startswith(short) or short.startswith(c.hash)), None)
 
