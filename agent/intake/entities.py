@@ -110,7 +110,6 @@ class Understanding(BaseModel):
     name_filter: str | None = None  # "repos with pay in the name": what a repository name contains
     cues: list[str] = Field(default_factory=list)  # grammatical cues (vocab.CUES) the planner's table reads
     asks: list[str] = Field(default_factory=list)  # log, why, diff, who, latest, changes, stale, …
-    write_verbs: list[str] = Field(default_factory=list)  # imperatives bbscout must refuse
     out_of_scope: list[str] = Field(default_factory=list)
     metric_ask: str | None = (
         None  # "what's the p99 latency …?": a metric's value (no monitoring data in Bitbucket)
@@ -235,14 +234,6 @@ _COUNT = re.compile(
 _ALL_REPOS = re.compile(
     r"\b(?:all|every|each|any|across(?:\s+all)?(?:\s+the)?)\s+(?:of\s+(?:the|our)\s+)?(?:repos?"
     r"|repositories|services|projects|codebases)\b|\bworkspace[- ]wide\b|\beverywhere\b"
-)
-_WRITE = re.compile(
-    r"^(?:(?:hey|hi|yo|ok|okay|please|pls|plz|kindly|bbscout|now|then|so|and)[\s,]+)*"
-    r"(?:(?:can|could|would|will)\s+(?:you|u|ya|ye)\s+(?:(?:please|pls|plz|kindly|just|quickly)\s+)*"
-    r"|(?:go\s+ahead\s+and|i\s+(?:want|need)\s+(?:you|u)\s+to|i'?d\s+like\s+(?:you|u)\s+to|(?:please|pls|plz|kindly)\s+(?:just\s+)?)\s+)?"
-    r"(?P<v>"
-    + "|".join(sorted((re.escape(v) for v in V.WRITE_VERBS), key=len, reverse=True))
-    + r")\b(?!\s+(?:by|to\s+(?:main|master)\b.*\?$))"
 )
 _REPO_GENERIC = r"(?:service|services|svc|repo|repository|app|project|codebase)"
 _SLUG_SHAPE = re.compile(
@@ -962,9 +953,6 @@ def understand(
         u.asks.append("latest")
     if "stale" not in u.asks and _NO_ACTIVITY.search(work):
         u.asks.append("stale")
-    w = _WRITE.search(text.strip())
-    if w and not re.match(r"(?:show|list|find)\b", w.group("v")) and not _noun_use(text.strip(), w):
-        u.write_verbs.append(w.group("v"))
     u.out_of_scope = _uniq(V.OUT_OF_SCOPE[p] for p in _found(text, V.OUT_OF_SCOPE))
     metrics = _found(_found_removed(text, V.HTTP_PHRASES), V.METRICS)
     if metrics:
@@ -974,24 +962,6 @@ def understand(
         if not (_found(text, V.METRIC_SYMPTOM) or _ONSET.search(text)):
             u.metric_ask = metrics[0]
     return u
-
-
-_REQUEST = re.compile(r"\b(?:can|could|would|will|please|pls|plz|kindly|go\s+ahead|want|need|like)\b")
-
-
-def _noun_use(text: str, w: re.Match[str]) -> bool:
-    """ "deploy failures since wednesday?", "merge history?": the write verb is a question's noun, no request.
-
-    A polite/request prefix ("can you deploy …", "please merge …") always makes it a request.
-    """
-    if _REQUEST.search(text[: w.start("v")]):
-        return False
-    rest = text[w.end("v") :].strip()
-    if not rest or rest[0] in "?.!":
-        return True
-    nxt = re.match(r"[\w#'-]+", rest)
-    word = nxt.group(0) if nxt else ""
-    return bool(word) and (word in V.WRITE_NOUN_FOLLOWERS or word[0].isdigit() or word[0] == "#")
 
 
 def _found_removed(text: str, phrases: Iterable[str]) -> str:

@@ -2,12 +2,13 @@
 
 Why it exists: bbscout must answer the common on-call questions with no LLM configured, and be a
 predictable baseline the LLM planner is measured against. It is deliberately conservative: when a
-question doesn't map cleanly (a write action, an unknown repository, something Bitbucket has no data
-for) it says so in `not_understood`/`clarify` with no steps, instead of a confident wrong plan.
+question doesn't map cleanly (an unknown repository, something Bitbucket has no data for) it says so in
+`not_understood`/`clarify` with no steps, instead of a confident wrong plan. Requests to change Bitbucket
+never reach it: the graph's read-only guard (`agent.readonly`) answers them before any planner.
 
 The decisions are data (`agent.planners.table`): the family and intent rows, the default windows, and
 the slots that fill each tool argument from the question (`agent.planners.slots`). This module is the
-interpreter: the guards that refuse or ask first, the `SHAPES` that turn a row into steps, and the
+interpreter: the guards that say "unknown" or ask first, the `SHAPES` that turn a row into steps, and the
 incident recipes. Chat follow-ups live in `agent.planners.followups`.
 
 Defaults (each stated in `Plan.understood` when applied):
@@ -522,7 +523,7 @@ def _ci_incident(c: Draft, repos: list[str] | None, kind: IncidentKind) -> str:
     return f"what broke the build{where}"
 
 
-# --- guards: what is refused, unknown or asked before any table row ------------------------------
+# --- guards: what is unknown or asked before any table row ------------------------------------
 
 
 def _no_subject(d: Draft, f: frozenset[str]) -> bool:
@@ -628,12 +629,6 @@ def build_plan(request: PlanRequest) -> Plan:
     u = request.intake
     d = Draft(request, u)
     f = features(d)
-    if u.write_verbs:
-        verb = u.write_verbs[0]
-        d.not_understood.append(
-            f"'{verb}' is a change to Bitbucket; bbscout is read-only and can't {verb} anything"
-        )
-        return d.plan("unknown", "refused: write action", None)
     if u.out_of_scope:
         d.not_understood.append(f"Bitbucket has no data about {', '.join(u.out_of_scope)}")
         return d.plan("unknown", "out of scope", None)

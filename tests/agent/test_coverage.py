@@ -48,7 +48,7 @@ def test_an_applied_constraint_the_first_line_left_out_is_echoed_in_its_first_se
 @pytest.mark.parametrize(
     "question",
     [
-        "delete the branch feature/old",  # refused: no query
+        "how many story points did we ship?",  # out of scope: no query
         "failed builds in foobarbaz",  # unknown repository: no query, the plan says so itself
         "why did the pipeline fail?",  # asks which one
     ],

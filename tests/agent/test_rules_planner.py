@@ -551,10 +551,6 @@ async def test_build_number_without_repository_asks_which() -> None:
     [
         ("what's the weather", "weather"),
         ("how many story points did we ship", "story points"),
-        ("delete the branch feature/old-cart", "read-only"),
-        ("approve PR 4", "read-only"),
-        ("please merge pr 12 in checkout", "read-only"),
-        ("can you rerun build 412 in checkout", "read-only"),
         ("tell me a joke", "couldn't map"),
         ("what's our jira velocity this sprint", "Bitbucket has no data"),
     ],
@@ -1372,23 +1368,6 @@ async def test_flaky_phrasings_are_flaky_incidents_with_a_week(
 @pytest.mark.parametrize(
     "question",
     [
-        "could you please merge PR 12 in checkout",
-        "pls rerun the last build",
-        "plz approve PR 5 in auth",
-        "can u revert PR 3 in payments",
-        "please delete the stale branches",
-        "i'd like you to create a branch off main",
-    ],
-)
-async def test_write_requests_are_refused(question: str) -> None:
-    p = await plan(question)
-    assert p.family == "unknown" and not p.steps, p
-    assert any("read-only" in x for x in p.not_understood)
-
-
-@pytest.mark.parametrize(
-    "question",
-    [
         "who deployed auth-service to prod?",
         "what was merged into main in checkout today?",
         "which builds were rerun today?",
@@ -1458,22 +1437,6 @@ async def test_deploy_nouns_are_questions_not_writes(question: str, statuses: li
     p = await plan(question)
     assert p.family == "deployments" and not p.not_understood, p.not_understood
     assert primary(p)[0]["_tool"] == "list_deployments" and primary(p)[0].get("statuses") == statuses
-
-
-@pytest.mark.parametrize(
-    "question",
-    [
-        "fire off a pipeline for web-frontend",
-        "start a new build on develop in checkout-service",
-        "re-run the failed pipeline on main in auth-service",
-        "cancel the running build in mobile-app",
-        "please trigger the nightly for payments-service",
-        "could you stop that pipeline?",
-    ],
-)
-async def test_build_imperatives_are_refused(question: str) -> None:
-    p = await plan(question)
-    assert p.family == "unknown" and p.steps == [] and "read-only" in p.not_understood[0]
 
 
 @pytest.mark.parametrize(
