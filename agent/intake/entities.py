@@ -138,8 +138,22 @@ def _uniq(items: Iterable[str]) -> list[str]:
 
 
 def normalize_question(question: str) -> str:
-    """Lower-case, possessives dropped, vocabulary typos corrected ("pipleines that faild")."""
-    return correct(basic(question), V.CORRECTABLE)
+    """Lower-case, possessives dropped, vocabulary typos corrected ("pipleines that faild"), and words
+    written as alternatives split ("scheduled/nightly" → "scheduled or nightly")."""
+    return correct(_SLASHED_WORDS.sub(_or_words, basic(question)), V.CORRECTABLE)
+
+
+_SLASHED_WORDS = re.compile(r"(?<![\w/.-])[a-z]+(?:/[a-z]+)+(?![\w/-])")
+
+
+def _alternatives(token: str) -> bool:
+    """ "scheduled/nightly", "failed/errored": vocabulary words offered as alternatives, not a path."""
+    parts = token.lower().split("/")
+    return len(parts) > 1 and all(p in V.CORRECTABLE for p in parts)
+
+
+def _or_words(m: re.Match[str]) -> str:
+    return m.group(0).replace("/", " or ") if _alternatives(m.group(0)) else m.group(0)
 
 
 _TIME_UNITS = r"(?:minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w|months?|y|years?)\b"
@@ -264,7 +278,7 @@ _SCAN_SYNONYMS: frozenset[str] = frozenset(
         "login",
         "release",
     }
-) | {"api", "ios", "sso", "etl", "tf", "iac", "pay", "login", "email"}
+) | {"api", "ios", "sso", "etl", "tf", "iac", "pay", "login", "email", "gw"}
 _NOT_NAMES: frozenset[str] = frozenset(
     set(V.STOP_WORDS)
     | set(V.CORRECTABLE)
@@ -435,6 +449,8 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
         path = m.group(1).rstrip(".")
         if any(path in p or p in path for p in [*u.paths, u.branch or "\0"]) or path.lower() in _NOT_PATHS:
             continue
+        if _alternatives(path):
+            continue
         if re.match(rf"(?:{'|'.join(V.BRANCH_PREFIXES)})/", path) or _said_as_branch(question, path):
             continue
         u.paths.append(path)
@@ -473,6 +489,22 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
                 u.branch = name
                 break
     return text
+
+
+_COMMIT_NOUNS = tuple(p for p in V.TOPICS["commits"] if not re.match(r"(?:merged|landed|lands?)\b", p))
+
+
+def _location_topics(text: str, u: Understanding) -> None:
+    """Topics named only as where another object is: "commits on the develop branch" is about commits,
+    and "PRs merged into web-frontend" about pull requests (no commit is named, so nothing "landed")."""
+    others = set(u.topics) & {"pipelines", "pull_requests", "commits", "deployments", "code"}
+    if "branches" in u.topics and u.branch and others:
+        name = re.escape(u.branch.lower())
+        rest = re.sub(rf"(?:\bthe\s+)?{name}\s+branch\b|\bbranch\s+(?:named\s+|called\s+)?{name}", " ", text)
+        if not _found(rest, V.TOPICS["branches"]):
+            u.topics.remove("branches")
+    if {"pull_requests", "commits"} <= set(u.topics) and not _found(text, _COMMIT_NOUNS):
+        u.topics.remove("commits")
 
 
 def _said_as_branch(question: str, token: str) -> bool:
@@ -540,7 +572,8 @@ def _which_one_and_when(work: str, text: str, u: Understanding) -> None:
         u.pr_states, u.cues = ["OPEN", "MERGED", "DECLINED"], [*u.cues, "created"]
     # "the latest deployment of each service" asks for one per service: a list, not one object
     u.pick = pick_in(work, _PLURAL_NOUNS) if u.count is None and "each" not in u.cues else None
-    u.landed = landed_in(text)
+    # "PRs merged into main" are pull requests in a state; commits (or nothing named) "landed"
+    u.landed = landed_in(text) and not ("pull_requests" in u.topics and "commits" not in u.topics)
     u.current = current_in(text) and u.window is None
     u.unsupported = [
         Unsupported(kind=kind, value=value)
@@ -572,7 +605,8 @@ def _symbols(question: str, u: Understanding) -> None:
     for rx in _SYMBOL_PATTERNS:
         for m in rx.finditer(question):
             s = m.group("s").rstrip("().")
-            if s.lower() not in V.STOP_WORDS and s.lower() not in {
+            # "find PRs that mention …": a vocabulary word after "find" is the object asked for, no symbol
+            if s.lower() not in V.STOP_WORDS and s.lower() not in V.CORRECTABLE and s.lower() not in {
                 "code",
                 "usages",
                 "file",
@@ -617,7 +651,7 @@ def _repo_mentions(text: str, u: Understanding, repos: Sequence[RepositoryRecord
     ignore |= {a.lower() for a in u.authors} | {w for a in u.authors for w in a.lower().split()}
 
     def repo_like(word: str) -> bool:
-        if word in ignore or len(word) < 3 or word.isdigit():
+        if word in ignore or (len(word) < 3 and word not in _SCAN_SYNONYMS) or word.isdigit():
             return False
         if _SLUG_SHAPE.fullmatch(word):
             return True  # "billing-service", "ledger-api": a name to resolve (or report as unknown)
@@ -746,8 +780,15 @@ def _names_a_repo(run: list[str], before: list[str], after: str, known: set[str]
         | _all_topic_words()
         | set(GENERIC)
         | set(V.ENVIRONMENTS_IN_CONTEXT)
+        | {w for p in (*V.DEFAULT_BRANCH_ALIASES, *V.NAMED_BRANCHES) for w in p.split()}  # "checkout main"
     )
-    return after in allowed or after.endswith(("ing", "ed", "'s"))
+    return after in allowed or after in _VERBS_AFTER_A_NAME or after.endswith(("ing", "ed", "'s"))
+
+
+# irregular verbs a service does ("api gw went red", "checkout keeps failing"): a name stands before them
+_VERBS_AFTER_A_NAME = frozenset(
+    {"went", "goes", "broke", "keeps", "keep", "kept", "fell", "blew", "threw", "throws"}
+)
 
 
 def _ratio(a: str, b: str) -> float:
@@ -760,7 +801,11 @@ _TOPIC_WORDS: set[str] = set()
 def _all_topic_words() -> set[str]:
     if not _TOPIC_WORDS:
         _TOPIC_WORDS.update(w for ws in V.TOPICS.values() for p in ws for w in p.split())
-        _TOPIC_WORDS.update(w for p in V.INCIDENT_STRONG + V.INCIDENT_WEAK for w in p.split())
+        # an HTTP status phrase ("gateway timeout") is blanked before repositories are read: its words
+        # ("gateway") stay free to name one
+        _TOPIC_WORDS.update(
+            w for p in V.INCIDENT_STRONG + V.INCIDENT_WEAK if p not in V.HTTP_PHRASES for w in p.split()
+        )
         _TOPIC_WORDS.update(
             w for p in list(V.ENVIRONMENTS) + list(V.ENVIRONMENTS_IN_CONTEXT) for w in p.split()
         )
@@ -786,6 +831,7 @@ _CI_SUBJECT = re.compile(
 )
 _CI_FAILURE = re.compile(
     _NB + r"(?:fail\w*|broke|broken|breaks?|breaking|red|errored|erroring|busted|borked|hosed|flak\w*"
+    r"|blow(?:s|ing)?\s+up|blew\s+up|fall(?:s|ing)?\s+over|fell\s+over"
     r"|won't\s+pass|doesn't\s+pass"
     r"|not\s+passing|can't\s+pass|stopped\s+passing|timing\s+out|times\s+out|timed\s+out)" + _NE
 )
@@ -807,10 +853,10 @@ _NO_OBJECT = re.compile(
 _ONGOING_WHY = re.compile(
     r"\bwhy\s+(?:is|are|does|do|has|have|isn't|aren't|doesn't|won't|keeps?|'s|is\s+it\s+that|the\s+hell\s+(?:is|are))\b"
     r"|\b(?:keeps?|kept|started|starts|still|been|has\s+been|have\s+been|is\s+now|are\s+now)\s+"
-    r"(?:failing|red|broken|erroring|busted|borked|hosed)\b|\b(?:is|are|got|went|get|gets)\s+(?:busted|borked|hosed)\b"
+    r"(?:failing|red|broken|erroring|busted|borked|hosed|blowing\s+up|falling\s+over)\b|\b(?:is|are|got|went|get|gets)\s+(?:busted|borked|hosed)\b"
     r"|" + r"\b(?:any\s+(?:idea|clue|ideas|clues)|no\s+idea|not\s+sure|wonder(?:ing)?|figure\s+out|find\s+out"
     r"|tell\s+me)\s+(?:why|what)\b"
-    r"|\bwhat(?:'s|s|\s+is|\s+was|\s+went)\s+wrong\b|\b(?:broken|failing|red|busted)\s+because\b"
+    r"|\bwhat(?:'s|s|\s+is|\s+was|\s+went)\s+wrong\b|\bwhat(?:'s|s|\s+is)?\s+(?:causing|behind)\b|\b(?:broken|failing|red|busted)\s+because\b"
 )
 # "who turned the build red?", "what made main go red?": blame for a build turning red
 _TURNED = re.compile(
@@ -868,7 +914,11 @@ def _breakage(text: str, u: Understanding) -> None:
     m = _BROKE.search(text) or _TURNED.search(text)
     if m is not None:
         rest = m.group("rest")
-        if _CI_SUBJECT.search(rest) and kind != "runtime":
+        # "main went red last night, which PR broke it?": the pronoun points at the CI subject named before
+        named_before = re.match(r"\s*(?:it|that|this|them|those)\b", rest) and _CI_SUBJECT.search(
+            text[: m.start()]
+        )
+        if (_CI_SUBJECT.search(rest) or named_before) and kind != "runtime":
             u.breakage = "flaky" if kind == "flaky" else "build"
         elif _NO_OBJECT.match(rest) and not _RUNTIME.search(rest) and u.incident == "strong":
             only_broke = not _found(_BROKE.sub(" ", text), V.INCIDENT_STRONG)
@@ -903,9 +953,11 @@ def understand(
     running_env = _RUNNING_IN_ENV.search(work)
     if running_env:  # "what's running in prod": what is deployed there, not running pipelines
         work = work[: running_env.start()] + " deployed in " + work[running_env.end("v") :]
+    # "the deploy pipeline", "release builds": a pipeline named by what it does is a pipeline
+    topic_text = re.sub(V.PIPELINE_MODIFIERS, " ", work)
     for topic, phrases in V.TOPICS.items():
         if (
-            _found(work, phrases)
+            _found(topic_text, phrases)
             or (topic == "pipelines" and u.build_numbers)
             or (topic == "pull_requests" and u.pr_numbers)
         ):
@@ -928,9 +980,11 @@ def understand(
     u.environment = _environment(work)
     u.all_repos = bool(_ALL_REPOS.search(work))
     work = _paths_and_branches(question, work, u, [])
+    _location_topics(work, u)
     _symbols(question, u)
     _texts(question, u)
-    scan = _found_removed(work, V.HTTP_PHRASES)  # "gateway timeouts" names an HTTP error, not api-gateway
+    # "gateway timeouts" names an HTTP error, "infra errors" a result: neither names a repository
+    scan = _found_removed(work, (*V.HTTP_PHRASES, *V.SYSTEM_ERRORS))
     for token in [u.branch or "", *u.paths, *u.symbols]:
         if token:
             scan = scan.replace(token.lower(), " ")
@@ -954,6 +1008,11 @@ def understand(
     if "stale" not in u.asks and _NO_ACTIVITY.search(work):
         u.asks.append("stale")
     u.out_of_scope = _uniq(V.OUT_OF_SCOPE[p] for p in _found(text, V.OUT_OF_SCOPE))
+    if set(u.topics) - {"repositories"} and u.unsupported:
+        # "open PRs that are part of sprint 48": a tracker concept filtering Bitbucket objects is a filter
+        # the answer says it could not apply, not a question about the tracker
+        filters = {item.kind for item in u.unsupported}
+        u.out_of_scope = [x for x in u.out_of_scope if not any(x.startswith(k) for k in filters)]
     metrics = _found(_found_removed(text, V.HTTP_PHRASES), V.METRICS)
     if metrics:
         # either way the metric words are no out-of-scope topic: a symptom is an incident, a value ask

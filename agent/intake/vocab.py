@@ -86,7 +86,13 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "redeploys",
         "shipped",
         "went out",
+        "go out",
+        "goes out",
+        "gone out",
+        "going out",
         "went live",
+        "go live",
+        "goes live",
         "promoted",
     ),
     "code": (
@@ -125,6 +131,12 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "all repositories",
     ),
 }
+
+# A deployment word modifying a pipeline noun ("the deploy pipeline", "release builds", "deployment job")
+# names a pipeline by what it does: the modifier is no deployments topic.
+PIPELINE_MODIFIERS = (
+    r"\b(?:deploy|deployment|release|rollout)(?=\s+(?:pipelines?|builds?|jobs?|steps?|runs?|workflows?)\b)"
+)
 
 # Words that point at an incident rather than a listing. "strong" ones alone make it an incident.
 INCIDENT_STRONG: tuple[str, ...] = (
@@ -185,6 +197,16 @@ INCIDENT_WEAK: tuple[str, ...] = (
     "down",
 )
 
+# ERROR is the pipeline's system failing (an agent, a timeout, the infrastructure), not the build's code;
+# these phrases name that result, never a repository ("actual infra errors" is no infra-terraform).
+SYSTEM_ERRORS: tuple[str, ...] = (
+    "infra error",
+    "infra errors",
+    "infrastructure error",
+    "infrastructure errors",
+    "system error",
+    "system errors",
+)
 # Pipeline results. "failed" in user language means FAILED and ERROR, never STOPPED unless asked.
 RESULTS: dict[str, tuple[PipelineResult, ...]] = {
     "failed": ("FAILED", "ERROR"),
@@ -202,10 +224,15 @@ RESULTS: dict[str, tuple[PipelineResult, ...]] = {
     "busted": ("FAILED", "ERROR"),
     "blew up": ("FAILED", "ERROR"),
     "blow up": ("FAILED", "ERROR"),
+    "blows up": ("FAILED", "ERROR"),
+    "blowing up": ("FAILED", "ERROR"),
+    "falling over": ("FAILED", "ERROR"),
+    "fell over": ("FAILED", "ERROR"),
     "unsuccessful": ("FAILED", "ERROR"),
     "didn't pass": ("FAILED", "ERROR"),
     "did not pass": ("FAILED", "ERROR"),
     "errored": ("ERROR",),
+    **dict.fromkeys(SYSTEM_ERRORS, ("ERROR",)),
     "error": ("ERROR",),
     "errors": ("ERROR",),
     "erroring": ("ERROR",),
@@ -279,6 +306,12 @@ PROGRESS: dict[str, tuple[PipelineProgress, ...]] = {
     "not yet started": ("PENDING",),
     "paused": ("PAUSED",),
     "in flight": ("IN_PROGRESS", "PENDING"),
+    # "anything running?", "is something running in CI?": is CI busy, so a queued run counts (apart)
+    "anything running": ("IN_PROGRESS", "PENDING"),
+    "anything still running": ("IN_PROGRESS", "PENDING"),
+    "something running": ("IN_PROGRESS", "PENDING"),
+    "anything building": ("IN_PROGRESS", "PENDING"),
+    "anything going on": ("IN_PROGRESS", "PENDING"),
     "in-flight": ("IN_PROGRESS", "PENDING"),
     "unfinished": ("IN_PROGRESS", "PENDING", "PAUSED"),
     "not finished": ("IN_PROGRESS", "PENDING", "PAUSED"),
@@ -468,6 +501,13 @@ ASKS: dict[str, tuple[str, ...]] = {
         "what in there",
         "what went into",
         "what went in",
+        "what was in",
+        "what were in",
+        "what was included",
+        "what was shipped",
+        "what got shipped",
+        "what came with",
+        "what came in",
     ),
     "stale": (
         "stale",
@@ -920,17 +960,25 @@ LIVE: tuple[str, ...] = (
 
 # --- constraints no tool argument can apply: recognised so the answer says it could not filter by them --
 # Patterns around {value} (one word or a quoted string); the key is how the answer names the filter.
+_CARRY = r"(?:with|have|has|having|had|carry|carries|carrying|bear|bears|bearing|got|get|marked\s+with)"
 UNSUPPORTED_FILTERS: dict[str, tuple[str, ...]] = {
     "label": (
         r"\blabel(?:l?ed)?\s+(?:as\s+|with\s+)?{value}",
-        r"\bwith\s+(?:the\s+|a\s+)?{value}\s+label\b",
+        rf"\b{_CARRY}\s+(?:the\s+|a\s+|an\s+)?{{value}}\s+label\b",
         r"\blabels?\s*[:=]?\s*{value}",
         r"\btagged\s+(?:as\s+|with\s+)?{value}",
-        r"\bwith\s+(?:the\s+|a\s+)?{value}\s+tag\b",
+        rf"\b{_CARRY}\s+(?:the\s+|a\s+|an\s+)?{{value}}\s+tag\b",
     ),
     "milestone": (r"\bmilestone\s*[:=]?\s*{value}", r"\bin\s+(?:the\s+)?{value}\s+milestone\b"),
     "priority": (r"\bpriority\s*[:=]?\s*{value}", r"\b{value}[- ]priority\b"),
     "component": (r"\bcomponent\s*[:=]?\s*{value}",),
+    # a tracker's sprint, epic or story points: no Bitbucket object carries them
+    "sprint": (
+        r"\b(?:part\s+of|in|from|for|during|of|belonging\s+to|planned\s+for|scheduled\s+for)\s+"
+        r"(?:the\s+)?(?:current\s+|this\s+|last\s+|next\s+|previous\s+)?sprint(?:\s+(?P<value>\d+|[\w.-]+))?",
+    ),
+    "epic": (r"\b(?:part\s+of|in|under|for|of|belonging\s+to)\s+(?:the\s+)?{value}\s+epic\b",
+             r"\bepic\s*[:=]?\s*{value}"),
     "comment count": (
         r"\b(?:with|having|has)\s+(?:more\s+than|over|at\s+least|fewer\s+than|less\s+than|under|no)\s+"
         r"(?P<value>\d+\s+)?comments?\b",
