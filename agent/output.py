@@ -17,6 +17,7 @@ from bbscout.tools.evidence import (
     PullRequestRecord,
     RepositoryRecord,
     StepRecord,
+    held_commits,
 )
 
 
@@ -48,6 +49,14 @@ def entity(record: Evidence) -> dict[str, Any] | None:
     return {"type": entity_type, "repo": record.repo, "id": entity_id, "ref": record.ref, "url": record.url}
 
 
+def _held_entity(ref: str, holder: tuple[Evidence, str] | None) -> dict[str, Any] | None:
+    """A commit cited through the record that names it (a PR's merge commit, a deployment's commit)."""
+    if holder is None:
+        return None
+    record, url = holder
+    return {"type": "commit", "repo": record.repo, "id": url.rsplit("/", 1)[-1], "ref": ref, "url": url}
+
+
 def json_document(
     *,
     question: str,
@@ -64,7 +73,14 @@ def json_document(
     `refused` is "read-only" when the question asked bbscout to change something (it did nothing), else
     None.
     """
-    entities = [e for ref in report.entities if ref in records and (e := entity(records[ref]))]
+    held = {
+        ref: (record, url) for record in records.values() for ref, url in held_commits(record).items()
+    }
+    entities = [
+        e
+        for ref in report.entities
+        if (e := entity(records[ref]) if ref in records else _held_entity(ref, held.get(ref)))
+    ]
     findings = [f.model_dump(mode="json") for f in report.findings]
     findings += [
         {

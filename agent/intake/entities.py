@@ -306,6 +306,10 @@ _NOT_NAMES: frozenset[str] = frozenset(
         "nobody",
         "anybody",
         "none",
+        "nothing",
+        "anything",
+        "something",
+        "everything",
         "production",
         "prod",
         "staging",
@@ -481,7 +485,9 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
                 u.branch = name
                 break
     if u.branch is None:
-        named = _found(text, V.NAMED_BRANCHES)
+        # "deploys to staging" names the environment (read before), not the staging branch
+        deploys = u.environment is not None and "deployments" in u.topics
+        named = [n for n in _found(text, V.NAMED_BRANCHES) if not (deploys and _environment(f"to {n}"))]
         for name in named:
             if re.search(
                 rf"\b(?:on|to|into|against|from|targeting|off)\s+(?:the\s+)?{re.escape(name)}\b", text

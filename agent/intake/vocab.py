@@ -757,7 +757,7 @@ CORRECTABLE: frozenset[str] = frozenset(
     }
     | set(_TIME_VOCAB)
     | set(FILTER_WORDS)
-)
+) - {"anything", "something"}  # pronouns of "anything running": nothing is ever corrected into them
 
 
 # --- people in a role: the list tools' person arguments (author, reviewer, approver, participant) ----
@@ -956,6 +956,11 @@ LIVE: tuple[str, ...] = (
     r"\bcurrent(?:ly)?\s+(?:version|release|deploy(?:ment)?|commit|build|state)\b",
     r"\bright\s+now\b",
     r"\bat\s+the\s+moment\b",
+    # "was the fix deployed to staging?", "has PR 64 made it to prod yet?": whether a change reached an
+    # environment is read off what is live there (deployments are cumulative)
+    r"^\s*(?:so\s+|and\s+|ok\s+)?(?:was|were|has|have|is|are|did)\b(?!\s+(?:there|any|anything))"
+    r"[^?]*\b(?:deployed|shipped|released|promoted|rolled\s+out|gone\s+out|gone\s+live|made\s+it|get|got|go|gone)"
+    r"\s+(?:out\s+)?(?:to|in|into|on|onto)\s+(?:the\s+)?(?:prod|production|prd|staging|stg|pre-?prod|uat|qa|test)\b",
 )
 
 # --- constraints no tool argument can apply: recognised so the answer says it could not filter by them --

@@ -111,6 +111,8 @@ def _results_also(p: _Plan, u: Understanding, value: str) -> str | None:
 
 
 def _pr_states_also(p: _Plan, u: Understanding, value: str) -> str | None:
+    if "get_pull_request" in p.tools():  # "who merged PR 63?": the PR asked about is read, its state stated
+        return "get_pull_request (the pull request asked about)"
     return "the follow-up filter" if p.filter is not None and p.filter.states else None
 
 

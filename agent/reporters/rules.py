@@ -32,6 +32,8 @@ from bbscout.tools.evidence import (
     RepositoryRecord,
     StepRecord,
     TestCaseRecord,
+    commit_ref,
+    held_commits,
 )
 
 LLM_HINT = (
@@ -53,6 +55,12 @@ def when(moment: datetime | None) -> str:
 
 def link(record: Record) -> str:
     return f"[{record.ref}]({record.url})"
+
+
+def commit_link(record: Record, commit_hash: str) -> str:
+    """A commit a record names (a PR's merge commit, a deployment's commit), cited and linked."""
+    ref = commit_ref(record.repo, commit_hash)
+    return f"[{ref}]({held_commits(record)[ref]})"
 
 
 def first_line(text: str, limit: int = 90) -> str:
@@ -332,7 +340,36 @@ def pr_line(pr: PullRequestRecord) -> str:
     )
 
 
+def pr_detail(pr: PullRequestRecord) -> tuple[str, list[str]]:
+    """One pull request asked for by number: who reviews it, who approved, who merged it and as which
+    commit. Returns the text and the refs it cites."""
+    draft = " (draft)" if pr.draft else ""
+    lines = [
+        f"**{link(pr)} {pr.state}**{draft} “{first_line(pr.subject or pr.title)}” by {pr.author} — "
+        f"`{pr.source_branch}` → `{pr.destination_branch}`, opened {when(pr.created_on)}, "
+        f"updated {when(pr.updated_on)}."
+    ]
+    refs = [pr.ref]
+    lines.append("- Reviewers: " + (", ".join(pr.reviewers) if pr.reviewers else "none"))
+    lines.append("- Approved by: " + (", ".join(pr.approved_by) if pr.approved_by else "nobody yet"))
+    if pr.changes_requested_by:
+        lines.append("- Changes requested by: " + ", ".join(pr.changes_requested_by))
+    if pr.state == "MERGED":
+        merged = f"- Merged by {pr.closed_by or 'unknown'}"
+        if pr.merge_commit:
+            merged += f" as merge commit {commit_link(pr, pr.merge_commit)}"
+            refs.append(commit_ref(pr.repo, pr.merge_commit))
+        lines.append(merged)
+    elif pr.state == "DECLINED" and pr.closed_by:
+        lines.append(f"- Declined by {pr.closed_by}")
+    if pr.comment_count:
+        lines.append(f"- {plural(pr.comment_count, 'comment')}")
+    return "\n".join(lines), refs
+
+
 def report_pull_requests(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
+    if plan.steps and all(s.tool == "get_pull_request" for s in plan.steps if s.primary):
+        return _report_pr_details(plan, outcomes)
     prs = answer_set(plan, outcomes, PullRequestRecord)
     states = plan.focus.states
     if states:
@@ -364,6 +401,19 @@ def report_pull_requests(request: PlanRequest, plan: Plan, outcomes: list[StepOu
             "most recently updated first.\n\n" + listing(prs, pr_line)
         )
     return Report(answer=with_rules(answer, plan, outcomes), entities=[p.ref for p in prs], confidence="high")
+
+
+def _report_pr_details(plan: Plan, outcomes: list[StepOutcome]) -> Report:
+    prs = answer_set(plan, outcomes, PullRequestRecord)
+    if not prs:
+        asked = ", ".join(f"#{s.args.get('pr_id')}" for s in plan.steps if s.primary)
+        return Report(answer=f"**No pull request {asked}** {in_scope(plan)}.", confidence="medium")
+    parts = [pr_detail(pr) for pr in prs]
+    return Report(
+        answer=with_rules("\n\n".join(text for text, _ in parts), plan, outcomes),
+        entities=list(dict.fromkeys(ref for _, refs in parts for ref in refs)),
+        confidence="high",
+    )
 
 
 # --- commits ---------------------------------------------------------------------------------------
@@ -427,7 +477,8 @@ def report_branches(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome
 # --- deployments -----------------------------------------------------------------------------------
 
 
-def deployment_line(d: DeploymentRecord) -> str:
+def deployment_line(d: DeploymentRecord, cite_commit: bool = False) -> str:
+    """One deployment; `cite_commit` cites its commit as a ref ("which commit is live?" asks for it)."""
     redeploy = ""
     if d.rolls_back:
         redeploy = f" — **rollback**: replaced {d.rolls_back}"
@@ -440,6 +491,8 @@ def deployment_line(d: DeploymentRecord) -> str:
         commit = f" (commit `{d.replaces_commit[:12]}`)" if d.replaces_commit else ""
         redeploy += f"; it replaced {before}{commit}, {d.replaces}"
     commit = f" commit `{d.commit[:12]}`" if d.commit else ""
+    if d.commit and cite_commit:
+        commit = f" commit {commit_link(d, d.commit)}"
     who = f" by {d.deployer}" if d.deployer else ""
     return (
         f"{link(d)} {d.environment}: release “{d.release}”{commit} **{d.status or d.state}** "
@@ -540,20 +593,23 @@ def report_deployments(request: PlanRequest, plan: Plan, outcomes: list[StepOutc
         answer = f"**No {what}{env_text}{window_text(plan)}** {scope}."
         return Report(answer=with_rules(answer, plan, outcomes), confidence="high")
     if live:
+        # "which commit is live?": the commit is the answer, cited as such
+        commits = "commits" in request.intake.topics
+
+        def line(d: DeploymentRecord) -> str:
+            return deployment_line(d, cite_commit=commits)
+
         where = f" in {environment}" if environment else ""
         head = (
             f"**Live{where} {scope}** (the latest successful deployment per repository and environment): "
-            + (
-                deployment_line(deployments[0])
-                if len(deployments) == 1
-                else plural(len(deployments), "deployment")
-            )
+            + (line(deployments[0]) if len(deployments) == 1 else plural(len(deployments), "deployment"))
             + "."
         )
-        body = "" if len(deployments) == 1 else "\n\n" + listing(deployments, deployment_line)
+        body = "" if len(deployments) == 1 else "\n\n" + listing(deployments, line)
+        cited = [commit_ref(d.repo, d.commit) for d in deployments if commits and d.commit]
         return Report(
             answer=with_rules(head + body, plan, outcomes),
-            entities=[d.ref for d in deployments],
+            entities=[*(d.ref for d in deployments), *cited],
             confidence="high",
         )
     if pick:
