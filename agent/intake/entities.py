@@ -7,6 +7,7 @@ own. Everything here is a *hint*; the planner decides what to do with it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -612,16 +613,21 @@ def _symbols(question: str, u: Understanding) -> None:
         for m in rx.finditer(question):
             s = m.group("s").rstrip("().")
             # "find PRs that mention …": a vocabulary word after "find" is the object asked for, no symbol
-            if s.lower() not in V.STOP_WORDS and s.lower() not in V.CORRECTABLE and s.lower() not in {
-                "code",
-                "usages",
-                "file",
-                "files",
-                "where",
-                "function",
-                "class",
-                "all",
-            }:
+            if (
+                s.lower() not in V.STOP_WORDS
+                and s.lower() not in V.CORRECTABLE
+                and s.lower()
+                not in {
+                    "code",
+                    "usages",
+                    "file",
+                    "files",
+                    "where",
+                    "function",
+                    "class",
+                    "all",
+                }
+            ):
                 found.append(s)
     for m in _IDENTIFIER.finditer(question):
         ident = m.group(1)
@@ -959,11 +965,9 @@ def understand(
     running_env = _RUNNING_IN_ENV.search(work)
     if running_env:  # "what's running in prod": what is deployed there, not running pipelines
         work = work[: running_env.start()] + " deployed in " + work[running_env.end("v") :]
-    # "the deploy pipeline", "release builds": a pipeline named by what it does is a pipeline
-    topic_text = re.sub(V.PIPELINE_MODIFIERS, " ", work)
     for topic, phrases in V.TOPICS.items():
         if (
-            _found(topic_text, phrases)
+            _found(work, phrases)
             or (topic == "pipelines" and u.build_numbers)
             or (topic == "pull_requests" and u.pr_numbers)
         ):
@@ -982,6 +986,11 @@ def understand(
     # "where Hannah was asked to review" names a reviewer; it is no "awaiting review" state
     _states(without_role_phrases(work) if u.reviewers or u.approvers else work, u)
     _breakage(work, u)
+    if (u.results or u.in_progress) and not _found(
+        re.sub(V.PIPELINE_MODIFIERS, " ", work), V.TOPICS["deployments"]
+    ):
+        # "why did the deploy pipeline fail?": a pipeline named by what it does, asked about as a run
+        u.topics = [t for t in u.topics if t != "deployments"]
     _trigger(work, u)
     u.environment = _environment(work)
     u.all_repos = bool(_ALL_REPOS.search(work))
@@ -1026,7 +1035,28 @@ def understand(
         u.out_of_scope = [x for x in u.out_of_scope if not x.startswith(("host metrics", "dashboards"))]
         if not (_found(text, V.METRIC_SYMPTOM) or _ONSET.search(text)):
             u.metric_ask = metrics[0]
+    if u.metric_ask is None and not _found(text, V.METRIC_CHANGES):
+        u.metric_ask = _metric_value_ask(text)
     return u
+
+
+@functools.cache
+def _metric_value_patterns() -> tuple[re.Pattern[str], ...]:
+    metric = "(?P<m>" + "|".join(re.escape(m) for m in sorted(V.METRICS, key=len, reverse=True)) + ")"
+    count = "(?P<m>" + "|".join(re.escape(c) for c in sorted(V.HTTP_COUNTS, key=len, reverse=True)) + ")"
+    return tuple(
+        re.compile(p.replace("{metric}", metric).replace("{count}", count)) for p in V.METRIC_VALUE_ASKS
+    )
+
+
+def _metric_value_ask(text: str) -> str | None:
+    """The metric whose value the question asks for ("what's checkout's p99 been since the deploy?",
+    "how many 5xx did the gateway return?"), even with a time in it; None for anything else."""
+    for pattern in _metric_value_patterns():
+        m = pattern.search(text)
+        if m:
+            return m.group("m")
+    return None
 
 
 def _found_removed(text: str, phrases: Iterable[str]) -> str:

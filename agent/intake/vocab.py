@@ -586,6 +586,64 @@ METRICS: tuple[str, ...] = (
     "disk usage",
     "load average",
 )
+# Asking for a metric's *value* ("what's checkout's p99 been since the deploy?", "how many 5xx did the
+# gateway return?"): {metric} is a METRICS phrase or an HTTP status count. Such a question is a value ask
+# even when it names a time ("since"), unless it reports a change (METRIC_CHANGES).
+HTTP_COUNTS: tuple[str, ...] = (
+    "5xx",
+    "5xxs",
+    "4xx",
+    "4xxs",
+    "500s",
+    "502s",
+    "503s",
+    "504s",
+    "http errors",
+    "error responses",
+    "status codes",
+)
+METRIC_VALUE_ASKS: tuple[str, ...] = (
+    r"\bwhat(?:'s|s|\s+is|\s+was|\s+has|\s+have|\s+are|\s+were)?\s+(?:[\w-]+\s+){0,3}?{metric}"
+    r"(?:\s+(?:been|at|now|currently|look|looking|like|today|yesterday|this|in|on|for|of|since)\b|\s*[?.]|\s*$)",
+    r"\bhow\s+(?:many|much)\s+(?:http\s+)?{count}\b(?!\s+(?:builds?|pipelines?|prs?|pull|commits?))",
+    r"\b(?:number|count|rate)\s+of\s+(?:http\s+)?{count}\b(?!\s+(?:builds?|pipelines?|prs?|pull|commits?))",
+    r"\bhow\s+(?:high|low|bad|good|fast|slow)\s+(?:is|was|are|were|has)\b[^?]*{metric}",
+    r"\b(?:show|graph|chart|plot)\s+(?:me\s+)?(?:the\s+|our\s+)?(?:[\w-]+\s+){0,2}?{metric}",
+)
+# Words that report a metric *moved*: with one, the question is an incident, whatever else it asks.
+METRIC_CHANGES: tuple[str, ...] = (
+    "spike",
+    "spiked",
+    "spikes",
+    "spiking",
+    "jumped",
+    "jump",
+    "went up",
+    "increased",
+    "increase",
+    "climbing",
+    "climbed",
+    "doubled",
+    "tripled",
+    "dropped",
+    "drop",
+    "degraded",
+    "regressed",
+    "regression",
+    "worse",
+    "higher",
+    "elevated",
+    "through the roof",
+    "what changed",
+    "what did we ship",
+    "what shipped",
+    "what went out",
+    "what caused",
+    "why is",
+    "why did",
+    "why are",
+    "throwing",
+)
 # Words that make a metric a *symptom report* rather than a request for its value.
 METRIC_SYMPTOM: tuple[str, ...] = (
     "spike",

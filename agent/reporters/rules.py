@@ -7,11 +7,11 @@ delegated to `agent.incident` for ranking. Repository text only appears after th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from bbscout.agent.causes import failed_steps, failure_cause
 from bbscout.agent.focus import RecordFilter
 from bbscout.agent.incident import investigate
 from bbscout.agent.plan import Family, Plan, StepOutcome, records_of
@@ -167,10 +167,7 @@ def picked(plan: Plan) -> str | None:
 
 
 def _failed_steps(pipeline: PipelineRecord, outcomes: list[StepOutcome]) -> list[StepRecord]:
-    prefix = f"step:{pipeline.repo}#{pipeline.build_number}/"
-    return [
-        s for s in dedupe(records_of(outcomes, StepRecord)) if s.ref.startswith(prefix) and s.result in FAILED
-    ]
+    return failed_steps(pipeline, records_of(outcomes, StepRecord))
 
 
 def failure_findings(pipelines: list[PipelineRecord], outcomes: list[StepOutcome]) -> list[Finding]:
@@ -220,24 +217,8 @@ def pipeline_line(outcomes: list[StepOutcome]) -> Callable[[PipelineRecord], str
 
 
 def _cause(pipeline: PipelineRecord, outcomes: list[StepOutcome]) -> str:
-    """Why a failed pipeline failed, in one clause: its error, else its failed step and first error line."""
-    if pipeline.error_message:
-        return first_line(pipeline.error_message, 160)
-    steps = _failed_steps(pipeline, outcomes)
-    if not steps:
-        return ""
-    step = steps[0]
-    line = _error_line(step.error_lines)
-    return f"step “{step.name}” {step.result}" + (f": {first_line(line, 140)}" if line else "")
-
-
-_EXCEPTION = re.compile(r"^E\s+\S|\b\w*(?:Error|Exception|Timeout)\b|\bTraceback\b|\bpanic:")
-
-
-def _error_line(lines: Sequence[str]) -> str:
-    """The line that says what went wrong: an exception ("E   KeyError: 'x'") before an assertion's echo."""
-    text = [x.strip() for x in lines if x.strip()]
-    return next((x for x in text if _EXCEPTION.search(x)), text[0] if text else "")
+    """Why a failed pipeline failed, in one clause (`agent.causes`)."""
+    return failure_cause(pipeline, records_of(outcomes, StepRecord))
 
 
 _PROGRESS = {"IN_PROGRESS": "running", "PENDING": "pending", "PAUSED": "paused"}
