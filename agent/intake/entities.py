@@ -34,6 +34,7 @@ from bbscout.agent.intake.time import parse_window
 from bbscout.agent.plan import Window
 from bbscout.tools.args import PipelineProgress, PipelineResult, PullRequestState, Trigger
 from bbscout.tools.evidence import RepositoryRecord
+from bbscout.tools.paths import PATH_FORMS
 from bbscout.tools.resolve import GENERIC, SYNONYMS, closest_names, rank_repositories, resolve
 
 __all__ = ["RepoMention", "Understanding", "Unsupported", "incident_kind", "normalize_question", "understand"]
@@ -104,10 +105,14 @@ class Understanding(BaseModel):
     deictic: bool = False  # "that one", "it", "those"
     count: int | None = None  # "top 5", "last 10"
     pick: Pick | None = None  # "the latest build", "when did auth last deploy": exactly one object
+    file_words: list[str] = Field(default_factory=list)  # "the prod config": a file described, path unknown
     landed: bool = False  # "landed on / merged to main": timed by when commits entered the branch
     current: bool = False  # "what is live in prod": the live deployment per environment
     unsupported: list[Unsupported] = Field(default_factory=list)  # filters no tool argument applies
     branch_prefix: str | None = None  # "release branches": the name prefix
+    branch_words: list[str] = Field(
+        default_factory=list
+    )  # "the renovate nestjs branch": words its name holds
     name_filter: str | None = None  # "repos with pay in the name": what a repository name contains
     cues: list[str] = Field(default_factory=list)  # grammatical cues (vocab.CUES) the planner's table reads
     asks: list[str] = Field(default_factory=list)  # log, why, diff, who, latest, changes, stale, …
@@ -475,6 +480,8 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
             )
             u.matched.append(alias[0])
     if u.branch is None:
+        u.branch_words = _branch_words(text)
+    if u.branch is None and not u.branch_words:
         for m in _BRANCH_CONTEXT.finditer(text):
             name = m.group("a") or m.group("b") or m.group("c")
             if (
@@ -505,13 +512,66 @@ def _location_topics(text: str, u: Understanding) -> None:
     """Topics named only as where another object is: "commits on the develop branch" is about commits,
     and "PRs merged into web-frontend" about pull requests (no commit is named, so nothing "landed")."""
     others = set(u.topics) & {"pipelines", "pull_requests", "commits", "deployments", "code"}
-    if "branches" in u.topics and u.branch and others:
-        name = re.escape(u.branch.lower())
+    if "branches" in u.topics and (u.branch or u.branch_words) and others:
+        name = re.escape(u.branch.lower()) if u.branch else r"(?!)"
         rest = re.sub(rf"(?:\bthe\s+)?{name}\s+branch\b|\bbranch\s+(?:named\s+|called\s+)?{name}", " ", text)
+        if u.branch_words:
+            rest = _LOOSE_BRANCH.sub(" ", rest)
         if not _found(rest, V.TOPICS["branches"]):
             u.topics.remove("branches")
     if {"pull_requests", "commits"} <= set(u.topics) and not _found(text, _COMMIT_NOUNS):
         u.topics.remove("commits")
+
+
+_FILE_NOUN = re.compile(
+    r"(?P<w>(?:[\w.-]+\s+){0,2})(?P<n>"
+    + "|".join(V.FILE_NOUNS)
+    + r")(?:\s+files?)?\b(?!\s*[/.]\w)|(?P<w2>(?:[\w.-]+\s+){1,2})files?\b"
+)
+_FILE_HOLDER = re.compile(
+    r"\b(?:of|in|for|under|from)\s+the\s+(?P<q>[\w.-]+)\s+(?P<k>" + "|".join(V.FILE_HOLDERS) + r")\b"
+)
+_NOT_FILE_WORDS = frozenset({"file", "files", "set", "value", "what", "show", "current", "whole", "entire"})
+
+
+def _file_words(text: str) -> list[str]:
+    """ "checkout's prod config" → [checkout, prod, config]; "the variables file of the eks module" →
+    [variables, eks, module]: the words a file's path parts should carry (repository words are dropped by
+    the caller)."""
+    m = _FILE_NOUN.search(text)
+    if m is None:
+        return []
+    words = (m.group("w") or m.group("w2") or "").split() + ([m.group("n")] if m.group("n") else [])
+    for h in _FILE_HOLDER.finditer(text):
+        words += [h.group("q"), h.group("k")]
+    keep = [
+        w
+        for w in words
+        if w not in V.STOP_WORDS
+        and w not in _NOT_FILE_WORDS
+        and (w in V.FILE_NOUNS or w in PATH_FORMS or w not in _all_topic_words())
+    ]
+    return _uniq(keep) if any(w in V.FILE_NOUNS or w in V.FILE_HOLDERS for w in keep) or m.group("w2") else []
+
+
+_LOOSE_BRANCH = re.compile(r"\bthe\s+(?P<w>(?:[\w.@-]+\s+){1,3}?[\w.@-]+)\s+branch\b(?!es)")
+_NOT_BRANCH_WORDS = frozenset(
+    {"feature", "new", "old", "same", "other", "current", "default", "stale", "work"}
+)
+
+
+def _branch_words(text: str) -> list[str]:
+    """ "the renovate nestjs branch": a branch named by words its name holds, not by its name (two words or
+    more, none a path or a long-lived branch's name)."""
+    for m in _LOOSE_BRANCH.finditer(text):
+        words = [
+            w
+            for w in m.group("w").split()
+            if w not in V.STOP_WORDS and w not in _all_topic_words() and w not in _NOT_BRANCH_WORDS
+        ]
+        if len(words) >= 2 and not any("/" in w for w in words) and words[-1] not in V.LONG_LIVED_BRANCHES:
+            return words
+    return []
 
 
 def _said_as_branch(question: str, token: str) -> bool:
@@ -588,8 +648,14 @@ def _which_one_and_when(work: str, text: str, u: Understanding) -> None:
     ]
     if u.branch and re.search(rf"\bfrom\s+(?:the\s+)?{re.escape(u.branch.lower())}", text):
         u.cues.append("from_branch")
-    kind = re.search(rf"\b({'|'.join(V.BRANCH_KINDS)})\s+branch(?:es)?\b", text)
-    u.branch_prefix = kind.group(1) + "/" if kind else None
+    # "release branches", "the renovate branches", "any hotfix/ branches": the prefix the names start with
+    kind = re.search(
+        rf"\b({'|'.join(V.BRANCH_PREFIXES)})(?:/\*?)?\s+branch(?:es)?\b|(?<![\w/.-])([a-z][\w.-]*)/\*?\s+branch(?:es)?\b",
+        text,
+    )
+    u.branch_prefix = (kind.group(1) or kind.group(2)) + "/" if kind else None
+    if u.branch_prefix:  # a bot names its branches after itself: "renovate branches" are its branches
+        u.authors = [a for a in u.authors if a.lower() + "/" != u.branch_prefix]
     u.name_filter = _repo_name_filter(text)
 
 
@@ -1004,6 +1070,14 @@ def understand(
         if token:
             scan = scan.replace(token.lower(), " ")
     _repo_mentions(scan, u, repositories)
+    if not u.paths and not u.symbols:
+        said = {w for m in u.repo_mentions for w in m.phrase.split()} | {"repo", "repository", "service"}
+        u.file_words = [w for w in _file_words(work) if w not in said]
+    if u.branch_words:  # "the checkout renovate branch": the repository is no word of the branch's name
+        said = {w for m in u.repo_mentions for w in m.phrase.split()}
+        u.branch_words = [w for w in u.branch_words if w not in said]
+        # a bot names the branches it opens after itself: "the renovate … branch" is its branch, not a filter
+        u.authors = [a for a in u.authors if a.lower() not in u.branch_words]
     if u.default_branch:  # resolve the alias now that the repositories are known
         mains = {r.main_branch for r in repositories if r.slug in u.repos}
         if len(mains) == 1:

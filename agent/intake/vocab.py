@@ -410,6 +410,9 @@ DEFAULT_BRANCH_ALIASES: tuple[str, ...] = (
     "main branch",
     "master branch",
 )
+# Branch-name prefixes: a token "feature/x" is a branch, and "release branches", "renovate branches" name the
+# branches whose names start with "release/", "renovate/" (list_branches name_contains, list_pipelines
+# branch_like).
 BRANCH_PREFIXES: tuple[str, ...] = (
     "feature",
     "feat",
@@ -1040,8 +1043,10 @@ UNSUPPORTED_FILTERS: dict[str, tuple[str, ...]] = {
         r"\b(?:part\s+of|in|from|for|during|of|belonging\s+to|planned\s+for|scheduled\s+for)\s+"
         r"(?:the\s+)?(?:current\s+|this\s+|last\s+|next\s+|previous\s+)?sprint(?:\s+(?P<value>\d+|[\w.-]+))?",
     ),
-    "epic": (r"\b(?:part\s+of|in|under|for|of|belonging\s+to)\s+(?:the\s+)?{value}\s+epic\b",
-             r"\bepic\s*[:=]?\s*{value}"),
+    "epic": (
+        r"\b(?:part\s+of|in|under|for|of|belonging\s+to)\s+(?:the\s+)?{value}\s+epic\b",
+        r"\bepic\s*[:=]?\s*{value}",
+    ),
     "comment count": (
         r"\b(?:with|having|has)\s+(?:more\s+than|over|at\s+least|fewer\s+than|less\s+than|under|no)\s+"
         r"(?P<value>\d+\s+)?comments?\b",
@@ -1139,8 +1144,32 @@ CUES: dict[str, tuple[str, ...]] = {
     "definite_build": (r"\bthe\s+(?:build|pipeline|ci\s+run|pipeline\s+run)\b(?!\s*[-#]?\d)(?!s\b)",),
     "definite_pull_request": (r"\bthe\s+(?:pr|pull\s+request|merge\s+request)\b(?!\s*[-#]?\d)(?!s\b)",),
 }
-# Branch-name families people name by kind ("release branches"): the prefix list_branches filters by.
-BRANCH_KINDS: tuple[str, ...] = ("feature", "release", "hotfix", "bugfix")
+# A file named by what it is, not by its path ("checkout's prod config", "the variables file of the eks
+# module"): the nouns that name a file, and the things that hold one. browse_source `find` looks it up.
+FILE_NOUNS: tuple[str, ...] = (
+    "config",
+    "configs",
+    "configuration",
+    "settings",
+    "variables",
+    "vars",
+    "values",
+    "manifest",
+    "dockerfile",
+    "makefile",
+    "readme",
+    "changelog",
+)
+FILE_HOLDERS: tuple[str, ...] = (
+    "module",
+    "chart",
+    "package",
+    "directory",
+    "folder",
+    "dir",
+    "environment",
+    "env",
+)
 # Long-lived branches: a window still applies to them ("did develop fail?" means recently).
 LONG_LIVED_BRANCHES: frozenset[str] = frozenset(
     {"main", "master", "trunk", "develop", "development", "dev", "staging", "next", "production", "prod"}

@@ -19,6 +19,7 @@ from bbscout.agent.focus import Constraint, ConstraintKind
 from bbscout.agent.intake import RepoMention, Understanding
 from bbscout.agent.plan import Plan
 from bbscout.tools.args import TOOL_ARGS
+from bbscout.tools.paths import PATH_FORMS
 from bbscout.tools.evidence import RepositoryRecord
 
 __all__ = ["CHECKS", "constraints_of"]
@@ -96,7 +97,11 @@ class Check:
 
 def _follow_up_author(p: _Plan, u: Understanding, value: str) -> str | None:
     f = p.filter
-    return "the follow-up filter" if f is not None and (f.author or "").lower() == value.lower() else None
+    if f is not None and (f.author or "").lower() == value.lower():
+        return "the follow-up filter"
+    # a bot names the branches it opens after itself ("renovate/…"): its branches are found by name
+    named = p.by_arg(["name_contains", "branch_like"], lambda v: value.lower() in str(v).lower())
+    return f"{named} (a bot's branches carry its name)" if named else None
 
 
 def _results_also(p: _Plan, u: Understanding, value: str) -> str | None:
@@ -127,6 +132,10 @@ def _awaiting_also(p: _Plan, u: Understanding, value: str) -> str | None:
 def _environment_also(p: _Plan, u: Understanding, value: str) -> str | None:
     if (p.focus.environment or "").lower() == value.lower():
         return "the reporter's filter"
+    # "the prod config": the environment names the file ("production.yaml")
+    described = p.by_arg(["find"], lambda words: any(value.lower() in PATH_FORMS.get(w, (w,)) for w in words))
+    if described:
+        return f"{described} (the environment names the file)"
     if p.filter is not None and (p.filter.environment or "").lower() == value.lower():
         return "the follow-up filter"
     return None
@@ -268,6 +277,22 @@ CHECKS: tuple[Check, ...] = (
         ("time_field",),
         "no step times commits by when they entered the branch",
         match=lambda v: _same("entered_branch"),
+    ),
+    Check(
+        "branch",
+        "branch",
+        lambda u: [" ".join(u.branch_words)] if u.branch_words else [],
+        ("branch_like",),
+        "no step finds branches by the words of their names",
+        match=lambda v: lambda value: set(v.split()) <= set(value),
+    ),
+    Check(
+        "branch",
+        "name",
+        lambda u: [u.branch_prefix] if u.branch_prefix and not u.branch else [],
+        ("name_contains", "branch_like"),
+        "no step filters branch names",
+        match=lambda v: lambda value: v in (value if isinstance(value, list) else [value]),
     ),
     Check("text", "text", lambda u: list(u.texts), ("text", "message_contains"), "no step searches for it"),
     Check(

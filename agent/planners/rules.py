@@ -115,7 +115,7 @@ def _say(template: str, d: Draft, f: frozenset[str]) -> str:
         if on
     ]
     return template.format(
-        branch=u.branch,
+        branch=u.branch or (f"the branches named like “{' '.join(u.branch_words)}”" if u.branch_words else ""),
         pick=u.pick,
         count=u.count,
         selective=", ".join(selective) or "the filter",
@@ -320,6 +320,19 @@ def _each_path(d: Draft, row: Intent, args: dict[str, Any], f: frozenset[str]) -
     return f"{u.paths[0]} in {repo}"
 
 
+def _single_repo_file(d: Draft, row: Intent, args: dict[str, Any], f: frozenset[str]) -> str:
+    """ "the variables file of the eks module in the tf repo": the file whose path the words describe."""
+    u = d.u
+    said = " ".join(u.file_words)
+    repo = d.single_repo(_exact_first(d, d.repos), f"the {said}")
+    if repo is None:
+        return f"the {said}"
+    ref = u.branch if u.branch and not u.default_branch else None
+    d.step(row.tool, {"repo": repo, "find": list(u.file_words), "ref": ref}, row.why, primary=True)
+    d.understood.append(f"the file in {repo} whose path matches “{said}”")
+    return f"the {said} in {repo}"
+
+
 def _exact_first(d: Draft, repos: list[str] | None) -> list[str] | None:
     """When one repository is needed and several were named, the one named by its exact slug wins
     ("the payments client source … from checkout-service": 'payments' describes the file)."""
@@ -381,6 +394,7 @@ SHAPES: dict[Shape, Callable[[Draft, Intent, dict[str, Any], frozenset[str]], st
     "each_number": _each_number,
     "each_commit": _each_commit,
     "each_path": _each_path,
+    "single_repo_file": _single_repo_file,
     "each_query": _each_query,
     "newest_then_changes": _newest_then_changes,
     "stale_branches": _stale_branches,

@@ -7,6 +7,7 @@ delegated to `agent.incident` for ranking. Repository text only appears after th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -14,6 +15,7 @@ from typing import TypeVar
 from bbscout.agent.causes import failed_steps, failure_cause
 from bbscout.agent.focus import RecordFilter
 from bbscout.agent.incident import investigate
+from bbscout.agent.intake.vocab import ASKS, STOP_WORDS, TOPICS
 from bbscout.agent.plan import Family, Plan, StepOutcome, records_of
 from bbscout.agent.planners.base import PlanRequest
 from bbscout.agent.report import Finding, Report
@@ -128,6 +130,10 @@ def qualifiers(plan: Plan, *, branch: str | None = None) -> str:
         if template:
             value = c.value.lower() if c.filter == "trigger" else c.value
             words.append(template.format(v=value))
+        elif c.kind == "branch" and c.filter == "name":
+            words.append(f"named `{c.value}…`")
+        elif c.kind == "branch" and branch and c.how.endswith("branch_like"):
+            words.append(f"{branch} branches named like “{c.value}”")
         elif c.kind == "branch" and branch:
             side = "from" if c.how.endswith("source_branch") else branch
             words.append(f"{side} `{c.value}`")
@@ -140,7 +146,7 @@ def rules_used(plan: Plan, outcomes: list[StepOutcome]) -> list[str]:
     """The notes that say how the primary steps chose their records: the single-object rule, who a
     person filter matched, how far a path scan looked."""
     primary_ids = {s.id for s in plan.steps if s.primary}
-    keep = ("rule:", "path ")
+    keep = ("rule:", "path ", "branches named like")
     people = (" matched ", "no one by that name")
     return list(
         dict.fromkeys(
@@ -440,15 +446,16 @@ def report_branches(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome
     noun = "stale branch" if plan.focus.stale else "branch"
     order = "" if plan.focus.stale else ", most recently active first"
     pick = picked(plan)
+    quals = qualifiers(plan)
     if not branches:
         return Report(
-            answer=with_rules(f"**No {noun}es{window_text(plan)}** {in_scope(plan)}.", plan, outcomes),
+            answer=with_rules(f"**No {noun}es{quals}{window_text(plan)}** {in_scope(plan)}.", plan, outcomes),
             confidence="high",
         )
     if pick:
-        answer = f"The {pick} {noun} {in_scope(plan)}: **{branch_line(branches[0])}**"
+        answer = f"The {pick} {noun}{quals} {in_scope(plan)}: **{branch_line(branches[0])}**"
     else:
-        answer = f"**{plural(len(branches), noun, noun + 'es')}** {in_scope(plan)}{order}.\n\n"
+        answer = f"**{plural(len(branches), noun, noun + 'es')}{quals}** {in_scope(plan)}{order}.\n\n"
         answer += listing(branches, branch_line)
     return Report(
         answer=with_rules(answer, plan, outcomes), entities=[b.ref for b in branches], confidence="high"
@@ -618,10 +625,39 @@ def _content(content: FileContentRecord) -> str:
     return f"{link(content)}:\n```\n{content.content}\n```{cut}"
 
 
+# words that say what kind of question it is, never what to look for in a file
+_QUESTION_WORDS = frozenset(
+    w for table in (TOPICS, ASKS) for ps in table.values() for p in ps for w in p.split()
+)
+
+
+def _asked_lines(content: FileContentRecord, request: PlanRequest) -> list[str]:
+    """ "what's the payments client timeout set to in …": the lines of the file that carry most of the
+    question's own words (those not naming the file, the repository or the question's kind)."""
+    u = request.intake
+    said = {w for m in u.repo_mentions for w in m.phrase.split()} | set(u.file_words)
+    words = {
+        w
+        for w in re.findall(r"[a-z][a-z0-9]{3,}", u.text)
+        if w not in STOP_WORDS and w not in said and w not in _QUESTION_WORDS
+    }
+    if not words or content.is_directory:
+        return []
+    scored = [
+        (sum(w in line.lower() for w in words), i, line.strip())
+        for i, line in enumerate(content.content.splitlines(), 1)
+    ]
+    best = max((n for n, _, _ in scored), default=0)
+    return [f"line {i}: `{line}`" for n, i, line in scored if n == best and n >= min(2, len(words))][:3]
+
+
 def report_code(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
     matches = answer_set(plan, outcomes, CodeMatchRecord)
     contents = answer_set(plan, outcomes, FileContentRecord)
     parts = [_content(content) for content in contents]
+    asked = [(c, lines) for c in contents if (lines := _asked_lines(c, request))]
+    if asked:  # the value asked for leads ("client_timeout_ms: 800"), the file follows
+        parts.insert(0, "; ".join(f"**In {link(c)}: {', '.join(lines)}**" for c, lines in asked))
     if matches:
         how = (
             " (code search was unavailable: found by scanning paths and file contents)"
