@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from bbscout.agent.focus import Constraint
 from bbscout.agent.report import Report
 from bbscout.tools.evidence import (
     BranchRecord,
@@ -67,15 +69,15 @@ def json_document(
     records: dict[str, Evidence],
     stats: dict[str, Any],
     refused: str | None = None,
+    constraints: Sequence[Constraint] = (),
 ) -> dict[str, Any]:
     """The one JSON document `--json` prints (schema in the product issue; evals read it).
 
     `refused` is "read-only" when the question asked bbscout to change something (it did nothing), else
-    None.
+    None. `constraints` are the question's restrictions as the plan recorded them, applied or not (DESIGN
+    "Contracts → Constraints"), so a script or the service can show what the answer was narrowed by.
     """
-    held = {
-        ref: (record, url) for record in records.values() for ref, url in held_commits(record).items()
-    }
+    held = {ref: (record, url) for record in records.values() for ref, url in held_commits(record).items()}
     entities = [
         e
         for ref in report.entities
@@ -103,6 +105,16 @@ def json_document(
         "entities": entities,
         "findings": findings,
         "gaps": report.gaps,
+        "constraints": [
+            {
+                "kind": c.kind,
+                "filter": c.filter or c.kind,
+                "value": c.value,
+                "applied": c.applied,
+                "how": c.how,
+            }
+            for c in constraints
+        ],
         "stats": stats,
         "confidence": report.confidence,
         "next_step": report.next_step,

@@ -274,11 +274,8 @@ async def list_pipelines(ctx: ToolContext, args: ListPipelines) -> ToolResult:
     if args.branch_like:
         found = [f"{slug}:{redact(name)}" for slug, names in matched.items() for name in names]
         words = " ".join(args.branch_like)
-        notes.append(
-            f"branches named like “{words}”: " + (", ".join(found) if found else "none")
-            if len(found) <= 10
-            else f"{len(found)} branches named like “{words}”"
-        )
+        listed = ", ".join(found) if len(found) <= 10 else f"{len(found)} branches"
+        notes.append(f"rule: the branches whose names hold “{words}”: {listed or 'none'}")
     chosen, rule = pick_one(
         records,
         args.pick,

@@ -531,7 +531,10 @@ _FILE_NOUN = re.compile(
 _FILE_HOLDER = re.compile(
     r"\b(?:of|in|for|under|from)\s+the\s+(?P<q>[\w.-]+)\s+(?P<k>" + "|".join(V.FILE_HOLDERS) + r")\b"
 )
-_NOT_FILE_WORDS = frozenset({"file", "files", "set", "value", "what", "show", "current", "whole", "entire"})
+_NOT_FILE_WORDS = frozenset(
+    {"file", "files", "set", "value", "what", "current", "whole", "entire"}
+    | {"show", "print", "cat", "open", "display", "read", "dump", "fetch", "view", "see"}
+)
 
 
 def _file_words(text: str) -> list[str]:

@@ -306,12 +306,13 @@ PROGRESS: dict[str, tuple[PipelineProgress, ...]] = {
     "not yet started": ("PENDING",),
     "paused": ("PAUSED",),
     "in flight": ("IN_PROGRESS", "PENDING"),
-    # "anything running?", "is something running in CI?": is CI busy, so a queued run counts (apart)
-    "anything running": ("IN_PROGRESS", "PENDING"),
-    "anything still running": ("IN_PROGRESS", "PENDING"),
-    "something running": ("IN_PROGRESS", "PENDING"),
-    "anything building": ("IN_PROGRESS", "PENDING"),
-    "anything going on": ("IN_PROGRESS", "PENDING"),
+    # "anything running?", "is something running in CI?": is CI busy, so every unfinished run counts (the
+    # answer counts each state apart); "are the pipelines running?" is IN_PROGRESS
+    "anything running": ("IN_PROGRESS", "PENDING", "PAUSED"),
+    "anything still running": ("IN_PROGRESS", "PENDING", "PAUSED"),
+    "something running": ("IN_PROGRESS", "PENDING", "PAUSED"),
+    "anything building": ("IN_PROGRESS", "PENDING", "PAUSED"),
+    "anything going on": ("IN_PROGRESS", "PENDING", "PAUSED"),
     "in-flight": ("IN_PROGRESS", "PENDING"),
     "unfinished": ("IN_PROGRESS", "PENDING", "PAUSED"),
     "not finished": ("IN_PROGRESS", "PENDING", "PAUSED"),
@@ -1040,7 +1041,7 @@ UNSUPPORTED_FILTERS: dict[str, tuple[str, ...]] = {
     "component": (r"\bcomponent\s*[:=]?\s*{value}",),
     # a tracker's sprint, epic or story points: no Bitbucket object carries them
     "sprint": (
-        r"\b(?:part\s+of|in|from|for|during|of|belonging\s+to|planned\s+for|scheduled\s+for)\s+"
+        r"\b(?:part\s+of|in|from|for|during|of|belong(?:s|ing)?\s+to|planned\s+for|scheduled\s+for)\s+"
         r"(?:the\s+)?(?:current\s+|this\s+|last\s+|next\s+|previous\s+)?sprint(?:\s+(?P<value>\d+|[\w.-]+))?",
     ),
     "epic": (
@@ -1140,7 +1141,9 @@ CUES: dict[str, tuple[str, ...]] = {
         r"services|repositories|repository)\b",
     ),
     # "the deploy", "the build", "the PR": one definite thing, named by nothing but its kind
-    "definite_deployment": (r"\bthe\s+(?:deploy|deployment|release|rollout)\b(?!\s*[-#]?\d)(?!s\b)",),
+    "definite_deployment": (
+        r"\bthe\s+(?:deploy|deployment|release|rollout)\b(?!\s*[-#]?\d)(?!s\b)(?!\s+branch)",
+    ),
     "definite_build": (r"\bthe\s+(?:build|pipeline|ci\s+run|pipeline\s+run)\b(?!\s*[-#]?\d)(?!s\b)",),
     "definite_pull_request": (r"\bthe\s+(?:pr|pull\s+request|merge\s+request)\b(?!\s*[-#]?\d)(?!s\b)",),
 }

@@ -288,7 +288,7 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "branch",
-        "name",
+        "branch name",
         lambda u: [u.branch_prefix] if u.branch_prefix and not u.branch else [],
         ("name_contains", "branch_like"),
         "no step filters branch names",

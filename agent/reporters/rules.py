@@ -37,6 +37,7 @@ from bbscout.tools.evidence import (
     commit_ref,
     held_commits,
 )
+from bbscout.tools.resolve import ambiguous_person
 
 LLM_HINT = (
     "For freer questions, configure an OpenAI-compatible model (OPENAI_API_KEY, optionally OPENAI_BASE_URL "
@@ -130,7 +131,7 @@ def qualifiers(plan: Plan, *, branch: str | None = None) -> str:
         if template:
             value = c.value.lower() if c.filter == "trigger" else c.value
             words.append(template.format(v=value))
-        elif c.kind == "branch" and c.filter == "name":
+        elif c.kind == "branch" and c.filter == "branch name":
             words.append(f"named `{c.value}…`")
         elif c.kind == "branch" and branch and c.how.endswith("branch_like"):
             words.append(f"{branch} branches named like “{c.value}”")
@@ -146,7 +147,7 @@ def rules_used(plan: Plan, outcomes: list[StepOutcome]) -> list[str]:
     """The notes that say how the primary steps chose their records: the single-object rule, who a
     person filter matched, how far a path scan looked."""
     primary_ids = {s.id for s in plan.steps if s.primary}
-    keep = ("rule:", "path ", "branches named like")
+    keep = ("rule:", "path ")
     people = (" matched ", "no one by that name")
     return list(
         dict.fromkeys(
@@ -160,8 +161,14 @@ def rules_used(plan: Plan, outcomes: list[StepOutcome]) -> list[str]:
 
 
 def with_rules(answer: str, plan: Plan, outcomes: list[StepOutcome]) -> str:
+    """The answer with the rules its records were chosen by: the single-object rule ("rule: the newest
+    by started_on among …") ends the first line, where the one object is named; the other notes follow."""
     notes = rules_used(plan, outcomes)
-    return answer + "".join(f"\n\n_{n}_" for n in notes)
+    rules = [n for n in notes if n.startswith("rule:")]
+    first, sep, rest = answer.partition("\n")
+    if rules:
+        first += " _(" + "; ".join(rules) + ")_"
+    return first + sep + rest + "".join(f"\n\n_{n}_" for n in notes if n not in rules)
 
 
 def picked(plan: Plan) -> str | None:
@@ -673,9 +680,9 @@ def report_code(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -
             answer=f"**Nothing found for “{plan.focus.query or ''}”** {in_scope(plan)}.",
             confidence="medium",
         )
-    notes = [n for o in outcomes for n in o.notes]
+    notes = [n for o in outcomes for n in o.notes if not n.startswith("rule:")]
     return Report(
-        answer="\n\n".join(parts) + ("".join(f"\n\n_{n}_" for n in notes)),
+        answer=with_rules("\n\n".join(parts), plan, outcomes) + "".join(f"\n\n_{n}_" for n in notes),
         entities=[r.ref for r in [*matches, *contents]],
         confidence="high",
     )
@@ -855,7 +862,10 @@ def qualify_partial(report: Report, plan: Plan, outcomes: list[StepOutcome]) -> 
         )
         report.entities, report.confidence = [], "low"
         return report
-    partial = [g for o in primary for g in o.gaps] + [o.error for o in failed if o.error]
+    # a name matching several people is no unread part (the first line says it: agent.coverage)
+    partial = [g for o in primary for g in o.gaps if not ambiguous_person(g)] + [
+        o.error for o in failed if o.error
+    ]
     if partial:
         parts = "part" if len(partial) == 1 else "parts"
         report.answer = (

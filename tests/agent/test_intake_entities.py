@@ -421,3 +421,87 @@ def test_a_fortnight_is_fourteen_days() -> None:
 def test_an_unknown_fused_name_is_reported_not_dropped() -> None:
     (mention,) = u("PRs in billingservice merged since Monday").repo_mentions
     assert mention.status == "unknown" and "payments-service" in mention.candidates
+
+
+# --- held-out-4 generalisation: root causes, each in phrasings other than the eval sentences ------------
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # vocabulary words offered as alternatives are no path
+        ("manual/scheduled builds that failed today", {"trigger": "MANUAL", "paths": []}),
+        ("failed/errored pipelines on main", {"results": ["FAILED", "ERROR"], "paths": []}),
+        ("show me src/app files", {"paths": ["src/app"]}),
+        # labels carried with any verb; tracker concepts filtering objects are unapplied filters
+        ("open PRs that carry the needs-qa label", {"unsupported": [{"kind": "label", "value": "needs-qa"}]}),
+        ("merged PRs having a wip tag", {"unsupported": [{"kind": "label", "value": "wip"}]}),
+        (
+            "merged PRs in payments that belong to sprint 12",
+            {"unsupported": [{"kind": "sprint", "value": "12"}], "out_of_scope": []},
+        ),
+        ("open PRs for the current sprint", {"unsupported": [{"kind": "sprint", "value": "current sprint"}]}),
+        # ERROR named as the pipeline's system failing; "infra" there is no repository
+        ("pipelines that hit an infrastructure error this week", {"results": ["ERROR"], "repos": []}),
+        ("builds with system errors, not test failures", {"results": ["ERROR"]}),
+        # "blowing up", "falling over" are failures
+        ("are the payments builds blowing up?", {"results": ["FAILED", "ERROR"]}),
+        (
+            "checkout tests keep falling over since monday",
+            {"results": ["FAILED", "ERROR"], "breakage": "build"},
+        ),
+        # "anything running" asks whether CI is busy: every unfinished state
+        ("is anything still running in checkout?", {"progress": ["IN_PROGRESS", "PENDING", "PAUSED"]}),
+        ("are the pipelines running?", {"progress": ["IN_PROGRESS"]}),
+        # a deploy pipeline asked about as a run is a pipeline; what it shipped stays a deployment
+        ("did the release pipeline for auth fail today?", {"topics": ["pipelines"]}),
+        ("what shipped in the last deploy pipeline run", {"topics": ["pipelines", "deployments"]}),
+        # a branch named as a place is no branches topic; PRs merged into a repository landed nowhere
+        ("PRs into the develop branch of mobile-app", {"topics": ["pull_requests"], "branch": "develop"}),
+        ("how many of Hannah's PRs got merged into checkout", {"topics": ["pull_requests"], "landed": False}),
+        ("commits merged into main yesterday", {"topics": ["commits"], "landed": True}),
+        # short names and names before verbs
+        ("did the gw build break?", {"repos": ["api-gateway"]}),
+        ("checkout master went red", {"repos": ["checkout-service"]}),
+        # "nothing", "anything" are never people (nor corrected into each other)
+        ("branches with nothing pushed in a month", {"authors": [], "asks": ["stale"]}),
+        # a branch named by words of its name, or by a prefix
+        ("builds of the dependabot lodash branch", {"branch_words": ["dependabot", "lodash"], "authors": []}),
+        ("failed runs on the address autocomplete branch", {"branch_words": ["address", "autocomplete"]}),
+        ("builds on the develop branch", {"branch": "develop", "branch_words": []}),
+        ("show the dependabot branches in web-frontend", {"branch_prefix": "dependabot/", "authors": []}),
+        ("any chore/* branches left?", {"branch_prefix": "chore/"}),
+        # a file described by what it is
+        ("what's the db pool size in payments' staging config?", {"file_words": ["staging", "config"]}),
+        ("print the values file of the ingress chart", {"file_words": ["values", "ingress", "chart"]}),
+        ("show me the Dockerfile in payments", {"file_words": [], "paths": ["Dockerfile"]}),
+    ],
+)
+def test_heldout_4_root_causes(question: str, expected: dict[str, Any]) -> None:
+    got = u(question).model_dump(mode="json")
+    for key, value in expected.items():
+        assert got[key] == value, (key, got[key])
+
+
+@pytest.mark.parametrize(
+    ("question", "metric"),
+    [
+        ("what has the p95 of auth-service been since the 9:00 release?", "p95"),
+        ("how many 503s did checkout serve this morning?", "503s"),
+        ("number of 5xx on the api since monday", "5xx"),
+    ],
+)
+def test_a_metric_value_asked_over_a_time_is_still_a_value(question: str, metric: str) -> None:
+    assert u(question).metric_ask == metric
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "503s since 10:05 on checkout, what changed?",
+        "checkout has been throwing 504s since the deploy",
+        "how many builds errored in checkout today?",
+    ],
+)
+def test_a_metric_reported_as_moving_or_a_build_count_is_no_value_ask(question: str) -> None:
+    assert u(question).metric_ask is None

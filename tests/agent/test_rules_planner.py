@@ -1540,3 +1540,76 @@ async def test_a_follow_up_on_a_person_says_it_cannot_look_closer() -> None:
     )
     assert p.family == "unknown" and p.steps == []
     assert p.not_understood[0] == "don't know how to look closer at a person (Priya)"
+
+
+# --- held-out-4 generalisation: root causes, in phrasings other than the eval sentences ------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "family", "step"),
+    [
+        (
+            "builds of the dependabot lodash branch in web-frontend",
+            "pipelines",
+            {"_tool": "list_pipelines", "repos": ["web-frontend"], "branch_like": ["dependabot", "lodash"]},
+        ),
+        (
+            "why did the release pipeline for auth fail today?",
+            "pipelines",
+            {
+                "_tool": "list_pipelines",
+                "repos": ["auth-service"],
+                "results": ["FAILED", "ERROR"],
+                "since": "2026-11-29T00:00:00Z",
+                "until": "2026-11-29T15:30:00Z",
+            },
+        ),
+        (
+            "how many of Priya's PRs got merged into checkout in October?",
+            "pull_requests",
+            {
+                "_tool": "list_pull_requests",
+                "repos": ["checkout-service"],
+                "states": ["MERGED"],
+                "author": "Priya",
+                "since": "2026-10-01T00:00:00Z",
+                "until": "2026-11-01T00:00:00Z",
+                "limit": 200,
+            },
+        ),
+        (
+            "open PRs in checkout that belong to sprint 9",
+            "pull_requests",
+            {"_tool": "list_pull_requests", "repos": ["checkout-service"], "limit": 200},
+        ),
+        (
+            "has payments-service made it to staging yet?",
+            "deployments",
+            {
+                "_tool": "list_deployments",
+                "repos": ["payments-service"],
+                "environment": "staging",
+                "current": True,
+            },
+        ),
+        (
+            "what does the payments' production config set the timeout to?",
+            "code",
+            {"_tool": "browse_source", "repo": "payments-service", "find": ["production", "config"]},
+        ),
+    ],
+)
+async def test_heldout_4_root_causes_plan(question: str, family: str, step: dict[str, Any]) -> None:
+    p = await plan(question)
+    assert p.family == family and primary(p)[0] == step, (p.family, primary(p), p.not_understood)
+
+
+async def test_a_ci_subject_then_who_broke_it_is_a_build_incident() -> None:
+    p = await plan("checkout main turned red this morning — which commit broke it?")
+    assert p.family == "incident" and incident_of(p).kind == "build"
+    assert incident_of(p).service == "checkout-service"
+
+
+async def test_a_described_file_with_no_repository_asks_which() -> None:
+    p = await plan("show me the staging config")
+    assert p.family == "code" and not p.steps and p.clarify and "staging config" in p.clarify[0]
