@@ -244,7 +244,8 @@ _MONTHS = {
     for name in names
 }
 _AFTER_PREPOSITION = "".join(
-    rf"(?<=\b{p}\s)|" for p in ("in", "during", "since", "throughout", "before", "after", "until", "for", "of")
+    rf"(?<=\b{p}\s)|"
+    for p in ("in", "during", "since", "throughout", "before", "after", "until", "for", "of")
 )
 _MONTH_PERIOD_RE = (
     r"(?:(?:the\s+)?month\s+of\s+)?(?:"

@@ -19,8 +19,8 @@ from bbscout.agent.focus import Constraint, ConstraintKind
 from bbscout.agent.intake import RepoMention, Understanding
 from bbscout.agent.plan import Plan
 from bbscout.tools.args import TOOL_ARGS
-from bbscout.tools.paths import PATH_FORMS
 from bbscout.tools.evidence import RepositoryRecord
+from bbscout.tools.paths import PATH_FORMS
 
 __all__ = ["CHECKS", "constraints_of"]
 

@@ -115,7 +115,8 @@ def _say(template: str, d: Draft, f: frozenset[str]) -> str:
         if on
     ]
     return template.format(
-        branch=u.branch or (f"the branches named like “{' '.join(u.branch_words)}”" if u.branch_words else ""),
+        branch=u.branch
+        or (f"the branches named like “{' '.join(u.branch_words)}”" if u.branch_words else ""),
         pick=u.pick,
         count=u.count,
         selective=", ".join(selective) or "the filter",
