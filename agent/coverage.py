@@ -62,6 +62,8 @@ def echoes(c: Constraint) -> tuple[str, ...]:
         return _ENV_WORDS.get(c.value.lower(), (c.value.lower(),))
     if c.kind == "one":
         return _PICK_WORDS.get(c.value, (c.value,))
+    if c.kind == "path" and c.filter == "file":  # a described file: the path the answer names says it
+        return tuple(c.value.split())
     if c.kind == "path":
         return (c.value, c.value.rsplit("/", 1)[-1])
     if c.kind == "window" and c.filter == "landed":

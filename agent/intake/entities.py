@@ -346,6 +346,12 @@ _NOT_MERGED = re.compile(
 
 
 def _states(text: str, u: Understanding) -> None:
+    # "open the config file of auth": the imperative is no PR state
+    text = re.sub(
+        r"^\s*(?:(?:please|pls|can\s+you|could\s+you)\s+)?open\s+(?=(?:the|a|an|that|this|it|up)\b)",
+        " ",
+        text,
+    )
     for phrase in _found(text, V.AWAITING_REVIEW):
         u.awaiting_review = True
         u.states.append(phrase)
@@ -526,7 +532,9 @@ def _location_topics(text: str, u: Understanding) -> None:
 _FILE_NOUN = re.compile(
     r"(?P<w>(?:[\w.-]+\s+){0,2})(?P<n>"
     + "|".join(V.FILE_NOUNS)
-    + r")(?:\s+files?)?\b(?!\s*[/.]\w)|(?P<w2>(?:[\w.-]+\s+){1,2})files?\b"
+    + r")(?P<file>\s+files?)?\b(?!\s*[/.]\w)(?!\s+(?:"
+    + "|".join(V.NOT_A_FILE_AFTER)
+    + r")\b)|(?P<w2>(?:[\w.-]+\s+){1,2})files?\b"
 )
 _FILE_HOLDER = re.compile(
     r"\b(?:of|in|for|under|from)\s+the\s+(?P<q>[\w.-]+)\s+(?P<k>" + "|".join(V.FILE_HOLDERS) + r")\b"
@@ -554,7 +562,9 @@ def _file_words(text: str) -> list[str]:
         and w not in _NOT_FILE_WORDS
         and (w in V.FILE_NOUNS or w in PATH_FORMS or w not in _all_topic_words())
     ]
-    return _uniq(keep) if any(w in V.FILE_NOUNS or w in V.FILE_HOLDERS for w in keep) or m.group("w2") else []
+    # a lone noun ("what values did we ship") names no file; "the config file", "prod config" do
+    described = len(keep) >= 2 or bool(m.group("file")) or bool(m.group("w2"))
+    return _uniq(keep) if described else []
 
 
 _LOOSE_BRANCH = re.compile(r"\bthe\s+(?P<w>(?:[\w.@-]+\s+){1,3}?[\w.@-]+)\s+branch\b(?!es)")
@@ -862,6 +872,8 @@ def _names_a_repo(run: list[str], before: list[str], after: str, known: set[str]
         | set(GENERIC)
         | set(V.ENVIRONMENTS_IN_CONTEXT)
         | {w for p in (*V.DEFAULT_BRANCH_ALIASES, *V.NAMED_BRANCHES) for w in p.split()}  # "checkout main"
+        | set(V.FILE_NOUNS)  # "the checkout config"
+        | {"fix", "fixes", "hotfix", "patch"}  # "the payments fix"
     )
     return after in allowed or after in _VERBS_AFTER_A_NAME or after.endswith(("ing", "ed", "'s"))
 

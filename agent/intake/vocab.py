@@ -1163,6 +1163,23 @@ FILE_NOUNS: tuple[str, ...] = (
     "readme",
     "changelog",
 )
+# "config changes", "settings page": the noun then modifies another, and names no file
+NOT_A_FILE_AFTER: tuple[str, ...] = (
+    "changes?",
+    "changed",
+    "updates?",
+    "edits?",
+    "diffs?",
+    "history",
+    "errors?",
+    "issues?",
+    "problems?",
+    "bugs?",
+    "page",
+    "screen",
+    "ui",
+    "drift",
+)
 FILE_HOLDERS: tuple[str, ...] = (
     "module",
     "chart",

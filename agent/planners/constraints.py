@@ -260,6 +260,14 @@ CHECKS: tuple[Check, ...] = (
         match=lambda v: lambda value: str(value) in (v, v.rsplit("/", 1)[-1]),
     ),
     Check(
+        "path",
+        "file",
+        lambda u: [" ".join(u.file_words)] if u.file_words else [],
+        ("find",),
+        "no step finds a file by its description; name its path (e.g. config/production.yaml)",
+        match=lambda v: lambda value: list(value) == v.split(),
+    ),
+    Check(
         "window",
         "window",
         lambda u: [u.window.label] if u.window is not None else [],

@@ -82,8 +82,20 @@ CASES: list[tuple[str, set[tuple[str, str, bool]]]] = [
         {("state", "FAILED/ERROR", True), ("branch", "release/", True)},
     ),
     (
+        "which PRs changed the staging config of auth?",
+        {
+            ("repository", "auth-service", True),
+            ("path", "staging config", False),
+            ("environment", "staging", False),
+        },
+    ),
+    (
         "the db pool size in payments' production config",
-        {("repository", "payments-service", True), ("environment", "production", True)},
+        {
+            ("repository", "payments-service", True),
+            ("environment", "production", True),
+            ("path", "production config", True),
+        },
     ),
     (
         "who merged pull request 12 in auth-service?",

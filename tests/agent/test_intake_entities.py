@@ -475,6 +475,10 @@ def test_an_unknown_fused_name_is_reported_not_dropped() -> None:
         ("what's the db pool size in payments' staging config?", {"file_words": ["staging", "config"]}),
         ("print the values file of the ingress chart", {"file_words": ["values", "ingress", "chart"]}),
         ("show me the Dockerfile in payments", {"file_words": [], "paths": ["Dockerfile"]}),
+        ("what values did we ship last week", {"file_words": []}),  # a lone noun names no file
+        ("config changes in auth this week", {"file_words": [], "repos": ["auth-service"]}),
+        ("the auth settings file", {"file_words": ["settings"], "repos": ["auth-service"]}),
+        ("open the config file of web-frontend", {"pr_states": [], "file_words": ["config"]}),
     ],
 )
 def test_heldout_4_root_causes(question: str, expected: dict[str, Any]) -> None:
