@@ -147,7 +147,9 @@ async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if helper is not None:  # a refusal leads with "read-only", not with the constraints of an unmade query
         written = await helper.report(request, made, outcomes, gaps)
     else:
-        written = honour_constraints(await context.reporter.report(request, made, outcomes, gaps), made)
+        written = honour_constraints(
+            await context.reporter.report(request, made, outcomes, gaps), made, outcomes
+        )
     verified = verify_report(written, outcomes, request.previous, request.question)
     citable = by_ref(outcomes, request.previous.primary if request.previous else [])
     primary = [citable[ref] for ref in verified.entities if ref in citable]

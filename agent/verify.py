@@ -26,6 +26,7 @@ from bbscout.tools.evidence import (
     RepositoryRecord,
     StepRecord,
     TestCaseRecord,
+    held_commits,
 )
 
 log = logging.getLogger("bbscout.verify")
@@ -61,10 +62,12 @@ def _identifiers(record: Evidence) -> tuple[list[str | None], list[int | None], 
 
 def _held_refs(record: Evidence) -> list[str]:
     """Refs a record names in its fields: the deployment a rollback replaced, the one it was rolled back by,
-    the release a deployment replaced. The evidence holds them as surely as the record's own ref."""
+    the release a deployment replaced, the commit a deployment runs (and the one it replaced), a PR's
+    merge commit. The evidence holds them as surely as the record's own ref."""
+    commits = list(held_commits(record))
     if isinstance(record, DeploymentRecord):
-        return [r for r in (record.rolls_back, record.rolled_back_by, record.replaces) if r]
-    return []
+        return [r for r in (record.rolls_back, record.rolled_back_by, record.replaces) if r] + commits
+    return commits
 
 
 class Known:

@@ -74,6 +74,14 @@ class ListPipelines(ToolArgs):
     results: list[PipelineResult] | None = None
     in_progress: bool = False
     branch: str | None = None
+    branch_like: list[str] | None = Field(
+        default=None,
+        description=(
+            'A branch named loosely, by words its name holds ("the renovate nestjs branch": '
+            '[renovate, nestjs]) or a name prefix ("renovate/"): the runs of every branch whose name '
+            "holds them all (the matching branch names are listed first). Use `branch` for an exact name."
+        ),
+    )
     trigger: Trigger | None = None
     pr_id: int | None = None
     since: datetime | None = None
@@ -302,11 +310,19 @@ class SearchCode(ToolArgs):
 
 
 class BrowseSource(ToolArgs):
-    """A file's content (bounded) or a directory listing at a ref (default: the main branch)."""
+    """A file's content (bounded) or a directory listing at a ref (default: the main branch).
+
+    With `find` instead of a path, the file a description names ("the prod config": [prod, config]; "the
+    variables file of the eks module": [variables, eks, module]): the tool lists the repository's tree,
+    reads the path whose parts every word names, and says which other paths came close.
+    """
 
     repo: str
     path: str = ""
     ref: str | None = None
+    find: list[str] | None = Field(
+        default=None, description="Words describing a file whose path is not known (see above)"
+    )
 
 
 TOOL_ARGS: dict[str, type[ToolArgs]] = {

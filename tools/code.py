@@ -17,6 +17,7 @@ from bbscout.tools.args import BrowseSource, SearchCode
 from bbscout.tools.bitbucket import BitbucketError, Gone, NotFound
 from bbscout.tools.context import ToolContext, clip, dig, list_repository_records, main_branch, repo_slugs
 from bbscout.tools.evidence import CodeMatchRecord, Evidence, FileContentRecord, ToolResult, file_ref
+from bbscout.tools.paths import describes
 from bbscout.tools.redact import redact
 
 __all__ = ["browse_source", "search_code"]
@@ -401,7 +402,40 @@ async def search_code(ctx: ToolContext, args: SearchCode) -> ToolResult:
     return result
 
 
+async def _find_file(ctx: ToolContext, args: BrowseSource, words: list[str]) -> ToolResult:
+    """The file whose path the words describe best (`tools.paths.describes`), read like a named one."""
+    ref = args.ref or await main_branch(ctx, args.repo)
+    tree = [
+        str(e.get("path") or "")
+        async for e in ctx.client.paginate(
+            ctx.client.repo_path(args.repo, "src", ref) + "/",
+            [("max_depth", SCAN_DEPTH)],
+            fields=TREE_FIELDS,
+            max_items=3000,
+        )
+        if e.get("type") == "commit_file"
+    ]
+    scored = sorted(
+        ((score, p) for p in tree if (score := describes(p, words)) is not None),
+        key=lambda sp: (-sp[0], sp[1]),
+    )
+    said = " ".join(words)
+    if not scored:
+        return ToolResult(
+            tool="browse_source",
+            gaps=[f"no file in {args.repo} matches “{said}” (looked at {len(tree)} paths)"],
+        )
+    best = scored[0][1]
+    result = await browse_source(ctx, args.model_copy(update={"path": best, "find": None, "ref": ref}))
+    close = [redact(p) for _, p in scored[1:4]]
+    note = f"rule: the file that best matches “{said}” in {args.repo}: {redact(best)}"
+    note += f" (also close: {', '.join(close)})" if close else ""
+    return result.model_copy(update={"notes": [note, *result.notes]})
+
+
 async def browse_source(ctx: ToolContext, args: BrowseSource) -> ToolResult:
+    if args.find:
+        return await _find_file(ctx, args, args.find)
     client = ctx.client
     ref = args.ref or await main_branch(ctx, args.repo)
     path = args.path.strip("/")

@@ -256,6 +256,19 @@ Evidence = Annotated[
 ]
 
 
+def held_commits(record: Record) -> dict[str, str]:
+    """Commits a record names in its fields, by ref → web link: a PR's merge commit, the commit a deployment
+    runs and the one it replaced. The evidence holds them as surely as a fetched commit, so an answer may
+    cite them ("which commit is live?", "what is PR 70's merge commit?")."""
+    hashes: list[str | None] = []
+    if isinstance(record, PullRequestRecord):
+        hashes = [record.merge_commit]
+    elif isinstance(record, DeploymentRecord):
+        hashes = [record.commit, record.replaces_commit]
+    root = record.url.split(f"/{record.repo}/", 1)[0]
+    return {commit_ref(record.repo, h): f"{root}/{record.repo}/commits/{h}" for h in hashes if h}
+
+
 class ToolResult(BaseModel):
     """What a tool returns: evidence plus what the agent must know about how it was gathered."""
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from bbscout.tools import links
 from bbscout.tools.args import GetPipeline, ListPipelines, PipelineFailure
-from bbscout.tools.bitbucket import NotFound
+from bbscout.tools.bitbucket import NotFound, bbql
 from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import (
     PipelineRecord,
@@ -223,29 +223,54 @@ def _list_params(args: ListPipelines) -> list[tuple[str, str]]:
     return params
 
 
+async def _branches_like(ctx: ToolContext, slug: str, words: list[str]) -> list[str]:
+    """The names of `slug`'s branches that hold every word (BBQL narrows by the longest one)."""
+    wanted_words = [w.lower() for w in words if w.strip()]
+    longest = max(wanted_words, key=len)
+    names: list[str] = []
+    async for raw in ctx.client.paginate(
+        ctx.client.repo_path(slug, "refs", "branches"),
+        [("q", str(bbql.cond("name", "~", longest)))],
+        fields="values.name",
+        max_items=200,
+    ):
+        name = str(raw.get("name") or "")
+        if name and all(w in name.lower() for w in wanted_words):
+            names.append(name)
+    return names
+
+
 async def list_pipelines(ctx: ToolContext, args: ListPipelines) -> ToolResult:
     slugs = await repo_slugs(ctx, args.repos)
-    params = _list_params(args)
     since = args.since
     want = wanted(args.pick, args.limit)
+    matched: dict[str, list[str]] = {}  # branch_like: the branch names found per repository
 
     def older(item: dict[str, Any]) -> bool:
         created = parse_dt(item.get("created_on"))
         return since is not None and created is not None and created < since
 
-    async def per_repo(slug: str, sink: list[PipelineRecord]) -> None:
+    async def runs(slug: str, branch_args: ListPipelines, sink: list[PipelineRecord]) -> None:
         path = ctx.client.repo_path(slug, "pipelines")
         pagelen = 100 if (since is not None or want > 50) else min(100, want + 1)
         async for raw in ctx.client.paginate(
-            path, params, fields=LIST_FIELDS, by_page=True, pagelen=pagelen, stop=older
+            path, _list_params(branch_args), fields=LIST_FIELDS, by_page=True, pagelen=pagelen, stop=older
         ):
             rec = readable(
                 ctx, f"pipelines from {slug}", lambda r: pipeline_record(ctx.workspace, slug, r), raw
             )
-            if rec is not None and _wanted(rec, args):
+            if rec is not None and _wanted(rec, branch_args):
                 sink.append(rec)
                 if len(sink) > want:
                     return
+
+    async def per_repo(slug: str, sink: list[PipelineRecord]) -> None:
+        if not args.branch_like:
+            await runs(slug, args, sink)
+            return
+        matched[slug] = await _branches_like(ctx, slug, args.branch_like)
+        for name in matched[slug]:
+            await runs(slug, args.model_copy(update={"branch": name, "branch_like": None}), sink)
 
     out = await fan_out(ctx, slugs, per_repo)
     records = sorted((r for rs in out.results.values() for r in rs), key=lambda r: r.created_on, reverse=True)
@@ -255,6 +280,11 @@ async def list_pipelines(ctx: ToolContext, args: ListPipelines) -> ToolResult:
     if more:
         notes.append(f"{len(records) - args.limit}+ more pipelines matched than the limit of {args.limit}")
     notes.append(f"searched {len(slugs)} repositor{'y' if len(slugs) == 1 else 'ies'}")
+    if args.branch_like:
+        found = [f"{slug}:{redact(name)}" for slug, names in matched.items() for name in names]
+        words = " ".join(args.branch_like)
+        listed = ", ".join(found) if len(found) <= 10 else f"{len(found)} branches"
+        notes.append(f"rule: the branches whose names hold “{words}”: {listed or 'none'}")
     chosen, rule = pick_one(
         records,
         args.pick,
@@ -274,6 +304,8 @@ def _among(args: ListPipelines, slugs: list[str]) -> str:
     what = "running pipelines" if args.in_progress else f"{'/'.join(args.results or [])} pipelines".strip()
     if args.branch:
         what += f" on {redact(args.branch)}"
+    if args.branch_like:
+        what += f" on branches named like “{' '.join(args.branch_like)}”"
     if args.pr_id is not None:
         what += f" for PR #{args.pr_id}"
     if args.trigger:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from bbscout.agent.causes import failure_cause
 from bbscout.agent.plan import StepOutcome, records_of
 from bbscout.agent.report import RuledOut, TimelineEvent
 from bbscout.tools.evidence import (
@@ -22,6 +23,7 @@ from bbscout.tools.evidence import (
     PipelineRecord,
     PullRequestRecord,
     Record,
+    StepRecord,
 )
 
 CONFIG_RE = re.compile(r"(^|/)(config|conf|settings)/|\.(ya?ml|toml|ini|properties|env|json)$", re.IGNORECASE)
@@ -374,9 +376,11 @@ def build_candidates(
             files=evidence.files_of(pr) if pr else [],
         )
         candidate.score = 0.5
+        cause = failure_cause(pipeline, evidence.of(StepRecord))  # the cause leads: "why is it red?"
         candidate.reasons.append(
             f"pipeline #{pipeline.build_number} {pipeline.result} on `{pipeline.branch or '?'}` "
             f"at {hh_mm(pipeline.created_on)} UTC, {minutes(distance(pipeline))} from T ({pipeline.ref})"
+            + (f" — {cause}" if cause else "")
         )
         candidate.score += proximity_bonus(distance(pipeline), BUILD_PROXIMITY)
         same_service(candidate, service)

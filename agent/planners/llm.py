@@ -453,6 +453,8 @@ def intake_hints(u: Understanding) -> str:
         ("commits", u.commits),
         ("paths (path)", u.paths),
         ("code symbols or text", u.symbols),
+        ("a branch named by words of its name (list_pipelines.branch_like)", u.branch_words),
+        ("a file described, its path unknown (browse_source.find)", u.file_words),
     ]
     lines += [f"- {what}: {', '.join(map(str, values))}" for what, values in named if values]
     flags = [
@@ -471,6 +473,10 @@ def intake_hints(u: Understanding) -> str:
         ("environment", u.environment),
         ("how many (limit)", u.count),
         ("exactly one object (pick)", u.pick),
+        (
+            "branch names start with (list_branches.name_contains, list_pipelines.branch_like)",
+            u.branch_prefix,
+        ),
     ):
         if value:
             lines.append(f"- {what}: {value}")

@@ -68,16 +68,38 @@ def test_json_contract_only_json_on_stdout(bbscout: Run) -> None:
         "entities",
         "findings",
         "gaps",
+        "constraints",
         "stats",
     }
     assert doc["planner"] == "rules" and doc["question"] == QUESTION
     assert doc["source"] == "sandbox" and doc["answer"].endswith("(invented demo data).")
+    assert [(c["filter"], c["value"], c["applied"], c["how"]) for c in doc["constraints"]] == [
+        ("state", "FAILED/ERROR", True, "list_pipelines.results"),
+        ("window", "in the last 24 hours", True, "list_pipelines.since"),
+    ]
     assert doc["window"]["end"].startswith("2026-11-29T16:20")
     assert set(doc["stats"]) >= {"http_requests", "http_bytes", "tool_calls", "llm_tokens", "seconds"}
     assert doc["stats"]["http_requests"] > 0
     for entity in doc["entities"]:
         assert entity["type"] == "pipeline" and entity["ref"] == f"pipeline:{entity['repo']}#{entity['id']}"
         assert entity["url"].startswith("https://bitbucket.org/acme/")
+
+
+def test_json_lists_a_constraint_the_answer_could_not_apply(bbscout: Run) -> None:
+    result = bbscout("ask", "open PRs labelled bug in checkout", "--json", "--now", NOW)
+    doc = json.loads(result.stdout)
+    unapplied = [c for c in doc["constraints"] if not c["applied"]]
+    assert unapplied == [
+        {
+            "kind": "other",
+            "filter": "label",
+            "value": "bug",
+            "applied": False,
+            "how": "no tool argument filters by label",
+        }
+    ]
+    assert doc["answer"].startswith("**I could not filter by label 'bug'")
+    assert any(c["applied"] and c["value"] == "checkout-service" for c in doc["constraints"])
 
 
 def test_real_credentials_over_loopback(bbscout: Run, world, server) -> None:  # type: ignore[no-untyped-def]

@@ -317,3 +317,18 @@ async def test_search_code_usages_match_the_whole_identifier(ctx: ToolContext, w
                 assert got and not got & set(longer), (name, got, longer)
                 return
     raise AssertionError("no symbol that is also a prefix of a longer identifier in another file")
+
+
+async def test_browse_source_finds_the_file_a_description_names(ctx: ToolContext, world: World) -> None:
+    # every file of the world whose path holds both words, and the description that names it
+    slug, path = next(
+        (s, p) for s, r in world.repos.items() for p in sorted(r.files) if p.startswith("config/production")
+    )
+    res = await run_tool(ctx, "browse_source", {"repo": slug, "find": ["prod", "config"]})
+    (rec,) = res.records
+    assert rec.path == path and not rec.is_directory
+    assert res.notes[0].startswith(f"rule: the file that best matches “prod config” in {slug}: {path}")
+    missing = await run_tool(ctx, "browse_source", {"repo": slug, "find": ["nonexistent", "widget"]})
+    assert missing.records == [] and missing.gaps[0].startswith(
+        f"no file in {slug} matches “nonexistent widget”"
+    )
