@@ -2,7 +2,9 @@
 
 A failed pipeline → why it failed (failed step, log tail, failed tests). An incident → what each
 candidate service last deployed to the affected environment before T, and the change set between
-that deployment and the previous one. Bounded per round; never repeats a call already made.
+that deployment and the previous one. A chat follow-up about referents → only the call its question
+still needs (`agent.referents.subjects`), nothing optional. Bounded per round; never repeats a call
+already made.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from bbscout.agent.focus import Incident
 from bbscout.agent.frugality import Allowance, select_failures
 from bbscout.agent.incident import analysis_kind
 from bbscout.agent.plan import Plan, Step, StepOutcome, records_of
+from bbscout.agent.referents.subjects import pending_calls
 from bbscout.tools.evidence import DeploymentRecord, Evidence, PipelineRecord, PullRequestRecord
 
 FAILED_RESULTS = ("FAILED", "ERROR")
@@ -38,6 +41,8 @@ def _failure_follow_ups(plan: Plan, outcomes: list[StepOutcome], allowance: Allo
 
 def follow_up_gaps(plan: Plan, outcomes: list[StepOutcome], allowance: Allowance) -> list[str]:
     """What the failure-detail policy offers instead of reading, or skipped for the hourly budget."""
+    if plan.focus.about is not None:
+        return []
     return select_failures(plan, outcomes, allowance).gaps
 
 
@@ -144,7 +149,11 @@ def follow_ups(
 ) -> list[Step]:
     """New steps for this round, at most `limit`, none already run."""
     seen = {call_key(o.tool, o.args) for o in outcomes}
-    candidates = _failure_follow_ups(plan, outcomes, allowance or Allowance())
+    about = plan.focus.about
+    if about is not None:  # a question about referents: the call it needs, nothing optional
+        candidates = pending_calls(about, plan, outcomes, None)
+    else:
+        candidates = _failure_follow_ups(plan, outcomes, allowance or Allowance())
     incident = plan.focus.incident
     if plan.family == "incident" and incident is not None:
         kind = analysis_kind(incident)

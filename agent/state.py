@@ -49,7 +49,7 @@ def cited_records(state: Mapping[str, Any]) -> dict[str, Evidence]:
     """What a finished turn's answer may cite, by ref: its evidence and the previous answer's records."""
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
     previous = state.get("previous")
-    return by_ref(outcomes, PriorTurn.model_validate(previous).primary if previous else [])
+    return by_ref(outcomes, reversed(PriorTurn.model_validate(previous).citable()) if previous else [])
 
 
 def dump_request(request: PlanRequest) -> dict[str, Any]:

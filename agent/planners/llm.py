@@ -54,6 +54,8 @@ TOOL_FAMILY: dict[str, Family] = {
     "list_pull_requests": "pull_requests",
     "get_pull_request": "pull_requests",
     "pull_requests_for_commit": "pull_requests",
+    "pull_request_commits": "commits",
+    "pull_request_files": "pull_requests",
     "list_commits": "commits",
     "get_commit": "commits",
     "commits_between": "commits",

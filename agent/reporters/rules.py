@@ -698,6 +698,12 @@ def matches_filter(record: Evidence, wanted: RecordFilter) -> bool:
 
 
 def report_follow_up(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
+    about = plan.focus.about
+    if about is not None:
+        from bbscout.agent.reporters.about import handles, report_about  # it builds on this module
+
+        if handles(about):
+            return report_about(request, plan, outcomes)
     if plan.steps:
         if _ran_primary(plan, outcomes, "deployment_changes"):
             return report_deployment_changes(plan, outcomes)  # "what changed in it?" after a deployment
@@ -798,7 +804,7 @@ class RulesReporter:
     async def report(
         self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], gaps: list[str]
     ) -> Report:
-        if plan.clarify:
+        if plan.clarify and plan.focus.about is None:
             report = Report(
                 answer="**Which one did you mean?** "
                 + ", ".join(f"`{c}`" for c in plan.clarify)
