@@ -40,7 +40,7 @@ from bbscout.agent.referents.reading import (
     revises,
 )
 from bbscout.agent.referents.vocab import NARROWING_CUES
-from bbscout.tools.evidence import Evidence, PullRequestRecord
+from bbscout.tools.evidence import Evidence, PersonRecord, PullRequestRecord
 
 __all__ = ["follow_up"]
 
@@ -188,6 +188,10 @@ def _about(c: Draft, prev: PriorTurn, pointer: Reference, wanted: list[str], rep
     if not bound.records:
         return _ask_which(c, prev, pointer, wanted, bound)
     records = bound.records
+    people = [r for r in records if isinstance(r, PersonRecord)]
+    if people:
+        c.not_understood.append(f"don't know how to look closer at a person ({people[0].name})")
+        return c.plan("unknown", "follow-up on a person", None)
     hop = bound.hop
     if (
         hop is None

@@ -21,14 +21,19 @@ from bbscout.agent.referents.reading import Reference
 from bbscout.agent.referents.vocab import Thing
 from bbscout.tools.evidence import (
     BranchRecord,
+    CodeMatchRecord,
     CommitRecord,
     DeploymentRecord,
     Evidence,
+    FileChangeRecord,
+    FileContentRecord,
+    PersonRecord,
     PipelineRecord,
     PullRequestRecord,
+    RepositoryRecord,
 )
 
-__all__ = ["Bound", "bind", "moment", "objects", "pick", "thing_of"]
+__all__ = ["Bound", "bind", "choose", "moment", "objects", "pick", "thing_of"]
 
 MAX_PLURAL = 25  # "those", "them": at most this many objects
 
@@ -38,6 +43,11 @@ _THING_OF: dict[type, Thing] = {
     DeploymentRecord: "deployment",
     CommitRecord: "commit",
     BranchRecord: "branch",
+    RepositoryRecord: "repository",
+    FileChangeRecord: "file",
+    FileContentRecord: "file",
+    CodeMatchRecord: "file",
+    PersonRecord: "person",
 }
 # which kinds an ask can be about (absent: every kind)
 _ASK_KINDS: dict[str, frozenset[Thing]] = {
@@ -85,7 +95,7 @@ def thing_of(record: Evidence) -> Thing | None:
 
 
 def objects(records: Sequence[Evidence]) -> list[Evidence]:
-    """The objects among `records` (steps, tests, files and people are details, not referents)."""
+    """The objects among `records` (a run's steps and tests are details of it, not referents)."""
     return [r for r in records if thing_of(r) is not None]
 
 
@@ -175,11 +185,18 @@ def bind(ref: Reference, previous: PriorTurn, asks: Sequence[str] = ()) -> Bound
     if not candidates:
         kind = (ref.thing or "object").replace("_", " ")
         return Bound(candidates=pool, reason=f"the last answer cited no {kind} for {said} to mean")
+    return choose(ref, candidates)
+
+
+def choose(ref: Reference, candidates: Sequence[Evidence]) -> Bound:
+    """Which of `candidates` (the referents of the kind meant, as listed) `ref` points at: by position,
+    time or size, all of them for a plural, the only one for a singular; else ask which."""
+    said = f"“{ref.said}”"
     if ref.pointer == "ordinal":
         chosen = pick(candidates, index=ref.index)
         if chosen is None:
             return Bound(
-                candidates=candidates,
+                candidates=list(candidates),
                 reason=f"the last answer listed only {len(candidates)}, so there is no {ref.said}",
             )
         return Bound(records=[chosen])
@@ -189,17 +206,19 @@ def bind(ref: Reference, previous: PriorTurn, asks: Sequence[str] = ()) -> Bound
             return Bound(records=sizable)
         if sizable:
             return Bound(records=sizable, by_size=True)
-        return Bound(candidates=candidates, reason=f"only pull requests have a size to compare {said} by")
+        return Bound(
+            candidates=list(candidates), reason=f"only pull requests have a size to compare {said} by"
+        )
     if ref.pointer == "superlative":
         chosen = pick(candidates, order=ref.order)
-        return (
-            Bound(records=[chosen]) if chosen is not None else Bound(candidates=candidates, reason="no times")
-        )
+        if chosen is None:
+            return Bound(candidates=list(candidates), reason=f"none of them has a time to order {said} by")
+        return Bound(records=[chosen])
     if ref.plural:
-        return Bound(records=candidates[:MAX_PLURAL])
+        return Bound(records=list(candidates[:MAX_PLURAL]))
     if len(candidates) == 1:
-        return Bound(records=candidates)
+        return Bound(records=list(candidates))
     return Bound(
-        candidates=candidates,
+        candidates=list(candidates),
         reason=f"the last answer listed {len(candidates)}, and {said} could be any of them",
     )

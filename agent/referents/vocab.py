@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-Thing = Literal["pull_request", "pipeline", "deployment", "commit", "branch"]
+Thing = Literal["pull_request", "pipeline", "deployment", "commit", "branch", "repository", "file", "person"]
 Order = Literal["newest", "oldest", "biggest", "smallest"]
 
 # what a noun names ("that PR", "the build", "those deploys")

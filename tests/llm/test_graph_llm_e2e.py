@@ -175,10 +175,13 @@ async def test_a_chat_thread_continues_its_conversation_in_a_new_process(tmp_pat
     assert sent[1:-1] == last_of_turn_one[1:]  # turn 1 exactly as the model saw it, its answers included
     assert [c["id"] for c in sent[2]["tool_calls"]] == ["call_t1"]  # the model's own call, not a rebuilt one
     assert "pipeline:" in next(m["content"] for m in sent if m.get("tool_call_id") == "call_t1")
-    assert f"Previous question in this chat: {FIRST!r}" in sent[0]["content"]  # a fresh system prompt
-    # the second answer came from the earlier evidence, with no new Bitbucket lookup, and its ref survives
-    cited = first.document["entities"][0]["ref"]
-    assert second.outcomes == [] and second.report.answer == f"From the earlier results: {cited} ran on main."
+    assert f"Last question: {FIRST}" in sent[0]["content"]  # a fresh system prompt, with the thread's referents
+    # the second answer came from the earlier evidence, with no new Bitbucket lookup: the writer was shown the
+    # objects the first answer cited, and its refs survive the citation check
+    cited = [e["ref"] for e in first.document["entities"]]
+    written = next(b for b in turn_two if b.get("response_format"))
+    assert 'tool="thread"' in written["messages"][1]["content"] and cited[0] in written["messages"][1]["content"]
+    assert second.outcomes == [] and [e["ref"] for e in second.document["entities"]] == cited
 
 
 async def test_a_turn_interrupted_after_act_resumes_in_another_process(tmp_path: Any) -> None:
