@@ -118,6 +118,7 @@ class About(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     said: str
+    pointer: Literal["pronoun", "ordinal", "superlative", "demonstrative", "named"] = "pronoun"
     refs: list[str] = Field(default_factory=list)
     index: int | None = None
     order: Literal["newest", "oldest", "biggest", "smallest"] | None = None

@@ -27,7 +27,7 @@ from typing import Any
 
 from bbscout.agent.focus import About, RecordFilter, Revision
 from bbscout.agent.intake import Understanding, understand
-from bbscout.agent.plan import Plan
+from bbscout.agent.plan import Plan, Step
 from bbscout.agent.planners.base import PlanRequest, PriorTurn
 from bbscout.agent.planners.draft import Draft
 from bbscout.agent.referents.asks import call_for, hop_call
@@ -202,10 +202,12 @@ def _about(c: Draft, prev: PriorTurn, pointer: Reference, wanted: list[str], rep
         hop = "build"  # "did it pass?" about a pull request: its build
     c.focus.about = About(
         said=pointer.said,
+        pointer=pointer.pointer,
         refs=[r.ref for r in records],
         asks=wanted,
         hop=hop,
-        order=pointer.order if bound.by_size else None,
+        index=pointer.index,
+        order=pointer.order,
         listing=Revision(base=_basis(prev)[0], slots=_basis(prev)[1]),
     )
     c.understood.append(f"“{pointer.said}” = " + ", ".join(r.ref for r in records[:8]) + _more(records))
@@ -244,14 +246,19 @@ def _steps_about(
         return
     calls = [call for r in records if (call := call_for(r, wanted, prev.held)) is not None]
     for tool, args, why in calls[:MAX_CALLS]:
-        c.step(tool, args, why, primary=True)
+        step = c.step(tool, args, why, primary=True)
+        step.args = Step(id=step.id, tool=tool, args=args).args  # a False flag ("log": False) is meant
     if len(calls) > MAX_CALLS:
         c.understood.append(f"looked into the first {MAX_CALLS} of {len(calls)} (one call each)")
 
 
 def _ask_which(c: Draft, prev: PriorTurn, pointer: Reference, wanted: list[str], bound: Bound) -> Plan:
     c.focus.about = About(
-        said=pointer.said, asks=wanted, candidates=[r.ref for r in bound.candidates], index=pointer.index
+        said=pointer.said,
+        pointer=pointer.pointer,
+        asks=wanted,
+        candidates=[r.ref for r in bound.candidates],
+        index=pointer.index,
     )
     c.clarify.append(f"Which one do you mean? {bound.reason[:1].upper()}{bound.reason[1:]}.")
     plan = c.plan("follow_up", f"which one is “{pointer.said}”?", _repos_of(bound.candidates))
@@ -381,6 +388,7 @@ def _again(
     if prior is not None and plan.steps:  # "and in auth-service?" after "who opened the oldest one?"
         plan.focus.about = About(
             said=prior.said,
+            pointer=prior.pointer,
             asks=list(prior.asks),
             index=prior.index,
             order=prior.order,

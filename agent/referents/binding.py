@@ -197,7 +197,8 @@ def choose(ref: Reference, candidates: Sequence[Evidence]) -> Bound:
         if chosen is None:
             return Bound(
                 candidates=list(candidates),
-                reason=f"the last answer listed only {len(candidates)}, so there is no {ref.said}",
+                reason=f"the last answer listed only {len(candidates)}, so there is no "
+                + ref.said.removeprefix("the "),
             )
         return Bound(records=[chosen])
     if ref.pointer == "superlative" and ref.order in ("biggest", "smallest"):

@@ -322,6 +322,23 @@ def _related(record: Evidence, ask: str, facts: _Facts) -> tuple[str, list[Evide
 # --- the answer ------------------------------------------------------------------------------------------
 
 
+def _lead(about: About, found: Sequence[Evidence], held: Sequence[Evidence]) -> str:
+    """How the answer names its referents before the facts: as the question pointed at them."""
+    if about.hop == "build":
+        origin = {r.ref: r for r in held}.get(about.refs[0]) if about.refs else None
+        branch = f" `{origin.source_branch}`" if isinstance(origin, PullRequestRecord) else ""
+        of = link(origin) if origin is not None else ", ".join(about.refs)
+        return f"**The build** of {of} (the newest pipeline of its branch{branch}) is "
+    if len(found) > 1:
+        return f"**The {len(found)} {_noun(found)} of the last answer:**"
+    if about.pointer in ("pronoun", "named"):
+        return ""
+    if about.pointer == "demonstrative":
+        words = about.said.split()
+        return f"**{words[0].capitalize()} {_noun(found)}** is "
+    return f"**{about.said[:1].upper()}{about.said[1:]}** is "
+
+
 def which_one(about: About, reason: str, candidates: Sequence[Evidence]) -> Report:
     """A follow-up that could not be bound: say why, ask which, list the candidates (cited)."""
     if not candidates:
@@ -354,15 +371,11 @@ def report_about(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) 
     if not found:
         what = "the build of that pull request" if about.hop else f"“{about.said}”"
         return Report(answer=f"**I could not find {what}** in what Bitbucket returned.", confidence="low")
-    head = about.said[:1].upper() + about.said[1:]
     deployments = [r for r in found if isinstance(r, DeploymentRecord)]
     if deployments and set(about.asks) & {"shipped", "commits", "prs", "files", "diff"}:
         shipped = report_deployment_changes(plan, outcomes)  # what it shipped: the change-set writer
-        lead = f"**{head}** is {', '.join(_name(d) for d in deployments)}."
+        lead = (_lead(about, deployments, held) or "It is ") + ", ".join(_name(d) for d in deployments) + "."
         return shipped.model_copy(update={"answer": lead + "\n\n" + shipped.answer})
-    origin = ""
-    if about.hop == "build":
-        origin = f"The build of {', '.join(about.refs)} (the newest pipeline of its source branch): "
     lines: list[str] = []
     cited: list[Evidence] = list(found)
     for record in found:
@@ -373,9 +386,8 @@ def report_about(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) 
                 if text:
                     said.append(text)
                     cited += related
-        lines.append(f"{_name(record)} — " + ("; ".join(said) if said else "nothing more is known about it"))
-    if len(found) == 1:
-        answer = f"{origin}**{head}**, {lines[0]}"
-    else:
-        answer = f"{origin}**{head}** ({len(found)} {_noun(found)}):\n\n" + "\n".join(f"- {x}" for x in lines)
+        lines.append(f"{_name(record)}: " + ("; ".join(said) if said else "nothing more is known about it"))
+    answer = _lead(about, found, held) + (
+        lines[0] if len(found) == 1 else "\n\n" + "\n".join(f"- {x}" for x in lines)
+    )
     return Report(answer=answer, entities=list(dict.fromkeys(r.ref for r in cited)), confidence="high")
