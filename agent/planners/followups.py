@@ -182,6 +182,9 @@ def _thread_repos(prev: PriorTurn) -> set[str]:
 
 
 def _about(c: Draft, prev: PriorTurn, pointer: Reference, wanted: list[str], replan: Replan) -> Plan | None:
+    earlier = prev.plan.focus.about
+    if not wanted and earlier is not None and earlier.asks and revises(c.u.text):
+        wanted = list(earlier.asks)  # "who opened the oldest one?" … "and the newest one?": the same ask
     bound = bind(pointer, prev, wanted)
     if bound.not_held:
         return _look_up_named(c, prev, pointer, replan)

@@ -173,7 +173,7 @@ def bind(ref: Reference, previous: PriorTurn, asks: Sequence[str] = ()) -> Bound
     if ref.pointer == "named":
         records = _named(ref, previous)
         return Bound(records=records) if records else Bound(not_held=True, reason=f"{ref.said} was not cited")
-    pool = objects(previous.primary)
+    pool = _pool(ref, previous)
     said = f"“{ref.said}”"
     if not pool:
         return Bound(reason=f"the last answer cited nothing, so {said} refers to nothing")
@@ -185,7 +185,43 @@ def bind(ref: Reference, previous: PriorTurn, asks: Sequence[str] = ()) -> Bound
     if not candidates:
         kind = (ref.thing or "object").replace("_", " ")
         return Bound(candidates=pool, reason=f"the last answer cited no {kind} for {said} to mean")
+    if ref.described:
+        fitting = [r for r in candidates if _fits(r, ref)]
+        if not fitting:
+            return Bound(candidates=candidates, reason=f"none of them fits {said}")
+        candidates = fitting
     return choose(ref, candidates)
+
+
+def _pool(ref: Reference, previous: PriorTurn) -> list[Evidence]:
+    """The objects a pointer picks among: the last answer's; for "the second one" after an answer about
+    one referent ("who opened the oldest one?"), the list that referent was picked from."""
+    about = previous.plan.focus.about
+    if ref.pointer in ("ordinal", "superlative") and about is not None and about.refs and previous.earlier:
+        return objects(previous.earlier[-1].cited)
+    return objects(previous.primary)
+
+
+def _fits(record: Evidence, ref: Reference) -> bool:
+    """ "the checkout one", "the one by Raj", "the renovate one": its repository, branch, title or author
+    holds the words (a repository the words name must be its repository)."""
+    if ref.repos and record.repo not in ref.repos:
+        return False
+    text = " ".join(
+        str(getattr(record, name, "") or "")
+        for name in (
+            "repo",
+            "title",
+            "branch",
+            "source_branch",
+            "author",
+            "creator",
+            "deployer",
+            "environment",
+        )
+    ).lower()
+    named = {part for slug in ref.repos for part in (slug, *slug.split("-"))}
+    return all(w in text for w in ref.described if w not in named and not any(w in n for n in named))
 
 
 def choose(ref: Reference, candidates: Sequence[Evidence]) -> Bound:

@@ -35,6 +35,8 @@ class Reference:
     numbers: tuple[int, ...] = ()  # named: PR or build numbers ("#283", "PR 64")
     hashes: tuple[str, ...] = ()  # named: commit hashes (a short hash is a prefix)
     number_kind: Thing | None = None  # named numbers said as PRs or builds ("PR 64"); None for "#283"
+    described: tuple[str, ...] = ()  # "the checkout one", "the one on main": words the object must fit
+    repos: tuple[str, ...] = ()  # repositories those words name
 
 
 def _alternation(words: tuple[str, ...] | list[str]) -> str:
@@ -76,6 +78,11 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "singular": re.compile(rf"\b(?:{_alternation(list(V.PRONOUNS_SINGULAR))})\b"),
         "plural": re.compile(rf"\b(?:{_alternation(list(V.PRONOUNS_PLURAL))})\b"),
         "bare": re.compile(r"\b(?P<w>that|this)\b"),
+        # "the checkout one", "the renovate ones", "the one on main", "the ones by Raj"
+        "described": re.compile(
+            r"\bthe\s+(?P<d>(?:[\w./-]+\s+){1,3}?)(?P<n>ones?)\b"
+            r"|\bthe\s+(?P<n2>ones?)\s+(?:in|on|for|from|by|of|against|into|to)\s+(?P<d2>[\w./'-]+)"
+        ),
     }
 
 
@@ -107,6 +114,15 @@ def reference(u: Understanding) -> Reference | None:
         return Reference(
             "superlative", m.group(0).strip(), order=V.SUPERLATIVES[word], thing=thing, plural=plural
         )
+    m = p["described"].search(text)
+    if m:
+        words = (m.group("d") or m.group("d2") or "").split()
+        kept = tuple(w for w in words if w not in _NOT_DESCRIPTIVE)
+        if kept:
+            plural = (m.group("n") or m.group("n2")) == "ones"
+            return Reference(
+                "pronoun", m.group(0).strip(), plural=plural, described=kept, repos=tuple(u.repos)
+            )
     m = p["demonstrative"].search(text)
     if m:
         thing, plural, _ = _thing_at(text, m.start("n"))
@@ -128,6 +144,9 @@ def reference(u: Understanding) -> Reference | None:
             continue  # "… so that is fine"
         return Reference("pronoun", m.group(0))
     return None
+
+
+_NOT_DESCRIPTIVE = frozenset({"same", "other", "next", "previous", "very", "only", "right", "wrong"})
 
 
 def _time_phrase(text: str, end: int) -> bool:

@@ -69,7 +69,7 @@ ASKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "reviewers",
-        (r"\bwho\s+(?:has\s+|have\s+|had\s+)?(?:reviewed|is\s+reviewing|are\s+reviewing|reviews)\b",
+        (r"\bwho\s+(?:has\s+|have\s+|had\s+|is\s+|are\s+)?(?:reviewed|reviewing|reviews)\b",
          r"\breviewers?\b", r"\breviewed\s+by\b"),
     ),
     (
@@ -103,8 +103,7 @@ ASKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "result",
         (
-            r"\bdid\s+(?:it|that|this|they|the\s+\w+|that\s+\w+|this\s+\w+)\s+(?:pass|fail|succeed|work|go\s+"
-            r"(?:green|red|through)|break|go\s+ok)\b",
+            r"\bdid\s+(?:[\w'-]+\s+){1,4}?(?:pass|fail|succeed|work|go\s+(?:green|red|through)|break|go\s+ok)\b",
             r"\b(?:is|was|are|were)\s+(?:it|that|this|they|the\s+\w+)\s+(?:still\s+)?(?:green|red|passing|"
             r"failing|broken|ok|successful|succeeding)\b",
             r"\b(?:status|result|outcome)\b",

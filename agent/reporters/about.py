@@ -29,6 +29,7 @@ from bbscout.agent.reporters.rules import (
     listing,
     plural,
     pr_line,
+    report_code,
     report_deployment_changes,
     when,
 )
@@ -43,7 +44,7 @@ from bbscout.tools.evidence import (
     StepRecord,
 )
 
-__all__ = ["handles", "report_about", "which_one"]
+__all__ = ["report_about", "which_one"]
 
 FAILED = ("FAILED", "ERROR")
 _EXCEPTION = re.compile(r"^E\s+\S|\b\w*(?:Error|Exception|Timeout)\b|\bTraceback\b|\bpanic:")
@@ -55,12 +56,6 @@ _KIND_NOUN = {
     BranchRecord: ("branch", "branches"),
 }
 _LOG_LINES = 20
-
-
-def handles(about: About) -> bool:
-    """Whether this writer answers (something asked, or which one), else the family writers show the
-    referents' details."""
-    return bool(about.candidates or about.asks)
 
 
 def _name(record: Evidence) -> str:
@@ -76,6 +71,11 @@ def _name(record: Evidence) -> str:
         case CommitRecord():
             return f"{link(record)} “{first_line(record.message, 80)}”"
     return link(record)
+
+
+def objects_of(records: Sequence[Evidence]) -> list[Evidence]:
+    """The records this writer states facts of (files and repositories are shown as code)."""
+    return [r for r in records if type(r) in _KIND_NOUN]
 
 
 def _noun(records: Sequence[Evidence]) -> str:
@@ -105,6 +105,25 @@ class _Facts:
             if o.records and o.records[0].ref == record.ref:
                 found += [f for f in o.records if isinstance(f, FileChangeRecord)]
         return list({f.path: f for f in found}.values())
+
+
+def _details(record: Evidence, facts: _Facts) -> list[str]:
+    """What "tell me more about it" states of each kind of object (and what a detail call fetched)."""
+    match record:
+        case PipelineRecord() if record.result in FAILED or record.result == "STOPPED":
+            return ["error", "author", "started_at"] + (["stopped_by"] if record.result == "STOPPED" else [])
+        case PipelineRecord():
+            return ["result", "branch", "author", "started_at"]
+        case PullRequestRecord():
+            asked = ["state", "author", "branch"] + (["approvers"] if record.approved_by else [])
+            return asked + (["files"] if facts.files(record) else [])
+        case DeploymentRecord():
+            return ["result", "release", "author", "finished_at"]
+        case CommitRecord():
+            return ["author", "when"] + (["files"] if facts.files(record) else [])
+        case BranchRecord():
+            return ["author", "commits"]
+    return []
 
 
 def _cause(p: PipelineRecord, facts: _Facts) -> str:
@@ -304,6 +323,16 @@ def _related(record: Evidence, ask: str, facts: _Facts) -> tuple[str, list[Evide
             if c.pr_id == record.id and c.repo == record.repo
         ]
         return f"has {plural(len(commits), 'commit')}:\n" + listing(commits, commit_line), list(commits)
+    if ask == "commits" and isinstance(record, BranchRecord):
+        listed = [
+            o for o in facts.outcomes if o.tool == "list_commits" and o.args.get("branch") == record.name
+        ]
+        commits = records_of(listed, CommitRecord)
+        return (
+            (f"{plural(len(commits), 'commit')}:\n" + listing(commits, commit_line), list(commits))
+            if commits
+            else ("", [])
+        )
     if ask == "prs" and isinstance(record, CommitRecord):
         prs = [
             p
@@ -372,15 +401,19 @@ def report_about(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) 
         what = "the build of that pull request" if about.hop else f"“{about.said}”"
         return Report(answer=f"**I could not find {what}** in what Bitbucket returned.", confidence="low")
     deployments = [r for r in found if isinstance(r, DeploymentRecord)]
-    if deployments and set(about.asks) & {"shipped", "commits", "prs", "files", "diff"}:
+    shipping = not about.asks and any(o.tool == "deployment_changes" for o in outcomes)
+    if deployments and (shipping or set(about.asks) & {"shipped", "commits", "prs", "files", "diff"}):
         shipped = report_deployment_changes(plan, outcomes)  # what it shipped: the change-set writer
         lead = (_lead(about, deployments, held) or "It is ") + ", ".join(_name(d) for d in deployments) + "."
         return shipped.model_copy(update={"answer": lead + "\n\n" + shipped.answer})
+    if not about.asks and not objects_of(found):  # a file or a repository: its content
+        return report_code(request, plan, outcomes)
     lines: list[str] = []
     cited: list[Evidence] = list(found)
     for record in found:
-        said = _attributes(record, about.asks, facts)
-        for ask in about.asks:
+        asks = about.asks or _details(record, facts)
+        said = _attributes(record, asks, facts)
+        for ask in asks:
             if ask in RELATIONS:
                 text, related = _related(record, ask, facts)
                 if text:

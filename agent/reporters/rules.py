@@ -698,12 +698,10 @@ def matches_filter(record: Evidence, wanted: RecordFilter) -> bool:
 
 
 def report_follow_up(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    about = plan.focus.about
-    if about is not None:
-        from bbscout.agent.reporters.about import handles, report_about  # it builds on this module
+    if plan.focus.about is not None:  # about the thread's referents
+        from bbscout.agent.reporters.about import report_about  # it builds on this module
 
-        if handles(about):
-            return report_about(request, plan, outcomes)
+        return report_about(request, plan, outcomes)
     if plan.steps:
         if _ran_primary(plan, outcomes, "deployment_changes"):
             return report_deployment_changes(plan, outcomes)  # "what changed in it?" after a deployment

@@ -166,6 +166,9 @@ POINTERS: list[tuple[str, dict[str, Any] | None]] = [
     ("which step failed in #283?", {"pointer": "named", "numbers": (283,)}),
     ("who merged PR 64?", {"pointer": "named", "numbers": (64,), "number_kind": "pull_request"}),
     ("which PR brought in 0f88105?", {"pointer": "named", "hashes": ("0f88105",)}),
+    ("who's reviewing the checkout one?", {"pointer": "pronoun", "described": ("checkout",)}),
+    ("who opened the renovate ones?", {"pointer": "pronoun", "plural": True, "described": ("renovate",)}),
+    ("tell me about the one on main", {"pointer": "pronoun", "described": ("main",)}),
     # no pointer: a new question, a revision, a window
     ("show me open PRs", None),
     ("what about last week?", None),
@@ -206,6 +209,8 @@ ASKED: list[tuple[str, list[str]]] = [
     ("which files does the first one change?", ["files"]),
     ("what did the newest one ship?", ["shipped"]),
     ("tell me more about the second one", []),
+    ("who's reviewing the checkout one?", ["reviewers"]),
+    ("did the first one's build pass?", ["result"]),
 ]
 
 
@@ -239,6 +244,9 @@ def bound(question: str, previous: PriorTurn) -> tuple[list[str], list[str], str
         ("what did the newest one ship?", DEPLOYS, ["deployment:checkout-service:{d3}"]),
         ("which PR did that come from?", COMMIT, ["commit:payments-service@20b385201bf9"]),
         ("which PR brought in 20b3852?", COMMIT, ["commit:payments-service@20b385201bf9"]),
+        ("who's reviewing the checkout one?", OPEN_PRS, ["pr:checkout-service#67"]),
+        ("who opened the renovate ones?", OPEN_PRS, ["pr:auth-service#39"]),  # by its author
+        ("why did the one on main fail?", FAILED, ["pipeline:api-gateway#283"]),
     ],
 )
 def test_a_pointer_binds_to_what_the_thread_cited(
@@ -262,6 +270,10 @@ def test_a_pointer_that_could_mean_several_or_none_names_the_candidates(
 ) -> None:
     got, named, why = bound(question, previous)
     assert got == [] and named == candidates and reason in why
+
+
+def test_a_description_no_object_fits_names_the_candidates() -> None:
+    assert bound("who opened the dependabot ones?", OPEN_PRS)[1] == [r.ref for r in OPEN_PRS.primary]
 
 
 def test_a_named_ref_found_two_turns_back_still_binds() -> None:
@@ -393,6 +405,19 @@ async def test_a_follow_up_that_cannot_be_bound_asks_instead_of_guessing(
     p = await plan(question, previous)
     assert p.steps == [] and p.clarify and p.family == "follow_up"
     assert about(p).candidates == [r.ref for r in previous.primary]
+
+
+async def test_after_an_answer_about_one_the_next_pick_is_from_the_same_list_with_the_same_ask() -> None:
+    second = await plan("who opened the oldest one?", OPEN_PRS)
+    after = PriorTurn(
+        question="who opened the oldest one?",
+        plan=second,
+        primary=OPEN_PRS.primary[2:],
+        earlier=[{"question": OPEN_PRS.question, "cited": OPEN_PRS.primary}],  # type: ignore[list-item]
+    )
+    third = await plan("and the second one?", after)
+    assert about(third).refs == ["pr:auth-service#39"] and about(third).asks == ["author"]
+    assert third.steps == []
 
 
 async def test_a_named_object_never_cited_is_looked_up_in_the_previous_answers_repository() -> None:
