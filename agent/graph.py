@@ -137,8 +137,8 @@ def after_review(state: State) -> Literal["act", "report"]:
 
 
 async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Write the answer, make its first line honour the plan's constraints, then drop any ref the evidence
-    does not hold."""
+    """Write the answer, make its first line honour the plan's constraints (and say how a follow-up was
+    read), drop any ref the evidence does not hold, and keep the thread's referents for the next turn."""
     context = runtime.context
     made = Plan.model_validate(state["plan"])
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]

@@ -9,7 +9,8 @@ A turn: `intake` writes `request` and resets the turn's working keys (`pending`,
 `gaps`, `report`); `guard` writes `refusal` (a request to act, or None); `plan` and `review` write
 `plan`, `pending` and `conversation`; `act` appends `outcomes`; `report` writes `report`, `previous`
 and `turns`. Two keys carry a chat into its next turn: `previous` (the last answer's question, plan and
-cited records) and `conversation` (the LLM planner's chat with its model).
+cited records, the details fetched about them and what the earlier answers cited: the thread's
+referents, `agent.referents.thread`) and `conversation` (the LLM planner's chat with its model).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class State(InputState, total=False):
     round: int
     gaps: list[str]
     report: dict[str, Any]
-    previous: dict[str, Any] | None  # PriorTurn: {"question", "plan", "primary": [records]} of the last turn
+    previous: dict[str, Any] | None  # PriorTurn of the last turn: question, plan, primary, held, earlier
     turns: int
 
 
