@@ -85,7 +85,7 @@ def follow_up(c: Draft, prev: PriorTurn, replan: Replan) -> Plan | None:
             filt = _filter_from(c)
             if filt.terms():
                 return _filter(c, prev, filt)
-        return _again(c, prev, changed, replan, pointer)
+        return _again(c, prev, changed, replan, pointer, wanted)
     return None
 
 
@@ -370,7 +370,12 @@ def _said(u: Understanding, changed: dict[str, dict[str, Any]]) -> str:
 
 
 def _again(
-    c: Draft, prev: PriorTurn, changed: dict[str, dict[str, Any]], replan: Replan, pointer: Reference | None
+    c: Draft,
+    prev: PriorTurn,
+    changed: dict[str, dict[str, Any]],
+    replan: Replan,
+    pointer: Reference | None,
+    wanted: list[str],
 ) -> Plan | None:
     """The previous question asked again with `changed` slots (a question about referents: its listing,
     and the referent picked from it again)."""
@@ -388,16 +393,21 @@ def _again(
         return None
     said = _said(c.u, changed)
     prior = prev.plan.focus.about
-    if prior is not None and plan.steps:  # "and in auth-service?" after "who opened the oldest one?"
+    picked = pointer if pointer is not None and pointer.pointer in ("ordinal", "superlative") else None
+    if picked is not None and plan.steps:  # "and the oldest one in auth-service?": picked from the list
         plan.focus.about = About(
-            said=prior.said,
-            pointer=prior.pointer,
-            asks=list(prior.asks),
-            index=prior.index,
-            order=prior.order,
-            hop=prior.hop,
+            said=picked.said,
+            pointer=picked.pointer,
+            asks=wanted or (list(prior.asks) if prior else []),
+            index=picked.index,
+            order=picked.order,
             listing=Revision(base=base, slots=merged, said=said),
         )
+    elif prior is not None and plan.steps:  # "and in auth-service?" after "who opened the oldest one?"
+        plan.focus.about = prior.model_copy(
+            update={"refs": [], "candidates": [], "listing": Revision(base=base, slots=merged, said=said)}
+        )
+    if plan.focus.about is not None:
         plan.family = "follow_up"
     plan.focus.revision = Revision(base=base, slots=merged, said=said)
     plan.focus.reading = f"Same question {said}:"

@@ -185,7 +185,7 @@ def bind(ref: Reference, previous: PriorTurn, asks: Sequence[str] = ()) -> Bound
     if not candidates:
         kind = (ref.thing or "object").replace("_", " ")
         return Bound(candidates=pool, reason=f"the last answer cited no {kind} for {said} to mean")
-    if ref.described:
+    if ref.described or ref.repos:  # "the checkout one", "the oldest one in auth-service"
         fitting = [r for r in candidates if _fits(r, ref)]
         if not fitting:
             return Bound(candidates=candidates, reason=f"none of them fits {said}")

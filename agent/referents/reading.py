@@ -97,22 +97,24 @@ def reference(u: Understanding) -> Reference | None:
     if m and not _time_phrase(text, m.end()):
         word = m.group("w") or m.group("w2")
         thing, plural, _ = _thing_at(text, m.start("n")) if m.group("n") else (None, False, 0)
-        return Reference("ordinal", m.group(0).strip(), index=V.ORDINALS[word], thing=thing, plural=False)
+        return Reference(
+            "ordinal", m.group(0).strip(), index=V.ORDINALS[word], thing=thing, repos=tuple(u.repos)
+        )
     m = p["superlative"].search(text)
     if m:
         word = re.sub(r"\s+", " ", m.group("w") or m.group("w2"))
         noun = m.group("n") or ""
-        thing, plural, _ = (
-            _thing_at(text, m.start("n"))
-            if noun and noun not in ("one", "ones")
-            else (
-                None,
-                noun == "ones",
-                0,
-            )
-        )
+        if noun and noun not in ("one", "ones"):
+            thing, plural, _ = _thing_at(text, m.start("n"))
+        else:
+            thing, plural = None, noun == "ones"
         return Reference(
-            "superlative", m.group(0).strip(), order=V.SUPERLATIVES[word], thing=thing, plural=plural
+            "superlative",
+            m.group(0).strip(),
+            order=V.SUPERLATIVES[word],
+            thing=thing,
+            plural=plural,
+            repos=tuple(u.repos),
         )
     m = p["described"].search(text)
     if m:

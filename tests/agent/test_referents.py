@@ -494,6 +494,16 @@ async def test_a_revision_of_a_question_about_a_referent_picks_it_again_elsewher
     assert third.focus.reading == "Same question for auth-service:"
 
 
+async def test_a_pick_in_a_repository_picks_among_its_listed_ones_or_lists_it_again() -> None:
+    listed = await plan("who opened the oldest one in auth-service?", OPEN_PRS)
+    assert listed.steps == [] and about(listed).refs == ["pr:auth-service#39"]
+    elsewhere = await plan("and the oldest one in payments?", OPEN_PRS)  # none listed there: ask again
+    (step,) = elsewhere.steps
+    assert step.tool == "list_pull_requests" and step.args["repos"] == ["payments-service"]
+    assert (about(elsewhere).order, about(elsewhere).refs) == ("oldest", [])
+    assert elsewhere.focus.reading == "Same question for payments-service:"
+
+
 async def test_only_x_after_a_complete_list_narrows_it_without_a_request() -> None:
     p = await plan("only main", FAILED)
     assert p.steps == [] and p.focus.filter is not None and p.focus.filter.branch == "main"
