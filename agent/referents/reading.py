@@ -93,12 +93,19 @@ def reference(u: Understanding) -> Reference | None:
     if named is not None:
         return named
     p = _patterns()
+    picked_in = tuple(u.repos)  # "the oldest one in auth-service", "the last build on main"
+    on_branch = (u.branch,) if u.branch else ()
     m = p["ordinal"].search(text)
-    if m and not _time_phrase(text, m.end()):
+    if m:
         word = m.group("w") or m.group("w2")
-        thing, plural, _ = _thing_at(text, m.start("n")) if m.group("n") else (None, False, 0)
+        thing = _thing_at(text, m.start("n"))[0] if m.group("n") else None
         return Reference(
-            "ordinal", m.group(0).strip(), index=V.ORDINALS[word], thing=thing, repos=tuple(u.repos)
+            "ordinal",
+            m.group(0).strip(),
+            index=V.ORDINALS[word],
+            thing=thing,
+            repos=picked_in,
+            described=on_branch,
         )
     m = p["superlative"].search(text)
     if m:
@@ -114,7 +121,8 @@ def reference(u: Understanding) -> Reference | None:
             order=V.SUPERLATIVES[word],
             thing=thing,
             plural=plural,
-            repos=tuple(u.repos),
+            repos=picked_in,
+            described=on_branch,
         )
     m = p["described"].search(text)
     if m:
@@ -149,13 +157,6 @@ def reference(u: Understanding) -> Reference | None:
 
 
 _NOT_DESCRIPTIVE = frozenset({"same", "other", "next", "previous", "very", "only", "right", "wrong"})
-
-
-def _time_phrase(text: str, end: int) -> bool:
-    """ "the last 3 days", "last week": a window, not an ordinal."""
-    return bool(
-        re.match(r"\s*(?:\d+\s+)?(?:hours?|days?|weeks?|months?|years?|minutes?|night|time)\b", text[end:])
-    )
 
 
 def _named(u: Understanding) -> Reference | None:

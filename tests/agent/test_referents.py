@@ -247,6 +247,7 @@ def bound(question: str, previous: PriorTurn) -> tuple[list[str], list[str], str
         ("who's reviewing the checkout one?", OPEN_PRS, ["pr:checkout-service#67"]),
         ("who opened the renovate ones?", OPEN_PRS, ["pr:auth-service#39"]),  # by its author
         ("why did the one on main fail?", FAILED, ["pipeline:api-gateway#283"]),
+        ("why did the last build on main fail?", FAILED, ["pipeline:api-gateway#283"]),  # of those on main
     ],
 )
 def test_a_pointer_binds_to_what_the_thread_cited(
