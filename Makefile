@@ -35,6 +35,9 @@ HELDOUT3_MIN ?= 0.95
 HELDOUT4_MIN ?= 0.95
 # Read-only refusals (issue 16): 37/37 since the planner answers its two look-alike questions exactly.
 REFUSALS_MIN ?= 0.95
+# Chat follow-ups (issue 15): 41/41 after the referents (9/41 on the first run); see
+# evals/heldout/conversations-after.md.
+CONVERSATIONS_MIN ?= 0.95
 evals: install
 	$(BIN)/bbscout eval --planner rules --report evals/reports/latest
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout.yaml --min-pass-rate $(HELDOUT_MIN) --report evals/reports/heldout
@@ -42,6 +45,7 @@ evals: install
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout3.yaml --min-pass-rate $(HELDOUT3_MIN) --report evals/reports/heldout3
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout4.yaml --min-pass-rate $(HELDOUT4_MIN) --report evals/reports/heldout4
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/refusals.yaml --min-pass-rate $(REFUSALS_MIN) --report evals/reports/refusals
+	$(BIN)/bbscout eval --planner rules --cases evals/heldout/conversations.yaml --min-pass-rate $(CONVERSATIONS_MIN) --report evals/reports/conversations
 
 # ruff (lint + format) over the tree; mypy over the package (strict on agent/ and tools/).
 TYPECHECK := build/typecheck/bbscout

@@ -3,8 +3,9 @@
 A failed pipeline → why it failed (failed step, failed tests, the log tail when they do not say).
 An incident → what each candidate service last deployed to the affected environment before T, and the
 change set between that deployment and the previous one (each PR's own files in the affected service);
-a broken build → the change behind each failed commit. Bounded per round; never repeats a call already
-made.
+a broken build → the change behind each failed commit. A chat follow-up about referents → only the call
+its question still needs (`agent.referents.subjects`), nothing optional. Bounded per round; never repeats
+a call already made.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from bbscout.agent.frugality import Allowance, select_failures
 from bbscout.agent.incident import affected_service, analysis_kind
 from bbscout.agent.incident.suspects import built_by, same_commit
 from bbscout.agent.plan import Plan, Step, StepOutcome, records_of
+from bbscout.agent.referents.subjects import pending_calls
 from bbscout.tools.evidence import DeploymentRecord, Evidence, PipelineRecord, PullRequestRecord
 
 FAILED_RESULTS = ("FAILED", "ERROR")
@@ -41,6 +43,8 @@ def _failure_follow_ups(plan: Plan, outcomes: list[StepOutcome], allowance: Allo
 
 def follow_up_gaps(plan: Plan, outcomes: list[StepOutcome], allowance: Allowance) -> list[str]:
     """What the failure-detail policy offers instead of reading, or skipped for the hourly budget."""
+    if plan.focus.about is not None:
+        return []
     return select_failures(plan, outcomes, allowance).gaps
 
 
@@ -147,7 +151,11 @@ def follow_ups(
 ) -> list[Step]:
     """New steps for this round, at most `limit`, none already run."""
     seen = {call_key(o.tool, o.args) for o in outcomes}
-    candidates = _failure_follow_ups(plan, outcomes, allowance or Allowance())
+    about = plan.focus.about
+    if about is not None:  # a question about referents: the call it needs, nothing optional
+        candidates = pending_calls(about, plan, outcomes, None)
+    else:
+        candidates = _failure_follow_ups(plan, outcomes, allowance or Allowance())
     incident = plan.focus.incident
     if plan.family == "incident" and incident is not None:
         kind = analysis_kind(incident)

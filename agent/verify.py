@@ -141,7 +141,7 @@ def verify_report(
     Numbers the user typed ("is PR #999 merged?") are theirs to mention, so the answer may repeat
     them — typically to say that no such object exists.
     """
-    records = [r for o in outcomes for r in o.records] + (previous.primary if previous else [])
+    records = [r for o in outcomes for r in o.records] + (previous.citable() if previous else [])
     known = Known(records)
     known.pr_ids.update(int(n) for n in re.findall(r"#?(\d+)", question))
     known.builds.update(int(n) for n in re.findall(r"#?(\d+)", question))

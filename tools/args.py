@@ -171,6 +171,22 @@ class GetPullRequest(ToolArgs):
     include_comments: bool = False
 
 
+class PullRequestCommits(ToolArgs):
+    """The commits a pull request merges (its own commits, newest first): "list its commits"."""
+
+    repo: str
+    pr_id: int
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class PullRequestFiles(ToolArgs):
+    """The files each of one repository's pull requests changes (diffstat: lines added and removed), in one
+    call: what several PRs touched, or which of them is the biggest."""
+
+    repo: str
+    pr_ids: list[int] = Field(min_length=1, max_length=25)
+
+
 class PullRequestsForCommit(ToolArgs):
     """The pull requests that contain a commit (falls back to scanning merged PRs if the endpoint is
     unavailable)."""
@@ -334,6 +350,8 @@ TOOL_ARGS: dict[str, type[ToolArgs]] = {
     "list_pull_requests": ListPullRequests,
     "get_pull_request": GetPullRequest,
     "pull_requests_for_commit": PullRequestsForCommit,
+    "pull_request_commits": PullRequestCommits,
+    "pull_request_files": PullRequestFiles,
     "list_commits": ListCommits,
     "get_commit": GetCommit,
     "commits_between": CommitsBetween,

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bbscout.tools import links
-from bbscout.tools.args import CommitsBetween, GetCommit, ListCommits
+from bbscout.tools.args import CommitsBetween, GetCommit, ListCommits, PullRequestCommits
 from bbscout.tools.bitbucket import BitbucketError, NotFound
 from bbscout.tools.context import ToolContext, clip, dig, fan_out, main_branch, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import CommitRecord, FileChangeRecord, ToolResult, commit_ref
@@ -37,6 +37,7 @@ __all__ = [
     "get_commit",
     "list_commits",
     "pr_id_from_message",
+    "pull_request_commits",
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -480,3 +481,31 @@ async def commits_between(ctx: ToolContext, args: CommitsBetween) -> ToolResult:
     if cut:
         notes.append(f"more than {MAX_FILES} files changed; list cut")
     return ToolResult(tool="commits_between", records=[*commits, *files], notes=notes, truncated=truncated)
+
+
+async def pull_request_commits(ctx: ToolContext, args: PullRequestCommits) -> ToolResult:
+    """The PR's own commits (`/pullrequests/{id}/commits`), each marked with the PR. Bitbucket lists none
+    when the source branch was deleted: then the note says so instead of an empty answer standing alone."""
+    client = ctx.client
+    raws = [
+        raw
+        async for raw in client.paginate(
+            client.repo_path(args.repo, "pullrequests", args.pr_id, "commits"),
+            fields=COMMIT_FIELDS,
+            max_items=args.limit + 1,
+        )
+    ]
+    commits = read_all(
+        ctx,
+        f"commits of PR #{args.pr_id} in {args.repo}",
+        lambda r: commit_record(ctx.workspace, args.repo, r).model_copy(update={"pr_id": args.pr_id}),
+        raws[: args.limit],
+    )
+    notes = [f"{len(commits)} commit(s) in PR #{args.pr_id}"]
+    if not raws:
+        notes.append("Bitbucket lists no commits for this PR (its source branch may have been deleted)")
+    if len(raws) > args.limit:
+        notes.append(f"more than {args.limit} commits; list cut")
+    return ToolResult(
+        tool="pull_request_commits", records=commits, notes=notes, truncated=len(raws) > args.limit
+    )

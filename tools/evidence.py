@@ -94,6 +94,7 @@ class PipelineRecord(Record):
     trigger: str | None = None  # PUSH, MANUAL, SCHEDULED, PARENT_STEP
     custom: str | None = None  # the custom pipeline run (target.selector.pattern), e.g. deploy-to-production
     creator: str | None = None  # display name
+    stopped_by: str | None = None  # who stopped a STOPPED run (state.result.terminator)
     created_on: datetime
     completed_on: datetime | None = None
     duration_seconds: int | None = None
@@ -218,6 +219,7 @@ class FileChangeRecord(Record):
     lines_added: int = 0
     lines_removed: int = 0
     old_path: str | None = None
+    pr_id: int | None = None  # the pull request whose diffstat listed it (pull_request_files)
     diff_excerpt: str | None = None  # bounded, redacted hunks of this file (when a diff was asked for)
 
 

@@ -48,6 +48,7 @@ PIPELINE_FIELDS = (
     "state.stage.name",
     "state.result.name",
     "state.result.error.message",
+    "state.result.terminator.display_name",
     "target.type",
     "target.ref_name",
     "target.source",
@@ -184,6 +185,9 @@ def pipeline_record(ws: str, repo: str, raw: dict[str, Any]) -> PipelineRecord:
         else None,
         creator=redact(str(dig(raw, "creator", "display_name")))
         if dig(raw, "creator", "display_name")
+        else None,
+        stopped_by=redact(str(dig(raw, "state", "result", "terminator", "display_name")))
+        if result == "STOPPED" and dig(raw, "state", "result", "terminator", "display_name")
         else None,
         created_on=created or EPOCH,
         completed_on=completed,

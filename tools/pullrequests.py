@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bbscout.tools import links
-from bbscout.tools.args import GetPullRequest, ListPullRequests, PullRequestsForCommit
+from bbscout.tools.args import GetPullRequest, ListPullRequests, PullRequestFiles, PullRequestsForCommit
 from bbscout.tools.bitbucket import AuthError, BadRequest, BitbucketError, NotFound, bbql
 from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import FileChangeRecord, PullRequestRecord, ToolResult, file_ref, pr_ref
@@ -34,6 +34,7 @@ __all__ = [
     "list_pull_requests",
     "merged_prs",
     "pr_record",
+    "pull_request_files",
     "pull_requests_for_commit",
     "remember",
     "settled_pull_request",
@@ -580,6 +581,42 @@ async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult
             )
         rec.comments = comments
     return ToolResult(tool="get_pull_request", records=[rec, *files], notes=notes, gaps=gaps)
+
+
+async def pull_request_files(ctx: ToolContext, args: PullRequestFiles) -> ToolResult:
+    """Each PR's diffstat (the PR endpoint, which redirects to the repository diffstat of its revspec);
+    a PR Bitbucket does not know becomes a gap, the others are kept."""
+    client = ctx.client
+    records: list[FileChangeRecord] = []
+    notes: list[str] = []
+    gaps: list[str] = []
+    for pr_id in dict.fromkeys(args.pr_ids):
+        files: list[FileChangeRecord] = []
+        try:
+            async for d in client.paginate(
+                client.repo_path(args.repo, "pullrequests", pr_id, "diffstat"),
+                fields=DIFFSTAT_FIELDS,
+                max_items=MAX_FILES + 1,
+            ):
+                record = readable(
+                    ctx,
+                    f"the diffstat of PR #{pr_id} in {args.repo}",
+                    functools.partial(file_change_record, ctx.workspace, args.repo, f"pr{pr_id}"),
+                    d,
+                )
+                if record is not None:
+                    files.append(record.model_copy(update={"pr_id": pr_id}))
+        except NotFound:
+            gaps.append(f"PR #{pr_id} not found in {args.repo}")
+            continue
+        if len(files) > MAX_FILES:
+            files = files[:MAX_FILES]
+            notes.append(f"PR #{pr_id}: more than {MAX_FILES} files changed; list cut")
+        added = sum(f.lines_added for f in files)
+        removed = sum(f.lines_removed for f in files)
+        notes.append(f"PR #{pr_id}: {len(files)} file(s), +{added} -{removed} lines")
+        records += files
+    return ToolResult(tool="pull_request_files", records=records, notes=notes, gaps=gaps)
 
 
 async def merged_prs(

@@ -54,6 +54,8 @@ _RUNNERS: dict[str, RunFn] = {
     "list_pull_requests": pullrequests.list_pull_requests,
     "get_pull_request": pullrequests.get_pull_request,
     "pull_requests_for_commit": pullrequests.pull_requests_for_commit,
+    "pull_request_commits": commits.pull_request_commits,
+    "pull_request_files": pullrequests.pull_request_files,
     "list_commits": commits.list_commits,
     "get_commit": commits.get_commit,
     "commits_between": commits.commits_between,

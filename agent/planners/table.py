@@ -293,7 +293,7 @@ INTENTS: tuple[Intent, ...] = (
         "latest deployment per environment",
         "deployments",
         "list_deployments",
-        when("ask:latest", none_of="window rollback"),
+        when("ask:latest", none_of="window rollback count"),  # "the last 3 deployments" is a list
         fixed={"latest_per_environment": True},
         why="what is deployed now",
     ),
@@ -301,7 +301,10 @@ INTENTS: tuple[Intent, ...] = (
         "deployments",
         "deployments",
         "list_deployments",
-        windows=(WindowRule(ALWAYS, RECENT_DEFAULT, "last 7 days"),),
+        windows=(
+            WindowRule(when("count"), None, say="the last {count} deployments, whenever they ran"),
+            WindowRule(ALWAYS, RECENT_DEFAULT, "last 7 days"),
+        ),
         why="deployments in the window",
     ),
     # --- code

@@ -778,6 +778,10 @@ def matches_filter(record: Evidence, wanted: RecordFilter) -> bool:
 
 
 def report_follow_up(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
+    if plan.focus.about is not None:  # about the thread's referents
+        from bbscout.agent.reporters.about import report_about  # it builds on this module
+
+        return report_about(request, plan, outcomes)
     if plan.steps:
         if _ran_primary(plan, outcomes, "deployment_changes"):
             return report_deployment_changes(plan, outcomes)  # "what changed in it?" after a deployment
@@ -881,7 +885,7 @@ class RulesReporter:
     async def report(
         self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], gaps: list[str]
     ) -> Report:
-        if plan.clarify:
+        if plan.clarify and plan.focus.about is None:
             report = Report(
                 answer="**Which one did you mean?** "
                 + ", ".join(f"`{c}`" for c in plan.clarify)

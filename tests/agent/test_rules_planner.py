@@ -621,8 +621,8 @@ async def test_follow_up_filters_without_refetch(question: str, filt: dict[str, 
 async def test_follow_up_ordinal_fetches_that_record(question: str, repo: str, build: int) -> None:
     p = await plan(question, previous=_pipelines_turn())
     assert p.family == "follow_up"
-    assert [(s.tool, s.args, s.primary) for s in p.steps] == [
-        ("pipeline_failure", {"repo": repo, "build_number": build}, True)
+    assert [(s.tool, s.args, s.primary) for s in p.steps] == [  # the held uuid saves looking it up
+        ("pipeline_failure", {"repo": repo, "build_number": build, "uuid": "{u}"}, True)
     ]
 
 

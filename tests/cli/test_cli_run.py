@@ -194,6 +194,29 @@ def test_chat_remembers_across_runs_and_follow_ups_use_earlier_evidence(bbscout:
     assert "list_pipelines" not in second.stderr  # answered from the earlier evidence, no refetch
 
 
+def test_a_thread_resumed_in_a_new_process_resolves_the_second_one_the_same_way(bbscout: Run) -> None:
+    """The referents live in the SQLite checkpoint: a new process binds "the second one" to the second
+    object the first process listed, exactly as one process asking both questions does."""
+    first = bbscout(
+        "chat", "--thread", "t2", "--now", NOW, input="failed builds in the last 24 hours\nexit\n"
+    )
+    listed = re.findall(r"• (pipeline:[\w-]+#\d+)", first.stdout)
+    later = bbscout("chat", "--thread", "t2", "--now", NOW, input="who triggered the second one?\nexit\n")
+    together = bbscout(
+        "chat",
+        "--thread",
+        "t3",
+        "--now",
+        NOW,
+        input="failed builds in the last 24 hours\nwho triggered the second one?\nexit\n",
+    )
+    assert len(listed) > 2 and first.returncode == later.returncode == together.returncode == 0
+    bound = re.findall(r"The second one is (pipeline:[\w-]+#\d+)", later.stdout)
+    assert bound == [listed[1]] == re.findall(r"The second one is (pipeline:[\w-]+#\d+)", together.stdout)
+    assert "0 Bitbucket requests" in later.stderr and "0 tool calls" in later.stderr  # held, not refetched
+    assert_no_traceback(later)
+
+
 def start_chat(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [BBSCOUT, "chat", "--thread", "sigint", "--now", NOW],
