@@ -221,6 +221,23 @@ async def test_redis_single_flight_across_connections(redis_url: str) -> None:
     await follower.aclose()
 
 
+async def test_redis_single_flight_after_a_finished_leader_reads_its_result(redis_url: str) -> None:
+    """A caller that missed the cache just before another process stored the response and released its
+    flight claims an empty flight: it must read what was stored, not fetch again."""
+    finished, late = RedisStore(redis_url), RedisStore(redis_url)
+    fetches: list[str] = []
+
+    async def fetch() -> tuple[bytes, float | None]:
+        fetches.append("late")
+        return b"again", 5.0
+
+    await finished.put("ns|raced", b"first", ttl=5.0)  # its flight is over: stored, claim released
+    assert await late.single_flight("ns|raced", fetch) == b"first"
+    assert fetches == []
+    await finished.aclose()
+    await late.aclose()
+
+
 async def test_redis_unreachable_is_a_miss_not_a_crash() -> None:
     gone = RedisStore("redis://127.0.0.1:1/0")  # nothing listens on port 1
     assert await gone.get("k") is None

@@ -175,6 +175,9 @@ class RedisStore:
                 return value
         value = None
         try:
+            # The caller missed the cache before claiming: a leader may have finished in between.
+            if leading and (value := await self.get(key)) is not None:
+                return value
             kept = await fetch()
             if kept is not None:
                 value = kept[0]
