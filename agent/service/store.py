@@ -355,12 +355,14 @@ class _Sqlite:
     def __init__(self, conn: Any, saver_conn: Any) -> None:
         self.conn = conn
         self.saver_conn = saver_conn  # the checkpointer's own connection, closed with the store
+        self._one_at_a_time = asyncio.Lock()  # one connection: a commit must not meet another's cursor
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cursor = await self.conn.execute(sql.replace("DOUBLE PRECISION", "REAL"), tuple(params))
-        rows = [tuple(row) for row in await cursor.fetchall()]
-        await self.conn.commit()
-        return rows
+        async with self._one_at_a_time:
+            cursor = await self.conn.execute(sql.replace("DOUBLE PRECISION", "REAL"), tuple(params))
+            rows = [tuple(row) for row in await cursor.fetchall()]
+            await self.conn.commit()
+            return rows
 
     async def close(self) -> None:
         await self.conn.close()
