@@ -312,7 +312,8 @@ def create_app(
 
     @app.get("/readyz", tags=["probes"])
     async def readyz(request: Request) -> JSONResponse:
-        """503 unless the checkpointer store and the cache store answer; each connection's last test."""
+        """503 unless the checkpointer store and the cache store answer; each connection's last test and,
+        with incident webhooks, this process's investigation workers."""
         store = store_of(request)
         checks: dict[str, Any] = {}
         checks["checkpointer"] = await _probe(store.backend, store.ping)
@@ -323,6 +324,13 @@ def create_app(
             else {"ok": True, "backend": runner_of(request).shared.name}
         )
         ready = all(c["ok"] for c in checks.values())
+        investigations = request.app.state.investigations
+        if investigations is not None:  # this process's workers: how many, busy now, most at once
+            checks["investigations"] = {
+                "workers": investigations.settings.concurrency,
+                "running": investigations.active,
+                "peak": investigations.peak,
+            }
         try:
             checks["connections"] = {c["name"]: c["last_test"] for c in await runner_of(request).listing()}
         except Exception as exc:

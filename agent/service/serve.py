@@ -10,6 +10,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import uvicorn
 
@@ -58,8 +59,14 @@ async def _check_store(service: ServiceSettings, base: Settings) -> None:
         ) from None
 
 
-def serve_app(host: str, port: int, planner: PlannerChoice, notice: Callable[[str], None]) -> None:
-    """Blocking: serve until interrupted."""
+def serve_app(
+    host: str,
+    port: int,
+    planner: PlannerChoice,
+    notice: Callable[[str], None],
+    now: datetime | None = None,
+) -> None:
+    """Blocking: serve until interrupted; `now` pins the clock of questions that carry none (tests)."""
     base = load_settings()
     service = load_service_settings()
     if not service.api_keys:
@@ -87,7 +94,8 @@ def serve_app(host: str, port: int, planner: PlannerChoice, notice: Callable[[st
                     f"{len(service.api_keys)} API key(s){extras}); API docs at /docs"
                 )
 
-    app = create_app(service, base, planner=planner, slack=slack, incidents=incidents)
+    clock = (lambda: now) if now else (lambda: datetime.now(UTC))
+    app = create_app(service, base, planner=planner, clock=clock, slack=slack, incidents=incidents)
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", lifespan="on", timeout_graceful_shutdown=5
     )

@@ -5,7 +5,6 @@ sandbox Bitbucket API on loopback. Slack threads are the service's shared thread
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import subprocess
 import time
@@ -22,7 +21,17 @@ from pydantic import SecretStr
 from bbscout.agent.settings import Settings
 from bbscout.agent.surfaces.config import SlackSettings
 from tests.surfaces.conftest import BBSCOUT, NOW, service, with_key
-from tests.surfaces.fake_slack import BOT_USER, SIGNING_SECRET, TEAM, FakeSlack, Message, sign
+from tests.surfaces.fake_slack import (
+    BOT_USER,
+    SIGNING_SECRET,
+    TEAM,
+    FakeSlack,
+    blocks_text,
+    event_body,
+    post_event,
+    sign,
+    wait_answered,
+)
 
 CHANNEL, OTHER_CHANNEL, USER = "C0ONCALL", "C0RANDOM", "U0ALICE"
 
@@ -52,22 +61,6 @@ def app_url(origin: str) -> str:
     return f"{origin}/slack/events"
 
 
-_event_ids = iter(range(1, 10_000))
-
-
-def event_body(event: dict[str, Any], team: str = TEAM) -> dict[str, Any]:
-    return {
-        "token": "legacy",
-        "team_id": team,
-        "api_app_id": "A0BBSCOUT",
-        "event": event,
-        "type": "event_callback",
-        "event_id": f"Ev{next(_event_ids):08d}",
-        "event_time": int(time.time()),
-        "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True}],
-    }
-
-
 def mention(text: str, ts: str, channel: str = CHANNEL, thread_ts: str | None = None) -> dict[str, Any]:
     event = {
         "type": "app_mention",
@@ -77,32 +70,6 @@ def mention(text: str, ts: str, channel: str = CHANNEL, thread_ts: str | None = 
         "channel": channel,
     }
     return event | ({"thread_ts": thread_ts} if thread_ts else {}) | {"event_ts": ts}
-
-
-async def post_event(url: str, body: dict[str, Any], **sign_args: Any) -> httpx.Response:
-    raw = json.dumps(body).encode()
-    headers = {"Content-Type": "application/json", **sign(raw, **sign_args)}
-    async with httpx.AsyncClient() as client:
-        return await client.post(url, content=raw, headers=headers)
-
-
-def answered(fake: FakeSlack, channel: str, thread_ts: str, count: int = 1) -> list[Message]:
-    """Wait until `count` messages in the thread show an answer (their last update is not progress)."""
-
-    def done() -> bool:
-        shown = [m.shown for m in fake.thread(channel, thread_ts)]
-        return len(shown) >= count and all(s["text"] != "Looking into it…" for s in shown)
-
-    fake.wait_for(done)
-    return fake.thread(channel, thread_ts)
-
-
-def blocks_text(blocks: list[dict[str, Any]]) -> str:
-    return json.dumps(blocks, ensure_ascii=False)
-
-
-async def wait_answered(fake: FakeSlack, channel: str, thread_ts: str, count: int = 1) -> list[Message]:
-    return await asyncio.to_thread(answered, fake, channel, thread_ts, count)
 
 
 async def test_a_mention_is_answered_in_its_thread_by_one_updated_message(
