@@ -1,4 +1,4 @@
-"""The investigation graph: intake → plan → act ⇄ review → report. The only module that wires nodes."""
+"""The investigation graph: intake → guard → plan → act ⇄ review → report. The only module wiring nodes."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from langgraph.runtime import Runtime
 
 from bbscout.agent.act import run_ready
 from bbscout.agent.context import Context
+from bbscout.agent.coverage import honour_constraints
 from bbscout.agent.frugality import allowance_for
 from bbscout.agent.plan import Plan, Step, StepOutcome, by_ref
 from bbscout.agent.planners.base import PlanRequest, PriorTurn
+from bbscout.agent.readonly import guard_question, help_for
 from bbscout.agent.review import call_key, follow_up_gaps, follow_ups
 from bbscout.agent.state import InputState, State, conversation_of, dump_request, request_of
 from bbscout.agent.verify import verify_report
@@ -58,9 +60,18 @@ async def intake(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     }
 
 
+async def guard(state: State) -> dict[str, Any]:
+    """Read-only: a request to change Bitbucket is recognised here, before any planner or model sees it."""
+    refusal = guard_question(request_of(state))
+    if refusal is not None:
+        _emit({"event": "refused", "action": refusal["action"]})
+    return {"refusal": refusal}
+
+
 async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Understand the question and make the first steps."""
-    planned = await runtime.context.planner.plan(request_of(state), conversation_of(state))
+    """Understand the question and make the first steps (a refused request: its read-only help)."""
+    planner = help_for(state) or runtime.context.planner
+    planned = await planner.plan(request_of(state), conversation_of(state))
     made = planned.plan
     _emit({"event": "planned", "family": made.family, "intent": made.intent, "steps": len(made.steps)})
     return {
@@ -102,9 +113,11 @@ async def review(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     made = Plan.model_validate(state["plan"])
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
     allowance = allowance_for(context.tools)
-    steps = follow_ups(made, outcomes, round_no, context.max_follow_ups, allowance)
+    helper = help_for(state)  # a refused turn: the read-only help decides its own follow-ups
+    steps = [] if helper else follow_ups(made, outcomes, round_no, context.max_follow_ups, allowance)
+    skipped = [] if helper else follow_up_gaps(made, outcomes, allowance)
     seen = {call_key(s.tool, s.args) for s in steps} | {call_key(o.tool, o.args) for o in outcomes}
-    reviewed = await context.planner.review(
+    reviewed = await (helper or context.planner).review(
         request_of(state), made, outcomes, round_no, conversation_of(state)
     )
     steps += [s for s in reviewed.steps if call_key(s.tool, s.args) not in seen]
@@ -114,7 +127,7 @@ async def review(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "plan": made.model_dump(mode="json"),
         "pending": [s.model_dump(mode="json") for s in steps],
         "conversation": reviewed.conversation.model_dump(mode="json"),
-        "gaps": [*state.get("gaps", []), *follow_up_gaps(made, outcomes, allowance), *reviewed.gaps],
+        "gaps": [*state.get("gaps", []), *skipped, *reviewed.gaps],
     }
 
 
@@ -123,13 +136,18 @@ def after_review(state: State) -> Literal["act", "report"]:
 
 
 async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Write the answer, then drop any ref the evidence does not hold."""
+    """Write the answer, make its first line honour the plan's constraints, then drop any ref the evidence
+    does not hold."""
     context = runtime.context
     made = Plan.model_validate(state["plan"])
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
     gaps = list(dict.fromkeys(state.get("gaps", [])))
     request = request_of(state)
-    written = await context.reporter.report(request, made, outcomes, gaps)
+    helper = help_for(state)
+    if helper is not None:  # a refusal leads with "read-only", not with the constraints of an unmade query
+        written = await helper.report(request, made, outcomes, gaps)
+    else:
+        written = honour_constraints(await context.reporter.report(request, made, outcomes, gaps), made)
     verified = verify_report(written, outcomes, request.previous, request.question)
     citable = by_ref(outcomes, request.previous.primary if request.previous else [])
     primary = [citable[ref] for ref in verified.entities if ref in citable]
@@ -146,12 +164,14 @@ def build_graph() -> StateGraph[State, Context, InputState, State]:
     """The uncompiled graph (compile with or without a checkpointer)."""
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
     builder.add_node("intake", intake)
+    builder.add_node("guard", guard)
     builder.add_node("plan", plan)
     builder.add_node("act", act)
     builder.add_node("review", review)
     builder.add_node("report", report)
     builder.add_edge(START, "intake")
-    builder.add_edge("intake", "plan")
+    builder.add_edge("intake", "guard")
+    builder.add_edge("guard", "plan")
     builder.add_edge("plan", "act")
     builder.add_conditional_edges("act", after_act)
     builder.add_conditional_edges("review", after_review)

@@ -57,8 +57,13 @@ def json_document(
     report: Report,
     records: dict[str, Evidence],
     stats: dict[str, Any],
+    refused: str | None = None,
 ) -> dict[str, Any]:
-    """The one JSON document `--json` prints (schema in the product issue; evals read it)."""
+    """The one JSON document `--json` prints (schema in the product issue; evals read it).
+
+    `refused` is "read-only" when the question asked bbscout to change something (it did nothing), else
+    None.
+    """
     entities = [e for ref in report.entities if ref in records and (e := entity(records[ref]))]
     findings = [f.model_dump(mode="json") for f in report.findings]
     findings += [
@@ -78,6 +83,7 @@ def json_document(
         "now": now,
         "window": {"start": window["start"], "end": window["end"]} if window else None,
         "answer": report.answer,
+        "refused": refused,
         "entities": entities,
         "findings": findings,
         "gaps": report.gaps,

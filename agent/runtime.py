@@ -30,6 +30,7 @@ from bbscout.agent.exit_codes import (
 from bbscout.agent.output import json_document
 from bbscout.agent.plan import StepOutcome
 from bbscout.agent.planners.rules import RulesPlanner
+from bbscout.agent.readonly import REFUSED
 from bbscout.agent.report import Report
 from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.settings import ConfigError, Settings
@@ -117,7 +118,8 @@ def make_client(
     transport, world = embedded or embedded_transport(now)
     token = world.token("demo")
     notice(
-        "No Bitbucket credentials configured (BITBUCKET_EMAIL + BITBUCKET_API_TOKEN, or BITBUCKET_ACCESS_TOKEN): "
+        "No Bitbucket credentials configured (BITBUCKET_EMAIL + BITBUCKET_API_TOKEN, or "
+        "BITBUCKET_ACCESS_TOKEN): "
         f"using the embedded sandbox workspace '{world.workspace['slug']}'."
     )
     client = BitbucketClient(
@@ -138,8 +140,8 @@ def make_planner(settings: Settings, choice: PlannerChoice, notice: Notice) -> t
     """(planner, reporter, name): the LLM pair when configured (or demanded), else rules."""
     if choice == "llm" and not settings.has_llm:
         raise ConfigError(
-            "--planner llm needs an OpenAI-compatible endpoint: set OPENAI_API_KEY (and OPENAI_BASE_URL for a "
-            "non-OpenAI server, BBSCOUT_MODEL for the model name), or use --planner rules."
+            "--planner llm needs an OpenAI-compatible endpoint: set OPENAI_API_KEY (and OPENAI_BASE_URL "
+            "for a non-OpenAI server, BBSCOUT_MODEL for the model name), or use --planner rules."
         )
     if choice == "rules" or not settings.has_llm:
         if choice == "auto":
@@ -198,12 +200,16 @@ def document_from_state(
         report=report,
         records=cited_records(values),
         stats=stats,
+        refused=REFUSED if values.get("refusal") else None,
     )
     return report, outcomes, document
 
 
-def exit_code_for(report: Report, outcomes: list[StepOutcome]) -> int:
-    """0 answered, 1 with gaps, 3 refused everywhere, 4 rate limited or 5 unreachable with nothing to show."""
+def exit_code_for(report: Report, outcomes: list[StepOutcome], refused: str | None = None) -> int:
+    """0 answered, 1 with gaps, 3 refused (by Bitbucket everywhere, or by bbscout: a request to act),
+    4 rate limited or 5 unreachable with nothing to show."""
+    if refused:
+        return EXIT_REFUSED
     kinds = {o.error_kind for o in outcomes if o.error_kind}
     has_records = any(o.records for o in outcomes)
     if "AuthError" in kinds or (not has_records and kinds & {"ScopeError", "NotFound"}):
@@ -243,7 +249,8 @@ class Session:
                 close = closest_names(slug, repositories)
                 raise ConfigError(
                     f"No repository '{slug}' in workspace '{self.client.workspace}'. "
-                    f'Closest: {", ".join(close) or "none"}. Pass an existing slug to --repo (see `bbscout ask "list repositories"`).'
+                    f"Closest: {', '.join(close) or 'none'}. Pass an existing slug to --repo "
+                    '(see `bbscout ask "list repositories"`).'
                 )
         return len(repositories)
 
@@ -309,9 +316,8 @@ class Session:
         }
         final = {**final, "question": question, "now": now.isoformat()}
         report, outcomes, document = document_from_state(final, planner=self.planner_name, stats=stats)
-        return RunResult(
-            report=report, document=document, exit_code=exit_code_for(report, outcomes), outcomes=outcomes
-        )
+        exit_code = exit_code_for(report, outcomes, document["refused"])
+        return RunResult(report=report, document=document, exit_code=exit_code, outcomes=outcomes)
 
     def _llm_tokens(self) -> int:
         llm = getattr(getattr(self.planner, "primary", None), "client", None)

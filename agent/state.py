@@ -6,10 +6,10 @@ at node boundaries and validated back by the helpers below. No key is written by
 none needs a reducer.
 
 A turn: `intake` writes `request` and resets the turn's working keys (`pending`, `outcomes`, `round`,
-`gaps`, `report`); `plan` and `review` write `plan`, `pending` and `conversation`; `act` appends
-`outcomes`; `report` writes `report`, `previous` and `turns`. Two keys carry a chat into its next turn:
-`previous` (the last answer's question, plan and cited records) and `conversation` (the LLM planner's
-chat with its model).
+`gaps`, `report`); `guard` writes `refusal` (a request to act, or None); `plan` and `review` write
+`plan`, `pending` and `conversation`; `act` appends `outcomes`; `report` writes `report`, `previous`
+and `turns`. Two keys carry a chat into its next turn: `previous` (the last answer's question, plan and
+cited records) and `conversation` (the LLM planner's chat with its model).
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class InputState(TypedDict, total=False):
 
 class State(InputState, total=False):
     request: dict[str, Any]  # the PlanRequest intake read (without `previous`, which is its own key)
+    refusal: dict[str, Any] | None  # the request to act the guard refused (`agent.readonly.ActRequest`)
     conversation: dict[str, Any]  # the planner's Conversation with its model, across turns
     plan: dict[str, Any]
     pending: list[dict[str, Any]]  # steps not yet run

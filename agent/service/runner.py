@@ -354,7 +354,8 @@ class Runner:
                 rejected = next((o for o in result.outcomes if o.error_kind == "AuthError"), None)
                 if rejected is not None:
                     await self._refused(resolved, rejected.error or "Bitbucket rejected the credentials.")
-                if result.exit_code in (EXIT_REFUSED, EXIT_RATE_LIMITED):
+                bitbucket_said_no = result.exit_code in (EXIT_REFUSED, EXIT_RATE_LIMITED)
+                if bitbucket_said_no and not result.document.get("refused"):  # not bbscout's read-only help
                     raise RunRefused(result)
                 await self._ready()  # it went away mid-answer: refuse, write nothing
         return result

@@ -1,5 +1,8 @@
 """A finished run as Slack Block Kit: the answer in mrkdwn with every ref a link, findings, gaps, stats.
 
+A request to act that bbscout refused (`"refused": "read-only"`) is marked as such at the top of the
+message and in its notification text, so nobody in the channel reads the help as something done.
+
 The answer is Markdown that mixes our markup with repository text, so it is converted from its parsed
 tokens, never by pattern-matching the source: every text token is escaped for mrkdwn
 (`neutralize.slack`), so a PR titled `<!channel>` or `<https://evil|click>` shows those characters and
@@ -28,6 +31,7 @@ __all__ = [
     "ref_links",
 ]
 
+REFUSED_MARK = ":no_entry_sign:"  # before the first line of a refused request (it did nothing)
 SECTION_LIMIT = 2900  # Slack allows 3,000 characters in a section's text
 MAX_BLOCKS = 48  # of Slack's 50, two kept for the truncation note and the stats
 _REF = re.compile(r"\b(?:pr|pipeline|step|commit|branch|deployment|file|repo|test):[^\s,;()“”\"'<>]+")
@@ -150,7 +154,8 @@ def answer_blocks(result: RunResult) -> list[dict[str, Any]]:
     """The whole answer as Block Kit: answer, findings, next step, gaps, then the run's cost."""
     document = result.document
     links = ref_links(result)
-    blocks = _sections(mrkdwn(document["answer"], links))
+    text = mrkdwn(document["answer"], links)
+    blocks = _sections(f"{REFUSED_MARK} {text}" if document.get("refused") else text)
     findings = [
         f"• *{_text(f['title'], links)}* — {_text(f['detail'], links)}" for f in document.get("findings", [])
     ]
@@ -181,7 +186,8 @@ def answer_blocks(result: RunResult) -> list[dict[str, Any]]:
 def fallback_text(result: RunResult) -> str:
     """The notification text: the answer's first line, escaped, without Markdown."""
     first = next((line for line in result.document["answer"].splitlines() if line.strip()), "")
-    return slack(re.sub(r"[*_`]", "", first))[:300]
+    mark = f"{REFUSED_MARK} " if result.document.get("refused") else ""
+    return mark + slack(re.sub(r"[*_`]", "", first))[:300]
 
 
 def progress_blocks(lines: str, title: str = "Looking into it…") -> list[dict[str, Any]]:

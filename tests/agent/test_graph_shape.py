@@ -1,4 +1,4 @@
-"""The graph stays small enough to read at a glance: intake → plan → act ⇄ review → report."""
+"""The graph stays small enough to read at a glance: intake → guard → plan → act ⇄ review → report."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 EXPECTED_EDGES = {
     ("__start__", "intake"),
-    ("intake", "plan"),
+    ("intake", "guard"),
+    ("guard", "plan"),
     ("plan", "act"),
     ("act", "act"),
     ("act", "review"),
@@ -29,6 +30,7 @@ config:
 graph TD;
 \t__start__([<p>__start__</p>]):::first
 \tintake(intake)
+\tguard(guard)
 \tplan(plan)
 \tact(act)
 \treview(review)
@@ -36,7 +38,8 @@ graph TD;
 \t__end__([<p>__end__</p>]):::last
 \t__start__ --> intake;
 \tact -.-> review;
-\tintake --> plan;
+\tguard --> plan;
+\tintake --> guard;
 \tplan --> act;
 \treview -.-> act;
 \treview -.-> report;
@@ -50,7 +53,7 @@ graph TD;
 
 def test_graph_wiring_snapshot() -> None:
     drawn = build_graph().compile().get_graph()
-    assert set(drawn.nodes) == {"__start__", "intake", "plan", "act", "review", "report", "__end__"}
+    assert set(drawn.nodes) == {"__start__", "intake", "guard", "plan", "act", "review", "report", "__end__"}
     assert {(e.source, e.target) for e in drawn.edges} == EXPECTED_EDGES
     assert drawn.draw_mermaid() == MERMAID
 

@@ -86,6 +86,19 @@ def test_real_credentials_over_loopback(bbscout: Run, world, server) -> None:  #
     assert world.token("demo").secret not in result.stdout + result.stderr
 
 
+def test_a_request_to_act_exits_3_refused_read_only(bbscout: Run) -> None:
+    result = bbscout("ask", "could you revert PR 68 in checkout-service?", "--json", "--now", NOW)
+    assert result.returncode == 3, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["refused"] == "read-only"
+    assert doc["answer"].startswith("**bbscout is read-only, so I did not revert PR #68 in checkout-service")
+    assert [e["type"] for e in doc["entities"]] == ["pull_request", "commit"]
+    assert "Error:" not in result.stderr and "refused (read-only)" in result.stderr  # the plan line says so
+    asked = bbscout("ask", "who reverted PR 68 in checkout-service?", "--json", "--now", NOW)
+    assert json.loads(asked.stdout)["refused"] is None and asked.returncode in (0, 1)
+    assert_no_traceback(result)
+
+
 def test_401_wrong_token_exit_3_with_fix(bbscout: Run, world, server) -> None:  # type: ignore[no-untyped-def]
     env = creds(world, server, BITBUCKET_API_TOKEN="ATATT-wrong-token-value")
     result = bbscout("ask", QUESTION, "--now", NOW, env=env)

@@ -89,6 +89,7 @@ async def test_ask_investigate_a_raw_tool_and_a_thread(connect: Connect) -> None
             assert entity["url"].startswith("https://bitbucket.org/acme/")
         await check_investigate(client)
         await check_thread(client)
+        await check_refusal(client)
 
 
 async def check_raw_tool(client: Client) -> None:
@@ -158,6 +159,24 @@ async def check_thread(client: Client) -> None:
     assert second.is_error is False
     cited = [e["ref"] for e in second.structured_content["entities"]]
     assert listed[1] in cited, (listed, cited)
+
+
+async def check_refusal(client: Client) -> None:
+    """(part of the session test) A request to act: not an error, `refused` in the structured content,
+    the first line of the text says read-only, and the help's records come with their links."""
+    result = await client.call_tool("ask", {"question": "please roll back payments-service in production"})
+    assert result.is_error is False
+    document = result.structured_content
+    jsonschema.validate(document, DOCUMENT_SCHEMA)
+    assert document["refused"] == "read-only"
+    text = text_of(result)
+    assert text.splitlines()[0].startswith("**bbscout is read-only, so I did not roll back payments-service")
+    live, previous = document["entities"]
+    assert live["type"] == previous["type"] == "deployment"
+    assert f"{previous['ref']}: {previous['url']}" in text
+    retried = await client.call_tool("ask", {"question": "retry the second one", "thread": "mcp-oncall"})
+    assert retried.structured_content["refused"] == "read-only"
+    assert [e["type"] for e in retried.structured_content["entities"]] == ["pipeline"]
 
 
 def test_the_cli_does_not_import_the_integration_packages(clean_env: dict[str, str]) -> None:

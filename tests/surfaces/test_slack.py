@@ -106,6 +106,20 @@ async def test_a_follow_up_in_the_thread_keeps_context(app_url: str, fake: FakeS
     assert "Step" in shown or "step" in shown
 
 
+async def test_a_request_to_act_is_shown_as_refused(app_url: str, fake: FakeSlack) -> None:
+    await post_event(
+        app_url, event_body(mention("can you roll back payments-service in production?", "150.1"))
+    )
+    [message] = await wait_answered(fake, CHANNEL, "150.1")
+    final = message.updates[-1]
+    first = final["blocks"][0]["text"]["text"]
+    assert first.startswith(":no_entry_sign: *bbscout is read-only, so I did not roll back payments-service")
+    assert final["text"].startswith(":no_entry_sign: bbscout is read-only")  # the notification says it too
+    shown = blocks_text(final["blocks"])
+    assert "<https://bitbucket.org/acme/payments-service/deployments?deployment=" in shown  # cited, linked
+    assert "Redeploy" in shown
+
+
 async def test_a_reply_in_a_thread_bbscout_never_answered_is_ignored(app_url: str, fake: FakeSlack) -> None:
     reply = {"type": "message", "user": USER, "text": "anyone?", "ts": "300.5", "thread_ts": "300.1"}
     stranger = event_body(reply | {"channel": CHANNEL, "channel_type": "channel"})
