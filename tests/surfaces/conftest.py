@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomlkit
 from pydantic import SecretStr
 
 from bbscout.agent.service.keys import ApiKey, digest
@@ -39,6 +40,7 @@ def clean_env(tmp_path: Path) -> dict[str, str]:
     }
     env.update(HOME=str(tmp_path), BBSCOUT_CONFIG=str(tmp_path / "config.toml"))
     env.update(BBSCOUT_DATA_DIR=str(tmp_path / "data"), NO_COLOR="1")
+    env.update(PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")  # never this machine's keyring
     return env
 
 
@@ -135,3 +137,22 @@ def service(bitbucket: Settings, **integrations: Any) -> Iterator[tuple[str, Any
 
 def with_key() -> dict[str, str]:
     return {"Authorization": f"Bearer {API_KEY}"}
+
+
+def save_plain(config: Path, name: str, bitbucket: Settings, failed_test: str | None = None) -> None:
+    """A saved connection to the sandbox, its token in the 0600 config file (never an OS keyring, which
+    would outlive the test and which a subprocess with another HOME cannot read)."""
+    assert bitbucket.api_token is not None
+    table = {
+        "workspace": "acme",
+        "base_url": bitbucket.base_url,
+        "email": bitbucket.email,
+        "api_token": bitbucket.api_token.get_secret_value(),
+    }
+    if failed_test is not None:
+        table["last_test"] = {"ok": False, "at": "2026-11-29T16:00:00+00:00", "detail": failed_test}
+    document = tomlkit.parse(config.read_text(encoding="utf-8")) if config.exists() else tomlkit.document()
+    document.setdefault("connections", tomlkit.table(is_super_table=True))[name] = table
+    descriptor = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(tomlkit.dumps(document))

@@ -20,7 +20,7 @@ from mcp.client.stdio import StdioServerParameters
 from bbscout.agent.settings import Settings
 from bbscout.agent.surfaces.mcp_server import DOCUMENT_SCHEMA
 from bbscout.tools.registry import TOOLS
-from tests.surfaces.conftest import BBSCOUT, NOW, listening
+from tests.surfaces.conftest import BBSCOUT, NOW, listening, save_plain
 
 Connect = Callable[[], AbstractAsyncContextManager[Client]]
 
@@ -198,19 +198,11 @@ async def test_mcp_answers_on_the_saved_connection_with_the_shared_cache_ledger_
 ) -> None:
     """`bbscout mcp --connection NAME` spends the hourly ledger that every other process reads, fills
     the cache that a later `bbscout ask` of the same connection reuses, and keeps the per-question budget."""
-    from bbscout.agent.connections import Connection, save_connection
     from bbscout.tools.bitbucket import BasicAuth, open_store
     from bbscout.tools.bitbucket._shared import credential_identity
 
     assert bitbucket.api_token is not None and bitbucket.email is not None
-    saved = Connection(
-        name="Prod",
-        workspace="acme",
-        base_url=bitbucket.base_url,
-        email=bitbucket.email,
-        api_token=bitbucket.api_token,
-    )
-    save_connection(saved, Path(clean_env["BBSCOUT_CONFIG"]))
+    save_plain(Path(clean_env["BBSCOUT_CONFIG"]), "Prod", bitbucket)
     env = clean_env | {"BBSCOUT_CACHE_DIR": str(tmp_path / "cache")}
     question = {"question": "What pipelines failed in the last 24 hours?"}
     params = StdioServerParameters(

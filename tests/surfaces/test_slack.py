@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from bbscout.agent.settings import Settings
 from bbscout.agent.surfaces.config import SlackSettings
-from tests.surfaces.conftest import BBSCOUT, NOW, service, with_key
+from tests.surfaces.conftest import BBSCOUT, NOW, save_plain, service, with_key
 from tests.surfaces.fake_slack import (
     BOT_USER,
     SIGNING_SECRET,
@@ -265,17 +265,9 @@ async def test_a_slack_thread_is_a_service_thread_the_api_can_continue(
 async def test_a_workspace_runs_on_its_named_connection_and_its_last_test(
     service_env: Path, bitbucket: Settings, slack_settings: SlackSettings, fake: FakeSlack
 ) -> None:
-    from bbscout.agent.connections import Connection, save_connection, with_last_test
-
-    assert bitbucket.api_token is not None
-    revoked = Connection(
-        name="Ops",
-        workspace="acme",
-        base_url=bitbucket.base_url,
-        email=bitbucket.email,
-        api_token=bitbucket.api_token,
+    save_plain(
+        service_env / "config.toml", "Ops", bitbucket, failed_test="identity: 401 the token was revoked."
     )
-    save_connection(with_last_test(revoked, False, "identity: 401 the token was revoked."))
     ops = slack_settings.model_copy(update={"connections": {TEAM: "Ops"}})
     with service(bitbucket, slack=ops) as (origin, _):
         await post_event(f"{origin}/slack/events", event_body(mention("list repositories", "950.1")))
