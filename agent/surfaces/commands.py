@@ -196,13 +196,9 @@ async def _slack(planner: PlannerChoice, now: datetime | None) -> None:
     from bbscout.agent.surfaces.slack_app import SlackBot, run_socket_mode, web_client
 
     slack = load_slack_settings()
+    slack.check_socket_mode()
     async with open_runner(planner, now, service_store=True) as runner:
-        names = {"[slack] connection": slack.connection}
-        check_names(
-            runner.base,
-            runner.saved,
-            names | {f"[slack] connections.{t}": n for t, n in slack.connections.items()},
-        )
+        check_names(runner.base, runner.saved, slack.connection_names())
         bot = SlackBot(slack, runner, web_client(slack), min_interval=slack.progress_seconds)
         sys.stderr.write("bbscout Slack app connecting over Socket Mode…\n")
         await run_socket_mode(bot)

@@ -79,9 +79,22 @@ class SlackSettings(_Strict):
             return False
         return not self.allowed_channels or channel in self.allowed_channels
 
+    def check_socket_mode(self) -> None:
+        """Socket Mode needs, besides the app's settings, an app-level token."""
+        self.check_app()
+        if not self.app_token:
+            raise ConfigError(
+                "Socket Mode needs an app-level token: set SLACK_APP_TOKEN (xapp-…) or [slack] app_token."
+            )
+
     def connection_for(self, team: str) -> str | None:
         """The connection a workspace's questions run on."""
         return self.connections.get(team, self.connection)
+
+    def connection_names(self) -> dict[str, str | None]:
+        """Each configured connection name, by where it is set (for the start-up check)."""
+        names: dict[str, str | None] = {"[slack] connection": self.connection}
+        return names | {f"[slack] connections.{team}": name for team, name in self.connections.items()}
 
     def check_app(self) -> None:
         """The app answers questions only with a bot token and a workspace allow-list."""
@@ -140,6 +153,14 @@ class IncidentSettings(_Strict):
     def connection_for(self, provider: str, route: ServiceRoute) -> str | None:
         """The service's connection, else the provider's, else the default."""
         return route.connection or self.connections.get(provider, self.connection)
+
+    def connection_names(self) -> dict[str, str | None]:
+        """Each configured connection name, by where it is set (for the start-up check)."""
+        names: dict[str, str | None] = {"[incidents] connection": self.connection}
+        names |= {f"[incidents] connections.{p}": name for p, name in self.connections.items()}
+        return names | {
+            f"[incidents.services.{s}] connection": r.connection for s, r in self.services.items()
+        }
 
     def route(self, names: list[str]) -> tuple[str | None, ServiceRoute]:
         """The configured service matching any of `names` (by name or alias, case-insensitive)."""

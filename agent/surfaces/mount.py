@@ -61,12 +61,7 @@ def check(
             "[incidents] sends findings to a Slack channel, but the Slack app has no bot token: set "
             "SLACK_BOT_TOKEN (xoxb-…) or [slack] bot_token, or use callback_url instead."
         )
-    names: dict[str, str | None] = {"[slack] connection": slack.connection}
-    names |= {f"[slack] connections.{team}": name for team, name in slack.connections.items()}
-    names |= {"[incidents] connection": incidents.connection}
-    names |= {f"[incidents] connections.{p}": name for p, name in incidents.connections.items()}
-    names |= {f"[incidents.services.{s}] connection": r.connection for s, r in incidents.services.items()}
-    check_names(base, saved, names)
+    check_names(base, saved, slack.connection_names() | incidents.connection_names())
 
 
 @asynccontextmanager

@@ -34,7 +34,6 @@ from bbscout.agent import neutralize
 from bbscout.agent.runtime import RunResult
 from bbscout.agent.service.problems import explain
 from bbscout.agent.service.runner import Question, Runner
-from bbscout.agent.settings import ConfigError
 from bbscout.agent.surfaces.config import SlackSettings
 from bbscout.agent.surfaces.progress import ProgressLog
 from bbscout.agent.surfaces.slack_render import answer_blocks, error_blocks, fallback_text, progress_blocks
@@ -229,10 +228,8 @@ async def run_socket_mode(bot: SlackBot) -> None:
     """Serve over Socket Mode until cancelled: Slack pushes events over a websocket this app opens."""
     from slack_bolt.adapter.socket_mode.websockets import AsyncSocketModeHandler
 
-    if not bot.slack.app_token:
-        raise ConfigError(
-            "Socket Mode needs an app-level token: set SLACK_APP_TOKEN (xapp-…) or [slack] app_token."
-        )
+    bot.slack.check_socket_mode()
+    assert bot.slack.app_token is not None
     handler = AsyncSocketModeHandler(build_app(bot), bot.slack.app_token.get_secret_value())
     try:
         await handler.start_async()  # type: ignore[no-untyped-call]
