@@ -179,7 +179,7 @@ class InvestigationStore:
         created = await self.store.execute(
             f"INSERT INTO bbscout_investigations ({COLUMNS}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, 0, NULL, NULL, NULL, NULL, NULL, NULL) "
-            "ON CONFLICT (incident_key) DO NOTHING RETURNING id",
+            f"ON CONFLICT (incident_key) DO NOTHING RETURNING {COLUMNS}",
             (
                 f"inv_{secrets.token_hex(10)}",
                 incident.key,
@@ -192,10 +192,12 @@ class InvestigationStore:
                 now,
             ),
         )
+        if created:
+            return Investigation.from_row(created[0]), True
         rows = await self.store.execute(
             f"SELECT {COLUMNS} FROM bbscout_investigations WHERE incident_key = ?", (incident.key,)
         )
-        return Investigation.from_row(rows[0]), bool(created)
+        return Investigation.from_row(rows[0]), False
 
     async def get(self, investigation_id: str) -> Investigation | None:
         rows = await self.store.execute(
