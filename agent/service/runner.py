@@ -196,7 +196,7 @@ class Runner:
         """What `GET /v1/connections` shows: names, workspaces, last tests; never a secret."""
         saved = await self.connections()
         shown = [c.public() for c in saved.values()]
-        if self.base.has_bitbucket_credentials:
+        if not self.base.uses_embedded_sandbox:
             env = Connection(
                 name=ENV_CONNECTION,
                 workspace=self.base.workspace or "",
@@ -289,6 +289,7 @@ class Runner:
             planner=planner or self.planner,
             now=at,
             client=self._client_for(resolved, at),
+            source="sandbox" if resolved.name == SANDBOX_CONNECTION else "bitbucket",
         ) as session:
             yield session
 
