@@ -57,6 +57,10 @@ DOCUMENT_SCHEMA: dict[str, Any] = {
     "properties": {
         "question": {"type": "string"},
         "planner": {"type": "string"},
+        "source": {
+            "enum": ["bitbucket", "sandbox"],
+            "description": "sandbox: no Bitbucket is configured and the answer is from invented demo data.",
+        },
         "now": {"type": "string", "format": "date-time"},
         "window": {
             "anyOf": [

@@ -80,6 +80,7 @@ async def test_ask_investigate_a_raw_tool_and_a_thread(connect: Connect) -> None
         jsonschema.validate(document, DOCUMENT_SCHEMA)
         assert document["question"] == "What pipelines failed in the last 24 hours?"
         assert document["now"] == NOW
+        assert document["source"] == "sandbox"  # no Bitbucket setting: the embedded world, and it says so
         failed = [e for e in document["entities"] if e["type"] == "pipeline"]
         assert len(failed) == 5  # the sandbox's planted failures in that window (README transcript)
         text = text_of(result)
