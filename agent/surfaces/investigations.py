@@ -131,7 +131,7 @@ class Investigation:
             "service": self.service,
             "repos": self.repos,
             "connection": self.connection,
-            "destination": self.destination,
+            "destination": _shown(self.destination),
             "thread_id": self.thread_id,
             "attempts": self.attempts,
             "created_at": iso(self.created_at),
@@ -139,6 +139,15 @@ class Investigation:
             "error": self.error,
             "document": self.document,
         }
+
+
+def _shown(destination: str | None) -> str | None:
+    """Where the findings go, for API keys: a Slack channel, or a callback's origin (its path and query
+    may carry the receiver's secret)."""
+    if destination is None or destination.startswith("slack:"):
+        return destination
+    url = httpx.URL(destination)
+    return f"callback {url.scheme}://{url.netloc.decode()}"
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:
@@ -354,14 +363,17 @@ class Investigations:
             self._wake.clear()
             try:
                 row = await self.rows.take(self.owner)
+                if row is not None:
+                    await self._run(row)
+                    continue
             except StoreUnavailable as exc:
                 log.warning("cannot take investigations: %s", exc)
-                row = None
-            if row is None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
-                continue
-            await self._run(row)
+            except (
+                Exception
+            ):  # a worker outlives any one failure; a row it held is retried when its lease lapses
+                log.exception("investigation worker failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
 
     async def _run(self, row: Investigation) -> None:
         self.active += 1

@@ -184,6 +184,7 @@ async def test_a_flood_of_100_alerts_runs_at_bounded_concurrency_and_none_is_los
     assert len(ids) == 100
     assert all(row["status"] == "done" for row in rows), [r["error"] for r in rows if r["status"] != "done"]
     assert all(row["thread_id"] == f"incident:{row['id']}" for row in rows)
+    assert {row["destination"] for row in rows} == {"callback " + hook.removesuffix("/hook")}  # no path shown
     assert 1 < peak <= 4, peak
     assert len(receiver.received) == 100
     for body, headers in receiver.received:
