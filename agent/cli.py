@@ -528,8 +528,9 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     planner: PlannerOpt = "auto",
+    now: NowOpt = None,
 ) -> None:
-    """The team service: HTTP API and chat page (replicas: BBSCOUT_DATABASE_URL, BBSCOUT_REDIS_URL)."""
+    """The team service: API, chat page, Slack events, incident webhooks (replicas: BBSCOUT_DATABASE_URL)."""
     from bbscout.agent.settings import ConfigError
 
     try:
@@ -537,7 +538,8 @@ def serve(
     except ImportError as exc:
         fail(f"bbscout serve needs the server extra ({exc.name} is missing): pip install 'bbscout[server]'")
     try:
-        serve_app(host, port, check_planner(planner), notice)
+        fixed = parse_now(now) if now else None
+        serve_app(host, port, check_planner(planner), notice, now=fixed)
     except ConfigError as exc:
         fail(str(exc))
 

@@ -5,9 +5,10 @@ bodies. Written raw, escape sequences clear a terminal, set its title or plant h
 and markup (rich tags, Markdown links, Slack mentions, HTML) changes what a reader sees. Every
 surface calls the function for its medium on server-derived text as the last step:
 
-    terminal(text)         a rich console (markup escaped)        strip_controls(text)  any medium
-    markdown(text)         a fragment inside Markdown             slack(text)           Slack mrkdwn
-    html(text)             HTML element content or attribute      json_text(value)      JSON on a tty
+    terminal(text)         a rich console (markup escaped)        strip_controls(text)  plain text (MCP)
+    markdown(text)         a fragment inside Markdown             slack(text)           Slack mrkdwn text
+    html(text)             HTML element content or attribute      slack_link(url, text) a Slack mrkdwn link
+    json_text(value)       JSON on a tty                          slack_url(url)        a URL inside `<…|…>`
     terminal_markdown(doc) a whole Markdown answer (our markup + their text) for rich to render
 
 Control characters go (C0 but tab and newline, DEL, C1, bidi overrides) together with the escape
@@ -21,6 +22,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from markdown_it.token import Token
 from rich.markdown import Markdown
@@ -32,6 +34,8 @@ __all__ = [
     "json_text",
     "markdown",
     "slack",
+    "slack_link",
+    "slack_url",
     "strip_controls",
     "terminal",
     "terminal_markdown",
@@ -73,6 +77,16 @@ def markdown(text: str) -> str:
 def slack(text: str) -> str:
     """For Slack mrkdwn: controls stripped; `&`, `<`, `>` escaped (no links, mentions or pings)."""
     return strip_controls(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_url(url: str) -> str:
+    """A URL safe inside Slack's `<url|label>`: controls dropped; `|`, `<`, `>` and spaces percent-encoded."""
+    return quote(strip_controls(url), safe=":/?#[]@!$&()*+,;=%~.-_")
+
+
+def slack_link(url: str, label: str) -> str:
+    """A Slack mrkdwn link whose label is escaped text (it can neither end the link nor ping anyone)."""
+    return f"<{slack_url(url)}|{slack(label)}>"
 
 
 def html(text: str) -> str:

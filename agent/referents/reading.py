@@ -64,14 +64,15 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     ordinal = _alternation(list(V.ORDINALS))
     superlative = _alternation(list(V.SUPERLATIVES))
     nouns = _alternation([w for ws in V.NOUNS.values() for w in ws])
+    any_noun = _alternation(V.ANY_NOUNS)
     return {
         # "the second one", "the 2nd PR", "the last build"; "the second" at the end
         "ordinal": re.compile(
-            rf"\b(?:the\s+)?(?P<w>{ordinal})\s+(?P<n>ones?|{nouns})\b|\bthe\s+(?P<w2>{ordinal})\b(?=\s*(?:[?.!,]|$))"
+            rf"\b(?:the\s+)?(?P<w>{ordinal})\s+(?P<n>{any_noun}|{nouns})\b|\bthe\s+(?P<w2>{ordinal})\b(?=\s*(?:[?.!,]|$))"
         ),
         # "the oldest one", "the newest PR", "the biggest"; "the most recent one"
         "superlative": re.compile(
-            rf"\b(?:the\s+)?(?P<w>{superlative})\s+(?P<n>ones?|{nouns})\b|\bthe\s+(?P<w2>{superlative})\b(?!\s+\w+\s+(?:in|on|of)\b)"
+            rf"\b(?:the\s+)?(?P<w>{superlative})\s+(?P<n>{any_noun}|{nouns})\b|\bthe\s+(?P<w2>{superlative})\b(?!\s+\w+\s+(?:in|on|of)\b)"
         ),
         # "that PR", "this build", "the deploy", "those deploys"
         "demonstrative": re.compile(rf"\b(?P<d>that|this|the|those|these)\s+(?P<n>{nouns})\b"),

@@ -27,6 +27,18 @@ NOUNS: dict[Thing, tuple[str, ...]] = {
     "branch": ("branch", "branches"),
 }  # fmt: skip
 
+# words that stand for whatever the last answer listed, of any kind ("the second one", "the first suspect")
+ANY_NOUNS: tuple[str, ...] = (
+    "one",
+    "ones",
+    "suspect",
+    "suspects",
+    "culprit",
+    "culprits",
+    "candidate",
+    "candidates",
+)
+
 PRONOUNS_SINGULAR: tuple[str, ...] = ("that one", "this one", "the one", "it", "its", "itself")
 PRONOUNS_PLURAL: tuple[str, ...] = (
     "all of them", "all of those", "both of them", "those ones", "these ones", "them", "those", "these",

@@ -6,18 +6,21 @@
     POST /v1/threads/{id}/messages           one chat turn (JSON or SSE)
     GET  /v1/connections                     names, workspaces, last tests; never a secret
     POST /v1/connections/{name}/test         Test Connection, shared with the other replicas
+    GET  /v1/investigations/{id}             an incident's investigation (`?wait=SECONDS` long-polls)
+    POST /v1/webhooks/{provider}             PagerDuty, Opsgenie, Alertmanager (their own proofs)
+    POST /slack/events                       Slack's Events API (its signing secret)
     GET  /healthz, /readyz                   liveness; the stores and each connection's last test
     GET  /                                   the chat page (static files, no build step)
 
-Every `/v1` call needs `Authorization: Bearer <API key>` and counts against that key's hourly quota.
-Errors are problem details (see `problems`). The service holds nothing a replica needs to share:
-threads live in the store, the cache and ledger in Redis when configured.
+Every other `/v1` call needs `Authorization: Bearer <API key>` and counts against that key's hourly
+quota. Errors are problem details (see `problems`). Every question, whichever route it came by, runs
+through the one `Runner`. The service holds nothing a replica needs to share: threads and
+investigations live in the store, the cache and ledger in Redis when configured.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,7 +31,7 @@ from importlib import resources
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -47,10 +50,12 @@ from bbscout.agent.service.config import ServiceSettings
 from bbscout.agent.service.keys import ApiKey, find_key
 from bbscout.agent.service.problems import Problem, from_exception, retry_after
 from bbscout.agent.service.render import answer_html
-from bbscout.agent.service.runner import Resolved, Runner
-from bbscout.agent.service.store import Store, StoreUnavailable, ThreadBusy, ThreadRow, open_store, outage_of
+from bbscout.agent.service.runner import Question, Resolved, Runner, RunRefused, Thread
+from bbscout.agent.service.store import Store, StoreUnavailable, ThreadBusy, ThreadRow, open_store
 from bbscout.agent.settings import ConfigError, Settings, data_dir
-from bbscout.tools.bitbucket import AuthError, BitbucketError
+from bbscout.agent.surfaces import mount
+from bbscout.agent.surfaces.config import IncidentSettings, SlackSettings
+from bbscout.tools.bitbucket import BitbucketError
 
 MISSING_KEY = (
     "Send `Authorization: Bearer <API key>`. An administrator makes keys with `bbscout apikey NAME` "
@@ -65,7 +70,7 @@ STATIC = resources.files("bbscout.agent.service") / "static"
 Clock = Callable[[], datetime]
 
 
-class Question(BaseModel):
+class AskRequest(BaseModel):
     """What `bbscout ask` takes on the command line, as a JSON body."""
 
     model_config = ConfigDict(extra="forbid")
@@ -74,7 +79,9 @@ class Question(BaseModel):
     connection: str | None = Field(
         default=None, description="A saved connection's name (GET /v1/connections)."
     )
-    planner: Literal["auto", "rules", "llm"] = "auto"
+    planner: Literal["auto", "rules", "llm"] | None = Field(
+        default=None, description="auto, rules or llm; the service's own choice when omitted."
+    )
     now: datetime | None = Field(default=None, description="Pretend it is this time (tests, evals).")
     tz: str = Field(default="UTC", description="The asker's IANA time zone, for 'yesterday'.")
     repos: list[str] | None = Field(default=None, max_length=50, description="Limit to these repositories.")
@@ -106,7 +113,7 @@ class Question(BaseModel):
         )
 
 
-class Symptom(Question):
+class InvestigateRequest(AskRequest):
     """`bbscout investigate`: the symptom and when it began."""
 
     at: datetime = Field(description="When the symptom began (ISO-8601).")
@@ -124,7 +131,7 @@ class NewThread(BaseModel):
     connection: str | None = None
 
 
-class Turn(Question):
+class MessageRequest(AskRequest):
     """One chat turn; the thread fixes the connection, so a message may only repeat it."""
 
     mode: Literal["ask", "investigate"] = "ask"
@@ -140,24 +147,29 @@ class Caller:
 
 
 class BodyLimit:
-    """413 for bodies over the limit, whether announced by Content-Length or streamed."""
+    """413 for bodies over the limit, whether announced by Content-Length or streamed.
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    `larger` gives paths (by prefix) their own limit: webhook deliveries are bigger than questions.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, larger: dict[str, int] | None = None) -> None:
+        self.app, self.limit, self.larger = app, limit, larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = str(scope.get("path", ""))
+        limit = next((n for prefix, n in self.larger.items() if path.startswith(prefix)), self.limit)
         too_big = Problem(
             413,
             "body-too-large",
             "The request body is too large",
-            f"Request bodies are limited to {self.limit:,} bytes. Ask one short question at a time "
+            f"Request bodies are limited to {limit:,} bytes. Ask one short question at a time "
             "(paste logs into Bitbucket, not into the question).",
         )
         length = dict(scope["headers"]).get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.limit:
+        if length is not None and length.isdigit() and int(length) > limit:
             await too_big.response()(scope, receive, send)
             return
         body, more = b"", True
@@ -168,7 +180,7 @@ class BodyLimit:
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > self.limit:
+            if len(body) > limit:
                 await too_big.response()(scope, receive, send)
                 return
         replayed = False
@@ -221,23 +233,42 @@ def create_app(
     *,
     planner: PlannerChoice = "auto",
     clock: Clock = lambda: datetime.now(UTC),
+    slack: SlackSettings | None = None,
+    incidents: IncidentSettings | None = None,
 ) -> FastAPI:
-    """The ASGI app; the store opens (and the schema is created) in the lifespan."""
+    """The ASGI app; the store opens (and the schema is created) in the lifespan.
+
+    `slack` and `incidents` turn on Slack's Events endpoint and the incident webhooks (`bbscout serve`
+    reads them from the configuration; without them those routes answer 404 saying what to set).
+    """
+    slack, incidents = slack or SlackSettings(), incidents or IncidentSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        saved = load_connections()
+        mount.check(base, saved, slack, incidents)
         async with open_store(service.secret("database_url"), data_dir()) as store:
             app.state.store = store
             app.state.service = service
-            app.state.redis = await _redis(base)
+            app.state.redis = redis = await _redis(base)
             shared = open_shared_store(base)  # the response cache and hourly ledger, Redis or SQLite
-            app.state.runner = Runner(base, load_connections(), store, shared)
+            runner = Runner(
+                base,
+                saved,
+                shared,
+                store=store,
+                planner=planner,
+                clock=clock,
+                ready=lambda: require_redis(redis),
+            )
+            app.state.runner = runner
             try:
-                yield
+                async with mount.running(app, runner, slack, incidents):
+                    yield
             finally:
                 await shared.aclose()
-                if app.state.redis is not None:
-                    await app.state.redis.aclose()
+                if redis is not None:
+                    await redis.aclose()
 
     app = FastAPI(
         title="bbscout",
@@ -246,8 +277,9 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served below from packaged assets: no CDN
     )
-    app.add_middleware(BodyLimit, limit=service.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=service.max_body_bytes, larger=mount.LARGE_BODIES)
     _handlers(app)
+    mount.add_routes(app)
 
     def store_of(request: Request) -> Store:
         return request.app.state.store  # type: ignore[no-any-return]
@@ -280,7 +312,8 @@ def create_app(
 
     @app.get("/readyz", tags=["probes"])
     async def readyz(request: Request) -> JSONResponse:
-        """503 unless the checkpointer store and the cache store answer; each connection's last test."""
+        """503 unless the checkpointer store and the cache store answer; each connection's last test and,
+        with incident webhooks, this process's investigation workers."""
         store = store_of(request)
         checks: dict[str, Any] = {}
         checks["checkpointer"] = await _probe(store.backend, store.ping)
@@ -291,6 +324,13 @@ def create_app(
             else {"ok": True, "backend": runner_of(request).shared.name}
         )
         ready = all(c["ok"] for c in checks.values())
+        investigations = request.app.state.investigations
+        if investigations is not None:  # this process's workers: how many, busy now, most at once
+            checks["investigations"] = {
+                "workers": investigations.settings.concurrency,
+                "running": investigations.active,
+                "peak": investigations.peak,
+            }
         try:
             checks["connections"] = {c["name"]: c["last_test"] for c in await runner_of(request).listing()}
         except Exception as exc:
@@ -313,7 +353,7 @@ def create_app(
     # questions -----------------------------------------------------------------------------------
     async def answer(
         request: Request,
-        body: Question,
+        body: AskRequest,
         mode: Literal["ask", "investigate"],
         incident_at: datetime | None,
         thread: ThreadRow | None = None,
@@ -323,39 +363,20 @@ def create_app(
         now = body.now or clock()
         if mode == "investigate" and body.now is None and incident_at is not None:
             now = max(now, incident_at)
+        question = Question(
+            body.question,
+            mode=mode,
+            at=incident_at,
+            repos=tuple(body.repos) if body.repos else None,
+            now=now,
+            tz=body.tz,
+            planner=body.planner,
+        )
+        store = store_of(request)
+        turns = Thread(thread.id, lambda: store.turn(thread)) if thread is not None else None
 
         async def run(on_event: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
-            try:
-                return await run_once(on_event)
-            except Exception as exc:
-                store = outage_of(exc)
-                if store is None:
-                    raise
-                raise StoreUnavailable(store, exc) from exc
-
-        async def run_once(on_event: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
-            await require_cache(request)
-            async with runner.session(resolved, body.planner, now) as session:
-                try:
-                    await session.check_access(body.repos)
-                except AuthError as exc:
-                    await runner.record_refusal(resolved, exc.explain())
-                    raise
-                turn = store_of(request).turn(thread) if thread else contextlib.nullcontext(None)
-                async with turn as checkpointer:  # a thread's turn is committed only if it finishes
-                    result = await session.ask(
-                        body.question,
-                        now=now,
-                        tz=body.tz,
-                        mode=mode,
-                        incident_at=incident_at,
-                        repo_filter=body.repos,
-                        checkpointer=checkpointer,
-                        thread_id=thread.id if thread else None,
-                        on_event=on_event,
-                    )
-                    await runner.settle(resolved, result)
-                    await require_cache(request)  # it went away mid-answer: refuse, write nothing
+            result = await runner.ask(question, resolved, on_event=on_event, thread=turns)
             return _turn(thread, resolved, result) if thread else result.document
 
         if "text/event-stream" in request.headers.get("accept", ""):
@@ -363,13 +384,13 @@ def create_app(
         return JSONResponse(await run(None))
 
     @app.post("/v1/ask", tags=["questions"])
-    async def ask(body: Question, request: Request, who: Authed) -> Response:
+    async def ask(body: AskRequest, request: Request, who: Authed) -> Response:
         """Answer a question: the `bbscout ask --json` document, or with `Accept: text/event-stream`
         the progress events (`planned`, `step_started`, `step_finished`, `reported`) and then `document`."""
         return await answer(request, body, "ask", None)
 
     @app.post("/v1/investigate", tags=["questions"])
-    async def investigate(body: Symptom, request: Request, who: Authed) -> Response:
+    async def investigate(body: InvestigateRequest, request: Request, who: Authed) -> Response:
         """Incident mode (`bbscout investigate --json`): timeline, ranked suspects, ruled-out changes."""
         return await answer(request, body, "investigate", body.at)
 
@@ -401,7 +422,7 @@ def create_app(
         return row.public() | {"messages": await _history(store_of(request), row)}
 
     @app.post("/v1/threads/{thread_id}/messages", tags=["threads"])
-    async def message(thread_id: str, body: Turn, request: Request, who: Authed) -> Response:
+    async def message(thread_id: str, body: MessageRequest, request: Request, who: Authed) -> Response:
         """One chat turn: the follow-up sees the thread's earlier evidence, on any replica."""
         row = await owned(request, thread_id, who)
         if body.connection is not None and body.connection != row.connection:
@@ -420,6 +441,30 @@ def create_app(
                 "Give `at`, when the symptom began (ISO-8601).",
             )
         return await answer(request, body, body.mode, body.at, thread=row)
+
+    # incidents -----------------------------------------------------------------------------------
+    @app.get("/v1/investigations/{investigation_id}", tags=["incidents"])
+    async def investigation(
+        investigation_id: str,
+        request: Request,
+        who: Authed,
+        wait: Annotated[
+            float, Query(ge=0, le=60, description="Wait up to this many seconds for the end.")
+        ] = 0,
+    ) -> dict[str, Any]:
+        """An incident's investigation: queued, running, done (with the `--json` document) or failed.
+
+        `thread_id` is a shared thread: follow up with `POST /v1/threads/{thread_id}/messages`."""
+        investigations = request.app.state.investigations
+        found = await investigations.wait(investigation_id, wait) if investigations is not None else None
+        if found is None:
+            raise Problem(
+                404,
+                "unknown-investigation",
+                "No such investigation",
+                f"No investigation '{investigation_id}' (the webhook's 202 answer gives each one's URL).",
+            )
+        return found.public()  # type: ignore[no-any-return]
 
     return app
 
@@ -487,13 +532,12 @@ async def _stream(
             task.cancel()
 
 
-async def require_cache(request: Request) -> None:
+async def require_redis(redis: Any) -> None:
     """With Redis configured, the shared cache and hourly ledger must answer, else 503 (StoreUnavailable).
 
     Replicas keep within Bitbucket's hourly limit only through that ledger, so a question is not
     answered (nor a thread turn saved) while it is unreachable, at the start or at the end.
     """
-    redis = request.app.state.redis
     if redis is None:
         return
     try:
@@ -538,6 +582,7 @@ def _handlers(app: FastAPI) -> None:
         return Problem(422, "invalid-request", "The request is invalid", detail, errors=errors).response()
 
     @app.exception_handler(ConfigError)
+    @app.exception_handler(RunRefused)
     @app.exception_handler(BitbucketError)
     @app.exception_handler(StoreUnavailable)
     @app.exception_handler(ThreadBusy)

@@ -8,6 +8,7 @@ own, as every bbscout process shares it.
 
 from __future__ import annotations
 
+import stat
 import tomllib
 from typing import Any
 
@@ -17,6 +18,34 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bbscout.agent.service.keys import ApiKey
 from bbscout.agent.settings import ConfigError, config_path
 
+SECRET_SUFFIXES = ("token", "secret", "secrets")
+
+
+def config_table(name: str) -> dict[str, Any]:
+    """One table of the config file (`[service]`, `[slack]`, `[incidents]`, …); {} without the file.
+
+    A table holding a secret (a key ending in token, secret or secrets) is refused while other users
+    may read the file.
+    """
+    path = config_path()
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read the config file {path}: {exc}. Fix or delete it.") from None
+    table = data.get(name) or {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{name}] in {path} must be a table.")
+    if any(k.endswith(SECRET_SUFFIXES) for k in table) and path.stat().st_mode & (
+        stat.S_IRWXG | stat.S_IRWXO
+    ):
+        raise ConfigError(
+            f"The config file {path} holds a [{name}] secret but is readable by other users. "
+            f"Run `chmod 600 {path}` and try again."
+        )
+    return dict(table)
+
 
 class _ServiceTomlSource(PydanticBaseSettingsSource):
     """`[service]` keys and `[api_keys.NAME]` tables of the config file."""
@@ -25,17 +54,9 @@ class _ServiceTomlSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = config_path()
-        if not path.exists():
-            return {}
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"Cannot read the config file {path}: {exc}. Fix or delete it.") from None
-        found = dict(data.get("service") or {})
-        if data.get("api_keys"):
-            found["api_keys"] = data["api_keys"]
-        return found
+        found = config_table("service")
+        keys = config_table("api_keys")
+        return found | {"api_keys": keys} if keys else found
 
 
 class ServiceSettings(BaseSettings):

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 from bbscout.agent.connections import ConnectionFailed, UnknownConnection
+from bbscout.agent.service.runner import RunRefused
 from bbscout.agent.service.store import StoreUnavailable, ThreadBusy
 from bbscout.agent.settings import ConfigError
 from bbscout.tools.bitbucket import BitbucketError, BudgetExhausted, RateLimited
@@ -60,6 +61,23 @@ def from_exception(exc: BaseException) -> Problem | None:
     """The problem for a known failure (the same classes the CLI maps to exit codes), else None."""
     if isinstance(exc, Problem):
         return exc
+    if isinstance(exc, RunRefused) and exc.rate_limited:
+        return Problem(
+            503,
+            "bitbucket-rate-limited",
+            "Bitbucket's hourly request limit is reached",
+            exc.detail,
+            bitbucket_status=429,
+            document=exc.result.document,
+        )
+    if isinstance(exc, RunRefused):
+        return Problem(
+            502,
+            "bitbucket-refused",
+            "Bitbucket refused the request",
+            exc.detail,
+            document=exc.result.document,
+        )
     if isinstance(exc, UnknownConnection):
         return Problem(404, "unknown-connection", "No such connection", str(exc))
     if isinstance(exc, ConnectionFailed):
@@ -114,3 +132,9 @@ def from_exception(exc: BaseException) -> Problem | None:
             bitbucket_status=exc.status,
         )
     return None
+
+
+def explain(exc: BaseException) -> str | None:
+    """What to tell a person about a known failure (the problem's detail, the CLI's words), else None."""
+    problem = from_exception(exc)
+    return problem.detail if problem is not None else None

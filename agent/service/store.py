@@ -9,11 +9,17 @@ A chat turn is all or nothing: `TurnCheckpointer` holds the graph's checkpoint w
 and the service commits them only when the turn has finished (`durability="exit"` makes that one
 checkpoint), so a database or cache outage mid-turn leaves the thread as it was. Two turns of one
 thread never run at once: a lease on the thread row (compare-and-set, no held connection) refuses
-the second with `ThreadBusy`.
+the second with `ThreadBusy` (or, for a surface that can wait, waits for the lease).
+
+Threads belong to the API key that made them, except the shared ones (owner `*`): a Slack thread or an
+incident's thread, which every key may read and continue, so a follow-up from the chat page, the API
+or Slack sees the same evidence. `claim_once` is an at-most-once gate (Slack's event redeliveries)
+that holds across replicas; `execute` lets the incident investigations keep their table here too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 import time
@@ -42,9 +48,12 @@ SCHEMA = (
         PRIMARY KEY (key_name, window_start))""",
     """CREATE TABLE IF NOT EXISTS bbscout_connection_tests (
         name TEXT PRIMARY KEY, ok BOOLEAN NOT NULL, at DOUBLE PRECISION NOT NULL, detail TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS bbscout_claims (key TEXT PRIMARY KEY, at DOUBLE PRECISION NOT NULL)""",
 )
 THREAD_COLUMNS = "id, owner, title, connection, created_at, updated_at, turns"
+SHARED_OWNER = "*"  # not a valid API key name: every key may read and continue the thread
 TURN_LEASE_SECONDS = 300.0
+TURN_POLL_SECONDS = 0.5
 QUOTA_WINDOW_SECONDS = 3600
 
 
@@ -78,6 +87,7 @@ class ThreadRow:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "turns": self.turns,
+            "shared": self.owner == SHARED_OWNER,
         }
 
 
@@ -169,9 +179,10 @@ class Store:
 
     async def setup(self) -> None:
         for statement in SCHEMA:
-            await self._run(statement)
+            await self.execute(statement)
 
-    async def _run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """One statement with `?` placeholders; a database that is not there is `StoreUnavailable`."""
         try:
             return await self.sql.execute(sql, params)
         except (ThreadBusy, StoreUnavailable):
@@ -186,13 +197,13 @@ class Store:
         return "PostgreSQL" if self.backend == "postgres" else "SQLite"
 
     async def ping(self) -> None:
-        await self._run("SELECT 1")
+        await self.execute("SELECT 1")
 
     # threads ---------------------------------------------------------------------------------
     async def create_thread(self, owner: str, title: str, connection: str | None) -> ThreadRow:
         now = self.clock()
         row = ThreadRow(f"t_{secrets.token_hex(8)}", owner, title, connection, now, now, 0)
-        await self._run(
+        await self.execute(
             "INSERT INTO bbscout_threads (id, owner, title, connection, created_at, updated_at, turns) "
             "VALUES (?, ?, ?, ?, ?, ?, 0)",
             (row.id, owner, title, connection, now, now),
@@ -200,29 +211,57 @@ class Store:
         return row
 
     async def thread(self, thread_id: str, owner: str) -> ThreadRow | None:
-        rows = await self._run(
-            f"SELECT {THREAD_COLUMNS} FROM bbscout_threads WHERE id = ? AND owner = ?", (thread_id, owner)
+        """The thread if `owner` may use it: its own, or a shared one."""
+        rows = await self.execute(
+            f"SELECT {THREAD_COLUMNS} FROM bbscout_threads WHERE id = ? AND owner IN (?, ?)",
+            (thread_id, owner, SHARED_OWNER),
         )
         return ThreadRow(*rows[0]) if rows else None
 
     async def threads(self, owner: str, limit: int = 100) -> list[ThreadRow]:
-        rows = await self._run(
-            f"SELECT {THREAD_COLUMNS} FROM bbscout_threads WHERE owner = ? ORDER BY updated_at DESC LIMIT ?",
-            (owner, limit),
+        """The key's own threads and the shared ones, most recently used first."""
+        rows = await self.execute(
+            f"SELECT {THREAD_COLUMNS} FROM bbscout_threads WHERE owner IN (?, ?) "
+            "ORDER BY updated_at DESC LIMIT ?",
+            (owner, SHARED_OWNER, limit),
         )
         return [ThreadRow(*row) for row in rows]
 
-    @asynccontextmanager
-    async def turn(self, thread: ThreadRow) -> AsyncIterator[TurnCheckpointer]:
-        """Lease the thread, yield a holding checkpointer, commit it and count the turn on success."""
-        token, now = secrets.token_hex(8), self.clock()
-        taken = await self._run(
-            "UPDATE bbscout_threads SET busy_until = ?, busy_token = ? "
-            "WHERE id = ? AND (busy_until IS NULL OR busy_until < ?) RETURNING id",
-            (now + TURN_LEASE_SECONDS, token, thread.id, now),
+    async def shared_thread(self, thread_id: str) -> ThreadRow | None:
+        return await self.thread(thread_id, SHARED_OWNER)
+
+    async def ensure_shared_thread(self, thread_id: str, title: str, connection: str) -> ThreadRow:
+        """The shared thread `thread_id`, made on first use (by whichever replica gets there first)."""
+        now = self.clock()
+        await self.execute(
+            "INSERT INTO bbscout_threads (id, owner, title, connection, created_at, updated_at, turns) "
+            "VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (id) DO NOTHING",
+            (thread_id, SHARED_OWNER, title[:200], connection, now, now),
         )
-        if not taken:
-            raise ThreadBusy(thread.id)
+        row = await self.shared_thread(thread_id)
+        assert row is not None, f"{thread_id} is a key's own thread"  # own ids are t_…, shared ones not
+        return row
+
+    @asynccontextmanager
+    async def turn(self, thread: ThreadRow, wait: float = 0.0) -> AsyncIterator[TurnCheckpointer]:
+        """Lease the thread, yield a holding checkpointer, commit it and count the turn on success.
+
+        A thread whose lease is held raises `ThreadBusy` at once, or after `wait` seconds of waiting
+        for it (a Slack follow-up sent while the answer before it is still being written).
+        """
+        token, deadline = secrets.token_hex(8), time.monotonic() + wait
+        while True:
+            now = self.clock()
+            taken = await self.execute(
+                "UPDATE bbscout_threads SET busy_until = ?, busy_token = ? "
+                "WHERE id = ? AND (busy_until IS NULL OR busy_until < ?) RETURNING id",
+                (now + TURN_LEASE_SECONDS, token, thread.id, now),
+            )
+            if taken:
+                break
+            if time.monotonic() >= deadline:
+                raise ThreadBusy(thread.id)
+            await asyncio.sleep(TURN_POLL_SECONDS)  # the lease may be another replica's: poll it
         checkpointer = TurnCheckpointer(self.saver)
         try:
             yield checkpointer
@@ -232,24 +271,35 @@ class Store:
                 if is_outage(exc):
                     raise StoreUnavailable(self.backend_label, exc) from exc
                 raise
-            await self._run(
+            await self.execute(
                 "UPDATE bbscout_threads SET turns = turns + 1, updated_at = ? WHERE id = ?",
                 (self.clock(), thread.id),
             )
         finally:
             with contextlib.suppress(StoreUnavailable):  # else the lease expires by itself
-                await self._run(
+                await self.execute(
                     "UPDATE bbscout_threads SET busy_until = NULL, busy_token = NULL "
                     "WHERE id = ? AND busy_token = ?",
                     (thread.id, token),
                 )
+
+    # at-most-once -----------------------------------------------------------------------------
+    async def claim_once(self, key: str, keep_seconds: float = 86_400.0) -> bool:
+        """True for the first caller with `key` on any replica, False for every later one."""
+        now = self.clock()
+        await self.execute("DELETE FROM bbscout_claims WHERE at < ?", (now - keep_seconds,))
+        rows = await self.execute(
+            "INSERT INTO bbscout_claims (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING RETURNING key",
+            (key, now),
+        )
+        return bool(rows)
 
     # quotas ----------------------------------------------------------------------------------
     async def take_quota(self, key_name: str, limit: int) -> float | None:
         """Count one request against the key's hourly quota; None if allowed, else seconds to wait."""
         now = self.clock()
         window = int(now // QUOTA_WINDOW_SECONDS * QUOTA_WINDOW_SECONDS)
-        rows = await self._run(
+        rows = await self.execute(
             "INSERT INTO bbscout_quota (key_name, window_start, used) VALUES (?, ?, 1) "
             "ON CONFLICT (key_name, window_start) DO UPDATE SET used = bbscout_quota.used + 1 RETURNING used",
             (key_name, window),
@@ -260,7 +310,7 @@ class Store:
     # connection tests ------------------------------------------------------------------------
     async def record_test(self, name: str, ok: bool, detail: str) -> ConnectionTest:
         test = ConnectionTest(name, ok, self.clock(), detail)
-        await self._run(
+        await self.execute(
             "INSERT INTO bbscout_connection_tests (name, ok, at, detail) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (name) DO UPDATE SET ok = excluded.ok, at = excluded.at, detail = excluded.detail",
             (name, ok, test.at, detail),
@@ -268,7 +318,7 @@ class Store:
         return test
 
     async def connection_tests(self) -> dict[str, ConnectionTest]:
-        rows = await self._run("SELECT name, ok, at, detail FROM bbscout_connection_tests")
+        rows = await self.execute("SELECT name, ok, at, detail FROM bbscout_connection_tests")
         return {row[0]: ConnectionTest(row[0], bool(row[1]), float(row[2]), row[3]) for row in rows}
 
     async def close(self) -> None:
@@ -305,12 +355,14 @@ class _Sqlite:
     def __init__(self, conn: Any, saver_conn: Any) -> None:
         self.conn = conn
         self.saver_conn = saver_conn  # the checkpointer's own connection, closed with the store
+        self._one_at_a_time = asyncio.Lock()  # one connection: a commit must not meet another's cursor
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cursor = await self.conn.execute(sql.replace("DOUBLE PRECISION", "REAL"), tuple(params))
-        rows = [tuple(row) for row in await cursor.fetchall()]
-        await self.conn.commit()
-        return rows
+        async with self._one_at_a_time:
+            cursor = await self.conn.execute(sql.replace("DOUBLE PRECISION", "REAL"), tuple(params))
+            rows = [tuple(row) for row in await cursor.fetchall()]
+            await self.conn.commit()
+            return rows
 
     async def close(self) -> None:
         await self.conn.close()

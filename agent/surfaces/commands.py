@@ -17,7 +17,7 @@ import typer
 
 if TYPE_CHECKING:
     from bbscout.agent.runtime import PlannerChoice
-    from bbscout.agent.surfaces.asker import Asker
+    from bbscout.agent.service.runner import Runner
 
 __all__ = ["mcp_command", "slack_command"]
 
@@ -53,29 +53,36 @@ def _loopback(host: str) -> bool:
 
 
 @asynccontextmanager
-async def open_asker(
-    planner: PlannerChoice, now: datetime | None, connection: str | None = None
-) -> AsyncIterator[Asker]:
-    """An Asker on the configured connection, with chat threads in the CLI's SQLite file."""
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+async def open_runner(
+    planner: PlannerChoice, now: datetime | None, *, service_store: bool = False
+) -> AsyncIterator[Runner]:
+    """The runner every surface shares: the saved connections, the shared cache and hourly ledger.
 
+    With `service_store`, connection tests and threads are the service's (`bbscout serve`'s SQLite
+    file, or PostgreSQL with BBSCOUT_DATABASE_URL), so a Slack thread is the same thread whichever
+    process answers it.
+    """
     from bbscout.agent.cache import open_shared_store
+    from bbscout.agent.connections import load_connections
+    from bbscout.agent.service.runner import Runner
     from bbscout.agent.settings import data_dir, load_settings
-    from bbscout.agent.surfaces.asker import Asker
 
     settings = load_settings()
-    path = data_dir()
-    path.mkdir(parents=True, exist_ok=True)
-    store = open_shared_store(settings)  # the response cache and hourly ledger every replica shares
+    saved = load_connections()
+    clock = (lambda: now) if now else (lambda: datetime.now(UTC))
+    shared = open_shared_store(settings)  # the response cache and hourly ledger every replica shares
     try:
-        async with AsyncSqliteSaver.from_conn_string(str(path / "chat.sqlite")) as saver:
-            clock = (lambda: now) if now else (lambda: datetime.now(UTC))
-            asker = Asker(
-                settings, planner=planner, checkpointer=saver, clock=clock, connection=connection, store=store
-            )
-            yield asker
+        if not service_store:
+            yield Runner(settings, saved, shared, planner=planner, clock=clock)
+            return
+        from bbscout.agent.service.config import load_service_settings
+        from bbscout.agent.service.store import open_store
+
+        database = load_service_settings().secret("database_url")
+        async with open_store(database, data_dir()) as store:
+            yield Runner(settings, saved, shared, store=store, planner=planner, clock=clock)
     finally:
-        await store.aclose()
+        await shared.aclose()
 
 
 PlannerOpt = Annotated[str, typer.Option("--planner", help="auto (LLM when configured), rules or llm.")]
@@ -126,13 +133,26 @@ async def _mcp(
     now: datetime | None,
     connection: str | None = None,
 ) -> None:
-    from bbscout.agent.surfaces.mcp_server import http_app, serve_stdio
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    async with open_asker(planner, now, connection) as asker:
+    from bbscout.agent.service.runner import LocalThreads
+    from bbscout.agent.settings import data_dir
+    from bbscout.agent.surfaces.mcp_server import BbscoutTools, http_app, serve_stdio
+
+    path = data_dir()
+    path.mkdir(parents=True, exist_ok=True)
+    async with (
+        open_runner(planner, now) as runner,
+        AsyncSqliteSaver.from_conn_string(str(path / "chat.sqlite")) as saver,  # shared with `bbscout chat`
+    ):
+        await runner.resolve(connection)  # an unknown or failed connection: refused before serving
+        handlers = BbscoutTools(runner, LocalThreads(saver), connection)
         if mode == "stdio":
-            await serve_stdio(asker)
+            await serve_stdio(handlers)
             return
-        await serve_http(http_app(asker, host=host), host, port, "bbscout MCP (streamable HTTP) on {url}/mcp")
+        await serve_http(
+            http_app(handlers, host=host), host, port, "bbscout MCP (streamable HTTP) on {url}/mcp"
+        )
 
 
 async def serve_http(app: Any, host: str, port: int, banner: str) -> None:
@@ -171,13 +191,17 @@ def slack_command(
 
 
 async def _slack(planner: PlannerChoice, now: datetime | None) -> None:
+    from bbscout.agent.service.runner import check_names
     from bbscout.agent.surfaces.config import load_slack_settings
-    from bbscout.agent.surfaces.slack_app import run_socket_mode
+    from bbscout.agent.surfaces.slack_app import SlackBot, run_socket_mode, web_client
 
     slack = load_slack_settings()
-    async with open_asker(planner, now, slack.connection) as asker:
+    slack.check_socket_mode()
+    async with open_runner(planner, now, service_store=True) as runner:
+        check_names(runner.base, runner.saved, slack.connection_names())
+        bot = SlackBot(slack, runner, web_client(slack), min_interval=slack.progress_seconds)
         sys.stderr.write("bbscout Slack app connecting over Socket Mode…\n")
-        await run_socket_mode(slack, asker)
+        await run_socket_mode(bot)
 
 
 def register(app: Any) -> None:

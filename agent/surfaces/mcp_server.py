@@ -6,7 +6,9 @@ Bitbucket tool of `tools.registry` is offered too, with its argument model's JSO
 model can run its own plan; those calls go through `run_tool`, like the planner's. Arguments a tool
 rejects, Bitbucket refusals and configuration problems come back as tool errors (`is_error`) whose
 text says what to change, never as a crashed server. Text from Bitbucket is stripped of control
-characters before a host model sees it.
+characters before a host model sees it. Everything goes through the `Runner`, the entry point of every
+surface: the same named connections, shared cache, hourly ledger and per-question budget as the CLI
+and the service.
 """
 
 from __future__ import annotations
@@ -22,19 +24,18 @@ import mcp_types as types
 from mcp.server import Server, ServerRequestContext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bbscout.agent.neutralize import strip_controls
 from bbscout.agent.output import markdown
 from bbscout.agent.runtime import RunResult
-from bbscout.agent.settings import ConfigError
-from bbscout.agent.surfaces.asker import Asker, Question
-from bbscout.agent.surfaces.neutral import plain_text
+from bbscout.agent.service.problems import explain
+from bbscout.agent.service.runner import LocalThreads, Question, Runner
 from bbscout.agent.surfaces.progress import progress_line
 from bbscout.agent.tool_schemas import FIELD_HINTS, ToolCallError, parse_tool_call
-from bbscout.tools.bitbucket import BitbucketError
 from bbscout.tools.evidence import ToolResult
 from bbscout.tools.registry import TOOLS, run_tool
 from bbscout.tools.render import render_result
 
-__all__ = ["DOCUMENT_SCHEMA", "build_server", "http_app", "serve_stdio"]
+__all__ = ["DOCUMENT_SCHEMA", "BbscoutTools", "build_server", "http_app", "serve_stdio"]
 
 log = logging.getLogger("bbscout.mcp")
 
@@ -56,6 +57,10 @@ DOCUMENT_SCHEMA: dict[str, Any] = {
     "properties": {
         "question": {"type": "string"},
         "planner": {"type": "string"},
+        "source": {
+            "enum": ["bitbucket", "sandbox"],
+            "description": "sandbox: no Bitbucket is configured and the answer is from invented demo data.",
+        },
         "now": {"type": "string", "format": "date-time"},
         "window": {
             "anyOf": [
@@ -225,30 +230,28 @@ def _answer_text(result: RunResult) -> str:
     """The answer as Markdown with its sources (ref → link), for a host model that reads only text."""
     links = "\n".join(f"- {e['ref']}: {e['url']}" for e in result.document["entities"])
     text = markdown(result.report) + (f"\n\n### Sources\n{links}" if links else "")
-    return plain_text(text)
+    return strip_controls(text)
 
 
 Reporter = Callable[[str], Awaitable[None]]
 
 
 class BbscoutTools:
-    """The tool handlers over one `Asker` (its connection, budget, cache and threads)."""
+    """The tool handlers over one `Runner` (connections, budget, cache) and this process's threads."""
 
-    def __init__(self, asker: Asker) -> None:
-        self.asker = asker
+    def __init__(self, runner: Runner, threads: LocalThreads, connection: str | None = None) -> None:
+        self.runner, self.threads, self.connection = runner, threads, connection
 
     async def call(self, name: str, arguments: dict[str, Any], report: Reporter) -> types.CallToolResult:
         """Run tool `name`; every failure a caller can cause becomes a tool error saying what to change."""
         try:
             if name == "ask":
                 ask = AskArgs.model_validate(arguments)
-                question = Question(
-                    ask.question, repos=tuple(ask.repos) if ask.repos else None, tz=ask.tz, thread=ask.thread
-                )
-                return await self._run(question, report)
+                question = Question(ask.question, repos=tuple(ask.repos) if ask.repos else None, tz=ask.tz)
+                return await self._run(question, report, ask.thread)
             if name == "investigate":
                 inv = InvestigateArgs.model_validate(arguments)
-                now = max(inv.at, self.asker.clock())
+                now = max(inv.at, self.runner.clock())
                 question = Question(
                     inv.symptom,
                     mode="investigate",
@@ -256,23 +259,26 @@ class BbscoutTools:
                     repos=tuple(inv.repos) if inv.repos else None,
                     now=now,
                 )
-                return await self._run(question, report)
+                return await self._run(question, report, None)
             if name in TOOLS:
                 return await self._raw(name, arguments)
             return _error(f"Unknown tool {name!r}. Available: ask, investigate, {', '.join(TOOLS)}.")
         except ValidationError as exc:
             return _error(f"{name}: invalid arguments: {_problems(exc)}")
-        except (ToolCallError, ConfigError) as exc:
+        except ToolCallError as exc:
             return _error(str(exc))
-        except BitbucketError as exc:
-            return _error(exc.explain())
+        except Exception as exc:
+            message = explain(exc)  # a refusal, a bad repository, a busy thread: the CLI's words
+            if message is None:
+                raise
+            return _error(message)
 
-    async def _run(self, question: Question, report: Reporter) -> types.CallToolResult:
+    async def _run(self, question: Question, report: Reporter, thread: str | None) -> types.CallToolResult:
         lines: asyncio.Queue[str | None] = asyncio.Queue()
 
         async def pump() -> None:
             while (line := await lines.get()) is not None:
-                await report(plain_text(line))
+                await report(strip_controls(line))
 
         def on_event(event: dict[str, Any]) -> None:
             if (line := progress_line(event)) is not None:
@@ -280,7 +286,9 @@ class BbscoutTools:
 
         pumping = asyncio.create_task(pump())
         try:
-            result = await self.asker.ask(question, on_event=on_event)
+            resolved = await self.runner.resolve(self.connection)
+            turns = self.threads.thread(thread) if thread else None
+            result = await self.runner.ask(question, resolved, on_event=on_event, thread=turns)
         finally:
             lines.put_nowait(None)
             await pumping
@@ -292,18 +300,17 @@ class BbscoutTools:
 
     async def _raw(self, name: str, arguments: dict[str, Any]) -> types.CallToolResult:
         step = parse_tool_call(name, arguments)
-        async with self.asker.session() as session:
+        async with self.runner.session(await self.runner.resolve(self.connection)) as session:
             result = await run_tool(session.tools, name, step.args)
         return types.CallToolResult(
-            content=[types.TextContent(type="text", text=plain_text(render_result(result)))],
+            content=[types.TextContent(type="text", text=strip_controls(render_result(result)))],
             structured_content=json.loads(result.model_dump_json()),
             is_error=False,
         )
 
 
-def build_server(asker: Asker) -> Server[Any]:
-    """The MCP server: tools/list and tools/call over `asker`."""
-    handlers = BbscoutTools(asker)
+def build_server(handlers: BbscoutTools) -> Server[Any]:
+    """The MCP server: tools/list and tools/call over the handlers."""
     tools = tool_list()
 
     async def list_tools(
@@ -338,15 +345,15 @@ def build_server(asker: Asker) -> Server[Any]:
     )
 
 
-async def serve_stdio(asker: Asker) -> None:
+async def serve_stdio(handlers: BbscoutTools) -> None:
     """Serve one host over this process's stdin/stdout until it closes them."""
     from mcp.server.stdio import stdio_server
 
-    server = build_server(asker)
+    server = build_server(handlers)
     async with stdio_server() as (read, write):
         await server.run(read, write, server.create_initialization_options())
 
 
-def http_app(asker: Asker, host: str = "127.0.0.1", path: str = "/mcp") -> Any:
+def http_app(handlers: BbscoutTools, host: str = "127.0.0.1", path: str = "/mcp") -> Any:
     """A Starlette app serving MCP over streamable HTTP at `path` (DNS-rebinding protection on loopback)."""
-    return build_server(asker).streamable_http_app(streamable_http_path=path, host=host)
+    return build_server(handlers).streamable_http_app(streamable_http_path=path, host=host)

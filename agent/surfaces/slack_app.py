@@ -3,11 +3,14 @@
     mention or /bbscout → allow-list (workspace, channel) → one progress message in the thread,
     updated in place as calls start and finish → the same message becomes the Block Kit answer
 
-The Slack thread is the bbscout thread (`slack:TEAM:CHANNEL:THREAD_TS`), so a follow-up in it, with or
-without a mention, sees the earlier answer. Over HTTP (Events API) bolt verifies every request's
-signature and rejects a timestamp older than five minutes with 401; over Socket Mode no public URL is
-needed. The Web API client retries on 429 after Slack's `Retry-After`, and progress updates are
-coalesced so a long plan does not exhaust chat.update's rate tier; Bitbucket's budget is the asker's.
+The Slack thread is a shared thread of the service's store (`slack:TEAM:CHANNEL:THREAD_TS`), so a
+follow-up in it, with or without a mention and on any replica, sees the earlier answer, and so do the
+chat page and the API. Over HTTP (Events API, `POST /slack/events` on `bbscout serve`) bolt verifies
+every request's signature and rejects a timestamp older than five minutes with 401; over Socket Mode
+(`bbscout slack`) no public URL is needed. An event Slack delivers again is answered once, whichever
+replica it reaches (`Store.claim_once`). The Web API client retries on 429 after Slack's `Retry-After`,
+and progress updates are coalesced so a long plan does not exhaust chat.update's rate tier;
+Bitbucket's budget is the runner's, shared with every other surface.
 """
 
 from __future__ import annotations
@@ -15,10 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections import OrderedDict
 from typing import Any
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
@@ -28,20 +29,16 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
+from bbscout.agent import neutralize
 from bbscout.agent.runtime import RunResult
-from bbscout.agent.settings import ConfigError
-from bbscout.agent.surfaces.asker import Asker, Question
+from bbscout.agent.service.problems import explain
+from bbscout.agent.service.runner import Question, Runner
 from bbscout.agent.surfaces.config import SlackSettings
-from bbscout.agent.surfaces.neutral import slack_text
 from bbscout.agent.surfaces.progress import ProgressLog
 from bbscout.agent.surfaces.slack_render import answer_blocks, error_blocks, fallback_text, progress_blocks
-from bbscout.tools.bitbucket import BitbucketError
 
-__all__ = ["ProgressMessage", "SlackBot", "build_app", "events_route", "run_socket_mode", "web_client"]
+__all__ = ["ProgressMessage", "SlackBot", "build_app", "run_socket_mode", "thread_id", "web_client"]
 
 log = logging.getLogger("bbscout.slack")
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
@@ -110,30 +107,23 @@ class ProgressMessage:
 
 
 class SlackBot:
-    """What the app does with a question from Slack, whichever way it arrived."""
+    """What the app does with a question from Slack, whichever way it arrived (HTTP or Socket Mode)."""
 
-    def __init__(self, slack: SlackSettings, asker: Asker, client: AsyncWebClient, min_interval: float = 1.0):
-        self.slack, self.asker, self.client, self.min_interval = slack, asker, client, min_interval
-        self._seen: OrderedDict[str, None] = OrderedDict()  # event ids answered (Slack redelivers)
+    def __init__(
+        self, slack: SlackSettings, runner: Runner, client: AsyncWebClient, min_interval: float = 1.0
+    ) -> None:
+        slack.check_app()
+        assert runner.store is not None, "Slack threads live in the service's store"
+        self.slack, self.runner, self.client, self.min_interval = slack, runner, client, min_interval
+        self.store = runner.store
 
-    def first_time(self, event_id: str | None) -> bool:
-        """False for an event already handled (Slack retries a delivery it thinks was lost)."""
-        if not event_id:
-            return True
-        if event_id in self._seen:
-            return False
-        self._seen[event_id] = None
-        while len(self._seen) > 2000:
-            self._seen.popitem(last=False)
-        return True
+    async def first_time(self, event_id: str | None) -> bool:
+        """False for an event already handled here or on another replica (Slack redelivers when slow)."""
+        return not event_id or await self.store.claim_once(f"slack-event:{event_id}")
 
     async def knows_thread(self, team: str, channel: str, thread_ts: str) -> bool:
-        """Whether bbscout has answered in this Slack thread before (so a plain reply is a follow-up)."""
-        saver = self.asker.checkpointer
-        if saver is None:
-            return False
-        config = {"configurable": {"thread_id": thread_id(team, channel, thread_ts), "checkpoint_ns": ""}}
-        return await saver.aget_tuple(config) is not None
+        """Whether this Slack thread is a bbscout thread (answered before, or an incident's)."""
+        return await self.store.shared_thread(thread_id(team, channel, thread_ts)) is not None
 
     async def answer(self, team: str, channel: str, thread_ts: str, text: str) -> RunResult | None:
         """Post a progress message in the thread, run the question, and make that message the answer."""
@@ -147,49 +137,36 @@ class SlackBot:
             unfurl_media=False,
         )
         message = ProgressMessage(self.client, channel, str(posted["ts"]), self.min_interval)
-        ask = Question(question, thread=thread_id(team, channel, thread_ts), connection=self.slack.connection)
         try:
-            result = await self.asker.ask(ask, on_event=message.add)
-        except (ConfigError, BitbucketError) as exc:
-            explanation = exc.explain() if isinstance(exc, BitbucketError) else str(exc)
-            await message.finish(error_blocks(explanation), slack_text(explanation)[:300])
-            return None
-        except Exception:
-            log.exception("question failed")
-            await message.finish(
-                error_blocks("bbscout failed on this question (a bug; it is logged)."), "failed"
+            thread, resolved = await self.runner.shared_thread(
+                thread_id(team, channel, thread_ts), f"Slack: {question}", self.slack.connection_for(team)
             )
-            raise
+            result = await self.runner.ask(Question(question), resolved, on_event=message.add, thread=thread)
+        except Exception as exc:
+            explanation = explain(exc)
+            if explanation is None:
+                log.exception("question failed")
+                explanation = "bbscout failed on this question (a bug; it is logged)."
+            await message.finish(error_blocks(explanation), neutralize.slack(explanation)[:300])
+            return None
         await message.finish(answer_blocks(result), fallback_text(result))
         return result
 
 
-def build_app(
-    slack: SlackSettings, asker: Asker, *, client: AsyncWebClient | None = None, min_interval: float = 1.0
-) -> AsyncApp:
+def build_app(bot: SlackBot) -> AsyncApp:
     """The bolt app: allow-list, mentions, thread follow-ups and `/bbscout`."""
-    if not slack.bot_token:
-        raise ConfigError(
-            "The Slack app needs a bot token: set SLACK_BOT_TOKEN (xoxb-…) or [slack] bot_token."
-        )
-    if not slack.allowed_teams:
-        raise ConfigError(
-            'No Slack workspace is allowed: set [slack] allowed_teams = ["T…"] (the team id of each '
-            "workspace that may ask) in the config file."
-        )
-    client = client or web_client(slack)
+    slack, client = bot.slack, bot.client
     app = AsyncApp(
         client=client,
         signing_secret=slack.signing_secret.get_secret_value() if slack.signing_secret else None,
         request_verification_enabled=slack.signing_secret is not None,
         process_before_response=False,
     )
-    bot = SlackBot(slack, asker, client, min_interval)
     app.middleware(_allow_list(slack))
 
     @app.event("app_mention")
     async def mentioned(event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext) -> None:
-        if not bot.first_time(body.get("event_id")):
+        if not await bot.first_time(body.get("event_id")):
             return
         thread_ts = event.get("thread_ts") or event["ts"]
         await bot.answer(str(context.team_id), event["channel"], thread_ts, event.get("text", ""))
@@ -202,7 +179,9 @@ def build_app(
         if context.bot_user_id and f"<@{context.bot_user_id}>" in event.get("text", ""):
             return  # a mention: the app_mention event answers it
         team, channel = str(context.team_id), event["channel"]
-        if not await bot.knows_thread(team, channel, thread_ts) or not bot.first_time(body.get("event_id")):
+        if not await bot.knows_thread(team, channel, thread_ts):
+            return
+        if not await bot.first_time(body.get("event_id")):
             return
         await bot.answer(team, channel, thread_ts, event.get("text", ""))
 
@@ -217,7 +196,7 @@ def build_app(
         try:
             root = await client.chat_postMessage(
                 channel=channel,
-                text=f"<@{command['user_id']}> asked: {slack_text(text)}",
+                text=f"<@{command['user_id']}> asked: {neutralize.slack(text)}",
                 unfurl_links=False,
                 unfurl_media=False,
             )
@@ -245,28 +224,13 @@ def _allow_list(slack: SlackSettings) -> Any:
     return allow
 
 
-def events_route(app: AsyncApp, path: str = "/slack/events") -> Route:
-    """The HTTP Events API endpoint (events and slash commands), to mount on a Starlette/FastAPI app."""
-    handler = AsyncSlackRequestHandler(app)
-
-    async def endpoint(request: Request) -> Response:
-        return await handler.handle(request)
-
-    return Route(path, endpoint, methods=["POST"])
-
-
-async def run_socket_mode(
-    slack: SlackSettings, asker: Asker, *, client: AsyncWebClient | None = None
-) -> None:
+async def run_socket_mode(bot: SlackBot) -> None:
     """Serve over Socket Mode until cancelled: Slack pushes events over a websocket this app opens."""
     from slack_bolt.adapter.socket_mode.websockets import AsyncSocketModeHandler
 
-    if not slack.app_token:
-        raise ConfigError(
-            "Socket Mode needs an app-level token: set SLACK_APP_TOKEN (xapp-…) or [slack] app_token."
-        )
-    app = build_app(slack, asker, client=client)
-    handler = AsyncSocketModeHandler(app, slack.app_token.get_secret_value())
+    bot.slack.check_socket_mode()
+    assert bot.slack.app_token is not None
+    handler = AsyncSocketModeHandler(build_app(bot), bot.slack.app_token.get_secret_value())
     try:
         await handler.start_async()  # type: ignore[no-untyped-call]
     finally:

@@ -4,23 +4,23 @@ A request to act that bbscout refused (`"refused": "read-only"`) is marked as su
 message and in its notification text, so nobody in the channel reads the help as something done.
 
 The answer is Markdown that mixes our markup with repository text, so it is converted from its parsed
-tokens, never by pattern-matching the source: every text token is escaped for mrkdwn (`slack_text`), so
-a PR titled `<!channel>` or `<https://evil|click>` shows those characters and pings or links nothing.
-Links survive only to Bitbucket (the evidence's own web links); any other link shows its URL in the
-open. A ref in plain text (`pr:checkout-service#68`) becomes a link when the run's evidence holds it.
+tokens, never by pattern-matching the source: every text token is escaped for mrkdwn
+(`neutralize.slack`), so a PR titled `<!channel>` or `<https://evil|click>` shows those characters and
+pings or links nothing. Links survive only to Bitbucket (`neutralize.is_bitbucket_link`, the evidence's
+own web links); any other link shows its URL in the open. A ref in plain text
+(`pr:checkout-service#68`) becomes a link when the run's evidence holds it.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from bbscout.agent.neutralize import is_bitbucket_link, slack, slack_link, slack_url
 from bbscout.agent.runtime import RunResult
-from bbscout.agent.surfaces.neutral import slack_text
 
 __all__ = [
     "answer_blocks",
@@ -29,10 +29,8 @@ __all__ = [
     "mrkdwn",
     "progress_blocks",
     "ref_links",
-    "safe_url",
 ]
 
-WEB_ROOT = "https://bitbucket.org/"
 REFUSED_MARK = ":no_entry_sign:"  # before the first line of a refused request (it did nothing)
 SECTION_LIMIT = 2900  # Slack allows 3,000 characters in a section's text
 MAX_BLOCKS = 48  # of Slack's 50, two kept for the truncation note and the stats
@@ -44,17 +42,7 @@ def ref_links(result: RunResult) -> dict[str, str]:
     """ref → Bitbucket web link for every record the run saw (answer entities and all evidence)."""
     links = {r.ref: r.url for o in result.outcomes for r in o.records if r.url}
     links.update({e["ref"]: e["url"] for e in result.document.get("entities", [])})
-    return {ref: url for ref, url in links.items() if url.startswith(WEB_ROOT)}
-
-
-def safe_url(url: str) -> str:
-    """A URL safe inside `<…|…>`: `|`, `<`, `>` and spaces percent-encoded."""
-    return quote(url, safe=":/?#[]@!$&()*+,;=%~.-_")
-
-
-def _link(url: str, label: str) -> str:
-    """`<url|label>` with the label as escaped text."""
-    return f"<{safe_url(url)}|{slack_text(label)}>"
+    return {ref: url for ref, url in links.items() if is_bitbucket_link(url)}
 
 
 def _text(text: str, links: dict[str, str]) -> str:
@@ -64,10 +52,10 @@ def _text(text: str, links: dict[str, str]) -> str:
         ref = match.group().rstrip(".:")
         if ref not in links:
             continue
-        out.append(slack_text(text[last : match.start()]))
-        out.append(_link(links[ref], ref))
+        out.append(slack(text[last : match.start()]))
+        out.append(slack_link(links[ref], ref))
         last = match.start() + len(ref)
-    out.append(slack_text(text[last:]))
+    out.append(slack(text[last:]))
     return "".join(out)
 
 
@@ -79,7 +67,7 @@ def _inline(children: list[Token], links: dict[str, str]) -> str:
         if kind == "text":
             out.append(_text(child.content, links))
         elif kind == "code_inline":
-            out.append(f"`{slack_text(child.content)}`")
+            out.append(f"`{slack(child.content)}`")
         elif kind in ("softbreak", "hardbreak"):
             out.append("\n")
         elif kind in ("strong_open", "strong_close"):
@@ -92,15 +80,15 @@ def _inline(children: list[Token], links: dict[str, str]) -> str:
             href, start = open_links.pop()
             label = "".join(out[start:])
             del out[start:]
-            if href.startswith(WEB_ROOT):
+            if is_bitbucket_link(href):
                 plain = re.sub(r"<[^|>]*\|([^>]*)>", r"\1", label)  # no link inside a link
-                out.append(f"<{safe_url(href)}|{plain}>")
+                out.append(f"<{slack_url(href)}|{plain}>")
             else:  # not ours: the label, and where it really goes, in the open
-                out.append(f"{label} ({slack_text(href)})")
+                out.append(f"{label} ({slack(href)})")
         elif kind == "image":
-            out.append(slack_text(f"{child.content} (image: {child.attrs.get('src', '')})"))
+            out.append(slack(f"{child.content} (image: {child.attrs.get('src', '')})"))
         elif kind == "html_inline":
-            out.append(slack_text(child.content))
+            out.append(slack(child.content))
     return "".join(out)
 
 
@@ -134,9 +122,9 @@ def mrkdwn(markdown: str, links: dict[str, str]) -> str:
         elif kind == "heading_open":
             lines.append("")
         elif kind in ("fence", "code_block"):
-            lines.append(f"```{slack_text(token.content.rstrip())}```")
+            lines.append(f"```{slack(token.content.rstrip())}```")
         elif kind == "html_block":
-            lines.append(slack_text(token.content.rstrip()))
+            lines.append(slack(token.content.rstrip()))
         elif kind == "paragraph_close" and not prefix:
             lines.append("")
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
@@ -189,7 +177,7 @@ def answer_blocks(result: RunResult) -> list[dict[str, Any]]:
     blocks.append(
         _context(
             f"{stats.get('http_requests', 0)} Bitbucket requests · {stats.get('tool_calls', 0)} tool calls · "
-            f"{float(stats.get('seconds', 0)):.1f}s · planner {slack_text(str(document.get('planner', '')))}"
+            f"{float(stats.get('seconds', 0)):.1f}s · planner {slack(str(document.get('planner', '')))}"
         )
     )
     return blocks
@@ -199,17 +187,17 @@ def fallback_text(result: RunResult) -> str:
     """The notification text: the answer's first line, escaped, without Markdown."""
     first = next((line for line in result.document["answer"].splitlines() if line.strip()), "")
     mark = f"{REFUSED_MARK} " if result.document.get("refused") else ""
-    return mark + slack_text(re.sub(r"[*_`]", "", first))[:300]
+    return mark + slack(re.sub(r"[*_`]", "", first))[:300]
 
 
 def progress_blocks(lines: str, title: str = "Looking into it…") -> list[dict[str, Any]]:
     """The progress message: a title and the calls so far (repository text escaped)."""
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*"}}]
     if lines:
-        blocks.append(_context(slack_text(lines)))
+        blocks.append(_context(slack(lines)))
     return blocks
 
 
 def error_blocks(message: str) -> list[dict[str, Any]]:
     """A failure the asker can act on (a refused token, an unknown repository), escaped."""
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {slack_text(message)}"}}]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {slack(message)}"}}]

@@ -1,25 +1,26 @@
-"""The incident webhooks and the investigations' status, as Starlette routes to mount on a service.
+"""The incident webhooks on `bbscout serve`: each provider's proof checked, its incidents claimed, 202.
 
     POST /v1/webhooks/pagerduty       v3 webhook, `X-PagerDuty-Signature` verified
     POST /v1/webhooks/opsgenie        outgoing webhook, bearer or basic-auth token
     POST /v1/webhooks/alertmanager    webhook_config receiver, bearer or basic-auth token
-    GET  /v1/investigations/{id}      status, and the `--json` document once done
 
-A webhook answers 202 as soon as the incident is claimed; the investigation runs in the background.
-A redelivery answers 202 with the same investigation (`"duplicate": true`). A provider whose secret is
-not configured answers 404: nothing unauthenticated is ever investigated.
+A webhook answers 202 as soon as its incidents are claimed in the service's database; the
+investigations run in the background (`investigations`), their status at `GET /v1/investigations/{id}`
+(an API-key route of the service). A redelivery, on any replica, answers 202 with the same
+investigation (`"duplicate": true`). A provider whose secret is not configured answers 404: nothing
+unauthenticated is ever investigated. Errors are the service's problem details.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
+from bbscout.agent.service.problems import Problem
 from bbscout.agent.surfaces.config import IncidentSettings
 from bbscout.agent.surfaces.incidents import (
     Incident,
@@ -30,77 +31,85 @@ from bbscout.agent.surfaces.incidents import (
     pagerduty_signed,
     token_ok,
 )
-from bbscout.agent.surfaces.investigations import InvestigationRunner
 
-__all__ = ["MAX_BODY", "webhook_routes"]
+if TYPE_CHECKING:
+    from bbscout.agent.surfaces.investigations import Investigations
 
-MAX_BODY = 1_048_576
-Authorize = Callable[[Request], Awaitable[bool]]
+__all__ = ["MAX_BODY", "PARSERS", "webhook_router"]
+
+MAX_BODY = 1_048_576  # an Alertmanager group of many alerts is large; questions stay at the API's limit
+PARSERS: dict[str, Callable[[Any], list[Incident]]] = {
+    "pagerduty": pagerduty,
+    "opsgenie": opsgenie,
+    "alertmanager": alertmanager,
+}
+SECRETS = {
+    "pagerduty": "pagerduty_secrets (BBSCOUT_PAGERDUTY_SECRET)",
+    "opsgenie": "opsgenie_token (BBSCOUT_OPSGENIE_TOKEN)",
+    "alertmanager": "alertmanager_token (BBSCOUT_ALERTMANAGER_TOKEN)",
+}
 
 
-def _problem(status: int, title: str, detail: str) -> JSONResponse:
-    return JSONResponse(
-        {"type": "about:blank", "status": status, "title": title, "detail": detail},
-        status_code=status,
-        media_type="application/problem+json",
+def verified(settings: IncidentSettings, provider: str, request: Request, body: bytes) -> bool | None:
+    """True/False for a configured provider's proof; None when the provider is not configured."""
+    if provider == "pagerduty":
+        if not settings.pagerduty_secrets:
+            return None
+        return pagerduty_signed(
+            body, request.headers.get("x-pagerduty-signature"), settings.pagerduty_secrets
+        )
+    token = settings.opsgenie_token if provider == "opsgenie" else settings.alertmanager_token
+    return None if token is None else token_ok(request.headers.get("authorization"), token)
+
+
+def webhook_router() -> APIRouter:
+    """The webhook route; it finds the process's `Investigations` in `app.state.investigations`."""
+    router = APIRouter(tags=["incidents"])
+
+    @router.post(
+        "/v1/webhooks/{provider}",
+        status_code=202,
+        openapi_extra={"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}},
     )
-
-
-def webhook_routes(
-    runner: InvestigationRunner, settings: IncidentSettings, authorize: Authorize
-) -> list[Route]:
-    """The routes; `authorize` decides who may read an investigation (the service's API keys)."""
-
-    def verified(provider: str, request: Request, body: bytes) -> bool | None:
-        """True/False for a configured provider's proof; None when the provider is not configured."""
-        if provider == "pagerduty":
-            if not settings.pagerduty_secrets:
-                return None
-            return pagerduty_signed(
-                body, request.headers.get("x-pagerduty-signature"), settings.pagerduty_secrets
-            )
-        token = settings.opsgenie_token if provider == "opsgenie" else settings.alertmanager_token
-        return None if token is None else token_ok(request.headers.get("authorization"), token)
-
-    parsers: dict[str, Callable[[Any], list[Incident]]] = {
-        "pagerduty": pagerduty,
-        "opsgenie": opsgenie,
-        "alertmanager": alertmanager,
-    }
-    secrets = {
-        "pagerduty": "pagerduty_secrets (BBSCOUT_PAGERDUTY_SECRET)",
-        "opsgenie": "opsgenie_token (BBSCOUT_OPSGENIE_TOKEN)",
-        "alertmanager": "alertmanager_token (BBSCOUT_ALERTMANAGER_TOKEN)",
-    }
-
-    async def webhook(request: Request) -> JSONResponse:
-        provider = request.path_params["provider"]
-        if provider not in parsers:
-            return _problem(
-                404, "Unknown webhook", f"No webhook {provider!r}; use one of {', '.join(parsers)}."
-            )
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > MAX_BODY:
-            return _problem(413, "Body too large", f"Webhook bodies are limited to {MAX_BODY:,} bytes.")
-        body = await request.body()
-        proof = verified(provider, request, body)
-        if proof is None:
-            return _problem(
+    async def webhook(provider: str, request: Request) -> JSONResponse:
+        """An incident from PagerDuty (v3), Opsgenie or Alertmanager: investigated once, in the background."""
+        if provider not in PARSERS:
+            raise Problem(
                 404,
+                "unknown-webhook",
+                "Unknown webhook",
+                f"No webhook {provider!r}; use one of {', '.join(PARSERS)}.",
+            )
+        investigations: Investigations | None = request.app.state.investigations
+        body = await request.body()
+        proof = None if investigations is None else verified(investigations.settings, provider, request, body)
+        if proof is None:
+            raise Problem(
+                404,
+                "webhook-not-configured",
                 "Webhook not configured",
-                f"Set [incidents] {secrets[provider]} to accept {provider} webhooks.",
+                f"Set [incidents] {SECRETS[provider]} to accept {provider} webhooks.",
             )
         if not proof:
-            return _problem(
-                401, "Unauthenticated webhook", f"The {provider} signature or token does not match."
+            raise Problem(
+                401,
+                "unauthenticated-webhook",
+                "Unauthenticated webhook",
+                f"The {provider} signature or token does not match.",
             )
+        assert investigations is not None
         try:
-            incidents = parsers[provider](json.loads(body))
+            incidents = PARSERS[provider](json.loads(body))
         except (ValueError, PayloadError) as exc:
-            return _problem(400, "Not a webhook payload", f"This is not a {provider} webhook body: {exc}.")
+            raise Problem(
+                400,
+                "invalid-webhook",
+                "Not a webhook payload",
+                f"This is not a {provider} webhook body: {exc}.",
+            ) from None
         accepted = []
         for incident in incidents:
-            investigation, created = await runner.submit(incident)
+            investigation, created = await investigations.submit(incident)
             accepted.append(
                 {
                     "id": investigation.id,
@@ -112,17 +121,4 @@ def webhook_routes(
             )
         return JSONResponse({"investigations": accepted}, status_code=202)
 
-    async def status(request: Request) -> JSONResponse:
-        if not await authorize(request):
-            return _problem(
-                401, "Unauthorized", "Send `Authorization: Bearer <API key>` to read investigations."
-            )
-        found = await runner.store.get(request.path_params["id"])
-        if found is None:
-            return _problem(404, "No such investigation", "No investigation has this id.")
-        return JSONResponse(found.public())
-
-    return [
-        Route("/v1/webhooks/{provider}", webhook, methods=["POST"]),
-        Route("/v1/investigations/{id}", status, methods=["GET"]),
-    ]
+    return router

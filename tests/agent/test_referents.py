@@ -156,6 +156,8 @@ POINTERS: list[tuple[str, dict[str, Any] | None]] = [
     ("who reviewed the last one?", {"pointer": "ordinal", "index": -1}),
     ("which files does the first one change?", {"pointer": "ordinal", "index": 0}),
     ("why did the 2nd build fail?", {"pointer": "ordinal", "index": 1, "thing": "pipeline"}),
+    ("show me the diff of the first suspect", {"pointer": "ordinal", "index": 0, "thing": None}),  # any kind
+    ("who merged the second culprit?", {"pointer": "ordinal", "index": 1, "thing": None}),
     ("who opened the oldest one?", {"pointer": "superlative", "order": "oldest"}),
     ("what did the newest one ship?", {"pointer": "superlative", "order": "newest"}),
     ("and the most recent one?", {"pointer": "superlative", "order": "newest"}),

@@ -17,9 +17,9 @@ READY = re.compile(r"bbscout serving on (http://127\.0\.0\.1:\d+)/")
 class Replica:
     """`bbscout serve --port 0`; `origin` is known once it says it is listening."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *args: str) -> None:
         self.proc = subprocess.Popen(
-            [BBSCOUT, "serve", "--port", "0", "--planner", "rules"],
+            [BBSCOUT, "serve", "--port", "0", "--planner", "rules", *args],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

@@ -264,3 +264,16 @@ def test_the_chat_page_is_served_without_a_build_step(service: str, path: str) -
     response = httpx.get(f"{service}{path}")
     assert response.status_code == 200 and response.text
     assert "cdn" not in response.text.lower() and "https://" not in response.text
+
+
+def test_a_request_to_act_is_answered_as_refused_not_as_a_bitbucket_error(client: httpx.Client) -> None:
+    body = {
+        "question": "please roll back payments-service in production",
+        "now": NOW,
+        "connection": PRODUCTION,
+    }
+    response = client.post("/v1/ask", json=body)
+    assert response.status_code == 200, response.text  # bbscout's read-only help, not a 502
+    document = response.json()
+    assert document["refused"] == "read-only"
+    assert document["answer"].startswith("**bbscout is read-only")

@@ -4,7 +4,8 @@ Web API methods the app calls (`auth.test`, `chat.postMessage`, `chat.update`, `
 answer as Slack does, form- or JSON-encoded; `rate_limit(method, n)` makes the next `n` calls of a
 method answer 429 with `Retry-After`. `/link` is a Socket Mode websocket: it says hello, pushes the
 envelopes a test queues, and records the acks. `sign` makes the signature headers Slack sends with
-each Events API request. Tests wait on `wait_for(predicate)`, which wakes on every recorded call.
+each Events API request, `event_body` and `post_event` make and send one as Slack does. Tests wait on
+`wait_for(predicate)`, which wakes on every recorded call (`wait_answered`: a thread's answers).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -163,3 +165,45 @@ class FakeSlack:
         finally:
             pushing.cancel()
             self.envelopes.put({})  # wakes the thread blocked in get(); pushers skip it
+
+
+_event_ids = iter(range(1, 10_000))
+
+
+def event_body(event: dict[str, Any], team: str = TEAM) -> dict[str, Any]:
+    return {
+        "token": "legacy",
+        "team_id": team,
+        "api_app_id": "A0BBSCOUT",
+        "event": event,
+        "type": "event_callback",
+        "event_id": f"Ev{next(_event_ids):08d}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True}],
+    }
+
+
+async def post_event(url: str, body: dict[str, Any], **sign_args: Any) -> httpx.Response:
+    raw = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", **sign(raw, **sign_args)}
+    async with httpx.AsyncClient() as client:
+        return await client.post(url, content=raw, headers=headers)
+
+
+def answered(fake: FakeSlack, channel: str, thread_ts: str, count: int = 1) -> list[Message]:
+    """Wait until `count` messages in the thread show an answer (their last update is not progress)."""
+
+    def done() -> bool:
+        shown = [m.shown for m in fake.thread(channel, thread_ts)]
+        return len(shown) >= count and all(s["text"] != "Looking into it…" for s in shown)
+
+    fake.wait_for(done)
+    return fake.thread(channel, thread_ts)
+
+
+def blocks_text(blocks: list[dict[str, Any]]) -> str:
+    return json.dumps(blocks, ensure_ascii=False)
+
+
+async def wait_answered(fake: FakeSlack, channel: str, thread_ts: str, count: int = 1) -> list[Message]:
+    return await asyncio.to_thread(answered, fake, channel, thread_ts, count)

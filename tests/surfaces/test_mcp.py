@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -14,9 +17,10 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from bbscout.agent.settings import Settings
 from bbscout.agent.surfaces.mcp_server import DOCUMENT_SCHEMA
 from bbscout.tools.registry import TOOLS
-from tests.surfaces.conftest import BBSCOUT, NOW, listening
+from tests.surfaces.conftest import BBSCOUT, NOW, listening, save_plain
 
 Connect = Callable[[], AbstractAsyncContextManager[Client]]
 
@@ -76,6 +80,7 @@ async def test_ask_investigate_a_raw_tool_and_a_thread(connect: Connect) -> None
         jsonschema.validate(document, DOCUMENT_SCHEMA)
         assert document["question"] == "What pipelines failed in the last 24 hours?"
         assert document["now"] == NOW
+        assert document["source"] == "sandbox"  # no Bitbucket setting: the embedded world, and it says so
         failed = [e for e in document["entities"] if e["type"] == "pipeline"]
         assert len(failed) == 5  # the sandbox's planted failures in that window (README transcript)
         text = text_of(result)
@@ -187,3 +192,78 @@ def test_the_cli_does_not_import_the_integration_packages(clean_env: dict[str, s
     assert shown.stdout.strip() == "[]"
     helped = subprocess.run([BBSCOUT, "--help"], env=clean_env, capture_output=True, text=True, check=True)
     assert "mcp" in helped.stdout and "slack" in helped.stdout
+
+
+async def test_mcp_answers_on_the_saved_connection_with_the_shared_cache_ledger_and_budget(
+    clean_env: dict[str, str], bitbucket: Settings, tmp_path: Path
+) -> None:
+    """`bbscout mcp --connection NAME` spends the hourly ledger that every other process reads, fills
+    the cache that a later `bbscout ask` of the same connection reuses, and keeps the per-question budget."""
+    from bbscout.tools.bitbucket import BasicAuth, open_store
+    from bbscout.tools.bitbucket._shared import credential_identity
+
+    assert bitbucket.api_token is not None and bitbucket.email is not None
+    save_plain(Path(clean_env["BBSCOUT_CONFIG"]), "Prod", bitbucket)
+    env = clean_env | {"BBSCOUT_CACHE_DIR": str(tmp_path / "cache")}
+    question = {"question": "What pipelines failed in the last 24 hours?"}
+    params = StdioServerParameters(
+        command=BBSCOUT, args=["mcp", "--connection", "Prod", "--now", NOW], env=env
+    )
+    async with Client(params, read_timeout_seconds=90) as client:
+        answered = (await client.call_tool("ask", question)).structured_content
+    sent, limit = answered["stats"]["http_requests"], answered["stats"]["hourly_limit"]
+    assert sent > 0 and answered["stats"]["requests_left_from"] == "ledger"
+    ledger = f"127.0.0.1|{credential_identity(BasicAuth(bitbucket.email, bitbucket.api_token))}"
+
+    async def used() -> int:  # the ledger every process of this credential counts in
+        store = open_store(path=str(tmp_path / "cache" / "cache.sqlite"))
+        try:
+            return (await store.usage(ledger, time.time())).used
+        finally:
+            await store.aclose()
+
+    by_mcp = await used()
+    assert by_mcp >= sent and answered["stats"]["requests_left_this_hour"] == limit - by_mcp
+    cli = subprocess.run(
+        [
+            BBSCOUT,
+            "ask",
+            question["question"],
+            "--json",
+            "--connection",
+            "Prod",
+            "--now",
+            NOW,
+            "--planner",
+            "rules",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    stats = json.loads(cli.stdout)["stats"]
+    assert stats["cache_hits"] > 0  # what MCP read and cannot change, the CLI did not ask for again
+    by_both = await used()
+    assert by_both >= by_mcp + stats["http_requests"] and stats["requests_left_this_hour"] == limit - by_both
+    tight = StdioServerParameters(
+        command=BBSCOUT,
+        args=["mcp", "--connection", "Prod", "--now", NOW],
+        env=env | {"BBSCOUT_REQUEST_BUDGET": "3"},
+    )
+    async with Client(tight, read_timeout_seconds=90) as client:
+        spent = (
+            # not pipelines: the pages of completed runs read above are kept and cost no budget
+            await client.call_tool(
+                "ask", {"question": "Which pull requests were merged in the last two weeks?"}
+            )
+        ).structured_content
+    assert "request budget spent" in spent["gaps"]  # the per-question budget of BBSCOUT_REQUEST_BUDGET
+
+
+def test_mcp_refuses_an_unknown_connection_before_serving(clean_env: dict[str, str]) -> None:
+    shown = subprocess.run(
+        [BBSCOUT, "mcp", "--connection", "Nope"], env=clean_env, capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 2 and "No connection named 'Nope'" in shown.stderr
+    assert "Traceback" not in shown.stderr

@@ -1,30 +1,37 @@
-"""The Slack app over real HTTP (signed Events API requests) and a Socket Mode websocket, against a fake
-Slack Web API (`slack_sdk` pointed at it by base URL) and the sandbox Bitbucket API on loopback."""
+"""The Slack app over real HTTP (signed Events API requests to `bbscout serve`'s `/slack/events`) and a
+Socket Mode websocket, against a fake Slack Web API (`slack_sdk` pointed at it by base URL) and the
+sandbox Bitbucket API on loopback. Slack threads are the service's shared threads."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 import pytest
-from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import SecretStr
-from starlette.applications import Starlette
 
 from bbscout.agent.settings import Settings
-from bbscout.agent.surfaces.asker import Asker
 from bbscout.agent.surfaces.config import SlackSettings
-from bbscout.agent.surfaces.slack_app import build_app, events_route, run_socket_mode
-from bbscout.sandbox.server import LoopbackServer
-from tests.surfaces.conftest import NOW, root_of
-from tests.surfaces.fake_slack import BOT_USER, SIGNING_SECRET, TEAM, FakeSlack, Message, sign
+from tests.surfaces.conftest import BBSCOUT, NOW, save_plain, service, with_key
+from tests.surfaces.fake_slack import (
+    BOT_USER,
+    SIGNING_SECRET,
+    TEAM,
+    FakeSlack,
+    blocks_text,
+    event_body,
+    post_event,
+    sign,
+    wait_answered,
+)
 
 CHANNEL, OTHER_CHANNEL, USER = "C0ONCALL", "C0RANDOM", "U0ALICE"
 
@@ -38,38 +45,20 @@ def slack_settings(fake: FakeSlack) -> SlackSettings:
         api_url=fake.api_url,  # type: ignore[attr-defined]
         allowed_teams=[TEAM],
         allowed_channels=[CHANNEL],
+        progress_seconds=0,
     )
 
 
 @pytest.fixture
-def asker(bitbucket: Settings) -> Asker:
-    return Asker(
-        bitbucket, planner="rules", checkpointer=InMemorySaver(), clock=lambda: datetime.fromisoformat(NOW)
-    )
+def origin(service_env: Path, bitbucket: Settings, slack_settings: SlackSettings) -> Iterator[str]:
+    """`bbscout serve`'s app with the Slack app mounted, on loopback."""
+    with service(bitbucket, slack=slack_settings) as (served, _):
+        yield served
 
 
 @pytest.fixture
-def app_url(slack_settings: SlackSettings, asker: Asker) -> Iterator[str]:
-    """The bolt app's Events API endpoint served by uvicorn on loopback."""
-    app = Starlette(routes=[events_route(build_app(slack_settings, asker, min_interval=0))])
-    with LoopbackServer(app) as server:
-        yield f"{root_of(server)}/slack/events"
-
-
-_event_ids = iter(range(1, 10_000))
-
-
-def event_body(event: dict[str, Any], team: str = TEAM) -> dict[str, Any]:
-    return {
-        "token": "legacy",
-        "team_id": team,
-        "api_app_id": "A0BBSCOUT",
-        "event": event,
-        "type": "event_callback",
-        "event_id": f"Ev{next(_event_ids):08d}",
-        "event_time": int(time.time()),
-        "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True}],
-    }
+def app_url(origin: str) -> str:
+    return f"{origin}/slack/events"
 
 
 def mention(text: str, ts: str, channel: str = CHANNEL, thread_ts: str | None = None) -> dict[str, Any]:
@@ -81,32 +70,6 @@ def mention(text: str, ts: str, channel: str = CHANNEL, thread_ts: str | None = 
         "channel": channel,
     }
     return event | ({"thread_ts": thread_ts} if thread_ts else {}) | {"event_ts": ts}
-
-
-async def post_event(url: str, body: dict[str, Any], **sign_args: Any) -> httpx.Response:
-    raw = json.dumps(body).encode()
-    headers = {"Content-Type": "application/json", **sign(raw, **sign_args)}
-    async with httpx.AsyncClient() as client:
-        return await client.post(url, content=raw, headers=headers)
-
-
-def answered(fake: FakeSlack, channel: str, thread_ts: str, count: int = 1) -> list[Message]:
-    """Wait until `count` messages in the thread show an answer (their last update is not progress)."""
-
-    def done() -> bool:
-        shown = [m.shown for m in fake.thread(channel, thread_ts)]
-        return len(shown) >= count and all(s["text"] != "Looking into it…" for s in shown)
-
-    fake.wait_for(done)
-    return fake.thread(channel, thread_ts)
-
-
-def blocks_text(blocks: list[dict[str, Any]]) -> str:
-    return json.dumps(blocks, ensure_ascii=False)
-
-
-async def wait_answered(fake: FakeSlack, channel: str, thread_ts: str, count: int = 1) -> list[Message]:
-    return await asyncio.to_thread(answered, fake, channel, thread_ts, count)
 
 
 async def test_a_mention_is_answered_in_its_thread_by_one_updated_message(
@@ -261,25 +224,87 @@ async def test_slack_retry_after_is_waited_out(app_url: str, fake: FakeSlack) ->
 
 
 async def test_socket_mode_answers_and_acks_each_envelope(
-    slack_settings: SlackSettings, asker: Asker, fake: FakeSlack
+    service_env: Path, bitbucket: Settings, slack_settings: SlackSettings, fake: FakeSlack
 ) -> None:
-    running = asyncio.create_task(run_socket_mode(slack_settings, asker))
-    try:
-        body = event_body(mention("What pipelines failed in the last 24 hours?", "800.1"))
-        fake.envelopes.put(
-            {"envelope_id": "env-1", "type": "events_api", "accepts_response_payload": False, "payload": body}
+    from bbscout.agent.cache import open_shared_store
+    from bbscout.agent.service.runner import Runner
+    from bbscout.agent.service.store import open_store
+    from bbscout.agent.surfaces.slack_app import SlackBot, run_socket_mode, web_client
+
+    shared = open_shared_store(bitbucket)
+    async with open_store(None, service_env / "data") as store:
+        clock = lambda: datetime.fromisoformat(NOW)  # noqa: E731
+        runner = Runner(bitbucket, {}, shared, store=store, planner="rules", clock=clock)
+        bot = SlackBot(slack_settings, runner, web_client(slack_settings), min_interval=0)
+        running = asyncio.create_task(run_socket_mode(bot))
+        try:
+            body = event_body(mention("What pipelines failed in the last 24 hours?", "800.1"))
+            envelope = {"envelope_id": "env-1", "type": "events_api", "accepts_response_payload": False}
+            fake.envelopes.put(envelope | {"payload": body})
+            await asyncio.to_thread(fake.wait_for, lambda: "env-1" in fake.acks)
+            [message] = await wait_answered(fake, CHANNEL, "800.1")
+            assert "<https://bitbucket.org/acme/" in blocks_text(message.shown["blocks"])
+            assert fake.calls_of("apps.connections.open")
+        finally:
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+            await shared.aclose()
+
+
+async def test_a_redelivered_event_is_answered_once(app_url: str, fake: FakeSlack) -> None:
+    body = event_body(mention("list repositories", "850.1"))
+    await post_event(app_url, body)
+    await wait_answered(fake, CHANNEL, "850.1")
+    again = await post_event(app_url, body)  # Slack's retry of a delivery it thinks was lost
+    assert again.status_code == 200
+    await post_event(app_url, event_body(mention("list repositories", "851.1")))
+    await wait_answered(fake, CHANNEL, "851.1")  # processed after the retry, so the retry was seen
+    assert len(fake.thread(CHANNEL, "850.1")) == 1
+
+
+async def test_a_slack_thread_is_a_service_thread_the_api_can_continue(
+    origin: str, app_url: str, fake: FakeSlack
+) -> None:
+    await post_event(app_url, event_body(mention("What pipelines failed in the last 24 hours?", "900.1")))
+    [first] = await wait_answered(fake, CHANNEL, "900.1")
+    listed = set(re.findall(r"\|(pipeline:[^>]+)>", blocks_text(first.shown["blocks"])))
+    tid = quote(f"slack:{TEAM}:{CHANNEL}:900.1", safe="")
+    async with httpx.AsyncClient(base_url=origin, headers=with_key(), timeout=60) as api:
+        assert (await api.get(f"/v1/threads/{tid}", headers={"Authorization": ""})).status_code == 401
+        thread = (await api.get(f"/v1/threads/{tid}")).json()
+        assert thread["shared"] is True and thread["turns"] == 1
+        assert thread["messages"][0]["question"] == "What pipelines failed in the last 24 hours?"
+        assert tid.replace("%3A", ":") in [t["id"] for t in (await api.get("/v1/threads")).json()["threads"]]
+        follow = await api.post(
+            f"/v1/threads/{tid}/messages", json={"question": "which of those were on main?"}
         )
-        await asyncio.to_thread(fake.wait_for, lambda: "env-1" in fake.acks)
-        [message] = await wait_answered(fake, CHANNEL, "800.1")
-        assert "<https://bitbucket.org/acme/" in blocks_text(message.shown["blocks"])
-        assert fake.calls_of("apps.connections.open")
-    finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
+    assert follow.status_code == 200, follow.text
+    later = {e["ref"] for e in follow.json()["document"]["entities"]}
+    assert later and later <= listed  # the API's follow-up filtered the Slack answer's evidence
 
 
-def test_the_app_refuses_to_start_without_a_workspace_allow_list(asker: Asker) -> None:
-    from bbscout.agent.settings import ConfigError
+async def test_a_workspace_runs_on_its_named_connection_and_its_last_test(
+    service_env: Path, bitbucket: Settings, slack_settings: SlackSettings, fake: FakeSlack
+) -> None:
+    save_plain(
+        service_env / "config.toml", "Ops", bitbucket, failed_test="identity: 401 the token was revoked."
+    )
+    ops = slack_settings.model_copy(update={"connections": {TEAM: "Ops"}})
+    with service(bitbucket, slack=ops) as (origin, _):
+        await post_event(f"{origin}/slack/events", event_body(mention("list repositories", "950.1")))
+        [message] = await wait_answered(fake, CHANNEL, "950.1")
+    shown = blocks_text(message.shown["blocks"])
+    assert (
+        "Connection &#x27;Ops&#x27; failed its last test" in shown
+        or "Connection 'Ops' failed its last test" in shown
+    )
+    assert "the token was revoked" in shown
 
-    with pytest.raises(ConfigError, match="allowed_teams"):
-        build_app(SlackSettings(bot_token=SecretStr("xoxb-x")), asker)
+
+def test_serve_refuses_a_slack_app_without_a_workspace_allow_list(clean_env: dict[str, str]) -> None:
+    env = clean_env | {"SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_BOT_TOKEN": "xoxb-test"}
+    env |= {"BBSCOUT_API_KEYS": '{"k": {"hash": "sha256:' + "0" * 64 + '"}}'}
+    done = subprocess.run(
+        [BBSCOUT, "serve", "--port", "0"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and "allowed_teams" in done.stderr and "Traceback" not in done.stderr
