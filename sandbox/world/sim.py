@@ -440,7 +440,7 @@ class RepoSim:
         """The newest common ancestor of two commits, one of them the head of main or develop."""
         name = next(n for n in self.reach if self.heads[n] in (a, b))
         known, other = self.reach[name], b if self.heads[name] == a else a
-        common = {
+        common: set[str] = {
             p for c in self._new_commits(other, known) for p in self.commits[c]["parents"] if p in known
         }
         return max(common or {other}, key=self.seq.__getitem__)
