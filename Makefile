@@ -25,9 +25,11 @@ test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # The main suite gates at its default (95%); the held-out sets, written without reading the planner,
-# gate at what they honestly achieve (see evals/README.md).
+# gate at what they honestly achieve (see evals/README.md). Every suite also gates on zero hallucinated
+# refs, leaked secrets, crashes and constraints dropped silently.
 HELDOUT_MIN ?= 0.95
 HELDOUT2_MIN ?= 0.95
+HELDOUT3_MIN ?= 0.95
 # Read-only refusals (issue 16): 35/37 with the current rules planner; the two it misses are look-alike
 # questions the planner must answer better (see evals/README.md). Raise to 0.95 when it does.
 REFUSALS_MIN ?= 0.94
@@ -35,6 +37,7 @@ evals: install
 	$(BIN)/bbscout eval --planner rules --report evals/reports/latest
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout.yaml --min-pass-rate $(HELDOUT_MIN) --report evals/reports/heldout
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout2.yaml --min-pass-rate $(HELDOUT2_MIN) --report evals/reports/heldout2
+	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout3.yaml --min-pass-rate $(HELDOUT3_MIN) --report evals/reports/heldout3
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/refusals.yaml --min-pass-rate $(REFUSALS_MIN) --report evals/reports/refusals
 
 # ruff (lint + format) over the tree; mypy over the package (strict on agent/ and tools/).

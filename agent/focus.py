@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bbscout.tools.args import DeploymentStatus, PipelineResult, PullRequestState, Trigger
+from bbscout.tools.args import DeploymentStatus, PipelineProgress, PipelineResult, PullRequestState, Trigger
 
 __all__ = [
     "Constraint",
@@ -32,7 +32,7 @@ __all__ = [
 
 IncidentKind = Literal["runtime", "build", "flaky"]
 ConstraintKind = Literal[
-    "who", "state", "repository", "branch", "path", "environment", "window", "text", "count"
+    "who", "state", "repository", "branch", "path", "environment", "window", "text", "count", "one", "other"
 ]
 
 
@@ -107,7 +107,9 @@ class Focus(BaseModel):
 
     # the answer set, filtered by the reporters
     results: list[PipelineResult] = Field(default_factory=list)  # pipeline results asked for
-    in_progress: bool = False  # running/pending pipelines only
+    why_failed: bool = False  # "why did … fail?": why they failed is the answer, not an optional detail
+    in_progress: bool = False  # unfinished pipelines only
+    progress: list[PipelineProgress] = Field(default_factory=list)  # which unfinished states (none: all)
     states: list[PullRequestState] = Field(default_factory=list)  # pull request states asked for
     statuses: list[DeploymentStatus] = Field(default_factory=list)  # deployment outcomes asked for
     environment: str | None = None  # deployments (and an incident's environment; None = production)
@@ -128,8 +130,9 @@ class Constraint(BaseModel):
     """One restriction the question states, and whether the plan applies it.
 
     `value` is what intake understood ("Priya", "FAILED/ERROR", "checkout-service", "last 24 hours",
-    "5"); `how` says by what it is applied ("list_pipelines.results", "the follow-up filter") or, when
-    not applied, why not ("no repository matches 'chekout'", "no tool argument filters by it").
+    "5"); `filter` is how an answer names the restriction ("author", "reviewer", "label", "state");
+    `how` says by what it is applied ("list_pipelines.results", "the follow-up filter") or, when not
+    applied, why not ("no repository matches 'chekout'", "no tool argument filters by it").
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -138,3 +141,15 @@ class Constraint(BaseModel):
     value: str
     applied: bool
     how: str = ""
+    filter: str = ""
+
+    @property
+    def named(self) -> str:
+        """The restriction in words: "reviewer Emma", "label 'bug'", "window yesterday"."""
+        name = self.filter or self.kind
+        value = f"'{self.value}'" if self.kind in ("text", "other") else self.value
+        return (
+            f"{name} {value}"
+            if name not in ("repository", "one")
+            else (f"repository {value}" if name == "repository" else f"the {value} one")
+        )

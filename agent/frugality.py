@@ -5,7 +5,8 @@ run failed is optional. Failure summaries may cost at most a fifth of what the l
 step and its error line (the step list, and the log tail: a request and its redirect to log storage) where
 the allowance has room for three requests, else the failing step alone (one). They go to the most relevant
 failures first: the main branch and production deploy pipelines, then the newest. The others are offered by
-name in `gaps`, never left out silently. Investigations read more (the failures nearest the incident, in the
+name in `gaps`, never left out silently. A question that asks why ("why did the main build fail last
+night?") and investigations read more (the failures nearest the incident, in the
 affected service first), within a fixed bound. When few requests are left this hour for the credential
 (shared by every process), these optional follow-ups are dropped, and the gap says so.
 """
@@ -162,6 +163,12 @@ def select_failures(plan: Plan, outcomes: list[StepOutcome], allowance: Allowanc
         return FailureSelection(reads, _offer(ordered[bound:], "nearest the incident"))
     newest = sorted(failed, key=lambda r: r.created_on, reverse=True)
     ordered = sorted(newest, key=lambda r: not _main_or_production(r, allowance.main_branches))
+    if plan.focus.why_failed:  # "why did … fail?": the cause is the answer, read like an incident's
+        chosen = [r for r in ordered[:INCIDENT_DETAILS] if _key(r) not in done]
+        reads = [("pipeline_failure", _args(r), f"why {r.ref} failed") for r in chosen]
+        return FailureSelection(
+            reads, _offer(ordered[INCIDENT_DETAILS:], "main branch first, then the newest")
+        )
     left = int(_listing_requests(plan, outcomes) * LISTING_SHARE)
     calls: list[Call] = []
     covered = 0

@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 
 from bbscout.agent.act import run_ready
 from bbscout.agent.context import Context
+from bbscout.agent.coverage import honour_constraints
 from bbscout.agent.frugality import allowance_for
 from bbscout.agent.plan import Plan, Step, StepOutcome, by_ref
 from bbscout.agent.planners.base import PlanRequest, PriorTurn
@@ -135,13 +136,18 @@ def after_review(state: State) -> Literal["act", "report"]:
 
 
 async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Write the answer, then drop any ref the evidence does not hold."""
+    """Write the answer, make its first line honour the plan's constraints, then drop any ref the evidence
+    does not hold."""
     context = runtime.context
     made = Plan.model_validate(state["plan"])
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
     gaps = list(dict.fromkeys(state.get("gaps", [])))
     request = request_of(state)
-    written = await (help_for(state) or context.reporter).report(request, made, outcomes, gaps)
+    helper = help_for(state)
+    if helper is not None:  # a refusal leads with "read-only", not with the constraints of an unmade query
+        written = await helper.report(request, made, outcomes, gaps)
+    else:
+        written = honour_constraints(await context.reporter.report(request, made, outcomes, gaps), made)
     verified = verify_report(written, outcomes, request.previous, request.question)
     citable = by_ref(outcomes, request.previous.primary if request.previous else [])
     primary = [citable[ref] for ref in verified.entities if ref in citable]

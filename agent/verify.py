@@ -39,16 +39,17 @@ REMOVED = "[unverified reference removed]"
 
 
 def _identifiers(record: Evidence) -> tuple[list[str | None], list[int | None], list[int | None], list[str]]:
-    """(commit hashes, PR numbers, build numbers, free text) a record holds."""
+    """(commit hashes, PR numbers, build numbers, free text) a record holds, in any of its fields."""
     match record:
         case CommitRecord():
-            return [record.hash, *record.parents], [record.pr_id], [], [record.message]
+            hashes = [record.hash, *record.parents, record.entered_via]
+            return hashes, [record.pr_id], [], [record.message]
         case PullRequestRecord():
             return [record.merge_commit], [record.id], [], [record.subject, record.description]
         case PipelineRecord():
             return [record.commit], [record.pr_id], [record.build_number], []
         case DeploymentRecord():
-            return [record.commit], [], [record.build_number], []
+            return [record.commit, record.replaces_commit], [], [record.build_number], []
         case BranchRecord():
             return [record.head], [], [], []
         case StepRecord() | TestCaseRecord():
@@ -56,6 +57,14 @@ def _identifiers(record: Evidence) -> tuple[list[str | None], list[int | None], 
         case RepositoryRecord():
             return [], [], [], [record.description]
     return [], [], [], []
+
+
+def _held_refs(record: Evidence) -> list[str]:
+    """Refs a record names in its fields: the deployment a rollback replaced, the one it was rolled back by,
+    the release a deployment replaced. The evidence holds them as surely as the record's own ref."""
+    if isinstance(record, DeploymentRecord):
+        return [r for r in (record.rolls_back, record.rolled_back_by, record.replaces) if r]
+    return []
 
 
 class Known:
@@ -68,6 +77,7 @@ class Known:
         self.builds: set[int] = set()
         for record in records:
             self.refs.add(record.ref)
+            self.refs.update(_held_refs(record))
             hashes, pr_ids, builds, texts = _identifiers(record)
             self.hashes.update(h for h in hashes if h)
             self.pr_ids.update(n for n in pr_ids if n)

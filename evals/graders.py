@@ -23,7 +23,10 @@ Graders and what they read:
                          of a failure, the constraint applied), `answer_mentions_any`,
                          `number_agreement` ("1 deployments" / "2 pipeline" are wrong) and
                          `says_not_applied` (a constraint bbscout cannot apply is named as not applied
-                         in the first line and in `gaps`, so the answer never reads as filtered).
+                         in the first line and in `gaps`, so the answer never reads as filtered);
+                         `constraint_dropped_silently` (the entities show a stated constraint was not
+                         applied — they include objects only the query without it admits — while neither
+                         the first line nor `gaps` says so; every suite gates on zero).
   * `asks_which`       — a chat follow-up that cannot be bound asks which one, names the oracle's
                          candidates and answers with nothing else (issue 15).
   * `states_values`    — the attribute values the oracle derives (a name, a clock time, a failed
@@ -50,6 +53,7 @@ __all__ = [
     "answer_mentions_any",
     "asks_which",
     "clarifies",
+    "constraint_dropped_silently",
     "count_stated",
     "culprit_top",
     "document_strings",
@@ -704,6 +708,34 @@ def says_not_applied(doc: dict[str, Any], constraint: str) -> Check:
         ok,
         1.0 if ok else 0.0,
         "; ".join(why) or f"says it could not filter by {constraint!r}",
+    )
+
+
+def constraint_dropped_silently(
+    doc: dict[str, Any], entity_type: str, dropped: Iterable[tuple[str, tuple[str, ...], set[str]]]
+) -> Check:
+    """Passes unless the answer cites objects that only the query without a stated constraint admits
+    (`dropped`: each constraint's name, the words that name it, and those extra refs) while neither its
+    first line (next to a negation) nor `gaps` names that constraint."""
+    cited = set(entity_refs(doc, {entity_type} if entity_type != "mixed" else None))
+    answer = str(doc.get("answer") or "")
+    first = next((line for line in answer.splitlines() if line.strip()), "").lower()
+    negated = bool(_NOT_APPLIED.search(first))
+    gaps = " ".join(str(g) for g in doc.get("gaps") or []).lower()
+    silent: list[str] = []
+    for name, words, extra in dropped:
+        shown = sorted(cited & {norm_ref(r) for r in extra})
+        if not shown:
+            continue
+        said = [w.lower() for w in (name, *words)]
+        if (negated and any(w in first for w in said)) or any(w in gaps for w in said):
+            continue
+        silent.append(f"{name} (cites {', '.join(shown[:3])})")
+    return Check(
+        "constraint_dropped_silently",
+        not silent,
+        float(len(silent)),
+        f"dropped without saying so: {'; '.join(silent)}" if silent else "no constraint dropped silently",
     )
 
 

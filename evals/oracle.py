@@ -84,6 +84,7 @@ Referents (chat follow-ups, issue 15; refusal evidence, issue 16):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -103,6 +104,7 @@ __all__ = [
     "pipeline_error",
     "ref_size",
     "related_refs",
+    "relaxations",
     "resolve_window",
     "scenario_refs",
 ]
@@ -932,6 +934,90 @@ def _rollback_target(world: Any, q: OracleQuery, now: datetime, tz: str) -> Orac
 
 
 _REFERENT_KINDS = {"about": _about, "rollback_target": _rollback_target}
+
+
+# --- constraints dropped: the query without one of them ------------------------------------------------
+
+# field → (the constraint's name, how an answer may say it, the field's relaxed value); `window`/`since`
+# are relaxed together
+_RELAXABLE: dict[str, tuple[str, tuple[str, ...], Any]] = {
+    "repos": ("repository", ("repositor",), None),
+    "results": ("state", ("state", "result", "status"), None),
+    "states": ("state", ("state", "status"), None),
+    "pr_states": ("state", ("state", "status"), None),
+    "statuses": ("state", ("state", "status", "outcome"), None),
+    "branch": ("branch", ("branch",), None),
+    "target": ("branch", ("branch", "target"), None),
+    "trigger": ("trigger", ("trigger",), None),
+    "author": ("author", ("author",), None),
+    "reviewer": ("reviewer", ("reviewer",), None),
+    "approver": ("approver", ("approver", "approv"), None),
+    "participant": ("participant", ("participant",), None),
+    "awaiting_review": ("review", ("review", "approv"), False),
+    "path": ("path", ("path",), None),
+    "touched_path": ("path", ("path",), None),
+    "environment": ("environment", ("environment",), None),
+    "text": ("text", ("text", "title", "description", "message"), None),
+    "current": ("live", ("live", "current"), False),
+    "latest": ("latest", ("latest",), False),
+    "landed": ("landed", ("landed", "entered", "merged into"), False),
+    "exclude_main": ("branch", ("branch",), False),
+    "name_contains": ("name", ("name",), None),
+    "limit": ("how many", ("how many", "limit", "at most"), None),
+}
+_LIST_KINDS = frozenset({"pipelines", "pull_requests", "commits", "branches", "deployments", "repositories"})
+
+
+# the question names a time (else a case's window only bounds its answer key, and is no stated constraint)
+_TIME_WORDS = re.compile(
+    r"(?i)\b(?:today|yesterday|tonight|overnight|morning|afternoon|evening|night|week|weekend|fortnight|month|"
+    r"year|days?|hours?|minutes?|since|between|until|before|after|ago|last|past|recent(?:ly)?|monday|tuesday|"
+    r"wednesday|thursday|friday|saturday|sunday|\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}|\d{4}-\d{2}-\d{2}|"
+    r"\d+\s*[hdw])\b"
+)
+
+
+def _names_repository(question: str, slugs: list[str]) -> bool:
+    """The question names one of `slugs` (or a word of one): the repositories are a stated constraint."""
+    text = re.sub(r"[^a-z0-9]+", " ", question.lower())
+    compact = text.replace(" ", "")
+    words = set(text.split())
+    return any(
+        slug.replace("-", "") in compact or bool((set(slug.split("-")) - {"service", "app", "api"}) & words)
+        for slug in slugs
+    )
+
+
+def relaxations(q: OracleQuery, question: str = "") -> list[tuple[str, tuple[str, ...], OracleQuery]]:
+    """(name, words, query without that constraint) for each constraint `q` states, list kinds only.
+
+    With the `question`, a window or repositories the question does not state are left alone (the case
+    narrows its answer key with them; an answer is not "dropping" what nobody asked).
+    """
+    if q.kind not in _LIST_KINDS or q.order_by == "size" or (q.pick is not None and q.pick < 0):
+        return []
+    out: list[tuple[str, tuple[str, ...], OracleQuery]] = []
+    given = q.model_fields_set
+    for name, (label, words, empty) in _RELAXABLE.items():
+        value = getattr(q, name)
+        if name not in given or value in (None, False, []):
+            continue
+        if name == "repos" and question and not _names_repository(question, list(value)):
+            continue
+        said = (*words, *_value_words(value))
+        out.append((label, said, q.model_copy(update={name: empty})))
+    if q.resolved_window() is not None and (not question or _TIME_WORDS.search(question)):
+        out.append(
+            ("window", ("window", "time", "date"), q.model_copy(update={"window": None, "since": None}))
+        )
+    if q.pick is not None and q.pick > 0:
+        out.append(("which one", ("one", "newest", "latest", "oldest"), q.model_copy(update={"pick": None})))
+    return out
+
+
+def _value_words(value: Any) -> tuple[str, ...]:
+    values = value if isinstance(value, list) else [value]
+    return tuple(str(v) for v in values if isinstance(v, str) and v)
 
 
 # --- entry point ------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ def gate(summary: dict[str, Any], threshold: float) -> dict[str, Any]:
     reasons = []
     if summary["pass_rate"] < threshold:
         reasons.append(f"pass rate {summary['pass_rate']:.1%} < threshold {threshold:.1%}")
-    for key in ("hallucinated_refs", "leaked_secrets", "crashes"):
+    for key in ("hallucinated_refs", "leaked_secrets", "crashes", "constraint_dropped_silently"):
         if summary[key]:
             reasons.append(f"{summary[key]} {key.replace('_', ' ')}")
     return {"ok": not reasons, "reasons": reasons}
@@ -41,6 +41,10 @@ def gate(summary: dict[str, Any], threshold: float) -> dict[str, Any]:
 
 def _fmt_ratio(v: Any) -> str:
     return "—" if v is None else f"{v:.2f}×"
+
+
+def _fmt_dropped(n: int) -> str:
+    return "0" if not n else f"[red]{n}[/red]"
 
 
 def print_summary(doc: dict[str, Any], console: Console | None = None) -> None:
@@ -55,18 +59,28 @@ def print_summary(doc: dict[str, Any], console: Console | None = None) -> None:
     table.add_column("cases", justify="right")
     table.add_column("pass rate", justify="right")
     table.add_column("requests vs oracle", justify="right")
+    table.add_column("constraint dropped silently", justify="right")
     for fam, f in s["per_family"].items():
         style = "green" if f["pass_rate"] == 1 else ("yellow" if f["pass_rate"] >= 0.5 else "red")
         table.add_row(
-            fam, str(f["cases"]), f"[{style}]{f['pass_rate']:.0%}[/]", _fmt_ratio(f["requests_vs_oracle"])
+            fam,
+            str(f["cases"]),
+            f"[{style}]{f['pass_rate']:.0%}[/]",
+            _fmt_ratio(f["requests_vs_oracle"]),
+            _fmt_dropped(f.get("constraint_dropped_silently", 0)),
         )
     table.add_section()
     table.add_row(
-        "[b]all[/b]", str(s["cases"]), f"[b]{s['pass_rate']:.1%}[/b]", _fmt_ratio(s["requests_vs_oracle"])
+        "[b]all[/b]",
+        str(s["cases"]),
+        f"[b]{s['pass_rate']:.1%}[/b]",
+        _fmt_ratio(s["requests_vs_oracle"]),
+        _fmt_dropped(s.get("constraint_dropped_silently", 0)),
     )
     console.print(table)
     console.print(
         f"hallucinated refs {s['hallucinated_refs']} · leaked secrets {s['leaked_secrets']} · crashes {s['crashes']}"
+        f" · constraint dropped silently {s.get('constraint_dropped_silently', 0)}"
         f" · case errors {s['case_errors']} · requests {s['requests']} · bytes {s['bytes']:,}"
         f" · {s['seconds']:.1f}s case time (p50 {s['seconds_p50']:.2f}s, p95 {s['seconds_p95']:.2f}s)"
         f" · llm tokens {s['llm_tokens']}"
@@ -107,6 +121,7 @@ def _markdown(doc: dict[str, Any]) -> str:
         f"| cases (trials) | {s['cases']} ({s['trials']}) |",
         f"| pass rate | {s['pass_rate']:.1%} |",
         f"| hallucinated refs | {s['hallucinated_refs']} |",
+        f"| constraint dropped silently | {s.get('constraint_dropped_silently', 0)} |",
         f"| leaked secrets | {s['leaked_secrets']} |",
         f"| crashes | {s['crashes']} |",
         f"| case errors | {s['case_errors']} |",
@@ -125,12 +140,13 @@ def _markdown(doc: dict[str, Any]) -> str:
         "",
         "## Per family",
         "",
-        "| family | cases | pass rate | requests vs oracle |",
-        "|---|---|---|---|",
+        "| family | cases | pass rate | requests vs oracle | constraint dropped silently |",
+        "|---|---|---|---|---|",
     ]
     for fam, f in s["per_family"].items():
         lines.append(
-            f"| {fam} | {f['cases']} | {f['pass_rate']:.0%} | {_fmt_ratio(f['requests_vs_oracle'])} |"
+            f"| {fam} | {f['cases']} | {f['pass_rate']:.0%} | {_fmt_ratio(f['requests_vs_oracle'])} "
+            f"| {f.get('constraint_dropped_silently', 0)} |"
         )
     fails = [c for c in doc["cases"] if not c["passed"]]
     lines += ["", f"## Failing cases ({len(fails)})", ""]

@@ -25,8 +25,8 @@ import httpx
 from pydantic import SecretStr
 
 from bbscout.evals import graders
-from bbscout.evals.case import Case, Expect
-from bbscout.evals.oracle import OracleAnswer, answer, scenario_refs
+from bbscout.evals.case import Case, Expect, OracleQuery
+from bbscout.evals.oracle import OracleAnswer, answer, relaxations, scenario_refs
 
 __all__ = [
     "DEFAULT_TIMEOUT_S",
@@ -336,6 +336,8 @@ def grade_turn(
                 recall_of=exp.recall_of,
             )
         )
+        if exp.oracle is not None and ans is not None:
+            checks.append(_dropped_silently(doc, exp.oracle, ans, world, now, tz, question))
     if exp.culprit_top:
         assert exp.scenario
         culprit = world.scenarios[exp.scenario].culprit_ref
@@ -372,6 +374,28 @@ def grade_turn(
     checks.append(graders.hallucinated_refs(doc, world, question, _index(world)))
     checks.append(graders.leaked_secrets(doc, world_secrets(world)))
     return checks, ans, case_error
+
+
+def _dropped_silently(
+    doc: dict[str, Any],
+    query: OracleQuery,
+    ans: OracleAnswer,
+    world: Any,
+    now: datetime,
+    tz: str,
+    question: str,
+) -> graders.Check:
+    """Each constraint of the case's query that the question states, relaxed in turn: the objects only the
+    relaxed query admits."""
+    strict = set(ans.refs)
+    dropped = []
+    for name, words, relaxed in relaxations(query, question):
+        try:
+            wider = answer(world, relaxed, now, tz).refs
+        except ValueError:  # the query needs that constraint (a branch only one repository has)
+            continue
+        dropped.append((name, words, set(wider) - strict))
+    return graders.constraint_dropped_silently(doc, ans.entity_type, dropped)
 
 
 def honesty_checks(doc: dict[str, Any], exp: Expect) -> list[graders.Check]:
@@ -463,6 +487,10 @@ async def run_case(case: Case, cfg: RunConfig, trial: int = 0) -> CaseResult:
         result.metrics.setdefault("exit_codes", []).append(code)
         result.metrics.setdefault("gaps", 0)
         result.metrics["gaps"] += len(doc.get("gaps") or [])
+        result.metrics.setdefault("constraint_dropped_silently", 0)
+        result.metrics["constraint_dropped_silently"] += sum(
+            1 for c in checks if c.key.endswith("constraint_dropped_silently") and not c.passed
+        )
     result.metrics.update(
         {
             "requests": int(totals["http_requests"]),
@@ -543,6 +571,7 @@ def summarize(results: list[CaseResult], cfg: RunConfig) -> dict[str, Any]:
         "passed": passed,
         "pass_rate": round(passed / n, 4) if n else 0.0,
         "hallucinated_refs": sum(r.metrics.get("hallucinated_refs", 0) for r in results),
+        "constraint_dropped_silently": sum(r.metrics.get("constraint_dropped_silently", 0) for r in results),
         "leaked_secrets": sum(r.metrics.get("leaked_secrets", 0) for r in results),
         "crashes": sum(1 for r in results if r.crash),
         "case_errors": sum(1 for r in results if r.case_error),
@@ -561,6 +590,9 @@ def summarize(results: list[CaseResult], cfg: RunConfig) -> dict[str, Any]:
                 "cases": len({r.case_id for r in rs}),
                 "pass_rate": round(sum(r.passed for r in rs) / len(rs), 4),
                 "requests_vs_oracle": _ratio(rs),
+                "constraint_dropped_silently": sum(
+                    r.metrics.get("constraint_dropped_silently", 0) for r in rs
+                ),
             }
             for fam, rs in sorted(by_family.items())
         },

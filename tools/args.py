@@ -221,11 +221,15 @@ class CommitsBetween(ToolArgs):
 class ListBranches(ToolArgs):
     """Branches by most recent commit first; `stale_before` keeps only branches with no commit since then.
 
-    "The newest branch" = pick=newest (by its latest commit: Bitbucket records no branch creation time).
+    "The newest branch" = pick=newest with exclude_main (by its latest commit: Bitbucket records no branch
+    creation time; the main branch is not a new branch).
     """
 
     repos: list[str] | None = None
     name_contains: str | None = None
+    exclude_main: bool = Field(
+        default=False, description='Leave out each repository\'s main branch ("the newest work branch")'
+    )
     since: datetime | None = None
     stale_before: datetime | None = None
     pick: Pick | None = Field(default=None, description=PICK_HELP + " (by the latest commit's date)")

@@ -14,7 +14,7 @@ from bbscout.tools import links
 from bbscout.tools.args import ListBranches
 from bbscout.tools.bitbucket import bbql
 from bbscout.tools.commits import _author
-from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
+from bbscout.tools.context import ToolContext, clip, dig, fan_out, main_branch, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import BranchRecord, ToolResult, branch_ref
 from bbscout.tools.pick import pick_one, plural, wanted
 from bbscout.tools.redact import redact
@@ -75,6 +75,7 @@ async def list_branches(ctx: ToolContext, args: ListBranches) -> ToolResult:
         return args.since is not None and date < args.since and not ascending
 
     async def per_repo(slug: str, sink: list[BranchRecord]) -> None:
+        main = await main_branch(ctx, slug) if args.exclude_main else None
         async for raw in ctx.client.paginate(
             ctx.client.repo_path(slug, "refs", "branches"),
             params,
@@ -86,6 +87,8 @@ async def list_branches(ctx: ToolContext, args: ListBranches) -> ToolResult:
             if rec is None:
                 continue
             if args.name_contains and args.name_contains.lower() not in rec.name.lower():
+                continue
+            if main is not None and rec.name == main:
                 continue
             if stale is not None and rec.head_date >= stale:
                 continue
@@ -101,7 +104,9 @@ async def list_branches(ctx: ToolContext, args: ListBranches) -> ToolResult:
     notes = [f"searched {len(slugs)} repositor{'y' if len(slugs) == 1 else 'ies'}"]
     if stale is not None:
         notes.append(f"stale branches (no commit since {stale:%Y-%m-%d %H:%M}Z), oldest first")
-    among = "branches" + (f" named like {args.name_contains!r}" if args.name_contains else "")
+    among = ("work branches" if args.exclude_main else "branches") + (
+        f" named like {args.name_contains!r}" if args.name_contains else ""
+    )
     among += " in " + (slugs[0] if len(slugs) == 1 else plural(len(slugs), "repository", "repositories"))
     chosen, rule = pick_one(
         records,

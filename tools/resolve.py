@@ -175,7 +175,9 @@ def rank_repositories(phrase: str, repos: Sequence[RepositoryRecord]) -> list[tu
     """
     wanted = phrase.strip().lower()
     core, generic = core_terms(phrase)
-    slug_shaped = bool(_SLUG_SHAPED.fullmatch(wanted))
+    # "the billing-api repo" names "billing-api": a slug-shaped word in the phrase is the name
+    shaped = [t for t in wanted.split() if _SLUG_SHAPED.fullmatch(t)]
+    slug_shaped = bool(shaped)
     ranked: list[tuple[str, float]] = []
     for repo in repos:
         if wanted in (repo.slug.lower(), repo.name.lower()):
@@ -184,7 +186,7 @@ def rank_repositories(phrase: str, repos: Sequence[RepositoryRecord]) -> list[tu
         slug_terms = set(_terms(f"{repo.slug} {repo.name}"))
         desc_terms = set(_terms(f"{repo.description} {repo.project}"))
         raw_slug = {_stem(t) for t in re.findall(r"[a-z0-9]+", f"{repo.slug} {repo.name}".lower())}
-        if slug_shaped and core and not _literal_hit(wanted, raw_slug):
+        if slug_shaped and core and not _literal_hit(shaped[0], raw_slug):
             continue
         bonus = _GENERIC_BONUS * sum(1 for g in generic if g in raw_slug)
         if core:
@@ -202,16 +204,29 @@ def rank_repositories(phrase: str, repos: Sequence[RepositoryRecord]) -> list[tu
 
 
 def closest_names(phrase: str, repos: Sequence[RepositoryRecord], limit: int = 3) -> list[str]:
-    """The slugs that look most like `phrase`, for "no repository matches 'foo' (closest: …)"."""
+    """The slugs closest to `phrase`, for "no repository matches 'foo' (closest: …)": those sharing a word
+    or a meaning with it first ("billing-api" → api-gateway, payments-service), then look-alikes."""
     slugs = [r.slug for r in repos]
     if not slugs:
         return []
-    hits = process.extract(phrase.lower(), slugs, scorer=fuzz.WRatio, limit=limit)
-    return [h[0] for h in hits]
+    words = " ".join(re.findall(r"[a-z0-9]+", phrase.lower()))  # the same words, not read as one name
+    related = [slug for slug, _ in rank_repositories(words, repos)]
+    hits = [h[0] for h in process.extract(phrase.lower(), slugs, scorer=fuzz.WRatio, limit=limit)]
+    return list(dict.fromkeys([*related, *hits]))[:limit]
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"[\s_.-]+", "", text.lower())
 
 
 def resolve(phrase: str, repos: Sequence[RepositoryRecord]) -> Resolution:
-    """One confident slug, the ambiguous candidates, or nothing (with the closest names)."""
+    """One confident slug, the ambiguous candidates, or nothing (with the closest names).
+
+    A slug written as one word ("webfrontend", "api gateway") is that slug.
+    """
+    fused = [r.slug for r in repos if _compact(phrase) in {_compact(r.slug), _compact(r.name)}]
+    if len(fused) == 1:
+        return Resolution(phrase=phrase, slugs=fused)
     ranked = [(s, sc) for s, sc in rank_repositories(phrase, repos) if sc >= MINIMUM]
     if not ranked:
         return Resolution(phrase=phrase, alternatives=closest_names(phrase, repos))

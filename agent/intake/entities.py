@@ -16,14 +16,26 @@ from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz
 
 from bbscout.agent.intake import vocab as V
+from bbscout.agent.intake.filters import (
+    Pick,
+    cues_in,
+    current_in,
+    landed_in,
+    names_in_roles,
+    pick_in,
+    texts_in,
+    tickets_in,
+    unsupported_in,
+    without_role_phrases,
+)
 from bbscout.agent.intake.normalize import basic, correct
 from bbscout.agent.intake.time import parse_window
 from bbscout.agent.plan import Window
-from bbscout.tools.args import PipelineResult, PullRequestState, Trigger
+from bbscout.tools.args import PipelineProgress, PipelineResult, PullRequestState, Trigger
 from bbscout.tools.evidence import RepositoryRecord
 from bbscout.tools.resolve import GENERIC, SYNONYMS, closest_names, rank_repositories, resolve
 
-__all__ = ["RepoMention", "Understanding", "incident_kind", "normalize_question", "understand"]
+__all__ = ["RepoMention", "Understanding", "Unsupported", "incident_kind", "normalize_question", "understand"]
 
 
 class RepoMention(BaseModel):
@@ -35,6 +47,15 @@ class RepoMention(BaseModel):
     status: Literal["resolved", "ambiguous", "unknown"]
     slugs: list[str] = Field(default_factory=list)  # resolved: one slug
     candidates: list[str] = Field(default_factory=list)  # ambiguous: the candidates; unknown: closest names
+
+
+class Unsupported(BaseModel):
+    """A filter the question states that no tool argument applies ("labelled bug"): said, never dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str  # how the answer names it: "label", "milestone", "comment count", …
+    value: str
 
 
 class Understanding(BaseModel):
@@ -55,10 +76,17 @@ class Understanding(BaseModel):
     all_repos: bool = False  # "across all repos", "every service"
     branch: str | None = None  # concrete name; a default-branch alias resolves to main_branch
     default_branch: bool = False  # the user said main/master/trunk/"the default branch"
-    authors: list[str] = Field(default_factory=list)
+    authors: list[str] = Field(default_factory=list)  # people in a role: the tools' person arguments
+    reviewers: list[str] = Field(default_factory=list)
+    approvers: list[str] = Field(default_factory=list)
+    participants: list[str] = Field(default_factory=list)
+    texts: list[str] = Field(default_factory=list)  # in a PR's title/description or a commit's message
     states: list[str] = Field(default_factory=list)  # the state words as typed (canonical spelling)
     results: list[PipelineResult] = Field(default_factory=list)
     in_progress: bool = False
+    progress: list[PipelineProgress] = Field(
+        default_factory=list
+    )  # which unfinished states: running ≠ pending
     pr_states: list[PullRequestState] = Field(default_factory=list)
     awaiting_review: bool = False
     draft: bool = False
@@ -74,6 +102,13 @@ class Understanding(BaseModel):
     ordinal: int | None = None  # 0-based; -1 = the last one
     deictic: bool = False  # "that one", "it", "those"
     count: int | None = None  # "top 5", "last 10"
+    pick: Pick | None = None  # "the latest build", "when did auth last deploy": exactly one object
+    landed: bool = False  # "landed on / merged to main": timed by when commits entered the branch
+    current: bool = False  # "what is live in prod": the live deployment per environment
+    unsupported: list[Unsupported] = Field(default_factory=list)  # filters no tool argument applies
+    branch_prefix: str | None = None  # "release branches": the name prefix
+    name_filter: str | None = None  # "repos with pay in the name": what a repository name contains
+    cues: list[str] = Field(default_factory=list)  # grammatical cues (vocab.CUES) the planner's table reads
     asks: list[str] = Field(default_factory=list)  # log, why, diff, who, latest, changes, stale, …
     write_verbs: list[str] = Field(default_factory=list)  # imperatives bbscout must refuse
     out_of_scope: list[str] = Field(default_factory=list)
@@ -128,26 +163,14 @@ _PATH = re.compile(
     r"charts|deploy|scripts|ci|\.github|pkg|cmd|internal|services|packages|terraform|migrations)/[\w./-]*"
     r"|Dockerfile|Makefile|Jenkinsfile|Procfile)(?![\w/-])",
 )
+# any other slashed token ("envs/production", "src/gateway/"): a path unless it is said as a branch
+_SLASHED = re.compile(r"(?<![\w/.:@#-])((?:[A-Za-z_.][\w.-]*/)+[\w.-]*)(?![\w/-])")
+_NOT_PATHS = frozenset({"and/or", "ci/cd", "n/a", "i/o", "w/o", "w/", "either/or", "pr/mr", "prs/mrs"})
 _BRANCH_PREFIXED = re.compile(rf"(?<![\w/.-])((?:{'|'.join(V.BRANCH_PREFIXES)})/[\w./-]*[\w-])")
 _BRANCH_CONTEXT = re.compile(
     r"(?:\b(?:on|to|into|against|from|targeting|target|off|for|in)\s+(?:the\s+)?(?:branch\s+)?(?P<a>[\w./-]+)\s+branch\b"
     r"|\bbranch\s+(?:named\s+|called\s+)?[`'\"]?(?P<b>[\w./-]+)[`'\"]?"
     r"|(?P<c>[\w./-]+)\s+branch\b)"
-)
-_AUTHOR = re.compile(
-    r"(?i:\b(?:authored\s+by|written\s+by|opened\s+by|created\s+by|raised\s+by|pushed\s+by|committed\s+by|"
-    r"deployed\s+by|triggered\s+by|started\s+by|run\s+by|ran\s+by|merged\s+by|made\s+by|author|by|from))"
-    r"\s+@?(?P<name>[A-Za-z][\w.\-]*(?:\s+[A-Z][\w\-]+)?)(?![\w.\-]*/)"
-)
-_POSSESSIVE = re.compile(
-    r"(?P<name>[A-Za-z][\w.\-]*)['\u2019]s\s+(?:\w+\s+)?(?P<obj>(?i:prs?|pull\s+requests?|commits?|changes|branch(?:es)?|"
-    r"pipelines?|builds?|deploy(?:ment)?s?|work|merges?|code))\b"
-)
-# "anything of Daniel's", "any of Priya's get merged?": the possessive with its object left out
-_OF_POSSESSIVE = re.compile(r"(?i:\b(?:of|by))\s+@?(?P<name>[A-Z][\w.\-]*)['\u2019]s?(?=[\s?.,!]|$)")
-_SUBJECT = re.compile(
-    r"(?i:\b(?:did|has|have|had))\s+@?(?P<name>[A-Za-z][\w.\-]*(?:\s+[A-Z][\w\-]+)?)\s+(?i:merge|merged|push|pushed|commit|committed|deploy|"
-    r"deployed|ship|shipped|open|opened|write|land|landed|break|broke|change|changed|touch|touched)\b"
 )
 _SYMBOL_PATTERNS = (
     re.compile(
@@ -275,8 +298,9 @@ _NOT_NAMES: frozenset[str] = frozenset(
         "anyone",
         "somebody",
         "someone",
-        "bots",
-        "bot",
+        "nobody",
+        "anybody",
+        "none",
         "production",
         "prod",
         "staging",
@@ -300,6 +324,12 @@ _AWAITING = re.compile(
 )
 
 
+_NOT_MERGED = re.compile(
+    r"(?<![\w'-])(?:" + "|".join(sorted((re.escape(n) for n in V.NEGATIONS), key=len, reverse=True)) + r")\s+"
+    r"(?:(?:yet|been|be|got|gotten|get|ever|still|actually)\s+)*merged\b"
+)
+
+
 def _states(text: str, u: Understanding) -> None:
     for phrase in _found(text, V.AWAITING_REVIEW):
         u.awaiting_review = True
@@ -312,6 +342,7 @@ def _states(text: str, u: Understanding) -> None:
         text = _AWAITING.sub(" ", text)
     for phrase in _found(text, V.IN_PROGRESS):
         u.in_progress = True
+        u.progress.extend(s for s in V.PROGRESS[phrase] if s not in u.progress)
         u.states.append(phrase)
         text = text.replace(phrase, " ")
     text, negated = _negated_results(text)
@@ -320,6 +351,10 @@ def _states(text: str, u: Understanding) -> None:
         u.states.append(phrase)
     if negated and not u.results and "SUCCESSFUL" in negated:
         u.results.extend(("FAILED", "ERROR"))  # "builds that aren't green"
+    if _NOT_MERGED.search(text):  # "haven't been merged yet": still open
+        u.pr_states.append("OPEN")
+        u.states.append("not merged")
+        text = _NOT_MERGED.sub(" ", text)
     for phrase in _found(text, V.PR_STATES):
         u.pr_states.extend(V.PR_STATES[phrase])
         u.states.append(phrase)
@@ -405,6 +440,13 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
         path = m.group(1).rstrip(".")
         if not re.match(rf"(?:{'|'.join(V.BRANCH_PREFIXES)})/", path) and not re.match(r"\d", path):
             u.paths.append(path)
+    for m in _SLASHED.finditer(question):
+        path = m.group(1).rstrip(".")
+        if any(path in p or p in path for p in [*u.paths, u.branch or "\0"]) or path.lower() in _NOT_PATHS:
+            continue
+        if re.match(rf"(?:{'|'.join(V.BRANCH_PREFIXES)})/", path) or _said_as_branch(question, path):
+            continue
+        u.paths.append(path)
     u.paths = _uniq(u.paths)
     for p in u.paths + ([u.branch] if u.branch else []):
         text = text.replace(p.lower(), " ")
@@ -442,20 +484,95 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
     return text
 
 
-def _authors(question: str, u: Understanding, repos: Sequence[RepositoryRecord]) -> None:
-    names: list[str] = []
-    for rx in (_AUTHOR, _POSSESSIVE, _SUBJECT, _OF_POSSESSIVE):
-        for m in rx.finditer(question):
-            name = m.group("name").strip()
-            first = name.split()[0].lower()
-            if first in _NOT_NAMES or first.isdigit() or re.match(r"\d", first):
-                continue
-            if rank_repositories(first, repos) and rank_repositories(first, repos)[0][1] >= 0.85:
-                continue  # "checkout's PRs" names a repository
-            if first in {s for g in SYNONYMS for s in g} or first in GENERIC:
-                continue
-            names.append(name)
-    u.authors = _uniq(names)
+def _said_as_branch(question: str, token: str) -> bool:
+    """ "on team/foo", "the team/foo branch", "into team/foo": a branch name, not a path."""
+    t = re.escape(token)
+    return bool(
+        re.search(
+            rf"{t}\s+branch|branch\s+(?:named\s+|called\s+)?[`'\"]?{t}"
+            rf"|\b(?:on|into|onto|against|from|targeting|off)\s+(?:the\s+)?[`'\"]?{t}",
+            question,
+            re.IGNORECASE,
+        )
+    )
+
+
+def _people(question: str, u: Understanding, repos: Sequence[RepositoryRecord]) -> None:
+    """People in a role (author, reviewer, approver, participant): `filters.names_in_roles` over the question,
+    keeping only words that can be names here (not vocabulary, not a repository's name)."""
+    synonyms = {s for g in SYNONYMS for s in g}
+
+    def is_name(name: str) -> bool:
+        if re.fullmatch(r"(?:\w+[\s-]+)?bots?", name.lower()) or name.lower() in V.BOT_NAMES:
+            return True  # "dependency bot", "renovate bot", "bots", "dependabot"
+        first = name.split()[0].lower()
+        if first in _NOT_NAMES or first.isdigit() or re.match(r"\d", first) or first in GENERIC:
+            return False
+        ranked = rank_repositories(first, repos)
+        if ranked and ranked[0][1] >= 0.85:
+            return False  # "checkout's PRs" names a repository
+        return first not in synonyms
+
+    found = names_in_roles(question, is_name)
+    u.authors, u.reviewers = found["author"], found["reviewer"]
+    u.approvers, u.participants = found["approver"], found["participant"]
+
+
+def _texts(question: str, u: Understanding) -> None:
+    """Text a PR's title/description or a commit's message must contain; a lone ticket key counts too.
+
+    Not in a code question (there the same words are the search query); a lone ticket key only in a
+    question about PRs or commits. Text in a question about other objects is still read, so the answer
+    can say no tool filters them by it.
+    """
+    if "code" in u.topics or (u.symbols and not u.topics):
+        return
+    nouns = {w for ws in V.TOPICS.values() for p in ws for w in p.split()}
+    people = [w for name in [*u.authors, *u.reviewers, *u.approvers, *u.participants] for w in name.split()]
+    texts = texts_in(question, not_text=[*nouns, *people])
+    named = {x.lower() for x in [u.branch or "", *u.paths]}
+    for ticket in tickets_in(question) if {"pull_requests", "commits"} & set(u.topics) else []:
+        inside = any(ticket.lower() in x for x in named)
+        if not inside and not any(ticket.lower() == t.lower() for t in texts):
+            texts.append(ticket)
+    u.texts = texts
+    u.symbols = [s for s in u.symbols if s not in texts]
+
+
+_PLURAL_NOUNS = frozenset(w for ws in V.TOPICS.values() for p in ws for w in p.split() if w.endswith("s"))
+
+
+def _which_one_and_when(work: str, text: str, u: Understanding) -> None:
+    """One object or many, landed-on time, what is live, unsupported filters, cues, name filters."""
+    u.cues = cues_in(text)
+    if "open_verb" in u.cues and u.pr_states == ["OPEN"]:
+        u.pr_states, u.cues = ["OPEN", "MERGED", "DECLINED"], [*u.cues, "created"]
+    # "the latest deployment of each service" asks for one per service: a list, not one object
+    u.pick = pick_in(work, _PLURAL_NOUNS) if u.count is None and "each" not in u.cues else None
+    u.landed = landed_in(text)
+    u.current = current_in(text) and u.window is None
+    u.unsupported = [
+        Unsupported(kind=kind, value=value)
+        for kind, value in unsupported_in(text, not_values=_all_topic_words())
+    ]
+    if u.branch and re.search(rf"\bfrom\s+(?:the\s+)?{re.escape(u.branch.lower())}", text):
+        u.cues.append("from_branch")
+    kind = re.search(rf"\b({'|'.join(V.BRANCH_KINDS)})\s+branch(?:es)?\b", text)
+    u.branch_prefix = kind.group(1) + "/" if kind else None
+    u.name_filter = _repo_name_filter(text)
+
+
+def _repo_name_filter(text: str) -> str | None:
+    """The word a repository's name must hold ("repos with pay in the name", "a repo for notifications")."""
+    for i, pattern in enumerate(V.REPO_NAME_FILTERS):
+        m = re.search(pattern, text)
+        name = m.group("n") if m else None
+        if not name or name in V.NOT_A_REPO_NAME or (i > 0 and name in GENERIC):
+            continue
+        if i > 0 and len(name) > 4 and name.endswith("s") and not name.endswith("ss"):
+            name = name[:-1]  # "a repo for notifications" → notification-service
+        return name
+    return None
 
 
 def _symbols(question: str, u: Understanding) -> None:
@@ -518,6 +635,8 @@ def _repo_mentions(text: str, u: Understanding, repos: Sequence[RepositoryRecord
         stem = word[:-1] if word.endswith("s") and len(word) > 4 else word
         if word in slug_words or stem in slug_words or word in _SCAN_SYNONYMS:
             return True
+        if len(word) >= 8 and _fused(word, known):
+            return True  # "webfrontend", "billingservice": two words written as one
         return len(word) >= 6 and any(len(s) >= 6 and _ratio(word, s) >= 85 for s in slug_words)
 
     # punctuation is kept as tokens: a clause break ("… 3 days - infra issue") ends a name's context
@@ -603,6 +722,14 @@ def _slug_typo(word: str) -> bool:
     return len(last) >= 4 and any(fuzz.ratio(last, s) >= 80 for s in _SLUG_SUFFIXES if len(s) >= 4)
 
 
+def _fused(word: str, known: set[str]) -> bool:
+    """A slug written without its hyphen ("webfrontend"), or a word and a repository suffix run together
+    ("billingservice"): a repository name to resolve, or to report as unknown with the closest names."""
+    if any(fuzz.ratio(word, slug.replace("-", "")) >= 85 for slug in known):
+        return True
+    return any(word.endswith(suffix) and len(word) - len(suffix) >= 3 for suffix in _SLUG_SUFFIXES)
+
+
 def _names_a_repo(run: list[str], before: list[str], after: str, known: set[str]) -> bool:
     """Whether a run of repository-like words is used as a repository name, not as an ordinary word.
 
@@ -612,7 +739,9 @@ def _names_a_repo(run: list[str], before: list[str], after: str, known: set[str]
     "checkout is throwing", "payments prs", "failed in auth?"); a bare word modifying some other noun ("an
     infra problem", "with a data issue") is an ordinary word.
     """
-    if any("-" in t or t in known for t in run) or any(t in GENERIC or t == "services" for t in run):
+    if any("-" in t or t in known or _fused(t, known) for t in run) or any(
+        t in GENERIC or t == "services" for t in run
+    ):
         return True
     prev = next((t for t in reversed(before) if t not in _DETERMINERS), None)
     indefinite = bool(before) and before[-1] in ("a", "an")  # "with a data issue": a common noun phrase
@@ -800,14 +929,16 @@ def understand(
         u.incident = "weak"
     if u.incident != "strong" and _ONSET.search(text) and (u.incident or _found(work, V.ASKS["changes"])):
         u.incident = "strong"  # "… started around 5am, what changed?": a symptom with an onset time
-    _states(work, u)
+    _people(question, u, repositories)
+    # "where Hannah was asked to review" names a reviewer; it is no "awaiting review" state
+    _states(without_role_phrases(work) if u.reviewers or u.approvers else work, u)
     _breakage(work, u)
     _trigger(work, u)
     u.environment = _environment(work)
-    _authors(question, u, repositories)
     u.all_repos = bool(_ALL_REPOS.search(work))
     work = _paths_and_branches(question, work, u, [])
     _symbols(question, u)
+    _texts(question, u)
     scan = _found_removed(work, V.HTTP_PHRASES)  # "gateway timeouts" names an HTTP error, not api-gateway
     for token in [u.branch or "", *u.paths, *u.symbols]:
         if token:
@@ -826,6 +957,7 @@ def understand(
     if c:
         u.count = int(c.group("a") or c.group("b"))
     u.asks = [ask for ask, phrases in V.ASKS.items() if _found(work, phrases)]
+    _which_one_and_when(work, text, u)
     if running_env and "latest" not in u.asks and u.window is None:
         u.asks.append("latest")
     if "stale" not in u.asks and _NO_ACTIVITY.search(work):

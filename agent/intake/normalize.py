@@ -173,6 +173,8 @@ def correct(text: str, vocabulary: Iterable[str], *, min_len: int = 5, cutoff: f
         hit = process.extractOne(word, vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
         if hit is None or hit[0].startswith(word) or word.startswith(hit[0]):
             return word  # an inflection ("approve" vs "approved") is a real word, not a typo
+        if word.endswith(hit[0]) or abs(len(word) - len(hit[0])) > 2:
+            return word  # a compound ("apigateway") is a name, not a misspelt "gateway"
         return hit[0]
 
     return _WORD.sub(fix, text)

@@ -12,7 +12,7 @@ Conventions (documented, tested):
     * parts of day: morning 00:00–12:00 (from midnight, so early-morning deploys are not missed),
       afternoon 12:00–18:00, evening 18:00–24:00, night 18:00–06:00 ("tonight" before 18:00 = last night).
     * "last week"/"last month"/"last year" are the previous calendar period; "past week", "in the last
-      week", "last 7 days" are rolling.
+      week", "last 7 days" are rolling; a fortnight is 14 days ("within a fortnight", "the last fortnight").
     * "since Monday" = the most recent Monday (today if today is Monday); "last Friday" = strictly before
       today.
     * "before T"/"until T" = the 24 hours before T. A date without a year is the most recent such date.
@@ -153,6 +153,7 @@ _TIME_VOCAB = [
     "afternoon",
     "evening",
     "weekend",
+    "fortnight",
     "overnight",
     "midnight",
     "monday",
@@ -186,7 +187,9 @@ _TIME_VOCAB = [
     "december",
 ]
 
-_UNIT_RE = r"(?:minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w|months?|mths?|mos?|years?|yrs?|y)"
+_UNIT_RE = (
+    r"(?:minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w|fortnights?|months?|mths?|mos?|years?|yrs?|y)"
+)
 _NUM_RE = r"(?:\d+(?:\.\d+)?|an?)"
 _MONTH_RE = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -277,6 +280,8 @@ def _delta(n: float, unit: str) -> timedelta | relativedelta:
         return timedelta(days=n)
     if u in ("w", "wk", "week"):
         return timedelta(weeks=n)
+    if u == "fortnight":
+        return timedelta(weeks=2 * n)
     if u in ("mo", "mth", "month"):
         return relativedelta(months=int(n)) if n == int(n) else timedelta(days=30 * n)
     return relativedelta(years=int(n)) if n == int(n) else timedelta(days=365 * n)
@@ -598,6 +603,8 @@ def _normalize(text: str) -> str:
         if "from" not in t and "between" not in t
         else t
     )
+    t = re.sub(r"\bthis\s+fortnight\b", "the past fortnight", t)
+    t = re.sub(r"\b(?:a|one)\s+fortnight\b", "1 fortnight", t)
     t = re.sub(r"\bmid-?night\b", "midnight", t)
     t = re.sub(r"\b(?:earlier|so far|up to now|until now)\s+today\b", "today", t)
     t = re.sub(r"\bthis (?:week|month|year) so far\b", lambda m: m.group(0)[:-7], t)

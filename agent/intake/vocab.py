@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bbscout.agent.intake.time import _TIME_VOCAB
-from bbscout.tools.args import PipelineResult, PullRequestState, Trigger
+from bbscout.tools.args import PipelineProgress, PipelineResult, PullRequestState, Trigger
 
 # Which kind of object the question is about (a question may mention several).
 TOPICS: dict[str, tuple[str, ...]] = {
@@ -248,24 +248,42 @@ NEGATIONS: tuple[str, ...] = (
     "didn't",
     "don't",
     "doesn't",
+    "haven't",
+    "hasn't",
+    "hadn't",
+    "have not",
+    "has not",
+    "won't",
 )
-IN_PROGRESS: tuple[str, ...] = (
-    "running",
-    "in progress",
-    "in-progress",
-    "pending",
-    "queued",
-    "ongoing",
-    "still running",
-    "paused",
-    "currently running",
-    "underway",
-    "building",
-    "still building",
-    "currently building",
-    "in flight",
-    "in-flight",
-)
+# Pipelines not finished, by the state each word means: running is not pending (queued) and the answer
+# counts them apart.
+PROGRESS: dict[str, tuple[PipelineProgress, ...]] = {
+    "running": ("IN_PROGRESS",),
+    "in progress": ("IN_PROGRESS",),
+    "in-progress": ("IN_PROGRESS",),
+    "ongoing": ("IN_PROGRESS",),
+    "still running": ("IN_PROGRESS",),
+    "currently running": ("IN_PROGRESS",),
+    "underway": ("IN_PROGRESS",),
+    "building": ("IN_PROGRESS",),
+    "still building": ("IN_PROGRESS",),
+    "currently building": ("IN_PROGRESS",),
+    "executing": ("IN_PROGRESS",),
+    "pending": ("PENDING",),
+    "queued": ("PENDING",),
+    "queued up": ("PENDING",),
+    "in the queue": ("PENDING",),
+    "waiting to run": ("PENDING",),
+    "waiting to start": ("PENDING",),
+    "not started": ("PENDING",),
+    "not yet started": ("PENDING",),
+    "paused": ("PAUSED",),
+    "in flight": ("IN_PROGRESS", "PENDING"),
+    "in-flight": ("IN_PROGRESS", "PENDING"),
+    "unfinished": ("IN_PROGRESS", "PENDING", "PAUSED"),
+    "not finished": ("IN_PROGRESS", "PENDING", "PAUSED"),
+}
+IN_PROGRESS: tuple[str, ...] = tuple(PROGRESS)
 PR_STATES: dict[str, tuple[PullRequestState, ...]] = {
     "open": ("OPEN",),
     "opened": ("OPEN", "MERGED", "DECLINED"),
@@ -547,6 +565,12 @@ WRITE_VERBS: tuple[str, ...] = (
 # A write verb at the start followed by one of these is a noun ("deploy failures since wednesday?",
 # "build status on main", "merge history"): a question about the objects, not a request.
 WRITE_NOUN_FOLLOWERS: tuple[str, ...] = (
+    "commit",
+    "commits",
+    "request",
+    "requests",
+    "conflict",
+    "conflicts",
     "failure",
     "failures",
     "failed",
@@ -758,6 +782,50 @@ STOP_WORDS: frozenset[str] = frozenset(
 )
 
 
+# Words of the filter grammars below (people's roles, text, which one, landed, live, unsupported filters):
+# typo-corrected towards, and never "corrected" into a neighbour ("comments" is not "commits").
+FILTER_WORDS: tuple[str, ...] = (
+    "comment",
+    "comments",
+    "commented",
+    "reviewer",
+    "reviewers",
+    "reviewed",
+    "reviewing",
+    "approver",
+    "approvers",
+    "approved",
+    "approval",
+    "approvals",
+    "participant",
+    "participants",
+    "participated",
+    "involving",
+    "mentioning",
+    "mentions",
+    "mentioned",
+    "title",
+    "description",
+    "message",
+    "label",
+    "labels",
+    "labelled",
+    "labeled",
+    "tagged",
+    "milestone",
+    "priority",
+    "component",
+    "landed",
+    "live",
+    "currently",
+    "latest",
+    "newest",
+    "oldest",
+    "earliest",
+    "fortnight",
+)
+
+
 def _words(*tables: Iterable[str]) -> set[str]:
     """Every alphabetic word of every phrase (dict tables iterate over their keys)."""
     return {w for table in tables for phrase in table for w in phrase.split() if w.isalpha()}
@@ -780,4 +848,335 @@ CORRECTABLE: frozenset[str] = frozenset(
         "kickoff",
     }
     | set(_TIME_VOCAB)
+    | set(FILTER_WORDS)
+)
+
+
+# --- people in a role: the list tools' person arguments (author, reviewer, approver, participant) ----
+# Each entry is a pattern around {who}; intake fills {who} with a person's name (capitalised words, an
+# @handle, a bot) and matches the rest case-insensitively. Roles are read in this order and a name
+# taken by one role is not read again, so "approved by Emma" is an approver, never an author.
+PERSON_ROLES: dict[str, tuple[str, ...]] = {
+    "reviewer": (
+        r"reviewed\s+by\s+{who}",
+        r"(?:with|where|having|has|have|and)\s+{who}\s+(?:as|is|was|being)\s+(?:an?\s+|the\s+|one\s+of\s+the\s+)?"
+        r"reviewers?",
+        r"{who}\s+(?:is|was|as|being)\s+(?:an?\s+|the\s+|one\s+of\s+the\s+)?reviewers?",
+        r"{who}\s+(?:is|was)\s+(?:on|among)\s+(?:the\s+)?reviewers?",
+        r"reviewers?\s+(?:is\s+|are\s+|include\s+|includes\s+|including\s+|incl\.?\s+|:\s*)?{who}",
+        r"reviews?\s+(?:requested\s+)?(?:from|by)\s+{who}",
+        r"{who}\s+(?:is|was|has\s+been|had\s+been|got)\s+(?:asked|requested|added|assigned|tagged)\s+"
+        r"(?:to\s+review|as\s+(?:an?\s+)?reviewer|for\s+review)",
+        r"(?:assigned|requested)\s+to\s+{who}",
+        r"(?:for|waiting\s+(?:on|for)|awaiting)\s+{who}\s+to\s+review",
+        r"{who}\s+(?:is|was)\s+reviewing",
+        r"{who}\s+(?:needs|has|had|must|should|is\s+supposed)\s+to\s+review",
+        r"(?:did|does|do|will|can|should|has|have)\s+{who}\s+review",
+        r"waiting\s+(?:on|for)\s+{who}(?:['’]s\s+review)?",
+        r"{who}['’]s\s+reviews?",
+        r"{who}\s+reviewed",
+    ),
+    "approver": (
+        r"approved\s+by\s+{who}",
+        r"{who}\s+(?:has\s+|had\s+|already\s+|has\s+already\s+)?approved",
+        r"(?:did|does|has|have|will)\s+{who}\s+approve",
+        r"{who}['’]s\s+approvals?",
+        r"approvals?\s+(?:from|by)\s+{who}",
+        r"{who}\s+(?:gave|has\s+given|had\s+given)\s+(?:an?\s+|the\s+|their\s+)?(?:approval|lgtm|thumbs\s+up)",
+        r"{who}\s+signed\s+off",
+        r"signed\s+off\s+by\s+{who}",
+        r"(?:with|where|having)\s+{who}\s+(?:as\s+(?:an?\s+|the\s+)?approver|approving)",
+        r"{who}\s+(?:is|was)\s+(?:an?\s+|the\s+)?approver",
+        r"approvers?\s+(?:is\s+|are\s+|include\s+|includes\s+|including\s+|:\s*)?{who}",
+    ),
+    "participant": (
+        r"{who}\s+(?:has\s+|had\s+)?(?:commented|comments|replied|weighed\s+in|chimed\s+in|participated|"
+        r"took\s+part|takes\s+part|was\s+involved|is\s+involved|has\s+been\s+involved|been\s+involved|"
+        r"left\s+(?:a\s+|some\s+|any\s+)?comments?)",
+        r"(?:did|does|has|have)\s+{who}\s+(?:comment|participate|take\s+part|weigh\s+in|chime\s+in|reply)",
+        r"comments?\s+(?:from|by)\s+{who}",
+        r"commented\s+on\s+by\s+{who}",
+        r"(?:involving|involves|involved)\s+{who}",
+        r"(?:with|where|having)\s+{who}\s+(?:as\s+(?:an?\s+|the\s+)?participant|participating|involved)",
+        r"{who}\s+(?:is|was)\s+(?:an?\s+|the\s+)?participant",
+        r"participants?\s+(?:is\s+|are\s+|include\s+|includes\s+|including\s+|:\s*)?{who}",
+    ),
+    "author": (
+        r"(?:authored|written|opened|created|raised|pushed|committed|deployed|triggered|started|run|ran|"
+        r"merged|made|submitted|filed|sent)\s+by\s+{who}",
+        r"(?:by|from)\s+{who}",
+        r"author(?:ed)?\s*:?\s+{who}",
+        r"{who}['’]s\s+(?:\w+\s+)?(?:prs?|pull\s+requests?|merge\s+requests?|commits?|changes|branch(?:es)?|"
+        r"pipelines?|builds?|deploy(?:ment)?s?|work|merges?|code|updates?)",
+        r"(?:of|by)\s+{who}['’]s?(?=[\s?.,!]|$)",
+        r"(?:did|has|have|had)\s+{who}\s+(?:merge|merged|push|pushed|commit|committed|deploy|deployed|ship|"
+        r"shipped|open|opened|write|wrote|land|landed|break|broke|change|changed|touch|touched|raise|raised|"
+        r"create|created|submit|submitted|author|authored|had|got|get|gotten|sent|send)",
+        r"{who}\s+(?:has\s+|had\s+)?(?:opened|created|raised|authored|wrote|pushed|committed|submitted|merged|"
+        r"landed|shipped|made)",
+        r"{bot}\s+(?:prs?|pull\s+requests?|merge\s+requests?|commits?|branch(?:es)?|updates?|upgrades?|bumps?)",
+        # a bot named with no role authors (bots open PRs and push commits; they do not review)
+        r"{bot}",
+    ),
+}
+# Bot accounts people name: a dependency bot by its product name, or a bot by its kind.
+BOT_NAMES: tuple[str, ...] = (
+    "renovate",
+    "renovatebot",
+    "dependabot",
+    "snyk",
+    "greenkeeper",
+    "pyup",
+    "mend",
+    "whitesource",
+)
+BOT_KINDS: tuple[str, ...] = ("dependency", "dependencies", "deps", "dep", "update", "updates", "ci", "build")
+
+# --- text in a PR's title/description or a commit's message (tool arguments text, message_contains) -----
+# Patterns around {text}: a quoted string, a ticket key ("CHK-731") or one word. A ticket key alone in a
+# question about PRs or commits is text too ("PRs for CHK-731").
+TEXT_MARKERS: tuple[str, ...] = (
+    r"(?:mentioning|mentions?|mentioned|referencing|references|referenced|citing|cites|naming|names)\s+{text}",
+    r"(?:containing|contains?|contained|including|includes?|with|having|has|have|saying|says|said|"
+    r"matching|matches)\s+{text}\s+in\s+(?:the\s+|its\s+|their\s+)?(?:title|titles|description|descriptions|"
+    r"message|messages|commit\s+messages?|body|subject|summary)",
+    r"(?:title|titles|description|descriptions|message|messages|subject|summary|body)\s+"
+    r"(?:contains?|containing|includes?|including|mentions?|mentioning|with|has|have|having|says|saying|"
+    r"matching|matches|like|of)\s+{text}",
+    r"(?:the\s+)?(?:word|words|text|string|phrase|term|keyword)\s+{text}",
+    r"(?:talk|talks|talking|talked|is|are|was|were)\s+about\s+{text}",
+    r"(?:related\s+to|relating\s+to|concerning|regarding|re:|to\s+do\s+with)\s+{text}",
+    r"(?:prs?|pull\s+requests?|merge\s+requests?|commits?|changes?)\s+(?:that\s+are\s+|which\s+are\s+)?"
+    r"about\s+(?!to\b){text}",
+    r"(?:about|regarding|re:?|for|on)\s+{ticket}",
+    r"(?:about|regarding)\s+{quoted}",
+    # "a PR for the address autocomplete thing": what the change is about, named by its subject
+    r"(?:for|about|regarding|on|with)\s+(?:the|a|an|that|this|our)\s+{words}\s+(?:thing|feature|work|change|"
+    r"changes|fix|bug|issue|stuff|ticket|story|refactor|refactoring|migration|upgrade|update|rework|cleanup)\b",
+)
+# Words that are never the text a question filters by ("PRs mentioning it").
+NOT_TEXT: frozenset[str] = frozenset(
+    {"it", "this", "that", "them", "those", "these", "me", "us", "anything", "something", "the", "a", "an"}
+)
+
+# --- which one: tool argument pick ("the latest successful build", "when did checkout last deploy") -----
+PICK_WORDS: dict[str, str] = {
+    "latest": "newest",
+    "last": "newest",
+    "newest": "newest",
+    "most recent": "newest",
+    "most recently": "newest",
+    "freshest": "newest",
+    "youngest": "newest",
+    "oldest": "oldest",
+    "earliest": "oldest",
+    "first": "oldest",
+    "least recent": "oldest",
+}
+# Singular nouns a pick word can choose from ("the latest build"; "the latest builds" is a list).
+SINGLE_NOUNS: tuple[str, ...] = (
+    "pipeline",
+    "build",
+    "run",
+    "ci run",
+    "job",
+    "pr",
+    "pull request",
+    "merge request",
+    "mr",
+    "commit",
+    "change",
+    "branch",
+    "deploy",
+    "deployment",
+    "release",
+    "rollout",
+    "rollback",
+    "merge",
+    "push",
+    "one",
+)
+# Verbs a pick word can follow or precede as an adverb ("when did auth last deploy", "deployed most
+# recently").
+PICK_VERBS: tuple[str, ...] = (
+    "deploy",
+    "deployed",
+    "released",
+    "release",
+    "shipped",
+    "ship",
+    "built",
+    "ran",
+    "run",
+    "merged",
+    "merge",
+    "pushed",
+    "committed",
+    "opened",
+    "updated",
+    "failed",
+    "fail",
+    "passed",
+    "succeeded",
+    "went out",
+    "go out",
+    "went live",
+    "rolled out",
+    "rolled back",
+    "created",
+)
+
+# --- when a commit reached a branch (list_commits time_field="entered_branch") --------------------------
+LANDED: tuple[str, ...] = (
+    r"\b(?:landed|lands|land|landing)\s+(?:on|in|into|to)\b",
+    r"\b(?:merged|got\s+merged|were\s+merged|was\s+merged)\s+(?:in)?to\b",
+    r"\bmerged\s+(?:in|on)\b",
+    r"\b(?:went|go|gone|got|made\s+it|make\s+it|came|come)\s+(?:in)?to\b(?!\s+(?:prod|production|staging))",
+    r"\b(?:reached|hit|entered|arrived\s+(?:in|on))\s+(?:the\s+)?(?:main|master|trunk|mainline|develop|default)\b",
+    r"\bpushed\s+(?:on)?to\b",
+)
+
+# --- what is live: list_deployments current (the latest SUCCESSFUL deployment per environment) --------
+LIVE: tuple[str, ...] = (
+    r"\blive\b",
+    # "what's deployed to prod?" (the possessive 's is dropped by normalisation): present tense, no time
+    r"^\s*(?:so\s+|and\s+|ok\s+)?what(?:'s|s|\s+is)?\s+(?:currently\s+)?deployed\s+(?:to|in|on)\b",
+    r"\bcurrently\s+(?:deployed|running|on|in|live|released|out)\b",
+    r"\b(?:deployed|running|released|out|on)\s+(?:in\s+\w+\s+)?(?:right\s+)?now\b",
+    r"\b(?:is|are|'s)\s+(?:deployed|running|live|out|sitting)\s+(?:in|on|to)\b",
+    r"\bwhat(?:'s|s|\s+is)\s+(?:on|in)\s+(?:the\s+)?(?:prod|production|prd|staging|stg|pre-?prod|uat|qa|test)\b",
+    r"\bcurrent(?:ly)?\s+(?:version|release|deploy(?:ment)?|commit|build|state)\b",
+    r"\bright\s+now\b",
+    r"\bat\s+the\s+moment\b",
+)
+
+# --- constraints no tool argument can apply: recognised so the answer says it could not filter by them --
+# Patterns around {value} (one word or a quoted string); the key is how the answer names the filter.
+UNSUPPORTED_FILTERS: dict[str, tuple[str, ...]] = {
+    "label": (
+        r"\blabel(?:l?ed)?\s+(?:as\s+|with\s+)?{value}",
+        r"\bwith\s+(?:the\s+|a\s+)?{value}\s+label\b",
+        r"\blabels?\s*[:=]?\s*{value}",
+        r"\btagged\s+(?:as\s+|with\s+)?{value}",
+        r"\bwith\s+(?:the\s+|a\s+)?{value}\s+tag\b",
+    ),
+    "milestone": (r"\bmilestone\s*[:=]?\s*{value}", r"\bin\s+(?:the\s+)?{value}\s+milestone\b"),
+    "priority": (r"\bpriority\s*[:=]?\s*{value}", r"\b{value}[- ]priority\b"),
+    "component": (r"\bcomponent\s*[:=]?\s*{value}",),
+    "comment count": (
+        r"\b(?:with|having|has)\s+(?:more\s+than|over|at\s+least|fewer\s+than|less\s+than|under|no)\s+"
+        r"(?P<value>\d+\s+)?comments?\b",
+        r"\b(?P<value>\d+)\+?\s+comments\b",
+    ),
+    "size": (
+        r"\b(?:more|fewer|less)\s+than\s+(?P<value>\d+)\s+(?:lines|files)\b",
+        r"\b(?:over|under)\s+(?P<value>\d+)\s+(?:lines|files)\b",
+    ),
+}
+
+# --- cues: grammatical signals the planner's table reads (name → patterns over the normalised text) ----
+CUES: dict[str, tuple[str, ...]] = {
+    # "what did Priya merge?": the merge verb, not "merge commits"/"merge conflicts"
+    "merge_verb": (r"\bmerg(?:e|ed|es|ing)\b(?!\s+(?:commits?|conflicts?)\b)",),
+    # the commit nouns and verbs that keep a merge question about commits
+    "commit_noun": (
+        r"\bcommit(?:s|ted)?\b",
+        r"\bmerge\s+commits?\b",
+        r"\bmerges\b",
+        r"\bpush(?:ed|es)?\b",
+        r"\bsha\b",
+        r"\bhash(?:es)?\b",
+        r"\blanded\b",
+    ),
+    "merge_commits": (r"\bmerge\s+commits?\b", r"\bmerges\b"),
+    "created": (r"\b(?:opened|created|raised|submitted|filed|new)\b",),
+    # "what did Priya open?": open as a verb is what someone opened (any state), not "open PRs"
+    "open_verb": (
+        r"\b(?:did|does|do|has|have|had|will)\s+(?:[\w@.'’-]+\s+){1,3}open\b(?!\s+(?:prs?|pull|pr\b))",
+    ),
+    "show": (
+        r"\b(?:show|open|cat|contents?|read|view|print|display|fetch|pull\s+up|bring\s+up|give\s+me|see|dump)\b",
+        r"\bwhat(?:'s|s|\s+is)?\s+in(?:side)?\b",
+    ),
+    "source_of": (r"\bsource\s+(?:of|for)\b",),
+    "usage": (
+        r"\b(?:usages?|uses|used|references?|referenced|callers?|calls|called|imports?|imported|mentions?|"
+        r"occurrences?|grep|where\s+else)\b",
+    ),
+    "definition": (
+        r"\b(?:defined|define[sd]?|definition|declared|declaration|implemented|implementation)\b",
+    ),
+    "search": (r"\b(?:where|find|search|which\s+files)\b",),
+    # "rolled back", "rollback", "roll anything back", "rolled the release back", "redeploy"
+    "rollback": (
+        r"\broll(?:ed|ing|s)?(?:[\s-]+(?:\S+\s+){0,3}?)?back(?:s)?\b",
+        r"\brollbacks?\b",
+        r"\bredeploy",
+        r"\breverted\s+(?:the\s+)?(?:deploy|release)",
+    ),
+    # "which commits went out with the last prod deploy": what a deployment shipped
+    "shipped_with": (
+        r"\b(?:commits?|changes?|prs?|pull\s+requests?|fixes|files?|features?|tickets?)\b.*?\b(?:went\s+out|"
+        r"go\s+out|shipped|ship|went\s+in|go\s+in|were\s+in|was\s+in|are\s+in|is\s+in|included|in|"
+        r"made\s+it\s+into|part\s+of)\s+(?:with|in|into|on|of)?\s*(?:the|that|this|our)\s+(?:\w+[\s-]+){0,6}?"
+        r"(?:deploy|deployment|release|rollout)\b(?!s)",
+    ),
+    # a chat follow-up that filters the previous answer
+    "filter_previous": (
+        r"\b(?:which|what|any)\s+of\s+(?:those|these|them)\b",
+        r"\b(?:only|just)\s+(?:the\s+)?(?:ones?|those)\b",
+        r"\bof\s+(?:those|these|them)\b",
+        r"\bamong\s+(?:those|these|them)\b",
+        r"\bfilter\b",
+        r"\bwhich\s+ones\b",
+    ),
+    # "and in payments?", "what about yesterday?": the previous question with another scope
+    "retarget": (r"^\s*(?:and|also|ok(?:ay)?|now|then|same|what|how)\b", r"^\s*\w+(?:\s+\w+)?\s*\?\s*$"),
+    # "anything open against main?": open pull requests into a branch
+    "open_against": (
+        r"\b(?:open|opened|pending|outstanding|unmerged)\s+(?:(?:right\s+)?now\s+)?(?:against|into|onto|"
+        r"targeting|to)\s+(?!be\b)",
+    ),
+    # "it", "those", "did that fail?" point at something; "anything that failed?" does not
+    "pointing": (
+        r"\b(?:it|those|these|them)\b",
+        r"(?:^|\b(?:is|was|did|does|do|has|have|had|about|with|of|on|in|at|to|fix|fixed|see|check|why|what|"
+        r"how)\s+)(?:that|this)\b",
+    ),
+    "that_this_it": (r"\b(?:that|this|it)\b",),
+    "yes_no": (
+        r"^\s*(?:is|are|was|were|did|does|do|has|have)\s+(?!there\b|any|anything|anyone|anybody|all\b|every|"
+        r"some|something|somebody|someone|we\b)",
+    ),
+    "quantified": (r"\b(?:any|anything|anyone|all|every|each|some|something|which|what|how\s+many|there)\b",),
+    "release_branches": (r"\brelease[s]?\s+branch",),
+    "pipeline_words": (r"\b(?:pipelines?|builds?|ci)\b",),
+    "each": (
+        r"\b(?:each|every|per|all)\s+(?:of\s+the\s+)?(?:env|environment|environments|repo|repos|service|"
+        r"services|repositories|repository)\b",
+    ),
+    # "the deploy", "the build", "the PR": one definite thing, named by nothing but its kind
+    "definite_deployment": (r"\bthe\s+(?:deploy|deployment|release|rollout)\b(?!\s*[-#]?\d)(?!s\b)",),
+    "definite_build": (r"\bthe\s+(?:build|pipeline|ci\s+run|pipeline\s+run)\b(?!\s*[-#]?\d)(?!s\b)",),
+    "definite_pull_request": (r"\bthe\s+(?:pr|pull\s+request|merge\s+request)\b(?!\s*[-#]?\d)(?!s\b)",),
+}
+# Branch-name families people name by kind ("release branches"): the prefix list_branches filters by.
+BRANCH_KINDS: tuple[str, ...] = ("feature", "release", "hotfix", "bugfix")
+# Long-lived branches: a window still applies to them ("did develop fail?" means recently).
+LONG_LIVED_BRANCHES: frozenset[str] = frozenset(
+    {"main", "master", "trunk", "develop", "development", "dev", "staging", "next", "production", "prod"}
+)
+# "repos with service in the name", "is there a repo for notifications?": the word a repository name
+# holds (list_repositories name_contains); the first pattern that gives a name-like word wins.
+REPO_NAME_FILTERS: tuple[str, ...] = (
+    r"\b(?:named|called|containing|contains|contain|matching|match|with|having|has|have|"
+    r"whose\s+names?\s+(?:contains?|has|have|includes?)|names?\s+(?:contains?|containing|including|includes?|"
+    r"with))\s+(?:the\s+(?:word|string|text|term)\s+|an?\s+)?['\"`]?(?P<n>[\w-]+)['\"`]?",
+    r"\b(?:a|an|any|the|some|our)\s+(?P<n>[\w-]+)\s+(?:repos?|repositories|repository|projects?|codebases?)\b",
+    r"\b(?:repos?|repositories|repository|projects?|codebases?)\s+(?:for|about|of|with|named|called)\s+"
+    r"(?:the\s+)?(?P<n>[\w-]+)",
+)
+NOT_A_REPO_NAME: frozenset[str] = frozenset(
+    """the a an in name names all any every our other new old git bitbucket many more which some code source
+    separate single dedicated own list workspace we you they i us it got""".split()  # noqa: SIM905
 )

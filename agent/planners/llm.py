@@ -62,7 +62,10 @@ TOOL_FAMILY: dict[str, Family] = {
     "deployment_changes": "deployments",
     "search_code": "code",
     "browse_source": "code",
+    "resolve_person": "repositories",
 }
+# lookups that only prepare the real calls: they decide the family only when nothing else was called
+_LOOKUPS = frozenset({"resolve_repository", "resolve_person"})
 MAX_REPOSITORIES_SHOWN = 200
 MAX_EARLIER_TURNS = 4  # chat turns kept before the current one (each whole, so every call keeps its answer)
 _NOT_RUN = "not run: bbscout did not execute this call."
@@ -361,6 +364,7 @@ class LLMPlanner:
             return "incident"
         if not steps:
             return "follow_up" if request.previous is not None else "unknown"
+        steps = [s for s in steps if s.tool not in _LOOKUPS] or steps
         counts = Counter(TOOL_FAMILY.get(s.tool, "unknown") for s in steps)
         best = max(counts.values())
         return next(
@@ -416,7 +420,8 @@ class LLMPlanner:
 
 
 def intake_hints(u: Understanding) -> str:
-    """What intake recognised, one line per kind, for the planner prompt (the window already in UTC)."""
+    """What intake recognised, one line per kind, each with the tool argument that applies it (the same
+    slots the rules planner fills), for the planner prompt (the window already in UTC)."""
     lines = []
     if u.window is not None:
         lines.append(
@@ -429,29 +434,48 @@ def intake_hints(u: Understanding) -> str:
             lines.append(f"- repository: '{m.phrase}' is ambiguous ({', '.join(m.candidates)})")
         else:
             closest = f" (closest: {', '.join(m.candidates)})" if m.candidates else ""
-            lines.append(f"- repository: no repository matches '{m.phrase}'{closest}")
+            lines.append(
+                f"- repository: no repository matches '{m.phrase}'{closest}; do not widen to the workspace"
+            )
     if u.branch:
         lines.append(f"- branch: {u.branch}" + (" (the default branch)" if u.default_branch else ""))
     named: list[tuple[str, Sequence[object]]] = [
-        ("authors", u.authors),
+        ("authors (author)", u.authors),
+        ("reviewers (list_pull_requests.reviewer)", u.reviewers),
+        ("approvers (list_pull_requests.approver)", u.approvers),
+        ("participants (list_pull_requests.participant)", u.participants),
+        ("text in titles/descriptions/messages (text, message_contains)", u.texts),
         ("pipeline results", u.results),
+        ("unfinished states (in_progress; count running and pending apart)", u.progress),
         ("pull request states", u.pr_states),
         ("pull request numbers", u.pr_numbers),
         ("build numbers", u.build_numbers),
         ("commits", u.commits),
-        ("paths", u.paths),
+        ("paths (path)", u.paths),
         ("code symbols or text", u.symbols),
     ]
     lines += [f"- {what}: {', '.join(map(str, values))}" for what, values in named if values]
     flags = [
-        ("running or pending only", u.in_progress),
+        ("running or pending only", u.in_progress and not u.progress),
         ("awaiting review", u.awaiting_review),
         ("drafts", u.draft),
+        ("what is live now (list_deployments current)", u.current),
+        (
+            "landed/merged on a branch: time commits by entry (list_commits time_field=entered_branch)",
+            u.landed,
+        ),
     ]
     lines += [f"- {what}" for what, on in flags if on]
-    for what, value in (("trigger", u.trigger), ("environment", u.environment), ("how many", u.count)):
+    for what, value in (
+        ("trigger", u.trigger),
+        ("environment", u.environment),
+        ("how many (limit)", u.count),
+        ("exactly one object (pick)", u.pick),
+    ):
         if value:
             lines.append(f"- {what}: {value}")
+    for item in u.unsupported:
+        lines.append(f"- {item.kind} '{item.value}': no tool argument filters by it; say so, do not pretend")
     return "\n".join(lines) or "- (nothing recognised)"
 
 

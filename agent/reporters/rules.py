@@ -7,6 +7,7 @@ delegated to `agent.incident` for ranking. Repository text only appears after th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -88,6 +89,72 @@ def listing(records: Sequence[R], line: Callable[[R], str]) -> str:
     return "\n".join(shown)
 
 
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """ "1 deployment", "2 deployments" (`many` for irregular plurals)."""
+    return f"{n} {noun if n == 1 else (many or noun + 's')}"
+
+
+# How a headline says an applied constraint, by its filter (the value fills {v}).
+_QUALIFIERS: dict[str, str] = {
+    "author": "by {v}",
+    "reviewer": "with {v} as a reviewer",
+    "approver": "approved by {v}",
+    "participant": "with {v} taking part",
+    "text": "mentioning “{v}”",
+    "path": "touching `{v}`",
+    "trigger": "triggered {v}",
+}
+
+
+def qualifiers(plan: Plan, *, branch: str | None = None) -> str:
+    """The applied people/text/path/branch constraints as the headline's words (" by Priya on `main`").
+
+    `branch` is how this family says a branch ("on", "into"); None leaves the branch out (the scope
+    already says it).
+    """
+    words = []
+    for c in plan.constraints:
+        if not c.applied:
+            continue
+        template = _QUALIFIERS.get(c.filter)
+        if template:
+            value = c.value.lower() if c.filter == "trigger" else c.value
+            words.append(template.format(v=value))
+        elif c.kind == "branch" and branch:
+            side = "from" if c.how.endswith("source_branch") else branch
+            words.append(f"{side} `{c.value}`")
+        elif c.kind == "window" and c.filter == "landed":
+            words.append("(timed by when each entered the branch)")
+    return "".join(" " + w for w in words)
+
+
+def rules_used(plan: Plan, outcomes: list[StepOutcome]) -> list[str]:
+    """The notes that say how the primary steps chose their records: the single-object rule, who a
+    person filter matched, how far a path scan looked."""
+    primary_ids = {s.id for s in plan.steps if s.primary}
+    keep = ("rule:", "path ")
+    people = (" matched ", "no one by that name")
+    return list(
+        dict.fromkeys(
+            note
+            for o in outcomes
+            if o.step_id in primary_ids
+            for note in o.notes
+            if note.startswith(keep) or any(p in note for p in people)
+        )
+    )
+
+
+def with_rules(answer: str, plan: Plan, outcomes: list[StepOutcome]) -> str:
+    notes = rules_used(plan, outcomes)
+    return answer + "".join(f"\n\n_{n}_" for n in notes)
+
+
+def picked(plan: Plan) -> str | None:
+    """ "newest" / "oldest" when the primary step picks one object."""
+    return next((s.args.get("pick") for s in plan.steps if s.primary and s.args.get("pick")), None)
+
+
 # --- pipelines -------------------------------------------------------------------------------------
 
 
@@ -144,42 +211,101 @@ def pipeline_line(outcomes: list[StepOutcome]) -> Callable[[PipelineRecord], str
     return line
 
 
+def _cause(pipeline: PipelineRecord, outcomes: list[StepOutcome]) -> str:
+    """Why a failed pipeline failed, in one clause: its error, else its failed step and first error line."""
+    if pipeline.error_message:
+        return first_line(pipeline.error_message, 160)
+    steps = _failed_steps(pipeline, outcomes)
+    if not steps:
+        return ""
+    step = steps[0]
+    line = _error_line(step.error_lines)
+    return f"step “{step.name}” {step.result}" + (f": {first_line(line, 140)}" if line else "")
+
+
+_EXCEPTION = re.compile(r"^E\s+\S|\b\w*(?:Error|Exception|Timeout)\b|\bTraceback\b|\bpanic:")
+
+
+def _error_line(lines: Sequence[str]) -> str:
+    """The line that says what went wrong: an exception ("E   KeyError: 'x'") before an assertion's echo."""
+    text = [x.strip() for x in lines if x.strip()]
+    return next((x for x in text if _EXCEPTION.search(x)), text[0] if text else "")
+
+
+_PROGRESS = {"IN_PROGRESS": "running", "PENDING": "pending", "PAUSED": "paused"}
+
+
 def report_pipelines(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
     results = plan.focus.results
     pipelines = answer_set(plan, outcomes, PipelineRecord)
     if results:
         pipelines = [p for p in pipelines if p.result in results]
+    others = ""  # unfinished runs in another state than asked: counted apart, never as these
     if plan.focus.in_progress:
-        pipelines = [p for p in pipelines if p.state in ("PENDING", "IN_PROGRESS", "PAUSED")]
+        unfinished = plan.focus.progress or ["PENDING", "IN_PROGRESS", "PAUSED"]
+        rest = [p for p in pipelines if p.state in _PROGRESS and p.state not in unfinished]
+        pipelines = [p for p in pipelines if p.state in unfinished]
+        counts = {_PROGRESS[st]: sum(1 for p in rest if p.state == st) for st in _PROGRESS}
+        others = ", ".join(f"{n} {word}" for word, n in counts.items() if n)
     pipelines.sort(key=lambda p: p.created_on, reverse=True)
-    noun = describe_results(results, plan.focus.in_progress)
+    noun = describe_results(results, plan.focus.in_progress, plan.focus.progress)
     scope = in_scope(plan)
+    quals = qualifiers(plan, branch="on")
+    pick = picked(plan)
     if not pipelines:
-        answer = f"**No {noun} pipelines{window_text(plan)}** {scope}."
+        answer = f"**No {noun} pipelines{quals}{window_text(plan)}** {scope}"
+        answer += f" ({others}, not counted)." if others else "."
         if set(results) == set(FAILED):
             answer += " (Failures include results FAILED and ERROR; STOPPED runs are not counted.)"
-        return Report(answer=answer, confidence="high")
+        return Report(answer=with_rules(answer, plan, outcomes), confidence="high")
+    findings = failure_findings(pipelines, outcomes)
+    if pick or (len(pipelines) == 1 and not _is_listing(plan)):
+        p = pipelines[0]
+        cause = _cause(p, outcomes) if p.result in FAILED else ""
+        what = f"The {pick} {noun} pipeline{quals} {scope}" if pick else None
+        head = f"**{link(p)} {p.result or p.state}**" + (f" — {cause}" if cause else "")
+        answer = (
+            (f"{what}: {head}." if what else f"{head}.")
+            + "\n\n"
+            + listing(pipelines, pipeline_line(outcomes))
+        )
+        return Report(
+            answer=with_rules(answer, plan, outcomes),
+            entities=[p.ref for p in pipelines],
+            findings=findings,
+            confidence="high",
+        )
+    headline = f"**{plural(len(pipelines), (noun + ' pipeline').strip())}{quals}{window_text(plan)}** {scope}"
+    if plan.focus.in_progress and len(plan.focus.progress) != 1:
+        split = {word: sum(1 for p in pipelines if p.state == state) for state, word in _PROGRESS.items()}
+        headline += " — " + ", ".join(f"{n} {word}" for word, n in split.items() if n)
     counts = {r: sum(1 for p in pipelines if p.result == r) for r in results}
-    split = ", ".join(f"{n} {r}" for r, n in counts.items() if n)
-    headline = (
-        f"**{len(pipelines)} {noun} pipeline{'s' if len(pipelines) != 1 else ''}{window_text(plan)}** {scope}"
-    )
-    if len(results) > 1 and split:
-        headline += f" — {split}"
+    split_results = ", ".join(f"{n} {r}" for r, n in counts.items() if n)
+    if len(results) > 1 and split_results:
+        headline += f" — {split_results}"
+    if len(pipelines) == 1 and pipelines[0].result in FAILED and _cause(pipelines[0], outcomes):
+        headline += f" — {_cause(pipelines[0], outcomes)}"
+    if others:
+        headline += f" ({others}, not counted)"
     if set(results) == set(FAILED):
         headline += ". STOPPED runs are not counted as failures"
     answer = headline + ".\n\n" + listing(pipelines, pipeline_line(outcomes))
     return Report(
-        answer=answer,
+        answer=with_rules(answer, plan, outcomes),
         entities=[p.ref for p in pipelines],
-        findings=failure_findings(pipelines, outcomes),
+        findings=findings,
         confidence="high",
     )
 
 
-def describe_results(results: Sequence[str], in_progress: bool) -> str:
+def _is_listing(plan: Plan) -> bool:
+    """The plan asked for a list (a listing tool without pick), not for one object."""
+    return any(s.primary and s.tool.startswith("list_") and not s.args.get("pick") for s in plan.steps)
+
+
+def describe_results(results: Sequence[str], in_progress: bool, progress: Sequence[str] = ()) -> str:
     if in_progress:
-        return "running"
+        return " or ".join(_PROGRESS[s] for s in progress) if progress else "running or pending"
     names = {
         frozenset({"FAILED", "ERROR"}): "failed",
         frozenset({"FAILED"}): "failed (result FAILED)",
@@ -195,6 +321,10 @@ def describe_results(results: Sequence[str], in_progress: bool) -> str:
 
 def pr_line(pr: PullRequestRecord) -> str:
     approvals = f", approved by {', '.join(pr.approved_by)}" if pr.approved_by else ""
+    if pr.state == "MERGED" and pr.closed_by:
+        approvals += f", merged by {pr.closed_by}"
+    if pr.matched_paths:
+        approvals += f", touched {', '.join(f'`{p}`' for p in pr.matched_paths[:3])}"
     draft = " (draft)" if pr.draft else ""
     return (
         f"{link(pr)} **{pr.state}**{draft} “{first_line(pr.subject or pr.title)}” by {pr.author} — "
@@ -215,18 +345,25 @@ def report_pull_requests(request: PlanRequest, plan: Plan, outcomes: list[StepOu
         prs = [p for p in prs if matches_filter(p, wanted)]
     prs.sort(key=lambda p: p.updated_on, reverse=True)
     noun = "/".join(s.lower() for s in states) + " " if states else ""
-    if wanted is not None and wanted.awaiting_review:
+    awaiting = any(st.primary and st.args.get("awaiting_review") for st in plan.steps)
+    if (wanted is not None and wanted.awaiting_review) or awaiting:
         noun = "open, awaiting-review "
     scope = in_scope(plan)
     if within is not None:
         scope = f"among the {len(within)} pull requests of the previous answer"
+    quals = qualifiers(plan, branch="into")
+    pick = picked(plan)
     if not prs:
-        return Report(answer=f"**No {noun}pull requests{window_text(plan)}** {scope}.", confidence="high")
-    answer = (
-        f"**{len(prs)} {noun}pull request{'s' if len(prs) != 1 else ''}{window_text(plan)}** {scope}, "
-        f"most recently updated first.\n\n" + listing(prs, pr_line)
-    )
-    return Report(answer=answer, entities=[p.ref for p in prs], confidence="high")
+        answer = f"**No {noun}pull requests{quals}{window_text(plan)}** {scope}."
+        return Report(answer=with_rules(answer, plan, outcomes), confidence="high")
+    if pick:
+        answer = f"The {pick} {noun}pull request{quals} {scope}: **{pr_line(prs[0])}**"
+    else:
+        answer = (
+            f"**{plural(len(prs), noun + 'pull request')}{quals}{window_text(plan)}** {scope}, "
+            "most recently updated first.\n\n" + listing(prs, pr_line)
+        )
+    return Report(answer=with_rules(answer, plan, outcomes), entities=[p.ref for p in prs], confidence="high")
 
 
 # --- commits ---------------------------------------------------------------------------------------
@@ -234,19 +371,29 @@ def report_pull_requests(request: PlanRequest, plan: Plan, outcomes: list[StepOu
 
 def commit_line(c: CommitRecord) -> str:
     pr = f" (PR #{c.pr_id})" if c.pr_id else ""
-    return f"{link(c)} “{first_line(c.message)}” — {c.author}, {when(c.date)}{pr}"
+    entered = f", entered `{c.branch}` {when(c.entered_on)}" if c.entered_on and c.branch else ""
+    return f"{link(c)} “{first_line(c.message)}” — {c.author}, {when(c.date)}{entered}{pr}"
 
 
 def report_commits(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
     commits = answer_set(plan, outcomes, CommitRecord)
-    commits.sort(key=lambda c: c.date, reverse=True)
+    landed = any(c.entered_on for c in commits)
+    commits.sort(key=lambda c: c.entered_on or c.date if landed else c.date, reverse=True)
     scope = in_scope(plan)
+    quals = qualifiers(plan, branch="on")
+    pick = picked(plan)
     if not commits:
-        return Report(answer=f"**No commits{window_text(plan)}** {scope}.", confidence="high")
-    answer = f"**{len(commits)} commits{window_text(plan)}** {scope}, newest first.\n\n" + listing(
-        commits, commit_line
+        answer = f"**No commits{quals}{window_text(plan)}** {scope}."
+        return Report(answer=with_rules(answer, plan, outcomes), confidence="high")
+    if pick:
+        answer = f"The {pick} commit{quals} {scope}: **{commit_line(commits[0])}**"
+    else:
+        order = "newest first" + (" by when each entered the branch" if landed else "")
+        answer = f"**{plural(len(commits), 'commit')}{quals}{window_text(plan)}** {scope}, {order}.\n\n"
+        answer += listing(commits, commit_line)
+    return Report(
+        answer=with_rules(answer, plan, outcomes), entities=[c.ref for c in commits], confidence="high"
     )
-    return Report(answer=answer, entities=[c.ref for c in commits], confidence="high")
 
 
 # --- branches --------------------------------------------------------------------------------------
@@ -259,13 +406,22 @@ def branch_line(b: BranchRecord) -> str:
 def report_branches(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
     branches = answer_set(plan, outcomes, BranchRecord)
     branches.sort(key=lambda b: b.head_date, reverse=not plan.focus.stale)
-    noun = "stale branches" if plan.focus.stale else "branches, most recently active first"
+    noun = "stale branch" if plan.focus.stale else "branch"
+    order = "" if plan.focus.stale else ", most recently active first"
+    pick = picked(plan)
     if not branches:
         return Report(
-            answer=f"**No {noun.split(',')[0]}{window_text(plan)}** {in_scope(plan)}.", confidence="high"
+            answer=with_rules(f"**No {noun}es{window_text(plan)}** {in_scope(plan)}.", plan, outcomes),
+            confidence="high",
         )
-    answer = f"**{len(branches)} {noun}** {in_scope(plan)}.\n\n" + listing(branches, branch_line)
-    return Report(answer=answer, entities=[b.ref for b in branches], confidence="high")
+    if pick:
+        answer = f"The {pick} {noun} {in_scope(plan)}: **{branch_line(branches[0])}**"
+    else:
+        answer = f"**{plural(len(branches), noun, noun + 'es')}** {in_scope(plan)}{order}.\n\n"
+        answer += listing(branches, branch_line)
+    return Report(
+        answer=with_rules(answer, plan, outcomes), entities=[b.ref for b in branches], confidence="high"
+    )
 
 
 # --- deployments -----------------------------------------------------------------------------------
@@ -279,16 +435,16 @@ def deployment_line(d: DeploymentRecord) -> str:
         redeploy = f" — **rolled back** by {d.rolled_back_by}"
     elif d.is_redeploy:
         redeploy = " — redeploy of an earlier release"
+    if d.replaces and not d.rolls_back:
+        before = f"release “{d.replaces_release}”" if d.replaces_release else d.replaces
+        commit = f" (commit `{d.replaces_commit[:12]}`)" if d.replaces_commit else ""
+        redeploy += f"; it replaced {before}{commit}, {d.replaces}"
     commit = f" commit `{d.commit[:12]}`" if d.commit else ""
     who = f" by {d.deployer}" if d.deployer else ""
     return (
         f"{link(d)} {d.environment}: release “{d.release}”{commit} **{d.status or d.state}** "
         f"at {when(d.started_on)}{who}{redeploy}"
     )
-
-
-def _plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 def _change_set(outcome: StepOutcome) -> tuple[str, list[str], Finding]:
@@ -310,7 +466,7 @@ def _change_set(outcome: StepOutcome) -> tuple[str, list[str], Finding]:
         )
     else:
         text += "\n\nIt shipped"
-    text += f" {_plural(len(commits), 'commit')} from {_plural(len(prs), 'pull request')}:"
+    text += f" {plural(len(commits), 'commit')} from {plural(len(prs), 'pull request')}:"
     if prs:
         text += "\n" + listing(prs, pr_line)
     loose = [c for c in commits if not c.pr_id]
@@ -325,8 +481,8 @@ def _change_set(outcome: StepOutcome) -> tuple[str, list[str], Finding]:
     for note in outcome.notes:
         text += f"\n\n_{note}_"
     finding = Finding(
-        title=f"{current.repo}: {len(prs)} PRs / {len(commits)} commits in {current.environment} "
-        f"release “{current.release}”",
+        title=f"{current.repo}: {plural(len(prs), 'PR')} / {plural(len(commits), 'commit')} in "
+        f"{current.environment} release “{current.release}”",
         detail="; ".join(f"{p.ref}: {first_line(p.subject or p.title)}" for p in prs)
         or "no pull requests found",
         refs=[current.ref, *(p.ref for p in prs)],
@@ -370,21 +526,46 @@ def report_deployments(request: PlanRequest, plan: Plan, outcomes: list[StepOutc
     if statuses:
         deployments = [d for d in deployments if (d.status or d.state).upper() in statuses]
     deployments.sort(key=lambda d: d.started_on or _EARLIEST, reverse=True)
-    noun = (
-        "deployments in rollbacks (each rollback and the release it replaced)"
-        if plan.focus.rollbacks
-        else "deployments"
-    )
+    noun, tail = "deployment", ""
+    if plan.focus.rollbacks:
+        tail = " in rollbacks (each rollback and the release it replaced)"
     if statuses:
         noun = f"{'/'.join(x.lower().replace('_', ' ') for x in statuses)} {noun}"
     env_text = f" to {environment}" if environment else ""
+    scope = in_scope(plan)
+    live = any(st.primary and st.args.get("current") for st in plan.steps)
+    pick = picked(plan)
     if not deployments:
-        return Report(
-            answer=f"**No {noun}{env_text}{window_text(plan)}** {in_scope(plan)}.", confidence="high"
+        what = "live deployment" if live else noun + "s" + tail
+        answer = f"**No {what}{env_text}{window_text(plan)}** {scope}."
+        return Report(answer=with_rules(answer, plan, outcomes), confidence="high")
+    if live:
+        where = f" in {environment}" if environment else ""
+        head = (
+            f"**Live{where} {scope}** (the latest successful deployment per repository and environment): "
+            + (
+                deployment_line(deployments[0])
+                if len(deployments) == 1
+                else plural(len(deployments), "deployment")
+            )
+            + "."
         )
-    head = f"**{len(deployments)} {noun}{env_text}{window_text(plan)}** {in_scope(plan)}, newest first."
+        body = "" if len(deployments) == 1 else "\n\n" + listing(deployments, deployment_line)
+        return Report(
+            answer=with_rules(head + body, plan, outcomes),
+            entities=[d.ref for d in deployments],
+            confidence="high",
+        )
+    if pick:
+        # "the most recent deploy" has two readings: to any environment, or to production; say which
+        reading = "" if environment else " (to any environment; ask “… to production” for production only)"
+        answer = f"The {pick} {noun}{env_text or ' to any environment'} {scope}: "
+        answer += f"**{deployment_line(deployments[0])}**{reading}"
+    else:
+        head = f"**{plural(len(deployments), noun)}{tail}{env_text}{window_text(plan)}** {scope}"
+        answer = head + ", newest first.\n\n" + listing(deployments, deployment_line)
     return Report(
-        answer=head + "\n\n" + listing(deployments, deployment_line),
+        answer=with_rules(answer, plan, outcomes),
         entities=[d.ref for d in deployments],
         confidence="high",
     )
@@ -411,7 +592,7 @@ def report_code(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -
             else ""
         )
         parts.append(
-            f"**{_plural(len(matches), 'file')} match “{plan.focus.query or ''}”**{how}:\n"
+            f"**{plural(len(matches), 'file')} match “{plan.focus.query or ''}”**{how}:\n"
             + listing(matches, lambda m: link(m) + (f" — `{m.lines[0]}`" if m.lines else ""))
         )
     if not parts:
@@ -430,7 +611,7 @@ def report_code(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -
 def report_repositories(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
     repos = answer_set(plan, outcomes, RepositoryRecord)
     return Report(
-        answer=f"**{len(repos)} repositories** in the workspace.\n\n"
+        answer=f"**{plural(len(repos), 'repository', 'repositories')}** in the workspace.\n\n"
         + listing(repos, lambda r: f"{link(r)} — {first_line(r.description)}"),
         entities=[r.ref for r in repos],
         confidence="high",
@@ -549,7 +730,12 @@ def report_follow_up(request: PlanRequest, plan: Plan, outcomes: list[StepOutcom
 
 
 def report_unknown(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
-    parts = ["**I could not turn this question into Bitbucket queries, so I did not guess.**"]
+    unresolved = [x for x in plan.not_understood if x.startswith("no repository matches")]
+    if unresolved:  # say which name, and the closest ones; never an answer for the whole workspace
+        lead = "; ".join(x[0].upper() + x[1:] for x in unresolved)
+        parts = [f"**{lead}**, so I did not search the whole workspace instead."]
+    else:
+        parts = ["**I could not turn this question into Bitbucket queries, so I did not guess.**"]
     if plan.understood:
         parts.append("Understood: " + "; ".join(plan.understood) + ".")
     if plan.not_understood:

@@ -51,14 +51,14 @@ CASES: list[tuple[str, set[tuple[str, str, bool]]]] = [
     ),
     ("where is calculate_tax defined?", {("text", "calculate_tax", True)}),
     ("which PRs are awaiting review?", {("state", "awaiting review", True)}),
-    # not applied: no tool filters drafts; a window the "latest deployment" lookup ignores; an unknown name
+    # not applied: no tool filters drafts; an unknown name
     (
         "draft PRs in checkout",
         {("state", "OPEN", True), ("state", "draft", False), ("repository", "checkout-service", True)},
     ),
     (
         "what changed in the last production deployment yesterday?",
-        {("environment", "production", True), ("window", "yesterday", False)},
+        {("environment", "production", True), ("window", "yesterday", True), ("one", "newest", True)},
     ),
     (
         "failed builds in foobarbaz",

@@ -423,3 +423,60 @@ def test_possessive_without_object_is_an_author(question: str, author: str) -> N
 )
 def test_building_and_in_flight_mean_running(question: str) -> None:
     assert u(question).in_progress
+
+
+# --- the filters issue 10 added: people in a role, text, which one, landed, live, running vs pending,
+# filters no tool applies, fused repository names, fortnight
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("open PRs where Emma is a reviewer", {"reviewers": ["Emma"], "authors": []}),
+        ("PRs approved by Marcus in payments", {"approvers": ["Marcus"], "authors": []}),
+        ("PRs Noah commented on", {"participants": ["Noah"]}),
+        (
+            "declined PRs where hannah was asked to review",
+            {"reviewers": ["hannah"], "awaiting_review": False},
+        ),
+        ("what did the renovate bot open this week", {"authors": ["renovate bot"]}),
+        ("dependabot PRs in web-frontend", {"authors": ["dependabot"], "repos": ["web-frontend"]}),
+        ("open PRs from renovate/lodash-4.x", {"authors": [], "branch": "renovate/lodash-4.x"}),
+        ("commits mentioning CHK-731", {"texts": ["CHK-731"]}),
+        ("merged PRs that talk about Stripe", {"texts": ["Stripe"]}),
+        ("PRs for DATA-377", {"texts": ["DATA-377"]}),
+        ("search the code for 'retry'", {"texts": [], "symbols": ["retry"]}),
+        ("the latest successful build on main", {"pick": "newest"}),
+        ("when did auth-service last deploy to prod", {"pick": "newest"}),
+        ("the oldest open PR", {"pick": "oldest"}),
+        ("the latest builds on main", {"pick": None}),
+        ("the last 5 builds", {"pick": None, "count": 5}),
+        ("the latest production deployment of each service", {"pick": None}),
+        ("commits that landed on main yesterday", {"landed": True}),
+        ("what is live in prod for auth-service", {"current": True}),
+        ("what was deployed to prod yesterday", {"current": False}),
+        ("how many pipelines are running right now?", {"progress": ["IN_PROGRESS"]}),
+        ("anything queued up waiting to run?", {"progress": ["PENDING"]}),
+        ("what's in flight", {"progress": ["IN_PROGRESS", "PENDING"]}),
+        ("open PRs with more than 5 comments", {"unsupported": [{"kind": "comment count", "value": "5"}]}),
+        ("open PRs labelled bug", {"unsupported": [{"kind": "label", "value": "bug"}]}),
+        ("PRs in webfrontend merged since Monday", {"repos": ["web-frontend"]}),
+        ("builds in apigateway today", {"repos": ["api-gateway"]}),
+        ("commits to envs/production in infra-terraform", {"paths": ["envs/production"]}),
+        ("renovate PRs that haven't been merged yet", {"pr_states": ["OPEN"]}),
+    ],
+)
+def test_issue_10_filters(question: str, expected: dict[str, Any]) -> None:
+    got = u(question).model_dump(mode="json")
+    for key, value in expected.items():
+        assert got[key] == value, (key, got[key])
+
+
+def test_a_fortnight_is_fourteen_days() -> None:
+    w = u("deploys in the last fortnight").window
+    assert w is not None and (w.end - w.start).days == 14
+    w = u("PRs merged within a fortnight").window
+    assert w is not None and (w.end - w.start).days == 14
+
+
+def test_an_unknown_fused_name_is_reported_not_dropped() -> None:
+    (mention,) = u("PRs in billingservice merged since Monday").repo_mentions
+    assert mention.status == "unknown" and "payments-service" in mention.candidates

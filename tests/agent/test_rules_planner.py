@@ -91,9 +91,9 @@ CASES: list[tuple[str, str, str, dict[str, Any], tuple[str, str] | None]] = [
     (
         "what's running right now in payments",
         "pipelines",
-        "list_pipelines",
-        {"repos": ["payments-service"], "in_progress": True},
-        ("2026-11-28T15:30", "2026-11-29T15:30"),
+        "list_pipelines",  # unfinished now, whenever it started: no window
+        {"repos": ["payments-service"], "in_progress": True, "since": None},
+        None,
     ),
     (
         "manual pipelines on develop yesterday",
@@ -177,8 +177,8 @@ CASES: list[tuple[str, str, str, dict[str, Any], tuple[str, str] | None]] = [
     (
         "what commits were merged to main yesterday?",
         "commits",
-        "list_commits",
-        {"repo": "api-gateway", "branch": "main", "merges_only": True},
+        "list_commits",  # merged to main = every commit that entered main then (issue 10), not merges only
+        {"repo": "api-gateway", "branch": "main", "time_field": "entered_branch", "merges_only": None},
         ("2026-11-28T00:00", "2026-11-29T00:00"),
     ),
     (
@@ -220,7 +220,7 @@ CASES: list[tuple[str, str, str, dict[str, Any], tuple[str, str] | None]] = [
         "which commits were merged to main in checkout yesterday?",
         "commits",
         "list_commits",
-        {"repo": "checkout-service", "branch": "main", "merges_only": True},
+        {"repo": "checkout-service", "branch": "main", "time_field": "entered_branch", "merges_only": None},
         ("2026-11-28T00:00", "2026-11-29T00:00"),
     ),
     (
@@ -287,7 +287,7 @@ CASES: list[tuple[str, str, str, dict[str, Any], tuple[str, str] | None]] = [
         "what's deployed in production right now?",
         "deployments",
         "list_deployments",
-        {"environment": "production", "latest_per_environment": True},
+        {"environment": "production", "current": True},
         None,
     ),
     (
@@ -425,7 +425,8 @@ async def test_merged_commits_to_main_cover_every_repo_with_its_main_branch() ->
     assert (
         steps["mobile-app"].args["branch"] == "master" and steps["checkout-service"].args["branch"] == "main"
     )
-    assert all(s.primary and not s.depends_on and s.args["merges_only"] for s in p.steps)
+    assert all(s.primary and not s.depends_on for s in p.steps)
+    assert all(s.args["time_field"] == "entered_branch" and "merges_only" not in s.args for s in p.steps)
 
 
 @pytest.mark.parametrize(
@@ -1233,11 +1234,11 @@ async def test_merge_commits_still_mean_merges_only() -> None:
         ("what is running on prod in api-gateway", "api-gateway", "production"),
     ],
 )
-async def test_running_in_an_environment_is_the_latest_deployment(question: str, repo: str, env: str) -> None:
+async def test_running_in_an_environment_is_the_live_deployment(question: str, repo: str, env: str) -> None:
     p = await plan(question)
     assert p.family == "deployments", p
     step = _first_primary(p)
-    assert step["_tool"] == "list_deployments" and step["latest_per_environment"] is True
+    assert step["_tool"] == "list_deployments" and step["current"] is True
     assert step["repos"] == [repo] and step["environment"] == env
 
 
@@ -1485,11 +1486,7 @@ async def test_build_imperatives_are_refused(question: str) -> None:
 async def test_who_shipped_most_recently_is_the_newest_only(question: str, env: str, repo: str) -> None:
     p = await plan(question)
     step = primary(p)[0]
-    assert (
-        step["_tool"] == "list_deployments"
-        and step["latest_per_environment"] is True
-        and step["environment"] == env
-    )
+    assert step["_tool"] == "list_deployments" and step["pick"] == "newest" and step["environment"] == env
     assert step["repos"] == [repo] and "since" not in step
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from bbscout.evals import graders
 from bbscout.evals.case import Case, Expect, OracleQuery, WindowSpec, load_cases
-from bbscout.evals.oracle import answer, linked_refs, norm_ref, resolve_window
+from bbscout.evals.oracle import answer, linked_refs, norm_ref, relaxations, resolve_window
 from bbscout.evals.runner import grade_turn, pass_hat_k
 from bbscout.sandbox.world.model import Scenario
 from tests.sandbox.fixtures import ANCHOR, tiny_world
@@ -297,3 +297,38 @@ def test_every_case_file_parses() -> None:
     cases = load_cases()
     assert len(cases) >= 80
     assert all(isinstance(c, Case) for c in cases)
+
+
+# --- constraint dropped silently (issue 10) -----------------------------------------------------------
+
+
+def _dropped(world: Any, query: OracleQuery, question: str, report: dict[str, Any]) -> Any:
+    strict = set(answer(world, query, NOW).refs)
+    dropped = [
+        (name, words, set(answer(world, relaxed, NOW).refs) - strict)
+        for name, words, relaxed in relaxations(query, question)
+    ]
+    return graders.constraint_dropped_silently(report, "pipeline", dropped)
+
+
+def test_a_constraint_dropped_without_saying_so_is_caught(world: Any) -> None:
+    query = OracleQuery(kind="pipelines", results=["STOPPED"], repos=["api"], since="-100h")
+    question = "stopped pipelines in api in the last 100 hours"
+    every = ["pipeline:api#6", "pipeline:api#5", "pipeline:api#3"]  # the state filter ignored
+    silent = _dropped(world, query, question, doc("3 stopped pipelines in api:", every))
+    assert not silent.passed and silent.comment.startswith("dropped without saying so: state")
+    # said in the first line, or in the gaps: not silent
+    said = doc("I could not filter by state STOPPED; these are all 3 pipelines in api.", every)
+    assert _dropped(world, query, question, said).passed
+    gapped = {**doc("3 pipelines in api:", every), "gaps": ["could not filter by state STOPPED"]}
+    assert _dropped(world, query, question, gapped).passed
+    # the right answer drops nothing
+    assert _dropped(world, query, question, doc("1 stopped pipeline:", ["pipeline:api#6"])).passed
+
+
+def test_a_window_or_repository_the_question_does_not_state_is_no_constraint(world: Any) -> None:
+    query = OracleQuery(kind="pipelines", results=["FAILED", "ERROR"], repos=["api"], since="-100h")
+    names = {name for name, _, _ in relaxations(query, "which builds failed?")}
+    assert names == {"state"}  # the case pins repos and a window; the question states neither
+    names = {name for name, _, _ in relaxations(query, "which api builds failed in the last 4 days?")}
+    assert names == {"state", "repository", "window"}

@@ -379,9 +379,9 @@ async def test_the_prompt_carries_intakes_window_and_hints_and_the_plan_its_cons
     )
     assert "- repository: 'checkout' = checkout" in hints and "- branch: main (the default branch)" in hints
     assert (
-        "- authors: Priya" in hints
+        "- authors (author): Priya" in hints
         and "- pipeline results: FAILED, ERROR" in hints
-        and "- how many: 5" in hints
+        and "- how many (limit): 5" in hints
     )
     # the model passed the repository and results but dropped the branch, the author, the window and the count
     assert {(c.kind, c.value, c.applied) for c in plan.constraints} == {

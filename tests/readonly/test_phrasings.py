@@ -111,7 +111,9 @@ async def test_llm_path_over_http(row: dict[str, Any], sessions: Sessions, doubl
         assert any(not b.get("response_format") for b in asked), (
             "the question never reached the planner model"
         )
-        assert last.document["answer"].startswith(MODEL_SAYS), last.document["answer"][:200]
+        # The model's answer comes back; coverage may lead it with a constraint the model did not apply.
+        assert MODEL_SAYS in last.document["answer"], last.document["answer"][:200]
+        assert not says_refused(last)
 
 
 async def test_without_the_guard_the_naive_model_would_plan_the_order_as_a_query(

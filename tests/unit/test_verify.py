@@ -8,7 +8,7 @@ from bbscout.agent.plan import Plan, StepOutcome
 from bbscout.agent.planners.base import PriorTurn
 from bbscout.agent.report import Finding, Report, RuledOut, Suspect, TimelineEvent
 from bbscout.agent.verify import REMOVED, verify_report
-from bbscout.tools.evidence import CommitRecord, Evidence, PipelineRecord, PullRequestRecord
+from bbscout.tools.evidence import CommitRecord, DeploymentRecord, Evidence, PipelineRecord, PullRequestRecord
 
 HASH = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
 AT = datetime(2026, 11, 29, 10, tzinfo=UTC)
@@ -109,3 +109,52 @@ def test_numbers_and_uuids_are_not_mistaken_for_hashes() -> None:
 def test_numbers_the_evidence_mentions_are_not_inventions() -> None:
     cleaned = verify_report(Report(answer="It reverts PR #6 and PR #5."), outcomes())
     assert "PR #6" in cleaned.answer and "PR #5" not in cleaned.answer and cleaned.answer.count(REMOVED) == 1
+
+
+def test_refs_and_hashes_held_in_record_fields_survive() -> None:
+    """A live deployment names the release it replaced (and its commit); a rollback the deployment it
+    replaced; a landed commit the merge that brought it in: all are evidence, none is removed."""
+    replaced, rolled = "deployment:api:{d1}", "deployment:api:{d0}"
+    old_commit, merge = "0f88105b2c3d4e5f60718293a4b5c6d7e8f90123", "9e8d7c6b5a49382716051f2e3d4c5b6a79881726"
+    live = DeploymentRecord(
+        ref="deployment:api:{d2}",
+        repo="api",
+        url="https://bitbucket.org/acme/api/deployments",
+        title="Production #12",
+        uuid="{d2}",
+        environment="Production",
+        state="COMPLETED",
+        status="SUCCESSFUL",
+        commit=HASH,
+        replaces=replaced,
+        replaces_release="#11",
+        replaces_commit=old_commit,
+        rolls_back=rolled,
+    )
+    landed = CommitRecord(
+        ref="commit:api@1234567890ab",
+        repo="api",
+        url="https://bitbucket.org/acme/api/commits/1234567890ab",
+        title="feat",
+        hash="1234567890abcdef1234567890abcdef12345678",
+        author="Priya",
+        date=AT,
+        message="feat",
+        branch="main",
+        entered_via=merge,
+    )
+    text = (
+        f"Live: deployment:api:{{d2}}; it replaced {replaced} (commit `{old_commit[:12]}`), rolling back "
+        f"{rolled}; commit:api@1234567890ab entered main via `{merge[:10]}`."
+    )
+    report = Report(answer=text, entities=["deployment:api:{d2}", replaced])
+    cleaned = verify_report(
+        report, [StepOutcome(step_id="s", tool="list_deployments", records=[live, landed])]
+    )
+    assert cleaned.answer == text and cleaned.entities == report.entities
+    assert REMOVED not in cleaned.answer
+    # a deployment ref no record holds is still removed
+    invented = verify_report(
+        Report(answer="and deployment:api:{d9}"), [StepOutcome(step_id="s", tool="t", records=[live])]
+    )
+    assert REMOVED in invented.answer

@@ -1,0 +1,78 @@
+"""The report node's constraint coverage: whatever a reporter wrote, the first line names what was not
+applied and echoes what was, and a plan that queried nothing is left to say so in its own words."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bbscout.agent.coverage import honour_constraints
+from bbscout.agent.focus import Constraint
+from bbscout.agent.plan import Plan, Step
+from bbscout.agent.planners.rules import build_plan
+from bbscout.agent.report import Report
+from tests.agent.fixtures import plan_request
+
+NOW = datetime(2026, 11, 29, 15, 30, tzinfo=UTC)
+ANSWER = "**2 open pull requests** in `checkout-service`, most recently updated first.\n\n- a\n- b"
+
+
+def plan(question: str) -> Plan:
+    return build_plan(plan_request(question, NOW))
+
+
+def test_an_unapplied_constraint_leads_the_answer_and_the_gaps() -> None:
+    p = plan("open PRs in checkout labelled bug")
+    out = honour_constraints(Report(answer=ANSWER, confidence="high"), p)
+    first, rest = out.answer.split("\n\n", 1)
+    assert first.startswith("**I could not filter by label 'bug'") and "not narrowed by it" in first
+    assert rest == ANSWER  # the reporter's answer follows unchanged
+    assert out.gaps == ["could not filter by label 'bug': no tool argument filters by label"]
+    assert out.confidence == "medium"  # an unfiltered answer is no high-confidence one
+
+
+def test_an_applied_constraint_the_first_line_left_out_is_echoed_in_its_first_sentence() -> None:
+    p = plan("open PRs in checkout with Sofia as a reviewer")
+    out = honour_constraints(Report(answer=ANSWER), p)
+    first = out.answer.splitlines()[0]
+    assert first == (
+        "**2 open pull requests** in `checkout-service`, most recently updated first — filtered by "
+        "reviewer Sofia."
+    )
+    assert not out.gaps
+    said = "**2 open pull requests with Sofia as a reviewer** in `checkout-service`."
+    assert honour_constraints(Report(answer=said), p).answer == said  # already said: untouched
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "delete the branch feature/old",  # refused: no query
+        "failed builds in foobarbaz",  # unknown repository: no query, the plan says so itself
+        "why did the pipeline fail?",  # asks which one
+    ],
+)
+def test_a_plan_that_queried_nothing_is_left_alone(question: str) -> None:
+    p = plan(question)
+    assert not p.steps
+    report = Report(answer="whatever the reporter said")
+    assert honour_constraints(report, p) == report
+
+
+def test_several_unapplied_constraints_are_listed_together() -> None:
+    p = Plan(
+        family="pull_requests",
+        intent="open pull requests",
+        steps=[Step(id="s", tool="list_pull_requests", primary=True)],
+        constraints=[
+            Constraint(kind="other", filter="label", value="bug", applied=False, how="no argument"),
+            Constraint(kind="who", filter="reviewer", value="Emma", applied=False, how="not this tool"),
+        ],
+    )
+    out = honour_constraints(Report(answer="**4 open pull requests**."), p)
+    assert out.answer.startswith(
+        "**I could not filter by label 'bug' (no argument) or reviewer Emma (not this tool)**; "
+        "what follows is not narrowed by them."
+    )
+    assert len(out.gaps) == 2
