@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import math
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -20,6 +21,13 @@ from bbscout.sandbox.world.model import FileChange
 from bbscout.sandbox.world.sources import ADDED_LINES, TestDef, source_tree, test_catalog
 from bbscout.sandbox.world.trees import Lines, Tree, merge, splice
 
+# lines that name something: a definition, a configuration key or assignment, a pinned version
+NAMING_LINE = re.compile(
+    r"^\s*(@|(def|class|func|fun|function|export|interface|type|struct|enum|package|import|from|resource"
+    r"|module|variable|output|provider|terraform|val|var|const|object|describe|it)\b)"
+    r"|^\s*\"?[\w.\-/@]+\"?\s*[:=]"
+    r"|\d+\.\d+"
+)
 MIN = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -218,6 +226,8 @@ class RepoSim:
         self.reach: dict[str, set[str]] = {}  # long-lived branch -> every commit its head contains
         self.removed_lines: set[int] = set()
         self.protected: set[tuple[str, str]] = set()  # (path, line) that planned edits rely on
+        symbols = sorted({s for _, syms in spec.modules for s in syms}, key=len, reverse=True)
+        self._symbols = re.compile("|".join(map(re.escape, symbols))) if symbols else None
 
     # ------------------------------------------------------------------ planning
 
@@ -483,13 +493,17 @@ class RepoSim:
         """Whether a random edit may remove this line. Only lines main already has, that no other
         edit removed, that no planned edit relies on, and that random edits never add: so a
         branch's edits (and a release's) never undo each other or another branch's, merges keep
-        every edit, and a range of commits changes exactly what its commits do."""
+        every edit, and a range of commits changes exactly what its commits do. Random work also
+        never removes a line that names something (a definition, a key, a version, one of the
+        repository's symbols): it reworks bodies, and what code search finds stays where it was."""
         text = self.lines.text[line]
         return (
             line not in self.removed_lines
             and text not in pool
             and self.lines.origin[line] in self.reach[self.spec.main]
             and (path, text) not in self.protected
+            and not NAMING_LINE.search(text)
+            and not (self._symbols and self._symbols.search(text))
         )
 
     def _planned_edits(self, tree: Tree, edits: list[Edit], h: str) -> Tree:
