@@ -1,9 +1,10 @@
 """The per-repository simulation: work items -> commits, branches, pull requests and pipeline runs.
 
 Random work is planned first (`plan_random`), scenarios add planned items and reserve windows, then
-`run_events` replays everything in time order so branch heads, parents and merge commits are always
-consistent. Pipelines are recorded as `PipeSpec`s (outcome and step durations decided up front) and
-only turned into Bitbucket JSON by the generator once build numbers are known.
+`run_events` replays everything in time order so branch heads, parents, merge commits and every
+commit's files (`trees`) are always consistent. Pipelines are recorded as `PipeSpec`s (outcome and
+step durations decided up front) and only turned into Bitbucket JSON by the generator once build
+numbers are known.
 """
 
 from __future__ import annotations
@@ -590,7 +591,7 @@ class RepoSim:
         msg = pr.merge_message or f"Merged in {f.branch} (pull request #{pr.id})\n\n{pr.title}"
         merger = pr.closed_by or (pr.reviewers[0] if pr.reviewers and self.rng.random() < 0.4 else f.author)
         pr.closed_by = merger
-        plan = CommitPlan(t, merger, msg, edits=[])
+        plan = CommitPlan(t, merger, msg)
         if pr.merge_force:
             plan.force["push"] = pr.merge_force
         h = self._commit(plan, f.target, [self.heads[f.target], f.head], f)
@@ -607,8 +608,7 @@ class RepoSim:
             return pr.merged_commits
         f = pr.feature
         assert f is not None
-        head = pr.commits[-1] if pr.commits else f.head
-        new = self._new_commits(head, self.reach.get(f.target) or set(self._new_commits(pr.dest_hash, set())))
+        new = self._new_commits(pr.commits[-1] if pr.commits else f.head, self.reach[f.target])
         return sorted(new, key=lambda c: (self.commits[c]["plan"].at, self.seq[c]), reverse=True)
 
     def _ev_push(self, t: datetime, obj: tuple[str, CommitPlan]) -> None:
