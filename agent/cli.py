@@ -1,23 +1,30 @@
-"""`bbscout`: ask, investigate, chat, connect, sandbox serve, eval.
+"""`bbscout`: ask, investigate, chat, connect, cache; `eval` and `sandbox` are registered by those packages.
 
 Every failure a user can cause ends in one actionable paragraph on stderr and a documented exit code
 (0 answered, 1 answered with gaps, 2 usage/configuration, 3 Bitbucket refused, 4 rate limited,
 5 Bitbucket unreachable or answered garbage), never a traceback. `--json` prints exactly one JSON
 document on stdout; progress goes to stderr. Text from Bitbucket goes through `agent.neutralize`
 for the terminal before it is printed.
+
+The product does not import its test harness: `bbscout.evals` and `bbscout.sandbox` declare their
+commands in the `bbscout.commands` entry-point group (pyproject.toml), loaded only when one of them
+runs or `--help` lists them.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 import unicodedata
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand, TyperGroup
 
 from bbscout.agent.exit_codes import EXIT_RATE_LIMITED, EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE
 from bbscout.agent.neutralize import json_text, terminal, terminal_markdown
@@ -25,24 +32,78 @@ from bbscout.agent.neutralize import json_text, terminal, terminal_markdown
 # Start-up: `--help`, `--version` and usage errors import only what this module imports above; the
 # runtime (langgraph, openai, the sandbox) and settings are imported where a command needs them.
 if TYPE_CHECKING:
+    from typer import _click  # the click that typer vendors: the types of TyperGroup's methods
+
     from bbscout.agent.runtime import PlannerChoice, RunResult, Session
     from bbscout.agent.settings import Settings
 
 MAX_QUESTION_CHARS = 2000
+COMMANDS_GROUP = "bbscout.commands"
+
+
+@functools.cache
+def registered_commands() -> dict[str, EntryPoint]:
+    """Commands other packages of the distribution register (`eval`, `sandbox`), by name."""
+    return {entry.name: entry for entry in entry_points(group=COMMANDS_GROUP)}
+
+
+def summary(entry: EntryPoint) -> str:
+    """The first line of a registered command's module docstring, read without importing the module
+    (or its package), so `--help` stays as light as the rest of start-up."""
+    import ast
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    package, _, module = entry.module.rpartition(".")
+    spec = find_spec(package)  # imports only the parents of `package`
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        source = Path(folder) / f"{module}.py"
+        if source.is_file():
+            return (ast.get_docstring(ast.parse(source.read_text(encoding="utf-8"))) or "").split("\n")[0]
+    return ""
+
+
+class Commands(TyperGroup):
+    """bbscout's own commands, then the registered ones, each imported only when it runs."""
+
+    listing = False  # inside --help: registered commands are described, not imported
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        own = super().list_commands(ctx)
+        return own + sorted(name for name in registered_commands() if name not in own)
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        entry = registered_commands().get(cmd_name)
+        if command is not None or entry is None:
+            return command
+        if self.listing:
+            return TyperCommand(cmd_name, help=summary(entry))
+        command = typer.main.get_command(entry.load())
+        command.name = cmd_name
+        self.add_command(command)
+        return command
+
+    def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
+        self.listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.listing = False
+
 
 app = typer.Typer(
     name="bbscout",
+    cls=Commands,
     help="Ask questions of a Bitbucket Cloud workspace and investigate incidents (read-only).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-sandbox_app = typer.Typer(help="The local Bitbucket Cloud sandbox.", no_args_is_help=True)
 cache_app = typer.Typer(
     help="The shared response cache (SQLite, or Redis with BBSCOUT_REDIS_URL).", no_args_is_help=True
 )
 app.add_typer(cache_app, name="cache")
-app.add_typer(sandbox_app, name="sandbox")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False)
 
@@ -80,7 +141,8 @@ def check_question(question: str) -> str:
     text = question.strip()
     if not text:
         fail(
-            'The question is empty. Ask something like: bbscout ask "What pipelines failed in the last 24 hours?"'
+            'The question is empty. Ask something like: bbscout ask "What pipelines failed in the '
+            'last 24 hours?"'
         )
     if len(text) > MAX_QUESTION_CHARS:
         fail(
@@ -108,7 +170,8 @@ def check_tz(value: str) -> str:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         fail(
-            f"--tz {value!r} is not a known time zone. Use an IANA name such as UTC, Europe/Berlin or America/New_York."
+            f"--tz {value!r} is not a known time zone. Use an IANA name such as UTC, Europe/Berlin "
+            "or America/New_York."
         )
     return value
 
@@ -139,7 +202,8 @@ class Progress:
             return
         if event.get("event") == "planned":
             err.print(
-                f"[dim]plan:[/] {terminal(event['intent'])} ({event['steps']} call{'s' if event['steps'] != 1 else ''})"
+                f"[dim]plan:[/] {terminal(event['intent'])} ({event['steps']} "
+                f"call{'s' if event['steps'] != 1 else ''})"
             )
         elif event.get("event") == "step_started":
             err.print(f"[dim]  → {terminal(event['tool'])} {terminal(event['args'])}[/]")
@@ -323,35 +387,47 @@ def investigate(
 async def _chat(
     thread: str, planner: PlannerChoice, tz: str, now_override: datetime | None, connection: str | None
 ) -> int:
+    import asyncio
+
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
     from bbscout.agent.runtime import open_session
     from bbscout.agent.settings import data_dir
+    from bbscout.agent.terminal import PromptReader, ctrl_c_cancels
 
     settings = settings_or_fail(connection)
     path = data_dir()
     path.mkdir(parents=True, exist_ok=True)
     start = now_override or datetime.now(UTC)
-    async with (
-        AsyncSqliteSaver.from_conn_string(str(path / "chat.sqlite")) as saver,
-        open_session(settings, planner=planner, now=start, notice=notice) as session,
-    ):
-        await session.check_access(None)
-        err.print(f"[dim]bbscout chat — thread '{thread}'. Ask a question; 'exit' or Ctrl-D to leave.[/]")
-        while True:
-            try:
-                line = input("you> ")
-            except EOFError:
-                return 0
-            if line.strip().lower() in ("exit", "quit", ":q"):
-                return 0
-            if not line.strip():
-                continue
-            try:
-                text = check_question(line)
-            except typer.Exit:
-                continue
-            await _chat_turn(session, saver, thread, text, tz, now_override)
+    prompt = PromptReader()
+    main = asyncio.current_task()
+    assert main is not None
+    try:
+        with ctrl_c_cancels(main):
+            async with (
+                AsyncSqliteSaver.from_conn_string(str(path / "chat.sqlite")) as saver,
+                open_session(settings, planner=planner, now=start, notice=notice) as session,
+            ):
+                await session.check_access(None)
+                err.print(
+                    f"[dim]bbscout chat — thread '{thread}'. Ask a question; 'exit' or Ctrl-D to leave.[/]"
+                )
+                while True:
+                    try:
+                        line = await prompt.readline("you> ")
+                    except EOFError:
+                        return 0
+                    if line.strip().lower() in ("exit", "quit", ":q"):
+                        return 0
+                    if not line.strip():
+                        continue
+                    try:
+                        text = check_question(line)
+                    except typer.Exit:
+                        continue
+                    await _chat_turn(session, saver, thread, text, tz, now_override)
+    except asyncio.CancelledError:  # Ctrl-C (ctrl_c_cancels): leave like any interrupted command
+        raise KeyboardInterrupt from None
 
 
 async def _chat_turn(
@@ -504,69 +580,6 @@ def cache_clear() -> None:
         return 0
 
     run_async(main())
-
-
-@sandbox_app.command("serve")
-def sandbox_serve(
-    host: Annotated[str, typer.Option(help="Interface to bind (loopback by default).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 7990,
-    world: Annotated[str, typer.Option(help="default, nosearch or quiet.")] = "default",
-    seed: Annotated[int, typer.Option(help="World seed.")] = 7,
-    anchor: Annotated[
-        str | None, typer.Option(help="The world's 'now' (ISO-8601); default: this hour.")
-    ] = None,
-    repos: Annotated[int, typer.Option(help="Number of repositories.")] = 10,
-    days: Annotated[int, typer.Option(help="Days of history.")] = 30,
-    latency_ms: Annotated[float, typer.Option("--latency-ms", help="Added latency per request.")] = 0.0,
-    jitter_ms: Annotated[float, typer.Option("--jitter-ms", help="Random extra latency.")] = 0.0,
-    error_rate: Annotated[
-        float, typer.Option("--error-rate", help="Fraction of requests answered 5xx.")
-    ] = 0.0,
-    rate_limit: Annotated[int, typer.Option("--rate-limit", help="Requests per hour per token.")] = 1000,
-) -> None:
-    """Serve the sandbox Bitbucket API on loopback and print credentials to point bbscout at it."""
-    from bbscout.agent.runtime import sandbox_anchor
-    from bbscout.sandbox.app import SandboxSettings, create_app
-    from bbscout.sandbox.faults import FaultProfile
-    from bbscout.sandbox.server import serve_forever
-    from bbscout.sandbox.world import build_world
-
-    if not 0 <= error_rate <= 1:
-        fail("--error-rate is a fraction between 0 and 1.")
-    built = build_world(
-        world,
-        seed=seed,
-        anchor=parse_now(anchor) if anchor else sandbox_anchor(datetime.now(UTC)),
-        repos=repos,
-        days=days,
-    )
-    token = built.token("demo")
-    settings = SandboxSettings(
-        rate_limit_per_hour=rate_limit,
-        faults=FaultProfile(latency_ms=latency_ms, jitter_ms=jitter_ms, error_rate=error_rate),
-    )
-    base = f"http://{host}:{port}/2.0"
-    sys.stdout.write(
-        f"# bbscout sandbox: world '{world}' (seed {seed}, anchor {built.anchor.isoformat()}) at {base}\n"
-        f"export BITBUCKET_BASE_URL={base}\n"
-        f"export BITBUCKET_WORKSPACE={built.workspace['slug']}\n"
-        f"export BITBUCKET_EMAIL={token.email}\n"
-        f"export BITBUCKET_API_TOKEN={token.secret}\n"
-        "# These are the sandbox's own test credentials, not real ones.\n"
-    )
-    sys.stdout.flush()
-    serve_forever(create_app(built, settings), host, port)
-
-
-def _register_eval() -> None:
-    try:
-        from bbscout.evals.cli import eval_command
-    except ImportError:  # evals not installed in this build
-        return
-    app.command("eval")(eval_command)
-
-
-_register_eval()
 
 
 def _register_surfaces() -> None:

@@ -60,7 +60,10 @@ async def run_checks(
                 if isinstance(v, dict) and isinstance(v.get("slug"), str) and v["slug"].strip()
             ]
             if not slugs:
-                return "read:repository:bitbucket works, but the workspace has no repositories this token can see"
+                return (
+                    "read:repository:bitbucket works, but the workspace has no repositories this token "
+                    "can see"
+                )
             state["repo"] = slugs[0]
             return f"read:repository:bitbucket ok (e.g. {state['repo']})"
 

@@ -192,7 +192,7 @@ def save_connection(connection: Connection, path: Path | None = None) -> Connect
 def from_settings(name: str, settings: Settings) -> Connection:
     """The connection the environment (or config's `[bitbucket]`) describes, under a new name."""
     settings.check_bitbucket()
-    if not settings.has_bitbucket_credentials:
+    if settings.uses_embedded_sandbox:
         raise ConfigError(
             "Nothing to save: set the connection's credentials first, e.g. BITBUCKET_WORKSPACE, "
             "BITBUCKET_EMAIL and BITBUCKET_API_TOKEN (or BITBUCKET_ACCESS_TOKEN), then run "
@@ -251,7 +251,7 @@ def resolve(name: str | None, base: Settings, saved: dict[str, Connection]) -> t
     sandbox when nothing is configured; several saved connections and no name is an error.
     """
     if name is None:
-        if base.has_bitbucket_credentials:
+        if not base.uses_embedded_sandbox:
             return ENV_CONNECTION, base
         if len(saved) == 1:
             name = next(iter(saved))
@@ -262,9 +262,9 @@ def resolve(name: str | None, base: Settings, saved: dict[str, Connection]) -> t
                 f"Several connections are saved ({', '.join(sorted(saved))}); choose one with "
                 "--connection NAME (or the API's `connection` field)."
             )
-    if name == ENV_CONNECTION and base.has_bitbucket_credentials:
+    if name == ENV_CONNECTION and not base.uses_embedded_sandbox:
         return ENV_CONNECTION, base
-    if name == SANDBOX_CONNECTION and not base.has_bitbucket_credentials and not saved:
+    if name == SANDBOX_CONNECTION and base.uses_embedded_sandbox and not saved:
         return SANDBOX_CONNECTION, base
     if name not in saved:
         raise UnknownConnection(name, sorted(saved))

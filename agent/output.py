@@ -52,6 +52,7 @@ def json_document(
     *,
     question: str,
     planner: str,
+    source: str,
     now: str,
     window: dict[str, Any] | None,
     report: Report,
@@ -80,6 +81,7 @@ def json_document(
     return {
         "question": question,
         "planner": planner,
+        "source": source,
         "now": now,
         "window": {"start": window["start"], "end": window["end"]} if window else None,
         "answer": report.answer,

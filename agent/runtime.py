@@ -11,8 +11,8 @@ import unicodedata
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal, cast
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 from pydantic import SecretStr
@@ -34,7 +34,7 @@ from bbscout.agent.readonly import REFUSED
 from bbscout.agent.report import Report
 from bbscout.agent.reporters.rules import RulesReporter
 from bbscout.agent.settings import ConfigError, Settings
-from bbscout.agent.state import InputState, cited_records
+from bbscout.agent.state import InputState, State, cited_records
 from bbscout.tools.bitbucket import BasicAuth, BearerAuth, BitbucketClient, ResponseCache, Store, is_loopback
 from bbscout.tools.context import ToolContext, list_repository_records
 from bbscout.tools.resolve import closest_names
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from langchain_core.runnables import RunnableConfig
 
 PlannerChoice = Literal["auto", "rules", "llm"]
+Source = Literal["sandbox", "bitbucket"]  # where the answer's data came from (`--json` "source")
 SANDBOX_BASE_URL = "http://sandbox.local/2.0"
 Notice = Callable[[str], None]
 EventSink = Callable[[dict[str, Any]], None]
@@ -60,19 +61,15 @@ class RunResult:
     outcomes: list[StepOutcome] = field(default_factory=list)
 
 
-def sandbox_anchor(now: datetime) -> datetime:
-    """The embedded world's "now": the top of the current hour, so repeated runs see the same world."""
-    return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
 def embedded_transport(
     now: datetime, world_name: str = "default", seed: int = 7
 ) -> tuple[httpx.AsyncBaseTransport, Any]:
-    """An in-process sandbox: the ASGI app over httpx, and the world it serves."""
+    """An in-process sandbox: the ASGI app over httpx, and the world it serves (the only place the
+    product imports the sandbox)."""
     from bbscout.sandbox.app import create_app
-    from bbscout.sandbox.world import build_world
+    from bbscout.sandbox.world import build_world, hour_anchor
 
-    world = build_world(world_name, seed=seed, anchor=sandbox_anchor(now))
+    world = build_world(world_name, seed=seed, anchor=hour_anchor(now))
     return httpx.ASGITransport(app=create_app(world)), world
 
 
@@ -84,13 +81,14 @@ def make_client(
     embedded: tuple[httpx.AsyncBaseTransport, Any] | None = None,
     store: Store | None = None,
 ) -> BitbucketClient:
-    """A client for real Bitbucket when credentials are set, else for the embedded sandbox world.
+    """A client for the configured Bitbucket, or for the embedded sandbox world when nothing is set.
 
     `embedded` reuses an already built (transport, world) pair, as a long-running service does.
     `store` is the shared cache and hourly ledger (agent.cache); the embedded world is rebuilt every
     hour, so its cache entries are scoped to the world they came from.
     """
-    if settings.has_bitbucket_credentials:
+    settings.check_bitbucket()
+    if not settings.uses_embedded_sandbox:
         auth: BasicAuth | BearerAuth
         if settings.api_token is not None:
             auth = BasicAuth(settings.email or "", settings.api_token)
@@ -118,9 +116,9 @@ def make_client(
     transport, world = embedded or embedded_transport(now)
     token = world.token("demo")
     notice(
-        "No Bitbucket credentials configured (BITBUCKET_EMAIL + BITBUCKET_API_TOKEN, or "
-        "BITBUCKET_ACCESS_TOKEN): "
-        f"using the embedded sandbox workspace '{world.workspace['slug']}'."
+        "No Bitbucket settings (BITBUCKET_* or the config file): using the embedded sandbox workspace "
+        f"'{world.workspace['slug']}', invented demo data. Set BITBUCKET_WORKSPACE, BITBUCKET_EMAIL and "
+        "BITBUCKET_API_TOKEN to ask your own workspace."
     )
     client = BitbucketClient(
         workspace=str(world.workspace["slug"]),
@@ -178,13 +176,22 @@ def check_question(question: str) -> str:
 
 
 def document_from_state(
-    values: dict[str, Any], *, planner: str, stats: dict[str, Any] | None = None
+    values: dict[str, Any],
+    *,
+    planner: str,
+    source: str,
+    workspace: str,
+    stats: dict[str, Any] | None = None,
 ) -> tuple[Report, list[StepOutcome], dict[str, Any]]:
     """(report, outcomes, `--json` document) from a finished turn's graph state.
 
-    Without `stats` (a turn read back from a checkpoint) they are rebuilt from the outcomes.
+    Without `stats` (a turn read back from a checkpoint) they are rebuilt from the outcomes. An answer
+    from the embedded sandbox says so in its text, not only in the document's `source`.
     """
     report = Report.model_validate(values["report"])
+    if source == "sandbox":
+        note = f"Source: the embedded sandbox workspace '{workspace}' (invented demo data)."
+        report = report.model_copy(update={"answer": f"{report.answer}\n\n{note}"})
     outcomes = [StepOutcome.model_validate(o) for o in values.get("outcomes", [])]
     if stats is None:
         stats = {
@@ -195,6 +202,7 @@ def document_from_state(
     document = json_document(
         question=values["question"],
         planner=planner,
+        source=source,
         now=values["now"],
         window=(values.get("plan") or {}).get("window"),
         report=report,
@@ -225,10 +233,17 @@ class Session:
     """One configured bbscout: client, tools, planner and reporter, reused across chat turns."""
 
     def __init__(
-        self, settings: Settings, client: BitbucketClient, planner: Any, reporter: Any, planner_name: str
+        self,
+        settings: Settings,
+        client: BitbucketClient,
+        planner: Any,
+        reporter: Any,
+        planner_name: str,
+        source: Source = "bitbucket",
     ):
         self.settings = settings
         self.client = client
+        self.source = source
         self.tools = ToolContext(client=client, workspace=client.workspace)
         self.planner = planner
         self.reporter = reporter
@@ -249,8 +264,8 @@ class Session:
                 close = closest_names(slug, repositories)
                 raise ConfigError(
                     f"No repository '{slug}' in workspace '{self.client.workspace}'. "
-                    f"Closest: {', '.join(close) or 'none'}. Pass an existing slug to --repo "
-                    '(see `bbscout ask "list repositories"`).'
+                    f"Closest: {', '.join(close) or 'none'}. Pass an existing slug to --repo (see "
+                    '`bbscout ask "list repositories"`).'
                 )
         return len(repositories)
 
@@ -280,7 +295,12 @@ class Session:
         config: RunnableConfig = {"recursion_limit": RECURSION_LIMIT}
         if thread_id:
             config["configurable"] = {"thread_id": thread_id}
-            config["metadata"] = {"planner": self.planner_name}  # kept with the turn's checkpoint
+            # kept with the turn's checkpoint, so a thread's history renders as it was answered
+            config["metadata"] = {
+                "planner": self.planner_name,
+                "source": self.source,
+                "workspace": self.client.workspace,
+            }
         inputs: InputState = {
             "question": question,
             "now": now.isoformat(),
@@ -291,18 +311,19 @@ class Session:
         }
         # A chat turn writes one checkpoint, when it ends: a turn that fails leaves the thread as it was.
         durability: Literal["exit"] | None = "exit" if checkpointer is not None else None
-        final: dict[str, Any] = {}
-        async for part_mode, chunk in graph.astream(
+        final: State = {}
+        async for part in graph.astream(
             inputs,
             config=config,
             context=self.context(),
             stream_mode=["custom", "values"],
             durability=durability,
+            version="v2",
         ):
-            if part_mode == "custom" and on_event:
-                on_event(cast(dict[str, Any], chunk))
-            elif part_mode == "values":
-                final = cast(dict[str, Any], chunk)
+            if part["type"] == "custom" and on_event:
+                on_event(part["data"])
+            elif part["type"] == "values":
+                final = part["data"]
         stats = {
             "http_requests": self.client.stats.requests - before_requests,
             "http_bytes": self.client.stats.bytes - before_bytes,
@@ -314,8 +335,14 @@ class Session:
             "hourly_limit": self.client.hourly_limit,
             "requests_left_from": self.client.hourly_source,
         }
-        final = {**final, "question": question, "now": now.isoformat()}
-        report, outcomes, document = document_from_state(final, planner=self.planner_name, stats=stats)
+        values: dict[str, Any] = {**final, "question": question, "now": now.isoformat()}
+        report, outcomes, document = document_from_state(
+            values,
+            planner=self.planner_name,
+            source=self.source,
+            workspace=self.client.workspace,
+            stats=stats,
+        )
         exit_code = exit_code_for(report, outcomes, document["refused"])
         return RunResult(report=report, document=document, exit_code=exit_code, outcomes=outcomes)
 
@@ -333,14 +360,19 @@ async def open_session(
     now: datetime,
     notice: Notice = lambda _: None,
     client: BitbucketClient | None = None,
+    source: Source = "bitbucket",
 ) -> AsyncIterator[Session]:
     """A ready Session; closes the HTTP client (and the shared store it opened) on exit.
 
-    A given `client` is used as it is (evals: no shared store, every run cold); otherwise the client
-    shares the configured cache and hourly ledger (agent.cache) with every other bbscout process.
+    Without `client`, the settings decide: the configured Bitbucket, or the embedded sandbox when no
+    Bitbucket setting exists; that client shares the configured cache and hourly ledger (agent.cache)
+    with every other bbscout process. A given `client` is used as it is (evals: no shared store, every
+    run cold), and the caller says where it points with `source`.
     """
     planner_obj, reporter, name = make_planner(settings, planner, notice)
     store = None if client is not None else open_shared_store(settings)
+    if client is None:
+        source = "sandbox" if settings.uses_embedded_sandbox else "bitbucket"
     try:
         client = client or make_client(settings, now, notice, store=store)
         async with client:
@@ -348,7 +380,7 @@ async def open_session(
             rebuilt = getattr(store, "rebuilt", None)
             if rebuilt:
                 notice(f"Cache: {rebuilt}.")
-            yield Session(settings, client, planner_obj, reporter, name)
+            yield Session(settings, client, planner_obj, reporter, name, source)
     finally:
         if store is not None:
             await store.aclose()

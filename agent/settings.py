@@ -3,6 +3,10 @@
 Environment variables win over the file. The file lives in the user's config dir
 (`~/.config/bbscout/config.toml` on Linux) and is refused while it holds a token and is readable by
 group or others, the way ssh refuses a world-readable key.
+
+Bitbucket is configured completely or not at all: with no Bitbucket setting anywhere, bbscout uses
+the embedded sandbox; any partial configuration is a `ConfigError` naming what is missing, never a
+fallback to invented data (someone who mistyped one variable must not get fake answers).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import os
 import stat
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
@@ -23,6 +27,25 @@ DEFAULT_BASE_URL = "https://api.bitbucket.org/2.0"
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TIMEOUT = 60.0  # seconds per run (each question; each chat turn)
 SECRET_KEYS = ("api_token", "access_token", "openai_api_key")
+# Every Bitbucket setting: field (= config-file key) → environment variable.
+BITBUCKET_SETTINGS = {
+    "workspace": "BITBUCKET_WORKSPACE",
+    "email": "BITBUCKET_EMAIL",
+    "api_token": "BITBUCKET_API_TOKEN",
+    "access_token": "BITBUCKET_ACCESS_TOKEN",
+    "base_url": "BITBUCKET_BASE_URL",
+}
+_HOW_TO_SET = {
+    "workspace": "the workspace slug from your Bitbucket URL (https://bitbucket.org/WORKSPACE/...): "
+    "export BITBUCKET_WORKSPACE=your-workspace",
+    "email": "your Atlassian account email (not your Bitbucket username), which API tokens authenticate "
+    "with: export BITBUCKET_EMAIL=you@example.com",
+    "api_token": "an API token with scopes (Atlassian account → Security → Create API token with scopes, "
+    "app Bitbucket): export BITBUCKET_API_TOKEN=...",
+    "credentials": "an API token with scopes plus your Atlassian email (export "
+    "BITBUCKET_EMAIL=you@example.com BITBUCKET_API_TOKEN=...), or a workspace/repository access token "
+    "(export BITBUCKET_ACCESS_TOKEN=...)",
+}
 
 
 class ConfigError(Exception):
@@ -130,32 +153,44 @@ class Settings(BaseSettings):
         return init_settings, env_settings, _TomlSource(settings_cls)
 
     @property
-    def has_bitbucket_credentials(self) -> bool:
-        return bool(self.api_token or self.access_token)
+    def bitbucket_settings(self) -> list[str]:
+        """The Bitbucket settings given anywhere (environment, config file or initialiser), by field."""
+        return [name for name in BITBUCKET_SETTINGS if name in self.model_fields_set]
+
+    @property
+    def uses_embedded_sandbox(self) -> bool:
+        """No Bitbucket setting at all: answer from the embedded sandbox world."""
+        return not self.bitbucket_settings
 
     @property
     def has_llm(self) -> bool:
         return self.openai_api_key is not None
 
+    def missing_bitbucket_settings(self) -> list[str]:
+        """What a partial Bitbucket configuration lacks: field names, or "credentials" for either kind."""
+        if self.uses_embedded_sandbox:
+            return []
+        missing = [] if self.workspace else ["workspace"]
+        api_token = self.api_token.get_secret_value() if self.api_token else ""
+        access_token = self.access_token.get_secret_value() if self.access_token else ""
+        if access_token:
+            return missing
+        if api_token:
+            return missing + ([] if self.email else ["email"])
+        return missing + (["api_token"] if self.email else ["credentials"])
+
     def check_bitbucket(self) -> None:
-        """Raise ConfigError when credentials are incomplete, saying exactly what to set."""
+        """Raise ConfigError when Bitbucket is configured only in part, saying exactly what to set."""
         if self.api_token and self.access_token:
             raise ConfigError(
                 "Both BITBUCKET_API_TOKEN and BITBUCKET_ACCESS_TOKEN are set; keep one. API tokens (with "
                 "scopes) use BITBUCKET_EMAIL + BITBUCKET_API_TOKEN; workspace/repository access tokens use "
                 "BITBUCKET_ACCESS_TOKEN."
             )
-        if self.api_token and not self.email:
-            raise ConfigError(
-                "BITBUCKET_API_TOKEN is set but BITBUCKET_EMAIL is not. API tokens authenticate with your "
-                "Atlassian account email (not your Bitbucket username): export BITBUCKET_EMAIL=you@example.com"
-            )
-        if self.has_bitbucket_credentials and not self.workspace:
-            raise ConfigError(
-                "BITBUCKET_WORKSPACE is not set. Use the workspace slug from your Bitbucket URL "
-                "(https://bitbucket.org/WORKSPACE/...): export BITBUCKET_WORKSPACE=your-workspace"
-            )
-        if self.has_bitbucket_credentials and not valid_workspace(self.workspace):
+        missing = self.missing_bitbucket_settings()
+        if missing:
+            self._refuse_partial(missing)
+        if not self.uses_embedded_sandbox and not valid_workspace(self.workspace):
             raise ConfigError(
                 f"BITBUCKET_WORKSPACE={self.workspace!r} is not a workspace slug. Use the slug from your "
                 "Bitbucket URL (https://bitbucket.org/WORKSPACE/...), e.g. export BITBUCKET_WORKSPACE=acme"
@@ -164,6 +199,23 @@ class Settings(BaseSettings):
             check_base_url(self.base_url, allow_http=self.allow_http)
         except ValueError as exc:
             raise ConfigError(f"BITBUCKET_BASE_URL: {exc}.") from None
+
+    def _refuse_partial(self, missing: list[str]) -> NoReturn:
+        """ConfigError naming every missing Bitbucket setting and how to set it."""
+        given = ", ".join(BITBUCKET_SETTINGS[name] for name in self.bitbucket_settings)
+        names = [
+            "BITBUCKET_API_TOKEN (with BITBUCKET_EMAIL) or BITBUCKET_ACCESS_TOKEN"
+            if name == "credentials"
+            else BITBUCKET_SETTINGS[name] + (" (set but empty)" if name in self.model_fields_set else "")
+            for name in missing
+        ]
+        how = " ".join(f"{name}: {_HOW_TO_SET[field]}." for name, field in zip(names, missing, strict=True))
+        raise ConfigError(
+            f"Bitbucket is only partly configured ({given} set, in the environment or {config_path()}): "
+            f"missing {' and '.join(names)}. {how} The same keys without the BITBUCKET_ prefix, in lower "
+            "case, work in the config file. To use the embedded sandbox instead, unset every BITBUCKET_ "
+            "setting."
+        )
 
 
 def load_settings(**overrides: Any) -> Settings:

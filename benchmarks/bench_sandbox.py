@@ -115,7 +115,8 @@ def main() -> None:
         n, errors = asyncio.run(run(base, headers, urls, args.seconds, args.concurrency, app))
         print(
             f"world={world.name} endpoints={len(urls)} requests={n} errors={errors} "
-            f"rps={n / args.seconds:.0f} (ASGITransport in-process, concurrency {args.concurrency}, {args.seconds:.0f}s)"
+            f"rps={n / args.seconds:.0f} (ASGITransport in-process, concurrency "
+            f"{args.concurrency}, {args.seconds:.0f}s)"
         )
         return
     with LoopbackServer(app) as server:

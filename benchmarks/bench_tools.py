@@ -233,7 +233,8 @@ async def main(latency_ms: float) -> None:
             same = "yes" if a == b else f"NO ({len(a)} vs {len(b)})"
             rows.append((label, req_a, req_b, bytes_a, bytes_b, sec_a, sec_b, len(a), same))
     head = (
-        f"{'operation':48} {'req bbscout':>11} {'req naive':>9} {'ratio':>6} {'KB bbscout':>10} {'KB naive':>9} "
+        f"{'operation':48} {'req bbscout':>11} {'req naive':>9} {'ratio':>6} {'KB bbscout':>10} "
+        f"{'KB naive':>9} "
         f"{'ratio':>6} {'s bbscout':>9} {'s naive':>8} {'ratio':>6} {'answer':>6} same"
     )
     print(f"latency {latency_ms:.0f} ms per request, world 'default' (anchor {anchor:%Y-%m-%d %H:%M}Z)")

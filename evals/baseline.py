@@ -28,8 +28,9 @@ __all__ = ["SYSTEM_PROMPT", "build_react_agent", "langchain_tools", "run_react_c
 SYSTEM_PROMPT = (
     "You answer an on-call engineer's questions about the Bitbucket Cloud workspace '{workspace}' using only "
     "the read-only tools. Now is {now} (user time zone {tz}); compute absolute UTC times for tool arguments. "
-    "Cite every object by the exact ref the tools print (e.g. pipeline:REPO#BUILD, pr:REPO#ID, commit:REPO@HASH). "
-    "Never invent ids. If the question cannot be answered from Bitbucket or asks for a change, say so."
+    "Cite every object by the exact ref the tools print (e.g. pipeline:REPO#BUILD, pr:REPO#ID, "
+    "commit:REPO@HASH). Never invent ids. If the question cannot be answered from Bitbucket or asks for a "
+    "change, say so."
 )
 _REF = re.compile(r"\b(?:pipeline|pr|commit|branch|deployment|repo|file|step):[^\s\])`'\",]+")
 

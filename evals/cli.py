@@ -1,8 +1,10 @@
-"""`bbscout eval`: run the eval suite, print/write reports, and exit non-zero when CI must refuse.
+"""Run the eval suite against the sandbox, grade every answer and report; exit 1 when CI must refuse.
 
-Registered by the main CLI as `app.command("eval")(eval_command)`. Exit codes: 0 gate passed,
-1 gate failed (pass rate under the threshold, or any hallucinated ref, leaked secret or crash),
-2 usage error (bad glob, unknown fault profile, LLM mode without an endpoint).
+`app` is registered with the product CLI through the `bbscout.commands` entry-point group
+(pyproject.toml), so the product never imports the harness to build its command line.
+
+Exit codes: 0 gate passed, 1 gate failed (pass rate under the threshold, or any hallucinated ref,
+leaked secret or crash), 2 usage error (bad glob, unknown fault profile, LLM mode without an endpoint).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from rich.console import Console
 if TYPE_CHECKING:
     from bbscout.evals.runner import CaseResult, RunConfig
 
-__all__ = ["DEFAULT_MIN_PASS_RATE", "eval_command", "run_suite"]
+__all__ = ["DEFAULT_MIN_PASS_RATE", "app", "eval_command", "run_suite"]
 
 # Set from what the rules planner achieves on the full suite (see evals/README.md, "Threshold"):
 # 109/109 on 2026-11-29 (rules planner, clean and under the "flaky" fault profile); 0.95 lets five
@@ -172,11 +174,8 @@ def eval_command(
         raise typer.Exit(1)
 
 
-def main() -> None:  # pragma: no cover - `python -m evals.cli`
-    app = typer.Typer(add_completion=False)
-    app.command()(eval_command)
+app = typer.Typer(add_completion=False)
+app.command("eval")(eval_command)
+
+if __name__ == "__main__":  # pragma: no cover - `python -m bbscout.evals.cli`
     app()
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -79,8 +79,8 @@ def print_summary(doc: dict[str, Any], console: Console | None = None) -> None:
     )
     console.print(table)
     console.print(
-        f"hallucinated refs {s['hallucinated_refs']} · leaked secrets {s['leaked_secrets']} · crashes {s['crashes']}"
-        f" · constraint dropped silently {s.get('constraint_dropped_silently', 0)}"
+        f"hallucinated refs {s['hallucinated_refs']} · leaked secrets {s['leaked_secrets']} · "
+        f"crashes {s['crashes']} · constraint dropped silently {s.get('constraint_dropped_silently', 0)}"
         f" · case errors {s['case_errors']} · requests {s['requests']} · bytes {s['bytes']:,}"
         f" · {s['seconds']:.1f}s case time (p50 {s['seconds_p50']:.2f}s, p95 {s['seconds_p95']:.2f}s)"
         f" · llm tokens {s['llm_tokens']}"
@@ -112,7 +112,8 @@ def _markdown(doc: dict[str, Any]) -> str:
     lines = [
         "# bbscout eval report",
         "",
-        f"planner **{s['planner']}**, agent **{s['agent']}**, faults **{(s.get('faults') or {}).get('profile', 'none')}**; "
+        f"planner **{s['planner']}**, agent **{s['agent']}**, faults "
+        f"**{(s.get('faults') or {}).get('profile', 'none')}**; "
         f"threshold {s['threshold']:.0%} → **{'PASS' if s['gate']['ok'] else 'FAIL'}**"
         + ("" if s["gate"]["ok"] else f" ({'; '.join(s['gate']['reasons'])})"),
         "",
@@ -127,7 +128,10 @@ def _markdown(doc: dict[str, Any]) -> str:
         f"| case errors | {s['case_errors']} |",
         f"| requests vs oracle | {_fmt_ratio(s['requests_vs_oracle'])} |",
         f"| HTTP requests / bytes | {s['requests']} / {s['bytes']:,} |",
-        f"| case seconds total / p50 / p95 | {s['seconds']:.1f} / {s['seconds_p50']:.2f} / {s['seconds_p95']:.2f} |",
+        (
+            f"| case seconds total / p50 / p95 | {s['seconds']:.1f} / {s['seconds_p50']:.2f} / "
+            f"{s['seconds_p95']:.2f} |"
+        ),
         f"| LLM tokens | {s['llm_tokens']} |",
     ]
     if s.get("pass_hat_k"):

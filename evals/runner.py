@@ -251,7 +251,9 @@ async def _run_bbscout(
     incident_at = case.at
     if case.incident and incident_at is None and case.at_scenario:
         incident_at = world.scenarios[case.at_scenario].at
-    async with open_session(_settings(cfg), planner=cfg.planner, now=case.now, client=client) as session:
+    async with open_session(
+        _settings(cfg), planner=cfg.planner, now=case.now, client=client, source="sandbox"
+    ) as session:
         for turn in _turns(case):
             result = await session.ask(
                 turn.question,

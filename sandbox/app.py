@@ -7,8 +7,9 @@ fault injection, the log-storage route (no auth), authentication (401), rate lim
 routing (404/410), scope check (403), repository visibility (404), the handler.
 
 Routing is done on the raw path (`scope["raw_path"]`) so `%2F` inside a branch name stays one
-segment. `app.state` exposes `settings` (mutable per test), `request_log`, `fault_log` and
-`rate_limiter`.
+segment. API links in responses (`links.*.href`, `next`) are rooted at the base URL that served the
+request, so clients that follow them stay on this server; `links.html` stays on bitbucket.org.
+`app.state` exposes `settings` (mutable per test), `request_log`, `fault_log` and `rate_limiter`.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class Ctx:
     query: dict[str, list[str]]
     raw_query: str
     url_base: str  # scheme://host/2.0/<raw path>, for next/previous links
-    root: str  # scheme://host/2.0, for redirects
+    root: str  # scheme://host/2.0: redirects and every API link in a response
     token: Token | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -112,11 +113,34 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(", ", ": ")).encode("utf-8")
 
 
+API_URL_KEYS = frozenset({"href", "uri"})  # where API URLs appear: links.*.href, configuration sources
+
+
+def rebase_links(obj: Any, root: str) -> Any:
+    """`obj` with every API URL (under api.bitbucket.org/2.0) rooted at `root` instead, the base URL
+    that served the request: a client that follows links stays on this server. Web links
+    (`links.html`, clone URLs) stay on bitbucket.org. The world itself is never modified."""
+    if isinstance(obj, dict):
+        return {
+            key: root + value[len(API_ROOT) :]
+            if key in API_URL_KEYS
+            and isinstance(value, str)
+            and (value == API_ROOT or value.startswith(API_ROOT + "/"))
+            else rebase_links(value, root)
+            for key, value in obj.items()
+        }
+    if isinstance(obj, list):
+        return [rebase_links(item, root) for item in obj]
+    return obj
+
+
 def json_response(
     ctx: Ctx, obj: Any, hidden: tuple[tuple[str, ...], ...] = (), status: int = 200
 ) -> Response:
     fields = ctx.q1("fields")
     body = apply_fields(obj, fields, hidden) if (fields is not None or hidden) else obj
+    if ctx.root != API_ROOT:
+        body = rebase_links(body, ctx.root)
     return Response(dumps(body), status_code=status, media_type="application/json", headers=ctx.headers)
 
 
@@ -226,7 +250,8 @@ def paged(
 
 
 # ------------------------------------------------------------------------------------------------
-# object builders (shapes from the spec; links at api.bitbucket.org like the rest of the world)
+# object builders (shapes from the spec; API links at api.bitbucket.org like the rest of the world,
+# rooted at the serving host by `json_response`)
 
 
 def repo_api(rd: RepoData) -> str:
@@ -301,11 +326,11 @@ def guess_mime(path: str) -> str:
         ".env": "text/plain",
         ".tf": "text/plain",
     }
-    for ext, mt in special.items():
+    for ext, media_type in special.items():
         if path.endswith(ext):
-            return mt
-    mt, _ = mimetypes.guess_type(path)
-    return mt or "text/plain"
+            return media_type
+    guessed, _ = mimetypes.guess_type(path)
+    return guessed or "text/plain"
 
 
 def branch_json(rd: RepoData, name: str) -> Json:
@@ -466,8 +491,8 @@ class Sandbox:
             group, handler, args = self.route(ctx)
             check_scope(token, group)
             key = self.cache_key(ctx, raw_query)
-            hit = self._cache.get(key) if key else None
-            if hit is not None:
+            hit = self._cache.get(key) if key is not None else None
+            if key is not None and hit is not None:
                 self._cache.move_to_end(key)
                 return Response(hit[1], hit[0], media_type="application/json", headers=ctx.headers)
             response = handler(ctx, *args)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Union
+from typing import Any
 
 __all__ = ["And", "BBQLError", "Comparison", "Expr", "Or", "evaluate", "parse"]
 
@@ -50,7 +50,7 @@ class Or:
     items: tuple[Expr, ...]
 
 
-Expr = Union[Comparison, And, Or]
+Expr = Comparison | And | Or
 
 _DATETIME = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|z|[+-]\d{2}:?\d{2})?)?(?![\w.:-])"
@@ -290,13 +290,13 @@ def _compare(actual: Any, op: str, expected: object) -> bool:
         if isinstance(expected, str) and not isinstance(a, str):
             return False
         if op == ">":
-            return bool(a > expected)  # type: ignore[operator]
+            return bool(a > expected)
         if op == ">=":
-            return bool(a >= expected)  # type: ignore[operator]
+            return bool(a >= expected)
         if op == "<":
-            return bool(a < expected)  # type: ignore[operator]
+            return bool(a < expected)
         if op == "<=":
-            return bool(a <= expected)  # type: ignore[operator]
+            return bool(a <= expected)
     except (TypeError, ValueError):
         return False
     raise BBQLError(f"unknown operator {op}")

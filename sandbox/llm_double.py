@@ -57,6 +57,8 @@ _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _TYPES = {"string", "number", "integer", "boolean", "object", "array", "null"}
 _FORMATS = {"date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"}
 # Keywords OpenAI strict mode accepts (structured outputs "supported schemas"); anything else is a 400.
+# agent/tool_schemas.py keeps its own copy on purpose: the double plays OpenAI and checks the product's
+# schemas against the rules as OpenAI states them, so a mistake in the product's list cannot pass here.
 _ALLOWED_KEYWORDS = {
     "type",
     "description",
@@ -185,9 +187,7 @@ def _check_node(
         ref = node["$ref"]
         if len(node) > 1:
             problems.append(f"{where}, '$ref' cannot have sibling keywords.")
-        if not isinstance(ref, str) or not (
-            ref == "#" or ref.startswith(("#/$defs/", "#/definitions/"))
-        ):
+        if not isinstance(ref, str) or not (ref == "#" or ref.startswith(("#/$defs/", "#/definitions/"))):
             problems.append(f"{where}, invalid $ref {ref!r}.")
         elif ref != "#" and ref.split("/", 2)[2] not in defs:
             problems.append(f"{where}, $ref {ref!r} does not resolve.")
@@ -618,7 +618,7 @@ class LLMDoubleServer:
 
     @property
     def requests(self) -> list[dict[str, Any]]:
-        return self.app.state.requests  # type: ignore[no-any-return]
+        return self.app.state.requests
 
     def set_script(self, script: Script | None) -> None:
         """Replace the script and forget recorded requests."""

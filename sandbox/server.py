@@ -3,7 +3,7 @@
     with LoopbackServer(create_app(world)) as server:
         httpx.get(server.base_url + "/user", auth=...)
 
-Works as a sync or async context manager; `serve_forever` is the blocking CLI entry point.
+Works as a sync or async context manager.
 """
 
 from __future__ import annotations
@@ -11,13 +11,26 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-import time
 from types import TracebackType
 from typing import Any, Literal
 
 import uvicorn
 
-__all__ = ["LoopbackServer", "serve_forever"]
+__all__ = ["LoopbackServer"]
+
+STARTUP_TIMEOUT_S = 60.0  # a bound on a hang, not a wait: start() returns as soon as the server is up
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, signalling `up` once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, up: threading.Event) -> None:
+        super().__init__(config)
+        self.up = up
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.up.set()
 
 
 class LoopbackServer:
@@ -28,7 +41,8 @@ class LoopbackServer:
         self.lifespan = lifespan
         self.host = host
         self.port = port
-        self._server: uvicorn.Server | None = None
+        self._server: _Server | None = None
+        self._settled = threading.Event()  # the server is up, or its thread has ended
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
 
@@ -54,18 +68,19 @@ class LoopbackServer:
             lifespan=self.lifespan,
             timeout_graceful_shutdown=1,
         )
-        self._server = uvicorn.Server(config)
+        self._settled.clear()
+        self._server = _Server(config, self._settled)
         self._thread = threading.Thread(target=self._run, name=f"sandbox-{self.port}", daemon=True)
         self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("sandbox server failed to start")
-            time.sleep(0.005)
+        if not self._settled.wait(timeout=STARTUP_TIMEOUT_S) or not self._server.started:
+            raise RuntimeError("sandbox server failed to start")
 
     def _run(self) -> None:
         assert self._server is not None and self._sock is not None
-        asyncio.run(self._server.serve(sockets=[self._sock]))
+        try:
+            asyncio.run(self._server.serve(sockets=[self._sock]))
+        finally:
+            self._settled.set()
 
     def stop(self) -> None:
         if self._server is not None:
@@ -93,8 +108,3 @@ class LoopbackServer:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await asyncio.to_thread(self.stop)
-
-
-def serve_forever(app: Any, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Blocking: serve until interrupted (used by `bbscout sandbox serve`)."""
-    uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="off")

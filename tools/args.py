@@ -90,7 +90,8 @@ class GetPipeline(ToolArgs):
 
 
 class PipelineFailure(ToolArgs):
-    """Why a pipeline failed: its failed steps, each with the log tail and extracted error lines, and the failed test cases.
+    """Why a pipeline failed: its failed steps, each with the log tail and extracted error lines, and the
+    failed test cases.
 
     `uuid` (from a listing) saves looking the pipeline up; `log=False` / `tests=False` skip the log tail /
     the test report when they are not needed (each costs a request per failed step).
@@ -116,7 +117,7 @@ class ListPullRequests(ToolArgs):
     """
 
     repos: list[str] | None = None
-    states: list[PullRequestState] = Field(default_factory=lambda: ["OPEN"])
+    states: list[PullRequestState] = Field(default_factory=lambda: list[PullRequestState](["OPEN"]))
     author: str | None = Field(default=None, description="The PR's author: " + PERSON_HELP)
     reviewer: str | None = Field(default=None, description="Named as a reviewer: " + PERSON_HELP)
     approver: str | None = Field(default=None, description="Approved the PR: " + PERSON_HELP)
@@ -155,7 +156,8 @@ class GetPullRequest(ToolArgs):
 
 
 class PullRequestsForCommit(ToolArgs):
-    """The pull requests that contain a commit (falls back to scanning merged PRs if the endpoint is unavailable)."""
+    """The pull requests that contain a commit (falls back to scanning merged PRs if the endpoint is
+    unavailable)."""
 
     repo: str
     commit: str
@@ -210,7 +212,8 @@ class GetCommit(ToolArgs):
 
 
 class CommitsBetween(ToolArgs):
-    """Commits reachable from `include` but not from `exclude` (like `git log exclude..include`), with files changed."""
+    """Commits reachable from `include` but not from `exclude` (like `git log exclude..include`), with
+    files changed."""
 
     repo: str
     include: str
@@ -261,7 +264,8 @@ class ListDeployments(ToolArgs):
 
 
 class DeploymentChanges(ToolArgs):
-    """What a deployment shipped: the commits, pull requests and files between it and the previous successful deployment to the same environment.
+    """What a deployment shipped: the commits, pull requests and files between it and the previous
+    successful deployment to the same environment.
 
     `deployment_uuid` None = the latest deployment to `environment`.
     """
@@ -272,7 +276,8 @@ class DeploymentChanges(ToolArgs):
 
 
 class SearchCode(ToolArgs):
-    """Search code across the workspace (or `repos`) for a symbol or text; falls back to a bounded path/content scan when code search is unavailable."""
+    """Search code across the workspace (or `repos`) for a symbol or text; falls back to a bounded
+    path/content scan when code search is unavailable."""
 
     query: str
     repos: list[str] | None = None

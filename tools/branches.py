@@ -46,7 +46,10 @@ def branch_record(ws: str, repo: str, raw: dict[str, Any]) -> BranchRecord:
         ref=branch_ref(repo, name),
         repo=repo,
         url=links.branch_url(ws, repo, name),
-        title=f"{name} @ {str(target.get('hash') or '')[:12]} {date:%Y-%m-%d} by {author}: {one_line(message, 100)}",
+        title=(
+            f"{name} @ {str(target.get('hash') or '')[:12]} {date:%Y-%m-%d} by {author}: "
+            f"{one_line(message, 100)}"
+        ),
         name=name,
         head=str(target.get("hash") or ""),
         head_date=date,

@@ -77,7 +77,10 @@ _TEXT_EXT = {
     ".css",
 }
 _SRC_IN_HREF = re.compile(r"/repositories/[^/]+/([^/]+)/src/([^/]+)/")
-_NOT_TYPES = "if|elif|else|while|for|return|assert|await|yield|with|not|and|or|in|is|lambda|print|new|throw|case|do|switch"
+_NOT_TYPES = (
+    "if|elif|else|while|for|return|assert|await|yield|with|not|and|or|in|is|lambda|print|new|throw|case"
+    "|do|switch"
+)
 DEFINITION_CHECKS = 6  # files fetched to confirm a definition the search excerpt did not show
 _LINE_NO = re.compile(r"^\d+:\s?")
 
@@ -87,26 +90,33 @@ def definition_pattern(symbol: str) -> re.Pattern[str]:
 
     Python/Ruby `def`/`class`, JS/TS `function`/`const`/`class`/`interface`/`type`/methods, Go `func`/`type`,
     Java/Kotlin/C#/Scala/Swift/Rust declarations, Terraform blocks, and `name =`/`name:` at the start of a
-    line (module constants, config keys). Calls, imports and longer identifiers (`test_symbol_x`) do not match.
+    line (module constants, config keys). Calls, imports and longer identifiers (`test_symbol_x`) do not
+    match.
     """
     name = re.escape(symbol.rstrip("()").split(".")[-1])
     b, e = r"(?<![\w$])", r"(?![\w$])"
-    mods = r"(?:(?:export|default|public|private|protected|internal|static|final|abstract|async|override|open|pub(?:\([\w:]+\))?|inline|suspend|virtual|sealed|data|readonly|declare|unsafe|extern)\s+)*"
+    mods = (
+        r"(?:(?:export|default|public|private|protected|internal|static|final|abstract|async|override|open"
+        r"|pub(?:\([\w:]+\))?|inline|suspend|virtual|sealed|data|readonly|declare|unsafe|extern)\s+)*"
+    )
     kinds = (
         r"def|class|module|function\*?|func|fn|fun|interface|type|enum|struct|trait|record|object|protocol|impl"
         r"|const|let|var|val|static|typedef|namespace|macro_rules!|resource|variable|output|data"
     )
     forms = [
-        rf"^\s*{mods}(?:{kinds})\s+(?:\([^)]*\)\s*)?(?:self\.)?{b}{name}{e}",  # def x / func (r *T) x / class X
+        # def x / func (r *T) x / class X
+        rf"^\s*{mods}(?:{kinds})\s+(?:\([^)]*\)\s*)?(?:self\.)?{b}{name}{e}",
         rf"^\s*{mods}(?:{kinds})\s+\"[^\"]*\"\s+\"{name}\"",  # terraform: resource "aws_x" "name"
         rf"^\s*{mods}(?:{kinds})\s+\"{name}\"",  # terraform: variable "name"
         (  # method: `BigDecimal name(Cart c) {`, not `if name(x):`
-            rf"^\s*{mods}(?:(?!{b}(?:{_NOT_TYPES}){e})[\w<>\[\],.?*&\s])*?{b}{name}\s*(?:<[^>]*>)?\s*\([^;]*\)\s*"
+            rf"^\s*{mods}(?:(?!{b}(?:{_NOT_TYPES}){e})[\w<>\[\],.?*&\s])*?{b}{name}"
+            rf"\s*(?:<[^>]*>)?\s*\([^;]*\)\s*"
             rf"(?:->\s*[^:{{]+)?(?:throws\s+[\w.,\s]+)?\s*[{{:]\s*$"
         ),
         rf"^\s*{mods}[\"']?{name}[\"']?\s*(?::[^=]*)?=(?!=)",  # NAME = …, name: T = …
         rf"^\s*[\"']?{name}[\"']?\s*:(?!:)",  # config key / object property
-        rf"{b}{name}\s*[:=]\s*(?:async\s+)?(?:function{e}|\([^)]*\)\s*(?::\s*[^=]+)?=>)",  # x = function / x = () =>
+        # x = function / x = () =>
+        rf"{b}{name}\s*[:=]\s*(?:async\s+)?(?:function{e}|\([^)]*\)\s*(?::\s*[^=]+)?=>)",
     ]
     return re.compile("|".join(f"(?:{f})" for f in forms))
 
@@ -127,7 +137,7 @@ def _match_record(
         path=path,
         rev=rev,
         lines=lines,
-        method=method,  # type: ignore[arg-type]
+        method=method,
     )
 
 
@@ -283,7 +293,8 @@ async def _fallback(ctx: ToolContext, args: SearchCode, slugs: list[str], reason
 
 
 async def _only_definitions(ctx: ToolContext, query: str, result: ToolResult) -> ToolResult:
-    """Keep the matches whose lines define `query`; a match whose excerpt may be cut is confirmed from the file."""
+    """Keep the matches whose lines define `query`; a match whose excerpt may be cut is confirmed from the
+    file."""
     pattern = definition_pattern(query)
     kept: list[Evidence] = []
     checked = 0
@@ -331,15 +342,17 @@ _IDENT = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*(?:\(\))?")
 
 
 def whole_identifier_pattern(symbol: str) -> re.Pattern[str]:
-    """`symbol` as a whole identifier: `reserve_stock(` and `svc.reserve_stock` match, `test_reserve_stock_x` does not
-    (identifier characters, `_` included, may not touch either side)."""
+    """`symbol` as a whole identifier: `reserve_stock(` and `svc.reserve_stock` match,
+    `test_reserve_stock_x` does not (identifier characters, `_` included, may not touch either side)."""
     return re.compile(rf"(?<![\w$]){re.escape(symbol.rstrip('()'))}(?![\w$])")
 
 
 def _only_whole_identifier(query: str, result: ToolResult) -> ToolResult:
-    """Drop matches whose lines mention the symbol only inside a longer identifier (substring hits of code search).
+    """Drop matches whose lines mention the symbol only inside a longer identifier (substring hits of code
+    search).
 
-    Only complete excerpts are judged (fewer lines than the cap, or a full-file scan); a path-only match is kept.
+    Only complete excerpts are judged (fewer lines than the cap, or a full-file scan); a path-only match is
+    kept.
     """
     if not _IDENT.fullmatch(query.strip()):
         return result

@@ -93,7 +93,8 @@ def _started(raw: dict[str, Any]) -> datetime | None:
 
 
 def _commit(raw: dict[str, Any]) -> str | None:
-    return dig(raw, "deployable", "commit", "hash") or dig(raw, "release", "commit", "hash")
+    commit = dig(raw, "deployable", "commit", "hash") or dig(raw, "release", "commit", "hash")
+    return str(commit) if commit else None
 
 
 def _build_number(ctx: ToolContext, repo: str, raw: dict[str, Any]) -> int | None:
@@ -300,7 +301,8 @@ def _records_for(
 
 
 def _status_matches(rec: DeploymentRecord, statuses: Sequence[str]) -> bool:
-    """A completed deployment's outcome is `state.status.name`; a running one has only `state.name` IN_PROGRESS."""
+    """A completed deployment's outcome is `state.status.name`; a running one has only `state.name`
+    IN_PROGRESS."""
     outcome = rec.status or ("IN_PROGRESS" if rec.state == "IN_PROGRESS" else rec.state)
     return outcome in statuses
 
@@ -503,8 +505,9 @@ async def deployment_changes(ctx: ToolContext, args: DeploymentChanges) -> ToolR
         rolled_back = [r for r in back.records if isinstance(r, CommitRecord)]
         if rolled_back:
             notes.append(
-                f"ROLLBACK: deployment {new.commit[:12]} is older than the previously deployed {old.commit[:12]}; "
-                f"{len(rolled_back)} commit(s) were rolled back (listed), nothing new shipped"
+                f"ROLLBACK: deployment {new.commit[:12]} is older than the previously deployed "
+                f"{old.commit[:12]}; {len(rolled_back)} commit(s) were rolled back (listed), nothing new "
+                "shipped"
             )
             files = [r for r in back.records if isinstance(r, FileChangeRecord)]
             commits = rolled_back

@@ -163,8 +163,8 @@ def pipeline_record(ws: str, repo: str, raw: dict[str, Any]) -> PipelineRecord:
         title=title,
         uuid=str(raw.get("uuid") or ""),
         build_number=build,
-        state=state,  # type: ignore[arg-type]
-        result=result,  # type: ignore[arg-type]
+        state=state,
+        result=result,
         error_message=error_message,
         branch=redact(branch) if branch else None,
         pr_id=int(pr_id) if pr_id else None,
@@ -355,7 +355,8 @@ async def get_pipeline(ctx: ToolContext, args: GetPipeline) -> ToolResult:
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _ERROR_LINE = re.compile(
-    r"(?i)(\berror\b|\berrors?:|\bfail(ed|ure|s)?\b|exception|traceback|\bassert|exit(ed)? (with )?(code|status)"
+    r"(?i)(\berror\b|\berrors?:|\bfail(ed|ure|s)?\b|exception|traceback|\bassert"
+    r"|exit(ed)? (with )?(code|status)"
     r"|\boom\b|out of memory|killed|exceeded|timed? ?out|panic:|fatal|segmentation fault|cannot |could not "
     r"|not found|denied|refused|\bE\s{2,}|^\s*>\s)"
 )
@@ -363,7 +364,8 @@ _NOISE = re.compile(r"(?i)(0 errors|no errors|errors=0|failures=0|\bfailed=0\b|0
 
 
 def extract_error_lines(lines: list[str], limit: int = MAX_ERROR_LINES) -> list[str]:
-    """Lines that explain a failure (errors, exceptions, assertions, exit codes, OOM, timeouts), deduplicated."""
+    """Lines that explain a failure (errors, exceptions, assertions, exit codes, OOM, timeouts),
+    deduplicated."""
     out: list[str] = []
     seen: set[str] = set()
     for line in lines:

@@ -128,7 +128,7 @@ def pr_record(ws: str, repo: str, raw: dict[str, Any], *, description: bool = Fa
         title=f"PR #{pr_id} {state}: {title} ({src} → {dst}, by {author})",
         id=pr_id,
         subject=title,
-        state=state,  # type: ignore[arg-type]
+        state=state,
         author=author,
         source_branch=src,
         destination_branch=dst,
@@ -562,7 +562,8 @@ async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult
             who = redact(str(dig(c, "user", "display_name", default="?")))
             where = dig(c, "inline", "path")
             comments.append(
-                f"{who}{f' ({redact(str(where))})' if where else ''}: {clip(dig(c, 'content', 'raw', default=''), 400)}"
+                f"{who}{f' ({redact(str(where))})' if where else ''}: "
+                f"{clip(dig(c, 'content', 'raw', default=''), 400)}"
             )
         rec.comments = comments
     return ToolResult(tool="get_pull_request", records=[rec, *files], notes=notes, gaps=gaps)
@@ -664,8 +665,9 @@ async def pull_requests_for_commit(ctx: ToolContext, args: PullRequestsForCommit
         except NotFound:
             continue
     notes.append(
-        f"/commit/{{hash}}/pullrequests {reason}; fallback: matched merge/source commits of {len(candidates)} "
-        f"MERGED/OPEN pull requests updated since the commit and read the commit lists of {checked}"
+        f"/commit/{{hash}}/pullrequests {reason}; fallback: matched merge/source commits of "
+        f"{len(candidates)} MERGED/OPEN pull requests updated since the commit and read the commit lists "
+        f"of {checked}"
     )
     truncated = len(candidates) >= FALLBACK_PR_SCAN or checked >= FALLBACK_COMMIT_CHECKS
     recs = read_all(

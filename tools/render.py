@@ -131,7 +131,10 @@ def _head(rec: Record) -> str:
             parts.append("builds: " + "; ".join(rec.statuses[:5]))
         return " ".join(parts)
     if isinstance(rec, BranchRecord):
-        return f"{rec.ref} head {rec.head[:12]} {_ts(rec.head_date)} by {rec.head_author} {_q(rec.head_message, 80)}"
+        return (
+            f"{rec.ref} head {rec.head[:12]} {_ts(rec.head_date)} by {rec.head_author} "
+            f"{_q(rec.head_message, 80)}"
+        )
     if isinstance(rec, DeploymentRecord):
         parts = [rec.ref, rec.environment, rec.status or rec.state, _ts(rec.started_on)]
         if rec.commit:

@@ -442,8 +442,13 @@ async def _history(store: Store, row: ThreadRow) -> list[dict[str, Any]]:
         values = snapshot.values
         if snapshot.next or not values.get("report"):
             continue
-        planner = str((snapshot.metadata or {}).get("planner", "rules"))
-        document = document_from_state(values, planner=planner)[2]
+        metadata = snapshot.metadata or {}
+        document = document_from_state(
+            values,
+            planner=str(metadata.get("planner", "rules")),
+            source=str(metadata.get("source", "bitbucket")),
+            workspace=str(metadata.get("workspace", "")),
+        )[2]
         turns.append(
             {
                 "question": values["question"],

@@ -81,7 +81,7 @@ class Runner:
         """What `GET /v1/connections` shows: names, workspaces, last tests; never a secret."""
         saved = await self.connections()
         shown = [c.public() for c in saved.values()]
-        if self.base.has_bitbucket_credentials:
+        if not self.base.uses_embedded_sandbox:
             env = Connection(
                 name=ENV_CONNECTION,
                 workspace=self.base.workspace or "",

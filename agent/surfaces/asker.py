@@ -26,6 +26,7 @@ from bbscout.agent.runtime import (
     PlannerChoice,
     RunResult,
     Session,
+    Source,
     check_question,
     embedded_transport,
     make_client,
@@ -101,7 +102,7 @@ class Asker:
         name, settings = self._settings_for(connection or self.connection)
         at = now or self.clock()
         embedded = None
-        if not settings.has_bitbucket_credentials:
+        if settings.uses_embedded_sandbox:
             self._embedded = self._embedded or embedded_transport(at)
             embedded = self._embedded
         client = make_client(
@@ -112,7 +113,10 @@ class Asker:
             embedded=embedded,
             store=self.store,
         )
-        async with open_session(settings, planner=self.planner, now=at, client=client) as session:
+        source: Source = "sandbox" if settings.uses_embedded_sandbox else "bitbucket"
+        async with open_session(
+            settings, planner=self.planner, now=at, client=client, source=source
+        ) as session:
             yield session
 
     async def ask(self, question: Question, on_event: EventSink | None = None) -> RunResult:

@@ -315,7 +315,10 @@ CATALOG: tuple[RepoSpec, ...] = (
     RepoSpec(
         "shared-libs",
         "shared-libs",
-        "Shared Python libraries (acme-common): structured logging, config loading, HTTP clients, test utils.",
+        (
+            "Shared Python libraries (acme-common): structured logging, config loading, HTTP clients, "
+            "test utils."
+        ),
         ("PLAT", "Platform"),
         "python",
         False,

@@ -47,6 +47,11 @@ READ_SCOPES = [
 CLASSIC_SCOPES = ["repository", "pullrequest", "pipeline", "project", "account"]
 
 
+def hour_anchor(now: datetime) -> datetime:
+    """A live world's "now": the top of the current hour (UTC), so runs within the hour see one world."""
+    return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
 def build_world(
     name: str = "default",
     *,
@@ -754,13 +759,13 @@ class _Builder:
             if rng.random() < 0.4:
                 cid += 1
                 reply_at = min(end, when + timedelta(minutes=rng.randint(5, 240)))
-                r = self._comment(
+                reply = self._comment(
                     cid, pr, stub, f.author, reply_at, rng.choice(REPLIES), inline, parent=c["id"]
                 )
-                comments.append(r)
-        for c in pr.extra_comments:
+                comments.append(reply)
+        for who, when, text in pr.extra_comments:
             cid += 1
-            comments.append(self._comment(cid, pr, stub, c[0], c[1], c[2], None))
+            comments.append(self._comment(cid, pr, stub, who, when, text, None))
         comments.sort(key=lambda c: (c["created_on"], c["id"]))
         for c in comments:
             who = next(k for k, v in self.acct.items() if v is c["user"])
@@ -774,15 +779,17 @@ class _Builder:
                     "participated_on": c["created_on"],
                 }
             activity.append((datetime.fromisoformat(c["created_on"]), {"comment": c, "pull_request": stub}))
+        source_head = pr.commits[-1] if pr.commits else f.head
         src = {
             "branch": {"name": f.branch},
             "commit": {
                 "type": "commit",
-                "hash": (pr.commits[-1] if pr.commits else f.head)[:12],
-                "links": self._commit_links(pr.commits[-1] if pr.commits else f.head),
+                "hash": source_head[:12],
+                "links": self._commit_links(source_head),
             },
             "repository": self.stub,
         }
+        spec_pair = f"{WORKSPACE_SLUG}/{sim.spec.slug}:{source_head[:12]}%0D{pr.dest_hash[:12]}"
         dst = {
             "branch": {"name": f.target},
             "commit": {
@@ -872,11 +879,9 @@ class _Builder:
                 "commits": {"href": f"{api}/commits"},
                 "approve": {"href": f"{api}/approve"},
                 "request-changes": {"href": f"{api}/request-changes"},
-                "diff": {
-                    "href": f"{self.api}/diff/{WORKSPACE_SLUG}/{sim.spec.slug}:{src['commit']['hash']}%0D{dst['commit']['hash']}?from_pullrequest_id={pr.id}&topic=true"
-                },
+                "diff": {"href": f"{self.api}/diff/{spec_pair}?from_pullrequest_id={pr.id}&topic=true"},
                 "diffstat": {
-                    "href": f"{self.api}/diffstat/{WORKSPACE_SLUG}/{sim.spec.slug}:{src['commit']['hash']}%0D{dst['commit']['hash']}?from_pullrequest_id={pr.id}&topic=true"
+                    "href": f"{self.api}/diffstat/{spec_pair}?from_pullrequest_id={pr.id}&topic=true"
                 },
                 "comments": {"href": f"{api}/comments"},
                 "activity": {"href": f"{api}/activity"},

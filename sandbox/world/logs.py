@@ -183,7 +183,10 @@ def _failure_message(run: StepRun, t: TestDef) -> list[str]:
         ]
     if lang == "typescript":
         return [
-            f'expect(received).toEqual(expected) // deep equality\n\nExpected: "€{rng.randint(10, 99)}.00"\nReceived: "€NaN"',
+            (
+                "expect(received).toEqual(expected) // deep equality\n\nExpected: "
+                f'"€{rng.randint(10, 99)}.00"\nReceived: "€NaN"'
+            ),
             f"    at Object.<anonymous> ({t.file}:{t.line}:{rng.randint(5, 30)})",
             f"    at {t.target}:{rng.randint(10, 60)}:{rng.randint(3, 20)}",
         ]
@@ -207,7 +210,9 @@ def render_log(run: StepRun) -> str:
     w = out.append
     w("+ umask 000\n")
     w(
-        f'+ GIT_LFS_SKIP_SMUDGE=1 retry 6 git clone --branch="{run.ref_name}" --depth 50 https://x-token-auth:$REPOSITORY_OAUTH_ACCESS_TOKEN@bitbucket.org/$BITBUCKET_REPO_FULL_NAME.git $BUILD_DIR'
+        f'+ GIT_LFS_SKIP_SMUDGE=1 retry 6 git clone --branch="{run.ref_name}" --depth 50 '
+        "https://x-token-auth:$REPOSITORY_OAUTH_ACCESS_TOKEN@bitbucket.org/$BITBUCKET_REPO_FULL_NAME.git "
+        "$BUILD_DIR"
     )
     w("Cloning into '/opt/atlassian/pipelines/agent/build'...\n")
     w(f"+ git reset --hard {run.commit}")
@@ -273,9 +278,15 @@ def render_log(run: StepRun) -> str:
     if run.tests and run.status not in ("STOPPED", "IN_PROGRESS") and run.reports():
         s = test_summary(run)
         out += [
-            "Searching for test report files in directories named [test-results, failsafe-reports, test-reports, TestResults, surefire-reports] down to a depth of 4",
+            (
+                "Searching for test report files in directories named [test-results, failsafe-reports, "
+                "test-reports, TestResults, surefire-reports] down to a depth of 4"
+            ),
             "Finished scanning for test reports. Found 1 test report files.",
-            f"Merged test suites, total number tests is {s['number_of_test_cases']}, with {s['number_of_failed_test_cases']} failures and 0 errors.",
+            (
+                f"Merged test suites, total number tests is {s['number_of_test_cases']}, with "
+                f"{s['number_of_failed_test_cases']} failures and 0 errors."
+            ),
         ]
     return "\n".join(out) + "\n"
 
@@ -329,9 +340,12 @@ def _command_output(run: StepRun, cmd: str, rng: random.Random, failed: bool) ->
             return [
                 "Collecting ruff==0.4.4",
                 "Collecting mypy==1.10.0",
-                "Successfully installed mypy-1.10.0 mypy-extensions-1.0.0 ruff-0.4.4 typing-extensions-4.11.0",
+                (
+                    "Successfully installed mypy-1.10.0 mypy-extensions-1.0.0 ruff-0.4.4 "
+                    "typing-extensions-4.11.0"
+                ),
             ]
-        lines = []
+        lines: list[str] = []
         for name, ver in spec.deps:
             base = name.split("[")[0]
             lines.append(f"Collecting {name}=={ver} (from -r requirements.txt (line {len(lines) // 2 + 1}))")
@@ -384,7 +398,10 @@ def _command_output(run: StepRun, cmd: str, rng: random.Random, failed: bool) ->
             return [
                 f"# bitbucket.org/acme/{spec.slug}/internal/{m}",
                 f"internal/{m}/{m}.go:{rng.randint(20, 70)}:{rng.randint(2, 30)}: undefined: idempotencyKey",
-                f"internal/{m}/{m}.go:{rng.randint(71, 90)}:9: too many arguments in call to New{m.capitalize()}",
+                (
+                    f"internal/{m}/{m}.go:{rng.randint(71, 90)}:9: too many arguments in call to "
+                    f"New{m.capitalize()}"
+                ),
             ]
         return []
     if cmd.startswith("go test"):
@@ -396,14 +413,20 @@ def _command_output(run: StepRun, cmd: str, rng: random.Random, failed: bool) ->
                 f"internal/{m}/{m}.go:{rng.randint(20, 60)}:2: ineffectual assignment to err (ineffassign)",
                 "\terr = c.refresh(ctx)",
                 "\t^",
-                f"internal/{m}/{m}.go:{rng.randint(61, 90)}:15: Error return value of `resp.Body.Close` is not checked (errcheck)",
+                (
+                    f"internal/{m}/{m}.go:{rng.randint(61, 90)}:15: Error return value of "
+                    "`resp.Body.Close` is not checked (errcheck)"
+                ),
             ]
         return []
     if cmd == "npm ci":
         if mode == "resolver":
             return ["npm ERR! code ERESOLVE", "npm ERR! ERESOLVE could not resolve"]
         return [
-            f"added {rng.randint(900, 1600)} packages, and audited {rng.randint(1601, 1700)} packages in {rng.randint(18, 60)}s",
+            (
+                f"added {rng.randint(900, 1600)} packages, and audited {rng.randint(1601, 1700)} "
+                f"packages in {rng.randint(18, 60)}s"
+            ),
             "",
             f"{rng.randint(150, 260)} packages are looking for funding",
             "  run `npm fund` for details",
@@ -422,12 +445,43 @@ def _command_output(run: StepRun, cmd: str, rng: random.Random, failed: bool) ->
                 "   Creating an optimized production build ...",
             ]
             if mode == "compile":
-                return [*head, "Failed to compile.", "", "./src/components/CartSummary.tsx:42:17", "Type error: Property 'taxTotal' does not exist on type 'CartTotals'.", "", "  40 |   const totals = useCartTotals();", "  41 |   return (", "> 42 |     <Money value={totals.taxTotal} />", "     |                 ^"]
-            return [*head, " ✓ Compiled successfully", " ✓ Linting and checking validity of types", f" ✓ Generating static pages ({rng.randint(30, 60)}/{rng.randint(60, 70)})", "", "Route (pages)                              Size     First Load JS", f"┌ ○ /                                      {rng.randint(3, 9)}.{rng.randint(0, 9)} kB        {rng.randint(90, 130)} kB", "└ ○ /checkout                              12.1 kB         141 kB"]
+                return [
+                    *head,
+                    "Failed to compile.",
+                    "",
+                    "./src/components/CartSummary.tsx:42:17",
+                    "Type error: Property 'taxTotal' does not exist on type 'CartTotals'.",
+                    "",
+                    "  40 |   const totals = useCartTotals();",
+                    "  41 |   return (",
+                    "> 42 |     <Money value={totals.taxTotal} />",
+                    "     |                 ^",
+                ]
+            return [
+                *head,
+                " ✓ Compiled successfully",
+                " ✓ Linting and checking validity of types",
+                f" ✓ Generating static pages ({rng.randint(30, 60)}/{rng.randint(60, 70)})",
+                "",
+                "Route (pages)                              Size     First Load JS",
+                (
+                    "┌ ○ /                                      "
+                    f"{rng.randint(3, 9)}.{rng.randint(0, 9)} kB        {rng.randint(90, 130)} kB"
+                ),
+                "└ ○ /checkout                              12.1 kB         141 kB",
+            ]
         head = ["", f"> @acme/{spec.slug}@1.0.0 build", "> nest build", ""]
         if mode == "compile":
             m = spec.modules[0][0]
-            return [*head, f"src/{m}.ts:{rng.randint(10, 40)}:{rng.randint(3, 20)} - error TS2339: Property 'locale' does not exist on type 'OrderEvent'.", "", "Found 1 error(s)."]
+            return [
+                *head,
+                (
+                    f"src/{m}.ts:{rng.randint(10, 40)}:{rng.randint(3, 20)} - error TS2339: Property "
+                    "'locale' does not exist on type 'OrderEvent'."
+                ),
+                "",
+                "Found 1 error(s).",
+            ]
         return head
     if cmd.startswith("npm test"):
         return _jest(run, rng, mode)
@@ -435,7 +489,17 @@ def _command_output(run: StepRun, cmd: str, rng: random.Random, failed: bool) ->
         head = ["", f"> @acme/{spec.slug}@1.0.0 lint", "> eslint . --ext .ts,.tsx", ""]
         if mode == "lint":
             m = spec.modules[0][0]
-            return [*head, f"/opt/atlassian/pipelines/agent/build/src/{m}.ts", f"  {rng.randint(5, 40)}:7  error  'result' is assigned a value but never used  @typescript-eslint/no-unused-vars", f"  {rng.randint(41, 80)}:3  error  Unexpected console statement                no-console", "", "✖ 2 problems (2 errors, 0 warnings)"]
+            return [
+                *head,
+                f"/opt/atlassian/pipelines/agent/build/src/{m}.ts",
+                (
+                    f"  {rng.randint(5, 40)}:7  error  'result' is assigned a value but never used  "
+                    "@typescript-eslint/no-unused-vars"
+                ),
+                f"  {rng.randint(41, 80)}:3  error  Unexpected console statement                no-console",
+                "",
+                "✖ 2 problems (2 errors, 0 warnings)",
+            ]
         return head
     if cmd.startswith("npx tsc"):
         return []
@@ -456,11 +520,21 @@ def _command_output(run: StepRun, cmd: str, rng: random.Random, failed: bool) ->
         ]
         if mode == "deploy":
             return [
-                f'Waiting for deployment "{spec.slug}" rollout to finish: 1 of 3 updated replicas are available...',
+                (
+                    f'Waiting for deployment "{spec.slug}" rollout to finish: 1 of 3 updated replicas '
+                    "are available..."
+                ),
                 "Error: UPGRADE FAILED: context deadline exceeded",
                 f'deployment "{spec.slug}" exceeded its progress deadline',
             ]
-        return [*head, f'Waiting for deployment "{spec.slug}" rollout to finish: 2 of 3 updated replicas are available...', f'deployment "{spec.slug}" successfully rolled out']
+        return [
+            *head,
+            (
+                f'Waiting for deployment "{spec.slug}" rollout to finish: 2 of 3 updated replicas are '
+                "available..."
+            ),
+            f'deployment "{spec.slug}" successfully rolled out',
+        ]
     if "smoke-test.sh" in cmd:
         if mode == "smoke":
             return [
@@ -482,7 +556,10 @@ def _command_output(run: StepRun, cmd: str, rng: random.Random, failed: bool) ->
             "Running with dbt=1.7.13",
             "Found 48 models, 112 tests, 6 sources",
             "",
-            f"Finished running 48 view/table models in 0 hours {rng.randint(4, 14)} minutes and {rng.randint(1, 59)}.{rng.randint(10, 99)} seconds.",
+            (
+                f"Finished running 48 view/table models in 0 hours {rng.randint(4, 14)} minutes and "
+                f"{rng.randint(1, 59)}.{rng.randint(10, 99)} seconds."
+            ),
             "",
             "Completed successfully",
             "",
@@ -530,11 +607,13 @@ def _pytest(run: StepRun, rng: random.Random, mode: str | None) -> list[str]:
         for t in run.failing():
             lines.append(f"FAILED {t.fqn} - {_failure_message(run, t)[0]}")
         lines.append(
-            f"============= {len(failing)} failed, {len(tests) - len(failing) - skipped} passed, {skipped} skipped in {secs:.2f}s =============="
+            f"============= {len(failing)} failed, {len(tests) - len(failing) - skipped} passed, "
+            f"{skipped} skipped in {secs:.2f}s =============="
         )
     else:
         lines.append(
-            f"======================= {len(tests) - skipped} passed, {skipped} skipped in {secs:.2f}s ========================"
+            f"======================= {len(tests) - skipped} passed, {skipped} skipped in "
+            f"{secs:.2f}s ========================"
         )
     return lines
 
@@ -597,7 +676,10 @@ def _jest(run: StepRun, rng: random.Random, mode: str | None) -> list[str]:
         else f"Test Suites: {len(by_file)} passed, {len(by_file)} total"
     )
     lines.append(
-        f"Tests:       {len(failing)} failed, {skipped} skipped, {n - len(failing) - skipped} passed, {n} total"
+        (
+            f"Tests:       {len(failing)} failed, {skipped} skipped, {n - len(failing) - skipped} "
+            f"passed, {n} total"
+        )
         if failing
         else f"Tests:       {skipped} skipped, {n - skipped} passed, {n} total"
     )
@@ -614,7 +696,21 @@ def _gradle(run: StepRun, cmd: str, rng: random.Random, mode: str | None) -> lis
         "> Task :shared:compileDebugKotlinAndroid",
     ]
     if mode == "compile":
-        return [*lines, "e: file:///opt/atlassian/pipelines/agent/build/shared/src/commonMain/kotlin/com/acme/shop/cart/CartViewModel.kt:57:21 Unresolved reference: discountCode", "", "> Task :shared:compileDebugKotlinAndroid FAILED", "", "FAILURE: Build failed with an exception.", "", "BUILD FAILED in 3m 2s"]
+        return [
+            *lines,
+            (
+                "e: "
+                "file:///opt/atlassian/pipelines/agent/build/shared/src/commonMain/kotlin/"
+                "com/acme/shop/cart/CartViewModel.kt:57:21 "
+                "Unresolved reference: discountCode"
+            ),
+            "",
+            "> Task :shared:compileDebugKotlinAndroid FAILED",
+            "",
+            "FAILURE: Build failed with an exception.",
+            "",
+            "BUILD FAILED in 3m 2s",
+        ]
     if "testDebug" in cmd:
         failing = run.failing()
         for t in run.tests:
@@ -622,10 +718,34 @@ def _gradle(run: StepRun, cmd: str, rng: random.Random, mode: str | None) -> lis
                 lines.append(f"{t.fqn.rsplit('.', 1)[0].rsplit('.', 1)[1]} > {t.name} FAILED")
                 lines += ["    " + m for m in _failure_message(run, t)]
         if failing:
-            return [*lines, "", f"{len(run.tests)} tests completed, {len(failing)} failed", "> Task :shared:testDebugUnitTest FAILED", "", "BUILD FAILED in 5m 41s"]
+            return [
+                *lines,
+                "",
+                f"{len(run.tests)} tests completed, {len(failing)} failed",
+                "> Task :shared:testDebugUnitTest FAILED",
+                "",
+                "BUILD FAILED in 5m 41s",
+            ]
     if mode == "lint":
-        return [*lines, "> Task :shared:ktlintCommonMainSourceSetCheck FAILED", 'shared/src/commonMain/kotlin/com/acme/shop/cart/CartViewModel.kt:12:1 Unexpected blank line(s) before "}" (no-blank-line-before-rbrace)', "", "BUILD FAILED in 1m 12s"]
-    return [*lines, "", f"BUILD SUCCESSFUL in {rng.randint(1, 6)}m {rng.randint(1, 59)}s", f"{rng.randint(30, 90)} actionable tasks: {rng.randint(10, 30)} executed, {rng.randint(10, 60)} up-to-date"]
+        return [
+            *lines,
+            "> Task :shared:ktlintCommonMainSourceSetCheck FAILED",
+            (
+                "shared/src/commonMain/kotlin/com/acme/shop/cart/CartViewModel.kt:12:1 Unexpected "
+                'blank line(s) before "}" (no-blank-line-before-rbrace)'
+            ),
+            "",
+            "BUILD FAILED in 1m 12s",
+        ]
+    return [
+        *lines,
+        "",
+        f"BUILD SUCCESSFUL in {rng.randint(1, 6)}m {rng.randint(1, 59)}s",
+        (
+            f"{rng.randint(30, 90)} actionable tasks: {rng.randint(10, 30)} executed, "
+            f"{rng.randint(10, 60)} up-to-date"
+        ),
+    ]
 
 
 def _terraform(cmd: str, rng: random.Random, mode: str | None) -> list[str]:

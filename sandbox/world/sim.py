@@ -281,7 +281,10 @@ class RepoSim:
                 merged = t + timedelta(hours=rng.uniform(4, 30))
                 pr = PRPlan(
                     f"Release {version}",
-                    f"Release {version} to the app stores.\n\nIncludes everything merged to develop since the last release.",
+                    (
+                        f"Release {version} to the app stores.\n\nIncludes everything merged to "
+                        "develop since the last release."
+                    ),
                     t + 20 * MIN,
                     "MERGED",
                     merged,
@@ -912,9 +915,14 @@ class RepoSim:
         mains = self.main_pipes()
         for p in mains:
             self.schedule(p)
-        green = [p for p in mains if self.result(p) == "SUCCESSFUL" and p.ends and p.ends[-1] is not None]
-        by_end = sorted(green, key=lambda p: p.ends[-1])  # type: ignore[arg-type, return-value]
-        end_times = [p.ends[-1] for p in by_end]
+        green = [
+            (end, p)
+            for p in mains
+            if self.result(p) == "SUCCESSFUL" and p.ends and (end := p.ends[-1]) is not None
+        ]
+        green.sort(key=lambda pair: pair[0])
+        end_times = [end for end, _ in green]
+        by_end = [p for _, p in green]
         newest: list[PipeSpec] = []  # newest (by created) among the first k finished
         for p in by_end:
             newest.append(p if not newest or p.created > newest[-1].created else newest[-1])
@@ -936,7 +944,7 @@ class RepoSim:
                     continue
                 live = [p for p in self.prod_pipes() if p.created < t]
                 last = live[-1].release_of if live else None
-                k = bisect.bisect_right(end_times, t - 10 * MIN)  # type: ignore[arg-type]
+                k = bisect.bisect_right(end_times, t - 10 * MIN)
                 if k == 0 or (last is not None and newest[k - 1].created <= last.created):
                     continue
                 ready = [newest[k - 1]]

@@ -53,9 +53,16 @@ def _const_value(name: str, lang: str) -> str:
     if name.endswith("URL"):
         return '"https://api.acme-commerce.com"'
     if name == "UPSTREAMS":
-        return '{\n    "orders": "http://order-service.internal:8080",\n    "checkout": "http://checkout-service.internal:8080",\n    "payments": "http://payments-service.internal:8080",\n}'
+        return (
+            '{\n    "orders": "http://order-service.internal:8080",\n    "checkout": '
+            '"http://checkout-service.internal:8080",\n    "payments": '
+            '"http://payments-service.internal:8080",\n}'
+        )
     if name == "TAX_RATES":
-        return '{\n    "DE": Decimal("0.19"),\n    "FR": Decimal("0.20"),\n    "GB": Decimal("0.20"),\n    "US-CA": Decimal("0.0725"),\n    "US-NY": Decimal("0.04"),\n}'
+        return (
+            '{\n    "DE": Decimal("0.19"),\n    "FR": Decimal("0.20"),\n    "GB": Decimal("0.20"),\n   '
+            ' "US-CA": Decimal("0.0725"),\n    "US-NY": Decimal("0.04"),\n}'
+        )
     if name == "REDACT_KEYS":
         return '("authorization", "password", "card_number", "cvv", "token")'
     return "10"
@@ -239,7 +246,8 @@ def resolve_limit(client_id: str, overrides: dict[str, ClientOverride]) -> tuple
     return override.rate_per_second, override.burst
 '''
 
-_CHECKOUT_INTEGRATION_CART = '''"""Integration tests for cart and order placement against Postgres and Redis."""
+_CHECKOUT_INTEGRATION_CART = '''\
+"""Integration tests for cart and order placement against Postgres and Redis."""
 
 from __future__ import annotations
 
@@ -262,7 +270,9 @@ def test_add_item_persists(db):
 async def test_concurrent_checkout(db, redis):
     """Two submits of the same cart must create exactly one order."""
     cart = await db.create_cart(items=[("SKU-1001", 1)])
-    results = await asyncio.gather(place_order({"cart": cart}), place_order({"cart": cart}), return_exceptions=True)
+    results = await asyncio.gather(
+        place_order({"cart": cart}), place_order({"cart": cart}), return_exceptions=True
+    )
     orders = [r for r in results if not isinstance(r, Exception)]
     assert len(orders) == 1
 
@@ -325,11 +335,14 @@ def _py_tree(spec: RepoSpec, files: dict[str, str]) -> None:
     )
     files["pyproject.toml"] = (
         f'[project]\nname = "{spec.slug}"\nversion = "1.0.0"\nrequires-python = ">=3.11"\n\n'
-        '[tool.ruff]\nline-length = 110\n\n[tool.pytest.ini_options]\ntestpaths = ["tests"]\nasyncio_mode = "auto"\n'
+        "[tool.ruff]\nline-length = 110\n\n[tool.pytest.ini_options]\ntestpaths = "
+        '["tests"]\nasyncio_mode = "auto"\n'
     )
     files["Dockerfile"] = (
-        "FROM python:3.11-slim\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\n"
-        f'COPY src/ src/\nCOPY config/ config/\nENV PYTHONPATH=/app/src\nCMD ["uvicorn", "{pkg}.app:app", "--host", "0.0.0.0", "--port", "8080"]\n'
+        "FROM python:3.11-slim\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install "
+        "--no-cache-dir -r requirements.txt\n"
+        'COPY src/ src/\nCOPY config/ config/\nENV PYTHONPATH=/app/src\nCMD ["uvicorn", '
+        f'"{pkg}.app:app", "--host", "0.0.0.0", "--port", "8080"]\n'
     )
     files[f"src/{pkg}/__init__.py"] = f'"""{spec.description}"""\n'
     for module, symbols in spec.modules:
@@ -339,13 +352,15 @@ def _py_tree(spec: RepoSpec, files: dict[str, str]) -> None:
         files[f"src/{pkg}/settings.py"] = _CHECKOUT_SETTINGS
         files["tests/integration/test_cart.py"] = _CHECKOUT_INTEGRATION_CART
         files["docker-compose.ci.yml"] = (
-            "services:\n  postgres:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: ci\n  redis:\n    image: redis:7\n"
+            "services:\n  postgres:\n    image: postgres:16\n    environment:\n      "
+            "POSTGRES_PASSWORD: ci\n  redis:\n    image: redis:7\n"
         )
     if spec.slug == "api-gateway":
         files[f"src/{pkg}/ratelimit.py"] = _GATEWAY_RATELIMIT
     files["tests/__init__.py"] = ""
     files["tests/conftest.py"] = (
-        '"""Shared fixtures."""\n\nimport pytest\n\n\n@pytest.fixture\ndef anyio_backend():\n    return "asyncio"\n'
+        '"""Shared fixtures."""\n\nimport pytest\n\n\n@pytest.fixture\ndef anyio_backend():\n    '
+        'return "asyncio"\n'
     )
 
 
@@ -424,11 +439,14 @@ def _go_tree(spec: RepoSpec, files: dict[str, str]) -> None:
     files["go.mod"] = f"module bitbucket.org/acme/{spec.slug}\n\ngo 1.22\n\nrequire (\n{req}\n)\n"
     files["cmd/server/main.go"] = (
         'package main\n\nimport (\n\t"log"\n\t"net/http"\n)\n\nfunc main() {\n'
-        f'\tlog.Printf("starting {spec.slug} on :8080")\n\tlog.Fatal(http.ListenAndServe(":8080", routes()))\n}}\n'
+        f'\tlog.Printf("starting {spec.slug} on :8080")\n\tlog.Fatal(http.ListenAndServe(":8080", '
+        f"routes()))\n}}\n"
     )
     files["Makefile"] = "test:\n\tgo test ./... -race\n\nlint:\n\tgolangci-lint run\n"
     files["Dockerfile"] = (
-        'FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /out/server ./cmd/server\n\nFROM gcr.io/distroless/base\nCOPY --from=build /out/server /server\nENTRYPOINT ["/server"]\n'
+        "FROM golang:1.22 AS build\nWORKDIR /src\nCOPY . .\nRUN go build -o /out/server "
+        "./cmd/server\n\nFROM gcr.io/distroless/base\nCOPY --from=build /out/server "
+        '/server\nENTRYPOINT ["/server"]\n'
     )
     for module, symbols in spec.modules:
         files[f"internal/{module}/{module}.go"] = _go_file(spec, module, symbols)
@@ -480,7 +498,10 @@ def _ts_file(spec: RepoSpec, module: str, symbols: tuple[str, ...]) -> str:
             ]
         else:
             out += [
-                f"export async function {sym}(input: Record<string, unknown>): Promise<Record<string, unknown>> {{",
+                (
+                    f"export async function {sym}(input: Record<string, unknown>): "
+                    f"Promise<Record<string, unknown>> {{"
+                ),
                 "  const entries = Object.entries(input).filter(([, v]) => v !== undefined);",
                 "  return Object.fromEntries(entries);",
                 "}",
@@ -501,13 +522,15 @@ def _ts_tree(spec: RepoSpec, files: dict[str, str]) -> None:
         else '"build": "nest build",\n    "start": "node dist/main.js"'
     )
     files["package.json"] = (
-        f'{{\n  "name": "@acme/{spec.slug}",\n  "version": "1.0.0",\n  "private": true,\n  "scripts": {{\n    {scripts},\n'
+        f'{{\n  "name": "@acme/{spec.slug}",\n  "version": "1.0.0",\n  "private": true,\n  '
+        f'"scripts": {{\n    {scripts},\n'
         '    "test": "jest",\n    "lint": "eslint . --ext .ts,.tsx"\n  },\n'
         f'  "dependencies": {{\n{deps}\n  }},\n  "devDependencies": {{\n{dev_deps}\n  }}\n}}\n'
     )
     files["package-lock.json"] = npm_lockfile(spec, dev)
     files["tsconfig.json"] = (
-        '{\n  "compilerOptions": {\n    "target": "ES2022",\n    "module": "commonjs",\n    "strict": true,\n    "jsx": "preserve",\n    "outDir": "dist"\n  }\n}\n'
+        '{\n  "compilerOptions": {\n    "target": "ES2022",\n    "module": "commonjs",\n    '
+        '"strict": true,\n    "jsx": "preserve",\n    "outDir": "dist"\n  }\n}\n'
     )
     files[".eslintrc.json"] = (
         '{\n  "extends": ["eslint:recommended", "plugin:@typescript-eslint/recommended"]\n}\n'
@@ -515,11 +538,14 @@ def _ts_tree(spec: RepoSpec, files: dict[str, str]) -> None:
     files["jest.config.js"] = "module.exports = { preset: 'ts-jest', testEnvironment: 'node' };\n"
     if spec.slug == "web-frontend":
         files["next.config.js"] = (
-            "module.exports = {\n  reactStrictMode: true,\n  i18n: { locales: ['en', 'de', 'fr'], defaultLocale: 'en' },\n};\n"
+            "module.exports = {\n  reactStrictMode: true,\n  i18n: { locales: ['en', 'de', 'fr'], "
+            "defaultLocale: 'en' },\n};\n"
         )
     else:
         files["src/main.ts"] = (
-            "import { NestFactory } from '@nestjs/core';\nimport { AppModule } from './app.module';\n\nasync function bootstrap() {\n  const app = await NestFactory.create(AppModule);\n  await app.listen(8080);\n}\nbootstrap();\n"
+            "import { NestFactory } from '@nestjs/core';\nimport { AppModule } from "
+            "'./app.module';\n\nasync function bootstrap() {\n  const app = await "
+            "NestFactory.create(AppModule);\n  await app.listen(8080);\n}\nbootstrap();\n"
         )
     for module, symbols in spec.modules:
         ext = "tsx" if module.startswith(("components/", "pages/")) else "ts"
@@ -566,7 +592,8 @@ def _kt_tree(spec: RepoSpec, files: dict[str, str]) -> None:
         "org.gradle.jvmargs=-Xmx3g\nkotlin.code.style=official\nVERSION_NAME=4.12.0\nVERSION_CODE=41200\n"
     )
     files["androidApp/src/main/AndroidManifest.xml"] = (
-        '<manifest xmlns:android="http://schemas.android.com/apk/res/android">\n    <uses-permission android:name="android.permission.INTERNET" />\n</manifest>\n'
+        '<manifest xmlns:android="http://schemas.android.com/apk/res/android">\n    '
+        '<uses-permission android:name="android.permission.INTERNET" />\n</manifest>\n'
     )
     for module, symbols in spec.modules:
         pkg = "com.acme.shop." + ".".join(module.split("/")[:-1]).lower()
@@ -593,7 +620,8 @@ def _kt_tree(spec: RepoSpec, files: dict[str, str]) -> None:
 
 def _hcl_tree(spec: RepoSpec, files: dict[str, str]) -> None:
     files["versions.tf"] = (
-        'terraform {\n  required_version = ">= 1.7"\n  required_providers {\n    aws = {\n      source  = "hashicorp/aws"\n      version = "~> 5.47"\n    }\n  }\n}\n'
+        'terraform {\n  required_version = ">= 1.7"\n  required_providers {\n    aws = {\n      '
+        'source  = "hashicorp/aws"\n      version = "~> 5.47"\n    }\n  }\n}\n'
     )
     for module, symbols in spec.modules:
         name = module.split("/")[-1]
@@ -602,11 +630,15 @@ def _hcl_tree(spec: RepoSpec, files: dict[str, str]) -> None:
         files[f"{module}/variables.tf"] = 'variable "tags" {\n  type    = map(string)\n  default = {}\n}\n'
     for env in ("staging", "production"):
         files[f"envs/{env}/main.tf"] = (
-            f'module "eks" {{\n  source       = "../../modules/eks"\n  cluster_name = "acme-{env}"\n  node_count   = {6 if env == "production" else 2}\n}}\n\n'
-            f'module "checkout_db" {{\n  source         = "../../modules/rds"\n  instance_class = "{"db.r6g.xlarge" if env == "production" else "db.t4g.medium"}"\n  max_connections = {400 if env == "production" else 100}\n}}\n'
+            f'module "eks" {{\n  source       = "../../modules/eks"\n  cluster_name = '
+            f'"acme-{env}"\n  node_count   = {6 if env == "production" else 2}\n}}\n\n'
+            f'module "checkout_db" {{\n  source         = "../../modules/rds"\n  instance_class = '
+            f'"{"db.r6g.xlarge" if env == "production" else "db.t4g.medium"}"\n  max_connections = '
+            f"{400 if env == 'production' else 100}\n}}\n"
         )
         files[f"envs/{env}/backend.tf"] = (
-            f'terraform {{\n  backend "s3" {{\n    bucket = "acme-terraform-state"\n    key    = "{env}/terraform.tfstate"\n    region = "eu-west-1"\n  }}\n}}\n'
+            f'terraform {{\n  backend "s3" {{\n    bucket = "acme-terraform-state"\n    key    = '
+            f'"{env}/terraform.tfstate"\n    region = "eu-west-1"\n  }}\n}}\n'
         )
 
 
@@ -614,7 +646,8 @@ def source_tree(spec: RepoSpec) -> dict[str, str]:
     """Every file at the main head, path -> text."""
     files: dict[str, str] = {}
     files["README.md"] = (
-        f"# {spec.name}\n\n{spec.description}\n\nOwned by the {spec.project[1]} team (Jira project `{spec.jira}`).\n\n"
+        f"# {spec.name}\n\n{spec.description}\n\nOwned by the {spec.project[1]} team (Jira project "
+        f"`{spec.jira}`).\n\n"
         "## Development\n\n"
         + {
             "python": "```\npip install -r requirements.txt -r requirements-dev.txt\npytest\n```\n",
@@ -624,7 +657,10 @@ def source_tree(spec: RepoSpec) -> dict[str, str]:
             "hcl": "```\ncd envs/staging && terraform init && terraform plan\n```\n",
         }[spec.language]
         + (
-            "\n## Deployments\n\nMerges to main deploy to test and staging automatically. Production is the manual custom pipeline `deploy-to-production`.\n"
+            (
+                "\n## Deployments\n\nMerges to main deploy to test and staging automatically. "
+                "Production is the manual custom pipeline `deploy-to-production`.\n"
+            )
             if spec.deployable
             else ""
         )
@@ -645,10 +681,13 @@ def source_tree(spec: RepoSpec) -> dict[str, str]:
         files["config/staging.yaml"] = _yaml_config(spec, "staging")
     if spec.deployable:
         files["ci/deploy.sh"] = (
-            '#!/usr/bin/env bash\nset -euo pipefail\nENV="$1"\nSHA="$2"\nhelm upgrade --install "$BITBUCKET_REPO_SLUG" ./chart -f "chart/values-$ENV.yaml" --set image.tag="$SHA" --wait --timeout 10m\n'
+            '#!/usr/bin/env bash\nset -euo pipefail\nENV="$1"\nSHA="$2"\nhelm upgrade --install '
+            '"$BITBUCKET_REPO_SLUG" ./chart -f "chart/values-$ENV.yaml" --set image.tag="$SHA" '
+            "--wait --timeout 10m\n"
         )
         files["ci/smoke-test.sh"] = (
-            '#!/usr/bin/env bash\nset -euo pipefail\nfor i in $(seq 1 10); do\n  curl -fsS "$1/healthz" && exit 0\n  sleep 6\ndone\necho "smoke test failed" >&2\nexit 1\n'
+            "#!/usr/bin/env bash\nset -euo pipefail\nfor i in $(seq 1 10); do\n  curl -fsS "
+            '"$1/healthz" && exit 0\n  sleep 6\ndone\necho "smoke test failed" >&2\nexit 1\n'
         )
     for t_file, content in _test_files(spec).items():
         files.setdefault(t_file, content)
@@ -767,7 +806,11 @@ def _test_files(spec: RepoSpec) -> dict[str, str]:
             out[file] = "\n".join(body)
         elif spec.language == "typescript":
             body = [
-                f"describe('{t.name.split(' ', 1)[0]}', () => {{\n  it('{t.name.split(' ', 1)[1]}', async () => {{\n    expect(true).toBe(true);\n  }});\n}});\n"
+                (
+                    f"describe('{t.name.split(' ', 1)[0]}', () => {{\n  "
+                    f"it('{t.name.split(' ', 1)[1]}', async () => {{\n    expect(true).toBe(true);\n  "
+                    f"}});\n}});\n"
+                )
                 for t in tests
             ]
             out[file] = "\n".join(body)

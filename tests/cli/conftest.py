@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -45,6 +48,25 @@ def bbscout(clean_env: dict[str, str]) -> Run:
         )
 
     return run
+
+
+def read_until(stream: IO[bytes], marker: bytes, timeout: float = 90) -> bytes:
+    """Read a child's pipe until `marker` appears (the child is waiting there); fail after `timeout`.
+
+    Reads the raw descriptor, so a prompt without a newline counts; the timeout only bounds a hang.
+    """
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while marker not in seen:
+        left = deadline - time.monotonic()
+        readable, _, _ = select.select([stream], [], [], max(0.0, left))
+        if not readable:
+            raise AssertionError(f"no {marker!r} within {timeout:.0f}s; got {seen[-2000:]!r}")
+        chunk = os.read(stream.fileno(), 65536)
+        if not chunk:
+            raise AssertionError(f"stream closed before {marker!r}; got {seen[-2000:]!r}")
+        seen += chunk
+    return seen
 
 
 def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
 
-from tests.cli.conftest import ANCHOR, BBSCOUT, NOW, Run, assert_no_traceback
+from tests.cli.conftest import ANCHOR, BBSCOUT, NOW, Run, assert_no_traceback, read_until
 
 QUESTION = "What pipelines failed in the last 24 hours?"
 
@@ -50,6 +50,7 @@ def test_embedded_default_answers_and_says_so(bbscout: Run) -> None:
     assert result.returncode in (0, 1), result.stderr
     assert "embedded sandbox" in result.stderr and "rules planner" in result.stderr
     assert "pipeline:" in result.stdout and "failed" in result.stdout.lower()
+    assert "Source: the embedded sandbox workspace 'acme' (invented demo data)." in result.stdout
     assert "list_pipelines" in result.stderr  # the live progress lists each call
     assert_no_traceback(result)
 
@@ -70,6 +71,7 @@ def test_json_contract_only_json_on_stdout(bbscout: Run) -> None:
         "stats",
     }
     assert doc["planner"] == "rules" and doc["question"] == QUESTION
+    assert doc["source"] == "sandbox" and doc["answer"].endswith("(invented demo data).")
     assert doc["window"]["end"].startswith("2026-11-29T16:20")
     assert set(doc["stats"]) >= {"http_requests", "http_bytes", "tool_calls", "llm_tokens", "seconds"}
     assert doc["stats"]["http_requests"] > 0
@@ -82,7 +84,8 @@ def test_real_credentials_over_loopback(bbscout: Run, world, server) -> None:  #
     result = bbscout("ask", QUESTION, "--json", "--now", NOW, env=creds(world, server))
     assert result.returncode in (0, 1), result.stderr
     assert "embedded sandbox" not in result.stderr
-    assert json.loads(result.stdout)["entities"]
+    doc = json.loads(result.stdout)
+    assert doc["entities"] and doc["source"] == "bitbucket" and "sandbox" not in doc["answer"]
     assert world.token("demo").secret not in result.stdout + result.stderr
 
 
@@ -169,30 +172,50 @@ def test_chat_remembers_across_runs_and_follow_ups_use_earlier_evidence(bbscout:
     assert "list_pipelines" not in second.stderr  # answered from the earlier evidence, no refetch
 
 
-def test_ctrl_c_exits_cleanly(clean_env: dict[str, str]) -> None:
-    proc = subprocess.Popen(
+def start_chat(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
         [BBSCOUT, "chat", "--thread", "sigint", "--now", NOW],
-        env=clean_env,
+        env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
-    time.sleep(4)
+
+
+def assert_interrupted(proc: subprocess.Popen[bytes]) -> None:
+    """SIGINT, then the chat must end by itself: stdin stays open, so no end of input rescues it."""
     proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=30)
+    try:
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+        assert proc.stdin is not None and proc.stderr is not None
+        proc.stdin.close()
+        err = proc.stderr.read().decode()
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "Interrupted" in err
 
 
-def test_sandbox_serve_prints_working_credentials(bbscout: Run, clean_env: dict[str, str]) -> None:
-    import socket
+def test_ctrl_c_at_the_prompt_exits_at_once(clean_env: dict[str, str]) -> None:
+    proc = start_chat(clean_env)
+    assert proc.stdout is not None
+    read_until(proc.stdout, b"you> ")  # the chat is waiting for a question
+    assert_interrupted(proc)
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+
+def test_ctrl_c_during_a_question_exits_cleanly(clean_env: dict[str, str]) -> None:
+    proc = start_chat(clean_env)
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    read_until(proc.stdout, b"you> ")
+    proc.stdin.write(f"{QUESTION}\n".encode())
+    proc.stdin.flush()
+    read_until(proc.stderr, b"plan:")  # the question is being answered
+    assert_interrupted(proc)
+
+
+def test_sandbox_serve_prints_working_credentials(bbscout: Run, clean_env: dict[str, str]) -> None:
     proc = subprocess.Popen(
-        [BBSCOUT, "sandbox", "serve", "--port", str(port), "--anchor", ANCHOR],
+        [BBSCOUT, "sandbox", "serve", "--port", "0", "--anchor", ANCHOR],
         env=clean_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -207,12 +230,8 @@ def test_sandbox_serve_prints_working_credentials(bbscout: Run, clean_env: dict[
             if line.startswith("export "):
                 key, value = line.removeprefix("export ").strip().split("=", 1)
                 exports[key] = value
-        assert exports["BITBUCKET_BASE_URL"] == f"http://127.0.0.1:{port}/2.0"
-        for _ in range(50):
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/2\.0", exports["BITBUCKET_BASE_URL"])
+        # the exports are printed once the port listens: no waiting for the server
         result = bbscout("ask", QUESTION, "--json", "--now", NOW, env=exports)
         assert result.returncode in (0, 1), result.stderr
         assert json.loads(result.stdout)["stats"]["http_requests"] > 0

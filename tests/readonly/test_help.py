@@ -151,7 +151,9 @@ async def test_it_is_the_pr_the_previous_question_asked_for(sessions: Sessions, 
 
 async def test_an_unclear_it_is_not_guessed(sessions: Sessions) -> None:
     async with sessions() as session:
-        running, killed = await chat(session, ["which pipelines are running or pending right now?", "kill it"])
+        running, killed = await chat(
+            session, ["which pipelines are running or pending right now?", "kill it"]
+        )
         listed, merged = await chat(session, ["open pull requests", "merge that one"])
     for before, after in ((running, killed), (listed, merged)):
         assert len(refs(before)) > 1

@@ -45,9 +45,11 @@ def test_loopback_sync(world: World) -> None:
 
 
 async def test_loopback_async(world: World) -> None:
-    async with LoopbackServer(create_app(world)) as server:
-        async with httpx.AsyncClient(base_url=server.base_url, headers=auth_header(world.token("demo"))) as c:
-            assert (await c.get("/user")).status_code == 200
+    async with (
+        LoopbackServer(create_app(world)) as server,
+        httpx.AsyncClient(base_url=server.base_url, headers=auth_header(world.token("demo"))) as c,
+    ):
+        assert (await c.get("/user")).status_code == 200
 
 
 async def test_determinism_two_apps() -> None:

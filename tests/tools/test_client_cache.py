@@ -98,21 +98,34 @@ async def test_lru_bound() -> None:
     assert len(server.requests) == 4
 
 
+class HeldRoute:
+    """A route that answers only once released; `arrived` yields each request as it reaches the server.
+
+    Tasks created together run their first steps in creation order before the test resumes, and
+    `get_json` joins an in-flight request before it first suspends: once the leader's request has
+    arrived, every follower created with it is waiting on that flight.
+    """
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self.release = asyncio.Event()
+        self.arrived: asyncio.Queue[httpx.Request] = asyncio.Queue()
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.arrived.put_nowait(request)
+        await self.release.wait()
+        return self.response
+
+
 async def test_single_flight_concurrent_identical_gets_make_one_request() -> None:
-    release = asyncio.Event()
     server = FakeServer()
-
-    async def slow(request: httpx.Request) -> httpx.Response:
-        await release.wait()
-        return js({"n": 1})
-
-    server.route(f"{API}/a", slow)
+    route = HeldRoute(js({"n": 1}))
+    server.route(f"{API}/a", route)
     cache = ResponseCache()
     async with make_client(server, cache=cache) as bb, make_client(server, cache=cache) as other:
         tasks = [asyncio.create_task(c.get_json("/a")) for c in (bb, bb, other)]
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
-        release.set()
+        await route.arrived.get()  # the leader's request is at the server, the others wait on it
+        route.release.set()
         results = await asyncio.gather(*tasks)
     assert results == [{"n": 1}] * 3
     assert len(server.requests) == 1
@@ -120,43 +133,33 @@ async def test_single_flight_concurrent_identical_gets_make_one_request() -> Non
 
 
 async def test_single_flight_propagates_leader_error_without_extra_requests() -> None:
-    release = asyncio.Event()
     server = FakeServer()
-
-    async def missing(request: httpx.Request) -> httpx.Response:
-        await release.wait()
-        return js({"type": "error", "error": {"message": "gone"}}, status=404)
-
-    server.route(f"{API}/a", missing)
+    route = HeldRoute(js({"type": "error", "error": {"message": "gone"}}, status=404))
+    server.route(f"{API}/a", route)
     async with make_client(server) as bb:
         tasks = [asyncio.create_task(bb.get_json("/a")) for _ in range(3)]
-        await asyncio.sleep(0)
-        release.set()
+        await route.arrived.get()
+        route.release.set()
         results = await asyncio.gather(*tasks, return_exceptions=True)
     assert all(isinstance(r, NotFound) for r in results)
     assert len(server.requests) == 1
 
 
 async def test_single_flight_follower_refetches_when_leader_is_cancelled() -> None:
-    release = asyncio.Event()
     server = FakeServer()
-
-    async def slow(request: httpx.Request) -> httpx.Response:
-        await release.wait()
-        return js({"n": 1})
-
-    server.route(f"{API}/a", slow)
+    route = HeldRoute(js({"n": 1}))
+    server.route(f"{API}/a", route)
     async with make_client(server) as bb:
         leader = asyncio.create_task(bb.get_json("/a"))
-        await asyncio.sleep(0)
         follower = asyncio.create_task(bb.get_json("/a"))
-        await asyncio.sleep(0)
+        await route.arrived.get()  # the leader's request is in flight, the follower waits on it
         leader.cancel()
-        await asyncio.sleep(0)
-        release.set()
+        await route.arrived.get()  # the follower, left without a leader, sent its own request
+        route.release.set()
         assert await follower == {"n": 1}
         with pytest.raises(asyncio.CancelledError):
             await leader
+    assert len(server.requests) == 2
 
 
 # --- text: logs, diffs, redirects, Range ------------------------------------------------------------

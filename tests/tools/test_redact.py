@@ -57,11 +57,17 @@ SECRETS: list[tuple[str, str]] = [
     ("RESTRICTED=rk_live_51H8x2LKj3hG4fD5sA6pO7iU8y", "rk_live_51H8x2LKj3hG4fD5sA6pO7iU8y"),
     ("maps key AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW used", "AIzaSyA1b2C3d4E5f6G7h8I9j0KlMnOpQrStUvW"),
     (
-        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7bq8vF0x\nq9Zy3kLmN0pQ==\n-----END RSA PRIVATE KEY-----",
+        (
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7bq8vF0x\nq9Zy3kLmN0pQ==\n-----END RSA "
+            "PRIVATE KEY-----"
+        ),
         "MIIEowIBAAKCAQEA7bq8vF0x",
     ),
     (
-        "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\n-----END OPENSSH PRIVATE KEY-----",
+        (
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU\n-----END OPENSSH "
+            "PRIVATE KEY-----"
+        ),
         "b3BlbnNzaC1rZXktdjEAAAAABG5vbmU",
     ),
     (

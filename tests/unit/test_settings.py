@@ -31,6 +31,22 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return config
 
 
+def test_no_bitbucket_setting_at_all_is_the_embedded_sandbox() -> None:
+    settings = load_settings(openai_api_key="sk-abc")
+    assert settings.uses_embedded_sandbox and settings.bitbucket_settings == []
+
+
+def test_a_base_url_alone_is_a_partial_configuration(clean_env: Path) -> None:
+    clean_env.write_text('base_url = "https://bitbucket.example/2.0"\n')
+    with pytest.raises(ConfigError, match=r"missing BITBUCKET_WORKSPACE and BITBUCKET_API_TOKEN \(with"):
+        load_settings()
+
+
+def test_an_access_token_needs_no_email() -> None:
+    settings = load_settings(access_token="t0k3n", workspace="acme")
+    assert not settings.uses_embedded_sandbox and settings.missing_bitbucket_settings() == []
+
+
 def test_token_without_email_says_to_set_the_email() -> None:
     with pytest.raises(ConfigError, match="BITBUCKET_EMAIL"):
         load_settings(api_token="t0k3n", workspace="acme")

@@ -117,6 +117,14 @@ class _RequestTimeout(httpx.TimeoutException):
     """The total per-request deadline passed (httpx's own timeouts restart with every read)."""
 
 
+class _ErrorFields(typing.TypedDict):
+    """The keyword arguments every error built from a response carries."""
+
+    status: int
+    endpoint: str
+    server_message: str | None
+
+
 @dataclass
 class _Raw:
     status: int
@@ -485,11 +493,11 @@ class BitbucketClient:
                 return raw
 
         _LAST_ENDPOINT.set(self._endpoint_for(url))
-        value = await self._cached(url, query, variant, cache, fetch)
-        body = value.body
+        cached = await self._cached(url, query, variant, cache, fetch)
+        body = cached.body
         if tail_bytes is not None and len(body) >= tail_bytes:
             body = _trim_partial_utf8(body)
-        return _decode(body, value.content_type)
+        return _decode(body, cached.content_type)
 
     async def paginate(
         self,
@@ -564,8 +572,9 @@ class BitbucketClient:
     ) -> typing.AsyncIterator[list[dict[str, typing.Any]]]:
         """Follow the opaque `next` link; stop when it is missing or loops."""
         url: str = self._url(path)
-        page_params: list[tuple[str, str]] | None = [*query, ("pagelen", str(size))]
-        seen: set[str] = {cache_key("GET", url, page_params)}
+        first_page = [*query, ("pagelen", str(size))]
+        page_params: list[tuple[str, str]] | None = first_page
+        seen: set[str] = {cache_key("GET", url, first_page)}
         while True:
             data = await self.get_json(url, page_params, cache=cache, settled=settled)
             yield self._page_values(data, url)[0]
@@ -901,11 +910,11 @@ class BitbucketClient:
         detail_text = self._scrub(detail if isinstance(detail, str) else None)
         server = message if not detail_text else f"{message or ''}: {detail_text}".lstrip(": ")
         said = f": {server}" if server else ""
-        common = {"status": status, "endpoint": endpoint, "server_message": server}
+        common = _ErrorFields(status=status, endpoint=endpoint, server_message=server)
         if status == 400:
-            return BadRequest(f"Bitbucket rejected the request (400){said}", **common)  # type: ignore[arg-type]
+            return BadRequest(f"Bitbucket rejected the request (400){said}", **common)
         if status == 401:
-            return AuthError(f"Bitbucket rejected the credentials (401){said}", **common)  # type: ignore[arg-type]
+            return AuthError(f"Bitbucket rejected the credentials (401){said}", **common)
         if status == 403:
             granted: list[str] = []
             required: list[str] = []
@@ -927,10 +936,10 @@ class BitbucketClient:
                     granted=granted,
                     required=required,
                     hint=hint,
-                    **common,  # type: ignore[arg-type]
+                    **common,
                 )
             lacks_scope = bool(message and "scope" in message.lower())
-            hint = (
+            scope_hint = (
                 "The token lacks a required scope. Create an API token with scopes read:user, "
                 "read:workspace, read:repository, read:pullrequest and read:pipeline (all :bitbucket)."
                 if lacks_scope
@@ -938,26 +947,26 @@ class BitbucketClient:
             )
             return ScopeError(
                 f"No access to this workspace/repository (403){said}; check your permission",
-                hint=hint,
-                **common,  # type: ignore[arg-type]
+                hint=scope_hint,
+                **common,
             )
         if status == 404:
-            return NotFound(f"Not found (404){said}", **common)  # type: ignore[arg-type]
+            return NotFound(f"Not found (404){said}", **common)
         if status == 410:
-            return Gone(f"Endpoint retired (410){said}", **common)  # type: ignore[arg-type]
+            return Gone(f"Endpoint retired (410){said}", **common)
         if status == 555:
             return ServerError(
                 f"Bitbucket timed out computing the response (555){said}",
                 hint="The diff/listing is too large for Bitbucket; narrow it (a path filter, a smaller "
                 "range, or diffstat instead of the full diff).",
-                **common,  # type: ignore[arg-type]
+                **common,
             )
         if 500 <= status < 600:
             return ServerError(
                 f"Bitbucket server error ({status}) after {attempt} attempt(s){said}",
-                **common,  # type: ignore[arg-type]
+                **common,
             )
-        return BitbucketError(f"Unexpected Bitbucket response ({status}){said}", **common)  # type: ignore[arg-type]
+        return BitbucketError(f"Unexpected Bitbucket response ({status}){said}", **common)
 
     async def _send(
         self,
@@ -989,7 +998,9 @@ class BitbucketClient:
             raise self._out_of_time(endpoint)
         if on_api:
             await self._limiter.acquire(endpoint)
-        request = self._http.build_request(verb, target, params=params or None, headers=headers)
+        request = self._http.build_request(
+            verb, target, params=tuple(params) if params else None, headers=headers
+        )
         auth = self._auth if (self._under_base(target) and self._auth is not None) else None
         ep_stats = self.stats.endpoint(endpoint)
         self.stats.requests += 1

@@ -41,7 +41,7 @@ DEFAULT_RETRY = RetryConfig()
 
 def backoff_delay(attempt: int, config: RetryConfig, rng: random.Random) -> float:
     """Delay before attempt `attempt + 1` (attempt is 1-based): base * 2**(attempt-1) ± jitter, capped."""
-    raw = min(config.max_delay, config.base_delay * (2 ** (attempt - 1)))
+    raw = min(config.max_delay, config.base_delay * 2.0 ** (attempt - 1))
     if config.jitter:
         raw *= 1 + config.jitter * rng.uniform(-1.0, 1.0)
     return max(0.0, min(config.max_delay, raw))
