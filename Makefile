@@ -30,15 +30,22 @@ test: install
 HELDOUT_MIN ?= 0.95
 HELDOUT2_MIN ?= 0.95
 HELDOUT3_MIN ?= 0.95
-# Read-only refusals (issue 16): 35/37 with the current rules planner; the two it misses are look-alike
-# questions the planner must answer better (see evals/README.md). Raise to 0.95 when it does.
-REFUSALS_MIN ?= 0.94
+# Held-out set 4 (issue 10): 53/75 on its first run, 75/75 after the root causes it revealed; a regression
+# set from then on (evals/heldout/heldout4-planner-run.md).
+HELDOUT4_MIN ?= 0.95
+# Read-only refusals (issue 16): 37/37 since the planner answers its two look-alike questions exactly.
+REFUSALS_MIN ?= 0.95
+# Chat follow-ups (issue 15): 41/41 after the referents (9/41 on the first run); see
+# evals/heldout/conversations-after.md.
+CONVERSATIONS_MIN ?= 0.95
 evals: install
 	$(BIN)/bbscout eval --planner rules --report evals/reports/latest
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout.yaml --min-pass-rate $(HELDOUT_MIN) --report evals/reports/heldout
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout2.yaml --min-pass-rate $(HELDOUT2_MIN) --report evals/reports/heldout2
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout3.yaml --min-pass-rate $(HELDOUT3_MIN) --report evals/reports/heldout3
+	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout4.yaml --min-pass-rate $(HELDOUT4_MIN) --report evals/reports/heldout4
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/refusals.yaml --min-pass-rate $(REFUSALS_MIN) --report evals/reports/refusals
+	$(BIN)/bbscout eval --planner rules --cases evals/heldout/conversations.yaml --min-pass-rate $(CONVERSATIONS_MIN) --report evals/reports/conversations
 
 # ruff (lint + format) over the tree; mypy over the package (strict on agent/ and tools/).
 TYPECHECK := build/typecheck/bbscout

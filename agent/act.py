@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bbscout.agent.plan import Step, StepOutcome
-from bbscout.tools.bitbucket import BitbucketError
+from bbscout.tools.bitbucket import BitbucketError, count_requests
 from bbscout.tools.context import ToolContext
 from bbscout.tools.registry import run_tool
 from bbscout.tools.render import render_result
@@ -41,33 +41,33 @@ async def run_step(tools: ToolContext, step: Step, emit: Emit) -> StepOutcome:
     """Run one step; never raises for Bitbucket errors."""
     emit({"event": "step_started", "step_id": step.id, "tool": step.tool, "args": key_args(step.args)})
     started = time.perf_counter()
-    before = tools.client.stats.requests
-    try:
-        result = await run_tool(tools, step.tool, step.args)
-    except BitbucketError as exc:
-        message = exc.explain()
-        outcome = StepOutcome(
-            step_id=step.id,
-            tool=step.tool,
-            args=step.args,
-            error=message,
-            error_kind=type(exc).__name__,
-            gaps=[f"{step.tool} ({key_args(step.args)}): {message}"],
-            requests=tools.client.stats.requests - before,
-            seconds=time.perf_counter() - started,
-        )
-    else:
-        outcome = StepOutcome(
-            step_id=step.id,
-            tool=step.tool,
-            args=step.args,
-            records=list(result.records),
-            rendered=render_result(result),
-            notes=result.notes,
-            gaps=result.gaps,
-            requests=tools.client.stats.requests - before,
-            seconds=time.perf_counter() - started,
-        )
+    with count_requests() as made:  # this step's own requests: steps run concurrently on one client
+        try:
+            result = await run_tool(tools, step.tool, step.args)
+        except BitbucketError as exc:
+            message = exc.explain()
+            outcome = StepOutcome(
+                step_id=step.id,
+                tool=step.tool,
+                args=step.args,
+                error=message,
+                error_kind=type(exc).__name__,
+                gaps=[f"{step.tool} ({key_args(step.args)}): {message}"],
+                requests=made.count,
+                seconds=time.perf_counter() - started,
+            )
+        else:
+            outcome = StepOutcome(
+                step_id=step.id,
+                tool=step.tool,
+                args=step.args,
+                records=list(result.records),
+                rendered=render_result(result),
+                notes=result.notes,
+                gaps=result.gaps,
+                requests=made.count,
+                seconds=time.perf_counter() - started,
+            )
     emit(
         {
             "event": "step_finished",

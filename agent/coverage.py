@@ -6,7 +6,9 @@ check (DESIGN "Contracts → Constraints"). Whatever the reporter wrote:
 * every constraint the plan could not apply is named in the answer's first line ("I could not filter by
   label 'bug' …") and in `gaps`, so an answer never reads as filtered when it was not;
 * every constraint the plan applied is echoed in the first line; a value the reporter left out is added
-  to it ("— filtered by reviewer Emma").
+  to it ("— filtered by reviewer Emma");
+* a person's name that matched several people (a tool's gap) is said first too: the answer then holds
+  all of them.
 
 A plan that ran no query (a refusal, a clarification, an unknown repository) already says so in its own
 words, and is left alone.
@@ -15,10 +17,12 @@ words, and is left alone.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from bbscout.agent.focus import Constraint
-from bbscout.agent.plan import Plan
+from bbscout.agent.plan import Plan, StepOutcome
 from bbscout.agent.report import Report
+from bbscout.tools.resolve import ambiguous_person
 
 __all__ = ["echoes", "honour_constraints", "not_applied_line"]
 
@@ -58,6 +62,8 @@ def echoes(c: Constraint) -> tuple[str, ...]:
         return _ENV_WORDS.get(c.value.lower(), (c.value.lower(),))
     if c.kind == "one":
         return _PICK_WORDS.get(c.value, (c.value,))
+    if c.kind == "path" and c.filter == "file":  # a described file: the path the answer names says it
+        return tuple(c.value.split())
     if c.kind == "path":
         return (c.value, c.value.rsplit("/", 1)[-1])
     if c.kind == "window" and c.filter == "landed":
@@ -84,19 +90,27 @@ def _first_line_index(lines: list[str]) -> int | None:
     return next((i for i, line in enumerate(lines) if line.strip()), None)
 
 
-def honour_constraints(report: Report, plan: Plan) -> Report:
-    """`report` with its first line naming each unapplied constraint and echoing each applied one."""
+def honour_constraints(report: Report, plan: Plan, outcomes: Sequence[StepOutcome] = ()) -> Report:
+    """`report` with its first line naming each unapplied constraint, each name that matched several
+    people, and echoing each applied constraint."""
     if not plan.constraints or (not plan.steps and plan.focus.filter is None):
         return report
     out = report.model_copy(deep=True)
     missing = [c for c in plan.constraints if not c.applied]
     lines = out.answer.splitlines() or [""]
     at = _first_line_index(lines)
-    if at is not None and plan.family != "incident":
+    if at is not None:
         first = lines[at]
         unsaid = [c for c in plan.constraints if c.applied and not _said(first, c)]
-        if unsaid:
+        if unsaid and plan.family == "incident":  # the cause leads; what was searched closes the line
+            lines[at] = first.rstrip() + " _(looked at: " + ", ".join(c.named for c in unsaid) + ")_"
+        elif unsaid:
             lines[at] = _with_echo(first, unsaid)
+    ambiguous = list(dict.fromkeys(g for o in outcomes for g in o.gaps if ambiguous_person(g)))
+    if ambiguous:
+        said = "; ".join(g[0].upper() + g[1:] for g in ambiguous)
+        lines.insert(0, f"**{said}.**\n")
+        out.gaps = list(dict.fromkeys([*ambiguous, *out.gaps]))
     if missing:
         lines.insert(0, not_applied_line(missing) + "\n")
         out.gaps = list(

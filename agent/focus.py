@@ -14,13 +14,14 @@ recorded as applied by the plan or not, and how, so an answer never reads as fil
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from bbscout.tools.args import DeploymentStatus, PipelineProgress, PipelineResult, PullRequestState, Trigger
 
 __all__ = [
+    "About",
     "Constraint",
     "ConstraintKind",
     "Focus",
@@ -28,6 +29,7 @@ __all__ = [
     "IncidentKind",
     "NewestDeployment",
     "RecordFilter",
+    "Revision",
 ]
 
 IncidentKind = Literal["runtime", "build", "flaky"]
@@ -87,6 +89,45 @@ class RecordFilter(BaseModel):
         )
 
 
+class Revision(BaseModel):
+    """A chat follow-up that asks an earlier question again with some of its slots changed ("and in
+    payments?", "merged ones last week?", "same for staging").
+
+    `slots` are `Understanding` fields (JSON) that replace the base question's reading, so a later
+    follow-up can revise the revision; `said` is how the answer's first line says what changed.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    base: str
+    slots: dict[str, Any] = Field(default_factory=dict)
+    said: str = ""
+
+
+class About(BaseModel):
+    """A chat follow-up about particular objects (its referents): which ones, and what is asked of them.
+
+    The referents are either bound to what earlier answers cited (`refs`, in order), or picked from this
+    turn's listing by position (`index`, 0-based, -1 the last) or by `order` (the newest / oldest /
+    biggest) when the follow-up was asked again elsewhere ("and in auth-service?" after "who opened the
+    oldest one?"). `asks` are the attributes and relations asked (`agent.referents.vocab.ASKS`; none:
+    the details); `hop` reaches a related object first ("did the build pass?" after a PR: its newest
+    pipeline). `listing` is the question the referents were chosen from, so it can be asked again.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    said: str
+    pointer: Literal["pronoun", "ordinal", "superlative", "demonstrative", "named"] = "pronoun"
+    refs: list[str] = Field(default_factory=list)
+    index: int | None = None
+    order: Literal["newest", "oldest", "biggest", "smallest"] | None = None
+    asks: list[str] = Field(default_factory=list)
+    hop: Literal["build"] | None = None
+    listing: Revision | None = None
+    candidates: list[str] = Field(default_factory=list)  # could not be bound: the refs it may mean
+
+
 class NewestDeployment(BaseModel):
     """A follow-up the review adds once `from_step` has run: what its newest successful deployment shipped.
 
@@ -119,6 +160,11 @@ class Focus(BaseModel):
     # chat follow-ups
     filter: RecordFilter | None = None  # over the previous answer's records
     within: list[str] | None = None  # re-listed server-side: keep only these refs (the previous answer's)
+    about: About | None = None  # about particular objects of the thread (its referents)
+    revision: Revision | None = None  # an earlier question asked again with slots changed
+    reading: str | None = (
+        None  # how the follow-up was read, said first ("Same question for payments-service")
+    )
     # what review adds, and what the reporters analyse
     newest_deployment: NewestDeployment | None = None
     incident: Incident | None = None

@@ -6,9 +6,11 @@ step and its error line (the step list, and the log tail: a request and its redi
 the allowance has room for three requests, else the failing step alone (one). They go to the most relevant
 failures first: the main branch and production deploy pipelines, then the newest. The others are offered by
 name in `gaps`, never left out silently. A question that asks why ("why did the main build fail last
-night?") and investigations read more (the failures nearest the incident, in the
-affected service first), within a fixed bound. When few requests are left this hour for the credential
-(shared by every process), these optional follow-ups are dropped, and the gap says so.
+night?") and investigations read more (the failures nearest the incident, in the affected service first,
+one run per failed commit), within a fixed bound: the failed tests' messages, and the log only when they
+do not say why; a flaky test compares test reports alone, of the steps the symptom names. When few
+requests are left this hour for the credential (shared by every process), these optional follow-ups are
+dropped, and the gap says so.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ FAILED_RESULTS = ("FAILED", "ERROR")
 LISTING_SHARE = 0.2  # failure summaries may add this share of the listing's requests
 SUMMARY_REQUESTS = 3  # the step list, and the log tail (a request answered by a redirect to log storage)
 STEP_REQUESTS = 1  # the step list alone: which step failed (and, for an ERROR, its message)
-INCIDENT_DETAILS = 3  # failures read in full (steps, log, tests) for a build or runtime incident
+INCIDENT_DETAILS = 3  # failed commits read (steps, failed tests, else the log) for a "why" or an incident
 FLAKY_DETAILS = 20  # failures whose test reports are compared for a flaky test
 LOW_HOURLY_SHARE = 0.05  # "few requests left": under this share of the hour's allowance...
 LOW_HOURLY_MIN = 50  # ...or under this many, whichever is more
@@ -113,7 +115,7 @@ def _listing_requests(plan: Plan, outcomes: list[StepOutcome]) -> int:
     return sum(o.requests for o in outcomes if o.step_id in primary)
 
 
-def _args(record: PipelineRecord, **flags: bool) -> dict[str, Any]:
+def _args(record: PipelineRecord, **flags: Any) -> dict[str, Any]:
     args: dict[str, Any] = {"repo": record.repo, "build_number": record.build_number, **flags}
     if record.uuid:
         args["uuid"] = record.uuid  # the listing already holds the pipeline: no lookup
@@ -130,6 +132,19 @@ def _incident_order(incident: Incident | None, failed: list[PipelineRecord]) -> 
         return (bool(service) and record.repo != service, distance)
 
     return sorted(failed, key=key)
+
+
+def _one_per_commit(records: list[PipelineRecord]) -> list[PipelineRecord]:
+    """The first failed run of each commit (runs without a known commit all kept), in order."""
+    seen: set[str] = set()
+    kept = []
+    for record in records:
+        if record.commit and record.commit in seen:
+            continue
+        if record.commit:
+            seen.add(record.commit)
+        kept.append(record)
+    return kept
 
 
 def select_failures(plan: Plan, outcomes: list[StepOutcome], allowance: Allowance) -> FailureSelection:
@@ -152,20 +167,25 @@ def select_failures(plan: Plan, outcomes: list[StepOutcome], allowance: Allowanc
         )
     if plan.family == "incident":
         from bbscout.agent.incident import analysis_kind
+        from bbscout.agent.incident.patterns import test_kinds
 
         incident = plan.focus.incident
         flaky = incident is not None and analysis_kind(incident) == "flaky"
         ordered = _incident_order(incident, failed)
+        if not flaky:  # one run says why a change broke; its other failed runs are cited with it
+            ordered = _one_per_commit(ordered)
         bound = FLAKY_DETAILS if flaky else INCIDENT_DETAILS
         chosen = [r for r in ordered[:bound] if _key(r) not in done]
-        flags = {"log": False} if flaky else {}
+        flags: dict[str, Any] = {"log": "if_needed"}  # the failed tests say why, else the log does
+        if flaky:  # the test reports compare runs, of the kind of test the symptom names
+            flags = {"log": False, "test_steps": (test_kinds(incident.symptom) if incident else None) or None}
         reads = [("pipeline_failure", _args(r, **flags), f"why {r.ref} failed") for r in chosen]
         return FailureSelection(reads, _offer(ordered[bound:], "nearest the incident"))
     newest = sorted(failed, key=lambda r: r.created_on, reverse=True)
     ordered = sorted(newest, key=lambda r: not _main_or_production(r, allowance.main_branches))
     if plan.focus.why_failed:  # "why did … fail?": the cause is the answer, read like an incident's
         chosen = [r for r in ordered[:INCIDENT_DETAILS] if _key(r) not in done]
-        reads = [("pipeline_failure", _args(r), f"why {r.ref} failed") for r in chosen]
+        reads = [("pipeline_failure", _args(r, log="if_needed"), f"why {r.ref} failed") for r in chosen]
         return FailureSelection(
             reads, _offer(ordered[INCIDENT_DETAILS:], "main branch first, then the newest")
         )

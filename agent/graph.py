@@ -14,9 +14,10 @@ from bbscout.agent.act import run_ready
 from bbscout.agent.context import Context
 from bbscout.agent.coverage import honour_constraints
 from bbscout.agent.frugality import allowance_for
-from bbscout.agent.plan import Plan, Step, StepOutcome, by_ref
+from bbscout.agent.plan import Plan, Step, StepOutcome
 from bbscout.agent.planners.base import PlanRequest, PriorTurn
 from bbscout.agent.readonly import guard_question, help_for
+from bbscout.agent.referents.thread import next_turn, said_first
 from bbscout.agent.review import call_key, follow_up_gaps, follow_ups
 from bbscout.agent.state import InputState, State, conversation_of, dump_request, request_of
 from bbscout.agent.verify import verify_report
@@ -136,8 +137,8 @@ def after_review(state: State) -> Literal["act", "report"]:
 
 
 async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Write the answer, make its first line honour the plan's constraints, then drop any ref the evidence
-    does not hold."""
+    """Write the answer, make its first line honour the plan's constraints (and say how a follow-up was
+    read), drop any ref the evidence does not hold, and keep the thread's referents for the next turn."""
     context = runtime.context
     made = Plan.model_validate(state["plan"])
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
@@ -147,12 +148,13 @@ async def report(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if helper is not None:  # a refusal leads with "read-only", not with the constraints of an unmade query
         written = await helper.report(request, made, outcomes, gaps)
     else:
-        written = honour_constraints(await context.reporter.report(request, made, outcomes, gaps), made)
+        written = honour_constraints(
+            await context.reporter.report(request, made, outcomes, gaps), made, outcomes
+        )
+    written = said_first(written, made)
     verified = verify_report(written, outcomes, request.previous, request.question)
-    citable = by_ref(outcomes, request.previous.primary if request.previous else [])
-    primary = [citable[ref] for ref in verified.entities if ref in citable]
     _emit({"event": "reported", "entities": len(verified.entities)})
-    turn = PriorTurn(question=state["question"], plan=made, primary=primary)
+    turn = next_turn(state["question"], made, outcomes, verified.entities, request.previous)
     return {
         "report": verified.model_dump(mode="json"),
         "previous": turn.model_dump(mode="json"),

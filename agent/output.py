@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from bbscout.agent.focus import Constraint
 from bbscout.agent.report import Report
 from bbscout.tools.evidence import (
     BranchRecord,
@@ -17,6 +19,7 @@ from bbscout.tools.evidence import (
     PullRequestRecord,
     RepositoryRecord,
     StepRecord,
+    held_commits,
 )
 
 
@@ -48,6 +51,14 @@ def entity(record: Evidence) -> dict[str, Any] | None:
     return {"type": entity_type, "repo": record.repo, "id": entity_id, "ref": record.ref, "url": record.url}
 
 
+def _held_entity(ref: str, holder: tuple[Evidence, str] | None) -> dict[str, Any] | None:
+    """A commit cited through the record that names it (a PR's merge commit, a deployment's commit)."""
+    if holder is None:
+        return None
+    record, url = holder
+    return {"type": "commit", "repo": record.repo, "id": url.rsplit("/", 1)[-1], "ref": ref, "url": url}
+
+
 def json_document(
     *,
     question: str,
@@ -59,13 +70,20 @@ def json_document(
     records: dict[str, Evidence],
     stats: dict[str, Any],
     refused: str | None = None,
+    constraints: Sequence[Constraint] = (),
 ) -> dict[str, Any]:
     """The one JSON document `--json` prints (schema in the product issue; evals read it).
 
     `refused` is "read-only" when the question asked bbscout to change something (it did nothing), else
-    None.
+    None. `constraints` are the question's restrictions as the plan recorded them, applied or not (DESIGN
+    "Contracts → Constraints"), so a script or the service can show what the answer was narrowed by.
     """
-    entities = [e for ref in report.entities if ref in records and (e := entity(records[ref]))]
+    held = {ref: (record, url) for record in records.values() for ref, url in held_commits(record).items()}
+    entities = [
+        e
+        for ref in report.entities
+        if (e := entity(records[ref]) if ref in records else _held_entity(ref, held.get(ref)))
+    ]
     findings = [f.model_dump(mode="json") for f in report.findings]
     findings += [
         {
@@ -89,6 +107,16 @@ def json_document(
         "entities": entities,
         "findings": findings,
         "gaps": report.gaps,
+        "constraints": [
+            {
+                "kind": c.kind,
+                "filter": c.filter or c.kind,
+                "value": c.value,
+                "applied": c.applied,
+                "how": c.how,
+            }
+            for c in constraints
+        ],
         "stats": stats,
         "confidence": report.confidence,
         "next_step": report.next_step,

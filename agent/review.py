@@ -1,8 +1,11 @@
 """Follow-ups the evidence calls for, whichever planner made the plan.
 
-A failed pipeline → why it failed (failed step, log tail, failed tests). An incident → what each
-candidate service last deployed to the affected environment before T, and the change set between
-that deployment and the previous one. Bounded per round; never repeats a call already made.
+A failed pipeline → why it failed (failed step, failed tests, the log tail when they do not say).
+An incident → what each candidate service last deployed to the affected environment before T, and the
+change set between that deployment and the previous one (each PR's own files in the affected service);
+a broken build → the change behind each failed commit. A chat follow-up about referents → only the call
+its question still needs (`agent.referents.subjects`), nothing optional. Bounded per round; never repeats
+a call already made.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from typing import Any
 
 from bbscout.agent.focus import Incident
 from bbscout.agent.frugality import Allowance, select_failures
-from bbscout.agent.incident import analysis_kind
+from bbscout.agent.incident import affected_service, analysis_kind
+from bbscout.agent.incident.suspects import built_by, same_commit
 from bbscout.agent.plan import Plan, Step, StepOutcome, records_of
+from bbscout.agent.referents.subjects import pending_calls
 from bbscout.tools.evidence import DeploymentRecord, Evidence, PipelineRecord, PullRequestRecord
 
 FAILED_RESULTS = ("FAILED", "ERROR")
@@ -38,10 +43,17 @@ def _failure_follow_ups(plan: Plan, outcomes: list[StepOutcome], allowance: Allo
 
 def follow_up_gaps(plan: Plan, outcomes: list[StepOutcome], allowance: Allowance) -> list[str]:
     """What the failure-detail policy offers instead of reading, or skipped for the hourly budget."""
+    if plan.focus.about is not None:
+        return []
     return select_failures(plan, outcomes, allowance).gaps
 
 
 def _incident_follow_ups(plan: Plan, incident: Incident, outcomes: list[StepOutcome]) -> list[Call]:
+    """What each service last deployed before T, and the change set it shipped.
+
+    In the affected service each pull request's own files are read (which change touched the config or
+    a dependency); elsewhere the pull requests alone (they are ruled out as another service's anyway).
+    """
     at = incident.at
     environment = (plan.focus.environment or "production").lower()
     latest: dict[str, DeploymentRecord] = {}
@@ -56,23 +68,20 @@ def _incident_follow_ups(plan: Plan, incident: Incident, outcomes: list[StepOutc
             current = latest.get(record.repo)
             if current is None or started > (current.started_on or started):
                 latest[record.repo] = record
-    ordered = sorted(latest.values(), key=lambda r: (r.repo != incident.service, r.started_on or at))
+    service = affected_service(incident, outcomes)
+    ordered = sorted(latest.values(), key=lambda r: (r.repo != service, r.started_on or at))
     return [
         (
             "deployment_changes",
-            {"repo": r.repo, "environment": r.environment, "deployment_uuid": r.uuid},
+            {
+                "repo": r.repo,
+                "environment": r.environment,
+                "deployment_uuid": r.uuid,
+                "files": "per_pull_request" if service in (None, r.repo) else "none",
+            },
             f"what {r.ref} shipped before {incident.at.isoformat()}",
         )
         for r in ordered
-    ]
-
-
-def _suspect_follow_ups(outcomes: list[StepOutcome]) -> list[Call]:
-    """Each PR a pre-T deployment shipped → its own files and reviewers, to attribute the change."""
-    shipped = [o for o in outcomes if o.tool == "deployment_changes"]
-    return [
-        ("get_pull_request", {"repo": r.repo, "pr_id": r.id}, f"files and reviewers of {r.ref}")
-        for r in records_of(shipped, PullRequestRecord)
     ]
 
 
@@ -99,32 +108,30 @@ def _picked_deployment_changes(plan: Plan, outcomes: list[StepOutcome]) -> list[
 
 
 def _build_incident_follow_ups(incident: Incident, outcomes: list[StepOutcome]) -> list[Call]:
-    """Failed pipelines nearest T → the commit that failed and the PR behind it."""
-    at, service = incident.at, incident.service
+    """Failed pipelines nearest T → the change behind each failed commit, with its files.
+
+    A PR's branch run: the PR's diffstat (the PR is the suspect). A PR merge that failed, or a direct
+    push: the commit with its diffstat (a merge commit's is its PR's files). Never build statuses: the
+    failed runs are already in the evidence.
+    """
+    at = incident.at
+    service = affected_service(incident, outcomes)
+    prs = records_of(outcomes, PullRequestRecord)
     failed = [
         r
         for r in records_of(outcomes, PipelineRecord)
-        if r.result in FAILED_RESULTS and (not service or r.repo == service)
+        if r.result in FAILED_RESULTS and (not service or r.repo == service) and r.commit
     ]
     failed.sort(key=lambda r: abs(r.created_on - at))
     calls: list[Call] = []
     for record in failed[:3]:
-        if record.commit:
-            calls.append(
-                (
-                    "get_commit",
-                    {"repo": record.repo, "commit": record.commit},
-                    f"the commit {record.ref} built",
-                )
-            )
-        if record.pr_id:
-            calls.append(
-                (
-                    "get_pull_request",
-                    {"repo": record.repo, "pr_id": record.pr_id},
-                    f"the PR {record.ref} built",
-                )
-            )
+        pr = built_by(record, prs)
+        if pr is not None and not (pr.state == "MERGED" and same_commit(pr.merge_commit, record.commit)):
+            args: dict[str, Any] = {"repo": record.repo, "pr_id": pr.id, "files_only": True}
+            calls.append(("get_pull_request", args, f"the files of {pr.ref}, which {record.ref} built"))
+        else:
+            args = {"repo": record.repo, "commit": record.commit, "statuses": False}
+            calls.append(("get_commit", args, f"the commit {record.ref} built"))
     return calls
 
 
@@ -144,16 +151,18 @@ def follow_ups(
 ) -> list[Step]:
     """New steps for this round, at most `limit`, none already run."""
     seen = {call_key(o.tool, o.args) for o in outcomes}
-    candidates = _failure_follow_ups(plan, outcomes, allowance or Allowance())
+    about = plan.focus.about
+    if about is not None:  # a question about referents: the call it needs, nothing optional
+        candidates = pending_calls(about, plan, outcomes, None)
+    else:
+        candidates = _failure_follow_ups(plan, outcomes, allowance or Allowance())
     incident = plan.focus.incident
     if plan.family == "incident" and incident is not None:
         kind = analysis_kind(incident)
         if kind == "build":
             candidates = _build_incident_follow_ups(incident, outcomes) + candidates
         elif kind == "runtime":
-            candidates = (
-                _incident_follow_ups(plan, incident, outcomes) + _suspect_follow_ups(outcomes) + candidates
-            )
+            candidates = _incident_follow_ups(plan, incident, outcomes) + candidates
         elif kind == "rollback":
             candidates = []
         elif kind == "flaky":

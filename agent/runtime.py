@@ -27,6 +27,7 @@ from bbscout.agent.exit_codes import (
     EXIT_UNREACHABLE,
     UNREACHABLE_ERRORS,
 )
+from bbscout.agent.focus import Constraint
 from bbscout.agent.output import json_document
 from bbscout.agent.plan import StepOutcome
 from bbscout.agent.planners.rules import RulesPlanner
@@ -209,6 +210,9 @@ def document_from_state(
         records=cited_records(values),
         stats=stats,
         refused=REFUSED if values.get("refusal") else None,
+        constraints=[
+            Constraint.model_validate(c) for c in (values.get("plan") or {}).get("constraints") or []
+        ],
     )
     return report, outcomes, document
 

@@ -9,7 +9,8 @@ A turn: `intake` writes `request` and resets the turn's working keys (`pending`,
 `gaps`, `report`); `guard` writes `refusal` (a request to act, or None); `plan` and `review` write
 `plan`, `pending` and `conversation`; `act` appends `outcomes`; `report` writes `report`, `previous`
 and `turns`. Two keys carry a chat into its next turn: `previous` (the last answer's question, plan and
-cited records) and `conversation` (the LLM planner's chat with its model).
+cited records, the details fetched about them and what the earlier answers cited: the thread's
+referents, `agent.referents.thread`) and `conversation` (the LLM planner's chat with its model).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class State(InputState, total=False):
     round: int
     gaps: list[str]
     report: dict[str, Any]
-    previous: dict[str, Any] | None  # PriorTurn: {"question", "plan", "primary": [records]} of the last turn
+    previous: dict[str, Any] | None  # PriorTurn of the last turn: question, plan, primary, held, earlier
     turns: int
 
 
@@ -49,7 +50,7 @@ def cited_records(state: Mapping[str, Any]) -> dict[str, Evidence]:
     """What a finished turn's answer may cite, by ref: its evidence and the previous answer's records."""
     outcomes = [StepOutcome.model_validate(o) for o in state.get("outcomes", [])]
     previous = state.get("previous")
-    return by_ref(outcomes, PriorTurn.model_validate(previous).primary if previous else [])
+    return by_ref(outcomes, reversed(PriorTurn.model_validate(previous).citable()) if previous else [])
 
 
 def dump_request(request: PlanRequest) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from bbscout.tools.evidence import (
     RepositoryRecord,
     StepRecord,
     TestCaseRecord,
+    held_commits,
 )
 
 log = logging.getLogger("bbscout.verify")
@@ -61,10 +62,12 @@ def _identifiers(record: Evidence) -> tuple[list[str | None], list[int | None], 
 
 def _held_refs(record: Evidence) -> list[str]:
     """Refs a record names in its fields: the deployment a rollback replaced, the one it was rolled back by,
-    the release a deployment replaced. The evidence holds them as surely as the record's own ref."""
+    the release a deployment replaced, the commit a deployment runs (and the one it replaced), a PR's
+    merge commit. The evidence holds them as surely as the record's own ref."""
+    commits = list(held_commits(record))
     if isinstance(record, DeploymentRecord):
-        return [r for r in (record.rolls_back, record.rolled_back_by, record.replaces) if r]
-    return []
+        return [r for r in (record.rolls_back, record.rolled_back_by, record.replaces) if r] + commits
+    return commits
 
 
 class Known:
@@ -138,7 +141,7 @@ def verify_report(
     Numbers the user typed ("is PR #999 merged?") are theirs to mention, so the answer may repeat
     them — typically to say that no such object exists.
     """
-    records = [r for o in outcomes for r in o.records] + (previous.primary if previous else [])
+    records = [r for o in outcomes for r in o.records] + (previous.citable() if previous else [])
     known = Known(records)
     known.pr_ids.update(int(n) for n in re.findall(r"#?(\d+)", question))
     known.builds.update(int(n) for n in re.findall(r"#?(\d+)", question))

@@ -74,6 +74,14 @@ class ListPipelines(ToolArgs):
     results: list[PipelineResult] | None = None
     in_progress: bool = False
     branch: str | None = None
+    branch_like: list[str] | None = Field(
+        default=None,
+        description=(
+            'A branch named loosely, by words its name holds ("the renovate nestjs branch": '
+            '[renovate, nestjs]) or a name prefix ("renovate/"): the runs of every branch whose name '
+            "holds them all (the matching branch names are listed first). Use `branch` for an exact name."
+        ),
+    )
     trigger: Trigger | None = None
     pr_id: int | None = None
     since: datetime | None = None
@@ -94,15 +102,18 @@ class PipelineFailure(ToolArgs):
     failed test cases.
 
     `uuid` (from a listing) saves looking the pipeline up; `log=False` / `tests=False` skip the log tail /
-    the test report when they are not needed (each costs a request per failed step).
+    the test report when they are not needed (each costs a request per failed step); `log="if_needed"` reads
+    the log only of a step whose failed tests do not say why. `test_steps` reads the test report only of
+    failed steps whose name has one of these words (["integration"]), in a pipeline with such steps.
     """
 
     repo: str
     build_number: int
     log_tail_lines: int = Field(default=40, ge=5, le=400)
     uuid: str | None = None
-    log: bool = True
+    log: bool | Literal["if_needed"] = True
     tests: bool = True
+    test_steps: list[str] | None = None
 
 
 class ListPullRequests(ToolArgs):
@@ -147,12 +158,33 @@ class ListPullRequests(ToolArgs):
 
 
 class GetPullRequest(ToolArgs):
-    """One pull request with reviewers, approvals, build statuses and its diffstat."""
+    """One pull request with reviewers, approvals, build statuses and its diffstat.
+
+    `files_only`: the pull request and its diffstat alone (no build statuses; no request for the pull
+    request itself when a listing of this run already read it).
+    """
 
     repo: str
     pr_id: int
+    files_only: bool = False
     include_diff: bool = False  # a bounded diff excerpt as well
     include_comments: bool = False
+
+
+class PullRequestCommits(ToolArgs):
+    """The commits a pull request merges (its own commits, newest first): "list its commits"."""
+
+    repo: str
+    pr_id: int
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class PullRequestFiles(ToolArgs):
+    """The files each of one repository's pull requests changes (diffstat: lines added and removed), in one
+    call: what several PRs touched, or which of them is the biggest."""
+
+    repo: str
+    pr_ids: list[int] = Field(min_length=1, max_length=25)
 
 
 class PullRequestsForCommit(ToolArgs):
@@ -205,10 +237,13 @@ class ListCommits(ToolArgs):
 
 
 class GetCommit(ToolArgs):
-    """One commit with its diffstat (files changed) and build statuses."""
+    """One commit with its diffstat (files changed) and build statuses; `files=False` / `statuses=False` skip
+    them when they are not needed (a request each)."""
 
     repo: str
     commit: str
+    files: bool = True
+    statuses: bool = True
 
 
 class CommitsBetween(ToolArgs):
@@ -267,12 +302,15 @@ class DeploymentChanges(ToolArgs):
     """What a deployment shipped: the commits, pull requests and files between it and the previous
     successful deployment to the same environment.
 
-    `deployment_uuid` None = the latest deployment to `environment`.
+    `deployment_uuid` None = the latest deployment to `environment`. `files`: "change_set" = the files
+    changed between the two deployments; "per_pull_request" = each pull request's own files (which change
+    touched what, for an incident); "none" = commits and pull requests only.
     """
 
     repo: str
     environment: str = "production"
     deployment_uuid: str | None = None
+    files: Literal["change_set", "per_pull_request", "none"] = "change_set"
 
 
 class SearchCode(ToolArgs):
@@ -288,11 +326,19 @@ class SearchCode(ToolArgs):
 
 
 class BrowseSource(ToolArgs):
-    """A file's content (bounded) or a directory listing at a ref (default: the main branch)."""
+    """A file's content (bounded) or a directory listing at a ref (default: the main branch).
+
+    With `find` instead of a path, the file a description names ("the prod config": [prod, config]; "the
+    variables file of the eks module": [variables, eks, module]): the tool lists the repository's tree,
+    reads the path whose parts every word names, and says which other paths came close.
+    """
 
     repo: str
     path: str = ""
     ref: str | None = None
+    find: list[str] | None = Field(
+        default=None, description="Words describing a file whose path is not known (see above)"
+    )
 
 
 TOOL_ARGS: dict[str, type[ToolArgs]] = {
@@ -304,6 +350,8 @@ TOOL_ARGS: dict[str, type[ToolArgs]] = {
     "list_pull_requests": ListPullRequests,
     "get_pull_request": GetPullRequest,
     "pull_requests_for_commit": PullRequestsForCommit,
+    "pull_request_commits": PullRequestCommits,
+    "pull_request_files": PullRequestFiles,
     "list_commits": ListCommits,
     "get_commit": GetCommit,
     "commits_between": CommitsBetween,

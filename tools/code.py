@@ -17,6 +17,7 @@ from bbscout.tools.args import BrowseSource, SearchCode
 from bbscout.tools.bitbucket import BitbucketError, Gone, NotFound
 from bbscout.tools.context import ToolContext, clip, dig, list_repository_records, main_branch, repo_slugs
 from bbscout.tools.evidence import CodeMatchRecord, Evidence, FileContentRecord, ToolResult, file_ref
+from bbscout.tools.paths import describes
 from bbscout.tools.redact import redact
 
 __all__ = ["browse_source", "search_code"]
@@ -256,8 +257,14 @@ async def _fallback(ctx: ToolContext, args: SearchCode, slugs: list[str], reason
     fetched = 0
     pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
     path_hits = {(r.repo, r.path) for r in records}
+    # "Where is X defined?": the likeliest files are grepped until one defines it, not all of them.
+    defining = definition_pattern(args.query) if args.definitions_only else None
     for _score_value, slug, ref, p in candidates:
         if fetched >= SCAN_FILES:
+            break
+        if defining is not None and any(
+            r.method == "content_scan" and _defines(defining, r.lines) for r in records
+        ):
             break
         if PurePosixPath(p).suffix.lower() not in _TEXT_EXT and PurePosixPath(p).suffix:
             continue
@@ -284,8 +291,9 @@ async def _fallback(ctx: ToolContext, args: SearchCode, slugs: list[str], reason
     records.sort(key=lambda r: (r.method != "content_scan", r.repo, r.path))
     notes = [
         f"code search unavailable ({reason}); scanned {scanned_entries} paths in {len(slugs)} repositor"
-        f"{'y' if len(slugs) == 1 else 'ies'} and grepped {fetched} likely file(s) — matches in other files "
-        "may be missed"
+        f"{'y' if len(slugs) == 1 else 'ies'} and grepped {fetched} likely file(s)"
+        + (" up to the first that defines it" if defining is not None and fetched < SCAN_FILES else "")
+        + " — matches in other files may be missed"
     ]
     return ToolResult(
         tool="search_code", records=records[: args.limit], notes=notes, gaps=gaps, truncated=True
@@ -394,7 +402,40 @@ async def search_code(ctx: ToolContext, args: SearchCode) -> ToolResult:
     return result
 
 
+async def _find_file(ctx: ToolContext, args: BrowseSource, words: list[str]) -> ToolResult:
+    """The file whose path the words describe best (`tools.paths.describes`), read like a named one."""
+    ref = args.ref or await main_branch(ctx, args.repo)
+    tree = [
+        str(e.get("path") or "")
+        async for e in ctx.client.paginate(
+            ctx.client.repo_path(args.repo, "src", ref) + "/",
+            [("max_depth", SCAN_DEPTH)],
+            fields=TREE_FIELDS,
+            max_items=3000,
+        )
+        if e.get("type") == "commit_file"
+    ]
+    scored = sorted(
+        ((score, p) for p in tree if (score := describes(p, words)) is not None),
+        key=lambda sp: (-sp[0], sp[1]),
+    )
+    said = " ".join(words)
+    if not scored:
+        return ToolResult(
+            tool="browse_source",
+            gaps=[f"no file in {args.repo} matches “{said}” (looked at {len(tree)} paths)"],
+        )
+    best = scored[0][1]
+    result = await browse_source(ctx, args.model_copy(update={"path": best, "find": None, "ref": ref}))
+    close = [redact(p) for _, p in scored[1:4]]
+    note = f"rule: the file that best matches “{said}” in {args.repo}: {redact(best)}"
+    note += f" (also close: {', '.join(close)})" if close else ""
+    return result.model_copy(update={"notes": [note, *result.notes]})
+
+
 async def browse_source(ctx: ToolContext, args: BrowseSource) -> ToolResult:
+    if args.find:
+        return await _find_file(ctx, args, args.find)
     client = ctx.client
     ref = args.ref or await main_branch(ctx, args.repo)
     path = args.path.strip("/")

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bbscout.tools import links
-from bbscout.tools.args import CommitsBetween, GetCommit, ListCommits
+from bbscout.tools.args import CommitsBetween, GetCommit, ListCommits, PullRequestCommits
 from bbscout.tools.bitbucket import BitbucketError, NotFound
 from bbscout.tools.context import ToolContext, clip, dig, fan_out, main_branch, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import CommitRecord, FileChangeRecord, ToolResult, commit_ref
@@ -32,9 +32,12 @@ __all__ = [
     "COMMIT_FIELDS",
     "commit_record",
     "commits_between",
+    "commits_in_range",
+    "diffstat_files",
     "get_commit",
     "list_commits",
     "pr_id_from_message",
+    "pull_request_commits",
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -413,7 +416,11 @@ async def _statuses(ctx: ToolContext, repo: str, sha: str) -> list[str]:
     ]
 
 
-async def _diffstat(ctx: ToolContext, repo: str, spec: str, rev: str) -> tuple[list[FileChangeRecord], bool]:
+async def diffstat_files(
+    ctx: ToolContext, repo: str, spec: str, rev: str
+) -> tuple[list[FileChangeRecord], bool]:
+    """The files changed by `spec` (a commit against its first parent, or `A..B`), at most MAX_FILES, and
+    whether the list was cut. Between hashes a diffstat never changes: it is kept for good."""
     files = [
         file_change_record(ctx.workspace, repo, rev, d)
         async for d in ctx.client.paginate(
@@ -432,39 +439,73 @@ async def get_commit(ctx: ToolContext, args: GetCommit) -> ToolResult:
         client.repo_path(args.repo, "commit", args.commit), fields=ONE_COMMIT_FIELDS, cache="immutable"
     )
     rec = commit_record(ctx.workspace, args.repo, raw)
-    rec.statuses = await _statuses(ctx, args.repo, rec.hash)
-    files, cut = await _diffstat(ctx, args.repo, rec.hash, rec.hash)
+    if args.statuses:
+        rec.statuses = await _statuses(ctx, args.repo, rec.hash)
+    files, cut = await diffstat_files(ctx, args.repo, rec.hash, rec.hash) if args.files else ([], False)
     notes = [f"more than {MAX_FILES} files changed; list cut"] if cut else []
     return ToolResult(tool="get_commit", records=[rec, *files], notes=notes, truncated=cut)
 
 
-async def commits_between(ctx: ToolContext, args: CommitsBetween) -> ToolResult:
+async def commits_in_range(
+    ctx: ToolContext, repo: str, include: str, exclude: str, limit: int
+) -> tuple[list[CommitRecord], bool]:
+    """Commits reachable from `include` but not `exclude`, newest first, at most `limit`, and whether the
+    list was cut. Between two hashes the answer never changes: it is kept for good."""
     client = ctx.client
-    params = [("include", args.include), ("exclude", args.exclude)]
-    by_hash = all(_HASH.fullmatch(ref) for ref in (args.include, args.exclude))  # not branch names
+    by_hash = all(_HASH.fullmatch(ref) for ref in (include, exclude))  # not branch names
     raws = [
         raw
         async for raw in client.paginate(
-            client.repo_path(args.repo, "commits"),
-            params,
+            client.repo_path(repo, "commits"),
+            [("include", include), ("exclude", exclude)],
             fields=COMMIT_FIELDS,
-            max_items=args.limit + 1,
+            max_items=limit + 1,
             cache="immutable" if by_hash else "listing",
         )
     ]
     commits = read_all(
-        ctx,
-        f"commits from {args.repo}",
-        lambda r: commit_record(ctx.workspace, args.repo, r),
-        raws[: args.limit],
+        ctx, f"commits from {repo}", lambda r: commit_record(ctx.workspace, repo, r), raws[:limit]
     )
+    return commits, len(raws) > limit
+
+
+async def commits_between(ctx: ToolContext, args: CommitsBetween) -> ToolResult:
+    commits, more = await commits_in_range(ctx, args.repo, args.include, args.exclude, args.limit)
     # Bitbucket's A..B puts the side with the changes first (the reverse of git).
     spec = f"{args.include}..{args.exclude}"
-    files, cut = await _diffstat(ctx, args.repo, spec, args.include)  # file refs at the newer side
+    files, cut = await diffstat_files(ctx, args.repo, spec, args.include)  # file refs at the newer side
     notes = [f"{len(commits)} commit(s) in {redact(args.include)} not in {redact(args.exclude)}"]
-    truncated = len(raws) > args.limit or cut
-    if len(raws) > args.limit:
+    truncated = more or cut
+    if more:
         notes.append(f"more than {args.limit} commits; list cut")
     if cut:
         notes.append(f"more than {MAX_FILES} files changed; list cut")
     return ToolResult(tool="commits_between", records=[*commits, *files], notes=notes, truncated=truncated)
+
+
+async def pull_request_commits(ctx: ToolContext, args: PullRequestCommits) -> ToolResult:
+    """The PR's own commits (`/pullrequests/{id}/commits`), each marked with the PR. Bitbucket lists none
+    when the source branch was deleted: then the note says so instead of an empty answer standing alone."""
+    client = ctx.client
+    raws = [
+        raw
+        async for raw in client.paginate(
+            client.repo_path(args.repo, "pullrequests", args.pr_id, "commits"),
+            fields=COMMIT_FIELDS,
+            max_items=args.limit + 1,
+        )
+    ]
+    commits = read_all(
+        ctx,
+        f"commits of PR #{args.pr_id} in {args.repo}",
+        lambda r: commit_record(ctx.workspace, args.repo, r).model_copy(update={"pr_id": args.pr_id}),
+        raws[: args.limit],
+    )
+    notes = [f"{len(commits)} commit(s) in PR #{args.pr_id}"]
+    if not raws:
+        notes.append("Bitbucket lists no commits for this PR (its source branch may have been deleted)")
+    if len(raws) > args.limit:
+        notes.append(f"more than {args.limit} commits; list cut")
+    return ToolResult(
+        tool="pull_request_commits", records=commits, notes=notes, truncated=len(raws) > args.limit
+    )

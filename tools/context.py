@@ -71,6 +71,8 @@ class ToolContext:
         workspace: the workspace slug (bitbucket.org/WORKSPACE/...).
         concurrency: max repositories queried at once in a fan-out.
         repositories: the repository listing, fetched once per run and reused.
+        pull_requests: every pull request a listing of this run read (raw JSON), so a change set names
+            its pull requests without asking for them again.
         unreadable: records left out because Bitbucket sent them in a shape the tools cannot read,
             counted by label ("pipelines from api-gateway"); `run_tool` reports new counts as gaps.
     """
@@ -81,6 +83,7 @@ class ToolContext:
     repositories: list[RepositoryRecord] | None = None
     environments: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)  # repo -> uuid -> env
     pipeline_builds: dict[tuple[str, str], int] = field(default_factory=dict)  # (repo, uuid) -> build
+    pull_requests: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # (repo, id) -> raw
     main_branches: dict[str, str] = field(default_factory=dict)
     unreadable: Counter[str] = field(default_factory=Counter)
     unreadable_reported: dict[str, int] = field(default_factory=dict)

@@ -16,20 +16,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bbscout.tools import links
-from bbscout.tools.args import CommitsBetween, DeploymentChanges, ListDeployments
+from bbscout.tools.args import DeploymentChanges, ListDeployments
 from bbscout.tools.bitbucket import BitbucketError, NotFound
-from bbscout.tools.commits import commits_between
+from bbscout.tools.changeset import read_change_set
 from bbscout.tools.context import ToolContext, dig, fan_out, parse_dt, repo_slugs
 from bbscout.tools.evidence import (
-    CommitRecord,
     DeploymentRecord,
-    FileChangeRecord,
-    PullRequestRecord,
     ToolResult,
     deployment_ref,
 )
 from bbscout.tools.pick import pick_one, plural, wanted
-from bbscout.tools.pullrequests import ONE_PR_FIELDS, merged_prs, pr_record
 from bbscout.tools.redact import redact
 
 __all__ = ["deployment_changes", "deployment_history", "environments", "list_deployments"]
@@ -492,77 +488,23 @@ async def deployment_changes(ctx: ToolContext, args: DeploymentChanges) -> ToolR
     await _pipeline_build(ctx, repo, old, old_raw)
     records.append(old)
     assert old.commit is not None
-    between = await commits_between(
-        ctx, CommitsBetween(repo=repo, include=new.commit, exclude=old.commit, limit=100)
-    )
-    commits = [r for r in between.records if isinstance(r, CommitRecord)]
-    files = [r for r in between.records if isinstance(r, FileChangeRecord)]
-    rolled_back: list[CommitRecord] = []
-    if not commits:
-        back = await commits_between(
-            ctx, CommitsBetween(repo=repo, include=old.commit, exclude=new.commit, limit=100)
+    change = await read_change_set(ctx, repo, new.commit, old.commit, args.files)
+    if change.rolled_back:
+        notes.append(
+            f"ROLLBACK: deployment {new.commit[:12]} is older than the previously deployed "
+            f"{old.commit[:12]}; {len(change.commits)} commit(s) were rolled back (listed), "
+            "nothing new shipped"
         )
-        rolled_back = [r for r in back.records if isinstance(r, CommitRecord)]
-        if rolled_back:
-            notes.append(
-                f"ROLLBACK: deployment {new.commit[:12]} is older than the previously deployed "
-                f"{old.commit[:12]}; {len(rolled_back)} commit(s) were rolled back (listed), nothing new "
-                "shipped"
-            )
-            files = [r for r in back.records if isinstance(r, FileChangeRecord)]
-            commits = rolled_back
-    notes.extend(n for n in between.notes if "commit(s) in" not in n)
-    # Pull requests: merge messages first, then MERGED PRs whose merge commit is in the range.
-    pr_ids: dict[int, None] = {}
-    for c in commits:
-        if c.pr_id:
-            pr_ids[c.pr_id] = None
-    hashes = {c.hash for c in commits}
-    prs: dict[int, PullRequestRecord] = {}
-    window_start = min((c.date for c in commits), default=None)
-    try:
-        merged = (
-            await merged_prs(ctx, repo, destination=None, since=window_start, max_items=100)
-            if commits
-            else []
-        )
-    except BitbucketError as err:
-        if err.status == 401:
-            raise
-        merged = []
-        notes.append(f"merged pull requests unavailable: {err.message}")
-    for raw in merged:
-        h = str(dig(raw, "merge_commit", "hash", default=""))
-        if h and any(x.startswith(h) for x in hashes):
-            rec = pr_record(ctx.workspace, repo, raw)
-            prs[rec.id] = rec
-            pr_ids.setdefault(rec.id, None)
-            for c in commits:
-                if c.hash.startswith(h) and c.pr_id is None:
-                    c.pr_id = rec.id
-    fetched = 0
-    for pid in list(pr_ids):
-        if pid in prs:
-            continue
-        if fetched >= MAX_PR_DETAILS:
-            notes.append(f"{len(pr_ids) - len(prs)} more pull request(s) not fetched")
-            break
-        fetched += 1
-        try:
-            raw = await ctx.client.get_json(
-                ctx.client.repo_path(repo, "pullrequests", pid), fields=ONE_PR_FIELDS
-            )
-            prs[pid] = pr_record(ctx.workspace, repo, raw, description=True)
-        except NotFound:
-            notes.append(f"PR #{pid} named in a merge message was not found")
+    notes.extend(change.notes)
     notes.insert(
         0,
-        f"{len(commits)} commit(s), {len(prs)} pull request(s), {len(files)} file(s) between "
-        f"{old.commit[:12]} (previous successful) and {new.commit[:12]}",
+        f"{len(change.commits)} commit(s), {len(change.pull_requests)} pull request(s), "
+        f"{len(change.files)} file change(s) between {old.commit[:12]} (previous successful) and "
+        f"{new.commit[:12]}" + ("" if args.files == "change_set" else f" (files: {args.files})"),
     )
     return ToolResult(
         tool="deployment_changes",
-        records=[*records, *commits, *prs.values(), *files],
+        records=[*records, *change.commits, *change.pull_requests, *change.files],
         notes=notes,
-        truncated=between.truncated,
+        truncated=change.truncated,
     )

@@ -94,6 +94,7 @@ class PipelineRecord(Record):
     trigger: str | None = None  # PUSH, MANUAL, SCHEDULED, PARENT_STEP
     custom: str | None = None  # the custom pipeline run (target.selector.pattern), e.g. deploy-to-production
     creator: str | None = None  # display name
+    stopped_by: str | None = None  # who stopped a STOPPED run (state.result.terminator)
     created_on: datetime
     completed_on: datetime | None = None
     duration_seconds: int | None = None
@@ -114,6 +115,7 @@ class StepRecord(Record):
     error_lines: list[str] = Field(default_factory=list)  # redacted lines that explain the failure
     tests_total: int | None = None
     tests_failed: int | None = None
+    runs_tests: bool | None = None  # its commands run tests or write a test report (None: not known)
 
 
 class TestCaseRecord(Record):
@@ -217,6 +219,7 @@ class FileChangeRecord(Record):
     lines_added: int = 0
     lines_removed: int = 0
     old_path: str | None = None
+    pr_id: int | None = None  # the pull request whose diffstat listed it (pull_request_files)
     diff_excerpt: str | None = None  # bounded, redacted hunks of this file (when a diff was asked for)
 
 
@@ -253,6 +256,19 @@ Evidence = Annotated[
     | PersonRecord,
     Field(discriminator="kind"),
 ]
+
+
+def held_commits(record: Record) -> dict[str, str]:
+    """Commits a record names in its fields, by ref → web link: a PR's merge commit, the commit a deployment
+    runs and the one it replaced. The evidence holds them as surely as a fetched commit, so an answer may
+    cite them ("which commit is live?", "what is PR 70's merge commit?")."""
+    hashes: list[str | None] = []
+    if isinstance(record, PullRequestRecord):
+        hashes = [record.merge_commit]
+    elif isinstance(record, DeploymentRecord):
+        hashes = [record.commit, record.replaces_commit]
+    root = record.url.split(f"/{record.repo}/", 1)[0]
+    return {commit_ref(record.repo, h): f"{root}/{record.repo}/commits/{h}" for h in hashes if h}
 
 
 class ToolResult(BaseModel):

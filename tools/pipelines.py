@@ -15,7 +15,7 @@ from typing import Any
 
 from bbscout.tools import links
 from bbscout.tools.args import GetPipeline, ListPipelines, PipelineFailure
-from bbscout.tools.bitbucket import NotFound
+from bbscout.tools.bitbucket import NotFound, bbql
 from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import (
     PipelineRecord,
@@ -48,6 +48,7 @@ PIPELINE_FIELDS = (
     "state.stage.name",
     "state.result.name",
     "state.result.error.message",
+    "state.result.terminator.display_name",
     "target.type",
     "target.ref_name",
     "target.source",
@@ -75,7 +76,16 @@ STEP_FIELDS = ",".join(
         "started_on",
         "completed_on",
         "duration_in_seconds",
+        "script_commands.command",
     )
+)
+# A command that runs tests or writes a test report (Bitbucket reads JUnit-style XML from such folders).
+_TEST_COMMAND = re.compile(
+    r"(?i)junit|test[-_]?(?:reports?|results?)\b|surefire|failsafe|testresults|\.trx\b"
+    r"|\b(?:pytest|py\.test|tox|nox|nose2?|unittest|jest|mocha|vitest|jasmine|karma|rspec|minitest|phpunit"
+    r"|pest|ctest|xunit|nunit|mstest|cypress|playwright)\b"
+    r"|\b(?:go|cargo|dotnet|npm|yarn|pnpm|bun|deno|make|swift|mix|sbt|bazel|flutter|dart)\s+(?:run\s+)?test"
+    r"|\bmvnw?\b[^|;&]*\b(?:test|verify|install|package|deploy)\b|\bgradlew?\b[^|;&]*\b(?:test\w*|check|build)\b"
 )
 TEST_CASE_FIELDS = ",".join(
     f"values.{f}"
@@ -176,6 +186,9 @@ def pipeline_record(ws: str, repo: str, raw: dict[str, Any]) -> PipelineRecord:
         creator=redact(str(dig(raw, "creator", "display_name")))
         if dig(raw, "creator", "display_name")
         else None,
+        stopped_by=redact(str(dig(raw, "state", "result", "terminator", "display_name")))
+        if result == "STOPPED" and dig(raw, "state", "result", "terminator", "display_name")
+        else None,
         created_on=created or EPOCH,
         completed_on=completed,
         duration_seconds=duration,
@@ -214,29 +227,54 @@ def _list_params(args: ListPipelines) -> list[tuple[str, str]]:
     return params
 
 
+async def _branches_like(ctx: ToolContext, slug: str, words: list[str]) -> list[str]:
+    """The names of `slug`'s branches that hold every word (BBQL narrows by the longest one)."""
+    wanted_words = [w.lower() for w in words if w.strip()]
+    longest = max(wanted_words, key=len)
+    names: list[str] = []
+    async for raw in ctx.client.paginate(
+        ctx.client.repo_path(slug, "refs", "branches"),
+        [("q", str(bbql.cond("name", "~", longest)))],
+        fields="values.name",
+        max_items=200,
+    ):
+        name = str(raw.get("name") or "")
+        if name and all(w in name.lower() for w in wanted_words):
+            names.append(name)
+    return names
+
+
 async def list_pipelines(ctx: ToolContext, args: ListPipelines) -> ToolResult:
     slugs = await repo_slugs(ctx, args.repos)
-    params = _list_params(args)
     since = args.since
     want = wanted(args.pick, args.limit)
+    matched: dict[str, list[str]] = {}  # branch_like: the branch names found per repository
 
     def older(item: dict[str, Any]) -> bool:
         created = parse_dt(item.get("created_on"))
         return since is not None and created is not None and created < since
 
-    async def per_repo(slug: str, sink: list[PipelineRecord]) -> None:
+    async def runs(slug: str, branch_args: ListPipelines, sink: list[PipelineRecord]) -> None:
         path = ctx.client.repo_path(slug, "pipelines")
         pagelen = 100 if (since is not None or want > 50) else min(100, want + 1)
         async for raw in ctx.client.paginate(
-            path, params, fields=LIST_FIELDS, by_page=True, pagelen=pagelen, stop=older
+            path, _list_params(branch_args), fields=LIST_FIELDS, by_page=True, pagelen=pagelen, stop=older
         ):
             rec = readable(
                 ctx, f"pipelines from {slug}", lambda r: pipeline_record(ctx.workspace, slug, r), raw
             )
-            if rec is not None and _wanted(rec, args):
+            if rec is not None and _wanted(rec, branch_args):
                 sink.append(rec)
                 if len(sink) > want:
                     return
+
+    async def per_repo(slug: str, sink: list[PipelineRecord]) -> None:
+        if not args.branch_like:
+            await runs(slug, args, sink)
+            return
+        matched[slug] = await _branches_like(ctx, slug, args.branch_like)
+        for name in matched[slug]:
+            await runs(slug, args.model_copy(update={"branch": name, "branch_like": None}), sink)
 
     out = await fan_out(ctx, slugs, per_repo)
     records = sorted((r for rs in out.results.values() for r in rs), key=lambda r: r.created_on, reverse=True)
@@ -246,6 +284,11 @@ async def list_pipelines(ctx: ToolContext, args: ListPipelines) -> ToolResult:
     if more:
         notes.append(f"{len(records) - args.limit}+ more pipelines matched than the limit of {args.limit}")
     notes.append(f"searched {len(slugs)} repositor{'y' if len(slugs) == 1 else 'ies'}")
+    if args.branch_like:
+        found = [f"{slug}:{redact(name)}" for slug, names in matched.items() for name in names]
+        words = " ".join(args.branch_like)
+        listed = ", ".join(found) if len(found) <= 10 else f"{len(found)} branches"
+        notes.append(f"rule: the branches whose names hold “{words}”: {listed or 'none'}")
     chosen, rule = pick_one(
         records,
         args.pick,
@@ -265,6 +308,8 @@ def _among(args: ListPipelines, slugs: list[str]) -> str:
     what = "running pipelines" if args.in_progress else f"{'/'.join(args.results or [])} pipelines".strip()
     if args.branch:
         what += f" on {redact(args.branch)}"
+    if args.branch_like:
+        what += f" on branches named like “{' '.join(args.branch_like)}”"
     if args.pr_id is not None:
         what += f" for PR #{args.pr_id}"
     if args.trigger:
@@ -306,6 +351,12 @@ def _step_record(ws: str, repo: str, build: int, pipeline_uuid: str, raw: dict[s
         duration = int((completed - started).total_seconds()) if started and completed else None
     err = dig(raw, "state", "result", "error", "message")
     title = f'Step "{name}" {result or state}' + (f": {one_line(err, 120)}" if err else "")
+    commands = raw.get("script_commands")
+    runs_tests = (
+        any(_TEST_COMMAND.search(str(c.get("command") or "")) for c in commands if isinstance(c, dict))
+        if isinstance(commands, list)
+        else None
+    )
     return StepRecord(
         ref=step_ref(repo, build, name),
         repo=repo,
@@ -321,7 +372,13 @@ def _step_record(ws: str, repo: str, build: int, pipeline_uuid: str, raw: dict[s
         completed_on=completed,
         duration_seconds=duration,
         error_lines=[clip(err, 300)] if err else [],
+        runs_tests=runs_tests,
     )
+
+
+def _named(name: str, words: list[str] | None) -> bool:
+    """The step's name has one of `words` (no words: every step)."""
+    return not words or any(re.search(rf"(?i)\b{re.escape(w)}", name) for w in words)
 
 
 def _steps_settled(page: dict[str, Any]) -> bool:
@@ -438,47 +495,19 @@ async def pipeline_failure(ctx: ToolContext, args: PipelineFailure) -> ToolResul
     if not failed and (pipe is None or pipe.result == "STOPPED"):
         failed = [s for s in steps if s.result == "STOPPED"]
     tests: list[TestCaseRecord] = []
+    # Steps of the kind asked for, when this pipeline names its steps that way at all (else every test step).
+    kinds = args.test_steps if any(_named(s.name, args.test_steps) for s in steps) else None
     for step in failed[:MAX_FAILED_STEPS]:
-        log_path = ctx.client.repo_path(args.repo, "pipelines", pipeline_uuid, "steps", step.uuid, "log")
-        text = None
-        try:
-            if args.log:
-                text = await ctx.client.get_text(log_path, cache="immutable", tail_bytes=LOG_TAIL_BYTES)
-        except NotFound:
-            gaps.append(f'step "{step.name}": no log available (404)')
-        if text is not None:
-            lines = _tail_lines(text, 0, from_partial=len(text.encode()) >= LOG_TAIL_BYTES)
-            step.error_lines = [*step.error_lines, *extract_error_lines(lines)][-MAX_ERROR_LINES:]
-            step.log_tail = redact("\n".join(lines[-args.log_tail_lines :]))
-        if not args.tests:
-            records.append(step)
-            continue
-        cases_path = ctx.client.repo_path(
-            args.repo, "pipelines", pipeline_uuid, "steps", step.uuid, "test_reports", "test_cases"
-        )
-        try:
-            total = 0
-            failed_cases = 0
-            async for case in ctx.client.paginate(
-                cases_path, fields=TEST_CASE_FIELDS, cache="immutable", max_items=2000
-            ):
-                total += 1
-                status = str(case.get("status") or case.get("result") or "").upper()
-                if status in ("FAILED", "ERROR"):
-                    failed_cases += 1
-                    test = readable(
-                        ctx,
-                        f"test cases of pipeline #{args.build_number} in {args.repo}",
-                        functools.partial(
-                            _test_case_record, ctx.workspace, args.repo, args.build_number, step
-                        ),
-                        case,
-                    )
-                    if test is not None and len(tests) < MAX_TEST_CASES:
-                        tests.append(test)
-            step.tests_total, step.tests_failed = total, failed_cases
-        except NotFound:
-            pass  # the step produced no test report
+        step_path = ctx.client.repo_path(args.repo, "pipelines", pipeline_uuid, "steps", step.uuid)
+        if args.tests and step.runs_tests is False:
+            notes.append(f'step "{step.name}" runs no tests (its commands): no test report read')
+        elif args.tests and _named(step.name, kinds):
+            tests += await _failed_tests(ctx, args, step, step_path + "/test_reports/test_cases")
+        explained = [t.message for t in tests if t.step_name == step.name and t.message]
+        if args.log is True or (args.log == "if_needed" and not explained):
+            await _read_log(ctx, args, step, step_path + "/log", gaps)
+        elif explained:  # the failed tests' own messages say why
+            step.error_lines = [*step.error_lines, *dict.fromkeys(explained)][-MAX_ERROR_LINES:]
         records.append(step)
     if len(failed) > MAX_FAILED_STEPS:
         notes.append(f"{len(failed) - MAX_FAILED_STEPS} more failed steps not read")
@@ -486,5 +515,46 @@ async def pipeline_failure(ctx: ToolContext, args: PipelineFailure) -> ToolResul
         notes.append("no step failed; the pipeline itself errored (configuration, YAML or quota)")
     other_steps = [s for s in steps if s not in failed[:MAX_FAILED_STEPS]]
     return ToolResult(
-        tool="pipeline_failure", records=[*records, *tests, *other_steps], notes=notes, gaps=gaps
+        tool="pipeline_failure",
+        records=[*records, *tests[:MAX_TEST_CASES], *other_steps],
+        notes=notes,
+        gaps=gaps,
     )
+
+
+async def _read_log(
+    ctx: ToolContext, args: PipelineFailure, step: StepRecord, path: str, gaps: list[str]
+) -> None:
+    """The step's log tail (a ranged request, then its redirect to log storage): error lines and the tail."""
+    try:
+        text = await ctx.client.get_text(path, cache="immutable", tail_bytes=LOG_TAIL_BYTES)
+    except NotFound:
+        gaps.append(f'step "{step.name}": no log available (404)')
+        return
+    lines = _tail_lines(text, 0, from_partial=len(text.encode()) >= LOG_TAIL_BYTES)
+    step.error_lines = [*step.error_lines, *extract_error_lines(lines)][-MAX_ERROR_LINES:]
+    step.log_tail = redact("\n".join(lines[-args.log_tail_lines :]))
+
+
+async def _failed_tests(
+    ctx: ToolContext, args: PipelineFailure, step: StepRecord, path: str
+) -> list[TestCaseRecord]:
+    """The step's failed test cases (none when it produced no test report); counts go on the step."""
+    found: list[TestCaseRecord] = []
+    total = failed = 0
+    label = f"test cases of pipeline #{args.build_number} in {args.repo}"
+    build = functools.partial(_test_case_record, ctx.workspace, args.repo, args.build_number, step)
+    try:
+        async for case in ctx.client.paginate(
+            path, fields=TEST_CASE_FIELDS, cache="immutable", max_items=2000
+        ):
+            total += 1
+            if str(case.get("status") or case.get("result") or "").upper() in ("FAILED", "ERROR"):
+                failed += 1
+                test = readable(ctx, label, build, case)
+                if test is not None and len(found) < MAX_TEST_CASES:
+                    found.append(test)
+    except NotFound:
+        return []  # the step produced no test report
+    step.tests_total, step.tests_failed = total, failed
+    return found

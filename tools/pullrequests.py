@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bbscout.tools import links
-from bbscout.tools.args import GetPullRequest, ListPullRequests, PullRequestsForCommit
+from bbscout.tools.args import GetPullRequest, ListPullRequests, PullRequestFiles, PullRequestsForCommit
 from bbscout.tools.bitbucket import AuthError, BadRequest, BitbucketError, NotFound, bbql
 from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import FileChangeRecord, PullRequestRecord, ToolResult, file_ref, pr_ref
@@ -34,7 +34,10 @@ __all__ = [
     "list_pull_requests",
     "merged_prs",
     "pr_record",
+    "pull_request_files",
     "pull_requests_for_commit",
+    "remember",
+    "settled_pull_request",
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -47,7 +50,10 @@ _BASE = (
     "author.nickname",
     "source.branch.name",
     "source.commit.hash",
+    "source.repository.full_name",
     "destination.branch.name",
+    "destination.commit.hash",  # with the source commit: the PR's diffstat, without asking for the PR
+    "destination.repository.full_name",
     "created_on",
     "updated_on",
     "merge_commit.hash",
@@ -75,9 +81,6 @@ ONE_PR_FIELDS = ",".join(
     (
         *_BASE,
         "description",
-        "destination.commit.hash",
-        "source.repository.full_name",
-        "destination.repository.full_name",
         *_PEOPLE,
     )
 )
@@ -172,6 +175,12 @@ def file_change_record(ws: str, repo: str, rev: str, raw: dict[str, Any]) -> Fil
         lines_removed=removed,
         old_path=renamed,
     )
+
+
+def remember(ctx: ToolContext, repo: str, raw: dict[str, Any]) -> None:
+    """Keep a pull request this run read in a listing (a change set looks its PRs up there first)."""
+    if isinstance(raw.get("id"), int):
+        ctx.pull_requests[(repo, raw["id"])] = raw
 
 
 def _text_query(text: str) -> bbql.Query:
@@ -344,6 +353,7 @@ async def list_pull_requests(ctx: ToolContext, args: ListPullRequests) -> ToolRe
         async for raw in ctx.client.paginate(
             ctx.client.repo_path(slug, "pullrequests"), params, fields=fields, pagelen=50, stop=older
         ):
+            remember(ctx, slug, raw)
             if str(raw.get("state")) not in states or not _text_matches(raw, args.text):
                 continue
             stamp = parse_dt(raw.get(args.time_field))
@@ -466,7 +476,7 @@ def _split_diff(diff: str) -> dict[str, str]:
     return parts
 
 
-def _closed(raw: dict[str, Any]) -> bool:
+def settled_pull_request(raw: dict[str, Any]) -> bool:
     """A merged, declined or superseded pull request is settled: kept like an immutable response."""
     return str(raw.get("state") or "") in CLOSED
 
@@ -485,10 +495,14 @@ def _diffstat_path(
 
 async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult:
     client = ctx.client
-    raw = await client.get_json(
-        client.repo_path(args.repo, "pullrequests", args.pr_id), fields=ONE_PR_FIELDS, settled=_closed
-    )
-    rec = pr_record(ctx.workspace, args.repo, raw, description=True)
+    raw = ctx.pull_requests.get((args.repo, args.pr_id)) if args.files_only else None
+    if raw is None or not dig(raw, "destination", "commit", "hash"):
+        raw = await client.get_json(
+            client.repo_path(args.repo, "pullrequests", args.pr_id),
+            fields=ONE_PR_FIELDS,
+            settled=settled_pull_request,
+        )
+    rec = pr_record(ctx.workspace, args.repo, raw, description=not args.files_only)
     notes: list[str] = []
     gaps: list[str] = []
     closed = rec.state in CLOSED
@@ -501,16 +515,16 @@ async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult
             and all(v.get("state") != "INPROGRESS" for v in page.get("values") or [])
         )
 
-    statuses = [
-        f"{s.get('state')} {redact(str(s.get('name') or s.get('key') or ''))}".strip()
-        async for s in client.paginate(
-            client.repo_path(args.repo, "pullrequests", args.pr_id, "statuses"),
-            fields=STATUS_FIELDS,
-            max_items=20,
-            settled=final,
-        )
-    ]
-    rec.statuses = statuses
+    if not args.files_only:
+        rec.statuses = [
+            f"{s.get('state')} {redact(str(s.get('name') or s.get('key') or ''))}".strip()
+            async for s in client.paginate(
+                client.repo_path(args.repo, "pullrequests", args.pr_id, "statuses"),
+                fields=STATUS_FIELDS,
+                max_items=20,
+                settled=final,
+            )
+        ]
     rev = rec.merge_commit or dig(raw, "source", "commit", "hash", default="") or f"pr{args.pr_id}"
     files: list[FileChangeRecord] = []
     diffstat, params = _diffstat_path(client, args.repo, args.pr_id, raw)
@@ -569,6 +583,42 @@ async def get_pull_request(ctx: ToolContext, args: GetPullRequest) -> ToolResult
     return ToolResult(tool="get_pull_request", records=[rec, *files], notes=notes, gaps=gaps)
 
 
+async def pull_request_files(ctx: ToolContext, args: PullRequestFiles) -> ToolResult:
+    """Each PR's diffstat (the PR endpoint, which redirects to the repository diffstat of its revspec);
+    a PR Bitbucket does not know becomes a gap, the others are kept."""
+    client = ctx.client
+    records: list[FileChangeRecord] = []
+    notes: list[str] = []
+    gaps: list[str] = []
+    for pr_id in dict.fromkeys(args.pr_ids):
+        files: list[FileChangeRecord] = []
+        try:
+            async for d in client.paginate(
+                client.repo_path(args.repo, "pullrequests", pr_id, "diffstat"),
+                fields=DIFFSTAT_FIELDS,
+                max_items=MAX_FILES + 1,
+            ):
+                record = readable(
+                    ctx,
+                    f"the diffstat of PR #{pr_id} in {args.repo}",
+                    functools.partial(file_change_record, ctx.workspace, args.repo, f"pr{pr_id}"),
+                    d,
+                )
+                if record is not None:
+                    files.append(record.model_copy(update={"pr_id": pr_id}))
+        except NotFound:
+            gaps.append(f"PR #{pr_id} not found in {args.repo}")
+            continue
+        if len(files) > MAX_FILES:
+            files = files[:MAX_FILES]
+            notes.append(f"PR #{pr_id}: more than {MAX_FILES} files changed; list cut")
+        added = sum(f.lines_added for f in files)
+        removed = sum(f.lines_removed for f in files)
+        notes.append(f"PR #{pr_id}: {len(files)} file(s), +{added} -{removed} lines")
+        records += files
+    return ToolResult(tool="pull_request_files", records=records, notes=notes, gaps=gaps)
+
+
 async def merged_prs(
     ctx: ToolContext,
     repo: str,
@@ -590,7 +640,7 @@ async def merged_prs(
     params: list[tuple[str, Any]] = [("state", s) for s in states] + [("sort", "-updated_on")]
     if conds:
         params.append(("q", str(bbql.all_of(*conds))))
-    return [
+    found = [
         raw
         async for raw in ctx.client.paginate(
             ctx.client.repo_path(repo, "pullrequests"),
@@ -600,6 +650,9 @@ async def merged_prs(
             max_items=max_items,
         )
     ]
+    for raw in found:
+        remember(ctx, repo, raw)
+    return found
 
 
 async def pull_requests_for_commit(ctx: ToolContext, args: PullRequestsForCommit) -> ToolResult:

@@ -1,9 +1,10 @@
 """The tool registry: every read-only tool by name, and `run_tool`, the one way to call them.
 
 `run_tool` validates arguments against `tools.args.TOOL_ARGS`, runs the coroutine, accounts the
-HTTP requests it made (cache hits are free) and applies a final redaction sweep over every string
-of the result (secret shapes, and the client's own credentials whatever their shape), so no
-repository-derived text leaves `tools/` unredacted even if a builder forgot. Records Bitbucket sent
+HTTP requests it made (its own, not those of tools running beside it; cache hits are free) and
+applies a final redaction sweep over every string of the result (secret shapes, and the client's own
+credentials whatever their shape), so no repository-derived text leaves `tools/` unredacted even if a
+builder forgot. Records Bitbucket sent
 in a shape the tool could not read become gaps with their count (`tools.shapes`); a tool that could
 not read an answer at all raises `InvalidResponse`, never a bare Python error.
 
@@ -23,6 +24,7 @@ from pydantic import BaseModel
 
 from bbscout.tools import branches, code, commits, deployments, people, pipelines, pullrequests, repositories
 from bbscout.tools.args import TOOL_ARGS, ToolArgs
+from bbscout.tools.bitbucket import count_requests
 from bbscout.tools.context import ToolContext
 from bbscout.tools.evidence import ToolResult
 from bbscout.tools.redact import redact
@@ -52,6 +54,8 @@ _RUNNERS: dict[str, RunFn] = {
     "list_pull_requests": pullrequests.list_pull_requests,
     "get_pull_request": pullrequests.get_pull_request,
     "pull_requests_for_commit": pullrequests.pull_requests_for_commit,
+    "pull_request_commits": commits.pull_request_commits,
+    "pull_request_files": pullrequests.pull_request_files,
     "list_commits": commits.list_commits,
     "get_commit": commits.get_commit,
     "commits_between": commits.commits_between,
@@ -114,14 +118,14 @@ async def run_tool(ctx: ToolContext, name: str, args: dict[str, Any] | ToolArgs)
         if isinstance(args, tool.args_model)
         else tool.args_model.model_validate(args.model_dump() if isinstance(args, BaseModel) else args)
     )
-    before = ctx.client.stats.requests
     try:
-        result = await tool.run(ctx, parsed)
+        with count_requests() as made:
+            result = await tool.run(ctx, parsed)
     except DATA_ERRORS as exc:
         raise shape_error(name, exc) from None
     result.tool = name
     result.args = parsed.model_dump(mode="json", exclude_defaults=True)
-    result.requests = ctx.client.stats.requests - before
+    result.requests = made.count
     scrub: Callable[[str], str] = getattr(ctx.client, "scrub", lambda text: text)
 
     def clean(text: str) -> str:

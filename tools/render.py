@@ -28,7 +28,7 @@ from bbscout.tools.evidence import (
     ToolResult,
 )
 
-__all__ = ["render_record", "render_result"]
+__all__ = ["render_head", "render_record", "render_result"]
 
 _PLURAL = {
     "repository": "repositories",
@@ -197,6 +197,11 @@ def _body(rec: Record) -> list[str]:
         else:
             out += [f"  {line[:300]}" for line in rec.content.splitlines()]
     return out
+
+
+def render_head(rec: Record) -> str:
+    """One record as one line, its ref first (no link, no details): a compact mention for a model."""
+    return _head(rec)
 
 
 def render_record(rec: Record) -> str:

@@ -21,6 +21,7 @@ from rapidfuzz import fuzz, process
 from bbscout.tools.evidence import RepositoryRecord
 
 __all__ = [
+    "AMBIGUOUS_PERSON",
     "GENERIC",
     "SYNONYMS",
     "Person",
@@ -28,6 +29,7 @@ __all__ = [
     "PersonMatcher",
     "PersonResolution",
     "Resolution",
+    "ambiguous_person",
     "closest_names",
     "closest_people",
     "core_terms",
@@ -464,7 +466,15 @@ class PersonFilter:
         note = f"{self.role} {phrase!r} matched {names} by {TIER_RULES[self.best]}"
         if self.ambiguous:
             return note, (
-                f"{self.role} {phrase!r} is ambiguous: it matches {names}; results for all of them are "
+                f"{self.role} {phrase!r}{AMBIGUOUS_PERSON} {names}; results for all of them are "
                 "shown — name one to narrow"
             )
         return note, None
+
+
+AMBIGUOUS_PERSON = " is ambiguous: it matches"
+
+
+def ambiguous_person(gap: str) -> bool:
+    """Whether a tool gap says a person's name matched several people (`PersonFilter.describe`)."""
+    return AMBIGUOUS_PERSON in gap

@@ -24,7 +24,7 @@ from bbscout.agent.incident.suspects import (
     score,
     symptom_terms,
 )
-from bbscout.agent.plan import Plan, StepOutcome
+from bbscout.agent.plan import Plan, StepOutcome, records_of
 from bbscout.agent.report import Report, RuledOut
 from bbscout.tools.evidence import DeploymentRecord, PipelineRecord
 
@@ -46,13 +46,23 @@ def analysis_kind(incident: Incident) -> AnalysisKind:
     return "build" if BUILD_SYMPTOM_RE.search(incident.symptom) else "runtime"
 
 
+def affected_service(incident: Incident, outcomes: list[StepOutcome]) -> str | None:
+    """The service the symptom is in: the plan's, else the repository it names first among those whose
+    pipelines or deployments the run read."""
+    if incident.service:
+        return incident.service
+    repos = {r.repo for r in records_of(outcomes, PipelineRecord)} | {
+        r.repo for r in records_of(outcomes, DeploymentRecord)
+    }
+    return infer_service(incident.symptom, repos)
+
+
 def investigate(plan: Plan, incident: Incident, outcomes: list[StepOutcome]) -> Report:
     """Analyse `incident` from the run's evidence (the environment is the plan's, production by default)."""
     at, since, symptom = incident.at, incident.since, incident.symptom
     environment = (plan.focus.environment or "production").lower()
     evidence = EvidenceIndex(outcomes)
-    repos = {r.repo for r in [*evidence.of(PipelineRecord), *evidence.of(DeploymentRecord)]}
-    service = incident.service or infer_service(symptom, repos)
+    service = affected_service(incident, outcomes)
     kind = analysis_kind(incident)
     if kind == "flaky":
         return flaky_report(evidence, service, symptom)

@@ -6,12 +6,34 @@ a rollback is a redeploy of a release the environment already had, after a newer
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 from bbscout.agent.incident.suspects import EvidenceIndex, in_environment
 from bbscout.agent.report import Finding, Report, TimelineEvent
 from bbscout.tools.evidence import DeploymentRecord, PipelineRecord, TestCaseRecord
+
+# Kinds of test a symptom may name ("integration tests keep failing"): the steps to compare reports of.
+TEST_KINDS = (
+    "unit",
+    "integration",
+    "e2e",
+    "end-to-end",
+    "acceptance",
+    "functional",
+    "contract",
+    "component",
+    "smoke",
+    "regression",
+    "ui",
+    "api",
+)
+
+
+def test_kinds(symptom: str) -> list[str]:
+    """The kinds of test the symptom names, which the failing steps' names should carry."""
+    return [kind for kind in TEST_KINDS if re.search(rf"(?i)\b{re.escape(kind)}\b", symptom)]
 
 
 def _minute(moment: datetime) -> str:
@@ -43,10 +65,16 @@ def flaky_report(evidence: EvidenceIndex, service: str | None, symptom: str) -> 
         f"- [{p.ref}]({p.url}) {p.result} on `{p.branch}` at {_minute(p.created_on)} UTC" for p in failing
     )
     others = [f"`{n}` ({len(ps)} runs)" for (_, n), ps in runs.items() if n != name and len(ps) >= 2][:3]
+    kinds = test_kinds(symptom)
     answer = (
         f"**Likely flaky test: `{name}` in `{repo}`** — it failed in {count} runs on {branches} different "
         f"branch{'es' if branches != 1 else ''}:\n\n{listing}"
         + (f"\n\nOther tests failing in several runs: {', '.join(others)}." if others else "")
+        + (
+            f"\n\nCompared: the {' and '.join(kinds)} test steps, the kind the symptom names."
+            if kinds
+            else ""
+        )
     )
     return Report(
         answer=answer,

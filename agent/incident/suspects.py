@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from bbscout.agent.causes import failure_cause
 from bbscout.agent.plan import StepOutcome, records_of
 from bbscout.agent.report import RuledOut, TimelineEvent
 from bbscout.tools.evidence import (
@@ -22,6 +23,7 @@ from bbscout.tools.evidence import (
     PipelineRecord,
     PullRequestRecord,
     Record,
+    StepRecord,
 )
 
 CONFIG_RE = re.compile(r"(^|/)(config|conf|settings)/|\.(ya?ml|toml|ini|properties|env|json)$", re.IGNORECASE)
@@ -132,18 +134,30 @@ class EvidenceIndex:
         if not hash_or_prefix:
             return None
         return self.commit_by_hash.get(hash_or_prefix) or next(
-            (c for h, c in self.commit_by_hash.items() if _same_commit(h, hash_or_prefix)), None
+            (c for h, c in self.commit_by_hash.items() if same_commit(h, hash_or_prefix)), None
         )
 
-    def pr_files(self, repo: str, pr_id: int) -> list[FileChangeRecord]:
+    def files_of(self, pr: PullRequestRecord) -> list[FileChangeRecord]:
+        """The PR's own files: its diffstat, else its merge commit's (alone, or per PR in a change set)."""
         for outcome in self.outcomes:
             if (
                 outcome.tool == "get_pull_request"
-                and outcome.args.get("repo") == repo
-                and outcome.args.get("pr_id") == pr_id
+                and outcome.args.get("repo") == pr.repo
+                and outcome.args.get("pr_id") == pr.id
             ):
                 return records_of([outcome], FileChangeRecord)
-        return []
+        own = [
+            o
+            for o in self.outcomes
+            if o.tool == "get_commit"
+            or (o.tool == "deployment_changes" and o.args.get("files") == "per_pull_request")
+        ]
+        merged = {
+            f.ref: f
+            for f in records_of(own, FileChangeRecord)
+            if f.repo == pr.repo and same_commit(f.rev, pr.merge_commit)
+        }
+        return list(merged.values())
 
 
 RUNTIME_PROXIMITY = ((timedelta(hours=1), 0.3), (timedelta(hours=3), 0.2), (timedelta(hours=12), 0.1))
@@ -183,7 +197,7 @@ def collect_candidates(evidence: EvidenceIndex, at: datetime, environment: str) 
         files = records_of([outcome], FileChangeRecord)
         prs = records_of([outcome], PullRequestRecord)
         for pr in prs:
-            own_files = evidence.pr_files(pr.repo, pr.id) or (files if len(prs) == 1 else [])
+            own_files = evidence.files_of(pr) or (files if len(prs) == 1 else [])
             merge = evidence.commit(pr.merge_commit)
             candidates[pr.ref] = Candidate(pr.ref, pr, target, own_files, merge.ref if merge else None)
         if prs:
@@ -290,11 +304,11 @@ def score(
     candidate.score = round(max(candidate.score, 0.0), 2)
 
 
-def _same_commit(a: str | None, b: str | None) -> bool:
+def same_commit(a: str | None, b: str | None) -> bool:
     return bool(a and b and (a.startswith(b) or b.startswith(a)))
 
 
-def _built_by(pipeline: PipelineRecord, prs: list[PullRequestRecord]) -> PullRequestRecord | None:
+def built_by(pipeline: PipelineRecord, prs: list[PullRequestRecord]) -> PullRequestRecord | None:
     """The PR behind a failed run: the one it ran for, whose merge it built, or an open one's branch."""
     return next(
         (
@@ -303,7 +317,7 @@ def _built_by(pipeline: PipelineRecord, prs: list[PullRequestRecord]) -> PullReq
             if r.repo == pipeline.repo
             and (
                 r.id == pipeline.pr_id
-                or _same_commit(r.merge_commit, pipeline.commit)
+                or same_commit(r.merge_commit, pipeline.commit)
                 or (r.state == "OPEN" and r.source_branch == pipeline.branch)
             )
         ),
@@ -348,7 +362,7 @@ def build_candidates(
         24
     )  # "why is X failing?" asked later in the day still finds this morning's run
     for pipeline in sorted(failed, key=distance):
-        pr = _built_by(pipeline, prs)
+        pr = built_by(pipeline, prs)
         commit = evidence.commit(pipeline.commit)
         record: Change = pr or commit or pipeline
         if record.ref in candidates:
@@ -359,16 +373,18 @@ def build_candidates(
             record,
             commit_ref=commit.ref if commit else None,
             pipeline=pipeline,
-            files=evidence.pr_files(pr.repo, pr.id) if pr else [],
+            files=evidence.files_of(pr) if pr else [],
         )
         candidate.score = 0.5
+        cause = failure_cause(pipeline, evidence.of(StepRecord))  # the cause leads: "why is it red?"
         candidate.reasons.append(
             f"pipeline #{pipeline.build_number} {pipeline.result} on `{pipeline.branch or '?'}` "
             f"at {hh_mm(pipeline.created_on)} UTC, {minutes(distance(pipeline))} from T ({pipeline.ref})"
+            + (f" — {cause}" if cause else "")
         )
         candidate.score += proximity_bonus(distance(pipeline), BUILD_PROXIMITY)
         same_service(candidate, service)
-        if pr and _same_commit(pr.merge_commit, pipeline.commit):
+        if pr and same_commit(pr.merge_commit, pipeline.commit):
             candidate.score += 0.1
             candidate.reasons.append(f"its merge to `{pr.destination_branch}` is the commit that failed")
         deps = [f.path for f in candidate.files if DEPENDENCY_RE.search(f.path)]

@@ -7,6 +7,7 @@ own. Everything here is a *hint*; the planner decides what to do with it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -33,6 +34,7 @@ from bbscout.agent.intake.time import parse_window
 from bbscout.agent.plan import Window
 from bbscout.tools.args import PipelineProgress, PipelineResult, PullRequestState, Trigger
 from bbscout.tools.evidence import RepositoryRecord
+from bbscout.tools.paths import PATH_FORMS
 from bbscout.tools.resolve import GENERIC, SYNONYMS, closest_names, rank_repositories, resolve
 
 __all__ = ["RepoMention", "Understanding", "Unsupported", "incident_kind", "normalize_question", "understand"]
@@ -103,14 +105,17 @@ class Understanding(BaseModel):
     deictic: bool = False  # "that one", "it", "those"
     count: int | None = None  # "top 5", "last 10"
     pick: Pick | None = None  # "the latest build", "when did auth last deploy": exactly one object
+    file_words: list[str] = Field(default_factory=list)  # "the prod config": a file described, path unknown
     landed: bool = False  # "landed on / merged to main": timed by when commits entered the branch
     current: bool = False  # "what is live in prod": the live deployment per environment
     unsupported: list[Unsupported] = Field(default_factory=list)  # filters no tool argument applies
     branch_prefix: str | None = None  # "release branches": the name prefix
+    branch_words: list[str] = Field(
+        default_factory=list
+    )  # "the renovate nestjs branch": words its name holds
     name_filter: str | None = None  # "repos with pay in the name": what a repository name contains
     cues: list[str] = Field(default_factory=list)  # grammatical cues (vocab.CUES) the planner's table reads
     asks: list[str] = Field(default_factory=list)  # log, why, diff, who, latest, changes, stale, …
-    write_verbs: list[str] = Field(default_factory=list)  # imperatives bbscout must refuse
     out_of_scope: list[str] = Field(default_factory=list)
     metric_ask: str | None = (
         None  # "what's the p99 latency …?": a metric's value (no monitoring data in Bitbucket)
@@ -139,8 +144,22 @@ def _uniq(items: Iterable[str]) -> list[str]:
 
 
 def normalize_question(question: str) -> str:
-    """Lower-case, possessives dropped, vocabulary typos corrected ("pipleines that faild")."""
-    return correct(basic(question), V.CORRECTABLE)
+    """Lower-case, possessives dropped, vocabulary typos corrected ("pipleines that faild"), and words
+    written as alternatives split ("scheduled/nightly" → "scheduled or nightly")."""
+    return correct(_SLASHED_WORDS.sub(_or_words, basic(question)), V.CORRECTABLE)
+
+
+_SLASHED_WORDS = re.compile(r"(?<![\w/.-])[a-z]+(?:/[a-z]+)+(?![\w/-])")
+
+
+def _alternatives(token: str) -> bool:
+    """ "scheduled/nightly", "failed/errored": vocabulary words offered as alternatives, not a path."""
+    parts = token.lower().split("/")
+    return len(parts) > 1 and all(p in V.CORRECTABLE for p in parts)
+
+
+def _or_words(m: re.Match[str]) -> str:
+    return m.group(0).replace("/", " or ") if _alternatives(m.group(0)) else m.group(0)
 
 
 _TIME_UNITS = r"(?:minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w|months?|y|years?)\b"
@@ -236,14 +255,6 @@ _ALL_REPOS = re.compile(
     r"\b(?:all|every|each|any|across(?:\s+all)?(?:\s+the)?)\s+(?:of\s+(?:the|our)\s+)?(?:repos?"
     r"|repositories|services|projects|codebases)\b|\bworkspace[- ]wide\b|\beverywhere\b"
 )
-_WRITE = re.compile(
-    r"^(?:(?:hey|hi|yo|ok|okay|please|pls|plz|kindly|bbscout|now|then|so|and)[\s,]+)*"
-    r"(?:(?:can|could|would|will)\s+(?:you|u|ya|ye)\s+(?:(?:please|pls|plz|kindly|just|quickly)\s+)*"
-    r"|(?:go\s+ahead\s+and|i\s+(?:want|need)\s+(?:you|u)\s+to|i'?d\s+like\s+(?:you|u)\s+to|(?:please|pls|plz|kindly)\s+(?:just\s+)?)\s+)?"
-    r"(?P<v>"
-    + "|".join(sorted((re.escape(v) for v in V.WRITE_VERBS), key=len, reverse=True))
-    + r")\b(?!\s+(?:by|to\s+(?:main|master)\b.*\?$))"
-)
 _REPO_GENERIC = r"(?:service|services|svc|repo|repository|app|project|codebase)"
 _SLUG_SHAPE = re.compile(
     r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*-(?:service|svc|app|api|repo|lib|libs|worker|server|client|frontend|backend|web|ui|gateway|pipeline|infra|terraform|sdk|bot|cli|jobs?)"
@@ -273,7 +284,7 @@ _SCAN_SYNONYMS: frozenset[str] = frozenset(
         "login",
         "release",
     }
-) | {"api", "ios", "sso", "etl", "tf", "iac", "pay", "login", "email"}
+) | {"api", "ios", "sso", "etl", "tf", "iac", "pay", "login", "email", "gw"}
 _NOT_NAMES: frozenset[str] = frozenset(
     set(V.STOP_WORDS)
     | set(V.CORRECTABLE)
@@ -301,6 +312,10 @@ _NOT_NAMES: frozenset[str] = frozenset(
         "nobody",
         "anybody",
         "none",
+        "nothing",
+        "anything",
+        "something",
+        "everything",
         "production",
         "prod",
         "staging",
@@ -331,6 +346,12 @@ _NOT_MERGED = re.compile(
 
 
 def _states(text: str, u: Understanding) -> None:
+    # "open the config file of auth": the imperative is no PR state
+    text = re.sub(
+        r"^\s*(?:(?:please|pls|can\s+you|could\s+you)\s+)?open\s+(?=(?:the|a|an|that|this|it|up)\b)",
+        " ",
+        text,
+    )
     for phrase in _found(text, V.AWAITING_REVIEW):
         u.awaiting_review = True
         u.states.append(phrase)
@@ -444,6 +465,8 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
         path = m.group(1).rstrip(".")
         if any(path in p or p in path for p in [*u.paths, u.branch or "\0"]) or path.lower() in _NOT_PATHS:
             continue
+        if _alternatives(path):
+            continue
         if re.match(rf"(?:{'|'.join(V.BRANCH_PREFIXES)})/", path) or _said_as_branch(question, path):
             continue
         u.paths.append(path)
@@ -463,6 +486,8 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
             )
             u.matched.append(alias[0])
     if u.branch is None:
+        u.branch_words = _branch_words(text)
+    if u.branch is None and not u.branch_words:
         for m in _BRANCH_CONTEXT.finditer(text):
             name = m.group("a") or m.group("b") or m.group("c")
             if (
@@ -474,7 +499,9 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
                 u.branch = name
                 break
     if u.branch is None:
-        named = _found(text, V.NAMED_BRANCHES)
+        # "deploys to staging" names the environment (read before), not the staging branch
+        deploys = u.environment is not None and "deployments" in u.topics
+        named = [n for n in _found(text, V.NAMED_BRANCHES) if not (deploys and _environment(f"to {n}"))]
         for name in named:
             if re.search(
                 rf"\b(?:on|to|into|against|from|targeting|off)\s+(?:the\s+)?{re.escape(name)}\b", text
@@ -482,6 +509,82 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
                 u.branch = name
                 break
     return text
+
+
+_COMMIT_NOUNS = tuple(p for p in V.TOPICS["commits"] if not re.match(r"(?:merged|landed|lands?)\b", p))
+
+
+def _location_topics(text: str, u: Understanding) -> None:
+    """Topics named only as where another object is: "commits on the develop branch" is about commits,
+    and "PRs merged into web-frontend" about pull requests (no commit is named, so nothing "landed")."""
+    others = set(u.topics) & {"pipelines", "pull_requests", "commits", "deployments", "code"}
+    if "branches" in u.topics and (u.branch or u.branch_words) and others:
+        name = re.escape(u.branch.lower()) if u.branch else r"(?!)"
+        rest = re.sub(rf"(?:\bthe\s+)?{name}\s+branch\b|\bbranch\s+(?:named\s+|called\s+)?{name}", " ", text)
+        if u.branch_words:
+            rest = _LOOSE_BRANCH.sub(" ", rest)
+        if not _found(rest, V.TOPICS["branches"]):
+            u.topics.remove("branches")
+    if {"pull_requests", "commits"} <= set(u.topics) and not _found(text, _COMMIT_NOUNS):
+        u.topics.remove("commits")
+
+
+_FILE_NOUN = re.compile(
+    r"(?P<w>(?:[\w.-]+\s+){0,2})(?P<n>"
+    + "|".join(V.FILE_NOUNS)
+    + r")(?P<file>\s+files?)?\b(?!\s*[/.]\w)(?!\s+(?:"
+    + "|".join(V.NOT_A_FILE_AFTER)
+    + r")\b)|(?P<w2>(?:[\w.-]+\s+){1,2})files?\b"
+)
+_FILE_HOLDER = re.compile(
+    r"\b(?:of|in|for|under|from)\s+the\s+(?P<q>[\w.-]+)\s+(?P<k>" + "|".join(V.FILE_HOLDERS) + r")\b"
+)
+_NOT_FILE_WORDS = frozenset(
+    {"file", "files", "set", "value", "what", "current", "whole", "entire"}
+    | {"show", "print", "cat", "open", "display", "read", "dump", "fetch", "view", "see"}
+)
+
+
+def _file_words(text: str) -> list[str]:
+    """ "checkout's prod config" → [checkout, prod, config]; "the variables file of the eks module" →
+    [variables, eks, module]: the words a file's path parts should carry (repository words are dropped by
+    the caller)."""
+    m = _FILE_NOUN.search(text)
+    if m is None:
+        return []
+    words = (m.group("w") or m.group("w2") or "").split() + ([m.group("n")] if m.group("n") else [])
+    for h in _FILE_HOLDER.finditer(text):
+        words += [h.group("q"), h.group("k")]
+    keep = [
+        w
+        for w in words
+        if w not in V.STOP_WORDS
+        and w not in _NOT_FILE_WORDS
+        and (w in V.FILE_NOUNS or w in PATH_FORMS or w not in _all_topic_words())
+    ]
+    # a lone noun ("what values did we ship") names no file; "the config file", "prod config" do
+    described = len(keep) >= 2 or bool(m.group("file")) or bool(m.group("w2"))
+    return _uniq(keep) if described else []
+
+
+_LOOSE_BRANCH = re.compile(r"\bthe\s+(?P<w>(?:[\w.@-]+\s+){1,3}?[\w.@-]+)\s+branch\b(?!es)")
+_NOT_BRANCH_WORDS = frozenset(
+    {"feature", "new", "old", "same", "other", "current", "default", "stale", "work"}
+)
+
+
+def _branch_words(text: str) -> list[str]:
+    """ "the renovate nestjs branch": a branch named by words its name holds, not by its name (two words or
+    more, none a path or a long-lived branch's name)."""
+    for m in _LOOSE_BRANCH.finditer(text):
+        words = [
+            w
+            for w in m.group("w").split()
+            if w not in V.STOP_WORDS and w not in _all_topic_words() and w not in _NOT_BRANCH_WORDS
+        ]
+        if len(words) >= 2 and not any("/" in w for w in words) and words[-1] not in V.LONG_LIVED_BRANCHES:
+            return words
+    return []
 
 
 def _said_as_branch(question: str, token: str) -> bool:
@@ -549,7 +652,8 @@ def _which_one_and_when(work: str, text: str, u: Understanding) -> None:
         u.pr_states, u.cues = ["OPEN", "MERGED", "DECLINED"], [*u.cues, "created"]
     # "the latest deployment of each service" asks for one per service: a list, not one object
     u.pick = pick_in(work, _PLURAL_NOUNS) if u.count is None and "each" not in u.cues else None
-    u.landed = landed_in(text)
+    # "PRs merged into main" are pull requests in a state; commits (or nothing named) "landed"
+    u.landed = landed_in(text) and not ("pull_requests" in u.topics and "commits" not in u.topics)
     u.current = current_in(text) and u.window is None
     u.unsupported = [
         Unsupported(kind=kind, value=value)
@@ -557,8 +661,14 @@ def _which_one_and_when(work: str, text: str, u: Understanding) -> None:
     ]
     if u.branch and re.search(rf"\bfrom\s+(?:the\s+)?{re.escape(u.branch.lower())}", text):
         u.cues.append("from_branch")
-    kind = re.search(rf"\b({'|'.join(V.BRANCH_KINDS)})\s+branch(?:es)?\b", text)
-    u.branch_prefix = kind.group(1) + "/" if kind else None
+    # "release branches", "the renovate branches", "any hotfix/ branches": the prefix the names start with
+    kind = re.search(
+        rf"\b({'|'.join(V.BRANCH_PREFIXES)})(?:/\*?)?\s+branch(?:es)?\b|(?<![\w/.-])([a-z][\w.-]*)/\*?\s+branch(?:es)?\b",
+        text,
+    )
+    u.branch_prefix = (kind.group(1) or kind.group(2)) + "/" if kind else None
+    if u.branch_prefix:  # a bot names its branches after itself: "renovate branches" are its branches
+        u.authors = [a for a in u.authors if a.lower() + "/" != u.branch_prefix]
     u.name_filter = _repo_name_filter(text)
 
 
@@ -581,16 +691,22 @@ def _symbols(question: str, u: Understanding) -> None:
     for rx in _SYMBOL_PATTERNS:
         for m in rx.finditer(question):
             s = m.group("s").rstrip("().")
-            if s.lower() not in V.STOP_WORDS and s.lower() not in {
-                "code",
-                "usages",
-                "file",
-                "files",
-                "where",
-                "function",
-                "class",
-                "all",
-            }:
+            # "find PRs that mention …": a vocabulary word after "find" is the object asked for, no symbol
+            if (
+                s.lower() not in V.STOP_WORDS
+                and s.lower() not in V.CORRECTABLE
+                and s.lower()
+                not in {
+                    "code",
+                    "usages",
+                    "file",
+                    "files",
+                    "where",
+                    "function",
+                    "class",
+                    "all",
+                }
+            ):
                 found.append(s)
     for m in _IDENTIFIER.finditer(question):
         ident = m.group(1)
@@ -626,7 +742,7 @@ def _repo_mentions(text: str, u: Understanding, repos: Sequence[RepositoryRecord
     ignore |= {a.lower() for a in u.authors} | {w for a in u.authors for w in a.lower().split()}
 
     def repo_like(word: str) -> bool:
-        if word in ignore or len(word) < 3 or word.isdigit():
+        if word in ignore or (len(word) < 3 and word not in _SCAN_SYNONYMS) or word.isdigit():
             return False
         if _SLUG_SHAPE.fullmatch(word):
             return True  # "billing-service", "ledger-api": a name to resolve (or report as unknown)
@@ -755,8 +871,17 @@ def _names_a_repo(run: list[str], before: list[str], after: str, known: set[str]
         | _all_topic_words()
         | set(GENERIC)
         | set(V.ENVIRONMENTS_IN_CONTEXT)
+        | {w for p in (*V.DEFAULT_BRANCH_ALIASES, *V.NAMED_BRANCHES) for w in p.split()}  # "checkout main"
+        | set(V.FILE_NOUNS)  # "the checkout config"
+        | {"fix", "fixes", "hotfix", "patch"}  # "the payments fix"
     )
-    return after in allowed or after.endswith(("ing", "ed", "'s"))
+    return after in allowed or after in _VERBS_AFTER_A_NAME or after.endswith(("ing", "ed", "'s"))
+
+
+# irregular verbs a service does ("api gw went red", "checkout keeps failing"): a name stands before them
+_VERBS_AFTER_A_NAME = frozenset(
+    {"went", "goes", "broke", "keeps", "keep", "kept", "fell", "blew", "threw", "throws"}
+)
 
 
 def _ratio(a: str, b: str) -> float:
@@ -769,7 +894,11 @@ _TOPIC_WORDS: set[str] = set()
 def _all_topic_words() -> set[str]:
     if not _TOPIC_WORDS:
         _TOPIC_WORDS.update(w for ws in V.TOPICS.values() for p in ws for w in p.split())
-        _TOPIC_WORDS.update(w for p in V.INCIDENT_STRONG + V.INCIDENT_WEAK for w in p.split())
+        # an HTTP status phrase ("gateway timeout") is blanked before repositories are read: its words
+        # ("gateway") stay free to name one
+        _TOPIC_WORDS.update(
+            w for p in V.INCIDENT_STRONG + V.INCIDENT_WEAK if p not in V.HTTP_PHRASES for w in p.split()
+        )
         _TOPIC_WORDS.update(
             w for p in list(V.ENVIRONMENTS) + list(V.ENVIRONMENTS_IN_CONTEXT) for w in p.split()
         )
@@ -795,6 +924,7 @@ _CI_SUBJECT = re.compile(
 )
 _CI_FAILURE = re.compile(
     _NB + r"(?:fail\w*|broke|broken|breaks?|breaking|red|errored|erroring|busted|borked|hosed|flak\w*"
+    r"|blow(?:s|ing)?\s+up|blew\s+up|fall(?:s|ing)?\s+over|fell\s+over"
     r"|won't\s+pass|doesn't\s+pass"
     r"|not\s+passing|can't\s+pass|stopped\s+passing|timing\s+out|times\s+out|timed\s+out)" + _NE
 )
@@ -816,10 +946,10 @@ _NO_OBJECT = re.compile(
 _ONGOING_WHY = re.compile(
     r"\bwhy\s+(?:is|are|does|do|has|have|isn't|aren't|doesn't|won't|keeps?|'s|is\s+it\s+that|the\s+hell\s+(?:is|are))\b"
     r"|\b(?:keeps?|kept|started|starts|still|been|has\s+been|have\s+been|is\s+now|are\s+now)\s+"
-    r"(?:failing|red|broken|erroring|busted|borked|hosed)\b|\b(?:is|are|got|went|get|gets)\s+(?:busted|borked|hosed)\b"
+    r"(?:failing|red|broken|erroring|busted|borked|hosed|blowing\s+up|falling\s+over)\b|\b(?:is|are|got|went|get|gets)\s+(?:busted|borked|hosed)\b"
     r"|" + r"\b(?:any\s+(?:idea|clue|ideas|clues)|no\s+idea|not\s+sure|wonder(?:ing)?|figure\s+out|find\s+out"
     r"|tell\s+me)\s+(?:why|what)\b"
-    r"|\bwhat(?:'s|s|\s+is|\s+was|\s+went)\s+wrong\b|\b(?:broken|failing|red|busted)\s+because\b"
+    r"|\bwhat(?:'s|s|\s+is|\s+was|\s+went)\s+wrong\b|\bwhat(?:'s|s|\s+is)?\s+(?:causing|behind)\b|\b(?:broken|failing|red|busted)\s+because\b"
 )
 # "who turned the build red?", "what made main go red?": blame for a build turning red
 _TURNED = re.compile(
@@ -877,7 +1007,11 @@ def _breakage(text: str, u: Understanding) -> None:
     m = _BROKE.search(text) or _TURNED.search(text)
     if m is not None:
         rest = m.group("rest")
-        if _CI_SUBJECT.search(rest) and kind != "runtime":
+        # "main went red last night, which PR broke it?": the pronoun points at the CI subject named before
+        named_before = re.match(r"\s*(?:it|that|this|them|those)\b", rest) and _CI_SUBJECT.search(
+            text[: m.start()]
+        )
+        if (_CI_SUBJECT.search(rest) or named_before) and kind != "runtime":
             u.breakage = "flaky" if kind == "flaky" else "build"
         elif _NO_OBJECT.match(rest) and not _RUNTIME.search(rest) and u.incident == "strong":
             only_broke = not _found(_BROKE.sub(" ", text), V.INCIDENT_STRONG)
@@ -933,17 +1067,32 @@ def understand(
     # "where Hannah was asked to review" names a reviewer; it is no "awaiting review" state
     _states(without_role_phrases(work) if u.reviewers or u.approvers else work, u)
     _breakage(work, u)
+    if (u.results or u.in_progress) and not _found(
+        re.sub(V.PIPELINE_MODIFIERS, " ", work), V.TOPICS["deployments"]
+    ):
+        # "why did the deploy pipeline fail?": a pipeline named by what it does, asked about as a run
+        u.topics = [t for t in u.topics if t != "deployments"]
     _trigger(work, u)
     u.environment = _environment(work)
     u.all_repos = bool(_ALL_REPOS.search(work))
     work = _paths_and_branches(question, work, u, [])
+    _location_topics(work, u)
     _symbols(question, u)
     _texts(question, u)
-    scan = _found_removed(work, V.HTTP_PHRASES)  # "gateway timeouts" names an HTTP error, not api-gateway
+    # "gateway timeouts" names an HTTP error, "infra errors" a result: neither names a repository
+    scan = _found_removed(work, (*V.HTTP_PHRASES, *V.SYSTEM_ERRORS))
     for token in [u.branch or "", *u.paths, *u.symbols]:
         if token:
             scan = scan.replace(token.lower(), " ")
     _repo_mentions(scan, u, repositories)
+    if not u.paths and not u.symbols:
+        said = {w for m in u.repo_mentions for w in m.phrase.split()} | {"repo", "repository", "service"}
+        u.file_words = [w for w in _file_words(work) if w not in said]
+    if u.branch_words:  # "the checkout renovate branch": the repository is no word of the branch's name
+        said = {w for m in u.repo_mentions for w in m.phrase.split()}
+        u.branch_words = [w for w in u.branch_words if w not in said]
+        # a bot names the branches it opens after itself: "the renovate … branch" is its branch, not a filter
+        u.authors = [a for a in u.authors if a.lower() not in u.branch_words]
     if u.default_branch:  # resolve the alias now that the repositories are known
         mains = {r.main_branch for r in repositories if r.slug in u.repos}
         if len(mains) == 1:
@@ -962,10 +1111,12 @@ def understand(
         u.asks.append("latest")
     if "stale" not in u.asks and _NO_ACTIVITY.search(work):
         u.asks.append("stale")
-    w = _WRITE.search(text.strip())
-    if w and not re.match(r"(?:show|list|find)\b", w.group("v")) and not _noun_use(text.strip(), w):
-        u.write_verbs.append(w.group("v"))
     u.out_of_scope = _uniq(V.OUT_OF_SCOPE[p] for p in _found(text, V.OUT_OF_SCOPE))
+    if set(u.topics) - {"repositories"} and u.unsupported:
+        # "open PRs that are part of sprint 48": a tracker concept filtering Bitbucket objects is a filter
+        # the answer says it could not apply, not a question about the tracker
+        filters = {item.kind for item in u.unsupported}
+        u.out_of_scope = [x for x in u.out_of_scope if not any(x.startswith(k) for k in filters)]
     metrics = _found(_found_removed(text, V.HTTP_PHRASES), V.METRICS)
     if metrics:
         # either way the metric words are no out-of-scope topic: a symptom is an incident, a value ask
@@ -973,25 +1124,28 @@ def understand(
         u.out_of_scope = [x for x in u.out_of_scope if not x.startswith(("host metrics", "dashboards"))]
         if not (_found(text, V.METRIC_SYMPTOM) or _ONSET.search(text)):
             u.metric_ask = metrics[0]
+    if u.metric_ask is None and not _found(text, V.METRIC_CHANGES):
+        u.metric_ask = _metric_value_ask(text)
     return u
 
 
-_REQUEST = re.compile(r"\b(?:can|could|would|will|please|pls|plz|kindly|go\s+ahead|want|need|like)\b")
+@functools.cache
+def _metric_value_patterns() -> tuple[re.Pattern[str], ...]:
+    metric = "(?P<m>" + "|".join(re.escape(m) for m in sorted(V.METRICS, key=len, reverse=True)) + ")"
+    count = "(?P<m>" + "|".join(re.escape(c) for c in sorted(V.HTTP_COUNTS, key=len, reverse=True)) + ")"
+    return tuple(
+        re.compile(p.replace("{metric}", metric).replace("{count}", count)) for p in V.METRIC_VALUE_ASKS
+    )
 
 
-def _noun_use(text: str, w: re.Match[str]) -> bool:
-    """ "deploy failures since wednesday?", "merge history?": the write verb is a question's noun, no request.
-
-    A polite/request prefix ("can you deploy …", "please merge …") always makes it a request.
-    """
-    if _REQUEST.search(text[: w.start("v")]):
-        return False
-    rest = text[w.end("v") :].strip()
-    if not rest or rest[0] in "?.!":
-        return True
-    nxt = re.match(r"[\w#'-]+", rest)
-    word = nxt.group(0) if nxt else ""
-    return bool(word) and (word in V.WRITE_NOUN_FOLLOWERS or word[0].isdigit() or word[0] == "#")
+def _metric_value_ask(text: str) -> str | None:
+    """The metric whose value the question asks for ("what's checkout's p99 been since the deploy?",
+    "how many 5xx did the gateway return?"), even with a time in it; None for anything else."""
+    for pattern in _metric_value_patterns():
+        m = pattern.search(text)
+        if m:
+            return m.group("m")
+    return None
 
 
 def _found_removed(text: str, phrases: Iterable[str]) -> str:

@@ -231,6 +231,8 @@ def unsupported_in(text: str, not_values: Iterable[str] = ()) -> list[tuple[str,
             if m is None:
                 continue
             value = (m.groupdict().get("value") or "").strip().strip("\"“”'`")
+            if not value:  # "in the current sprint": the phrase names the value
+                value = re.sub(r"^(?:\w+\s+(?:of|to|for)\s+|\w+\s+)(?:the\s+)?", "", m.group(0).strip())
             if value.lower() in skip:
                 continue
             found.append((kind, value))

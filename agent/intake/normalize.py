@@ -145,6 +145,10 @@ PROTECTED: frozenset[str] = frozenset(
         "except",
         "excluding",
         "other",
+        "cause",
+        "causes",
+        "caused",
+        "causing",
     ]
 )
 

@@ -220,9 +220,41 @@ _LOOSE_CLOCK_RE = (
 _DAY_RE = (
     rf"(?:{_ISO_D_RE}|{_MDATE_RE}|(?:last\s+|this\s+|past\s+|previous\s+)?{_WEEKDAY_RE}\b|today|yesterday)"
 )
+# a month by name is the calendar month ("in November", "during dec 2025"); "may" and "march" are also verbs,
+# so they count only after a preposition ("in may")
+_MONTHS = {
+    name: i
+    for i, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march",),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sept", "sep"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        1,
+    )
+    for name in names
+}
+_AFTER_PREPOSITION = "".join(
+    rf"(?<=\b{p}\s)|"
+    for p in ("in", "during", "since", "throughout", "before", "after", "until", "for", "of")
+)
+_MONTH_PERIOD_RE = (
+    r"(?:(?:the\s+)?month\s+of\s+)?(?:"
+    + "|".join(m for m in sorted(_MONTHS, key=len, reverse=True) if m not in ("may", "march"))
+    + rf"|(?:{_AFTER_PREPOSITION[:-1]})(?:may|march))(?:\s+\d{{4}})?(?!\s*\d)"
+)
 _PERIOD_RE = (
-    r"(?:(?:this|last|previous|the)\s+(?:week|month|year)|(?:the\s+|this\s+|last\s+)?weekend"
-    r"|last\s+night|overnight|tonight|this\s+" + _PART_RE + r")"
+    r"(?:" + _MONTH_PERIOD_RE + r"|(?:this|last|previous|the)\s+(?:week|month|year)"
+    r"|(?:the\s+|this\s+|last\s+)?weekend|last\s+night|overnight|tonight|this\s+" + _PART_RE + r")"
 )
 _AGO_RE = rf"(?:{_NUM_RE}\s*{_UNIT_RE}\s+ago)"
 
@@ -397,6 +429,14 @@ def _period(s: str, ctx: _Ctx) -> _Span | None:
         if which in ("last", "previous"):
             return _Span(_local(start - step, ctx=ctx), _local(start, ctx=ctx))
         return _Span(_local(start, ctx=ctx), _local(start + step, ctx=ctx))
+    m = re.fullmatch(r"(?:(?:the\s+)?month\s+of\s+)?([a-z]+)(?:\s+(\d{4}))?", s)
+    if m and m.group(1) in _MONTHS:
+        # the named month of the given year, else the most recent one that has begun
+        month, year = _MONTHS[m.group(1)], int(m.group(2)) if m.group(2) else today.year
+        if not m.group(2) and month > today.month:
+            year -= 1
+        first = date(year, month, 1)
+        return _Span(_local(first, ctx=ctx), _local(first + relativedelta(months=1), ctx=ctx))
     return None
 
 

@@ -86,7 +86,13 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "redeploys",
         "shipped",
         "went out",
+        "go out",
+        "goes out",
+        "gone out",
+        "going out",
         "went live",
+        "go live",
+        "goes live",
         "promoted",
     ),
     "code": (
@@ -125,6 +131,12 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "all repositories",
     ),
 }
+
+# A deployment word modifying a pipeline noun ("the deploy pipeline", "release builds", "deployment job")
+# names a pipeline by what it does: the modifier is no deployments topic.
+PIPELINE_MODIFIERS = (
+    r"\b(?:deploy|deployment|release|rollout)(?=\s+(?:pipelines?|builds?|jobs?|steps?|runs?|workflows?)\b)"
+)
 
 # Words that point at an incident rather than a listing. "strong" ones alone make it an incident.
 INCIDENT_STRONG: tuple[str, ...] = (
@@ -185,6 +197,16 @@ INCIDENT_WEAK: tuple[str, ...] = (
     "down",
 )
 
+# ERROR is the pipeline's system failing (an agent, a timeout, the infrastructure), not the build's code;
+# these phrases name that result, never a repository ("actual infra errors" is no infra-terraform).
+SYSTEM_ERRORS: tuple[str, ...] = (
+    "infra error",
+    "infra errors",
+    "infrastructure error",
+    "infrastructure errors",
+    "system error",
+    "system errors",
+)
 # Pipeline results. "failed" in user language means FAILED and ERROR, never STOPPED unless asked.
 RESULTS: dict[str, tuple[PipelineResult, ...]] = {
     "failed": ("FAILED", "ERROR"),
@@ -202,10 +224,15 @@ RESULTS: dict[str, tuple[PipelineResult, ...]] = {
     "busted": ("FAILED", "ERROR"),
     "blew up": ("FAILED", "ERROR"),
     "blow up": ("FAILED", "ERROR"),
+    "blows up": ("FAILED", "ERROR"),
+    "blowing up": ("FAILED", "ERROR"),
+    "falling over": ("FAILED", "ERROR"),
+    "fell over": ("FAILED", "ERROR"),
     "unsuccessful": ("FAILED", "ERROR"),
     "didn't pass": ("FAILED", "ERROR"),
     "did not pass": ("FAILED", "ERROR"),
     "errored": ("ERROR",),
+    **dict.fromkeys(SYSTEM_ERRORS, ("ERROR",)),
     "error": ("ERROR",),
     "errors": ("ERROR",),
     "erroring": ("ERROR",),
@@ -279,6 +306,13 @@ PROGRESS: dict[str, tuple[PipelineProgress, ...]] = {
     "not yet started": ("PENDING",),
     "paused": ("PAUSED",),
     "in flight": ("IN_PROGRESS", "PENDING"),
+    # "anything running?", "is something running in CI?": is CI busy, so every unfinished run counts (the
+    # answer counts each state apart); "are the pipelines running?" is IN_PROGRESS
+    "anything running": ("IN_PROGRESS", "PENDING", "PAUSED"),
+    "anything still running": ("IN_PROGRESS", "PENDING", "PAUSED"),
+    "something running": ("IN_PROGRESS", "PENDING", "PAUSED"),
+    "anything building": ("IN_PROGRESS", "PENDING", "PAUSED"),
+    "anything going on": ("IN_PROGRESS", "PENDING", "PAUSED"),
     "in-flight": ("IN_PROGRESS", "PENDING"),
     "unfinished": ("IN_PROGRESS", "PENDING", "PAUSED"),
     "not finished": ("IN_PROGRESS", "PENDING", "PAUSED"),
@@ -377,6 +411,9 @@ DEFAULT_BRANCH_ALIASES: tuple[str, ...] = (
     "main branch",
     "master branch",
 )
+# Branch-name prefixes: a token "feature/x" is a branch, and "release branches", "renovate branches" name the
+# branches whose names start with "release/", "renovate/" (list_branches name_contains, list_pipelines
+# branch_like).
 BRANCH_PREFIXES: tuple[str, ...] = (
     "feature",
     "feat",
@@ -468,6 +505,13 @@ ASKS: dict[str, tuple[str, ...]] = {
         "what in there",
         "what went into",
         "what went in",
+        "what was in",
+        "what were in",
+        "what was included",
+        "what was shipped",
+        "what got shipped",
+        "what came with",
+        "what came in",
     ),
     "stale": (
         "stale",
@@ -509,138 +553,6 @@ ASKS: dict[str, tuple[str, ...]] = {
     "list": ("list", "show", "which", "what", "give me", "any"),
 }
 
-# Actions bbscout can never take (it is read-only), matched as imperatives.
-WRITE_VERBS: tuple[str, ...] = (
-    "delete",
-    "remove",
-    "approve",
-    "merge",
-    "decline",
-    "reject",
-    "create",
-    "open a",
-    "open new",
-    "rerun",
-    "re-run",
-    "retry",
-    "retrigger",
-    "re-trigger",
-    "trigger",
-    "restart",
-    "revert",
-    "deploy",
-    "redeploy",
-    "roll back",
-    "rollback",
-    "promote",
-    "push",
-    "close",
-    "comment on",
-    "assign",
-    "unassign",
-    "rename",
-    "tag",
-    "cancel",
-    "stop",
-    "kill",
-    "update",
-    "edit",
-    "fix",
-    "reopen",
-    "archive",
-    "lock",
-    "unlock",
-    "start",
-    "run",
-    "request changes on",
-    "add",
-    "set",
-    "kick off",
-    "kickoff",
-    "kick-off",
-    "fire off",
-    "rebuild",
-    "re-build",
-)
-# A write verb at the start followed by one of these is a noun ("deploy failures since wednesday?",
-# "build status on main", "merge history"): a question about the objects, not a request.
-WRITE_NOUN_FOLLOWERS: tuple[str, ...] = (
-    "commit",
-    "commits",
-    "request",
-    "requests",
-    "conflict",
-    "conflicts",
-    "failure",
-    "failures",
-    "failed",
-    "fails",
-    "failing",
-    "status",
-    "statuses",
-    "state",
-    "history",
-    "histories",
-    "log",
-    "logs",
-    "count",
-    "counts",
-    "times",
-    "time",
-    "frequency",
-    "results",
-    "result",
-    "errors",
-    "error",
-    "stats",
-    "activity",
-    "summary",
-    "report",
-    "queue",
-    "list",
-    "success",
-    "successes",
-    "numbers",
-    "duration",
-    "durations",
-    "trend",
-    "trends",
-    "today",
-    "yesterday",
-    "since",
-    "per",
-    "or",
-    "and",
-    "broken",
-    "broke",
-    "red",
-    "green",
-    "passing",
-    "passed",
-    "went",
-    "did",
-    "was",
-    "were",
-    "is",
-    "are",
-    "has",
-    "have",
-    "got",
-    "get",
-    "number",
-    "ids",
-    "id",
-    "which",
-    "who",
-    "when",
-    "where",
-    "rate",
-    "rates",
-    "window",
-    "windows",
-    "freeze",
-)
-
 # Metrics bbscout cannot read (no monitoring data): asking for their *value* is unanswerable; reporting
 # that one moved ("p99 spiked since 14:00, what changed?") is an incident.
 METRICS: tuple[str, ...] = (
@@ -677,6 +589,64 @@ METRICS: tuple[str, ...] = (
     "dashboards",
     "disk usage",
     "load average",
+)
+# Asking for a metric's *value* ("what's checkout's p99 been since the deploy?", "how many 5xx did the
+# gateway return?"): {metric} is a METRICS phrase or an HTTP status count. Such a question is a value ask
+# even when it names a time ("since"), unless it reports a change (METRIC_CHANGES).
+HTTP_COUNTS: tuple[str, ...] = (
+    "5xx",
+    "5xxs",
+    "4xx",
+    "4xxs",
+    "500s",
+    "502s",
+    "503s",
+    "504s",
+    "http errors",
+    "error responses",
+    "status codes",
+)
+METRIC_VALUE_ASKS: tuple[str, ...] = (
+    r"\bwhat(?:'s|s|\s+is|\s+was|\s+has|\s+have|\s+are|\s+were)?\s+(?:[\w-]+\s+){0,3}?{metric}"
+    r"(?:\s+(?:been|at|now|currently|look|looking|like|today|yesterday|this|in|on|for|of|since)\b|\s*[?.]|\s*$)",
+    r"\bhow\s+(?:many|much)\s+(?:http\s+)?{count}\b(?!\s+(?:builds?|pipelines?|prs?|pull|commits?))",
+    r"\b(?:number|count|rate)\s+of\s+(?:http\s+)?{count}\b(?!\s+(?:builds?|pipelines?|prs?|pull|commits?))",
+    r"\bhow\s+(?:high|low|bad|good|fast|slow)\s+(?:is|was|are|were|has)\b[^?]*{metric}",
+    r"\b(?:show|graph|chart|plot)\s+(?:me\s+)?(?:the\s+|our\s+)?(?:[\w-]+\s+){0,2}?{metric}",
+)
+# Words that report a metric *moved*: with one, the question is an incident, whatever else it asks.
+METRIC_CHANGES: tuple[str, ...] = (
+    "spike",
+    "spiked",
+    "spikes",
+    "spiking",
+    "jumped",
+    "jump",
+    "went up",
+    "increased",
+    "increase",
+    "climbing",
+    "climbed",
+    "doubled",
+    "tripled",
+    "dropped",
+    "drop",
+    "degraded",
+    "regressed",
+    "regression",
+    "worse",
+    "higher",
+    "elevated",
+    "through the roof",
+    "what changed",
+    "what did we ship",
+    "what shipped",
+    "what went out",
+    "what caused",
+    "why is",
+    "why did",
+    "why are",
+    "throwing",
 )
 # Words that make a metric a *symptom report* rather than a request for its value.
 METRIC_SYMPTOM: tuple[str, ...] = (
@@ -849,7 +819,7 @@ CORRECTABLE: frozenset[str] = frozenset(
     }
     | set(_TIME_VOCAB)
     | set(FILTER_WORDS)
-)
+) - {"anything", "something"}  # pronouns of "anything running": nothing is ever corrected into them
 
 
 # --- people in a role: the list tools' person arguments (author, reviewer, approver, participant) ----
@@ -1048,21 +1018,36 @@ LIVE: tuple[str, ...] = (
     r"\bcurrent(?:ly)?\s+(?:version|release|deploy(?:ment)?|commit|build|state)\b",
     r"\bright\s+now\b",
     r"\bat\s+the\s+moment\b",
+    # "was the fix deployed to staging?", "has PR 64 made it to prod yet?": whether a change reached an
+    # environment is read off what is live there (deployments are cumulative)
+    r"^\s*(?:so\s+|and\s+|ok\s+)?(?:was|were|has|have|is|are|did)\b(?!\s+(?:there|any|anything))"
+    r"[^?]*\b(?:deployed|shipped|released|promoted|rolled\s+out|gone\s+out|gone\s+live|made\s+it|get|got|go|gone)"
+    r"\s+(?:out\s+)?(?:to|in|into|on|onto)\s+(?:the\s+)?(?:prod|production|prd|staging|stg|pre-?prod|uat|qa|test)\b",
 )
 
 # --- constraints no tool argument can apply: recognised so the answer says it could not filter by them --
 # Patterns around {value} (one word or a quoted string); the key is how the answer names the filter.
+_CARRY = r"(?:with|have|has|having|had|carry|carries|carrying|bear|bears|bearing|got|get|marked\s+with)"
 UNSUPPORTED_FILTERS: dict[str, tuple[str, ...]] = {
     "label": (
         r"\blabel(?:l?ed)?\s+(?:as\s+|with\s+)?{value}",
-        r"\bwith\s+(?:the\s+|a\s+)?{value}\s+label\b",
+        rf"\b{_CARRY}\s+(?:the\s+|a\s+|an\s+)?{{value}}\s+label\b",
         r"\blabels?\s*[:=]?\s*{value}",
         r"\btagged\s+(?:as\s+|with\s+)?{value}",
-        r"\bwith\s+(?:the\s+|a\s+)?{value}\s+tag\b",
+        rf"\b{_CARRY}\s+(?:the\s+|a\s+|an\s+)?{{value}}\s+tag\b",
     ),
     "milestone": (r"\bmilestone\s*[:=]?\s*{value}", r"\bin\s+(?:the\s+)?{value}\s+milestone\b"),
     "priority": (r"\bpriority\s*[:=]?\s*{value}", r"\b{value}[- ]priority\b"),
     "component": (r"\bcomponent\s*[:=]?\s*{value}",),
+    # a tracker's sprint, epic or story points: no Bitbucket object carries them
+    "sprint": (
+        r"\b(?:part\s+of|in|from|for|during|of|belong(?:s|ing)?\s+to|planned\s+for|scheduled\s+for)\s+"
+        r"(?:the\s+)?(?:current\s+|this\s+|last\s+|next\s+|previous\s+)?sprint(?:\s+(?P<value>\d+|[\w.-]+))?",
+    ),
+    "epic": (
+        r"\b(?:part\s+of|in|under|for|of|belonging\s+to)\s+(?:the\s+)?{value}\s+epic\b",
+        r"\bepic\s*[:=]?\s*{value}",
+    ),
     "comment count": (
         r"\b(?:with|having|has)\s+(?:more\s+than|over|at\s+least|fewer\s+than|less\s+than|under|no)\s+"
         r"(?P<value>\d+\s+)?comments?\b",
@@ -1156,12 +1141,55 @@ CUES: dict[str, tuple[str, ...]] = {
         r"services|repositories|repository)\b",
     ),
     # "the deploy", "the build", "the PR": one definite thing, named by nothing but its kind
-    "definite_deployment": (r"\bthe\s+(?:deploy|deployment|release|rollout)\b(?!\s*[-#]?\d)(?!s\b)",),
+    "definite_deployment": (
+        r"\bthe\s+(?:deploy|deployment|release|rollout)\b(?!\s*[-#]?\d)(?!s\b)(?!\s+branch)",
+    ),
     "definite_build": (r"\bthe\s+(?:build|pipeline|ci\s+run|pipeline\s+run)\b(?!\s*[-#]?\d)(?!s\b)",),
     "definite_pull_request": (r"\bthe\s+(?:pr|pull\s+request|merge\s+request)\b(?!\s*[-#]?\d)(?!s\b)",),
 }
-# Branch-name families people name by kind ("release branches"): the prefix list_branches filters by.
-BRANCH_KINDS: tuple[str, ...] = ("feature", "release", "hotfix", "bugfix")
+# A file named by what it is, not by its path ("checkout's prod config", "the variables file of the eks
+# module"): the nouns that name a file, and the things that hold one. browse_source `find` looks it up.
+FILE_NOUNS: tuple[str, ...] = (
+    "config",
+    "configs",
+    "configuration",
+    "settings",
+    "variables",
+    "vars",
+    "values",
+    "manifest",
+    "dockerfile",
+    "makefile",
+    "readme",
+    "changelog",
+)
+# "config changes", "settings page": the noun then modifies another, and names no file
+NOT_A_FILE_AFTER: tuple[str, ...] = (
+    "changes?",
+    "changed",
+    "updates?",
+    "edits?",
+    "diffs?",
+    "history",
+    "errors?",
+    "issues?",
+    "problems?",
+    "bugs?",
+    "page",
+    "screen",
+    "ui",
+    "drift",
+)
+FILE_HOLDERS: tuple[str, ...] = (
+    "module",
+    "chart",
+    "package",
+    "directory",
+    "folder",
+    "dir",
+    "environment",
+    "env",
+)
 # Long-lived branches: a window still applies to them ("did develop fail?" means recently).
 LONG_LIVED_BRANCHES: frozenset[str] = frozenset(
     {"main", "master", "trunk", "develop", "development", "dev", "staging", "next", "production", "prod"}

@@ -19,11 +19,23 @@ from bbscout.agent.plan import Plan, Step, StepOutcome
 from bbscout.tools.evidence import Evidence, RepositoryRecord
 
 
+class CitedTurn(BaseModel):
+    """An earlier answer of the thread: its question and the objects it cited, in order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str
+    cited: list[Evidence] = Field(default_factory=list)
+
+
 class PriorTurn(BaseModel):
     """The previous chat turn, so a follow-up can reuse its evidence instead of refetching.
 
     `primary` holds the records the previous answer reported, in the order it listed them ("the second
-    one" is `primary[1]`).
+    one" is `primary[1]`); `held` the details fetched about them (a cited pipeline's steps, a cited PR's
+    files), so "which step failed?" costs nothing; `earlier` what the answers before it cited, oldest
+    first (bounded), so "#186" or "that PR" still binds two turns later. Together these are the thread's
+    referents (`agent.referents`).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -31,6 +43,12 @@ class PriorTurn(BaseModel):
     question: str
     plan: Plan
     primary: list[Evidence] = Field(default_factory=list)
+    held: list[Evidence] = Field(default_factory=list)
+    earlier: list[CitedTurn] = Field(default_factory=list)
+
+    def citable(self) -> list[Evidence]:
+        """Every record the thread holds: the last answer's first, then its details, then earlier ones."""
+        return [*self.primary, *self.held, *(r for turn in reversed(self.earlier) for r in turn.cited)]
 
 
 class PlanRequest(BaseModel):

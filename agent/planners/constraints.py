@@ -20,6 +20,7 @@ from bbscout.agent.intake import RepoMention, Understanding
 from bbscout.agent.plan import Plan
 from bbscout.tools.args import TOOL_ARGS
 from bbscout.tools.evidence import RepositoryRecord
+from bbscout.tools.paths import PATH_FORMS
 
 __all__ = ["CHECKS", "constraints_of"]
 
@@ -96,7 +97,11 @@ class Check:
 
 def _follow_up_author(p: _Plan, u: Understanding, value: str) -> str | None:
     f = p.filter
-    return "the follow-up filter" if f is not None and (f.author or "").lower() == value.lower() else None
+    if f is not None and (f.author or "").lower() == value.lower():
+        return "the follow-up filter"
+    # a bot names the branches it opens after itself ("renovate/…"): its branches are found by name
+    named = p.by_arg(["name_contains", "branch_like"], lambda v: value.lower() in str(v).lower())
+    return f"{named} (a bot's branches carry its name)" if named else None
 
 
 def _results_also(p: _Plan, u: Understanding, value: str) -> str | None:
@@ -111,6 +116,8 @@ def _results_also(p: _Plan, u: Understanding, value: str) -> str | None:
 
 
 def _pr_states_also(p: _Plan, u: Understanding, value: str) -> str | None:
+    if "get_pull_request" in p.tools():  # "who merged PR 63?": the PR asked about is read, its state stated
+        return "get_pull_request (the pull request asked about)"
     return "the follow-up filter" if p.filter is not None and p.filter.states else None
 
 
@@ -125,6 +132,10 @@ def _awaiting_also(p: _Plan, u: Understanding, value: str) -> str | None:
 def _environment_also(p: _Plan, u: Understanding, value: str) -> str | None:
     if (p.focus.environment or "").lower() == value.lower():
         return "the reporter's filter"
+    # "the prod config": the environment names the file ("production.yaml")
+    described = p.by_arg(["find"], lambda words: any(value.lower() in PATH_FORMS.get(w, (w,)) for w in words))
+    if described:
+        return f"{described} (the environment names the file)"
     if p.filter is not None and (p.filter.environment or "").lower() == value.lower():
         return "the follow-up filter"
     return None
@@ -249,6 +260,14 @@ CHECKS: tuple[Check, ...] = (
         match=lambda v: lambda value: str(value) in (v, v.rsplit("/", 1)[-1]),
     ),
     Check(
+        "path",
+        "file",
+        lambda u: [" ".join(u.file_words)] if u.file_words else [],
+        ("find",),
+        "no step finds a file by its description; name its path (e.g. config/production.yaml)",
+        match=lambda v: lambda value: list(value) == v.split(),
+    ),
+    Check(
         "window",
         "window",
         lambda u: [u.window.label] if u.window is not None else [],
@@ -266,6 +285,22 @@ CHECKS: tuple[Check, ...] = (
         ("time_field",),
         "no step times commits by when they entered the branch",
         match=lambda v: _same("entered_branch"),
+    ),
+    Check(
+        "branch",
+        "branch",
+        lambda u: [" ".join(u.branch_words)] if u.branch_words else [],
+        ("branch_like",),
+        "no step finds branches by the words of their names",
+        match=lambda v: lambda value: set(v.split()) <= set(value),
+    ),
+    Check(
+        "branch",
+        "branch name",
+        lambda u: [u.branch_prefix] if u.branch_prefix and not u.branch else [],
+        ("name_contains", "branch_like"),
+        "no step filters branch names",
+        match=lambda v: lambda value: v in (value if isinstance(value, list) else [value]),
     ),
     Check("text", "text", lambda u: list(u.texts), ("text", "message_contains"), "no step searches for it"),
     Check(

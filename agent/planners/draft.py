@@ -161,14 +161,14 @@ def features(d: Draft) -> frozenset[str]:
         "commit": bool(u.commits),
         "path": bool(u.paths),
         "symbol": bool(u.symbols),
+        "file_words": bool(u.file_words),
         "text": bool(u.texts),
         "window": u.window is not None,
         "repo": bool(u.repos or req.repo_filter),
         "branch": u.branch is not None,
         "default_branch": u.default_branch,
-        "work_branch": u.branch is not None
-        and not u.default_branch
-        and u.branch.lower() not in LONG_LIVED_BRANCHES,
+        "work_branch": bool(u.branch_words)
+        or (u.branch is not None and not u.default_branch and u.branch.lower() not in LONG_LIVED_BRANCHES),
         "results": bool(u.results),
         "failed": bool(set(u.results) & {"FAILED", "ERROR"}),
         "running": u.in_progress,

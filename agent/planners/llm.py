@@ -39,6 +39,7 @@ from bbscout.agent.plan import Family, Plan, Step, StepOutcome, Window
 from bbscout.agent.planners.base import Conversation, Planned, PlanRequest, Reviewed
 from bbscout.agent.planners.constraints import constraints_of
 from bbscout.agent.prompts import DATA_REMINDER, data_block, load_prompt, outcome_text
+from bbscout.agent.referents.thread import prompt_block
 from bbscout.agent.tool_schemas import ToolCallError, openai_tools, parse_tool_call
 
 __all__ = ["TOOL_FAMILY", "LLMPlanner", "tool_message"]
@@ -54,6 +55,8 @@ TOOL_FAMILY: dict[str, Family] = {
     "list_pull_requests": "pull_requests",
     "get_pull_request": "pull_requests",
     "pull_requests_for_commit": "pull_requests",
+    "pull_request_commits": "commits",
+    "pull_request_files": "pull_requests",
     "list_commits": "commits",
     "get_commit": "commits",
     "commits_between": "commits",
@@ -326,14 +329,7 @@ class LLMPlanner:
             repo_scope = f"Scope: only these repositories: {scope}. Pass them as repo/repos.\n"
         previous = ""
         if request.previous is not None:
-            refs = "\n".join(
-                f"{i + 1}. {r.ref} — {r.title}" for i, r in enumerate(request.previous.primary[:50])
-            )
-            previous = (
-                f"\nPrevious question in this chat: {request.previous.question!r}. Its answer listed, in "
-                f"order (data):\n{data_block(refs or '(nothing)', tool='previous_answer', step='previous')}\n"
-                'A follow-up like "the second one" refers to this list.'
-            )
+            previous = "\n" + load_prompt("thread", referents=prompt_block(request.previous))
         return load_prompt(
             "planner",
             intake=intake_hints(request.intake),
@@ -453,6 +449,8 @@ def intake_hints(u: Understanding) -> str:
         ("commits", u.commits),
         ("paths (path)", u.paths),
         ("code symbols or text", u.symbols),
+        ("a branch named by words of its name (list_pipelines.branch_like)", u.branch_words),
+        ("a file described, its path unknown (browse_source.find)", u.file_words),
     ]
     lines += [f"- {what}: {', '.join(map(str, values))}" for what, values in named if values]
     flags = [
@@ -471,6 +469,10 @@ def intake_hints(u: Understanding) -> str:
         ("environment", u.environment),
         ("how many (limit)", u.count),
         ("exactly one object (pick)", u.pick),
+        (
+            "branch names start with (list_branches.name_contains, list_pipelines.branch_like)",
+            u.branch_prefix,
+        ),
     ):
         if value:
             lines.append(f"- {what}: {value}")

@@ -2,12 +2,13 @@
 
 Why it exists: bbscout must answer the common on-call questions with no LLM configured, and be a
 predictable baseline the LLM planner is measured against. It is deliberately conservative: when a
-question doesn't map cleanly (a write action, an unknown repository, something Bitbucket has no data
-for) it says so in `not_understood`/`clarify` with no steps, instead of a confident wrong plan.
+question doesn't map cleanly (an unknown repository, something Bitbucket has no data for) it says so in
+`not_understood`/`clarify` with no steps, instead of a confident wrong plan. Requests to change Bitbucket
+never reach it: the graph's read-only guard (`agent.readonly`) answers them before any planner.
 
 The decisions are data (`agent.planners.table`): the family and intent rows, the default windows, and
 the slots that fill each tool argument from the question (`agent.planners.slots`). This module is the
-interpreter: the guards that refuse or ask first, the `SHAPES` that turn a row into steps, and the
+interpreter: the guards that say "unknown" or ask first, the `SHAPES` that turn a row into steps, and the
 incident recipes. Chat follow-ups live in `agent.planners.followups`.
 
 Defaults (each stated in `Plan.understood` when applied):
@@ -114,7 +115,8 @@ def _say(template: str, d: Draft, f: frozenset[str]) -> str:
         if on
     ]
     return template.format(
-        branch=u.branch,
+        branch=u.branch
+        or (f"the branches named like “{' '.join(u.branch_words)}”" if u.branch_words else ""),
         pick=u.pick,
         count=u.count,
         selective=", ".join(selective) or "the filter",
@@ -319,6 +321,19 @@ def _each_path(d: Draft, row: Intent, args: dict[str, Any], f: frozenset[str]) -
     return f"{u.paths[0]} in {repo}"
 
 
+def _single_repo_file(d: Draft, row: Intent, args: dict[str, Any], f: frozenset[str]) -> str:
+    """ "the variables file of the eks module in the tf repo": the file whose path the words describe."""
+    u = d.u
+    said = " ".join(u.file_words)
+    repo = d.single_repo(_exact_first(d, d.repos), f"the {said}")
+    if repo is None:
+        return f"the {said}"
+    ref = u.branch if u.branch and not u.default_branch else None
+    d.step(row.tool, {"repo": repo, "find": list(u.file_words), "ref": ref}, row.why, primary=True)
+    d.understood.append(f"the file in {repo} whose path matches “{said}”")
+    return f"the {said} in {repo}"
+
+
 def _exact_first(d: Draft, repos: list[str] | None) -> list[str] | None:
     """When one repository is needed and several were named, the one named by its exact slug wins
     ("the payments client source … from checkout-service": 'payments' describes the file)."""
@@ -380,6 +395,7 @@ SHAPES: dict[Shape, Callable[[Draft, Intent, dict[str, Any], frozenset[str]], st
     "each_number": _each_number,
     "each_commit": _each_commit,
     "each_path": _each_path,
+    "single_repo_file": _single_repo_file,
     "each_query": _each_query,
     "newest_then_changes": _newest_then_changes,
     "stale_branches": _stale_branches,
@@ -522,7 +538,7 @@ def _ci_incident(c: Draft, repos: list[str] | None, kind: IncidentKind) -> str:
     return f"what broke the build{where}"
 
 
-# --- guards: what is refused, unknown or asked before any table row ------------------------------
+# --- guards: what is unknown or asked before any table row ------------------------------------
 
 
 def _no_subject(d: Draft, f: frozenset[str]) -> bool:
@@ -628,12 +644,6 @@ def build_plan(request: PlanRequest) -> Plan:
     u = request.intake
     d = Draft(request, u)
     f = features(d)
-    if u.write_verbs:
-        verb = u.write_verbs[0]
-        d.not_understood.append(
-            f"'{verb}' is a change to Bitbucket; bbscout is read-only and can't {verb} anything"
-        )
-        return d.plan("unknown", "refused: write action", None)
     if u.out_of_scope:
         d.not_understood.append(f"Bitbucket has no data about {', '.join(u.out_of_scope)}")
         return d.plan("unknown", "out of scope", None)

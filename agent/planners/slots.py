@@ -81,6 +81,12 @@ def _deployment_statuses(d: Draft, f: frozenset[str]) -> list[DeploymentStatus] 
     return statuses or None
 
 
+def _branch_like(d: Draft, f: frozenset[str]) -> list[str] | None:
+    """ "the renovate nestjs branch" (words its name holds), "the renovate branches" (a prefix)."""
+    u = d.u
+    return list(u.branch_words) or ([u.branch_prefix] if u.branch_prefix and not u.branch else None)
+
+
 def _branch_name(d: Draft, f: frozenset[str]) -> str | None:
     u = d.u
     return (u.branch if u.branch and not u.default_branch else None) or u.branch_prefix
@@ -108,10 +114,12 @@ SLOTS: dict[str, Slot] = {
     # where
     "repos": lambda d, f: d.repos,
     "branch": lambda d, f: d.u.branch,
+    "branch_like": _branch_like,
     "list_commits.branch": _commit_branch,
     "destination_branch": _destination_branch,
     "source_branch": _source_branch,
     "path": lambda d, f: _first(d.u.paths),
+    "find": lambda d, f: list(d.u.file_words) or None,
     "path_scan_limit": lambda d, f: _path_scan(d),
     "environment": lambda d, f: d.u.environment,
     # who

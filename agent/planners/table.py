@@ -39,6 +39,7 @@ Shape = Literal[
     "each_number",  # one call per PR number, in one repository
     "each_commit",  # the commit and the PRs that brought it, per hash, in one repository
     "each_path",  # a file or directory per path (at most 3), in one repository
+    "single_repo_file",  # one file described by words, in one repository (asks which if unclear)
     "each_query",  # one code search per symbol or path name (at most 3)
     "newest_then_changes",  # newest deployment across repositories, then (review) what it shipped
     "stale_branches",  # branches with no commit since a cutoff
@@ -96,6 +97,8 @@ FAMILIES: tuple[FamilyRule, ...] = (
     ),
     FamilyRule("incident", when("incident:weak scoped no_topic", none_of="build_number")),
     FamilyRule("code", when("topic:code", any_of="symbol path")),
+    # "what's the timeout in checkout's prod config?": a file described by what it is
+    FamilyRule("code", when("file_words", none_of=_TOPICS.replace("topic:code", ""))),
     FamilyRule("code", when("path no_topic show")),
     # "cat Dockerfile from the release/2.4 branch": a file, at a branch
     FamilyRule("code", when("path show topic:branches", none_of=_ALL_TOPICS.replace("topic:branches", ""))),
@@ -290,7 +293,7 @@ INTENTS: tuple[Intent, ...] = (
         "latest deployment per environment",
         "deployments",
         "list_deployments",
-        when("ask:latest", none_of="window rollback"),
+        when("ask:latest", none_of="window rollback count"),  # "the last 3 deployments" is a list
         fixed={"latest_per_environment": True},
         why="what is deployed now",
     ),
@@ -298,11 +301,22 @@ INTENTS: tuple[Intent, ...] = (
         "deployments",
         "deployments",
         "list_deployments",
-        windows=(WindowRule(ALWAYS, RECENT_DEFAULT, "last 7 days"),),
+        windows=(
+            WindowRule(when("count"), None, say="the last {count} deployments, whenever they ran"),
+            WindowRule(ALWAYS, RECENT_DEFAULT, "last 7 days"),
+        ),
         why="deployments in the window",
     ),
     # --- code
     Intent("a file", "code", "browse_source", when("path show", none_of="symbol"), shape="each_path"),
+    Intent(
+        "a file described",
+        "code",
+        "browse_source",
+        when("file_words", none_of="path symbol"),
+        shape="single_repo_file",
+        why="the file the description names",
+    ),
     Intent(
         "a file",
         "code",

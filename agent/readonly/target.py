@@ -20,6 +20,8 @@ from bbscout.agent.plan import StepOutcome, Window
 from bbscout.agent.planners.base import PlanRequest, PriorTurn
 from bbscout.agent.readonly.grammar import ActRequest, action_for
 from bbscout.agent.readonly.vocab import DEFAULT_BRANCH_WORDS, Action, Thing
+from bbscout.agent.referents.binding import choose
+from bbscout.agent.referents.reading import Reference
 from bbscout.tools.evidence import (
     BranchRecord,
     CommitRecord,
@@ -122,19 +124,25 @@ def _identifiers(act: ActRequest, request: PlanRequest, action: Action) -> dict[
 def _select(
     act: ActRequest, pool: Sequence[Evidence], action: Action
 ) -> tuple[list[Evidence], list[Evidence]]:
-    """(records, candidates): what "it"/"those"/"the second one" picks among the previous answer's."""
+    """(records, candidates): what "it"/"those"/"the second one" picks among the previous answer's
+    records of the kind the action works on (the chat's own binding, `agent.referents.binding.choose`)."""
     wanted = _WANTS.get(action, ())
     kind = [r for r in pool if isinstance(r, wanted)]
-    if act.referent == "ordinal" and act.ordinal is not None:
-        index = act.ordinal
-        return ([kind[index]], []) if -len(kind) <= index < len(kind) else ([], kind)
-    if act.plural or len(kind) <= 1:
-        return kind[:MAX_TARGETS] if act.plural else kind, []
-    if action in _DEPLOY_ACTIONS:  # several deployments of one service and environment: the newest one
+    if not kind:
+        return [], []
+    ordinal = act.referent == "ordinal" and act.ordinal is not None
+    pointer = Reference(
+        "ordinal" if ordinal else "pronoun",
+        act.clause,
+        plural=act.plural,
+        index=act.ordinal if ordinal else None,
+    )
+    bound = choose(pointer, kind)
+    if bound.candidates and not ordinal and action in _DEPLOY_ACTIONS:
         places = {(r.repo, r.environment) for r in kind if isinstance(r, DeploymentRecord)}
-        if len(places) == 1:
+        if len(places) == 1:  # several deployments of one service and environment: the newest one
             return kind[:1], []
-    return [], kind
+    return bound.records[:MAX_TARGETS], bound.candidates
 
 
 def _full_branch_name(name: str, repositories: dict[str, RepositoryRecord]) -> bool:

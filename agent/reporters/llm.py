@@ -1,7 +1,8 @@
 """The LLM reporter: writes the `Report` from compact evidence with strict structured output.
 
-The model sees only each outcome's `rendered` text (already redacted and bounded by the tools), inside
-`<bitbucket_data>` blocks, and must answer with JSON matching the strict `Report` schema. Evidence is
+The model sees only each outcome's `rendered` text (already redacted and bounded by the tools), and in a
+chat the objects earlier answers cited (`agent.referents.thread.prompt_block`), inside `<bitbucket_data>`
+blocks, and must answer with JSON matching the strict `Report` schema. Evidence is
 shared out so the request fits the client's context budget (longest results cut first). Invalid JSON or
 a schema mismatch is retried once with the error; after that the raw text becomes the answer with a gap
 saying it is unverified. `agent.verify` later strips refs that are not in the evidence.
@@ -21,6 +22,7 @@ from bbscout.agent.llm import CHARS_PER_TOKEN, LLMClient, estimate_tokens, share
 from bbscout.agent.plan import Plan, StepOutcome
 from bbscout.agent.planners.base import PlanRequest
 from bbscout.agent.prompts import DATA_REMINDER, data_block, load_prompt, outcome_text
+from bbscout.agent.referents.thread import prompt_block
 from bbscout.agent.report import Report
 from bbscout.agent.tool_schemas import response_format_for
 
@@ -55,7 +57,8 @@ class LLMReporter:
         self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], gaps: list[str]
     ) -> Report:
         direct = plan.focus.direct_answer
-        if not outcomes and direct and direct.strip():
+        thread = request.previous is not None and bool(request.previous.primary)
+        if not outcomes and direct and direct.strip() and not thread:
             return Report(answer=direct.strip(), gaps=list(gaps))
         messages = self._messages(request, plan, outcomes, gaps)
         result = await self.client.chat(messages, response_format=self.response_format)
@@ -110,8 +113,15 @@ class LLMReporter:
             head.append(f"Primary steps (their records are what the answer lists): {', '.join(primary)}")
         if plan.not_understood:
             head.append("Not understood: " + "; ".join(plan.not_understood))
+        if plan.focus.direct_answer:
+            head.append(f"The planner answered without a tool call: {plan.focus.direct_answer.strip()}")
         if gaps:
             head.append("Known gaps:\n" + "\n".join(f"- {g}" for g in gaps))
+        if request.previous is not None and request.previous.primary:
+            head.append(
+                "Earlier answers in this chat cited these objects; a follow-up may be about them (cite their "
+                "refs as evidence too):\n" + prompt_block(request.previous)
+            )
         head.append(f"Evidence ({len(outcomes)} tool results). {DATA_REMINDER}")
         preamble = "\n".join(head)
 

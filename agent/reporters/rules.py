@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from bbscout.agent.causes import failed_steps, failure_cause
 from bbscout.agent.focus import RecordFilter
 from bbscout.agent.incident import investigate
+from bbscout.agent.intake.vocab import ASKS, STOP_WORDS, TOPICS
 from bbscout.agent.plan import Family, Plan, StepOutcome, records_of
 from bbscout.agent.planners.base import PlanRequest
 from bbscout.agent.report import Finding, Report
@@ -32,7 +34,10 @@ from bbscout.tools.evidence import (
     RepositoryRecord,
     StepRecord,
     TestCaseRecord,
+    commit_ref,
+    held_commits,
 )
+from bbscout.tools.resolve import ambiguous_person
 
 LLM_HINT = (
     "For freer questions, configure an OpenAI-compatible model (OPENAI_API_KEY, optionally OPENAI_BASE_URL "
@@ -53,6 +58,12 @@ def when(moment: datetime | None) -> str:
 
 def link(record: Record) -> str:
     return f"[{record.ref}]({record.url})"
+
+
+def commit_link(record: Record, commit_hash: str) -> str:
+    """A commit a record names (a PR's merge commit, a deployment's commit), cited and linked."""
+    ref = commit_ref(record.repo, commit_hash)
+    return f"[{ref}]({held_commits(record)[ref]})"
 
 
 def first_line(text: str, limit: int = 90) -> str:
@@ -120,6 +131,10 @@ def qualifiers(plan: Plan, *, branch: str | None = None) -> str:
         if template:
             value = c.value.lower() if c.filter == "trigger" else c.value
             words.append(template.format(v=value))
+        elif c.kind == "branch" and c.filter == "branch name":
+            words.append(f"named `{c.value}…`")
+        elif c.kind == "branch" and branch and c.how.endswith("branch_like"):
+            words.append(f"{branch} branches named like “{c.value}”")
         elif c.kind == "branch" and branch:
             side = "from" if c.how.endswith("source_branch") else branch
             words.append(f"{side} `{c.value}`")
@@ -146,8 +161,14 @@ def rules_used(plan: Plan, outcomes: list[StepOutcome]) -> list[str]:
 
 
 def with_rules(answer: str, plan: Plan, outcomes: list[StepOutcome]) -> str:
+    """The answer with the rules its records were chosen by: the single-object rule ("rule: the newest
+    by started_on among …") ends the first line, where the one object is named; the other notes follow."""
     notes = rules_used(plan, outcomes)
-    return answer + "".join(f"\n\n_{n}_" for n in notes)
+    rules = [n for n in notes if n.startswith("rule:")]
+    first, sep, rest = answer.partition("\n")
+    if rules:
+        first += " _(" + "; ".join(rules) + ")_"
+    return first + sep + rest + "".join(f"\n\n_{n}_" for n in notes if n not in rules)
 
 
 def picked(plan: Plan) -> str | None:
@@ -159,10 +180,7 @@ def picked(plan: Plan) -> str | None:
 
 
 def _failed_steps(pipeline: PipelineRecord, outcomes: list[StepOutcome]) -> list[StepRecord]:
-    prefix = f"step:{pipeline.repo}#{pipeline.build_number}/"
-    return [
-        s for s in dedupe(records_of(outcomes, StepRecord)) if s.ref.startswith(prefix) and s.result in FAILED
-    ]
+    return failed_steps(pipeline, records_of(outcomes, StepRecord))
 
 
 def failure_findings(pipelines: list[PipelineRecord], outcomes: list[StepOutcome]) -> list[Finding]:
@@ -212,24 +230,8 @@ def pipeline_line(outcomes: list[StepOutcome]) -> Callable[[PipelineRecord], str
 
 
 def _cause(pipeline: PipelineRecord, outcomes: list[StepOutcome]) -> str:
-    """Why a failed pipeline failed, in one clause: its error, else its failed step and first error line."""
-    if pipeline.error_message:
-        return first_line(pipeline.error_message, 160)
-    steps = _failed_steps(pipeline, outcomes)
-    if not steps:
-        return ""
-    step = steps[0]
-    line = _error_line(step.error_lines)
-    return f"step “{step.name}” {step.result}" + (f": {first_line(line, 140)}" if line else "")
-
-
-_EXCEPTION = re.compile(r"^E\s+\S|\b\w*(?:Error|Exception|Timeout)\b|\bTraceback\b|\bpanic:")
-
-
-def _error_line(lines: Sequence[str]) -> str:
-    """The line that says what went wrong: an exception ("E   KeyError: 'x'") before an assertion's echo."""
-    text = [x.strip() for x in lines if x.strip()]
-    return next((x for x in text if _EXCEPTION.search(x)), text[0] if text else "")
+    """Why a failed pipeline failed, in one clause (`agent.causes`)."""
+    return failure_cause(pipeline, records_of(outcomes, StepRecord))
 
 
 _PROGRESS = {"IN_PROGRESS": "running", "PENDING": "pending", "PAUSED": "paused"}
@@ -332,7 +334,36 @@ def pr_line(pr: PullRequestRecord) -> str:
     )
 
 
+def pr_detail(pr: PullRequestRecord) -> tuple[str, list[str]]:
+    """One pull request asked for by number: who reviews it, who approved, who merged it and as which
+    commit. Returns the text and the refs it cites."""
+    draft = " (draft)" if pr.draft else ""
+    lines = [
+        f"**{link(pr)} {pr.state}**{draft} “{first_line(pr.subject or pr.title)}” by {pr.author} — "
+        f"`{pr.source_branch}` → `{pr.destination_branch}`, opened {when(pr.created_on)}, "
+        f"updated {when(pr.updated_on)}."
+    ]
+    refs = [pr.ref]
+    lines.append("- Reviewers: " + (", ".join(pr.reviewers) if pr.reviewers else "none"))
+    lines.append("- Approved by: " + (", ".join(pr.approved_by) if pr.approved_by else "nobody yet"))
+    if pr.changes_requested_by:
+        lines.append("- Changes requested by: " + ", ".join(pr.changes_requested_by))
+    if pr.state == "MERGED":
+        merged = f"- Merged by {pr.closed_by or 'unknown'}"
+        if pr.merge_commit:
+            merged += f" as merge commit {commit_link(pr, pr.merge_commit)}"
+            refs.append(commit_ref(pr.repo, pr.merge_commit))
+        lines.append(merged)
+    elif pr.state == "DECLINED" and pr.closed_by:
+        lines.append(f"- Declined by {pr.closed_by}")
+    if pr.comment_count:
+        lines.append(f"- {plural(pr.comment_count, 'comment')}")
+    return "\n".join(lines), refs
+
+
 def report_pull_requests(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
+    if plan.steps and all(s.tool == "get_pull_request" for s in plan.steps if s.primary):
+        return _report_pr_details(plan, outcomes)
     prs = answer_set(plan, outcomes, PullRequestRecord)
     states = plan.focus.states
     if states:
@@ -364,6 +395,19 @@ def report_pull_requests(request: PlanRequest, plan: Plan, outcomes: list[StepOu
             "most recently updated first.\n\n" + listing(prs, pr_line)
         )
     return Report(answer=with_rules(answer, plan, outcomes), entities=[p.ref for p in prs], confidence="high")
+
+
+def _report_pr_details(plan: Plan, outcomes: list[StepOutcome]) -> Report:
+    prs = answer_set(plan, outcomes, PullRequestRecord)
+    if not prs:
+        asked = ", ".join(f"#{s.args.get('pr_id')}" for s in plan.steps if s.primary)
+        return Report(answer=f"**No pull request {asked}** {in_scope(plan)}.", confidence="medium")
+    parts = [pr_detail(pr) for pr in prs]
+    return Report(
+        answer=with_rules("\n\n".join(text for text, _ in parts), plan, outcomes),
+        entities=list(dict.fromkeys(ref for _, refs in parts for ref in refs)),
+        confidence="high",
+    )
 
 
 # --- commits ---------------------------------------------------------------------------------------
@@ -409,15 +453,16 @@ def report_branches(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome
     noun = "stale branch" if plan.focus.stale else "branch"
     order = "" if plan.focus.stale else ", most recently active first"
     pick = picked(plan)
+    quals = qualifiers(plan)
     if not branches:
         return Report(
-            answer=with_rules(f"**No {noun}es{window_text(plan)}** {in_scope(plan)}.", plan, outcomes),
+            answer=with_rules(f"**No {noun}es{quals}{window_text(plan)}** {in_scope(plan)}.", plan, outcomes),
             confidence="high",
         )
     if pick:
-        answer = f"The {pick} {noun} {in_scope(plan)}: **{branch_line(branches[0])}**"
+        answer = f"The {pick} {noun}{quals} {in_scope(plan)}: **{branch_line(branches[0])}**"
     else:
-        answer = f"**{plural(len(branches), noun, noun + 'es')}** {in_scope(plan)}{order}.\n\n"
+        answer = f"**{plural(len(branches), noun, noun + 'es')}{quals}** {in_scope(plan)}{order}.\n\n"
         answer += listing(branches, branch_line)
     return Report(
         answer=with_rules(answer, plan, outcomes), entities=[b.ref for b in branches], confidence="high"
@@ -427,7 +472,8 @@ def report_branches(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome
 # --- deployments -----------------------------------------------------------------------------------
 
 
-def deployment_line(d: DeploymentRecord) -> str:
+def deployment_line(d: DeploymentRecord, cite_commit: bool = False) -> str:
+    """One deployment; `cite_commit` cites its commit as a ref ("which commit is live?" asks for it)."""
     redeploy = ""
     if d.rolls_back:
         redeploy = f" — **rollback**: replaced {d.rolls_back}"
@@ -440,6 +486,8 @@ def deployment_line(d: DeploymentRecord) -> str:
         commit = f" (commit `{d.replaces_commit[:12]}`)" if d.replaces_commit else ""
         redeploy += f"; it replaced {before}{commit}, {d.replaces}"
     commit = f" commit `{d.commit[:12]}`" if d.commit else ""
+    if d.commit and cite_commit:
+        commit = f" commit {commit_link(d, d.commit)}"
     who = f" by {d.deployer}" if d.deployer else ""
     return (
         f"{link(d)} {d.environment}: release “{d.release}”{commit} **{d.status or d.state}** "
@@ -540,20 +588,23 @@ def report_deployments(request: PlanRequest, plan: Plan, outcomes: list[StepOutc
         answer = f"**No {what}{env_text}{window_text(plan)}** {scope}."
         return Report(answer=with_rules(answer, plan, outcomes), confidence="high")
     if live:
+        # "which commit is live?": the commit is the answer, cited as such
+        commits = "commits" in request.intake.topics
+
+        def line(d: DeploymentRecord) -> str:
+            return deployment_line(d, cite_commit=commits)
+
         where = f" in {environment}" if environment else ""
         head = (
             f"**Live{where} {scope}** (the latest successful deployment per repository and environment): "
-            + (
-                deployment_line(deployments[0])
-                if len(deployments) == 1
-                else plural(len(deployments), "deployment")
-            )
+            + (line(deployments[0]) if len(deployments) == 1 else plural(len(deployments), "deployment"))
             + "."
         )
-        body = "" if len(deployments) == 1 else "\n\n" + listing(deployments, deployment_line)
+        body = "" if len(deployments) == 1 else "\n\n" + listing(deployments, line)
+        cited = [commit_ref(d.repo, d.commit) for d in deployments if commits and d.commit]
         return Report(
             answer=with_rules(head + body, plan, outcomes),
-            entities=[d.ref for d in deployments],
+            entities=[*(d.ref for d in deployments), *cited],
             confidence="high",
         )
     if pick:
@@ -581,10 +632,39 @@ def _content(content: FileContentRecord) -> str:
     return f"{link(content)}:\n```\n{content.content}\n```{cut}"
 
 
+# words that say what kind of question it is, never what to look for in a file
+_QUESTION_WORDS = frozenset(
+    w for table in (TOPICS, ASKS) for ps in table.values() for p in ps for w in p.split()
+)
+
+
+def _asked_lines(content: FileContentRecord, request: PlanRequest) -> list[str]:
+    """ "what's the payments client timeout set to in …": the lines of the file that carry most of the
+    question's own words (those not naming the file, the repository or the question's kind)."""
+    u = request.intake
+    said = {w for m in u.repo_mentions for w in m.phrase.split()} | set(u.file_words)
+    words = {
+        w
+        for w in re.findall(r"[a-z][a-z0-9]{3,}", u.text)
+        if w not in STOP_WORDS and w not in said and w not in _QUESTION_WORDS
+    }
+    if not words or content.is_directory:
+        return []
+    scored = [
+        (sum(w in line.lower() for w in words), i, line.strip())
+        for i, line in enumerate(content.content.splitlines(), 1)
+    ]
+    best = max((n for n, _, _ in scored), default=0)
+    return [f"line {i}: `{line}`" for n, i, line in scored if n == best and n >= min(2, len(words))][:3]
+
+
 def report_code(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
     matches = answer_set(plan, outcomes, CodeMatchRecord)
     contents = answer_set(plan, outcomes, FileContentRecord)
     parts = [_content(content) for content in contents]
+    asked = [(c, lines) for c in contents if (lines := _asked_lines(c, request))]
+    if asked:  # the value asked for leads ("client_timeout_ms: 800"), the file follows
+        parts.insert(0, "; ".join(f"**In {link(c)}: {', '.join(lines)}**" for c, lines in asked))
     if matches:
         how = (
             " (code search was unavailable: found by scanning paths and file contents)"
@@ -600,9 +680,9 @@ def report_code(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -
             answer=f"**Nothing found for “{plan.focus.query or ''}”** {in_scope(plan)}.",
             confidence="medium",
         )
-    notes = [n for o in outcomes for n in o.notes]
+    notes = [n for o in outcomes for n in o.notes if not n.startswith("rule:")]
     return Report(
-        answer="\n\n".join(parts) + ("".join(f"\n\n_{n}_" for n in notes)),
+        answer=with_rules("\n\n".join(parts), plan, outcomes) + "".join(f"\n\n_{n}_" for n in notes),
         entities=[r.ref for r in [*matches, *contents]],
         confidence="high",
     )
@@ -698,6 +778,10 @@ def matches_filter(record: Evidence, wanted: RecordFilter) -> bool:
 
 
 def report_follow_up(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
+    if plan.focus.about is not None:  # about the thread's referents
+        from bbscout.agent.reporters.about import report_about  # it builds on this module
+
+        return report_about(request, plan, outcomes)
     if plan.steps:
         if _ran_primary(plan, outcomes, "deployment_changes"):
             return report_deployment_changes(plan, outcomes)  # "what changed in it?" after a deployment
@@ -782,7 +866,10 @@ def qualify_partial(report: Report, plan: Plan, outcomes: list[StepOutcome]) -> 
         )
         report.entities, report.confidence = [], "low"
         return report
-    partial = [g for o in primary for g in o.gaps] + [o.error for o in failed if o.error]
+    # a name matching several people is no unread part (the first line says it: agent.coverage)
+    partial = [g for o in primary for g in o.gaps if not ambiguous_person(g)] + [
+        o.error for o in failed if o.error
+    ]
     if partial:
         parts = "part" if len(partial) == 1 else "parts"
         report.answer = (
@@ -798,7 +885,7 @@ class RulesReporter:
     async def report(
         self, request: PlanRequest, plan: Plan, outcomes: list[StepOutcome], gaps: list[str]
     ) -> Report:
-        if plan.clarify:
+        if plan.clarify and plan.focus.about is None:
             report = Report(
                 answer="**Which one did you mean?** "
                 + ", ".join(f"`{c}`" for c in plan.clarify)

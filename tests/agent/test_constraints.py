@@ -64,6 +64,47 @@ CASES: list[tuple[str, set[tuple[str, str, bool]]]] = [
         "failed builds in foobarbaz",
         {("state", "FAILED/ERROR", False), ("repository", "foobarbaz", False)},
     ),
+    # held-out 4: a loose branch name, a prefix, a bot's branches, a described file, one PR's state, a sprint
+    (
+        "builds of the dependabot lodash branch in web-frontend",
+        {("repository", "web-frontend", True), ("branch", "dependabot lodash", True)},
+    ),
+    (
+        "open PRs from the dependabot lodash branch",
+        {("state", "OPEN", True), ("branch", "dependabot lodash", False)},
+    ),
+    (
+        "the dependabot branches in web-frontend",
+        {("repository", "web-frontend", True), ("branch", "dependabot/", True)},
+    ),
+    (
+        "failed builds of the release branches",
+        {("state", "FAILED/ERROR", True), ("branch", "release/", True)},
+    ),
+    (
+        "which PRs changed the staging config of auth?",
+        {
+            ("repository", "auth-service", True),
+            ("path", "staging config", False),
+            ("environment", "staging", False),
+        },
+    ),
+    (
+        "the db pool size in payments' production config",
+        {
+            ("repository", "payments-service", True),
+            ("environment", "production", True),
+            ("path", "production config", True),
+        },
+    ),
+    (
+        "who merged pull request 12 in auth-service?",
+        {("state", "MERGED", True), ("repository", "auth-service", True)},
+    ),
+    (
+        "merged PRs in checkout that belong to sprint 9",
+        {("state", "MERGED", True), ("repository", "checkout-service", True), ("other", "9", False)},
+    ),
 ]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bbscout.agent.coverage import honour_constraints
 from bbscout.agent.focus import Constraint
-from bbscout.agent.plan import Plan, Step
+from bbscout.agent.plan import Plan, Step, StepOutcome
 from bbscout.agent.planners.rules import build_plan
 from bbscout.agent.report import Report
 from tests.agent.fixtures import plan_request
@@ -48,7 +48,7 @@ def test_an_applied_constraint_the_first_line_left_out_is_echoed_in_its_first_se
 @pytest.mark.parametrize(
     "question",
     [
-        "delete the branch feature/old",  # refused: no query
+        "how many story points did we ship?",  # out of scope: no query
         "failed builds in foobarbaz",  # unknown repository: no query, the plan says so itself
         "why did the pipeline fail?",  # asks which one
     ],
@@ -76,3 +76,29 @@ def test_several_unapplied_constraints_are_listed_together() -> None:
         "what follows is not narrowed by them."
     )
     assert len(out.gaps) == 2
+
+
+def test_a_name_matching_several_people_is_said_first() -> None:
+    p = plan("open PRs by Dan in checkout")
+    gap = (
+        "author 'Dan' is ambiguous: it matches Dan Brown, Daniel Okafor; results for all of them are shown "
+        "— name one to narrow"
+    )
+    outcome = StepOutcome(step_id=p.steps[0].id, tool="list_pull_requests", gaps=[gap])
+    out = honour_constraints(Report(answer=ANSWER), p, [outcome])
+    first = out.answer.splitlines()[0]
+    assert first == f"**A{gap[1:]}.**"
+    assert out.gaps[0] == gap
+    assert "ambiguous" not in honour_constraints(Report(answer=ANSWER), p, []).answer
+
+
+def test_an_incident_closes_its_first_line_with_what_it_looked_at() -> None:
+    p = plan("checkout errors since 14:05 UTC, what changed?")
+    assert p.family == "incident"
+    cause = "**Most likely cause: [pr:checkout-service#68](u) “Tune timeouts”** — deployed 24 min before."
+    out = honour_constraints(Report(answer=cause + "\n\nSuspects"), p)
+    first = out.answer.splitlines()[0]
+    assert first.startswith(cause)  # the cause still leads, untouched
+    assert "_(looked at: " in first and first.endswith(")_")
+    said = [c.named for c in p.constraints if c.applied and c.kind == "window"]
+    assert said and all(s in first for s in said)

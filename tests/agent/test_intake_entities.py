@@ -86,10 +86,6 @@ def u(q: str, tz: str = "UTC") -> Understanding:
         ("commits from yesterday", {"authors": []}),
         ("checkout's PRs", {"authors": [], "repos": ["checkout-service"]}),
         ("failed builds across all repos", {"all_repos": True}),
-        ("approve PR 4", {"write_verbs": ["approve"]}),
-        ("please delete the branch feature/x", {"write_verbs": ["delete"]}),
-        ("can you rerun build 412", {"write_verbs": ["rerun"]}),
-        ("what merged to main", {"write_verbs": []}),
         (
             "how many story points did we ship",
             {"out_of_scope": ["story points (a tracker concept, not Bitbucket data)"]},
@@ -302,62 +298,7 @@ def test_unknown_misspelt_slug_is_reported(question: str) -> None:
     assert got.repos == [] and any(m.status == "unknown" for m in got.repo_mentions), got.repo_mentions
 
 
-@pytest.mark.parametrize(
-    ("question", "verb"),
-    [
-        ("can u deploy auth-service to prod pls", "deploy"),
-        ("pls rerun build 12 in checkout", "rerun"),
-        ("plz merge PR 4", "merge"),
-        ("kindly approve PR 9", "approve"),
-        ("could ya revert that commit", "revert"),
-        ("i'd like you to delete the branch", "delete"),
-    ],
-)
-def test_write_requests_in_request_form(question: str, verb: str) -> None:
-    assert u(question).write_verbs == [verb]
-
-
-@pytest.mark.parametrize(
-    "question", ["who deployed auth-service?", "what was merged today", "which builds were rerun?"]
-)
-def test_questions_about_writes_are_not_write_requests(question: str) -> None:
-    assert u(question).write_verbs == []
-
-
 # --- held-out-2 generalisation: paraphrases, never the eval sentences -------------------------------
-
-
-@pytest.mark.parametrize(
-    "question",
-    [
-        "deployment failures this week",
-        "deploy history for auth-service?",
-        "merge history of web-frontend",
-        "rollout status in prod?",
-        "deploy?",
-        "push count on main yesterday",
-        "release failures since monday",
-    ],
-)
-def test_write_verb_used_as_a_noun_is_no_request(question: str) -> None:
-    assert u(question).write_verbs == []
-
-
-@pytest.mark.parametrize(
-    ("question", "verb"),
-    [
-        ("fire off a pipeline for web-frontend", "fire off"),
-        ("kickoff the nightly for mobile-app", "kickoff"),
-        ("start a new build on develop in checkout-service", "start"),
-        ("re-run the failed pipeline on main", "re-run"),
-        ("cancel the running build in mobile-app", "cancel"),
-        ("please deploy checkout-service to prod", "deploy"),
-        ("can you deploy main to staging?", "deploy"),
-        ("rebuild develop for payments", "rebuild"),
-    ],
-)
-def test_build_and_deploy_imperatives_are_write_requests(question: str, verb: str) -> None:
-    assert u(question).write_verbs == [verb]
 
 
 @pytest.mark.parametrize(
@@ -480,3 +421,91 @@ def test_a_fortnight_is_fourteen_days() -> None:
 def test_an_unknown_fused_name_is_reported_not_dropped() -> None:
     (mention,) = u("PRs in billingservice merged since Monday").repo_mentions
     assert mention.status == "unknown" and "payments-service" in mention.candidates
+
+
+# --- held-out-4 generalisation: root causes, each in phrasings other than the eval sentences ------------
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # vocabulary words offered as alternatives are no path
+        ("manual/scheduled builds that failed today", {"trigger": "MANUAL", "paths": []}),
+        ("failed/errored pipelines on main", {"results": ["FAILED", "ERROR"], "paths": []}),
+        ("show me src/app files", {"paths": ["src/app"]}),
+        # labels carried with any verb; tracker concepts filtering objects are unapplied filters
+        ("open PRs that carry the needs-qa label", {"unsupported": [{"kind": "label", "value": "needs-qa"}]}),
+        ("merged PRs having a wip tag", {"unsupported": [{"kind": "label", "value": "wip"}]}),
+        (
+            "merged PRs in payments that belong to sprint 12",
+            {"unsupported": [{"kind": "sprint", "value": "12"}], "out_of_scope": []},
+        ),
+        ("open PRs for the current sprint", {"unsupported": [{"kind": "sprint", "value": "current sprint"}]}),
+        # ERROR named as the pipeline's system failing; "infra" there is no repository
+        ("pipelines that hit an infrastructure error this week", {"results": ["ERROR"], "repos": []}),
+        ("builds with system errors, not test failures", {"results": ["ERROR"]}),
+        # "blowing up", "falling over" are failures
+        ("are the payments builds blowing up?", {"results": ["FAILED", "ERROR"]}),
+        (
+            "checkout tests keep falling over since monday",
+            {"results": ["FAILED", "ERROR"], "breakage": "build"},
+        ),
+        # "anything running" asks whether CI is busy: every unfinished state
+        ("is anything still running in checkout?", {"progress": ["IN_PROGRESS", "PENDING", "PAUSED"]}),
+        ("are the pipelines running?", {"progress": ["IN_PROGRESS"]}),
+        # a deploy pipeline asked about as a run is a pipeline; what it shipped stays a deployment
+        ("did the release pipeline for auth fail today?", {"topics": ["pipelines"]}),
+        ("what shipped in the last deploy pipeline run", {"topics": ["pipelines", "deployments"]}),
+        # a branch named as a place is no branches topic; PRs merged into a repository landed nowhere
+        ("PRs into the develop branch of mobile-app", {"topics": ["pull_requests"], "branch": "develop"}),
+        ("how many of Hannah's PRs got merged into checkout", {"topics": ["pull_requests"], "landed": False}),
+        ("commits merged into main yesterday", {"topics": ["commits"], "landed": True}),
+        # short names and names before verbs
+        ("did the gw build break?", {"repos": ["api-gateway"]}),
+        ("checkout master went red", {"repos": ["checkout-service"]}),
+        # "nothing", "anything" are never people (nor corrected into each other)
+        ("branches with nothing pushed in a month", {"authors": [], "asks": ["stale"]}),
+        # a branch named by words of its name, or by a prefix
+        ("builds of the dependabot lodash branch", {"branch_words": ["dependabot", "lodash"], "authors": []}),
+        ("failed runs on the address autocomplete branch", {"branch_words": ["address", "autocomplete"]}),
+        ("builds on the develop branch", {"branch": "develop", "branch_words": []}),
+        ("show the dependabot branches in web-frontend", {"branch_prefix": "dependabot/", "authors": []}),
+        ("any chore/* branches left?", {"branch_prefix": "chore/"}),
+        # a file described by what it is
+        ("what's the db pool size in payments' staging config?", {"file_words": ["staging", "config"]}),
+        ("print the values file of the ingress chart", {"file_words": ["values", "ingress", "chart"]}),
+        ("show me the Dockerfile in payments", {"file_words": [], "paths": ["Dockerfile"]}),
+        ("what values did we ship last week", {"file_words": []}),  # a lone noun names no file
+        ("config changes in auth this week", {"file_words": [], "repos": ["auth-service"]}),
+        ("the auth settings file", {"file_words": ["settings"], "repos": ["auth-service"]}),
+        ("open the config file of web-frontend", {"pr_states": [], "file_words": ["config"]}),
+    ],
+)
+def test_heldout_4_root_causes(question: str, expected: dict[str, Any]) -> None:
+    got = u(question).model_dump(mode="json")
+    for key, value in expected.items():
+        assert got[key] == value, (key, got[key])
+
+
+@pytest.mark.parametrize(
+    ("question", "metric"),
+    [
+        ("what has the p95 of auth-service been since the 9:00 release?", "p95"),
+        ("how many 503s did checkout serve this morning?", "503s"),
+        ("number of 5xx on the api since monday", "5xx"),
+    ],
+)
+def test_a_metric_value_asked_over_a_time_is_still_a_value(question: str, metric: str) -> None:
+    assert u(question).metric_ask == metric
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "503s since 10:05 on checkout, what changed?",
+        "checkout has been throwing 504s since the deploy",
+        "how many builds errored in checkout today?",
+    ],
+)
+def test_a_metric_reported_as_moving_or_a_build_count_is_no_value_ask(question: str) -> None:
+    assert u(question).metric_ask is None

@@ -138,6 +138,15 @@ CASES: list[tuple[str, datetime, str, str, str | None]] = [
     ("this morning", LA, "America/Los_Angeles", "2026-11-28T08:00", "2026-11-28T20:00"),
     ("since 9am", LA, "America/Los_Angeles", "2026-11-28T17:00", None),
     ("last night", LA, "America/Los_Angeles", "2026-11-28T02:00", "2026-11-28T14:00"),
+    # a month by name: the calendar month, the most recent one that has begun (issue 10)
+    ("deploys in October", SUN, "UTC", "2026-10-01T00:00", "2026-11-01T00:00"),
+    ("builds during nov", SUN, "UTC", "2026-11-01T00:00", None),
+    ("commits since september", SUN, "UTC", "2026-09-01T00:00", None),
+    ("PRs merged in December", SUN, "UTC", "2025-12-01T00:00", "2026-01-01T00:00"),
+    ("releases in may", SUN, "UTC", "2026-05-01T00:00", "2026-06-01T00:00"),
+    ("what went out in march 2025", SUN, "UTC", "2025-03-01T00:00", "2025-04-01T00:00"),
+    ("in the month of june", SUN, "UTC", "2026-06-01T00:00", "2026-07-01T00:00"),
+    ("deploys in October", SUN, "Europe/Berlin", "2026-09-30T22:00", "2026-10-31T23:00"),
 ]
 
 
@@ -163,6 +172,9 @@ def test_window_table(text: str, now: datetime, tz: str, start: str, end: str | 
         "top 5 failed builds",
         "pipeline #412",
         "get build 412 in checkout",
+        "builds that may fail on main",  # "may" and "march" are verbs unless a preposition makes them months
+        "let the tests march on",
+        "declined PRs",  # "dec" inside a word
     ],
 )
 def test_no_window(text: str) -> None:

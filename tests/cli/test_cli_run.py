@@ -68,16 +68,38 @@ def test_json_contract_only_json_on_stdout(bbscout: Run) -> None:
         "entities",
         "findings",
         "gaps",
+        "constraints",
         "stats",
     }
     assert doc["planner"] == "rules" and doc["question"] == QUESTION
     assert doc["source"] == "sandbox" and doc["answer"].endswith("(invented demo data).")
+    assert [(c["filter"], c["value"], c["applied"], c["how"]) for c in doc["constraints"]] == [
+        ("state", "FAILED/ERROR", True, "list_pipelines.results"),
+        ("window", "in the last 24 hours", True, "list_pipelines.since"),
+    ]
     assert doc["window"]["end"].startswith("2026-11-29T16:20")
     assert set(doc["stats"]) >= {"http_requests", "http_bytes", "tool_calls", "llm_tokens", "seconds"}
     assert doc["stats"]["http_requests"] > 0
     for entity in doc["entities"]:
         assert entity["type"] == "pipeline" and entity["ref"] == f"pipeline:{entity['repo']}#{entity['id']}"
         assert entity["url"].startswith("https://bitbucket.org/acme/")
+
+
+def test_json_lists_a_constraint_the_answer_could_not_apply(bbscout: Run) -> None:
+    result = bbscout("ask", "open PRs labelled bug in checkout", "--json", "--now", NOW)
+    doc = json.loads(result.stdout)
+    unapplied = [c for c in doc["constraints"] if not c["applied"]]
+    assert unapplied == [
+        {
+            "kind": "other",
+            "filter": "label",
+            "value": "bug",
+            "applied": False,
+            "how": "no tool argument filters by label",
+        }
+    ]
+    assert doc["answer"].startswith("**I could not filter by label 'bug'")
+    assert any(c["applied"] and c["value"] == "checkout-service" for c in doc["constraints"])
 
 
 def test_real_credentials_over_loopback(bbscout: Run, world, server) -> None:  # type: ignore[no-untyped-def]
@@ -170,6 +192,29 @@ def test_chat_remembers_across_runs_and_follow_ups_use_earlier_evidence(bbscout:
     assert second.returncode == 0, second.stderr
     assert "previous results" in second.stdout
     assert "list_pipelines" not in second.stderr  # answered from the earlier evidence, no refetch
+
+
+def test_a_thread_resumed_in_a_new_process_resolves_the_second_one_the_same_way(bbscout: Run) -> None:
+    """The referents live in the SQLite checkpoint: a new process binds "the second one" to the second
+    object the first process listed, exactly as one process asking both questions does."""
+    first = bbscout(
+        "chat", "--thread", "t2", "--now", NOW, input="failed builds in the last 24 hours\nexit\n"
+    )
+    listed = re.findall(r"• (pipeline:[\w-]+#\d+)", first.stdout)
+    later = bbscout("chat", "--thread", "t2", "--now", NOW, input="who triggered the second one?\nexit\n")
+    together = bbscout(
+        "chat",
+        "--thread",
+        "t3",
+        "--now",
+        NOW,
+        input="failed builds in the last 24 hours\nwho triggered the second one?\nexit\n",
+    )
+    assert len(listed) > 2 and first.returncode == later.returncode == together.returncode == 0
+    bound = re.findall(r"The second one is (pipeline:[\w-]+#\d+)", later.stdout)
+    assert bound == [listed[1]] == re.findall(r"The second one is (pipeline:[\w-]+#\d+)", together.stdout)
+    assert "0 Bitbucket requests" in later.stderr and "0 tool calls" in later.stderr  # held, not refetched
+    assert_no_traceback(later)
 
 
 def start_chat(env: dict[str, str]) -> subprocess.Popen[bytes]:

@@ -63,6 +63,8 @@ def _tool_args() -> dict[str, dict[str, Any]]:
             "include_comments": True,
         },
         "pull_requests_for_commit": {"repo": "api-gateway", "commit": head},
+        "pull_request_commits": {"repo": "api-gateway", "pr_id": 1},
+        "pull_request_files": {"repo": "api-gateway", "pr_ids": [1, 2]},
         "list_commits": {"repo": "api-gateway", "branch": "main", **WEEK},
         "get_commit": {"repo": "api-gateway", "commit": head},
         "commits_between": {"repo": "api-gateway", "include": head, "exclude": base},

@@ -175,10 +175,17 @@ async def test_a_chat_thread_continues_its_conversation_in_a_new_process(tmp_pat
     assert sent[1:-1] == last_of_turn_one[1:]  # turn 1 exactly as the model saw it, its answers included
     assert [c["id"] for c in sent[2]["tool_calls"]] == ["call_t1"]  # the model's own call, not a rebuilt one
     assert "pipeline:" in next(m["content"] for m in sent if m.get("tool_call_id") == "call_t1")
-    assert f"Previous question in this chat: {FIRST!r}" in sent[0]["content"]  # a fresh system prompt
-    # the second answer came from the earlier evidence, with no new Bitbucket lookup, and its ref survives
-    cited = first.document["entities"][0]["ref"]
-    assert second.outcomes == [] and second.report.answer == f"From the earlier results: {cited} ran on main."
+    assert (
+        f"Last question: {FIRST}" in sent[0]["content"]
+    )  # a fresh system prompt, with the thread's referents
+    # the second answer came from the earlier evidence, with no new Bitbucket lookup: the writer was shown the
+    # objects the first answer cited, and its refs survive the citation check
+    cited = [e["ref"] for e in first.document["entities"]]
+    written = next(b for b in turn_two if b.get("response_format"))
+    assert (
+        'tool="thread"' in written["messages"][1]["content"] and cited[0] in written["messages"][1]["content"]
+    )
+    assert second.outcomes == [] and [e["ref"] for e in second.document["entities"]] == cited
 
 
 async def test_a_turn_interrupted_after_act_resumes_in_another_process(tmp_path: Any) -> None:
@@ -265,3 +272,63 @@ async def test_a_failed_review_stops_reviewing_with_a_gap_and_the_answer_stands(
             result = await session.ask(FIRST, now=NOW)
     assert any(g.startswith("The LLM planner could not review the evidence (") for g in result.report.gaps)
     assert result.document["entities"] and result.exit_code == 1  # answered, with the gap said
+
+
+THREAD = re.compile(r'<bitbucket_data tool="thread" step="referents">\n(.*?)\n</bitbucket_data>', re.DOTALL)
+OPEN_PRS = "show me open pull requests"
+ITS_COMMITS = "list the commits of the second one"
+
+
+def referent_model(body: dict[str, Any]) -> Turn:
+    """Turn 1 lists open PRs; turn 2 reads "the second one" off the thread block it was shown and makes
+    the one call that answers it; the writer cites what each turn's data holds."""
+    text = "\n".join(m["content"] for m in body["messages"] if isinstance(m.get("content"), str))
+    if body.get("response_format"):
+        question = users_of(body)[-1].split("\n", 1)[0]
+        kind = r"commit:[\w-]+@[0-9a-f]{12}" if ITS_COMMITS in question else r"pr:[\w-]+#\d+"
+        outcomes = text.split("Evidence (", 1)[-1]
+        found = list(dict.fromkeys(re.findall(kind, outcomes)))
+        return Turn.json(
+            {"answer": f"Found: {', '.join(found)}.", "entities": found, "findings": [], "gaps": []}
+        )
+    if users_of(body)[-1].startswith("Round "):  # a review round: the one call was enough
+        return Turn(content="I have what I need.")
+    if users_of(body)[-1] == OPEN_PRS:
+        return Turn(tool_calls=[ToolCall("list_pull_requests", {"states": ["OPEN"]}, id="call_prs")])
+    block = THREAD.search(body["messages"][0]["content"])
+    assert block is not None, "the planner was not shown the thread's referents"
+    repo, pr_id = re.search(r"^2\. pr:([\w-]+)#(\d+)", block.group(1), re.MULTILINE).groups()  # type: ignore[union-attr]
+    return Turn(
+        tool_calls=[ToolCall("pull_request_commits", {"repo": repo, "pr_id": int(pr_id)}, id="call_c")]
+    )
+
+
+async def test_the_llm_planner_is_shown_the_threads_referents_and_makes_the_one_call(tmp_path: Any) -> None:
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    world = build_world("default", seed=7, anchor=ANCHOR)
+    with LLMDoubleServer([referent_model] * 20) as double:
+        async with (
+            AsyncSqliteSaver.from_conn_string(str(tmp_path / "chat.sqlite")) as saver,
+            open_session(
+                llm_settings(double), planner="llm", now=NOW, client=sandbox_client(world)
+            ) as session,
+        ):
+            first = await session.ask(OPEN_PRS, now=NOW, checkpointer=saver, thread_id="t")
+            before = len(double.requests)
+            second = await session.ask(ITS_COMMITS, now=NOW, checkpointer=saver, thread_id="t")
+        planned = [b for b in double.requests[before:] if not b.get("response_format")]
+    listed = [e["ref"] for e in first.document["entities"]]
+    shown = THREAD.search(planned[0]["messages"][0]["content"])
+    assert len(listed) > 2 and shown is not None
+    numbered = re.findall(r"^(\d+)\. (pr:[\w-]+#\d+)", shown.group(1), re.MULTILINE)
+    assert numbered == [(str(i), ref) for i, ref in enumerate(listed, 1)]  # in the order the answer listed
+    assert f"Last question: {OPEN_PRS}" in shown.group(1)
+    names = {t["function"]["name"] for t in planned[0]["tools"]}
+    assert {"pull_request_commits", "pull_request_files", "pull_requests_for_commit"} <= names
+    assert not first.report.gaps and not second.report.gaps  # no fallback: the model's own plan ran
+    (outcome,) = second.outcomes  # the one call, on the second object the first answer listed
+    repo, pr_id = listed[1].split(":")[1].split("#")
+    assert (outcome.tool, outcome.args) == ("pull_request_commits", {"repo": repo, "pr_id": int(pr_id)})
+    commits = world.repos[repo].pr_commits[int(pr_id)]
+    assert [e["ref"] for e in second.document["entities"]] == [f"commit:{repo}@{h[:12]}" for h in commits]

@@ -211,6 +211,24 @@ def test_a_thread_follow_up_uses_the_earlier_evidence(client: httpx.Client) -> N
     assert tid in {t["id"] for t in client.get("/v1/threads").json()["threads"]}
 
 
+def test_a_thread_follow_up_about_a_referent_binds_it_and_costs_nothing_held(client: httpx.Client) -> None:
+    tid = client.post("/v1/threads", json={"connection": PRODUCTION}).json()["id"]
+    first = client.post(f"/v1/threads/{tid}/messages", json={"question": QUESTION, "now": NOW}).json()
+    listed = first["document"]["entities"]
+    asked = client.post(
+        f"/v1/threads/{tid}/messages", json={"question": "who triggered the second one?", "now": NOW}
+    )
+    assert asked.status_code == 200, asked.text
+    doc = asked.json()["document"]
+    assert [e["ref"] for e in doc["entities"]] == [listed[1]["ref"]]  # the second one of the first answer
+    assert doc["answer"].startswith(f"**The second one** is [{listed[1]['ref']}]")
+    assert doc["stats"]["tool_calls"] == 0 and doc["stats"]["http_requests"] == 0
+    # "it" is now the one just answered about; its failure is one call (or none, when it was read before)
+    why = client.post(f"/v1/threads/{tid}/messages", json={"question": "why did it fail?", "now": NOW}).json()
+    assert [e["ref"] for e in why["document"]["entities"]] == [listed[1]["ref"]]
+    assert why["document"]["stats"]["tool_calls"] <= 1
+
+
 def test_threads_belong_to_their_key(client: httpx.Client, service: str) -> None:
     tid = client.post("/v1/threads", json={"connection": PRODUCTION}).json()["id"]
     other = httpx.get(f"{service}/v1/threads/{tid}", headers=auth("tight"))

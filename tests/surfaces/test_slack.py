@@ -143,6 +143,27 @@ async def test_a_follow_up_in_the_thread_keeps_context(app_url: str, fake: FakeS
     assert "Step" in shown or "step" in shown
 
 
+async def test_a_thread_reply_that_could_mean_several_asks_which_then_binds_the_pick(
+    app_url: str, fake: FakeSlack
+) -> None:
+    """ "why did it fail?" after five failures asks which (listing them), and "the second one" then binds
+    among the candidates it listed: the referents travel with the Slack thread."""
+    await post_event(app_url, event_body(mention("failed builds in the last 24 hours", "210.1")))
+    [first] = await wait_answered(fake, CHANNEL, "210.1")
+    listed = re.findall(r"\|(pipeline:[^>]+)>", blocks_text(first.shown["blocks"]))
+    for n, text in enumerate(("why did it fail?", "who triggered the second one?"), 1):
+        reply = {"type": "message", "user": USER, "text": text, "ts": f"210.{n + 1}"}
+        await post_event(
+            app_url, event_body(reply | {"thread_ts": "210.1", "channel": CHANNEL, "channel_type": "channel"})
+        )
+        await wait_answered(fake, CHANNEL, "210.1", count=n + 1)
+    _, which, picked = fake.thread(CHANNEL, "210.1")
+    asked = blocks_text(which.shown["blocks"])
+    assert "Which one do you mean" in asked and all(ref in asked for ref in listed)
+    shown = blocks_text(picked.shown["blocks"])
+    assert listed[1] in shown and all(ref not in shown for ref in listed if ref != listed[1])
+
+
 async def test_a_request_to_act_is_shown_as_refused(app_url: str, fake: FakeSlack) -> None:
     await post_event(
         app_url, event_body(mention("can you roll back payments-service in production?", "150.1"))

@@ -233,11 +233,17 @@ async def test_search_code_definitions_only(ctx: ToolContext, world: World) -> N
 
 
 async def test_search_code_definitions_only_fallback(nosearch_world: World) -> None:
+    from bbscout.tools.code import SCAN_FILES
+
     slug, path, name, _ = _definitions_world(nosearch_world)
     app = create_app(nosearch_world, SandboxSettings())
     async with tool_context(app, nosearch_world) as ctx:
         res = await run_tool(ctx, "search_code", {"query": name, "repos": [slug], "definitions_only": True})
     assert [r.path for r in res.records] == [path]
+    grepped = int(next(n for n in res.notes if "grepped" in n).split("grepped ")[1].split()[0])
+    assert any("up to the first that defines it" in n for n in res.notes)
+    # the failed search, the main branch, its tree, then the likeliest files until one defines it
+    assert grepped < SCAN_FILES and res.requests == 3 + grepped
 
 
 def test_definition_pattern_per_language() -> None:
@@ -311,3 +317,18 @@ async def test_search_code_usages_match_the_whole_identifier(ctx: ToolContext, w
                 assert got and not got & set(longer), (name, got, longer)
                 return
     raise AssertionError("no symbol that is also a prefix of a longer identifier in another file")
+
+
+async def test_browse_source_finds_the_file_a_description_names(ctx: ToolContext, world: World) -> None:
+    # every file of the world whose path holds both words, and the description that names it
+    slug, path = next(
+        (s, p) for s, r in world.repos.items() for p in sorted(r.files) if p.startswith("config/production")
+    )
+    res = await run_tool(ctx, "browse_source", {"repo": slug, "find": ["prod", "config"]})
+    (rec,) = res.records
+    assert rec.path == path and not rec.is_directory
+    assert res.notes[0].startswith(f"rule: the file that best matches “prod config” in {slug}: {path}")
+    missing = await run_tool(ctx, "browse_source", {"repo": slug, "find": ["nonexistent", "widget"]})
+    assert missing.records == [] and missing.gaps[0].startswith(
+        f"no file in {slug} matches “nonexistent widget”"
+    )

@@ -182,3 +182,22 @@ async def test_pipeline_failure_redacts_planted_secrets(ctx: ToolContext, world:
     for secret in secrets:
         assert secret not in blob
     assert "[REDACTED:" in blob
+
+
+async def test_branch_like_lists_the_runs_of_every_branch_whose_name_holds_the_words(
+    ctx: ToolContext, world: World
+) -> None:
+    # a word pair that several branches of one repository share, read from the world
+    slug, rd = max(world.repos.items(), key=lambda kv: len(kv[1].branches))
+    words = ["feature"]
+    names = {b for b in rd.branches if all(w in b.lower() for w in words)}
+    assert len(names) > 1
+    res = await run_tool(ctx, "list_pipelines", {"repos": [slug], "branch_like": words, "limit": 500})
+    expected = _oracle(
+        world, lambda p: (p["target"].get("ref_name") or p["target"].get("source")) in names, [slug]
+    )
+    assert refs(res, "pipeline") == expected and expected
+    (rule,) = [n for n in res.notes if n.startswith("rule: the branches whose names hold “feature”")]
+    assert all(f"{slug}:{n}" in rule for n in names) or f"{len(names)} branches" in rule
+    none = await run_tool(ctx, "list_pipelines", {"repos": [slug], "branch_like": ["no-such-words-here"]})
+    assert none.records == [] and any(n.endswith(": none") for n in none.notes)

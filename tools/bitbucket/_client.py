@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import contextvars
 import enum
 import json
@@ -83,6 +84,8 @@ __all__ = [
     "TEXT_ACCEPT",
     "BitbucketClient",
     "Params",
+    "RequestCount",
+    "count_requests",
     "last_endpoint",
     "valid_workspace",
 ]
@@ -102,6 +105,31 @@ MIN_SCRUB_CHARS = 8
 TIMEOUT_ATTEMPTS = 2  # a request that timed out is tried once more, not `max_attempts` times
 
 _LAST_ENDPOINT: contextvars.ContextVar[str | None] = contextvars.ContextVar("bb_last_endpoint", default=None)
+
+
+@dataclass
+class RequestCount:
+    """HTTP requests sent inside one `count_requests()` block (and the tasks it started)."""
+
+    count: int = 0
+
+
+_COUNTS: contextvars.ContextVar[tuple[RequestCount, ...]] = contextvars.ContextVar("bb_counts", default=())
+
+
+@contextlib.contextmanager
+def count_requests() -> typing.Iterator[RequestCount]:
+    """Count the requests this task (and the tasks it starts) sends, not those of concurrent tasks.
+
+    Steps run concurrently on one client, so the client's own total moves with all of them; a step's cost
+    is what its own task sent. Blocks nest: each counts everything sent inside it.
+    """
+    counter = RequestCount()
+    token = _COUNTS.set((*_COUNTS.get(), counter))
+    try:
+        yield counter
+    finally:
+        _COUNTS.reset(token)
 
 
 def last_endpoint() -> str | None:
@@ -1005,6 +1033,8 @@ class BitbucketClient:
         ep_stats = self.stats.endpoint(endpoint)
         self.stats.requests += 1
         ep_stats.requests += 1
+        for counter in _COUNTS.get():
+            counter.count += 1
         budget = self._timeout if left is None else min(self._timeout, left)
         started = self._clock()
         status: int | None = None
