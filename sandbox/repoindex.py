@@ -3,13 +3,13 @@ pipelines/steps by id. Built on first use and cached for the app's lifetime (wor
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from collections import OrderedDict
 from functools import cached_property
 from typing import Any
 
+from bbscout.sandbox.world.diffs import diff_trees
 from bbscout.sandbox.world.model import FileChange, RepoData
 
 __all__ = ["RepoIndex", "apply_patch"]
@@ -171,7 +171,8 @@ class RepoIndex:
     # ---- trees ---------------------------------------------------------------------------------
     def tree_at(self, h: str) -> dict[str, str]:
         """path -> content at commit `h`, rebuilt from the main head by undoing and replaying
-        first-parent changes. Hunks that do not apply leave the content as it was."""
+        first-parent changes. A world's stored changes always compose, so a hunk that does not apply
+        is an error (PatchError), never silently skipped."""
         if h in self._trees:
             self._trees.move_to_end(h)
             return self._trees[h]
@@ -202,24 +203,12 @@ class RepoIndex:
 
     def changes_between(self, new: str, old: str | None) -> list[FileChange]:
         """FileChanges turning `old` into `new`: stored patches when `old` is `new`'s first parent,
-        otherwise a difflib diff of the two trees (renames are then add+remove)."""
+        otherwise the diff of the two trees, by the same algorithm that made the stored patches
+        (renames are then add+remove)."""
         ps = self.parents(new)
         if old is None or (ps and ps[0] == old):
             return list(self.data.changes.get(new, []))
-        before, after = self.tree_at(old), self.tree_at(new)
-        out: list[FileChange] = []
-        for path in sorted(set(before) | set(after)):
-            a, b = before.get(path), after.get(path)
-            if a == b:
-                continue
-            status = "added" if a is None else "removed" if b is None else "modified"
-            patch_lines = list(
-                difflib.unified_diff((a or "").splitlines(), (b or "").splitlines(), lineterm="", n=3)
-            )[2:]
-            added = sum(1 for x in patch_lines if x.startswith("+"))
-            removed = sum(1 for x in patch_lines if x.startswith("-"))
-            out.append(FileChange(path, status, added, removed, "\n".join(patch_lines) + "\n"))  # type: ignore[arg-type]
-        return out
+        return diff_trees(self.tree_at(old), self.tree_at(new))
 
     # ---- pipelines --------------------------------------------------------------------------
     @cached_property
@@ -244,30 +233,24 @@ class RepoIndex:
 
 
 def _do(tree: dict[str, str], ch: FileChange) -> None:
-    try:
-        if ch.status == "added":
-            tree[ch.path] = apply_patch(None, ch.patch)
-        elif ch.status == "removed":
-            tree.pop(ch.path, None)
-        elif ch.status == "renamed":
-            old = tree.pop(ch.old_path or ch.path, None)
-            tree[ch.path] = apply_patch(old, ch.patch) if old is not None else ""
-        elif ch.path in tree:
-            tree[ch.path] = apply_patch(tree[ch.path], ch.patch)
-    except PatchError:
-        pass
+    if ch.status == "added":
+        tree[ch.path] = apply_patch(None, ch.patch)
+    elif ch.status == "removed":
+        tree.pop(ch.path, None)
+    elif ch.status == "renamed":
+        old = tree.pop(ch.old_path or ch.path, None)
+        tree[ch.path] = apply_patch(old, ch.patch) if old is not None else ""
+    elif ch.path in tree:
+        tree[ch.path] = apply_patch(tree[ch.path], ch.patch)
 
 
 def _undo(tree: dict[str, str], ch: FileChange) -> None:
-    try:
-        if ch.status == "added":
-            tree.pop(ch.path, None)
-        elif ch.status == "removed":
-            tree[ch.path] = apply_patch(None, ch.patch, reverse=True)
-        elif ch.status == "renamed":
-            new = tree.pop(ch.path, None)
-            tree[ch.old_path or ch.path] = apply_patch(new, ch.patch, reverse=True) if new is not None else ""
-        elif ch.path in tree:
-            tree[ch.path] = apply_patch(tree[ch.path], ch.patch, reverse=True)
-    except PatchError:
-        pass
+    if ch.status == "added":
+        tree.pop(ch.path, None)
+    elif ch.status == "removed":
+        tree[ch.path] = apply_patch(None, ch.patch, reverse=True)
+    elif ch.status == "renamed":
+        new = tree.pop(ch.path, None)
+        tree[ch.old_path or ch.path] = apply_patch(new, ch.patch, reverse=True) if new is not None else ""
+    elif ch.path in tree:
+        tree[ch.path] = apply_patch(tree[ch.path], ch.patch, reverse=True)

@@ -88,6 +88,19 @@ def build_world(
             gc.enable()
 
 
+def _first_added_line(patch: str) -> int:
+    """The new file's number of a patch's first added line (where an inline comment sits)."""
+    n = 1
+    for line in patch.split("\n"):
+        if line.startswith("@@"):
+            n = int(line.split(" +", 1)[1].split(" ")[0].split(",")[0])
+        elif line.startswith("+"):
+            return n
+        elif not line.startswith("-"):
+            n += 1
+    return 1
+
+
 def iso(t: datetime, micros: bool = True) -> str:
     return t.isoformat(timespec="microseconds" if micros else "seconds")
 
@@ -295,7 +308,7 @@ class _Builder:
         data.branches = dict(
             sorted(sim.open_branches.items(), key=lambda kv: (kv[0] not in (spec.main, "develop"), kv[0]))
         )
-        data.files = dict(sim.files)
+        data.files = sim.files_at(sim.heads[spec.main])
         for name, h in sim.tags.items():
             c = sim.commits[h]["plan"]
             data.tags[name] = {
@@ -328,6 +341,7 @@ class _Builder:
             self._pullrequest(sim, pr, data, rng)
         if spec.deployable:
             self._deployments(sim, pipes, data, rng)
+        sim.forget_contents()
         last = max((sim.commits[h]["plan"].at for h in sim.commit_seq), default=self.anchor)
         repo_json["updated_on"] = iso(last)
         return data
@@ -375,7 +389,8 @@ class _Builder:
             "workspace": ws_stub,
             "created_on": iso(created),
             "updated_on": iso(self.anchor),
-            "size": sum(len(c) for c in sim.files.values()) * 37 + rng.randint(200_000, 9_000_000),
+            "size": sum(len(c) for c in sim.files_at(sim.heads[spec.main]).values()) * 37
+            + rng.randint(200_000, 9_000_000),
             "has_issues": False,
             "has_wiki": False,
             "fork_policy": "no_public_forks",
@@ -717,7 +732,12 @@ class _Builder:
         # comments
         comments: list[Json] = []
         n_comments = pr.n_comments if pr.n_comments is not None else rng.choice((0, 0, 1, 1, 2, 3, 4))
-        changed = [c for h in pr.commits for c in (sim.commits[h]["plan"].changes or [])]
+        changed = [  # inline comments sit on the PR's own changes, not on what a merge from main brought
+            c
+            for h in pr.commits
+            if len(sim.commits[h]["parents"]) < 2
+            for c in (sim.commits[h]["plan"].changes or [])
+        ]
         cid = pr.id * 1000 + 100_000
         for _k in range(n_comments):
             who = rng.choice(pr.reviewers) if pr.reviewers else f.author
@@ -728,7 +748,7 @@ class _Builder:
                 inline = {
                     "path": ch.path,
                     "from": None,
-                    "to": int(ch.patch.split("+", 2)[1].split(",")[0]) if "+" in ch.patch else 1,
+                    "to": _first_added_line(ch.patch),
                 }
                 text = rng.choice(INLINE_COMMENTS)
             else:
@@ -873,7 +893,7 @@ class _Builder:
         if pr.state != "OPEN" and pr.closed is not None:
             pr_json["closed_on"] = iso(pr.closed)
         data.pullrequests[pr.id] = pr_json
-        data.pr_commits[pr.id] = list(reversed(pr.commits))
+        data.pr_commits[pr.id] = sim.pr_commits(pr)
         data.pr_comments[pr.id] = comments
         data.pr_activity[pr.id] = [a[1] for a in activity]
 

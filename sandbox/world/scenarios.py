@@ -13,12 +13,13 @@ import string
 from datetime import datetime, timedelta
 
 from bbscout.sandbox.world.logs import Failure
-from bbscout.sandbox.world.model import FileChange, Scenario, World
+from bbscout.sandbox.world.model import Scenario, World
 from bbscout.sandbox.world.refs import commit_ref, deployment_ref, pipeline_ref, pr_ref
 from bbscout.sandbox.world.sim import (
     HOUR,
     MIN,
     CommitPlan,
+    Edit,
     Feature,
     Outcome,
     PipeSpec,
@@ -26,6 +27,7 @@ from bbscout.sandbox.world.sim import (
     RepoSim,
     SimContext,
 )
+from bbscout.sandbox.world.sources import lockfile_entry
 
 Sims = dict[str, RepoSim]
 
@@ -100,34 +102,16 @@ def find_deployment(world: World, slug: str, pipe: PipeSpec, env: str) -> dict:
     )
 
 
-def _hunk(path: str, lines: list[str], start: int, old: list[str], new: list[str]) -> FileChange:
-    ctx_before = lines[max(0, start - 3) : start]
-    ctx_after = lines[start + len(old) : start + len(old) + 3]
-    first = max(0, start - 3) + 1
-    body = [
-        (
-            f"@@ -{first},{len(ctx_before) + len(old) + len(ctx_after)} "
-            f"+{first},{len(ctx_before) + len(new) + len(ctx_after)} @@"
-        )
-    ]
-    body += (
-        [" " + x for x in ctx_before]
-        + ["-" + x for x in old]
-        + ["+" + x for x in new]
-        + [" " + x for x in ctx_after]
-    )
-    return FileChange(path, "modified", len(new), len(old), "\n".join(body) + "\n")
+def _replace(sim: RepoSim, path: str, old: str | list[str], new: str | list[str]) -> Edit:
+    """Replace a line (or a run of lines) in a file; made on whatever branch the commit is on."""
+    old_lines = (old,) if isinstance(old, str) else tuple(old)
+    new_lines = (new,) if isinstance(new, str) else tuple(new)
+    return sim.plan_edits([Edit(path, new_lines, old=old_lines)])[0]
 
 
-def _replace(sim: RepoSim, path: str, old: str, new: str | list[str]) -> FileChange:
-    """Change one line in a file at the main head and return the matching diff."""
-    lines = sim.files[path].splitlines()
-    i = lines.index(old)
-    new_lines = [new] if isinstance(new, str) else new
-    change = _hunk(path, lines, i, [old], new_lines)
-    lines[i : i + 1] = new_lines
-    sim.files[path] = "\n".join(lines) + "\n"
-    return change
+def _insert(sim: RepoSim, path: str, new: list[str], after: str | None = None) -> Edit:
+    """Add lines after the first line equal to `after`, or at the end of the file."""
+    return sim.plan_edits([Edit(path, tuple(new), after=after)])[0]
 
 
 class Plant:
@@ -156,6 +140,9 @@ class BrokenMainBuild(Plant):
 
     name = "broken_main_build"
     slug = "api-gateway"
+    src = "src/gateway/ratelimit.py"
+    broken = '    return override.rate_per_second, override.__dict__["burst_limit"]'
+    call = "        rate, burst = resolve_limit(client_id, self.overrides)"
 
     def __init__(self, sims: Sims, ctx: SimContext, rng: random.Random) -> None:
         sim = sims[self.slug]
@@ -165,45 +152,28 @@ class BrokenMainBuild(Plant):
         sim.reserved.append((self.merge_at - HOUR, a))
         wanted = ("test_override_applies_per_client", "test_burst_limit_resets")
         self.tests = [t for t in sim.tests if t.file == "tests/unit/test_ratelimit.py" and t.name in wanted]
-        src = "src/gateway/ratelimit.py"
-        lines = sim.files[src].splitlines()
-        i = lines.index("    return override.rate_per_second, override.burst")
-        bad = _hunk(
-            src,
-            lines,
-            i,
-            [lines[i]],
-            ['    return override.rate_per_second, override.__dict__["burst_limit"]'],
-        )
-        test_change = FileChange(
+        fine = "    return override.rate_per_second, override.burst"
+        bad = _replace(sim, self.src, fine, self.broken)
+        sim.protect(self.src, [self.call])  # the traceback quotes it
+        test_change = _insert(
+            sim,
             "tests/unit/test_ratelimit.py",
-            "modified",
-            9,
-            0,
-            "@@ -10,3 +10,12 @@ from gateway.ratelimit import ClientOverride, RateLimiter\n"
-            " \n \n def test_default_limits_without_override():\n"
-            '+    limiter = RateLimiter()\n+    assert limiter.allow("anonymous", now=0.0)\n+\n+\n'
-            "+def test_override_applies_per_client():\n"
-            '+    limiter = RateLimiter(overrides={"acme-ios": ClientOverride("acme-ios", 5.0, burst=10)})\n'
-            '+    assert limiter.allow("acme-ios", now=0.0)\n+    assert limiter.allow("web", now=0.0)\n+\n',
+            [
+                "    limiter = RateLimiter()",
+                '    assert limiter.allow("anonymous", now=0.0)',
+                "",
+                "",
+                "def test_override_applies_per_client():",
+                "    limiter = RateLimiter("
+                '        overrides={"acme-ios": ClientOverride("acme-ios", 5.0, burst=10)})',
+                '    assert limiter.allow("acme-ios", now=0.0)',
+                '    assert limiter.allow("web", now=0.0)',
+                "",
+            ],
+            after="def test_default_limits_without_override():",
         )
-        msgs = tuple(
-            (
-                t.fqn,
-                (
-                    "KeyError: 'burst_limit'",
-                    f"{t.file}:{t.line}: in {t.name}",
-                    '    assert limiter.allow("acme-ios", now=0.0)',
-                    "src/gateway/ratelimit.py:27: in allow",
-                    "    rate, burst = resolve_limit(client_id, self.overrides)",
-                    f"src/gateway/ratelimit.py:{i + 1}: in resolve_limit",
-                    '    return override.rate_per_second, override.__dict__["burst_limit"]',
-                    "E   KeyError: 'burst_limit'",
-                ),
-            )
-            for t in self.tests
-        )
-        fail = Outcome("FAILED", "Unit tests", Failure("tests", tests=tuple(self.tests), messages=msgs))
+        # the traceback's line numbers come from ratelimit.py as the merge leaves it (after_replay)
+        self.fail = fail = Outcome("FAILED", "Unit tests", Failure("tests", tests=tuple(self.tests)))
         author, reviewer = "dokafor", "mchen"
         self.bad = feature(
             sim,
@@ -214,13 +184,13 @@ class BrokenMainBuild(Plant):
                     self.merge_at - 5 * HOUR,
                     author,
                     "feat(ratelimit): per-client burst overrides",
-                    changes=[bad],
+                    edits=[bad],
                 ),
                 CommitPlan(
                     self.merge_at - 4 * HOUR - 20 * MIN,
                     author,
                     "test(ratelimit): cover override burst",
-                    changes=[test_change],
+                    edits=[test_change],
                 ),
             ],
             title="API-482: Per-client rate limit overrides",
@@ -238,13 +208,7 @@ class BrokenMainBuild(Plant):
         )
         assert self.bad.pr is not None
         self.bad.pr.approvals = {reviewer: "approved"}
-        good = _hunk(
-            src,
-            lines,
-            i,
-            ['    return override.rate_per_second, override.__dict__["burst_limit"]'],
-            [lines[i]],
-        )
+        good = _replace(sim, self.src, self.broken, fine)
         self.fix = feature(
             sim,
             "bugfix/API-483-override-burst-keyerror",
@@ -254,7 +218,7 @@ class BrokenMainBuild(Plant):
                     fix_at - 70 * MIN,
                     author,
                     "fix(ratelimit): read burst from ClientOverride, not a dict key",
-                    changes=[good],
+                    edits=[good],
                 )
             ],
             title="API-483: Fix KeyError in resolve_limit for overridden clients",
@@ -270,6 +234,28 @@ class BrokenMainBuild(Plant):
         )
         assert self.fix.pr is not None
         self.fix.pr.approvals = {reviewer: "approved"}
+
+    def after_replay(self, sims: Sims, ctx: SimContext) -> None:
+        assert self.bad.pr
+        lines = sims[self.slug].files_at(self.bad.pr.merge_hash)[self.src].splitlines()
+        call, ret = lines.index(self.call) + 1, lines.index(self.broken) + 1
+        msgs = tuple(
+            (
+                t.fqn,
+                (
+                    "KeyError: 'burst_limit'",
+                    f"{t.file}:{t.line}: in {t.name}",
+                    '    assert limiter.allow("acme-ios", now=0.0)',
+                    f"{self.src}:{call}: in allow",
+                    self.call,
+                    f"{self.src}:{ret}: in resolve_limit",
+                    self.broken,
+                    "E   KeyError: 'burst_limit'",
+                ),
+            )
+            for t in self.tests
+        )
+        self.fail.failure = Failure("tests", tests=tuple(self.tests), messages=msgs)
 
     def finish(self, world: World, sims: Sims) -> Scenario:
         sim = sims[self.slug]
@@ -426,7 +412,6 @@ class ConfigChangeIncident(Plant):
         path = "config/production.yaml"
         ch1 = _replace(sim, path, "  client_timeout_ms: 3000", "  client_timeout_ms: 800")
         ch2 = _replace(sim, path, "  pool_size: 20", "  pool_size: 8")
-        patch = _merge_hunks(ch1, ch2)
         self.culprit = feature(
             sim,
             "feature/CHK-731-tune-payments-timeout",
@@ -436,7 +421,7 @@ class ConfigChangeIncident(Plant):
                     T - 3 * HOUR - 10 * MIN,
                     "tribeiro",
                     "chore(config): lower payments client timeout and DB pool size in production",
-                    changes=[patch],
+                    edits=[ch1, ch2],
                 )
             ],
             title="CHK-731: Tune payments client timeout and DB pool for production",
@@ -462,8 +447,8 @@ class ConfigChangeIncident(Plant):
                     T - 70 * MIN,
                     "hmueller",
                     "feat(cart): show saved-for-later items",
-                    changes=[
-                        _append(
+                    edits=[
+                        _insert(
                             sim,
                             cart,
                             [
@@ -497,12 +482,9 @@ class ConfigChangeIncident(Plant):
                     T - 20 * MIN,
                     "rajp",
                     "fix(tax): round Canadian provincial tax per line",
-                    changes=[
-                        _replace(
-                            sim,
-                            tax,
-                            '    "US-NY": Decimal("0.04"),',
-                            ['    "US-NY": Decimal("0.04"),', '    "CA-ON": Decimal("0.13"),'],
+                    edits=[
+                        _insert(
+                            sim, tax, ['    "CA-ON": Decimal("0.13"),'], after='    "US-NY": Decimal("0.04"),'
                         )
                     ],
                 )
@@ -599,29 +581,6 @@ class ConfigChangeIncident(Plant):
         )
 
 
-def _merge_hunks(a: FileChange, b: FileChange) -> FileChange:
-    return FileChange(
-        a.path,
-        "modified",
-        a.lines_added + b.lines_added,
-        a.lines_removed + b.lines_removed,
-        a.patch + b.patch,
-    )
-
-
-def _append(sim: RepoSim, path: str, new_lines: list[str]) -> FileChange:
-    lines = sim.files[path].rstrip("\n").splitlines()
-    n = len(lines)
-    tail = lines[-3:]
-    patch = (
-        f"@@ -{n - 2},3 +{n - 2},{3 + len(new_lines)} @@\n"
-        + "".join(f" {x}\n" for x in tail)
-        + "".join(f"+{x}\n" for x in new_lines)
-    )
-    sim.files[path] = "\n".join(lines + new_lines) + "\n"
-    return FileChange(path, "modified", len(new_lines), 0, patch)
-
-
 # ---------------------------------------------------------------------------------------- 4
 
 
@@ -656,13 +615,14 @@ class DependencyBump(Plant):
     def __init__(self, sims: Sims, ctx: SimContext, rng: random.Random) -> None:
         sim = sims[self.slug]
         t = _minute(ctx.anchor - 20 * HOUR) + timedelta(minutes=17)
-        change = _hunk(
-            "package.json",
-            sim.files["package.json"].splitlines(),
-            sim.files["package.json"].splitlines().index('    "@nestjs/core": "^9.4.3",'),
-            ['    "@nestjs/core": "^9.4.3",'],
-            ['    "@nestjs/core": "^10.3.0",'],
-        )
+        lock = "package-lock.json"
+        bump = [
+            _replace(sim, "package.json", '    "@nestjs/core": "^9.4.3",', '    "@nestjs/core": "^10.3.0",'),
+            _replace(sim, lock, '        "@nestjs/core": "^9.4.3",', '        "@nestjs/core": "^10.3.0",'),
+            _replace(
+                sim, lock, lockfile_entry("@nestjs/core", "9.4.3"), lockfile_entry("@nestjs/core", "10.3.0")
+            ),
+        ]
         fail = Outcome(
             "FAILED",
             "Build",
@@ -680,19 +640,7 @@ class DependencyBump(Plant):
             t,
             "renovate-bot",
             "chore(deps): update dependency @nestjs/core to v10",
-            changes=[
-                change,
-                FileChange(
-                    "package-lock.json",
-                    "modified",
-                    41,
-                    38,
-                    (
-                        '@@ -1204,7 +1204,7 @@\n     "node_modules/@nestjs/core": {\n-      "version": '
-                        '"9.4.3",\n+      "version": "10.3.0",\n'
-                    ),
-                ),
-            ],
+            edits=bump,
             force={"push": fail, "pr": fail},
         )
         self.f = feature(
@@ -727,7 +675,7 @@ class DependencyBump(Plant):
             osim = sims[self.other]
             gomod = osim.files["go.mod"].splitlines()
             old = next(x for x in gomod if "golang.org/x/crypto" in x)
-            ch = _hunk("go.mod", gomod, gomod.index(old), [old], [old.replace("v0.22.0", "v0.31.0")])
+            ch = _replace(osim, "go.mod", old, old.replace("v0.22.0", "v0.31.0"))
             self.g = feature(
                 osim,
                 "renovate/golang.org-x-crypto-0.x",
@@ -737,7 +685,7 @@ class DependencyBump(Plant):
                         t + 9 * MIN,
                         "renovate-bot",
                         "chore(deps): update module golang.org/x/crypto to v0.31.0",
-                        changes=[ch],
+                        edits=[ch],
                     )
                 ],
                 title="chore(deps): update module golang.org/x/crypto to v0.31.0",

@@ -1,9 +1,10 @@
 """The per-repository simulation: work items -> commits, branches, pull requests and pipeline runs.
 
 Random work is planned first (`plan_random`), scenarios add planned items and reserve windows, then
-`run_events` replays everything in time order so branch heads, parents and merge commits are always
-consistent. Pipelines are recorded as `PipeSpec`s (outcome and step durations decided up front) and
-only turned into Bitbucket JSON by the generator once build numbers are known.
+`run_events` replays everything in time order so branch heads, parents, merge commits and every
+commit's files (`trees`) are always consistent. Pipelines are recorded as `PipeSpec`s (outcome and
+step durations decided up front) and only turned into Bitbucket JSON by the generator once build
+numbers are known.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import bisect
 import math
 import random
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,7 +20,15 @@ from bbscout.sandbox.world.content import FOLLOW_UPS, RepoSpec, StepDef, branch_
 from bbscout.sandbox.world.logs import Failure
 from bbscout.sandbox.world.model import FileChange
 from bbscout.sandbox.world.sources import ADDED_LINES, TestDef, source_tree, test_catalog
+from bbscout.sandbox.world.trees import Lines, Tree, merge, splice
 
+# lines that name something: a definition, a configuration key or assignment, a pinned version
+NAMING_LINE = re.compile(
+    r"^\s*(@|(def|class|func|fun|function|export|interface|type|struct|enum|package|import|from|resource"
+    r"|module|variable|output|provider|terraform|val|var|const|object|describe|it)\b)"
+    r"|^\s*\"?[\w.\-/@]+\"?\s*[:=]"
+    r"|\d+\.\d+"
+)
 MIN = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -35,12 +45,25 @@ class Outcome:
     extra: tuple[tuple[str, tuple[str, ...]], ...] = ()  # extra (command, output) in the failing step
 
 
+@dataclass(frozen=True)
+class Edit:
+    """A planned change to one file, made on the branch's own copy when its commit is: replace the
+    first run of lines equal to `old` with `new`; with no `old`, insert `new` after the first line
+    equal to `after`, or at the end of the file."""
+
+    path: str
+    new: tuple[str, ...]
+    old: tuple[str, ...] = ()
+    after: str | None = None
+
+
 @dataclass
 class CommitPlan:
     at: datetime
     author: str  # nickname
     message: str
-    changes: list[FileChange] | None = None  # None: fabricate
+    edits: list[Edit] | None = None  # None: random edits
+    changes: list[FileChange] | None = None  # set when committed: the diff against the first parent
     force: dict[str, Outcome] = field(default_factory=dict)  # pipeline kind ("push"/"pr") -> outcome
     merge_from_base: bool = False  # "Merge branch 'main' into ..." commit
     hash: str = ""
@@ -62,7 +85,8 @@ class PRPlan:
     id: int = 0
     merge_hash: str = ""
     dest_hash: str = ""  # destination head when last updated
-    commits: list[str] = field(default_factory=list)
+    commits: list[str] = field(default_factory=list)  # the source branch's own commits, oldest first
+    merged_commits: list[str] = field(default_factory=list)  # what it merged (not in dest_hash), newest first
     approvals: dict[str, str] = field(default_factory=dict)  # nick -> "approved" | "changes_requested"
     live: bool = False  # opened and not yet closed during the replay
     n_comments: int | None = None  # None: random
@@ -129,6 +153,13 @@ class PipeSpec:
         self.state = "COMPLETED"
 
 
+def _find_run(lines: list[str], run: tuple[str, ...], path: str) -> int:
+    for i in range(len(lines) - len(run) + 1):
+        if tuple(lines[i : i + len(run)]) == run:
+            return i
+    raise ValueError(f"planned edit of {path}: {run[0]!r} is not in the file on this branch")
+
+
 def ri(rng: random.Random, a: int, b: int) -> int:
     """`rng.randint(a, b)` without its Python-level overhead (hot paths of big worlds)."""
     return a + int(rng.random() * (b - a + 1))
@@ -183,9 +214,21 @@ class RepoSim:
         self._code_paths = [
             p
             for p in self.files
-            if p.startswith(("src/", "internal/", "shared/", "modules/", "tests/", "envs/"))
-            or p.endswith((".yaml", ".txt", ".json", ".tf"))
+            if (
+                p.startswith(("src/", "internal/", "shared/", "modules/", "tests/", "envs/"))
+                or p.endswith((".yaml", ".txt", ".json", ".tf"))
+            )
+            and not p.endswith("-lock.json")  # tools write lockfiles, people do not
         ]
+        # file contents: every commit's tree, and what edits may touch (see _removable)
+        self.lines = Lines()
+        self.trees: dict[str, Tree] = {}
+        self.seq: dict[str, int] = {}  # hash -> generation index (parents come first)
+        self.reach: dict[str, set[str]] = {}  # long-lived branch -> every commit its head contains
+        self.removed_lines: set[int] = set()
+        self.protected: set[tuple[str, str]] = set()  # (path, line) that planned edits rely on
+        symbols = sorted({s for _, syms in spec.modules for s in syms}, key=len, reverse=True)
+        self._symbols = re.compile("|".join(map(re.escape, symbols))) if symbols else None
 
     # ------------------------------------------------------------------ planning
 
@@ -331,9 +374,10 @@ class RepoSim:
                 events.append((t, seq, kind, obj))
                 seq += 1
 
-        self.heads = {self.spec.main: self._root()}
-        if self.spec.develop:
-            self.heads["develop"] = self.heads[self.spec.main]
+        root = self._root()
+        for name in [self.spec.main] + (["develop"] if self.spec.develop else []):
+            self.reach[name] = set()
+            self._advance(name, root)
         for f in self.features:
             add(f.created - timedelta(seconds=1), "branch", f)
             for c in f.commits:
@@ -362,39 +406,140 @@ class RepoSim:
             self.open_branches[name] = self.heads[name]
 
     def _root(self) -> str:
-        c = CommitPlan(self.ctx.start, self.spec.team[0], "chore(release): cut monthly baseline", changes=[])
+        c = CommitPlan(self.ctx.start, self.spec.team[0], "chore(release): cut monthly baseline", edits=[])
         return self._commit(c, self.spec.main, [], None)
 
     def _commit(self, plan: CommitPlan, branch: str, parents: list[str], feature: Feature | None) -> str:
         h = f"{self.rng.getrandbits(160):040x}"
         plan.hash = h
-        if plan.changes is None:
-            plan.changes = self._fabricate_changes()
         self.commits[h] = {"plan": plan, "branch": branch, "parents": parents, "feature": feature}
+        self.seq[h] = len(self.commit_seq)
         self.commit_seq.append(h)
+        if not parents:
+            tree = self.lines.tree(self.files, h)
+        elif len(parents) > 1:
+            base = self._merge_base(parents[0], parents[1])
+            tree = merge(self.trees[base], self.trees[parents[0]], self.trees[parents[1]])
+        elif plan.edits is None:
+            tree = self._random_edits(self.trees[parents[0]], h)
+        else:
+            tree = self._planned_edits(self.trees[parents[0]], plan.edits, h)
+        self.trees[h] = tree
+        plan.changes = self.lines.changes(self.trees[parents[0]], tree) if parents else []
         return h
 
-    def _fabricate_changes(self) -> list[FileChange]:
+    def _advance(self, branch: str, h: str) -> None:
+        """Move `branch` to `h`, keeping the set of commits a long-lived branch contains."""
+        self.heads[branch] = h
+        reach = self.reach.get(branch)
+        stack = [h]
+        while reach is not None and stack:
+            c = stack.pop()
+            if c not in reach:
+                reach.add(c)
+                stack.extend(self.commits[c]["parents"])
+
+    def _new_commits(self, head: str, known: set[str]) -> list[str]:
+        """Commits `head` contains that are not in `known` (an ancestor-closed set)."""
+        seen: set[str] = set()
+        stack = [head]
+        while stack:
+            c = stack.pop()
+            if c not in seen and c not in known:
+                seen.add(c)
+                stack.extend(self.commits[c]["parents"])
+        return list(seen)
+
+    def _merge_base(self, a: str, b: str) -> str:
+        """The newest common ancestor of two commits, one of them the head of main or develop."""
+        name = next(n for n in self.reach if self.heads[n] in (a, b))
+        known, other = self.reach[name], b if self.heads[name] == a else a
+        common: set[str] = {
+            p for c in self._new_commits(other, known) for p in self.commits[c]["parents"] if p in known
+        }
+        return max(common or {other}, key=self.seq.__getitem__)
+
+    # ------------------------------------------------------------------ file contents
+
+    def _random_edits(self, tree: Tree, h: str) -> Tree:
+        """One to three files, each with a few lines added (and maybe one or two removed) at a random
+        place. The rng draws are the same whatever the files hold now, so contents never shift the
+        rest of the world; the place moves to the nearest lines that may be removed (_removable)."""
         rng = self.rng
-        out = []
         lang = self.spec.language
         for path in rng.sample(self._code_paths, k=min(len(self._code_paths), rng.choice((1, 1, 2, 2, 3)))):
             lines = self._lines.get(path) or [""]
             start = rng.randrange(max(1, len(lines) - 6)) if len(lines) > 6 else 0
-            ctx_lines = lines[start : start + 3]
-            removed = lines[start + 3 : start + 3 + rng.choice((0, 1, 1, 2))]
+            want = rng.choice((0, 1, 1, 2))
             pool = (
                 ADDED_LINES.get(lang, ADDED_LINES["python"])
                 if path.endswith((".py", ".go", ".ts", ".tsx", ".kt", ".tf"))
                 else ("  retries: 3", "  timeout_ms: 5000", "  enabled: true")
             )
             added = [rng.choice(pool) for _ in range(rng.randint(1, 4))]
-            old_n = len(ctx_lines) + len(removed)
-            new_n = len(ctx_lines) + len(added)
-            patch = [f"@@ -{start + 1},{old_n} +{start + 1},{new_n} @@"]
-            patch += [" " + x for x in ctx_lines] + ["-" + x for x in removed] + ["+" + x for x in added]
-            out.append(FileChange(path, "modified", len(added), len(removed), "\n".join(patch) + "\n"))
-        return out
+            ids = tree[path]
+            at, remove = self._place(path, ids, min(start + 3, len(ids)), want, set(pool))
+            self.removed_lines.update(ids[at : at + remove])
+            tree = splice(tree, path, at, remove, self.lines.new(added, h))
+        return tree
+
+    def _place(self, path: str, ids: tuple[int, ...], at: int, want: int, pool: set[str]) -> tuple[int, int]:
+        """(index, count): the removable run of up to `want` lines nearest to `at`."""
+        ok = "".join("1" if self._removable(path, x, pool) else "0" for x in ids)
+        for n in range(want, 0, -1):
+            right = ok.find("1" * n, at)
+            left = ok.rfind("1" * n, 0, at + n - 1)
+            if right >= 0 or left >= 0:
+                return (right if left < 0 or 0 <= right - at <= at - left else left), n
+        return at, 0
+
+    def _removable(self, path: str, line: int, pool: set[str]) -> bool:
+        """Whether a random edit may remove this line. Only lines main already has, that no other
+        edit removed, that no planned edit relies on, and that random edits never add: so a
+        branch's edits (and a release's) never undo each other or another branch's, merges keep
+        every edit, and a range of commits changes exactly what its commits do. Random work also
+        never removes a line that names something (a definition, a key, a version, one of the
+        repository's symbols): it reworks bodies, and what code search finds stays where it was."""
+        text = self.lines.text[line]
+        return (
+            line not in self.removed_lines
+            and text not in pool
+            and self.lines.origin[line] in self.reach[self.spec.main]
+            and (path, text) not in self.protected
+            and not NAMING_LINE.search(text)
+            and not (self._symbols and self._symbols.search(text))
+        )
+
+    def _planned_edits(self, tree: Tree, edits: list[Edit], h: str) -> Tree:
+        for e in edits:
+            texts = self.lines.texts(tree.get(e.path, ()))
+            if e.old:
+                at = _find_run(texts, e.old, e.path)
+            elif e.after is not None:
+                at = _find_run(texts, (e.after,), e.path) + 1
+            else:
+                at = len(texts)
+            self.removed_lines.update(tree.get(e.path, ())[at : at + len(e.old)])
+            tree = splice(tree, e.path, at, len(e.old), self.lines.new(e.new, h))
+        return tree
+
+    def plan_edits(self, edits: list[Edit]) -> list[Edit]:
+        """Planned edits, with the lines they touch kept away from random edits."""
+        for e in edits:
+            self.protect(e.path, [*e.old, *e.new, *([e.after] if e.after else [])])
+        return edits
+
+    def protect(self, path: str, lines: list[str]) -> None:
+        """Random edits never remove these lines of `path` (scenarios rely on them)."""
+        self.protected.update((path, x) for x in lines)
+
+    def files_at(self, h: str) -> dict[str, str]:
+        return {path: self.lines.render(ids) for path, ids in self.trees[h].items()}
+
+    def forget_contents(self) -> None:
+        """Drop every commit's tree once the world holds the changes and the main head's files."""
+        self.trees.clear()
+        self.lines = Lines()
 
     def _ev_branch(self, t: datetime, f: Feature) -> None:
         f.head = self.heads.get(f.base, self.heads[self.spec.main])
@@ -404,7 +549,6 @@ class RepoSim:
         parents = [f.head]
         if c.merge_from_base:
             parents.append(self.heads[f.base])
-            c.changes = []
         f.head = self._commit(c, f.branch, parents, f)
         if f.pr is not None and f.pr.live:
             assert f.pr is not None
@@ -446,30 +590,34 @@ class RepoSim:
             )
             return
         pr.dest_hash = self.heads[f.target]
+        pr.merged_commits = self.pr_commits(pr)
         msg = pr.merge_message or f"Merged in {f.branch} (pull request #{pr.id})\n\n{pr.title}"
         merger = pr.closed_by or (pr.reviewers[0] if pr.reviewers and self.rng.random() < 0.4 else f.author)
         pr.closed_by = merger
-        plan = CommitPlan(t, merger, msg, changes=self._merge_changes(f))
+        plan = CommitPlan(t, merger, msg)
         if pr.merge_force:
             plan.force["push"] = pr.merge_force
         h = self._commit(plan, f.target, [self.heads[f.target], f.head], f)
         pr.merge_hash = h
-        self.heads[f.target] = h
+        self._advance(f.target, h)
         self._pipe(t, h, "push", f.target, plan, creator=merger)
         if f.branch.startswith("release/"):
             self.tags["v" + f.branch.split("/", 1)[1]] = h
 
-    def _merge_changes(self, f: Feature) -> list[FileChange]:
-        by_path: dict[str, FileChange] = {}
-        for c in f.commits:
-            for ch in c.changes or []:
-                by_path.setdefault(ch.path, ch)
-        return list(by_path.values())
+    def pr_commits(self, pr: PRPlan) -> list[str]:
+        """What Bitbucket lists as a PR's commits: those on its source and not on its destination
+        (at the merge for a merged PR), newest first. A release PR's include all of develop's."""
+        if pr.merged_commits:
+            return pr.merged_commits
+        f = pr.feature
+        assert f is not None
+        new = self._new_commits(pr.commits[-1] if pr.commits else f.head, self.reach[f.target])
+        return sorted(new, key=lambda c: (self.commits[c]["plan"].at, self.seq[c]), reverse=True)
 
     def _ev_push(self, t: datetime, obj: tuple[str, CommitPlan]) -> None:
         branch, c = obj
         h = self._commit(c, branch, [self.heads[branch]], None)
-        self.heads[branch] = h
+        self._advance(branch, h)
         self._pipe(t, h, "push", branch, c, creator=c.author)
 
     # ------------------------------------------------------------------ pipelines

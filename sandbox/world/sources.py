@@ -7,6 +7,8 @@ cases that the pipeline logs and test reports draw from. Deterministic: no rando
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -525,6 +527,7 @@ def _ts_tree(spec: RepoSpec, files: dict[str, str]) -> None:
         '    "test": "jest",\n    "lint": "eslint . --ext .ts,.tsx"\n  },\n'
         f'  "dependencies": {{\n{deps}\n  }},\n  "devDependencies": {{\n{dev_deps}\n  }}\n}}\n'
     )
+    files["package-lock.json"] = npm_lockfile(spec, dev)
     files["tsconfig.json"] = (
         '{\n  "compilerOptions": {\n    "target": "ES2022",\n    "module": "commonjs",\n    '
         '"strict": true,\n    "jsx": "preserve",\n    "outDir": "dist"\n  }\n}\n'
@@ -547,6 +550,33 @@ def _ts_tree(spec: RepoSpec, files: dict[str, str]) -> None:
     for module, symbols in spec.modules:
         ext = "tsx" if module.startswith(("components/", "pages/")) else "ts"
         files[f"src/{module}.{ext}"] = _ts_file(spec, module, symbols)
+
+
+def lockfile_entry(name: str, version: str) -> list[str]:
+    """The lines of one package in package-lock.json (what `npm ci` installs from)."""
+    tarball = f"https://registry.npmjs.org/{name}/-/{name.rsplit('/', 1)[-1]}-{version}.tgz"
+    digest = base64.b64encode(hashlib.sha512(f"{name}@{version}".encode()).digest()).decode()
+    return [
+        f'    "node_modules/{name}": {{',
+        f'      "version": "{version}",',
+        f'      "resolved": "{tarball}",',
+        f'      "integrity": "sha512-{digest}",',
+        '      "license": "MIT"',
+        "    },",
+    ]
+
+
+def npm_lockfile(spec: RepoSpec, dev: set[str]) -> str:
+    deps = {"dependencies": [d for d in spec.deps if d[0] not in dev]}
+    deps["devDependencies"] = [d for d in spec.deps if d[0] in dev]
+    root = [f'      "name": "@acme/{spec.slug}",', '      "version": "1.0.0",']
+    for key, items in deps.items():
+        root += [f'      "{key}": {{'] + [f'        "{n}": "^{v}",' for n, v in items] + ["      },"]
+    lines = ["{", f'  "name": "@acme/{spec.slug}",', '  "version": "1.0.0",', '  "lockfileVersion": 3,']
+    lines += ['  "requires": true,', '  "packages": {', '    "": {', *root, "    },"]
+    for n, v in sorted(spec.deps):
+        lines += lockfile_entry(n, v)
+    return "\n".join(lines) + "\n  }\n}\n"
 
 
 # ---------------------------------------------------------------------------------------- kotlin / hcl
