@@ -16,7 +16,7 @@ from bbscout.tools.bitbucket import bbql
 from bbscout.tools.commits import _author
 from bbscout.tools.context import ToolContext, clip, dig, fan_out, main_branch, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import BranchRecord, ToolResult, branch_ref
-from bbscout.tools.pick import pick_one, plural, wanted
+from bbscout.tools.pick import pick_one, repositories, wanted
 from bbscout.tools.redact import redact
 from bbscout.tools.shapes import readable
 
@@ -110,7 +110,7 @@ async def list_branches(ctx: ToolContext, args: ListBranches) -> ToolResult:
     among = ("work branches" if args.exclude_main else "branches") + (
         f" named like {args.name_contains!r}" if args.name_contains else ""
     )
-    among += " in " + (slugs[0] if len(slugs) == 1 else plural(len(slugs), "repository", "repositories"))
+    among += " in " + repositories(slugs)
     chosen, rule = pick_one(
         records,
         args.pick,

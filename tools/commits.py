@@ -22,7 +22,7 @@ from bbscout.tools.bitbucket import BitbucketError, NotFound
 from bbscout.tools.context import ToolContext, clip, dig, fan_out, main_branch, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import CommitRecord, FileChangeRecord, ToolResult, commit_ref
 from bbscout.tools.history import FirstParentChain, assign_entries
-from bbscout.tools.pick import pick_one, plural, wanted
+from bbscout.tools.pick import pick_one, plural, repositories, wanted
 from bbscout.tools.pullrequests import DIFFSTAT_FIELDS, file_change_record, merged_prs
 from bbscout.tools.redact import redact
 from bbscout.tools.resolve import Person, PersonFilter, person_from_account, person_from_raw
@@ -401,7 +401,7 @@ def _among(args: ListCommits, slugs: list[str]) -> str:
         parts.append(f"mentioning {args.message_contains!r}")
     if args.path:
         parts.append(f"touching {args.path!r}")
-    parts.append("in " + (slugs[0] if len(slugs) == 1 else plural(len(slugs), "repository", "repositories")))
+    parts.append("in " + repositories(slugs))
     return " ".join(parts)
 
 

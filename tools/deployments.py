@@ -25,7 +25,7 @@ from bbscout.tools.evidence import (
     ToolResult,
     deployment_ref,
 )
-from bbscout.tools.pick import pick_one, plural, wanted
+from bbscout.tools.pick import pick_one, repositories, wanted
 from bbscout.tools.redact import redact
 
 __all__ = ["deployment_changes", "deployment_history", "environments", "list_deployments"]
@@ -399,7 +399,7 @@ def _among(args: ListDeployments, slugs: list[str]) -> str:
         what = f"{'/'.join(args.statuses)} {what}"
     if args.environment:
         what += f" to {args.environment}"
-    return what + " in " + (slugs[0] if len(slugs) == 1 else plural(len(slugs), "repository", "repositories"))
+    return what + " in " + repositories(slugs)
 
 
 async def _pipeline_build(ctx: ToolContext, repo: str, rec: DeploymentRecord, raw: dict[str, Any]) -> None:

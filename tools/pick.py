@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from bbscout.tools.args import Pick
 
-__all__ = ["PICK_SCAN", "pick_one", "plural", "wanted"]
+__all__ = ["PICK_SCAN", "pick_one", "plural", "repositories", "wanted"]
 
 R = TypeVar("R")
 PICK_SCAN = 500  # records compared at most for "oldest" (newest-first listings must read them all)
@@ -29,7 +29,13 @@ def wanted(pick: Pick | None, limit: int) -> int:
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
+    """ "1 deployment", "2 deployments" (`many` for irregular plurals)."""
     return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def repositories(slugs: Sequence[str]) -> str:
+    """Where a listing looked, as its note says it: the one repository by name, else how many."""
+    return slugs[0] if len(slugs) == 1 else plural(len(slugs), "repository", "repositories")
 
 
 def pick_one(

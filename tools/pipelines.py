@@ -26,7 +26,7 @@ from bbscout.tools.evidence import (
     step_ref,
     test_ref,
 )
-from bbscout.tools.pick import pick_one, plural, wanted
+from bbscout.tools.pick import pick_one, repositories, wanted
 from bbscout.tools.redact import redact
 from bbscout.tools.shapes import Unreadable, need_int, readable
 
@@ -314,7 +314,7 @@ def _among(args: ListPipelines, slugs: list[str]) -> str:
         what += f" for PR #{args.pr_id}"
     if args.trigger:
         what += f" triggered by {args.trigger}"
-    return what + " in " + (slugs[0] if len(slugs) == 1 else plural(len(slugs), "repository", "repositories"))
+    return what + " in " + repositories(slugs)
 
 
 async def _fetch_pipeline(ctx: ToolContext, repo: str, build_number: int) -> tuple[dict[str, Any], str]:

@@ -22,7 +22,7 @@ from bbscout.tools.bitbucket import AuthError, BadRequest, BitbucketError, NotFo
 from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import FileChangeRecord, PullRequestRecord, ToolResult, file_ref, pr_ref
 from bbscout.tools.paths import path_matches
-from bbscout.tools.pick import pick_one, plural, wanted
+from bbscout.tools.pick import pick_one, repositories, wanted
 from bbscout.tools.redact import redact
 from bbscout.tools.resolve import Person, PersonFilter, person_from_account
 from bbscout.tools.shapes import read_all, readable
@@ -257,7 +257,7 @@ def _among(args: ListPullRequests, states: list[str], slugs: list[str]) -> str:
         parts.append(f"into {args.destination_branch}")
     if args.source_branch:
         parts.append(f"from {args.source_branch}")
-    parts.append("in " + (slugs[0] if len(slugs) == 1 else plural(len(slugs), "repository", "repositories")))
+    parts.append("in " + repositories(slugs))
     return " ".join(parts)
 
 

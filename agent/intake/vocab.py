@@ -614,8 +614,8 @@ METRIC_VALUE_ASKS: tuple[str, ...] = (
     r"\bhow\s+(?:high|low|bad|good|fast|slow)\s+(?:is|was|are|were|has)\b[^?]*{metric}",
     r"\b(?:show|graph|chart|plot)\s+(?:me\s+)?(?:the\s+|our\s+)?(?:[\w-]+\s+){0,2}?{metric}",
 )
-# Words that report a metric *moved*: with one, the question is an incident, whatever else it asks.
-METRIC_CHANGES: tuple[str, ...] = (
+# Words that report a metric *moved*.
+_METRIC_MOVED: tuple[str, ...] = (
     "spike",
     "spiked",
     "spikes",
@@ -646,41 +646,13 @@ METRIC_CHANGES: tuple[str, ...] = (
     "why is",
     "why did",
     "why are",
-    "throwing",
 )
+# With one of these, the question is an incident, whatever else it asks.
+METRIC_CHANGES: tuple[str, ...] = (*_METRIC_MOVED, "throwing")
 # Words that make a metric a *symptom report* rather than a request for its value.
 METRIC_SYMPTOM: tuple[str, ...] = (
-    "spike",
-    "spiked",
-    "spikes",
-    "spiking",
-    "jumped",
-    "jump",
-    "went up",
-    "increased",
-    "increase",
-    "climbing",
-    "climbed",
-    "doubled",
-    "tripled",
-    "dropped",
-    "drop",
-    "degraded",
-    "regressed",
-    "regression",
-    "worse",
+    *_METRIC_MOVED,
     "high",
-    "higher",
-    "elevated",
-    "through the roof",
-    "what changed",
-    "what did we ship",
-    "what shipped",
-    "what went out",
-    "what caused",
-    "why is",
-    "why did",
-    "why are",
     "since",
     "started",
     "after the",

@@ -27,7 +27,6 @@ from bbscout.agent.reporters.rules import (
     first_line,
     link,
     listing,
-    plural,
     pr_line,
     report_code,
     report_deployment_changes,
@@ -43,6 +42,7 @@ from bbscout.tools.evidence import (
     PullRequestRecord,
     StepRecord,
 )
+from bbscout.tools.pick import plural
 
 __all__ = ["report_about", "which_one"]
 

@@ -37,6 +37,7 @@ from bbscout.tools.evidence import (
     commit_ref,
     held_commits,
 )
+from bbscout.tools.pick import plural
 from bbscout.tools.resolve import ambiguous_person
 
 LLM_HINT = (
@@ -98,11 +99,6 @@ def listing(records: Sequence[R], line: Callable[[R], str]) -> str:
     if len(records) > MAX_LISTED:
         shown.append(f"- … and {len(records) - MAX_LISTED} more (narrow the window or name a repository)")
     return "\n".join(shown)
-
-
-def plural(n: int, noun: str, many: str | None = None) -> str:
-    """ "1 deployment", "2 deployments" (`many` for irregular plurals)."""
-    return f"{n} {noun if n == 1 else (many or noun + 's')}"
 
 
 # How a headline says an applied constraint, by its filter (the value fills {v}).
