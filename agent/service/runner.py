@@ -48,12 +48,11 @@ from bbscout.agent.runtime import (
 )
 from bbscout.agent.service.store import TURN_LEASE_SECONDS, Store, StoreUnavailable, outage_of
 from bbscout.agent.settings import ConfigError, Settings
-from bbscout.tools.bitbucket import AuthError, ResponseCache
+from bbscout.tools.bitbucket import COALESCE_SECONDS, AuthError, ResponseCache
 from bbscout.tools.bitbucket import Store as SharedStore
 
 __all__ = ["LocalThreads", "Question", "Resolved", "RunRefused", "Runner", "Thread", "check_names"]
 
-COALESCE_SECONDS = 5.0  # as the shared store keeps listings (tools.bitbucket._shared)
 Clock = Callable[[], datetime]
 Check = Callable[[], Awaitable[None]]
 

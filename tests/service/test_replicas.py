@@ -82,8 +82,7 @@ def test_a_thread_answers_one_turn_at_a_time_across_replicas(replicas: tuple[str
 async def test_the_ledger_counts_the_requests_of_both(
     replicas: tuple[str, str], sandbox: Any, redis_server: Any, env: Env
 ) -> None:
-    from bbscout.tools.bitbucket import BasicAuth, open_store
-    from bbscout.tools.bitbucket._shared import credential_identity
+    from bbscout.tools.bitbucket import BasicAuth, credential_identity, open_store
 
     a, b = replicas
     token = env.world.token("demo")

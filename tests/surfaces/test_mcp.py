@@ -199,8 +199,7 @@ async def test_mcp_answers_on_the_saved_connection_with_the_shared_cache_ledger_
 ) -> None:
     """`bbscout mcp --connection NAME` spends the hourly ledger that every other process reads, fills
     the cache that a later `bbscout ask` of the same connection reuses, and keeps the per-question budget."""
-    from bbscout.tools.bitbucket import BasicAuth, open_store
-    from bbscout.tools.bitbucket._shared import credential_identity
+    from bbscout.tools.bitbucket import BasicAuth, credential_identity, open_store
 
     assert bitbucket.api_token is not None and bitbucket.email is not None
     save_plain(Path(clean_env["BBSCOUT_CONFIG"]), "Prod", bitbucket)
