@@ -814,6 +814,11 @@ async def test_failure_listings_are_not_incidents(question: str) -> None:
         ("branches nobody has pushed to in 2 weeks", "2026-11-15T15:30"),
         ("branches that have not been updated in the last 30 days", "2026-10-30T15:30"),
         ("idle branches in checkout", "2026-10-30T15:30"),
+        # a stated inactivity period written with "a/an" sets the cutoff, never the 30-day default
+        ("release branches nobody pushed to for a week", "2026-11-22T15:30"),
+        ("feature branches in auth idle for over a month", "2026-10-29T15:30"),
+        ("which hotfix branches have had no activity in a fortnight?", "2026-11-15T15:30"),
+        ("branches not updated within a day", "2026-11-28T15:30"),
     ],
 )
 async def test_stale_branch_phrasings(question: str, cutoff: str) -> None:
