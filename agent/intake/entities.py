@@ -967,7 +967,10 @@ _REPO_EXISTS = re.compile(
 )
 # "what's running in prod", "what's live on staging": what is deployed in an environment
 _RUNNING_IN_ENV = re.compile(
-    r"\b(?P<v>running|live|sitting|out)\s+(?:in|on)\s+(?:the\s+)?(?:prod|production|prd|staging|stg|pre-?prod|uat|qa|live)\b"
+    r"\b(?P<v>running|live|sitting|out)\s+(?:in|on)\s+(?:the\s+)?"
+    # "running in auth prod": a repository's name may stand between the preposition and the environment
+    r"(?:(?!(?:pipelines?|builds?|ci|runs?|jobs?|steps?)\b)[a-z][\w.-]*\s+){0,2}?"
+    r"(?:prod|production|prd|staging|stg|pre-?prod|uat|qa|live)\b"
 )
 # HTTP 5xx symptoms in any spelling: "504s", "503 errors", "http 502", "5xxs"
 _HTTP_5XX = re.compile(

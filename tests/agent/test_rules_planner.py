@@ -1233,6 +1233,10 @@ async def test_merge_commits_still_mean_merges_only() -> None:
         ("what's live on staging for checkout?", "checkout-service", "staging"),
         ("which version is running in production for payments", "payments-service", "production"),
         ("what is running on prod in api-gateway", "api-gateway", "production"),
+        # the repository named between the preposition and the environment (heldout 5)
+        ("which sha is running in payments prod right now?", "payments-service", "production"),
+        ("what commit is live on checkout staging", "checkout-service", "staging"),
+        ("which release is running in the api-gateway production env?", "api-gateway", "production"),
     ],
 )
 async def test_running_in_an_environment_is_the_live_deployment(question: str, repo: str, env: str) -> None:
@@ -1240,6 +1244,7 @@ async def test_running_in_an_environment_is_the_live_deployment(question: str, r
     assert p.family == "deployments", p
     step = _first_primary(p)
     assert step["_tool"] == "list_deployments" and step["current"] is True
+    assert "statuses" not in step  # "running" there is what is live, never the IN_PROGRESS state
     assert step["repos"] == [repo] and step["environment"] == env
 
 
