@@ -396,15 +396,25 @@ _NEGATED_RESULT = re.compile(
 )
 
 
+_EXCLUDED_RESULT = re.compile(
+    r"(?<![\w'-])(?:"
+    + "|".join(sorted((re.escape(n) for n in V.EXCLUSIONS), key=len, reverse=True))
+    + r")\s+"
+    r"(?:(?:" + "|".join(V.EXCLUSION_FILLERS) + r")\s+)*"
+    r"(?P<p>" + "|".join(sorted((re.escape(r) for r in V.RESULTS), key=len, reverse=True)) + r")(?![\w/-])"
+)
+
+
 def _negated_results(text: str) -> tuple[str, set[str]]:
-    """Blank result words after a negation ("errored, not failed tests"); returns the results they named."""
+    """Blank result words after a negation ("errored, not failed tests") or an exclusion ("don't count the
+    ones people cancelled"); returns the results they named."""
     negated: set[str] = set()
 
     def blank(m: re.Match[str]) -> str:
         negated.update(V.RESULTS[m.group("p")])
         return " "
 
-    return _NEGATED_RESULT.sub(blank, text), negated
+    return _NEGATED_RESULT.sub(blank, _EXCLUDED_RESULT.sub(blank, text)), negated
 
 
 _NO_ACTIVITY = re.compile(

@@ -143,6 +143,12 @@ def test_window_and_plain_json() -> None:
         ("failed builds, not the stopped ones", ["FAILED", "ERROR"]),
         ("builds that aren't green", ["FAILED", "ERROR"]),
         ("failed or errored pipelines", ["FAILED", "ERROR"]),
+        # an exclusion verb with a clause before the result word (heldout 5)
+        ("what broke this week? skip the ones somebody stopped", ["FAILED", "ERROR"]),
+        ("red builds today but leave out anything that got aborted", ["FAILED", "ERROR"]),
+        ("failed pipelines on main, not counting runs we cancelled by hand", ["FAILED", "ERROR"]),
+        ("which builds failed? don't include the cancelled ones", ["FAILED", "ERROR"]),
+        ("pipelines that failed or were cancelled", ["FAILED", "ERROR", "STOPPED"]),
     ],
 )
 def test_negated_result_words_do_not_count(question: str, results: list[str]) -> None:
