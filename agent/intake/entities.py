@@ -521,6 +521,20 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
     return text
 
 
+def _branch_after_repo(text: str, u: Understanding) -> str | None:
+    """ "when did mobile develop last go red": a well-known branch name right after a repository's name is
+    that repository's branch (an environment word is one only when no deployment is asked about)."""
+    deploys = u.environment is not None or "deployments" in u.topics
+    names = [n for n in V.NAMED_BRANCHES if not (deploys and _environment(f"to {n}"))]
+    for mention in u.repo_mentions:
+        if mention.status != "resolved":
+            continue
+        m = re.search(rf"\b{re.escape(mention.phrase)}\s+(?P<b>{'|'.join(names)})\b(?!\s+branch)", text)
+        if m:
+            return m.group("b")
+    return None
+
+
 _COMMIT_NOUNS = tuple(p for p in V.TOPICS["commits"] if not re.match(r"(?:merged|landed|lands?)\b", p))
 
 
@@ -1098,6 +1112,8 @@ def understand(
         if token:
             scan = scan.replace(token.lower(), " ")
     _repo_mentions(scan, u, repositories)
+    if u.branch is None and not u.branch_words:
+        u.branch = _branch_after_repo(work, u)
     if not u.paths and not u.symbols:
         said = {w for m in u.repo_mentions for w in m.phrase.split()} | {"repo", "repository", "service"}
         u.file_words = [w for w in _file_words(work) if w not in said]

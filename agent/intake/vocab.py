@@ -1042,6 +1042,19 @@ PICK_VERBS: tuple[str, ...] = (
     "rolled out",
     "rolled back",
     "created",
+    # "when did mobile develop last go red?": the last failure is one run
+    "go red",
+    "went red",
+    "turn red",
+    "turned red",
+    "break",
+    "broke",
+    "errored",
+    "go green",
+    "went green",
+    "turned green",
+    "pass",
+    "succeed",
 )
 
 # --- when a commit reached a branch (list_commits time_field="entered_branch") --------------------------

@@ -1623,3 +1623,23 @@ async def test_a_ci_subject_then_who_broke_it_is_a_build_incident() -> None:
 async def test_a_described_file_with_no_repository_asks_which() -> None:
     p = await plan("show me the staging config")
     assert p.family == "code" and not p.steps and p.clarify and "staging config" in p.clarify[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "repo", "branch", "results"),
+    [
+        ("when did web frontend develop last go red?", "web-frontend", "develop", ["FAILED", "ERROR"]),
+        ("when was the last time checkout's main broke", "checkout-service", "main", ["FAILED", "ERROR"]),
+        ("when did auth develop last go green", "auth-service", "develop", ["SUCCESSFUL"]),
+        ("api-gateway main: when did it last break?", "api-gateway", "main", ["FAILED", "ERROR"]),
+    ],
+)
+async def test_when_did_a_branch_last_fail_is_one_run(
+    question: str, repo: str, branch: str, results: list[str]
+) -> None:
+    p = await plan(question)
+    assert p.family == "pipelines", p
+    step = _first_primary(p)
+    assert step["_tool"] == "list_pipelines" and step["pick"] == "newest"
+    assert step["repos"] == [repo] and step["branch"] == branch and step["results"] == results
+    assert "since" not in step  # the last failure ever, not the failures of a default window
