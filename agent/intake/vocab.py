@@ -1136,6 +1136,8 @@ CUES: dict[str, tuple[str, ...]] = {
     ),
     "merge_commits": (r"\bmerge\s+commits?\b", r"\bmerges\b"),
     "created": (r"\b(?:opened|created|raised|submitted|filed|new)\b",),
+    # "the most recently updated PR", "the latest active PR": recency by activity, not by opening
+    "updated": (r"\b(?:updated?|updating|active|activity|touched|commented|bumped)\b",),
     # "what did Priya open?": open as a verb is what someone opened (any state), not "open PRs"
     "open_verb": (
         r"\b(?:did|does|do|has|have|had|will)\s+(?:[\w@.'’-]+\s+){1,3}open\b(?!\s+(?:prs?|pull|pr\b))",
