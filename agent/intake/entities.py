@@ -1108,6 +1108,7 @@ def understand(
     _texts(question, u)
     # "gateway timeouts" names an HTTP error, "infra errors" a result: neither names a repository
     scan = _found_removed(work, (*V.HTTP_PHRASES, *V.SYSTEM_ERRORS))
+    scan = _ALL_REPOS.sub(" ", scan)  # "across all services" is the scope, never a repository's name
     for token in [u.branch or "", *u.paths, *u.symbols]:
         if token:
             scan = scan.replace(token.lower(), " ")

@@ -515,3 +515,19 @@ def test_a_metric_value_asked_over_a_time_is_still_a_value(question: str, metric
 )
 def test_a_metric_reported_as_moving_or_a_build_count_is_no_value_ask(question: str) -> None:
     assert u(question).metric_ask is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what's live on prod across all services?",
+        "failed builds across services since monday",
+        "what's on staging in all of our services right now",
+        "which commit is deployed to staging across all the repositories",
+        "stale branches, workspace-wide",
+    ],
+)
+def test_the_all_repositories_scope_names_no_repository(question: str) -> None:
+    got = u(question)
+    assert got.repos == [] and got.repo_mentions == [], got.repo_mentions
+    assert got.all_repos
