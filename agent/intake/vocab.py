@@ -538,7 +538,20 @@ ASKS: dict[str, tuple[str, ...]] = {
         "open",
         "show",
     ),
-    "diff": ("diff", "patch", "files changed", "what files", "changes in"),
+    "diff": (
+        "diff",
+        "diffstat",
+        "patch",
+        "files changed",
+        "changed files",
+        "what files",
+        "which files",
+        "files touched",
+        "files modified",
+        "files it changed",
+        "files it touched",
+        "changes in",
+    ),
     "comments": ("comments", "comment", "discussion", "feedback"),
     "who": ("who", "whom", "by whom", "which person"),
     "latest": (
@@ -796,6 +809,7 @@ STOP_WORDS: frozenset[str] = frozenset(
     morning afternoon evening night week weeks day days hour hours minute minutes month months year
     years last past previous prev recent recently latest newest new old ago earlier later top first
     second third next did do happen happened going on work worked working im i'm whats what's
+    touch touches modify modifies edit edits affect affects alter alters
     """.split()  # noqa: SIM905
 )
 
