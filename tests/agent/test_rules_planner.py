@@ -751,6 +751,25 @@ async def test_build_incident_window_and_time() -> None:
 
 
 @pytest.mark.parametrize(
+    ("question", "onset"),
+    [
+        ("checkout main went red at ~09:40 UTC, what broke it?", "2026-11-29T09:40"),
+        ("the auth-service main build has been failing since about 14:05", "2026-11-29T14:05"),
+        ("who broke payments-service main? it's been red since approx 11:20 utc", "2026-11-29T11:20"),
+        ("api-gateway main build broke around 6am", "2026-11-29T06:00"),
+    ],
+)
+async def test_an_approximate_build_onset_looks_back_before_it(question: str, onset: str) -> None:
+    # an onset is when someone noticed, often roughly: the run that broke the build started before it
+    p = await plan(question, mode="investigate")
+    assert p.focus.incident is not None and p.focus.incident.kind == "build", p
+    expected = datetime.fromisoformat(Z(onset)) - timedelta(hours=1)
+    assert p.focus.incident.since == expected
+    tools = {s.tool: s.args for s in p.steps}
+    assert datetime.fromisoformat(tools["list_pipelines"]["since"]) == expected
+
+
+@pytest.mark.parametrize(
     ("question", "service", "since"),
     [
         (
