@@ -702,6 +702,12 @@ METRIC_VALUE_ASKS: tuple[str, ...] = (
     r"\b(?:number|count|rate)\s+of\s+(?:http\s+)?{count}\b(?!\s+(?:builds?|pipelines?|prs?|pull|commits?))",
     r"\bhow\s+(?:high|low|bad|good|fast|slow)\s+(?:is|was|are|were|has)\b[^?]*{metric}",
     r"\b(?:show|graph|chart|plot)\s+(?:me\s+)?(?:the\s+|our\s+)?(?:[\w-]+\s+){0,2}?{metric}",
+    # terse: the question is the metric and where/when ("error rate on the gw since this morning?")
+    r"^\s*(?:so\s+|and\s+|ok\s+|hey\s+)?(?:the\s+|our\s+|current\s+)?(?:[\w-]+\s+)?{metric}"
+    r"(?:\s+(?:on|of|for|in|at|across|since|today|yesterday|this|over|during|from)\b[^?]*)?\s*\?",
+    # "how's the error rate been today?", "how has checkout latency looked since 9?"
+    r"\bhow(?:'s|s|\s+is|\s+has|\s+was|\s+have)?\s+(?:the\s+|our\s+)?(?:[\w-]+\s+){0,2}?{metric}"
+    r"(?:\s+(?:on|of|for|in|at)\s+(?:the\s+)?[\w-]+)?\s+(?:been|looking|looked|doing|trending)\b",
 )
 # Words that report a metric *moved*.
 _METRIC_MOVED: tuple[str, ...] = (

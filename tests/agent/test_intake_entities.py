@@ -499,6 +499,11 @@ def test_heldout_4_root_causes(question: str, expected: dict[str, Any]) -> None:
         ("what has the p95 of auth-service been since the 9:00 release?", "p95"),
         ("how many 503s did checkout serve this morning?", "503s"),
         ("number of 5xx on the api since monday", "5xx"),
+        # terse asks and "how has it been" (heldout 5)
+        ("checkout p99 since the deploy?", "p99"),
+        ("latency for payments today?", "latency"),
+        ("how's the error rate on auth been since 9am", "error rate"),
+        ("how has checkout throughput looked this week?", "throughput"),
     ],
 )
 def test_a_metric_value_asked_over_a_time_is_still_a_value(question: str, metric: str) -> None:
@@ -511,6 +516,9 @@ def test_a_metric_value_asked_over_a_time_is_still_a_value(question: str, metric
         "503s since 10:05 on checkout, what changed?",
         "checkout has been throwing 504s since the deploy",
         "how many builds errored in checkout today?",
+        "error rate spiked on payments since 9, what changed?",
+        "is the error rate high on checkout since the deploy?",
+        "latency on auth went up around 10am?",
     ],
 )
 def test_a_metric_reported_as_moving_or_a_build_count_is_no_value_ask(question: str) -> None:
