@@ -33,6 +33,9 @@ HELDOUT3_MIN ?= 0.95
 # Held-out set 4 (issue 10): 53/75 on its first run, 75/75 after the root causes it revealed; a regression
 # set from then on (evals/heldout/heldout4-planner-run.md).
 HELDOUT4_MIN ?= 0.95
+# Held-out set 5 (issue 10): 51/60 on its first run, 60/60 after the root causes it revealed; a regression
+# set from then on (evals/heldout/heldout5-planner-run.md).
+HELDOUT5_MIN ?= 0.95
 # Read-only refusals (issue 16): 37/37 since the planner answers its two look-alike questions exactly.
 REFUSALS_MIN ?= 0.95
 # Chat follow-ups (issue 15): 41/41 after the referents (9/41 on the first run); see
@@ -44,6 +47,7 @@ evals: install
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout2.yaml --min-pass-rate $(HELDOUT2_MIN) --report evals/reports/heldout2
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout3.yaml --min-pass-rate $(HELDOUT3_MIN) --report evals/reports/heldout3
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout4.yaml --min-pass-rate $(HELDOUT4_MIN) --report evals/reports/heldout4
+	$(BIN)/bbscout eval --planner rules --cases evals/heldout/heldout5.yaml --min-pass-rate $(HELDOUT5_MIN) --report evals/reports/heldout5
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/refusals.yaml --min-pass-rate $(REFUSALS_MIN) --report evals/reports/refusals
 	$(BIN)/bbscout eval --planner rules --cases evals/heldout/conversations.yaml --min-pass-rate $(CONVERSATIONS_MIN) --report evals/reports/conversations
 

@@ -396,15 +396,25 @@ _NEGATED_RESULT = re.compile(
 )
 
 
+_EXCLUDED_RESULT = re.compile(
+    r"(?<![\w'-])(?:"
+    + "|".join(sorted((re.escape(n) for n in V.EXCLUSIONS), key=len, reverse=True))
+    + r")\s+"
+    r"(?:(?:" + "|".join(V.EXCLUSION_FILLERS) + r")\s+)*"
+    r"(?P<p>" + "|".join(sorted((re.escape(r) for r in V.RESULTS), key=len, reverse=True)) + r")(?![\w/-])"
+)
+
+
 def _negated_results(text: str) -> tuple[str, set[str]]:
-    """Blank result words after a negation ("errored, not failed tests"); returns the results they named."""
+    """Blank result words after a negation ("errored, not failed tests") or an exclusion ("don't count the
+    ones people cancelled"); returns the results they named."""
     negated: set[str] = set()
 
     def blank(m: re.Match[str]) -> str:
         negated.update(V.RESULTS[m.group("p")])
         return " "
 
-    return _NEGATED_RESULT.sub(blank, text), negated
+    return _NEGATED_RESULT.sub(blank, _EXCLUDED_RESULT.sub(blank, text)), negated
 
 
 _NO_ACTIVITY = re.compile(
@@ -509,6 +519,20 @@ def _paths_and_branches(question: str, text: str, u: Understanding, repos: Seque
                 u.branch = name
                 break
     return text
+
+
+def _branch_after_repo(text: str, u: Understanding) -> str | None:
+    """ "when did mobile develop last go red": a well-known branch name right after a repository's name is
+    that repository's branch (an environment word is one only when no deployment is asked about)."""
+    deploys = u.environment is not None or "deployments" in u.topics
+    names = [n for n in V.NAMED_BRANCHES if not (deploys and _environment(f"to {n}"))]
+    for mention in u.repo_mentions:
+        if mention.status != "resolved":
+            continue
+        m = re.search(rf"\b{re.escape(mention.phrase)}\s+(?P<b>{'|'.join(names)})\b(?!\s+branch)", text)
+        if m:
+            return m.group("b")
+    return None
 
 
 _COMMIT_NOUNS = tuple(p for p in V.TOPICS["commits"] if not re.match(r"(?:merged|landed|lands?)\b", p))
@@ -967,7 +991,10 @@ _REPO_EXISTS = re.compile(
 )
 # "what's running in prod", "what's live on staging": what is deployed in an environment
 _RUNNING_IN_ENV = re.compile(
-    r"\b(?P<v>running|live|sitting|out)\s+(?:in|on)\s+(?:the\s+)?(?:prod|production|prd|staging|stg|pre-?prod|uat|qa|live)\b"
+    r"\b(?P<v>running|live|sitting|out)\s+(?:in|on)\s+(?:the\s+)?"
+    # "running in auth prod": a repository's name may stand between the preposition and the environment
+    r"(?:(?!(?:pipelines?|builds?|ci|runs?|jobs?|steps?)\b)[a-z][\w.-]*\s+){0,2}?"
+    r"(?:prod|production|prd|staging|stg|pre-?prod|uat|qa|live)\b"
 )
 # HTTP 5xx symptoms in any spelling: "504s", "503 errors", "http 502", "5xxs"
 _HTTP_5XX = re.compile(
@@ -1081,10 +1108,13 @@ def understand(
     _texts(question, u)
     # "gateway timeouts" names an HTTP error, "infra errors" a result: neither names a repository
     scan = _found_removed(work, (*V.HTTP_PHRASES, *V.SYSTEM_ERRORS))
+    scan = _ALL_REPOS.sub(" ", scan)  # "across all services" is the scope, never a repository's name
     for token in [u.branch or "", *u.paths, *u.symbols]:
         if token:
             scan = scan.replace(token.lower(), " ")
     _repo_mentions(scan, u, repositories)
+    if u.branch is None and not u.branch_words:
+        u.branch = _branch_after_repo(work, u)
     if not u.paths and not u.symbols:
         said = {w for m in u.repo_mentions for w in m.phrase.split()} | {"repo", "repository", "service"}
         u.file_words = [w for w in _file_words(work) if w not in said]

@@ -176,6 +176,8 @@ def _pick_patterns() -> tuple[re.Pattern[str], ...]:
         re.compile(
             rf"\b(?P<n>{verbs})\s+(?:[\w'/-]+\s+){{0,5}}?(?P<p>last|most\s+recently|first)\s*(?:[?.!]|$)"
         ),
+        # "when was the last time main failed?"
+        re.compile(r"\b(?:the\s+)?(?P<p>last|first)\s+time\b(?!\s+(?:window|range|period))"),
         # "which branch is the newest?"
         re.compile(
             rf"\b(?P<n>{nouns})\s+(?:is|was|are|were)\s+(?:the\s+)?(?P<p>{pick})(?:\s+one)?\s*(?:[?.!]|$)"

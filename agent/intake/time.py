@@ -645,6 +645,13 @@ def _normalize(text: str) -> str:
     )
     t = re.sub(r"\bthis\s+fortnight\b", "the past fortnight", t)
     t = re.sub(r"\b(?:a|one)\s+fortnight\b", "1 fortnight", t)
+    # "no commits for a week", "idle for over a month", "not touched in a day": a period after a
+    # preposition is a rolling amount, like "for 7 days"
+    t = re.sub(
+        rf"\b(for|in|within|over)\s+((?:over|more\s+than|about|around|nearly|almost)\s+)?an?\s+(?=(?:{_UNIT_RE})\b)",
+        r"\1 \g<2>1 ",
+        t,
+    )
     t = re.sub(r"\bmid-?night\b", "midnight", t)
     t = re.sub(r"\b(?:earlier|so far|up to now|until now)\s+today\b", "today", t)
     t = re.sub(r"\bthis (?:week|month|year) so far\b", lambda m: m.group(0)[:-7], t)

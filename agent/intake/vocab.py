@@ -252,6 +252,82 @@ RESULTS: dict[str, tuple[PipelineResult, ...]] = {
     "successfully": ("SUCCESSFUL",),
 }
 # Words that negate the state word right after them: "errored (not failed tests)" asks for ERROR only.
+# Verbs that leave results out of an answer ("don't count the ones people cancelled", "skip the stopped
+# runs"); the words between the verb and the result are `EXCLUSION_FILLERS`.
+EXCLUSIONS: tuple[str, ...] = (
+    "don't count",
+    "do not count",
+    "don't include",
+    "do not include",
+    "don't show",
+    "don't list",
+    "don't want",
+    "not counting",
+    "not including",
+    "leave out",
+    "leaving out",
+    "filter out",
+    "filtering out",
+    "skip",
+    "skipping",
+    "drop",
+    "dropping",
+    "ignore",
+    "ignoring",
+    "exclude",
+    "excluding",
+    "except",
+    "except for",
+    "minus",
+    "without",
+    "other than",
+    "apart from",
+)
+EXCLUSION_FILLERS: tuple[str, ...] = (
+    "the",
+    "those",
+    "these",
+    "any",
+    "all",
+    "one",
+    "ones",
+    "run",
+    "runs",
+    "build",
+    "builds",
+    "pipeline",
+    "pipelines",
+    "job",
+    "jobs",
+    "that",
+    "which",
+    "who",
+    "were",
+    "was",
+    "got",
+    "get",
+    "have",
+    "has",
+    "had",
+    "been",
+    "being",
+    "people",
+    "someone",
+    "somebody",
+    "anyone",
+    "we",
+    "they",
+    "i",
+    "you",
+    "manually",
+    "just",
+    "already",
+    "by",
+    "hand",
+    "anything",
+    "everything",
+    "something",
+)
 NEGATIONS: tuple[str, ...] = (
     "not",
     "never",
@@ -462,7 +538,20 @@ ASKS: dict[str, tuple[str, ...]] = {
         "open",
         "show",
     ),
-    "diff": ("diff", "patch", "files changed", "what files", "changes in"),
+    "diff": (
+        "diff",
+        "diffstat",
+        "patch",
+        "files changed",
+        "changed files",
+        "what files",
+        "which files",
+        "files touched",
+        "files modified",
+        "files it changed",
+        "files it touched",
+        "changes in",
+    ),
     "comments": ("comments", "comment", "discussion", "feedback"),
     "who": ("who", "whom", "by whom", "which person"),
     "latest": (
@@ -613,6 +702,12 @@ METRIC_VALUE_ASKS: tuple[str, ...] = (
     r"\b(?:number|count|rate)\s+of\s+(?:http\s+)?{count}\b(?!\s+(?:builds?|pipelines?|prs?|pull|commits?))",
     r"\bhow\s+(?:high|low|bad|good|fast|slow)\s+(?:is|was|are|were|has)\b[^?]*{metric}",
     r"\b(?:show|graph|chart|plot)\s+(?:me\s+)?(?:the\s+|our\s+)?(?:[\w-]+\s+){0,2}?{metric}",
+    # terse: the question is the metric and where/when ("error rate on the gw since this morning?")
+    r"^\s*(?:so\s+|and\s+|ok\s+|hey\s+)?(?:the\s+|our\s+|current\s+)?(?:[\w-]+\s+)?{metric}"
+    r"(?:\s+(?:on|of|for|in|at|across|since|today|yesterday|this|over|during|from)\b[^?]*)?\s*\?",
+    # "how's the error rate been today?", "how has checkout latency looked since 9?"
+    r"\bhow(?:'s|s|\s+is|\s+has|\s+was|\s+have)?\s+(?:the\s+|our\s+)?(?:[\w-]+\s+){0,2}?{metric}"
+    r"(?:\s+(?:on|of|for|in|at)\s+(?:the\s+)?[\w-]+)?\s+(?:been|looking|looked|doing|trending)\b",
 )
 # Words that report a metric *moved*.
 _METRIC_MOVED: tuple[str, ...] = (
@@ -720,6 +815,7 @@ STOP_WORDS: frozenset[str] = frozenset(
     morning afternoon evening night week weeks day days hour hours minute minutes month months year
     years last past previous prev recent recently latest newest new old ago earlier later top first
     second third next did do happen happened going on work worked working im i'm whats what's
+    touch touches modify modifies edit edits affect affects alter alters
     """.split()  # noqa: SIM905
 )
 
@@ -966,6 +1062,19 @@ PICK_VERBS: tuple[str, ...] = (
     "rolled out",
     "rolled back",
     "created",
+    # "when did mobile develop last go red?": the last failure is one run
+    "go red",
+    "went red",
+    "turn red",
+    "turned red",
+    "break",
+    "broke",
+    "errored",
+    "go green",
+    "went green",
+    "turned green",
+    "pass",
+    "succeed",
 )
 
 # --- when a commit reached a branch (list_commits time_field="entered_branch") --------------------------
@@ -1047,6 +1156,8 @@ CUES: dict[str, tuple[str, ...]] = {
     ),
     "merge_commits": (r"\bmerge\s+commits?\b", r"\bmerges\b"),
     "created": (r"\b(?:opened|created|raised|submitted|filed|new)\b",),
+    # "the most recently updated PR", "the latest active PR": recency by activity, not by opening
+    "updated": (r"\b(?:updated?|updating|active|activity|touched|commented|bumped)\b",),
     # "what did Priya open?": open as a verb is what someone opened (any state), not "open PRs"
     "open_verb": (
         r"\b(?:did|does|do|has|have|had|will)\s+(?:[\w@.'’-]+\s+){1,3}open\b(?!\s+(?:prs?|pull|pr\b))",

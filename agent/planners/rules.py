@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from bbscout.agent.focus import Incident, IncidentKind, NewestDeployment
@@ -472,6 +472,15 @@ def _incident(c: Draft, repos: list[str] | None) -> str:
     return f"what changed before {at:%H:%M} UTC" + (f" in {service}" if service else "")
 
 
+def _onset(window: Window | None, now: datetime) -> bool:
+    """A stated onset ("since ~06:15", "at 6am", "after lunch"): a window open up to now, not a closed
+    period ("yesterday", "between 9 and 10")."""
+    if window is None:
+        return False
+    open_ended = window.end >= now - timedelta(minutes=1)
+    return open_ended or bool(re.match(r"(?:since|after|from|starting|as of)\b", window.label))
+
+
 def _ci_incident(c: Draft, repos: list[str] | None, kind: IncidentKind) -> str:
     """A build that broke ("who broke main?") or a flaky test ("tests keep failing randomly"): failures first.
 
@@ -483,12 +492,10 @@ def _ci_incident(c: Draft, repos: list[str] | None, kind: IncidentKind) -> str:
     req, u = c.request, c.u
     at = req.incident_at.astimezone(UTC) if req.incident_at else (u.window.end if u.window else c.now)
     since = u.window.start if u.window else None
-    if (
-        since is not None
-        and kind == "build"
-        and re.match(r"(?:since|after|from|starting|as of)\b", u.window.label if u.window else "")
-    ):
-        since -= CI_SLACK  # "red since 07:16": when it was noticed; the run that broke it started before
+    if since is not None and kind == "build" and _onset(u.window, c.now):
+        # "red since 07:16", "went red ~06:15", "broke around 6am": when it was noticed, and often only
+        # roughly; the run that broke it started before
+        since -= CI_SLACK
     service = repos[0] if repos and len(repos) == 1 else None
     test = next((t for t in u.symbols if re.search(r"(?i)test|spec", t)), None) if kind == "flaky" else None
     c.focus.incident = Incident(

@@ -49,8 +49,11 @@ def pr_states(d: Draft, f: frozenset[str]) -> list[PullRequestState]:
 
 
 def _pr_time_field(d: Draft, f: frozenset[str]) -> str | None:
-    """ "PRs opened this week": the window is on creation (closed-only lists are timed by their close)."""
+    """ "PRs opened this week": the window is on creation (closed-only lists are timed by their close).
+    "The latest PR" is the one opened last, unless the question says "updated" or "active"."""
     closed_only = set(pr_states(d, f)) <= {"MERGED", "DECLINED", "SUPERSEDED"}
+    if "pick" in f and not closed_only and "updated" not in f:
+        return "created_on"
     return "created_on" if d.window is not None and not closed_only and "created" in f else None
 
 

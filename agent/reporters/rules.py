@@ -357,6 +357,21 @@ def pr_detail(pr: PullRequestRecord) -> tuple[str, list[str]]:
     return "\n".join(lines), refs
 
 
+MAX_FILES_SHOWN = 30  # a PR's files listed in its answer; the rest are counted
+
+
+def pr_files(files: Sequence[FileChangeRecord]) -> tuple[str, list[str]]:
+    """The files a pull request changes (its diffstat), each cited; the refs it cites."""
+    if not files:
+        return "- Files changed: none listed by its diffstat", []
+    shown = files[:MAX_FILES_SHOWN]
+    lines = [f"- {plural(len(files), 'file')} changed:"]
+    lines += [f"  - `{f.path}` {f.status} (+{f.lines_added}/-{f.lines_removed})" for f in shown]
+    if len(files) > len(shown):
+        lines.append(f"  - and {len(files) - len(shown)} more")
+    return "\n".join(lines), [f.ref for f in shown]
+
+
 def report_pull_requests(request: PlanRequest, plan: Plan, outcomes: list[StepOutcome]) -> Report:
     if plan.steps and all(s.tool == "get_pull_request" for s in plan.steps if s.primary):
         return _report_pr_details(plan, outcomes)
@@ -399,6 +414,10 @@ def _report_pr_details(plan: Plan, outcomes: list[StepOutcome]) -> Report:
         asked = ", ".join(f"#{s.args.get('pr_id')}" for s in plan.steps if s.primary)
         return Report(answer=f"**No pull request {asked}** {in_scope(plan)}.", confidence="medium")
     parts = [pr_detail(pr) for pr in prs]
+    files_asked = any(s.primary and s.args.get("include_diff") for s in plan.steps)
+    if files_asked:  # "what files does PR 67 change?": its diffstat, after the summary
+        files = records_of([o for o in outcomes if o.tool == "get_pull_request"], FileChangeRecord)
+        parts.append(pr_files(files))
     return Report(
         answer=with_rules("\n\n".join(text for text, _ in parts), plan, outcomes),
         entities=list(dict.fromkeys(ref for _, refs in parts for ref in refs)),

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bbscout.evals.oracle import _pr_changes
 from bbscout.sandbox.world import build_world
 from tests.agent.test_graph_e2e import NOW, refs, session_for
 
@@ -98,3 +99,24 @@ async def test_the_single_object_rule_is_on_the_first_line(world: Any) -> None:
     result = await ask(world, "the most recent failed build in checkout-service")
     first = result.document["answer"].splitlines()[0]
     assert first.startswith("The newest failed pipeline") and "(rule: the newest by created_on" in first
+
+
+@pytest.mark.parametrize(
+    ("question", "slug", "pr"),
+    [
+        ("which files did pull request 3 in checkout-service touch?", "checkout-service", 3),
+        ("show me the changed files of PR #2 in auth", "auth-service", 2),
+        ("payments PR 3: what files were modified? give me the diffstat", "payments-service", 3),
+    ],
+)
+async def test_a_pr_asked_for_its_files_lists_its_diffstat(
+    world: Any, question: str, slug: str, pr: int
+) -> None:
+    expected = set(_pr_changes(world.repos[slug], pr))  # the files of the PR's own commits, from the world
+    assert expected
+    result = await ask(world, question)
+    files = {r.split(":", 2)[2].rsplit("@", 1)[0] for r in refs(result) if r.startswith("file:")}
+    assert files == expected
+    assert f"pr:{slug}#{pr}" in refs(result)
+    for path in expected:
+        assert f"`{path}`" in result.document["answer"]

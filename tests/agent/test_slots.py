@@ -146,6 +146,12 @@ CASES: list[tuple[str, str, str, Any]] = [
     ("list_pull_requests", "time_field", "PRs created this week", "created_on"),
     ("list_pull_requests", "time_field", "new pull requests since yesterday", "created_on"),
     ("list_pull_requests", "time_field", "what did dependabot open this week", "created_on"),
+    # "the latest PR" is the one opened last; activity only when the question says so (heldout 5)
+    ("list_pull_requests", "time_field", "newest pull request in checkout", "created_on"),
+    ("list_pull_requests", "time_field", "what's the most recent PR in auth?", "created_on"),
+    ("list_pull_requests", "time_field", "show me the last pr on web-frontend", "created_on"),
+    ("list_pull_requests", "time_field", "most recently updated PR in checkout", "updated_on"),
+    ("list_pull_requests", "time_field", "which PR in payments had the latest activity?", "updated_on"),
     ("list_pull_requests", "awaiting_review", "which PRs are waiting for review", True),
     ("list_pull_requests", "awaiting_review", "PRs nobody has approved yet", True),
     ("list_pull_requests", "awaiting_review", "unreviewed pull requests in checkout", True),
