@@ -8,7 +8,8 @@ check (DESIGN "Contracts → Constraints"). Whatever the reporter wrote:
 * every constraint the plan applied is echoed in the first line; a value the reporter left out is added
   to it ("— filtered by reviewer Emma");
 * a person's name that matched several people (a tool's gap) is said first too: the answer then holds
-  all of them.
+  all of them;
+* a repository the question did not name but described ("the backend service") is said as that reading.
 
 A plan that ran no query (a refusal, a clarification, an unknown repository) already says so in its own
 words, and is left alone.
@@ -106,6 +107,9 @@ def honour_constraints(report: Report, plan: Plan, outcomes: Sequence[StepOutcom
             lines[at] = first.rstrip() + " _(looked at: " + ", ".join(c.named for c in unsaid) + ")_"
         elif unsaid:
             lines[at] = _with_echo(first, unsaid)
+        readings = [c.reading for c in plan.constraints if c.applied and c.reading]
+        if readings:
+            lines[at] = _at_sentence_end(lines[at], " (" + "; ".join(readings) + ")")
     ambiguous = list(dict.fromkeys(g for o in outcomes for g in o.gaps if ambiguous_person(g)))
     if ambiguous:
         said = "; ".join(g[0].upper() + g[1:] for g in ambiguous)
@@ -129,10 +133,13 @@ def _said(line: str, c: Constraint) -> bool:
 
 def _with_echo(line: str, unsaid: list[Constraint]) -> str:
     """The first line with the applied constraints it left out, added at the end of its first sentence."""
-    echo = " — filtered by " + ", ".join(c.named for c in unsaid)
+    return _at_sentence_end(line, " — filtered by " + ", ".join(c.named for c in unsaid))
+
+
+def _at_sentence_end(line: str, text: str) -> str:
     m = _SENTENCE_END.search(line)
     at = m.start() if m else len(line.rstrip())
-    return line[:at] + echo + line[at:]
+    return line[:at] + text + line[at:]
 
 
 # the end of the first sentence: a full stop before a capital (or the line's end), so "config/x.yaml" and

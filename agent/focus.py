@@ -188,6 +188,9 @@ class Constraint(BaseModel):
     applied: bool
     how: str = ""
     filter: str = ""
+    # how a value was read when the question did not name it ("“backend service” read as api-gateway"):
+    # an interpretation the first line states
+    reading: str = ""
 
     @property
     def named(self) -> str:

@@ -114,6 +114,7 @@ def json_document(
                 "value": c.value,
                 "applied": c.applied,
                 "how": c.how,
+                "reading": c.reading or None,
             }
             for c in constraints
         ],

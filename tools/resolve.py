@@ -119,6 +119,9 @@ class Resolution(BaseModel):
     slugs: list[str] = Field(default_factory=list)
     ambiguous: bool = False
     alternatives: list[str] = Field(default_factory=list)
+    # resolved through a synonym or the repository's description, no word of its name typed ("the
+    # backend service" → api-gateway, "login" → auth-service): a reading the answer must say
+    interpreted: bool = False
 
 
 def _stem(word: str) -> str:
@@ -166,6 +169,12 @@ def _literal_hit(phrase: str, raw_slug: set[str]) -> bool:
         w in raw_slug or any(len(w) >= 5 and len(s) >= 5 and fuzz.ratio(w, s) >= 85 for s in raw_slug)
         for w in core
     )
+
+
+def _interpreted(phrase: str, repo: RepositoryRecord) -> bool:
+    """No word of the phrase, as typed, is a word of the repository's slug or name (or a typo of one)."""
+    raw_slug = {_stem(t) for t in re.findall(r"[a-z0-9]+", f"{repo.slug} {repo.name}".lower())}
+    return not _literal_hit(phrase, raw_slug)
 
 
 def rank_repositories(phrase: str, repos: Sequence[RepositoryRecord]) -> list[tuple[str, float]]:
@@ -236,7 +245,8 @@ def resolve(phrase: str, repos: Sequence[RepositoryRecord]) -> Resolution:
     close = [s for s, sc in ranked if sc >= top - MARGIN + 1e-9]
     core, _ = core_terms(phrase)
     if len(close) == 1 and (top >= CONFIDENT or len(ranked) == 1 or core):
-        return Resolution(phrase=phrase, slugs=[close[0]])
+        repo = next(r for r in repos if r.slug == close[0])
+        return Resolution(phrase=phrase, slugs=[close[0]], interpreted=_interpreted(phrase, repo))
     return Resolution(phrase=phrase, ambiguous=True, alternatives=close)
 
 

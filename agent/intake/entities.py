@@ -49,6 +49,7 @@ class RepoMention(BaseModel):
     status: Literal["resolved", "ambiguous", "unknown"]
     slugs: list[str] = Field(default_factory=list)  # resolved: one slug
     candidates: list[str] = Field(default_factory=list)  # ambiguous: the candidates; unknown: closest names
+    interpreted: bool = False  # resolved through a synonym or description, no word of its name typed
 
 
 class Unsupported(BaseModel):
@@ -819,7 +820,9 @@ def _repo_mentions(text: str, u: Understanding, repos: Sequence[RepositoryRecord
     for phrase in _uniq(phrases):
         res = resolve(phrase, repos)
         if res.slugs:
-            u.repo_mentions.append(RepoMention(phrase=phrase, status="resolved", slugs=res.slugs))
+            u.repo_mentions.append(
+                RepoMention(phrase=phrase, status="resolved", slugs=res.slugs, interpreted=res.interpreted)
+            )
         elif res.ambiguous:
             u.repo_mentions.append(
                 RepoMention(phrase=phrase, status="ambiguous", candidates=res.alternatives)

@@ -427,6 +427,7 @@ def _repositories(
         how = p.by_arg(["repo"], _same(slug)) or p.by_arg(["repos"], _overlaps([slug]))
         if how is None and p.filter is not None and slug in p.filter.repos:
             how = "the follow-up filter"
+        read = next((m.phrase for m in u.repo_mentions if m.interpreted and slug in m.slugs), None)
         found.append(
             Constraint(
                 kind="repository",
@@ -434,5 +435,6 @@ def _repositories(
                 value=slug,
                 applied=how is not None,
                 how=how or why("no step is limited to it"),
+                reading=f"“{read}” read as {slug}" if read else "",
             )
         )

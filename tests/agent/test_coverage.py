@@ -46,6 +46,33 @@ def test_an_applied_constraint_the_first_line_left_out_is_echoed_in_its_first_se
 
 
 @pytest.mark.parametrize(
+    ("question", "phrase", "slug"),
+    [
+        ("open PRs for the cart service", "cart service", "checkout-service"),  # a synonym of its name
+        ("open PRs in the login service", "login service", "auth-service"),
+        ("open pull requests for the backend service", "backend service", "api-gateway"),
+    ],
+)
+def test_a_repository_the_question_described_but_did_not_name_is_said_as_read(
+    question: str, phrase: str, slug: str
+) -> None:
+    p = plan(question)
+    [repository] = [c for c in p.constraints if c.kind == "repository"]
+    assert repository.applied and repository.value == slug
+    out = honour_constraints(Report(answer=ANSWER.replace("checkout-service", slug)), p)
+    assert out.answer.splitlines()[0].endswith(f"most recently updated first (“{phrase}” read as {slug}).")
+
+
+@pytest.mark.parametrize(
+    "question", ["open PRs in checkout", "open PRs in the api gw", "open PRs in chekout"]
+)
+def test_a_repository_named_as_typed_abbreviated_or_misspelt_is_no_reading(question: str) -> None:
+    p = plan(question)
+    assert [c.reading for c in p.constraints if c.kind == "repository"] == [""]
+    assert honour_constraints(Report(answer=ANSWER), p).answer.splitlines()[0].count("read as") == 0
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "how many story points did we ship?",  # out of scope: no query

@@ -96,6 +96,7 @@ def test_json_lists_a_constraint_the_answer_could_not_apply(bbscout: Run) -> Non
             "value": "bug",
             "applied": False,
             "how": "no tool argument filters by label",
+            "reading": None,
         }
     ]
     assert doc["answer"].startswith("**I could not filter by label 'bug'")
