@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import sys
-import unicodedata
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from importlib.metadata import EntryPoint, entry_points
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
     from bbscout.agent.runtime import PlannerChoice, RunResult, Session
     from bbscout.agent.settings import Settings
 
-MAX_QUESTION_CHARS = 2000
 COMMANDS_GROUP = "bbscout.commands"
 
 
@@ -137,22 +135,14 @@ def notice(message: str) -> None:
 
 
 def check_question(question: str) -> str:
-    """Refuse empty, oversized or binary questions with a message saying what to do."""
-    text = question.strip()
-    if not text:
-        fail(
-            'The question is empty. Ask something like: bbscout ask "What pipelines failed in the '
-            'last 24 hours?"'
-        )
-    if len(text) > MAX_QUESTION_CHARS:
-        fail(
-            f"The question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
-            "Ask one short question at a time (paste logs into Bitbucket, not into the question)."
-        )
-    junk = sum(1 for c in text if unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") and c not in "\n\t")
-    if junk or "\ufffd" in text:
-        fail("The question contains binary or control characters. Type it as plain text.")
-    return text
+    """The question, stripped; an empty, oversized or binary one fails with what to do instead."""
+    from bbscout.agent.questions import check_question as checked
+    from bbscout.agent.settings import ConfigError
+
+    try:
+        return checked(question)
+    except ConfigError as exc:
+        fail(str(exc))
 
 
 def parse_now(value: str | None) -> datetime:
@@ -364,18 +354,24 @@ def investigate(
     connection: ConnectionOpt = None,
 ) -> None:
     """Incident mode: what changed before the symptom began, ranked suspects, ruled-out changes."""
+    from bbscout.agent.questions import symptom_onset
+    from bbscout.agent.settings import ConfigError
+
     text = check_question(symptom)
-    if at is None:
-        fail("investigate needs --at, the time the symptom began, e.g. --at 2026-11-29T14:05:00Z")
-    incident_at = parse_now(at)
-    current = parse_now(now) if now else max(incident_at, datetime.now(UTC))
+    zone = check_tz(tz)
+    given = parse_now(at) if at is not None else None
+    current = parse_now(now) if now else max(given or datetime.now(UTC), datetime.now(UTC))
+    try:
+        incident_at = symptom_onset(text, given, current, zone)
+    except ConfigError as exc:
+        fail(str(exc))
     run_async(
         _ask(
             text,
             as_json=as_json,
             planner=check_planner(planner),
             now=current,
-            tz=check_tz(tz),
+            tz=zone,
             repos=repo,
             mode="investigate",
             incident_at=incident_at,

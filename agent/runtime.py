@@ -7,7 +7,6 @@ default, the request budget and the exit-code rules live in one place.
 from __future__ import annotations
 
 import time
-import unicodedata
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -48,8 +47,6 @@ Source = Literal["sandbox", "bitbucket"]  # where the answer's data came from (`
 SANDBOX_BASE_URL = "http://sandbox.local/2.0"
 Notice = Callable[[str], None]
 EventSink = Callable[[dict[str, Any]], None]
-
-MAX_QUESTION_CHARS = 2000
 
 
 @dataclass
@@ -155,25 +152,6 @@ def make_planner(settings: Settings, choice: PlannerChoice, notice: Notice) -> t
     llm = LLMClient(api_key=settings.openai_api_key, base_url=settings.openai_base_url, model=settings.model)
     planner = FallbackPlanner(LLMPlanner(llm), RulesPlanner())
     return planner, FallbackReporter(LLMReporter(llm), RulesReporter()), "llm"
-
-
-def check_question(question: str) -> str:
-    """The question, stripped; ConfigError for empty, oversized or binary text (CLI and API alike)."""
-    text = question.strip()
-    if not text:
-        raise ConfigError(
-            "The question is empty. Ask something like: "
-            'bbscout ask "What pipelines failed in the last 24 hours?"'
-        )
-    if len(text) > MAX_QUESTION_CHARS:
-        raise ConfigError(
-            f"The question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}. "
-            "Ask one short question at a time (paste logs into Bitbucket, not into the question)."
-        )
-    junk = sum(1 for c in text if unicodedata.category(c) in ("Cc", "Cs", "Co", "Cn") and c not in "\n\t")
-    if junk or "\ufffd" in text:
-        raise ConfigError("The question contains binary or control characters. Type it as plain text.")
-    return text
 
 
 def document_from_state(

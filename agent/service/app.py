@@ -45,7 +45,8 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
 from bbscout.agent.cache import open_shared_store
 from bbscout.agent.connections import load_connections
 from bbscout.agent.graph import build_graph
-from bbscout.agent.runtime import PlannerChoice, RunResult, check_question, document_from_state
+from bbscout.agent.questions import check_question
+from bbscout.agent.runtime import PlannerChoice, RunResult, document_from_state
 from bbscout.agent.service.config import ServiceSettings
 from bbscout.agent.service.keys import ApiKey, find_key
 from bbscout.agent.service.problems import Problem, from_exception, retry_after
@@ -105,7 +106,7 @@ class AskRequest(BaseModel):
             ) from None
         return value
 
-    @field_validator("now")
+    @field_validator("now", "at", check_fields=False)  # `at`: investigations and thread messages
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         return (
@@ -116,12 +117,10 @@ class AskRequest(BaseModel):
 class InvestigateRequest(AskRequest):
     """`bbscout investigate`: the symptom and when it began."""
 
-    at: datetime = Field(description="When the symptom began (ISO-8601).")
-
-    @field_validator("at")
-    @classmethod
-    def _aware_at(cls, value: datetime) -> datetime:
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    at: datetime | None = Field(
+        default=None,
+        description="When the symptom began (ISO-8601); omit when the symptom says it ('since 14:05 UTC').",
+    )
 
 
 class NewThread(BaseModel):
@@ -432,13 +431,6 @@ def create_app(
                 "A thread keeps its connection",
                 f"Thread '{row.id}' runs on connection '{row.connection}'; start a new thread for "
                 f"'{body.connection}'.",
-            )
-        if body.mode == "investigate" and body.at is None:
-            raise Problem(
-                422,
-                "invalid-request",
-                "investigate needs `at`",
-                "Give `at`, when the symptom began (ISO-8601).",
             )
         return await answer(request, body, body.mode, body.at, thread=row)
 

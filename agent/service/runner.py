@@ -20,7 +20,7 @@ import contextlib
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -36,12 +36,12 @@ from bbscout.agent.connections import (
     resolve,
 )
 from bbscout.agent.exit_codes import EXIT_RATE_LIMITED, EXIT_REFUSED
+from bbscout.agent.questions import check_question, symptom_onset
 from bbscout.agent.runtime import (
     EventSink,
     PlannerChoice,
     RunResult,
     Session,
-    check_question,
     embedded_transport,
     make_client,
     open_session,
@@ -311,8 +311,9 @@ class Runner:
             tools.bitbucket.BitbucketError: Bitbucket refused the access check.
         """
         text = check_question(question.text)
-        if question.mode == "investigate" and question.at is None:
-            raise ConfigError("An investigation needs the time the symptom began.")
+        if question.mode == "investigate":
+            now = question.now or self.clock()
+            question = replace(question, at=symptom_onset(text, question.at, now, question.tz), now=now)
         try:
             return await self._run(text, question, resolved, on_event, thread)
         except Exception as exc:

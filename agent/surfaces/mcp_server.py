@@ -144,8 +144,10 @@ class InvestigateArgs(BaseModel):
         max_length=2000,
         description="What is wrong, e.g. 'checkout requests failing with HTTP 504 payment timeouts'.",
     )
-    at: datetime = Field(
-        description="When the symptom began, ISO-8601 (UTC if no offset), e.g. 2026-03-01T14:05:00Z"
+    at: datetime | None = Field(
+        default=None,
+        description="When the symptom began, ISO-8601 (UTC if no offset), e.g. 2026-03-01T14:05:00Z; "
+        "omit it when the symptom says when ('since 14:05 UTC')",
     )
     repos: list[str] | None = Field(
         default=None,
@@ -155,8 +157,10 @@ class InvestigateArgs(BaseModel):
 
     @field_validator("at")
     @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return (
+            None if value is None else (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+        )
 
 
 def _input_schema(model: type[BaseModel], hints: dict[str, str] | None = None) -> dict[str, Any]:
@@ -251,7 +255,7 @@ class BbscoutTools:
                 return await self._run(question, report, ask.thread)
             if name == "investigate":
                 inv = InvestigateArgs.model_validate(arguments)
-                now = max(inv.at, self.runner.clock())
+                now = max(inv.at or self.runner.clock(), self.runner.clock())
                 question = Question(
                     inv.symptom,
                     mode="investigate",

@@ -121,6 +121,7 @@ def test_unreadable_and_world_readable_config_exit_2(bbscout: Run, clean_env: di
     assert_no_traceback(result)
 
 
-def test_investigate_needs_at(bbscout: Run) -> None:
+def test_investigate_needs_a_time_in_the_symptom_or_at(bbscout: Run) -> None:
     result = bbscout("investigate", "checkout errors", "--now", NOW)
-    assert result.returncode == 2 and "--at" in result.stderr
+    assert result.returncode == 2 and "--at" in result.stderr and "since 14:05 UTC" in result.stderr
+    assert_no_traceback(result)

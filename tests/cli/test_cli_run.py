@@ -185,6 +185,17 @@ def test_investigate_names_the_planted_culprit(bbscout: Run, world) -> None:  # 
     assert doc["entities"][0]["ref"] == scenario.culprit_ref
 
 
+def test_investigate_reads_the_onset_the_symptom_states(bbscout: Run, world) -> None:  # type: ignore[no-untyped-def]
+    """ "checkout errors since 14:05 UTC" needs no --at: the symptom says when it began."""
+    scenario = world.scenarios["config_change_incident"]
+    said = f"{scenario.symptom} since {scenario.at:%H:%M} UTC"
+    result = bbscout("investigate", said, "--now", NOW, "--json")
+    assert result.returncode in (0, 1), result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["entities"][0]["ref"] == scenario.culprit_ref
+    assert f"from {scenario.at:%Y-%m-%d %H:%M} UTC" in doc["answer"]
+
+
 def test_chat_remembers_across_runs_and_follow_ups_use_earlier_evidence(bbscout: Run) -> None:
     first = bbscout("chat", "--thread", "t1", "--now", NOW, input=f"{QUESTION}\nexit\n")
     assert first.returncode == 0, first.stderr

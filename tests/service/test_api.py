@@ -81,6 +81,20 @@ def test_investigate_returns_suspects(client: httpx.Client) -> None:
     assert doc["timeline"]
 
 
+def test_investigate_reads_the_onset_from_the_symptom_or_says_what_is_missing(client: httpx.Client) -> None:
+    symptom = "checkout requests failing with payment timeouts (HTTP 504)"
+    said = client.post(
+        "/v1/investigate",
+        json={"question": f"{symptom} since 13:05 UTC", "now": NOW, "connection": PRODUCTION},
+    )
+    assert said.status_code == 200, said.text
+    suspects = [f for f in said.json()["findings"] if f["title"].startswith("Suspect #1")]
+    assert suspects and "pr:checkout-service#68" in suspects[0]["title"]
+    unsaid = client.post("/v1/investigate", json={"question": symptom, "now": NOW, "connection": PRODUCTION})
+    assert unsaid.status_code == 400 and unsaid.headers["content-type"] == "application/problem+json"
+    assert "the time the symptom began" in unsaid.json()["detail"]
+
+
 def test_missing_and_wrong_api_keys_are_401_problems(service: str) -> None:
     body = {"question": QUESTION, "now": NOW}
     missing = httpx.post(f"{service}/v1/ask", json=body)

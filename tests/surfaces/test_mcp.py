@@ -64,7 +64,7 @@ async def test_lists_ask_investigate_and_every_tool_with_valid_schemas(connect: 
             assert len(tool.description or "") > 80, f"{tool.name}: a model needs more than a name to choose"
         by_name = {t.name: t for t in listed}
         assert by_name["ask"].input_schema["required"] == ["question"]
-        assert by_name["investigate"].input_schema["required"] == ["symptom", "at"]
+        assert by_name["investigate"].input_schema["required"] == ["symptom"]  # `at` may be in its words
         # the raw tools' schemas are their argument models': unknown keys are refused, hints are carried
         pipelines = by_name["list_pipelines"].input_schema
         assert pipelines["additionalProperties"] is False
@@ -146,6 +146,9 @@ async def check_investigate(client: Client) -> None:
     document = result.structured_content
     suspects = [f for f in document["findings"] if f["title"].startswith("Suspect #1")]
     assert suspects and "pr:checkout-service#68" in suspects[0]["title"]
+    unsaid = await client.call_tool("investigate", {"symptom": "checkout requests failing"})
+    assert unsaid.is_error is True  # no time given nor said: a tool error saying how to give one
+    assert "the time the symptom began" in unsaid.content[0].text  # type: ignore[union-attr]
 
 
 async def check_thread(client: Client) -> None:
