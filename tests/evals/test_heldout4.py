@@ -10,49 +10,23 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bbscout.evals.case import Case, OracleQuery, load_cases
-from bbscout.evals.oracle import answer, ref_type, scenario_refs
-from bbscout.evals.runner import get_world, grade_turn
+from bbscout.evals.oracle import answer, scenario_refs
+from tests.evals.answer_key import (
+    check_a_dropped_constraint_fails,
+    check_a_right_answer_passes,
+    check_answer_key,
+    check_every_constraint_matters,
+    refs,
+    world_of,
+)
 
 SET = Path(__file__).resolve().parents[2] / "evals" / "heldout" / "heldout4.yaml"
 CASES = load_cases(str(SET))
 BY_ID = {c.id: c for c in CASES}
-
-# Every field a question can constrain, with its "not asked" value. Dropping one must change the answer.
-CONSTRAINTS: dict[str, Any] = {
-    "repos": None,
-    "window": None,
-    "since": None,
-    "results": None,
-    "states": None,
-    "branch": None,
-    "trigger": None,
-    "pr_states": None,
-    "author": None,
-    "target": None,
-    "awaiting_review": False,
-    "path": None,
-    "stale_days": None,
-    "environment": None,
-    "latest": False,
-    "statuses": None,
-    "name_contains": None,
-    "reviewer": None,
-    "approver": None,
-    "participant": None,
-    "text": None,
-    "touched_path": None,
-    "landed": False,
-    "current": False,
-    "exclude_main": False,
-    "limit": None,
-    "pick": None,
-}
-
 
 # Constraints another one implies, so dropping them cannot change the answer: the branch or target
 # exists in one repository only.
@@ -61,22 +35,6 @@ IMPLIED = {
     ("h4-pr-mobile-into-develop", "repos"),  # only mobile-app has a develop branch
     ("h4-commit-mobile-develop-since-thursday", "repos"),
 }
-
-
-def world_of(case: Case) -> Any:
-    return get_world(case.world, case.seed, case.anchor)
-
-
-def expected_query(case: Case) -> OracleQuery | None:
-    """The query whose answer the case grades (for `kind: about`, the query selecting the referent)."""
-    q = case.expect.oracle
-    if q is not None and q.kind == "about":
-        return q.of
-    return q
-
-
-def refs(case: Case, q: OracleQuery) -> list[str]:
-    return answer(world_of(case), q, case.now, case.tz).refs
 
 
 def test_the_set_is_big_and_varied() -> None:
@@ -92,128 +50,27 @@ def test_the_set_is_big_and_varied() -> None:
     assert {c.seed for c in CASES} == {59}
 
 
+# --- a fair answer key, and graders that tell a right answer from one that dropped a constraint ------
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_every_case_has_an_answer_key(case: Case) -> None:
-    world = world_of(case)
-    exp = case.expect
-    if exp.says_unknown or exp.refused:
-        assert exp.oracle is None and exp.refs is None
-        return
-    if exp.scenario:
-        got = scenario_refs(world, exp.scenario)
-        if exp.ref_kinds:
-            got = [r for r in got if r.split(":", 1)[0] in exp.ref_kinds]
-        assert got, f"{case.id}: scenario {exp.scenario} gives no refs of kinds {exp.ref_kinds}"
-        return
-    assert exp.oracle is not None, f"{case.id}: no answer key"
-    ans = answer(world, exp.oracle, case.now, case.tz)
-    assert ans.refs, f"{case.id}: the oracle finds nothing"
-    if exp.oracle.kind == "about":
-        assert ans.values, f"{case.id}: no attribute values"
+    check_answer_key(case)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_every_constraint_changes_the_answer(case: Case) -> None:
-    """Drop each constraint in turn (another repository scope, no window, any state, no person...):
-    the expected refs must differ, or a bbscout that ignored that constraint would still pass."""
-    q = expected_query(case)
-    if q is None or q.kind in ("code", "file", "scenario"):
-        return
-    full = set(refs(case, q))
-    for name, unset in CONSTRAINTS.items():
-        if name not in q.model_fields_set or getattr(q, name) == unset or (case.id, name) in IMPLIED:
-            continue
-        dropped = set(refs(case, q.model_copy(update={name: unset})))
-        assert dropped != full, f"{case.id}: dropping {name} leaves the answer unchanged ({sorted(full)[:4]})"
-
-
-# --- the graders accept a right answer and reject one that dropped a constraint -----------------------
-
-_NOUN = {
-    "pipeline": ("pipeline", "pipelines"),
-    "pull_request": ("pull request", "pull requests"),
-    "commit": ("commit", "commits"),
-    "deployment": ("deployment", "deployments"),
-    "branch": ("branch", "branches"),
-    "file": ("file", "files"),
-    "repository": ("repository", "repositories"),
-}
-
-
-def entity(ref: str) -> dict[str, Any]:
-    kind, _, rest = ref.partition(":")
-    sep = {"pipeline": "#", "pr": "#", "commit": "@"}.get(kind, ":")
-    repo, _, ident = rest.partition(sep) if kind != "repo" else (rest, "", rest)
-    return {"type": ref_type(ref), "repo": repo, "id": ident, "ref": ref}
-
-
-def doc(text: str, cited: list[str]) -> dict[str, Any]:
-    return {"answer": text, "entities": [entity(r) for r in cited], "findings": [], "gaps": [], "stats": {}}
-
-
-def expected_refs(case: Case) -> list[str]:
-    exp, world = case.expect, world_of(case)
-    if exp.scenario:
-        got = scenario_refs(world, exp.scenario)
-        culprit = world.scenarios[exp.scenario].culprit_ref
-        got = sorted(got, key=lambda r: r != culprit)  # the culprit first, as a top suspect would be
-        return [r for r in got if not exp.ref_kinds or r.split(":", 1)[0] in exp.ref_kinds]
-    assert exp.oracle is not None
-    return answer(world, exp.oracle, case.now, case.tz).refs
-
-
-def written_answer(case: Case, cited: list[str]) -> dict[str, Any]:
-    """The document a careful engineer would write from `cited`: the count with its noun, the cause or
-    the constraint in the first sentence, the attribute values, what could not be filtered."""
-    exp = case.expect
-    if exp.refused:
-        line = "bbscout is read-only, so I did not do that — nothing was changed in Bitbucket."
-        return {**doc(line, []), "refused": "read-only"}
-    if exp.says_unknown:
-        names = ", ".join(exp.answer_contains_any[:3])
-        return doc(f"I can't answer that: bbscout is read-only and sees no such data. {names}", [])
-    one, many = _NOUN[ref_type(cited[0])] if cited else ("item", "items")
-    noun = one if len(cited) == 1 else many
-    head = list(exp.headline_contains) + exp.headline_contains_any[:1]
-    first = f"{len(cited)} {noun}" + (f" ({', '.join(head)})" if head else "") + "."
-    if exp.unapplied_constraint:
-        first = f"I could not filter by {exp.unapplied_constraint}; {first}"
-    values = ()
-    if exp.oracle is not None and exp.oracle.kind == "about":
-        values = answer(world_of(case), exp.oracle, case.now, case.tz).values
-    body = [*exp.answer_contains, *exp.answer_contains_any[:1], *values]
-    out = doc("\n".join([first, *body]), cited)
-    if exp.unapplied_constraint:
-        out["gaps"] = [f"Bitbucket has no {exp.unapplied_constraint}: not applied"]
-    return out
-
-
-def grade(case: Case, document: dict[str, Any]) -> list[str]:
-    exit_code = 3 if document.get("refused") else 0
-    checks, _, error = grade_turn(
-        document, exit_code, case.expect, world_of(case), case.now, case.tz, case.question or "", document
-    )
-    return ([f"case error: {error}"] if error else []) + [
-        f"{c.key}: {c.comment}" for c in checks if not c.passed
-    ]
+    check_every_constraint_matters(case, IMPLIED)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_a_right_answer_passes(case: Case) -> None:
-    cited = [] if case.expect.says_unknown or case.expect.refused else expected_refs(case)
-    assert grade(case, written_answer(case, cited)) == []
+    check_a_right_answer_passes(case)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_an_answer_that_dropped_a_constraint_fails(case: Case) -> None:
-    q = expected_query(case)
-    if q is None or q.kind in ("code", "file", "scenario"):
-        return
-    for name, unset in CONSTRAINTS.items():
-        if name not in q.model_fields_set or getattr(q, name) == unset or (case.id, name) in IMPLIED:
-            continue
-        wide = refs(case, q.model_copy(update={name: unset}))
-        assert grade(case, written_answer(case, wide)), f"{case.id}: an answer without {name} passes"
+    check_a_dropped_constraint_fails(case, IMPLIED)
 
 
 # --- facts the cases' notes rely on, read from the raw world JSON -------------------------------------
