@@ -7,14 +7,23 @@ with an early stop at `since`; stale branches from ascending `target.date` with 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from bbscout.tools import links
 from bbscout.tools.args import ListBranches
 from bbscout.tools.bitbucket import bbql
 from bbscout.tools.commits import _author
-from bbscout.tools.context import ToolContext, clip, dig, fan_out, main_branch, one_line, parse_dt, repo_slugs
+from bbscout.tools.context import (
+    EPOCH,
+    ToolContext,
+    clip,
+    dig,
+    fan_out,
+    main_branch,
+    one_line,
+    parse_dt,
+    repo_slugs,
+)
 from bbscout.tools.evidence import BranchRecord, ToolResult, branch_ref
 from bbscout.tools.pick import pick_one, repositories, wanted
 from bbscout.tools.redact import redact
@@ -22,7 +31,6 @@ from bbscout.tools.shapes import readable
 
 __all__ = ["branch_record", "list_branches"]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BRANCH_FIELDS = ",".join(
     f"values.{f}"
     for f in (

@@ -13,13 +13,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from bbscout.tools import links
 from bbscout.tools.args import CommitsBetween, GetCommit, ListCommits, PullRequestCommits
 from bbscout.tools.bitbucket import BitbucketError, NotFound
-from bbscout.tools.context import ToolContext, clip, dig, fan_out, main_branch, one_line, parse_dt, repo_slugs
+from bbscout.tools.context import (
+    EPOCH,
+    ToolContext,
+    clip,
+    dig,
+    fan_out,
+    main_branch,
+    one_line,
+    parse_dt,
+    repo_slugs,
+)
 from bbscout.tools.evidence import CommitRecord, FileChangeRecord, ToolResult, commit_ref
 from bbscout.tools.history import FirstParentChain, assign_entries
 from bbscout.tools.pick import pick_one, plural, repositories, wanted
@@ -40,7 +49,6 @@ __all__ = [
     "pull_request_commits",
 ]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FIELDS = (
     "hash",
     "date",

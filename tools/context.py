@@ -32,6 +32,7 @@ from bbscout.tools.redact import redact
 from bbscout.tools.shapes import DATA_ERRORS, need_str, read_all, shape_error
 
 __all__ = [
+    "EPOCH",
     "FanOut",
     "ToolContext",
     "clip",
@@ -111,6 +112,9 @@ def dig(obj: Any, *keys: str | int, default: Any = None) -> Any:
         except (KeyError, IndexError, TypeError):
             return default
     return default if cur is None else cur
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the time a record without one sorts as: oldest
 
 
 def parse_dt(value: Any) -> datetime | None:

@@ -12,14 +12,14 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bbscout.tools import links
 from bbscout.tools.args import DeploymentChanges, ListDeployments
 from bbscout.tools.bitbucket import BitbucketError, NotFound
 from bbscout.tools.changeset import read_change_set
-from bbscout.tools.context import ToolContext, dig, fan_out, parse_dt, repo_slugs
+from bbscout.tools.context import EPOCH, ToolContext, dig, fan_out, parse_dt, repo_slugs
 from bbscout.tools.evidence import (
     DeploymentRecord,
     ToolResult,
@@ -30,7 +30,6 @@ from bbscout.tools.redact import redact
 
 __all__ = ["deployment_changes", "deployment_history", "environments", "list_deployments"]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEPLOYMENT_FIELDS = ",".join(
     f"values.{f}"
     for f in (

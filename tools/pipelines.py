@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from bbscout.tools import links
 from bbscout.tools.args import GetPipeline, ListPipelines, PipelineFailure
 from bbscout.tools.bitbucket import NotFound, bbql
-from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
+from bbscout.tools.context import EPOCH, ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import (
     PipelineRecord,
     StepRecord,
@@ -104,7 +103,6 @@ TEST_CASE_FIELDS = ",".join(
         "test_case_reasons",
     )
 )
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LOG_TAIL_BYTES = 16 * 1024
 MAX_ERROR_LINES = 25
 MAX_FAILED_STEPS = 4

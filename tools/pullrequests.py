@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bbscout.tools import links
 from bbscout.tools.args import GetPullRequest, ListPullRequests, PullRequestFiles, PullRequestsForCommit
 from bbscout.tools.bitbucket import AuthError, BadRequest, BitbucketError, NotFound, bbql
-from bbscout.tools.context import ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
+from bbscout.tools.context import EPOCH, ToolContext, clip, dig, fan_out, one_line, parse_dt, repo_slugs
 from bbscout.tools.evidence import FileChangeRecord, PullRequestRecord, ToolResult, file_ref, pr_ref
 from bbscout.tools.paths import path_matches
 from bbscout.tools.pick import pick_one, repositories, wanted
@@ -40,7 +40,6 @@ __all__ = [
     "settled_pull_request",
 ]
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _BASE = (
     "id",
     "title",
