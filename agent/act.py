@@ -54,6 +54,7 @@ async def run_step(tools: ToolContext, step: Step, emit: Emit) -> StepOutcome:
                 error_kind=type(exc).__name__,
                 gaps=[f"{step.tool} ({key_args(step.args)}): {message}"],
                 requests=made.count,
+                served=made.served,
                 seconds=time.perf_counter() - started,
             )
         else:
@@ -66,6 +67,7 @@ async def run_step(tools: ToolContext, step: Step, emit: Emit) -> StepOutcome:
                 notes=result.notes,
                 gaps=result.gaps,
                 requests=made.count,
+                served=made.served,
                 seconds=time.perf_counter() - started,
             )
     emit(

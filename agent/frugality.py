@@ -111,8 +111,10 @@ def _detailed(outcomes: list[StepOutcome]) -> set[tuple[str, int]]:
 
 
 def _listing_requests(plan: Plan, outcomes: list[StepOutcome]) -> int:
+    """What the listing needed, sent or served (by a cache, or another process's identical request): the
+    same question gets the same follow-ups whoever paid for its listing."""
     primary = {step.id for step in plan.steps if step.primary}
-    return sum(o.requests for o in outcomes if o.step_id in primary)
+    return sum(o.requests + o.served for o in outcomes if o.step_id in primary)
 
 
 def _args(record: PipelineRecord, **flags: Any) -> dict[str, Any]:

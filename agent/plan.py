@@ -105,6 +105,7 @@ class StepOutcome(BaseModel):
     error: str | None = None
     error_kind: str | None = None  # the BitbucketError class name (AuthError, ScopeError, ...)
     requests: int = 0
+    served: int = 0  # responses a cache or another process answered instead of a request of its own
     seconds: float = 0.0
 
 

@@ -78,6 +78,18 @@ def test_a_small_listing_gets_a_step_only_summary_and_offers_the_rest() -> None:
     assert "svc #3" in chosen.gaps[0]
 
 
+def test_a_listing_served_by_a_cache_or_another_process_earns_the_same_summaries() -> None:
+    """The allowance is what the listing needed, not what this process paid: a replica whose listing
+    came from another's identical request in flight (or from the cache) reads the same failures."""
+    records = [pipeline("svc", n, hours_ago=n) for n in (1, 2, 3)]
+    plan, paid = listing(records, requests=11)
+    served = [paid[0].model_copy(update={"requests": 0, "served": 11})]
+    split = [paid[0].model_copy(update={"requests": 4, "served": 7})]
+    calls = select_failures(plan, paid, Allowance()).calls
+    assert calls and select_failures(plan, served, Allowance()).calls == calls
+    assert select_failures(plan, split, Allowance()).calls == calls
+
+
 def test_what_was_read_is_not_read_again_and_the_offer_is_stable() -> None:
     plan, outcomes = listing([pipeline("svc", n, hours_ago=n) for n in range(1, 8)], requests=41)
     first = select_failures(plan, outcomes, Allowance())

@@ -35,3 +35,13 @@ async def test_concurrent_blocks_count_their_own_requests_and_blocks_nest() -> N
             await bb.get_json("/a/0")  # answered by the cache: no request
         assert counts == [3, 5]
         assert everything.count == bb.stats.requests == 8
+
+
+async def test_a_response_the_cache_or_another_request_in_flight_answered_is_counted_as_served() -> None:
+    async with client() as bb:
+        with count_requests() as first:
+            await bb.get_json("/a/0")
+        with count_requests() as again:
+            await asyncio.gather(bb.get_json("/a/0"), bb.get_json("/b/0"), bb.get_json("/b/0"))
+        assert (first.count, first.served) == (1, 0)
+        assert (again.count, again.served) == (1, 2)  # /a/0 from the cache; one /b/0 joined the other's

@@ -109,9 +109,12 @@ _LAST_ENDPOINT: contextvars.ContextVar[str | None] = contextvars.ContextVar("bb_
 
 @dataclass
 class RequestCount:
-    """HTTP requests sent inside one `count_requests()` block (and the tasks it started)."""
+    """HTTP requests sent inside one `count_requests()` block (and the tasks it started), and the
+    responses a cache or another process's request answered instead (`served`): together, what the block
+    needed, whoever paid for it."""
 
     count: int = 0
+    served: int = 0
 
 
 _COUNTS: contextvars.ContextVar[tuple[RequestCount, ...]] = contextvars.ContextVar("bb_counts", default=())
@@ -736,10 +739,7 @@ class BitbucketClient:
                         raise
                     hit = None  # the leader was cancelled: fetch ourselves
         if hit is not None:
-            store.hits += 1
-            self.stats.cache_hits += 1
-            self.stats.endpoint(endpoint).cache_hits += 1
-            self._emit(RequestEvent("GET", endpoint, hit.url_path, hit.status, len(hit.body), 0.0, 0, True))
+            self._served(store, endpoint, hit)
             return self._found(hit, endpoint)
         fut = store.begin(key)
 
@@ -771,12 +771,7 @@ class BitbucketClient:
             store.finish(key, fut, error=exc)
             raise
         if shared:  # another process made this request a moment ago
-            store.hits += 1
-            self.stats.cache_hits += 1
-            self.stats.endpoint(endpoint).cache_hits += 1
-            self._emit(
-                RequestEvent("GET", endpoint, value.url_path, value.status, len(value.body), 0.0, 0, True)
-            )
+            self._served(store, endpoint, value)
         else:
             store.misses += 1
             self.stats.cache_misses += 1
@@ -784,6 +779,15 @@ class BitbucketClient:
             store.put(key, value, mode)  # 206: a Range tail, keyed by its own variant
         store.finish(key, fut, value)
         return self._found(value, endpoint)
+
+    def _served(self, store: ResponseCache, endpoint: str, value: CachedResponse) -> None:
+        """A response no request of ours was sent for: counted as a hit, and as served to each block."""
+        store.hits += 1
+        self.stats.cache_hits += 1
+        self.stats.endpoint(endpoint).cache_hits += 1
+        for counter in _COUNTS.get():
+            counter.served += 1
+        self._emit(RequestEvent("GET", endpoint, value.url_path, value.status, len(value.body), 0.0, 0, True))
 
     @staticmethod
     def _found(value: CachedResponse, endpoint: str) -> CachedResponse:
