@@ -1,9 +1,9 @@
-"""A PostgreSQL outage in the middle of a chat turn: a clear 503, and the thread exactly as it was."""
+"""A PostgreSQL or Redis outage in the middle of a chat turn: a clear 503, and the thread as it was."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -37,6 +37,29 @@ def slow_sandbox(sandbox: Any) -> Iterator[None]:
         state.settings.faults = before
 
 
+def turn_stopped_at_its_first_step(
+    client: httpx.Client, tid: str, stop: Callable[[], object]
+) -> list[tuple[str, dict[str, Any]]]:
+    """A chat turn's (event, data) pairs, with `stop()` called once its first step has started: the
+    turn is mid-flight, Bitbucket calls under way."""
+    seen: list[tuple[str, dict[str, Any]]] = []
+    name = ""
+    with client.stream(
+        "POST",
+        f"/v1/threads/{tid}/messages",
+        json={"question": "What pipelines failed in the last 24 hours?", "now": NOW},
+        headers={"Accept": "text/event-stream"},
+    ) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                name = line[6:].strip()
+            elif line.startswith("data:"):
+                seen.append((name, json.loads(line[5:])))
+                if name == "step_started" and sum(n == "step_started" for n, _ in seen) == 1:
+                    stop()
+    return seen
+
+
 def test_postgres_outage_mid_turn_is_a_503_and_writes_nothing(
     on_postgres: str, postgres: Any, slow_sandbox: None
 ) -> None:
@@ -44,21 +67,7 @@ def test_postgres_outage_mid_turn_is_a_503_and_writes_nothing(
         tid = client.post("/v1/threads", json={"connection": PRODUCTION}).json()["id"]
         first = client.post(f"/v1/threads/{tid}/messages", json={"question": "list repositories", "now": NOW})
         assert first.status_code == 200, first.text
-        seen: list[tuple[str, dict[str, Any]]] = []
-        name = ""
-        with client.stream(
-            "POST",
-            f"/v1/threads/{tid}/messages",
-            json={"question": "What pipelines failed in the last 24 hours?", "now": NOW},
-            headers={"Accept": "text/event-stream"},
-        ) as stream:
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    name = line[6:].strip()
-                elif line.startswith("data:"):
-                    seen.append((name, json.loads(line[5:])))
-                    if name == "step_started" and sum(n == "step_started" for n, _ in seen) == 1:
-                        postgres.stop("immediate")  # the turn is mid-flight: Bitbucket calls under way
+        seen = turn_stopped_at_its_first_step(client, tid, lambda: postgres.stop("immediate"))
         try:
             assert seen[-1][0] == "problem", seen[-1]
             problem = seen[-1][1]
@@ -101,21 +110,7 @@ def test_redis_outage_mid_turn_is_a_503_and_writes_nothing(
 ) -> None:
     with httpx.Client(base_url=on_redis, headers=auth(), timeout=60) as client:
         tid = client.post("/v1/threads", json={"connection": PRODUCTION}).json()["id"]
-        seen: list[tuple[str, dict[str, Any]]] = []
-        name = ""
-        with client.stream(
-            "POST",
-            f"/v1/threads/{tid}/messages",
-            json={"question": "What pipelines failed in the last 24 hours?", "now": NOW},
-            headers={"Accept": "text/event-stream"},
-        ) as stream:
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    name = line[6:].strip()
-                elif line.startswith("data:"):
-                    seen.append((name, json.loads(line[5:])))
-                    if name == "step_started" and sum(n == "step_started" for n, _ in seen) == 1:
-                        redis_server.stop()
+        seen = turn_stopped_at_its_first_step(client, tid, redis_server.stop)
         try:
             assert seen[-1][0] == "problem", seen[-1]
             assert seen[-1][1]["status"] == 503 and seen[-1][1]["store"] == "Redis"
