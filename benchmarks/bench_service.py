@@ -13,11 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -32,8 +29,7 @@ from bbscout.sandbox.app import SandboxSettings, create_app
 from bbscout.sandbox.faults import FaultProfile
 from bbscout.sandbox.server import LoopbackServer
 from bbscout.sandbox.world import build_world
-from tests.service.replicas import Replica, replica_env
-from tests.service.servers import Postgres, Redis
+from tests.service.replicas import Replica, replica_env, stack
 
 NOW = "2026-11-29T16:20:00+00:00"
 KEY = "bbs_bench-0123456789abcdef0123456789"
@@ -121,42 +117,33 @@ async def load(a: str, b: str, questions: int, request_log: list[object]) -> Non
 
 
 def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="bbscout-bench-"))
-    os.chmod(root, 0o755)
     world = build_world("default", seed=7, anchor=datetime.fromisoformat("2026-11-29T16:00:00+00:00"))
     app = create_app(world, SandboxSettings(faults=FaultProfile(latency_ms=args.latency_ms)))
-    postgres, redis = Postgres(root / "pg"), Redis(root / "redis")
-    replicas: list[Replica] = []
-    with LoopbackServer(app) as sandbox:
-        try:
-            postgres.create()
-            redis.start()
-            token = world.token("demo")
-            config = root / "config.toml"
-            connection = Connection(
-                name="bench",
-                workspace="acme",
-                base_url=sandbox.base_url,
-                email=token.email,
-                api_token=token.secret,
-            )
-            save_connection(connection, config)
-            env = replica_env(
-                {"BBSCOUT_CONFIG": str(config)},
-                root / "data",
-                postgres.url,
-                redis.url,
-                {"bench": ApiKey(hash=digest(KEY), quota_per_hour=100_000).model_dump()},
-            )
-            replicas = [Replica(env | {"BBSCOUT_DATA_DIR": str(root / f"data-{n}")}) for n in "ab"]
-            asyncio.run(load(replicas[0].origin, replicas[1].origin, args.questions, app.state.request_log))
-        finally:
-            for replica in replicas:
-                replica.stop()
-            redis.stop()
-            if (root / "pg" / "pgdata").exists():
-                postgres.stop("immediate")
-            shutil.rmtree(root, ignore_errors=True)
+    with LoopbackServer(app) as sandbox, stack() as made:
+        root = made.root
+        made.postgres.create()
+        made.redis.start()
+        token = world.token("demo")
+        config = root / "config.toml"
+        connection = Connection(
+            name="bench",
+            workspace="acme",
+            base_url=sandbox.base_url,
+            email=token.email,
+            api_token=token.secret,
+        )
+        save_connection(connection, config)
+        env = replica_env(
+            {"BBSCOUT_CONFIG": str(config)},
+            root / "data",
+            made.postgres.url,
+            made.redis.url,
+            {"bench": ApiKey(hash=digest(KEY), quota_per_hour=100_000).model_dump()},
+        )
+        made.replicas[:] = [Replica(env | {"BBSCOUT_DATA_DIR": str(root / f"data-{n}")}) for n in "ab"]
+        asyncio.run(
+            load(made.replicas[0].origin, made.replicas[1].origin, args.questions, app.state.request_log)
+        )
 
 
 if __name__ == "__main__":

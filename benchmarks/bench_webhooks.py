@@ -18,10 +18,8 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -38,8 +36,7 @@ from bbscout.sandbox.app import SandboxSettings, create_app
 from bbscout.sandbox.faults import FaultProfile
 from bbscout.sandbox.server import LoopbackServer
 from bbscout.sandbox.world import build_world
-from tests.service.replicas import Replica, replica_env
-from tests.service.servers import Postgres, Redis
+from tests.service.replicas import Replica, replica_env, stack
 from tests.surfaces.incident_payloads import AM_TOKEN, Callbacks, alertmanager_body, signed
 
 NOW = "2026-11-29T16:20:00+00:00"
@@ -112,46 +109,31 @@ def setup(root: Path, sandbox_url: str, world: Any, hook: str) -> dict[str, str]
 
 
 def main() -> None:
-    root = Path(tempfile.mkdtemp(prefix="bbscout-bench-"))
-    os.chmod(root, 0o755)
     world = build_world("default", seed=7, anchor=datetime.fromisoformat("2026-11-29T16:00:00+00:00"))
     app = create_app(world, SandboxSettings(faults=FaultProfile(latency_ms=args.latency_ms)))
     callbacks = Callbacks()
-    postgres, redis = Postgres(root / "pg"), Redis(root / "redis")
-    replicas: list[Replica] = []
     keys = {"bench": ApiKey(hash=digest(KEY), quota_per_hour=100_000).model_dump()}
-    with LoopbackServer(app) as sandbox, LoopbackServer(callbacks.app) as receiver:
+    with LoopbackServer(app) as sandbox, LoopbackServer(callbacks.app) as receiver, stack() as made:
+        root = made.root
         base = setup(root, sandbox.base_url, world, f"{receiver.origin}/hook")
         clean = {
             k: v for k, v in os.environ.items() if not k.startswith(("BITBUCKET_", "OPENAI_", "BBSCOUT_"))
         }
-        try:
-            single = (
-                clean
-                | base
-                | {"BBSCOUT_DATA_DIR": str(root / "single"), "BBSCOUT_API_KEYS": json.dumps(keys)}
-            )
-            replicas = [Replica(single, "--now", NOW)]
-            print(
-                f"one process on SQLite, {args.concurrency} workers, sandbox latency {args.latency_ms:.0f} ms"
-            )
-            asyncio.run(flood([replicas[0].origin], args.alerts, callbacks, app.state.request_log))
-            replicas.pop().stop()
-            postgres.create()
-            redis.start()
-            env = replica_env(base, root / "data", postgres.url, redis.url, keys)
-            replicas = [
-                Replica(env | {"BBSCOUT_DATA_DIR": str(root / f"data-{n}")}, "--now", NOW) for n in "ab"
-            ]
-            print(f"two replicas on PostgreSQL + Redis, {args.concurrency} workers each")
-            asyncio.run(flood([r.origin for r in replicas], args.alerts, callbacks, app.state.request_log))
-        finally:
-            for replica in replicas:
-                replica.stop()
-            redis.stop()
-            if (root / "pg" / "pgdata").exists():
-                postgres.stop("immediate")
-            shutil.rmtree(root, ignore_errors=True)
+        single = (
+            clean | base | {"BBSCOUT_DATA_DIR": str(root / "single"), "BBSCOUT_API_KEYS": json.dumps(keys)}
+        )
+        made.replicas[:] = [Replica(single, "--now", NOW)]
+        print(f"one process on SQLite, {args.concurrency} workers, sandbox latency {args.latency_ms:.0f} ms")
+        asyncio.run(flood([made.replicas[0].origin], args.alerts, callbacks, app.state.request_log))
+        made.replicas.pop().stop()
+        made.postgres.create()
+        made.redis.start()
+        env = replica_env(base, root / "data", made.postgres.url, made.redis.url, keys)
+        made.replicas[:] = [
+            Replica(env | {"BBSCOUT_DATA_DIR": str(root / f"data-{n}")}, "--now", NOW) for n in "ab"
+        ]
+        print(f"two replicas on PostgreSQL + Redis, {args.concurrency} workers each")
+        asyncio.run(flood([r.origin for r in made.replicas], args.alerts, callbacks, app.state.request_log))
 
 
 if __name__ == "__main__":

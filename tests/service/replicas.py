@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.service.servers import Postgres, Redis
 
 BBSCOUT = str(Path(sys.executable).parent / "bbscout")
 READY = re.compile(r"bbscout serving on (http://127\.0\.0\.1:\d+)/")
@@ -67,3 +74,30 @@ def replica_env(
             "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
         }
     )
+
+
+@dataclass
+class Stack:
+    """A scratch folder with a PostgreSQL and a Redis to start in it, and the replicas run on them."""
+
+    root: Path
+    postgres: Postgres
+    redis: Redis
+    replicas: list[Replica] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def stack() -> Iterator[Stack]:
+    """A `Stack` whose replicas, servers and folder are gone afterwards, whatever happened (benchmarks)."""
+    root = Path(tempfile.mkdtemp(prefix="bbscout-bench-"))
+    os.chmod(root, 0o755)
+    made = Stack(root, Postgres(root / "pg"), Redis(root / "redis"))
+    try:
+        yield made
+    finally:
+        for replica in made.replicas:
+            replica.stop()
+        made.redis.stop()
+        if (root / "pg" / "pgdata").exists():
+            made.postgres.stop("immediate")
+        shutil.rmtree(root, ignore_errors=True)
