@@ -360,7 +360,8 @@ def investigate(
     text = check_question(symptom)
     zone = check_tz(tz)
     given = parse_now(at) if at is not None else None
-    current = parse_now(now) if now else max(given or datetime.now(UTC), datetime.now(UTC))
+    wall = datetime.now(UTC)
+    current = parse_now(now) if now else (max(given, wall) if given else wall)
     try:
         incident_at = symptom_onset(text, given, current, zone)
     except ConfigError as exc:

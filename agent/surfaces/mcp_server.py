@@ -255,7 +255,8 @@ class BbscoutTools:
                 return await self._run(question, report, ask.thread)
             if name == "investigate":
                 inv = InvestigateArgs.model_validate(arguments)
-                now = max(inv.at or self.runner.clock(), self.runner.clock())
+                now = self.runner.clock()
+                now = max(inv.at, now) if inv.at else now  # a symptom dated ahead of the clock
                 question = Question(
                     inv.symptom,
                     mode="investigate",
